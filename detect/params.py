@@ -1,0 +1,140 @@
+"""Detection parameters: every threshold is configurable, with the documented default.
+
+Defaults and sources: ../shared/reference/detection.md (section numbers in the field docs).
+The configuration loader maps ``[detection.<group>]`` tables onto these dataclasses by field name and
+checks each value against the ``min``/``max`` in its metadata, so adding a parameter here is all it takes
+to make it configurable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "CollectionParams",
+    "ImbalanceParams",
+    "LineLossParams",
+    "LoadParams",
+    "OutageParams",
+    "Params",
+    "TheftParams",
+    "ThermalParams",
+    "VoltageParams",
+]
+
+
+def p(default: Any, *, lo: float | None = None, hi: float | None = None, unit: str = "", doc: str = "",
+      choices: tuple[str, ...] | None = None) -> Any:
+    """A parameter field with its default, allowed range or choices, unit and a one-line description."""
+    meta = {"min": lo, "max": hi, "unit": unit, "doc": doc, "choices": choices}
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadParams:
+    """Transformer load rate β (detection.md §3.1–3.2)."""
+
+    overload_pct: float = p(95.0, lo=1, hi=300, unit="%", doc="real-time overload threshold on β_max")
+    overload_persist_s: float = p(60.0, lo=0, hi=86400, unit="s", doc="β must stay above it this long")
+    overload_clear_pct: float = p(90.0, lo=1, hi=300, unit="%", doc="clear below this (hysteresis)")
+    overload_clear_persist_s: float = p(60.0, lo=0, hi=86400, unit="s", doc="and stay below this long")
+    heavy_load_pct: float = p(80.0, lo=1, hi=300, unit="%", doc="heavy load (重载): above this ...")
+    heavy_load_max_pct: float = p(100.0, lo=1, hi=300, unit="%", doc="... and at most this")
+    heavy_load_persist_s: float = p(7200.0, lo=0, hi=7 * 86400, unit="s", doc="sustained this long")
+    overload_2h_pct: float = p(100.0, lo=1, hi=300, unit="%", doc="overload (过载) above this ...")
+    overload_2h_persist_s: float = p(7200.0, lo=0, hi=7 * 86400, unit="s", doc="... sustained this long")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ThermalParams:
+    """IEC 60076-7 difference equations, ONAN distribution transformer defaults (detection.md §3.3)."""
+
+    delta_theta_or_k: float = p(55.0, lo=1, hi=120, unit="K", doc="top-oil rise at rated load")
+    delta_theta_hr_k: float = p(23.0, lo=1, hi=120, unit="K", doc="hot-spot to top-oil gradient at rated load")
+    tau_o_min: float = p(180.0, lo=1, hi=1000, unit="min", doc="oil time constant")
+    tau_w_min: float = p(4.0, lo=0.1, hi=100, unit="min", doc="winding time constant")
+    r_ratio: float = p(5.0, lo=0.1, hi=50, doc="load loss / no-load loss at rated current")
+    x_exp: float = p(0.8, lo=0.1, hi=3, doc="oil exponent")
+    y_exp: float = p(1.6, lo=0.1, hi=3, doc="winding exponent")
+    k11: float = p(1.0, lo=0.1, hi=5)
+    k21: float = p(1.0, lo=0.1, hi=5)
+    k22: float = p(2.0, lo=0.1, hi=5)
+    ambient_c: float = p(25.0, lo=-50, hi=60, unit="degC", doc="used when no t_amb reading is fed")
+    substep_s: float = p(60.0, lo=1, hi=600, unit="s", doc="integration step (≤ 1 min)")
+    insulation: str = p("normal", choices=("normal", "tup"), doc="paper: normal (98 °C) or thermally upgraded")
+    hotspot_limit_c: float = p(120.0, lo=50, hi=200, unit="degC", doc="alarm limit (normal cyclic)")
+    hotspot_horizon_min: float = p(120.0, lo=0, hi=1440, unit="min", doc="alarm when projected to reach the limit within")
+
+
+@dataclass(frozen=True, kw_only=True)
+class VoltageParams:
+    """GB/T 12325 voltage deviation (detection.md §5)."""
+
+    nominal_v: float = p(220.0, lo=50, hi=1000, unit="V", doc="phase-to-neutral nominal voltage")
+    low_pct: float = p(-10.0, lo=-50, hi=0, unit="%", doc="low-voltage limit as deviation from nominal")
+    high_pct: float = p(7.0, lo=0, hi=50, unit="%", doc="high-voltage limit as deviation from nominal")
+    persist_s: float = p(3600.0, lo=0, hi=86400, unit="s", doc="low/high voltage must last this long")
+    phase_loss_pct: float = p(60.0, lo=1, hi=100, unit="%", doc="master phase below this % of nominal = phase loss")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImbalanceParams:
+    """Three-phase current imbalance (detection.md §4)."""
+
+    formula: str = p("max_min_over_max", choices=("max_min_over_max", "max_min_over_avg", "max_avg_over_avg"))
+    threshold_pct: float = p(25.0, lo=1, hi=100, unit="%", doc="imbalance alarm threshold")
+    load_gate_pct: float = p(50.0, lo=0, hi=100, unit="%", doc="only while β_max is at least this")
+    neutral_pct: float = p(25.0, lo=1, hi=200, unit="%", doc="neutral current limit, % of rated")
+    persist_s: float = p(7200.0, lo=0, hi=86400, unit="s")
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutageParams:
+    """Outages told apart from communication failures (detection.md §6)."""
+
+    area_voltage_pct: float = p(10.0, lo=0, hi=100, unit="%", doc="all master phases below this = area outage")
+    branch_min_meters: int = p(3, lo=1, hi=1000, doc="at least this many meters of a branch ...")
+    branch_min_fraction: float = p(0.3, lo=0.01, hi=1, doc="... or this fraction of it, silent or dead")
+    branch_window_s: float = p(120.0, lo=1, hi=3600, unit="s", doc="within this window")
+    meter_silent_rounds: int = p(2, lo=1, hi=100, doc="a meter missing this many rounds is offline")
+    master_silent_s: float = p(60.0, lo=1, hi=3600, unit="s", doc="no master reading this long = master offline")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CollectionParams:
+    target_pct: float = p(99.0, lo=0, hi=100, unit="%", doc="daily collection success rate target")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LineLossParams:
+    """Line-loss bands (detection.md §1.2)."""
+
+    negative_pct: float = p(-1.0, lo=-100, hi=0, unit="%", doc="below this the day is 'negative'")
+    high_pct: float = p(10.0, lo=0, hi=100, unit="%", doc="above this the day is 'high'")
+    persistent_days: int = p(3, lo=1, hi=365, doc="abnormal this many consecutive days = persistent")
+    min_coverage_pct: float = p(90.0, lo=0, hi=100, unit="%", doc="below this coverage the loss is not computable")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TheftParams:
+    """Meter physical checks and suspect ranking (detection.md §2.3–2.4)."""
+
+    neutral_mismatch_ratio: float = p(0.25, lo=0.01, hi=1, doc="|I_L − I_N| / max(I_L, I_N) above this")
+    start_current_a: float = p(0.05, lo=0, hi=10, unit="A", doc="below this a current counts as zero")
+    energy_power_tolerance: float = p(0.05, lo=0, hi=1, doc="|ΔE − ∫P dt| / ∫P dt above this")
+    window_days: int = p(14, lo=2, hi=90, unit="d", doc="correlation window for suspect ranking")
+    top_k: int = p(5, lo=1, hi=100, doc="suspects listed in the daily summary")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Params:
+    load: LoadParams = field(default_factory=LoadParams)
+    thermal: ThermalParams = field(default_factory=ThermalParams)
+    voltage: VoltageParams = field(default_factory=VoltageParams)
+    imbalance: ImbalanceParams = field(default_factory=ImbalanceParams)
+    outage: OutageParams = field(default_factory=OutageParams)
+    collection: CollectionParams = field(default_factory=CollectionParams)
+    line_loss: LineLossParams = field(default_factory=LineLossParams)
+    theft: TheftParams = field(default_factory=TheftParams)
+    interval_s: int = p(900, lo=60, hi=3600, unit="s", doc="summary interval (15 min)")

@@ -1,0 +1,51 @@
+"""The ``meterwatch`` command line. The registry below is the whole list of commands.
+
+Each command lives in ``edge/commands/<name>.py`` with ``add_arguments(parser)`` and ``run(args) -> int``.
+Command modules keep heavy imports (numba, pymodbus, paho) inside ``run`` so ``meterwatch --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from edge import __version__
+
+__all__ = ["COMMANDS", "main"]
+
+# name -> (module, one-line help). Keep it sorted by how often a field engineer types it.
+COMMANDS: dict[str, tuple[str, str]] = {
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="meterwatch",
+        description="Watch a low-voltage transformer area from its concentrator.",
+    )
+    parser.add_argument("--version", action="version", version=f"meterwatch {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(_module=module)
+        importlib.import_module(module).add_arguments(p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_module", None):
+        parser.print_help()
+        return 2
+    try:
+        code = importlib.import_module(args._module).run(args)
+    except KeyboardInterrupt:
+        return 130
+    return int(code or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

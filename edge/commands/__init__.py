@@ -1,0 +1,1 @@
+"""One module per ``meterwatch`` command; the registry is ``edge.cli.COMMANDS``."""

@@ -1,0 +1,1 @@
+"""Publishing: payload serialisers, JSON Schemas of the wire format, the durable outbox and MQTT."""

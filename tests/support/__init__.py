@@ -1,0 +1,1 @@
+"""Test support: real processes on free loopback ports and pseudo-terminal pairs."""

@@ -1,0 +1,170 @@
+"""Start and stop real service processes for integration tests.
+
+Every service listens on a free loopback port in a private temporary directory and is stopped by the
+fixture that started it. A missing binary is a loud failure (``make test`` installs them first), never
+a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Influx1", "Mosquitto", "Service", "VictoriaMetrics", "free_port", "require_binary", "wait_port"]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def require_binary(name: str, *candidates: str) -> str:
+    for c in (name, *candidates):
+        path = shutil.which(c) or (c if os.path.isabs(c) and os.access(c, os.X_OK) else None)
+        if path:
+            return path
+    raise RuntimeError(f"{name} is not installed: run `make services` (Debian package) before the tests")
+
+
+def wait_port(port: int, timeout_s: float = 15.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout_s} s")
+
+
+@dataclass
+class Service:
+    """A started process; ``stop()``/``start()`` to take it down and bring it back on the same port."""
+
+    argv: list[str]
+    port: int
+    workdir: Path
+    log: Path
+    proc: subprocess.Popen[bytes] | None = None
+    ready_path: str | None = None   # HTTP path that answers 2xx when ready
+
+    def start(self) -> None:
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(self.argv, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, start_new_session=True)
+        wait_port(self.port, proc=self.proc)
+        if self.ready_path:
+            deadline = time.monotonic() + 15
+            while True:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{self.ready_path}", timeout=1):
+                        break
+                except Exception:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+class Mosquitto(Service):
+    @classmethod
+    @contextmanager
+    def running(cls, tmp: Path, extra_conf: str = "", port: int | None = None) -> Iterator[Mosquitto]:
+        exe = require_binary("mosquitto", "/usr/sbin/mosquitto")
+        tmp.mkdir(parents=True, exist_ok=True)
+        port = port or free_port()
+        conf = tmp / "mosquitto.conf"
+        conf.write_text(
+            f"listener {port} 127.0.0.1\n"
+            "allow_anonymous true\n"
+            "persistence true\n"
+            f"persistence_location {tmp}/\n"
+            "autosave_interval 1\n"
+            "max_queued_messages 0\n"
+            "max_inflight_messages 0\n"
+            f"log_dest file {tmp}/mosquitto.log\n"
+            + extra_conf
+        )
+        svc = cls(argv=[exe, "-c", str(conf)], port=port, workdir=tmp, log=tmp / "stdout.log")
+        svc.start()
+        try:
+            yield svc
+        finally:
+            svc.stop()
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+
+class VictoriaMetrics(Service):
+    """Debian's victoria-metrics: accepts InfluxDB line protocol on /write and /api/v2/write."""
+
+    @classmethod
+    @contextmanager
+    def running(cls, tmp: Path) -> Iterator[VictoriaMetrics]:
+        exe = require_binary("victoria-metrics")
+        tmp.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        svc = cls(argv=[exe, f"-httpListenAddr=127.0.0.1:{port}", f"-storageDataPath={tmp}/data",
+                        "-retentionPeriod=100y", "-search.disableCache", "-search.latencyOffset=0s"],
+                  port=port, workdir=tmp, log=tmp / "vm.log", ready_path="/health")
+        svc.start()
+        try:
+            yield svc
+        finally:
+            svc.stop()
+
+
+class Influx1(Service):
+    """Debian's influxdb 1.6: InfluxQL on /query, line protocol on /write."""
+
+    @classmethod
+    @contextmanager
+    def running(cls, tmp: Path) -> Iterator[Influx1]:
+        exe = require_binary("influxd")
+        tmp.mkdir(parents=True, exist_ok=True)
+        port, bind = free_port(), free_port()
+        conf = tmp / "influxdb.conf"
+        conf.write_text(
+            f'bind-address = "127.0.0.1:{bind}"\nreporting-disabled = true\n'
+            f'[meta]\n  dir = "{tmp}/meta"\n'
+            f'[data]\n  dir = "{tmp}/data"\n  wal-dir = "{tmp}/wal"\n  query-log-enabled = false\n'
+            f'[http]\n  bind-address = "127.0.0.1:{port}"\n  log-enabled = false\n'
+            '[monitor]\n  store-enabled = false\n'
+        )
+        svc = cls(argv=[exe, "-config", str(conf)], port=port, workdir=tmp, log=tmp / "influxd.log",
+                  ready_path="/ping")
+        svc.start()
+        try:
+            yield svc
+        finally:
+            svc.stop()
