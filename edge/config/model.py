@@ -1,0 +1,169 @@
+"""The edge configuration as frozen, keyword-only dataclasses (DESIGN §3).
+
+Each field carries its validation in ``metadata`` (``min``/``max``/``choices``/``doc``), read by the
+generic loader in ``edge.config.loader``; a field's docstring-like ``doc`` is what ``docs/config.md``
+explains. Detection parameters are ``detect.params.Params``, loaded by the same mechanism.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from detect.params import Params
+
+__all__ = [
+    "BAUD_RATES",
+    "AreaConfig",
+    "BusConfig",
+    "Config",
+    "GatewayConfig",
+    "MasterConfig",
+    "MeterConfig",
+    "MqttConfig",
+    "PlanConfig",
+    "PublishConfig",
+    "TransformerConfig",
+]
+
+BAUD_RATES = (600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+
+
+def f(default: Any = ..., *, lo: float | None = None, hi: float | None = None, doc: str = "",
+      choices: tuple[Any, ...] | None = None, pattern: str | None = None) -> Any:
+    meta = {"min": lo, "max": hi, "doc": doc, "choices": choices, "pattern": pattern}
+    if default is ...:
+        return field(metadata=meta)
+    if isinstance(default, (list, dict, set)):
+        raise TypeError("use tuples for defaults")
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GatewayConfig:
+    id: str = f(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", doc="gateway id, unique in the fleet; MQTT topics use it")
+    grid: str = f(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", doc="service grid (网格) the areas belong to")
+    state_dir: str = f("/var/lib/meterwatch", doc="outbox and engine snapshots")
+    timezone: str = f("Asia/Shanghai", doc="IANA zone of the meters' clocks: daily freezes and days follow it")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MqttConfig:
+    url: str = f(pattern=r"^mqtts?://[^/\s:]+(:\d{1,5})?/?$", doc="mqtt://host:1883 or mqtts://host:8883")
+    client_id: str = f("", doc="defaults to the gateway id")
+    username: str = f("", doc="empty: no authentication")
+    password_file: str = f("", doc="file holding the password (e.g. a systemd credential); never inline")
+    ca_file: str = f("", doc="CA bundle for mqtts://; empty: system CAs")
+    cert_file: str = f("", doc="client certificate (PEM) for mutual TLS")
+    key_file: str = f("", doc="client key (PEM) for mutual TLS")
+    topic_prefix: str = f("meterwatch/v1", pattern=r"^[^#+\s]+[^/#+\s]$", doc="topic prefix P")
+    keepalive_s: int = f(60, lo=5, hi=3600)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublishConfig:
+    outbox_max_mb: float = f(64.0, lo=1, hi=100_000, doc="outbox bound; oldest summaries are dropped first")
+    alert_ttl_days: float = f(30.0, lo=1, hi=3650, doc="unsent alerts are kept this long")
+    health_interval_s: float = f(60.0, lo=5, hi=3600)
+    realtime: str = f("every_poll", choices=("every_poll", "off"), doc="publish summary/realtime per master poll")
+    meters_interval: str = f("publish", choices=("publish", "off"), doc="publish meters/interval every interval")
+    snapshot_interval_s: float = f(300.0, lo=10, hi=86400, doc="engine snapshot period")
+
+
+@dataclass(frozen=True, kw_only=True)
+class BusConfig:
+    name: str = f(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
+    port: str = f(pattern=r"^(/dev/\S+|tcp://[^\s:/]+:\d{1,5}|[^\s:]+)$",
+                  doc="serial device (/dev/ttyS1) or tcp://host:port of a serial-to-Ethernet converter")
+    protocol: str = f(choices=("dlt645", "modbus-rtu", "modbus-tcp"))
+    baud: int = f(2400, choices=BAUD_RATES)
+    parity: str = f("E", choices=("N", "E", "O"))
+    stopbits: int = f(1, choices=(1, 2))
+    response_delay_s: float = f(0.1, lo=0.02, hi=0.5, doc="typical meter response delay (planning)")
+    response_delay_max_s: float = f(0.5, lo=0.02, hi=2.0, doc="longest delay before a reply counts as missing")
+    gap_s: float = f(0.03, lo=0.0, hi=1.0, doc="idle time kept after each reply")
+    timeout_s: float = f(1.0, lo=0.05, hi=30, doc="Modbus reply timeout")
+    retries: int = f(1, lo=0, hi=5)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanConfig:
+    """What to read from one device class and how often."""
+
+    device_class: str = f(choices=("master", "meter"), doc="which devices the plan reads")
+    quantities: tuple[str, ...] = f(doc="quantity names (DESIGN §4)")
+    interval_s: float = f(lo=1, hi=7 * 86400)
+    offset_s: float = f(0.0, lo=0, hi=86400, doc="start offset within the interval (e.g. after midnight)")
+    priority: int = f(5, lo=0, hi=9, doc="0 = most urgent")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TransformerConfig:
+    rated_kva: float = f(lo=1, hi=10_000)
+    lv_voltage: float = f(400.0, lo=100, hi=1000, doc="LV line-to-line voltage (V)")
+    cooling: str = f("ONAN", choices=("ONAN", "ONAF", "dry"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class MasterConfig:
+    bus: str = f()
+    device_id: int = f(1, lo=1, hi=247, doc="Modbus device id")
+    address: str = f("", pattern=r"^(\d{1,12})?$", doc="DL/T 645 address when the master is a DL/T 645 meter")
+    profile: str = f("", doc="Modbus profile name (dtsu666, sdm630, dtsd1352, ttu) or a file path")
+    ct_ratio: float = f(1.0, lo=1, hi=100_000)
+    pt_ratio: float = f(1.0, lo=1, hi=100_000)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MeterConfig:
+    id: str = f(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    address: str = f(pattern=r"^\d{1,12}$", doc="DL/T 645 address, up to 12 digits (padded with zeros)")
+    bus: str = f()
+    phase: str = f(choices=("A", "B", "C", "ABC"))
+    branch: str = f("main")
+    kind: str = f("single", choices=("single", "three"))
+    pv: bool = f(False, doc="customer has generation (reverse energy is expected)")
+    ct_ratio: float = f(1.0, lo=1, hi=100_000)
+    protocol: str = f("auto", choices=("auto", "2007", "1997"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class AreaConfig:
+    id: str = f(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    name: str = f("")
+    transformer: TransformerConfig = f()
+    master: MasterConfig = f()
+    meters: tuple[MeterConfig, ...] = f(())
+    meters_csv: str = f("", doc="CSV export: id,address,bus,phase,branch,kind,pv,ct_ratio (path relative to the config)")
+    detection: Params = field(default_factory=Params)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    gateway: GatewayConfig
+    mqtt: MqttConfig
+    publish: PublishConfig = field(default_factory=PublishConfig)
+    buses: tuple[BusConfig, ...] = ()
+    plans: dict[str, PlanConfig] = field(default_factory=dict)
+    areas: tuple[AreaConfig, ...] = ()
+    source: str = ""  # the file it was loaded from
+
+    def bus(self, name: str) -> BusConfig:
+        for b in self.buses:
+            if b.name == name:
+                return b
+        raise KeyError(name)
+
+
+DEFAULT_PLANS: dict[str, dict[str, Any]] = {
+    "master_realtime": {"device_class": "master", "interval_s": 5, "priority": 0,
+                        "quantities": ("u_a", "u_b", "u_c", "i_a", "i_b", "i_c", "i_n", "p", "q", "pf", "e_fwd", "e_rev")},
+    "meter_interval": {"device_class": "meter", "interval_s": 900, "priority": 3,
+                       "quantities": ("e_fwd", "e_rev", "u_a", "u_b", "u_c", "i_a", "i_b", "i_c", "i_n", "p", "pf",
+                                      "sw3", "sw7")},
+    "meter_tamper": {"device_class": "meter", "interval_s": 3600, "priority": 5,
+                     "quantities": ("sw4", "sw5", "sw6", "sw7", "evt_cover_open", "evt_terminal_open",
+                                    "evt_power_down", "evt_event_clear", "evt_meter_clear")},
+    "meter_daily": {"device_class": "meter", "interval_s": 86400, "offset_s": 600, "priority": 4,
+                    "quantities": ("e_fwd_daily",)},
+}
