@@ -7,6 +7,7 @@ and device; ``load_config`` raises one ``ConfigError`` carrying all of them.
 from __future__ import annotations
 
 import csv
+import functools
 import dataclasses
 import re
 import sys
@@ -236,6 +237,11 @@ def _meters_from_csv(ctx: _Ctx, path: Path, key: str, area_id: str) -> list[Mete
     return meters
 
 
+def _build_detection(ctx: _Ctx, value: Any, key: str, *, device: str, base: Params) -> Params | None:
+    """Per-area ``[area.detection.*]`` overrides on top of the gateway-wide ``[detection.*]``."""
+    return _build(ctx, Params, value, key, device, base=base)
+
+
 def _build_plans(ctx: _Ctx, table: Any, key: str) -> dict[str, PlanConfig] | None:
     if not isinstance(table, dict):
         ctx.error(key, "expected a table of plans, e.g. [plans.meter_interval]")
@@ -338,7 +344,7 @@ def load_config_text(text: str, file: str = "<config>", base_dir: Path | None = 
             raw.pop("meters")
 
         area = _build(ctx, AreaConfig, raw, akey, adev,
-                      nested={"detection": lambda v, k, d=adev: _build(ctx, Params, v, k, d, base=params)})
+                      nested={"detection": functools.partial(_build_detection, ctx, device=adev, base=params)})
         if area is None:
             continue
         meters: list[tuple[MeterConfig, str, int | None]] = []
