@@ -7,8 +7,8 @@ and device; ``load_config`` raises one ``ConfigError`` carrying all of them.
 from __future__ import annotations
 
 import csv
-import functools
 import dataclasses
+import functools
 import re
 import sys
 import typing
