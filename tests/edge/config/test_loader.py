@@ -91,3 +91,9 @@ def test_meters_from_csv_are_built_into_the_dense_area_model():
     assert area.meter_pv.sum() == 3
     assert area.branches == ("B1", "B2", "B3", "B4")
     assert area.meter_ct_ratio.max() == 30
+
+
+def test_docs_config_md_is_generated_from_the_code():
+    from edge.config.doc import render
+
+    assert (ROOT / "docs/config.md").read_text() == render(), "run: python -m edge.config.doc > docs/config.md"
