@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/meterwatch demo
+	$(BIN)/meterwatch check-config deploy/examples/edge.toml
 
 services:
 	bash scripts/ensure-services.sh
