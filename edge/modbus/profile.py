@@ -9,10 +9,12 @@ by path. Every problem of a file is reported at load, with file, line and key (s
 
 from __future__ import annotations
 
+import itertools
 import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -136,7 +138,8 @@ def parse_profile(text: str, *, source: str, default_name: str) -> Profile:
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
+        m = re.search(r"at line (\d+)", str(exc))   # Python < 3.14 has no lineno attribute
+        line = getattr(exc, "lineno", None) or (int(m.group(1)) if m else None)
         raise ConfigError([ConfigIssue(file=source, line=line, key="(syntax)", message=str(exc))]) from None
     lines = text.splitlines()
     issues: list[ConfigIssue] = []
@@ -178,12 +181,12 @@ def parse_profile(text: str, *, source: str, default_name: str) -> Profile:
         if not isinstance(spec, dict):
             issue(table, None, "must be a table")
             continue
-        point = _parse_point(quantity, {**defaults, **spec}, set(spec), lambda k, m, t=table: issue(t, k, m))
+        point = _parse_point(quantity, {**defaults, **spec}, set(spec), partial(issue, table))
         if point is not None:
             points.append(point)
 
     points.sort(key=lambda p: (p.function, p.address))
-    for a, b in zip(points, points[1:], strict=False):
+    for a, b in itertools.pairwise(points):
         if a.function == b.function and b.address < a.end:
             issue(f"points.{b.quantity}", "address",
                   f"registers {b.address:#06x}..{b.end - 1:#06x} overlap {a.quantity!r} at "
@@ -239,5 +242,6 @@ def _parse_point(quantity: str, spec: dict[str, Any], own_keys: set[str],
         bad = True
     if bad:
         return None
-    return Point(quantity=quantity, function=int(function), address=int(address), rtype=str(rtype),
+    assert isinstance(function, int) and isinstance(address, int) and lo is not None and hi is not None
+    return Point(quantity=quantity, function=function, address=address, rtype=str(rtype),
                  word_order=str(word_order), scale=float(scale), ratio=str(ratio), lo=float(lo), hi=float(hi))
