@@ -103,6 +103,10 @@ class ModbusLink:
         c.requests += 1
         try:
             await self.connect()
+        except TransportError:
+            c.failures += 1
+            raise
+        try:
             assert self._client is not None
             reader = self._client.read_holding_registers if function == 3 else self._client.read_input_registers
             rr = await reader(address, count=count, device_id=device_id)
