@@ -49,8 +49,11 @@ class ModbusLink:
             self.counters.attempts += 1
             self.counters.bytes_out += len(data)
             self.frames.append((now, "tx", bytes(data)))
+            self._rx_buf = b""        # pymodbus empties its receive buffer with every request
         else:
-            # pymodbus hands over its whole receive buffer each time: keep the latest for the ring
+            # pymodbus hands over its whole receive buffer each time: count only what is new
+            grown = data.startswith(self._rx_buf)
+            self.counters.bytes_in += len(data) - len(self._rx_buf) if grown else len(data)
             self._rx_ts, self._rx_buf = now, bytes(data)
         return data
 
@@ -127,12 +130,10 @@ class ModbusLink:
             code = int(getattr(rr, "exception_code", 0))
             c.exception_replies += 1
             c.failures += 1
-            c.bytes_in += self._frame_len(2)
             self.frames.append((ts, "rx", self._rx_buf[:self._frame_len(2)]))
             return RegisterReply(exception_code=code, ts=ts)
         regs = tuple(int(r) for r in rr.registers)
         n = self._frame_len(2 + 2 * len(regs))
-        c.bytes_in += n
         self.frames.append((ts, "rx", self._rx_buf[:n]))
         if len(regs) != count:
             # e.g. a late reply to an earlier request on an RTU bus, which has no transaction ids

@@ -76,8 +76,8 @@ class LinkCounters:
     exception_replies: int = 0
     no_replies: int = 0        # requests that got no reply after all retries
     failures: int = 0          # no reply, exception, link error or malformed reply
-    bytes_out: int = 0
-    bytes_in: int = 0
+    bytes_out: int = 0         # as written to the port, retries included
+    bytes_in: int = 0          # as read from the port, late replies included
 
 
 class NoReplyError(TransportError):

@@ -80,7 +80,7 @@ def test_split_halves_by_points_and_stops_at_one_point() -> None:
 
 
 def test_bad_limits_are_rejected() -> None:
-    with pytest.raises(ValueError, match="max_registers must be 1..125, got 126"):
+    with pytest.raises(ValueError, match=r"max_registers must be 1\.\.125, got 126"):
         plan_reads([pt("u_a", 0)], max_registers=126)
     with pytest.raises(ValueError, match="max_gap must be >= 0"):
         plan_reads([pt("u_a", 0)], max_gap=-1)
