@@ -17,12 +17,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Literal
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edge.modbus.plan import DEFAULT_MAX_GAP, Request, one_request_per_point, plan_reads  # noqa: E402
-from edge.modbus.profile import load_profile, shipped_profiles  # noqa: E402
-from edge.wire import modbus_rtu_read_time_s  # noqa: E402
+from edge.modbus.plan import DEFAULT_MAX_GAP, Request, one_request_per_point, plan_reads
+from edge.modbus.profile import load_profile, shipped_profiles
+from edge.wire import modbus_rtu_read_time_s
 
 BAUD = 9600
 SLAVE_TIME_S = 0.01
@@ -72,11 +73,10 @@ async def _measure(name: str, dev_side: str, cli_side: str) -> dict[str, float]:
     async with SimulatedTtu(prof, StaticSource({"master": values}), transport="serial", port=dev_side):
         link = ModbusLink(LinkSettings(kind="rtu", port=cli_side, parity="N", timeout_s=1.0, retries=0))
         async with link:
-            for mode, gap in (("coalesced", prof.max_gap if prof.max_gap is not None else DEFAULT_MAX_GAP),
-                              ("per_quantity", -1)):
-                dev = ModbusDevice(link, prof, 1, max_gap=max(gap, 0))
-                if mode == "per_quantity":
-                    dev._plans[frozenset(prof.quantities)] = one_request_per_point(prof.points)
+            modes: tuple[tuple[str, Literal["coalesce", "per_quantity"]], ...] = (
+                ("coalesced", "coalesce"), ("per_quantity", "per_quantity"))
+            for mode, planning in modes:
+                dev = ModbusDevice(link, prof, 1, planning=planning)
                 lat = []
                 for _ in range(RUNS):
                     b_out, b_in = link.counters.bytes_out, link.counters.bytes_in

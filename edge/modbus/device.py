@@ -10,11 +10,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from detect.quantities import UNITS
 from edge.errors import ProtocolError, TransportError
 from edge.modbus.link import NoReplyError, RegisterLink, RegisterReply
-from edge.modbus.plan import DEFAULT_MAX_GAP, Request, plan_reads, split
+from edge.modbus.plan import DEFAULT_MAX_GAP, Request, one_request_per_point, plan_reads, split
 from edge.modbus.profile import Point, Profile
 from edge.modbus.registers import decode
 from edge.modbus.values import check_value
@@ -63,7 +64,9 @@ class ModbusDevice:
 
     def __init__(self, link: RegisterLink, profile: Profile, device_id: int, *, ct_ratio: float = 1.0,
                  pt_ratio: float = 1.0, max_gap: int | None = None, backoff: Backoff | None = None,
+                 planning: Literal["coalesce", "per_quantity"] = "coalesce",
                  clock: Callable[[], float] = time.monotonic) -> None:
+        """``planning="per_quantity"`` sends one request per quantity: for devices that reject block reads."""
         if not 0 <= device_id <= 247:
             raise ValueError(f"device id must be 0..247, got {device_id}")
         for name, r in (("ct_ratio", ct_ratio), ("pt_ratio", pt_ratio)):
@@ -74,6 +77,9 @@ class ModbusDevice:
         self.max_gap = max_gap if max_gap is not None else (profile.max_gap if profile.max_gap is not None
                                                             else DEFAULT_MAX_GAP)
         self.backoff = backoff or Backoff()
+        if planning not in ("coalesce", "per_quantity"):
+            raise ValueError(f"planning must be 'coalesce' or 'per_quantity', got {planning!r}")
+        self.planning = planning
         self.counters = DeviceCounters()
         self._clock = clock
         self._plans: dict[frozenset[str], list[Request]] = {}
@@ -90,7 +96,8 @@ class ModbusDevice:
         points = self._points(quantities)[0]
         key = frozenset(p.quantity for p in points)
         if key not in self._plans:
-            self._plans[key] = plan_reads(points, max_gap=self.max_gap)
+            self._plans[key] = (plan_reads(points, max_gap=self.max_gap) if self.planning == "coalesce"
+                                else one_request_per_point(points))
         return self._plans[key]
 
     def _points(self, quantities: Sequence[str] | None) -> tuple[list[Point], list[str]]:

@@ -326,3 +326,15 @@ def test_silent_device_does_not_disturb_its_neighbour_on_the_same_port(
             assert [(r.device, r.value) for r in r2.readings] == [("ttu-2", 240.0)]
 
     asyncio.run(go())
+
+
+def test_per_quantity_planning_sends_one_request_per_quantity(channel_factory: Callable[..., Any]) -> None:
+    prof = load_profile("dtsu666")
+
+    async def go() -> None:
+        async with channel_factory(prof, StaticSource({"master": MASTER}), "tcp") as (_t, link):
+            dev = ModbusDevice(link, prof, 1, planning="per_quantity")
+            got = await dev.read()
+            assert got.ok and link.counters.requests == 15
+
+    asyncio.run(go())
