@@ -122,3 +122,23 @@ def test_frame_ring_keeps_only_the_last_frames(channel_factory: Callable[..., An
             assert [d for _, d, _ in link.frames][:2] == ["tx", "rx"]
 
     asyncio.run(go())
+
+
+@pytest.mark.integration
+def test_tcp_link_recovers_after_pymodbus_drops_it_for_repeated_silence(channel_factory: Callable[..., Any]) -> None:
+    # pymodbus closes a TCP connection after retries + 3 unanswered requests in a row
+    async def go() -> None:
+        async with channel_factory(load_profile("ttu"), StaticSource({"master": MASTER}), "tcp",
+                                   timeout_s=0.05, retries=0) as (ttu, link):
+            ttu.faults.silent.add(1)
+            states = []
+            for _ in range(6):
+                with pytest.raises(TransportError):
+                    await link.read_registers(function=3, address=0, count=2, device_id=1)
+                states.append(link.connected)
+            assert states == [True, True, True, True, False, True]   # dropped after the 5th, reopened by the 6th
+            ttu.faults.silent.clear()
+            reply = await link.read_registers(function=3, address=0, count=2, device_id=1)
+            assert reply.exception_code is None and len(reply.registers) == 2
+
+    asyncio.run(go())
