@@ -125,6 +125,10 @@ class ModbusLink:
         except ModbusException as exc:
             c.failures += 1
             raise ProtocolError(f"{self.settings.name}: device {device_id}: {exc}") from None
+        except OSError as exc:   # the port vanished under us (USB adapter unplugged, converter reset)
+            c.failures += 1
+            self.close()
+            raise TransportError(f"{self.settings.name}: port error: {exc}") from None
         ts = self._rx_ts or time.time()
         if rr.isError():
             code = int(getattr(rr, "exception_code", 0))

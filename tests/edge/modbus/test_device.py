@@ -154,7 +154,7 @@ def test_silent_device_is_backed_off_exponentially_and_probed_cheaply(
             ttu.faults.silent.add(1)
             t = time.monotonic()
             first = await dev.read()
-            assert time.monotonic() - t < 0.6              # one deadline, not one per request
+            assert time.monotonic() - t < 1.0              # one deadline, not one per request
             assert link.counters.requests == 1              # the second request was never sent
             assert len(first.failures) == len(prof.points) and not first.readings
             assert "device 1: no reply within 0.20 s" in first.failures[0].reason
