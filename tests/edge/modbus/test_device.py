@@ -338,3 +338,21 @@ def test_per_quantity_planning_sends_one_request_per_quantity(channel_factory: C
             assert got.ok and link.counters.requests == 15
 
     asyncio.run(go())
+
+
+def test_device_arguments_are_checked() -> None:
+    from edge.modbus.adapter import ModbusLink
+    from edge.modbus.link import LinkSettings
+
+    link = ModbusLink(LinkSettings(kind="tcp", port="127.0.0.1"))
+    prof = load_profile("ttu")
+    with pytest.raises(ValueError, match=r"device id must be 0\.\.247, got 300"):
+        ModbusDevice(link, prof, 300)
+    with pytest.raises(ValueError, match="ct_ratio must be > 0, got 0"):
+        ModbusDevice(link, prof, 1, ct_ratio=0)
+    with pytest.raises(ValueError, match="planning must be 'coalesce' or 'per_quantity'"):
+        ModbusDevice(link, prof, 1, planning="smart")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="back-off needs 0 < base_s <= max_s"):
+        Backoff(base_s=10, max_s=5)
+    assert ModbusDevice(link, load_profile("sdm630"), 1).max_gap == 48        # from the profile
+    assert ModbusDevice(link, load_profile("sdm630"), 1, max_gap=4).max_gap == 4
