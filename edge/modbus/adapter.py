@@ -11,6 +11,7 @@ server drops replies of offline devices in ``trace_packet``).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -30,6 +31,11 @@ from edge.modbus.link import LinkCounters, LinkSettings, NoReplyError, RegisterR
 __all__ = ["FRAME_RING", "ModbusLink", "RegisterHandler", "RegisterServer"]
 
 FRAME_RING = 20   # raw frames kept per link for post-mortem dumps
+
+# pymodbus logs every unanswered request at ERROR with a hex dump; we report those as failures with
+# reasons ourselves. A NullHandler keeps them off stderr (logging.lastResort) unless the daemon
+# configures logging, in which case they still propagate to its handlers.
+logging.getLogger("pymodbus.logging").addHandler(logging.NullHandler())
 
 
 class ModbusLink:
@@ -117,7 +123,7 @@ class ModbusLink:
             c.no_replies += 1
             c.failures += 1
             waited = self.settings.timeout_s * (self.settings.retries + 1)
-            raise NoReplyError(device_id, waited, self.settings.name) from None
+            raise NoReplyError(device_id, waited, self.settings.name, self.settings.retries + 1) from None
         except ConnectionException as exc:
             c.failures += 1
             self.close()

@@ -83,10 +83,11 @@ class LinkCounters:
 class NoReplyError(TransportError):
     """The device did not answer within the deadline (after all retries)."""
 
-    def __init__(self, device_id: int, waited_s: float, link: str) -> None:
+    def __init__(self, device_id: int, waited_s: float, link: str, attempts: int = 1) -> None:
         self.device_id = device_id
         self.waited_s = waited_s
-        super().__init__(f"{link}: device {device_id}: no reply within {waited_s:.2f} s")
+        tries = f" ({attempts} attempts)" if attempts > 1 else ""
+        super().__init__(f"{link}: device {device_id}: no reply within {waited_s:.2f} s{tries}")
 
 
 class RegisterLink(Protocol):

@@ -103,7 +103,7 @@ def test_no_reply_waits_timeout_times_attempts_and_counts_the_retries(channel_fa
             ttu.faults.silent.add(1)
             loop = asyncio.get_running_loop()
             t = loop.time()
-            with pytest.raises(NoReplyError, match=r"device 1: no reply within 0\.30 s"):
+            with pytest.raises(NoReplyError, match=r"device 1: no reply within 0\.30 s \(2 attempts\)"):
                 await link.read_registers(function=3, address=0, count=2, device_id=1)
             assert 0.28 < loop.time() - t < 1.0
             assert (link.counters.requests, link.counters.attempts, link.counters.no_replies) == (1, 2, 1)
