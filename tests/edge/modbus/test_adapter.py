@@ -12,7 +12,7 @@ import pytest
 
 from edge.errors import TransportError
 from edge.modbus.adapter import FRAME_RING, ModbusLink
-from edge.modbus.link import LinkSettings, NoReplyError, parse_port
+from edge.modbus.link import LinkSettings, NoReplyError
 from edge.modbus.profile import load_profile
 from edge.sim.static import StaticSource
 from tests.edge.modbus.conftest import MASTER
@@ -43,20 +43,6 @@ def test_the_import_scan_sees_both_import_forms(tmp_path: Path) -> None:
     (tmp_path / "b.py").write_text("def f():\n    from pymodbus import FramerType\n")
     (tmp_path / "c.py").write_text("import pymodbusx\n")
     assert [_imports_pymodbus(tmp_path / n) for n in ("a.py", "b.py", "c.py")] == [True, True, False]
-
-
-def test_parse_port() -> None:
-    assert parse_port("tcp://10.0.0.5:4001") == ("10.0.0.5", 4001)
-    assert parse_port("/dev/ttyS1") == ("/dev/ttyS1", None)
-    with pytest.raises(ValueError, match="expected tcp://host:port"):
-        parse_port("tcp://10.0.0.5")
-
-
-def test_link_settings_are_checked() -> None:
-    with pytest.raises(ValueError, match="parity must be N, E or O"):
-        LinkSettings(kind="rtu", port="/dev/ttyS1", parity="X")
-    with pytest.raises(ValueError, match="timeout_s must be > 0"):
-        LinkSettings(kind="tcp", port="h", timeout_s=0)
 
 
 def test_closed_tcp_port_is_a_transport_error_naming_it() -> None:
