@@ -4,7 +4,9 @@ Wire time is the RTU formula of edge/wire.py at 9600 baud 8E1 (11 bits per chara
 silent interval after the request and after the reply and a 10 ms device turnaround per request.
 The computed byte counts are checked against real reads of the simulated device over a socat pty
 pair, counted by the link as they cross the port (``measured_vs_computed_bytes`` must be 1.000).
-The latency medians are over the pty, i.e. software overhead only: a pty has no baud rate.
+``pty_read_ms_median`` is over a bare pty, i.e. software overhead only (a pty has no baud rate);
+``emulated_9600_read_ms_median`` has the simulator hold each reply for its 9600-baud wire time, so
+``emulated_vs_wire_time`` (≈ 1 plus software overhead) checks the formula end to end.
 
 Run: .venv/bin/python bench/modbus_read.py
 """
@@ -28,6 +30,7 @@ from edge.wire import modbus_rtu_read_time_s
 BAUD = 9600
 SLAVE_TIME_S = 0.01
 RUNS = 21
+EMULATED_RUNS = 5   # reads with the simulator holding each reply for its 9600-baud wire time
 
 
 def wire(plan: list[Request]) -> dict[str, float]:
@@ -60,7 +63,7 @@ def figures() -> dict[str, float]:
     return out
 
 
-async def _measure(name: str, dev_side: str, cli_side: str) -> dict[str, float]:
+async def _measure(name: str, dev_side: str, cli_side: str, wire_baud: int | None, runs: int) -> dict[str, float]:
     from edge.modbus.adapter import ModbusLink
     from edge.modbus.device import ModbusDevice
     from edge.modbus.link import LinkSettings
@@ -70,23 +73,27 @@ async def _measure(name: str, dev_side: str, cli_side: str) -> dict[str, float]:
     prof = load_profile(name)
     values = {p.quantity: 1.0 for p in prof.points}
     out: dict[str, float] = {}
-    async with SimulatedTtu(prof, StaticSource({"master": values}), transport="serial", port=dev_side):
-        link = ModbusLink(LinkSettings(kind="rtu", port=cli_side, parity="N", timeout_s=1.0, retries=0))
+    tag = "pty_read_ms_median" if wire_baud is None else f"emulated_{wire_baud}_read_ms_median"
+    async with SimulatedTtu(prof, StaticSource({"master": values}), transport="serial", port=dev_side,
+                            wire_baud=wire_baud, turnaround_s=SLAVE_TIME_S):
+        link = ModbusLink(LinkSettings(kind="rtu", port=cli_side, parity="N", timeout_s=2.0, retries=0))
         async with link:
             modes: tuple[tuple[str, Literal["coalesce", "per_quantity"]], ...] = (
                 ("coalesced", "coalesce"), ("per_quantity", "per_quantity"))
             for mode, planning in modes:
                 dev = ModbusDevice(link, prof, 1, planning=planning)
                 lat = []
-                for _ in range(RUNS):
+                for _ in range(runs):
                     b_out, b_in = link.counters.bytes_out, link.counters.bytes_in
                     t = time.perf_counter()
                     got = await dev.read()
                     lat.append(time.perf_counter() - t)
                     if not got.ok:
                         raise RuntimeError(f"{name}: {got.failures}")
-                out[f"{name}.{mode}.measured_bytes"] = (link.counters.bytes_out - b_out) + (link.counters.bytes_in - b_in)
-                out[f"{name}.{mode}.pty_read_ms_median"] = 1000 * statistics.median(lat)
+                if wire_baud is None:
+                    out[f"{name}.{mode}.measured_bytes"] = ((link.counters.bytes_out - b_out)
+                                                            + (link.counters.bytes_in - b_in))
+                out[f"{name}.{mode}.{tag}"] = 1000 * statistics.median(lat)
     return out
 
 
@@ -108,7 +115,8 @@ def measured() -> dict[str, float]:
             while not (os.path.exists(a) and os.path.exists(b)):
                 time.sleep(0.01)
             for name in shipped_profiles():
-                out.update(asyncio.run(_measure(name, a, b)))
+                out.update(asyncio.run(_measure(name, a, b, None, RUNS)))
+                out.update(asyncio.run(_measure(name, a, b, BAUD, EMULATED_RUNS)))
         finally:
             proc.terminate()
             proc.wait(5)
@@ -127,6 +135,11 @@ def main() -> None:
         for mode in ("coalesced", "per_quantity"):
             computed = comp[f"{name}.{mode}.bytes_out"] + comp[f"{name}.{mode}.bytes_in"]
             print(f"{name}.{mode}.measured_vs_computed_bytes: {meas[f'{name}.{mode}.measured_bytes'] / computed:.3f}")
+            emulated = meas[f"{name}.{mode}.emulated_{BAUD}_read_ms_median"]
+            print(f"{name}.{mode}.emulated_vs_wire_time: {emulated / comp[f'{name}.{mode}.wire_ms']:.3f}")
+        ratio = (meas[f"{name}.per_quantity.emulated_{BAUD}_read_ms_median"]
+                 / meas[f"{name}.coalesced.emulated_{BAUD}_read_ms_median"])
+        print(f"{name}.ratio.emulated_read_time: {ratio:.3f}")
 
 
 if __name__ == "__main__":

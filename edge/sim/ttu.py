@@ -4,7 +4,8 @@ Values come from a ``ValueSource`` at the moment a request arrives, converted ba
 through the profile (engineering value / (scale × ratios), encoded as the profile's type and word
 order), so a client that reads through the same profile gets the source's values back.
 Faults on demand: a silent device (``faults.silent``), exception replies for chosen quantities
-(``faults.exceptions``), slow replies (``faults.delay_s``). Use it as an async context manager::
+(``faults.exceptions``), slow replies (``faults.delay_s``); ``wire_baud`` makes replies take as
+long as on a real RTU bus at that speed. Use it as an async context manager::
 
     async with SimulatedTtu(load_profile("dtsu666"), source, transport="tcp") as ttu:
         ...  # read from ttu.host:ttu.tcp_port, device id 1
@@ -22,6 +23,7 @@ from edge.modbus.adapter import RegisterServer
 from edge.modbus.profile import Point, Profile
 from edge.modbus.registers import encode
 from edge.sim.source import ValueSource
+from edge.wire import modbus_rtu_read_time_s
 
 __all__ = ["SimulatedTtu", "TtuFaults"]
 
@@ -46,8 +48,12 @@ class SimulatedTtu:
     def __init__(self, profile: Profile, source: ValueSource, *, devices: dict[int, str] | None = None,
                  transport: Literal["serial", "tcp"] = "tcp", port: str = "",
                  framer: Literal["rtu", "socket"] | None = None, ct_ratio: float = 1.0, pt_ratio: float = 1.0,
-                 fill_gap: int = 64, baud: int = 9600) -> None:
+                 fill_gap: int = 64, baud: int = 9600, wire_baud: int | None = None,
+                 turnaround_s: float = 0.01) -> None:
         self.profile, self.source = profile, source
+        # A pty or loopback TCP has no baud rate: with wire_baud set, each reply waits the time the
+        # transaction would take on an RTU bus at that speed (8E1, t3.5 silences, device turnaround).
+        self.wire_baud, self.turnaround_s = wire_baud, turnaround_s
         self.devices = dict(devices or {1: "master"})
         self.ct_ratio, self.pt_ratio = ct_ratio, pt_ratio
         self.faults = TtuFaults()
@@ -90,6 +96,13 @@ class SimulatedTtu:
 
     async def _handle(self, device_id: int, function: int, address: int, count: int) -> list[int] | int:
         self.requests += 1
+        result = await self._answer(device_id, function, address, count)
+        if self.wire_baud:
+            n = len(result) if isinstance(result, list) else 0     # an exception reply is 5 bytes, like N=0
+            await asyncio.sleep(modbus_rtu_read_time_s(self.wire_baud, n, slave_time_s=self.turnaround_s))
+        return result
+
+    async def _answer(self, device_id: int, function: int, address: int, count: int) -> list[int] | int:
         end = address + count
         if not any(a <= address and end <= b for a, b in self._readable.get(function, [])):
             return 2

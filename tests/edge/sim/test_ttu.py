@@ -113,3 +113,25 @@ def test_port_is_closed_after_the_context_exits() -> None:
     with socket.socket() as s, pytest.raises(OSError):
         s.settimeout(0.5)
         s.connect(("127.0.0.1", port))
+
+
+def test_wire_emulation_makes_a_read_take_the_rtu_wire_time(ptys: tuple[str, str]) -> None:
+    from edge.modbus.device import ModbusDevice
+    from edge.wire import modbus_rtu_read_time_s
+
+    prof = load_profile("dtsu666")
+    dev_side, cli_side = ptys
+    expected_s = sum(modbus_rtu_read_time_s(9600, n) for n in (64, 12))   # the two planned requests
+
+    async def go() -> float:
+        src = StaticSource({"master": {p.quantity: 1.0 for p in prof.points}})
+        async with SimulatedTtu(prof, src, transport="serial", port=dev_side, wire_baud=9600):
+            link = ModbusLink(LinkSettings(kind="rtu", port=cli_side, parity="N", timeout_s=1.0, retries=0))
+            async with link:
+                loop = asyncio.get_running_loop()
+                t = loop.time()
+                assert (await ModbusDevice(link, prof, 1).read()).ok
+                return loop.time() - t
+
+    took = asyncio.run(go())
+    assert expected_s <= took < expected_s + 0.15
