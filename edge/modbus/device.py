@@ -67,8 +67,10 @@ class ModbusDevice:
                  planning: Literal["coalesce", "per_quantity"] = "coalesce",
                  clock: Callable[[], float] = time.monotonic) -> None:
         """``planning="per_quantity"`` sends one request per quantity: for devices that reject block reads."""
-        if not 0 <= device_id <= 247:
-            raise ValueError(f"device id must be 0..247, got {device_id}")
+        # RTU: 0 is broadcast (no reply), 248..255 reserved; Modbus TCP devices often answer on 0 or 255
+        lo, hi = (0, 255) if link.settings.kind == "tcp" else (1, 247)
+        if not lo <= device_id <= hi:
+            raise ValueError(f"device id must be {lo}..{hi} on a {link.settings.kind} link, got {device_id}")
         for name, r in (("ct_ratio", ct_ratio), ("pt_ratio", pt_ratio)):
             if not r > 0:
                 raise ValueError(f"{name} must be > 0, got {r}")

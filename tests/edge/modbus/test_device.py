@@ -347,8 +347,12 @@ def test_device_arguments_are_checked() -> None:
 
     link = ModbusLink(LinkSettings(kind="tcp", port="127.0.0.1"))
     prof = load_profile("ttu")
-    with pytest.raises(ValueError, match=r"device id must be 0\.\.247, got 300"):
+    with pytest.raises(ValueError, match=r"device id must be 0\.\.255 on a tcp link, got 300"):
         ModbusDevice(link, prof, 300)
+    rtu = ModbusLink(LinkSettings(kind="rtu", port="/dev/null"))
+    with pytest.raises(ValueError, match=r"device id must be 1\.\.247 on a rtu link, got 0"):
+        ModbusDevice(rtu, prof, 0)
+    assert ModbusDevice(link, prof, 255).device_id == 255
     with pytest.raises(ValueError, match="ct_ratio must be > 0, got 0"):
         ModbusDevice(link, prof, 1, ct_ratio=0)
     with pytest.raises(ValueError, match="planning must be 'coalesce' or 'per_quantity'"):
