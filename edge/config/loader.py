@@ -237,6 +237,23 @@ def _meters_from_csv(ctx: _Ctx, path: Path, key: str, area_id: str) -> list[Mete
     return meters
 
 
+def _check_profile(ctx: _Ctx, profile: str, key: str, device: str, base_dir: Path) -> None:
+    """A Modbus master's profile must load (shipped name or a file relative to the config)."""
+    from edge.modbus.profile import load_profile, shipped_profiles
+
+    looks_like_path = "/" in profile or profile.endswith(".toml")
+    target: str | Path = base_dir / profile if looks_like_path and not Path(profile).is_absolute() else profile
+    if not looks_like_path and profile not in shipped_profiles():
+        ctx.error(key, f"unknown profile {profile!r}; shipped: {', '.join(shipped_profiles())} "
+                  "(or give a path to a profile file)", device)
+        return
+    try:
+        load_profile(target)
+    except ConfigError as exc:
+        ctx.error(key, f"profile {profile!r} does not load ({len(exc.issues)} problem(s) listed with it)", device)
+        ctx.issues.extend(exc.issues)
+
+
 def _build_detection(ctx: _Ctx, value: Any, key: str, *, device: str, base: Params) -> Params | None:
     """Per-area ``[area.detection.*]`` overrides on top of the gateway-wide ``[detection.*]``."""
     return _build(ctx, Params, value, key, device, base=base)
@@ -369,6 +386,8 @@ def load_config_text(text: str, file: str = "<config>", base_dir: Path | None = 
                       f"{', '.join(bus_by_name) or 'none'}", adev)
         elif master_bus.protocol.startswith("modbus") and not area.master.profile:
             ctx.error(f"{akey}.master.profile", f"master on Modbus bus {master_bus.name!r} needs a profile", adev)
+        elif master_bus.protocol.startswith("modbus"):
+            _check_profile(ctx, area.master.profile, f"{akey}.master.profile", adev, base_dir)
         elif master_bus.protocol == "dlt645" and not area.master.address:
             ctx.error(f"{akey}.master.address", f"master on DL/T 645 bus {master_bus.name!r} needs an address", adev)
         for m, where, line in meters:
