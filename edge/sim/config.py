@@ -32,7 +32,7 @@ class AreaSpec:
     grid: str = "sim"
     rated_kva: float = 400.0
     lv_voltage: float = 400.0                  # line-to-line nominal
-    source_voltage_v: float = 232.0            # phase voltage at the LV bus, no load
+    source_voltage_v: float = 231.0            # phase voltage at the LV bus, no load
     customers: int = 200
     branches: int = 4
     nodes_per_branch: int = 6
