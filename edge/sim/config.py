@@ -2,7 +2,7 @@
 
 Validation happens here, before anything is simulated, and every problem names its key and, where it
 has one, its line in the file (``ConfigIssue``). Unknown keys are errors. Scenario kinds and their
-parameters are checked against the catalogue in ``edge.sim.scenarios``.
+parameters are checked against the catalogue in ``edge.sim.catalogue``.
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def _fill(cls: type, table: dict[str, Any], prefix: str, issues: list[ConfigIssu
 
 def parse_sim_config(text: str, file: str = "<inline>") -> SimConfig:
     """Parse and validate a simulator TOML document; raise ``ConfigError`` listing every problem."""
-    from edge.sim.scenarios import validate_scenario
+    from edge.sim.catalogue import validate_scenario
 
     issues: list[ConfigIssue] = []
     try:

@@ -26,7 +26,7 @@ from edge.sim.area import BALANCE, EVENTS, MASTER_QUANTITIES, AreaSimulator, Day
 from edge.sim.config import SimConfig
 from edge.sim.effects import step_window
 from edge.sim.meters import METER_QUANTITIES_SINGLE, METER_QUANTITIES_THREE
-from edge.sim.scenarios import CATALOGUE
+from edge.sim.catalogue import CATALOGUE
 
 __all__ = ["ExportStats", "export", "rfc3339"]
 
