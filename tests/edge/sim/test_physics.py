@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edge.sim.area import AreaSimulator
+from edge.sim.catalogue import CATALOGUE
+from edge.sim.config import AreaSpec, parse_sim_config
+from edge.sim.network import build_network
+from edge.sim.physics import ROT, solve
+from tests.edge.sim.conftest import SUBJECTS, one_kind_config
+
+
+def test_every_catalogue_kind_has_a_test_subject() -> None:
+    assert set(SUBJECTS) == set(CATALOGUE)
+
+
+@pytest.mark.parametrize("kind", sorted(CATALOGUE))
+def test_supply_equals_sales_plus_loss_plus_stolen_for_every_step(kind: str) -> None:
+    sim = AreaSimulator(one_kind_config(kind))
+    b = sim.day(0).balance
+    residual = b["supply_kwh"] - b["sales_kwh"] - b["technical_loss_kwh"] - b["stolen_kwh"]
+    scale = np.maximum(np.abs(b["supply_kwh"]), 1e-3)
+    assert np.max(np.abs(residual) / scale) <= 1e-6
+    assert b["supply_kwh"].sum() != 0 or kind == "area_outage"
+
+
+def test_power_through_master_equals_customer_power_plus_losses_under_heavy_imbalance() -> None:
+    net = build_network(AreaSpec(customers=90, branches=3), 3)
+    rng = np.random.default_rng(0)
+    s = rng.uniform(0, 6, (50, 90)) + 1j * rng.uniform(0, 2, (50, 90))
+    s[:, net.phase == 0] *= 4.0                                   # phase A carries most of the load
+    s[:10] = -3.0 + 0.0j                                          # some steps export (reverse flow)
+    flow = solve(net, s_kva=s, emf_v=np.broadcast_to(231 * ROT, (50, 3)), live=np.ones((50, 90), bool))
+    lhs = flow.p_master_w.sum(axis=1)
+    rhs = flow.p_cust_w.sum(axis=(1, 2)) + flow.loss_w
+    assert np.allclose(lhs, rhs, rtol=1e-9, atol=1e-6)
+    assert (lhs[:10] < 0).all() and flow.loss_neutral_w.mean() > 0
+
+
+def test_losses_rise_with_the_square_of_the_load() -> None:
+    net = build_network(AreaSpec(customers=60), 1)
+    base = np.full((1, 60), 1.0 + 0.2j)
+    emf = np.broadcast_to(231 * ROT, (1, 3))
+    live = np.ones((1, 60), bool)
+    l1 = solve(net, s_kva=base, emf_v=emf, live=live).loss_w[0]
+    l2 = solve(net, s_kva=2 * base, emf_v=emf, live=live).loss_w[0]
+    assert 3.8 < l2 / l1 < 4.4
+
+
+def test_healthy_200_customer_area_loses_1_to_6_percent_with_voltages_in_limits() -> None:
+    cfg = parse_sim_config("[area]\ncustomers = 200\n", "healthy")
+    sim = AreaSimulator(cfg)
+    for d in range(2):
+        day = sim.day(d)
+        b = day.balance
+        loss_pct = 100 * b["technical_loss_kwh"].sum() / b["supply_kwh"].sum()
+        assert 1.0 <= loss_pct <= 6.0
+        u = np.stack([day.meter[q] for q in ("u_a", "u_b", "u_c")], axis=2)
+        used = np.concatenate([np.ones((200, 1), bool), np.repeat(day.three[:, None], 2, axis=1)], axis=1)
+        u_used = u[:, used]
+        assert u_used.min() >= 198.0 and u_used.max() <= 235.4
+        beta = max(day.master[f"i_{p}"].max() for p in "abc") / (400e3 / (3 ** 0.5 * 400))
+        assert 0.3 < beta < 0.9
+
+
+def test_daily_load_curve_peaks_in_the_evening_above_the_night_minimum() -> None:
+    sim = AreaSimulator(parse_sim_config("[area]\ncustomers = 200\n", "healthy"))
+    p = sim.day(0).master["p"]
+    hourly = p.reshape(24, -1).mean(axis=1)
+    assert 17 <= int(np.argmax(hourly)) <= 22
+    assert hourly[18:22].mean() > 1.8 * hourly[2:5].mean()
