@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edge.sim.config import parse_sim_config  # noqa: E402
-from edge.sim.export import export  # noqa: E402
+from edge.sim.config import parse_sim_config
+from edge.sim.export import export
 
 
 def _config(meters: int, seed: int) -> str:
@@ -44,7 +44,7 @@ def _write_floor(rows: int, path: Path) -> float:
         done = 0
         while done < rows:
             n = min(chunk, rows - done)
-            out.write("".join([f"1782864000,{p}{v}\n" for p, v in zip(pre[:n], vals[:n])]))
+            out.write("".join([f"1782864000,{p}{v}\n" for p, v in zip(pre[:n], vals[:n], strict=True)]))
             done += n
     return time.perf_counter() - t0
 
@@ -80,7 +80,7 @@ def main() -> int:
     print(f"readings_csv_mb: {size / 1e6:.0f}")
     print(f"write_floor_s: {floor:.1f}")
     print(f"ratio_to_write_floor: {t / floor:.2f}")
-    print(f"goal_500x90_s: 300")
+    print("goal_500x90_s: 300")
     print(f"projected_500x90_s: {t * (500 * 90) / (args.meters * args.days):.0f}")
     return 0
 

@@ -57,7 +57,7 @@ def _export(args: argparse.Namespace, cfg: object) -> int:
 
 def _serve(args: argparse.Namespace, cfg: object) -> int:
     try:
-        import edge.sim.meterbus  # noqa: F401  (simulated DL/T 645 bus, separate branch)
+        import edge.sim.meterbus
         import edge.sim.ttu  # noqa: F401  (simulated Modbus TTU, separate branch)
     except ImportError as exc:
         print(f"error: serve mode needs the simulated meter bus and TTU ({exc.name} is not installed); "

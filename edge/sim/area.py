@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -30,8 +31,8 @@ from edge.sim.physics import ROT, solve
 
 __all__ = ["MASTER_QUANTITIES", "AreaSimulator", "AreaSource", "DayResult"]
 
-F64 = npt.NDArray[np.float64]
-B = npt.NDArray[np.bool_]
+F64 = npt.NDArray[Any]
+B = npt.NDArray[Any]
 MASTER_QUANTITIES = ("u_a", "u_b", "u_c", "i_a", "i_b", "i_c", "i_n", "p", "p_a", "p_b", "p_c", "q", "pf", "f",
                      "e_fwd", "e_rev", "t_amb")
 EVENTS = ("evt_cover_open", "evt_terminal_open", "evt_power_down", "evt_event_clear", "evt_meter_clear")
@@ -123,7 +124,7 @@ class AreaSimulator:
             i_el = np.where(f3, i_f, i_el)
         s_true = v_el * np.conj(i_el) / 1000.0
         p_true_el, q_true_el = s_true.real, s_true.imag
-        powered = (np.abs(v_el) > 50.0).any(axis=2)
+        powered: B = np.asarray((np.abs(v_el) > 50.0).any(axis=2))
         # Metering.
         p_el = p_true_el * fx.k_p
         q_el = q_true_el * fx.k_p

@@ -112,7 +112,7 @@ def _parse_time(value: Any) -> float:
 
 def _fill(cls: type, table: dict[str, Any], prefix: str, issues: list[ConfigIssue], file: str,
           text: str) -> Any:
-    fields = cls.__dataclass_fields__
+    fields = cls.__dataclass_fields__  # type: ignore[attr-defined]
     kwargs: dict[str, Any] = {}
     for k, v in table.items():
         if k not in fields:

@@ -8,6 +8,7 @@ current reading, ``k_u`` on the voltage reading, ``k_in`` on the neutral current
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -17,8 +18,8 @@ from edge.sim.network import Network
 
 __all__ = ["DayEffects", "day_effects", "step_window"]
 
-F64 = npt.NDArray[np.float64]
-B = npt.NDArray[np.bool_]
+F64 = npt.NDArray[Any]
+B = npt.NDArray[Any]
 
 _THEFT_OFF = ("bypass_full", "relay_bypass")
 
@@ -116,7 +117,7 @@ def day_effects(cfg: SimConfig, net: Network, day_start: float, steps: int) -> D
             fx.k_p[w, i, el] *= -1.0
         elif k == "cover_open_drop":
             a = int(np.argmax(w))
-            open_steps = max(1, int(round(p["open_minutes"] * 60.0 / cfg.step_s)))
+            open_steps = max(1, round(p["open_minutes"] * 60.0 / cfg.step_s))
             if first:
                 fx.cover_events[a, i] += 1
                 fx.cover_open[a:a + open_steps, i] = True

@@ -23,10 +23,10 @@ from typing import TextIO
 import numpy as np
 
 from edge.sim.area import BALANCE, EVENTS, MASTER_QUANTITIES, AreaSimulator, DayResult
+from edge.sim.catalogue import CATALOGUE
 from edge.sim.config import SimConfig
 from edge.sim.effects import step_window
 from edge.sim.meters import METER_QUANTITIES_SINGLE, METER_QUANTITIES_THREE
-from edge.sim.catalogue import CATALOGUE
 
 __all__ = ["ExportStats", "export", "rfc3339"]
 
@@ -52,7 +52,7 @@ def rfc3339(ts: float) -> str:
 
 
 def _rows(out: TextIO, ts: str, prefixes: list[str], values: list[float] | list[int]) -> int:
-    out.write("".join([f"{ts},{p}{v}\n" for p, v in zip(prefixes, values)]))
+    out.write("".join([f"{ts},{p}{v}\n" for p, v in zip(prefixes, values, strict=True)]))
     return len(prefixes)
 
 
@@ -218,15 +218,16 @@ def export(cfg: SimConfig, dest: str | Path, days: int, *,
     return stats
 
 
-def progress_bar(stream: TextIO = sys.stderr) -> Callable[[int, int, float], None]:
+def progress_bar(stream: TextIO | None = None) -> Callable[[int, int, float], None]:
     """A progress callback drawing ``[#####.....] day 12/90  8.1 s  ETA 52 s`` on ``stream``."""
     def draw(done: int, total: int, elapsed: float) -> None:
+        out = stream or sys.stderr
         width = 30
         fill = width * done // total
         eta = elapsed / done * (total - done)
-        stream.write(f"\r[{'#' * fill}{'.' * (width - fill)}] day {done}/{total}  {elapsed:6.1f} s  "
+        out.write(f"\r[{'#' * fill}{'.' * (width - fill)}] day {done}/{total}  {elapsed:6.1f} s  "
                      f"ETA {eta:5.0f} s")
         if done == total:
-            stream.write("\n")
-        stream.flush()
+            out.write("\n")
+        out.flush()
     return draw

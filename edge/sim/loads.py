@@ -7,6 +7,7 @@ costs a handful of numpy operations whatever the number of customers.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -14,7 +15,7 @@ import numpy.typing as npt
 __all__ = ["CLASS_COMMERCIAL", "CLASS_INDUSTRIAL", "CLASS_RESIDENTIAL", "DayDemand", "ambient_c",
            "day_demand"]
 
-F64 = npt.NDArray[np.float64]
+F64 = npt.NDArray[Any]
 
 CLASS_RESIDENTIAL, CLASS_COMMERCIAL, CLASS_INDUSTRIAL = 0, 1, 2
 

@@ -8,6 +8,8 @@ the energy of ``[t_a, t_b)`` is ``E(t_b) − E(t_a)`` and equals the sum of the 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -19,7 +21,7 @@ from edge.sim.physics import Flow
 __all__ = ["METER_QUANTITIES_SINGLE", "METER_QUANTITIES_THREE", "apply_jokar", "element_view",
            "status_words"]
 
-F64 = npt.NDArray[np.float64]
+F64 = npt.NDArray[Any]
 
 METER_QUANTITIES_SINGLE = ("u_a", "i_a", "i_n", "p", "q", "pf", "e_fwd", "e_rev")
 METER_QUANTITIES_THREE = ("u_a", "u_b", "u_c", "i_a", "i_b", "i_c", "i_n", "p", "q", "pf", "e_fwd", "e_rev")
@@ -47,7 +49,7 @@ def apply_jokar(p_kw: F64, w: npt.NDArray[np.bool_], kind: str, prm: dict[str, f
     if kind == "jokar_h1":
         y = x * rng.uniform(prm["lo"], prm["hi"])
     elif kind == "jokar_h2":
-        n_off = min(x.size, int(round(prm["off_hours"] * 3600.0 / step_s)))
+        n_off = min(x.size, round(prm["off_hours"] * 3600.0 / step_s))
         a = int(rng.integers(0, x.size - n_off + 1))
         y = x.copy()
         y[a:a + n_off] = 0.0

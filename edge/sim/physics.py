@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -25,8 +26,8 @@ from edge.sim.network import Network
 
 __all__ = ["Flow", "phase_shares", "solve"]
 
-F64 = npt.NDArray[np.float64]
-C128 = npt.NDArray[np.complex128]
+F64 = npt.NDArray[Any]
+C128 = npt.NDArray[Any]
 
 ROT = np.exp(-2j * math.pi / 3 * np.arange(3))     # phase angles of A, B, C
 
