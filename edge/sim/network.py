@@ -44,8 +44,6 @@ class Network:
     ct_ratio: F64             # true CT ratio (1 = direct connected)
     ib_a: F64                 # basic current of the meter (primary A), for loss-of-current rules
     e0_kwh: F64               # forward register at the start
-    down: F64                 # (S, S): down[s2, s] = 1 when node s2 is at or beyond segment s
-    node_of: F64              # (N, S) one-hot customer -> node
 
     @property
     def n(self) -> int:
@@ -107,14 +105,8 @@ def build_network(spec: AreaSpec, seed: int) -> Network:
     pos = rng.integers(0, spec.nodes_per_branch, n).astype(np.int32)
     k = spec.nodes_per_branch
     node = branch * k + pos
-    s = spec.branches * k
-    seg = np.arange(s)
-    same_branch = (seg[:, None] // k) == (seg[None, :] // k)
-    down = (same_branch & ((seg[:, None] % k) >= (seg[None, :] % k))).astype(np.float64)
-    node_of = np.zeros((n, s))
-    node_of[np.arange(n), node] = 1.0
     return Network(
         spec=spec, ids=tuple(f"M{i:04d}" for i in idx), phase=phase, klass=klass, branch=branch,
         node=node, base_kw=base, ac_kw=ac, pf=pf, pv_kwp=pv_kwp, ct_ratio=ct, ib_a=ib,
-        e0_kwh=np.round(rng.uniform(500.0, 20000.0, n), 2), down=down, node_of=node_of,
+        e0_kwh=np.round(rng.uniform(500.0, 20000.0, n), 2),
     )

@@ -83,23 +83,29 @@ def solve(net: Network, *, s_kva: C128, emf_v: C128, live: npt.NDArray[np.bool_]
     share = phase_shares(net)
     s_el = s_kva[:, :, None] * 1000.0 * share[None, :, :]          # (T, N, 3) VA
     powered = live[:, :, None] & (share[None] > 0) & (np.abs(emf_v)[:, None, :] > 1.0)
-    down, node_of = net.down, net.node_of
+    b, k = spec.branches, spec.nodes_per_branch
+    steps = s_el.shape[0]
+    order = np.argsort(net.node, kind="stable")
+    nodes, starts = np.unique(net.node[order], return_index=True)
     v_c = np.broadcast_to(emf_v[:, None, :], s_el.shape).astype(np.complex128)
     for _ in range(iterations):
         safe = np.where(powered, v_c, 1.0)
         i_c = np.where(powered, np.conj(s_el / safe), 0.0)
-        # Node injections (T, 3, S), segment currents, neutral return per segment.
-        inj = i_c.transpose(0, 2, 1) @ node_of
-        i_seg = inj @ down
-        i_seg_n = i_seg.sum(axis=1)
-        drop = (r * i_seg + r_n * i_seg_n[:, None, :]) @ down.T
-        i_tr = inj.sum(axis=2)
+        # Node injections (T, S, 3); a segment carries everything at or beyond it on its branch
+        # (reverse cumulative sum along the feeder); the neutral carries the phasor sum back.
+        inj = np.zeros((steps, b * k, 3), dtype=np.complex128)
+        inj[:, nodes, :] = np.add.reduceat(i_c[:, order, :], starts, axis=1)
+        inj4 = inj.reshape(steps, b, k, 3)
+        i_seg = np.flip(np.cumsum(np.flip(inj4, axis=2), axis=2), axis=2)
+        i_seg_n = i_seg.sum(axis=3)
+        drop = np.cumsum(r * i_seg + r_n * i_seg_n[..., None], axis=2).reshape(steps, b * k, 3)
+        i_tr = inj.sum(axis=1)
         v_bus = emf_v - z_tr * i_tr
-        v_node = v_bus[:, :, None] - drop
-        v_c = (v_node @ node_of.T).transpose(0, 2, 1) - r_s * i_c - r_s * i_c.sum(axis=2)[:, :, None]
+        v_node = v_bus[:, None, :] - drop
+        v_c = v_node[:, net.node, :] - r_s * i_c - r_s * i_c.sum(axis=2)[:, :, None]
         v_c = np.where(powered, v_c, 0.0)
-    loss_line = r * (np.abs(i_seg) ** 2).sum(axis=(1, 2))
-    loss_neutral = r_n * (np.abs(i_seg_n) ** 2).sum(axis=1)
+    loss_line = r * (np.abs(i_seg) ** 2).sum(axis=(1, 2, 3))
+    loss_neutral = r_n * (np.abs(i_seg_n) ** 2).sum(axis=(1, 2))
     loss_service = r_s * ((np.abs(i_c) ** 2).sum(axis=(1, 2)) + (np.abs(i_c.sum(axis=2)) ** 2).sum(axis=1))
     return Flow(v_bus=v_bus, i_tr=i_tr, v_c=v_c, i_c=i_c, loss_line_w=loss_line,
                 loss_neutral_w=loss_neutral, loss_service_w=loss_service)
