@@ -148,3 +148,21 @@ def test_jokar_h1_reduces_metered_energy_by_a_constant_factor_in_range() -> None
     metered = day.meter["p"][w, i].sum() / 60
     true = metered + day.stolen_by_meter_kwh[w, i].sum()
     assert 0.1 <= metered / true <= 0.8
+
+
+def test_heat_wave_and_load_growth_raise_the_supplied_energy_in_their_window() -> None:
+    _, base = run("comm_loss")
+    for kind, extra in (("heat_wave", "delta_c = 10.0\n"), ("load_growth", "growth = 0.5\n")):
+        _, day = run(kind, extra)
+        w = slice(10 * 60, 20 * 60)
+        assert day.balance["supply_kwh"][w].sum() > 1.1 * base.balance["supply_kwh"][w].sum(), kind
+        assert np.isclose(day.balance["supply_kwh"][OUT].sum(), base.balance["supply_kwh"][OUT].sum())
+
+
+def test_pv_customers_export_at_noon_into_their_reverse_register() -> None:
+    sim, day = run("comm_loss")
+    pv = np.flatnonzero(sim.net.pv_kwp > 0)
+    assert pv.size > 0
+    noon = slice(11 * 60, 14 * 60)
+    assert (day.meter["p"][noon][:, pv] < 0).mean() > 0.5
+    assert (day.meter["e_rev"][-1, pv] > day.meter["e_rev"][0, pv]).any()
