@@ -54,6 +54,12 @@ def step_window(spec: ScenarioSpec, *, start: float, day_start: float, steps: in
     return (t >= start + spec.start_h * 3600.0) & (t < start + spec.end_h * 3600.0)
 
 
+def _terminal_opened(fx: DayEffects, step: int, meter: int, step_s: int) -> None:
+    """The terminal cover is opened to fit the jumper: one event and SW7 b10 for 10 minutes."""
+    fx.terminal_events[step, meter] += 1
+    fx.terminal_open[step:step + max(1, 600 // step_s), meter] = True
+
+
 def day_effects(cfg: SimConfig, net: Network, day_start: float, steps: int) -> DayEffects:
     """Effect arrays of every scenario active on the day that starts at ``day_start`` (epoch s)."""
     n = net.n
@@ -97,13 +103,13 @@ def day_effects(cfg: SimConfig, net: Network, day_start: float, steps: int) -> D
             if k == "relay_bypass":
                 fx.relay_open[w, i] = True
             elif p["terminal_open"] and first:
-                fx.terminal_events[np.argmax(w), i] += 1
+                _terminal_opened(fx, int(np.argmax(w)), i, cfg.step_s)
         elif k == "bypass_partial":
             fx.k_p[w, i, :] *= 1.0 - p["fraction"]
             fx.k_i[w, i, :] *= 1.0 - p["fraction"]
             fx.k_in[w, i] *= 1.0 - p["fraction"]
             if p["terminal_open"] and first:
-                fx.terminal_events[np.argmax(w), i] += 1
+                _terminal_opened(fx, int(np.argmax(w)), i, cfg.step_s)
         elif k == "neutral_return":
             fx.k_in[w, i] *= 1.0 - p["fraction"]
             fx.k_p[w, i, 0] *= 1.0 - p["fraction"]

@@ -166,3 +166,12 @@ def test_pv_customers_export_at_noon_into_their_reverse_register() -> None:
     noon = slice(11 * 60, 14 * 60)
     assert (day.meter["p"][noon][:, pv] < 0).mean() > 0.5
     assert (day.meter["e_rev"][-1, pv] > day.meter["e_rev"][0, pv]).any()
+
+
+def test_bypass_opens_the_terminal_cover_once_with_its_status_bit() -> None:
+    sim, day = run("bypass_full")
+    i = col(sim, "M0011")
+    assert day.meter["evt_terminal_open"][0, i] == 0 and day.meter["evt_terminal_open"][-1, i] == 1
+    b10 = day.meter["sw7"][:, i].astype(int) & (1 << 10)
+    assert (b10 > 0).sum() == 10 and b10[8 * 60] > 0
+    assert (day.meter["i_a"][IN, i] == 0).all() and (day.meter["u_a"][IN, i] > 198).all()
