@@ -9,6 +9,7 @@ given seed always gives the same area and the same days.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -256,6 +257,7 @@ class AreaSource:
         self.sim = AreaSimulator(cfg)
         self._index = {mid: i for i, mid in enumerate(self.sim.net.ids)}
         self._day: DayResult | None = None
+        self._lock = threading.Lock()       # the meter bus and the TTU ask from their own threads
 
     def _at(self, now: float) -> tuple[DayResult, int]:
         cfg = self.sim.cfg
@@ -271,7 +273,8 @@ class AreaSource:
 
     def values(self, device: str, quantities: Sequence[str], now: float) -> dict[str, float]:
         """Registered values of ``device`` at ``now``; ``LookupError`` when it is silent or unpowered."""
-        day, k = self._at(now)
+        with self._lock:
+            day, k = self._at(now)
         if device == "master":
             if day.master_silent[k]:
                 raise LookupError("master: offline (scenario master_offline)")

@@ -70,3 +70,20 @@ def test_daily_load_curve_peaks_in_the_evening_above_the_night_minimum() -> None
     hourly = p.reshape(24, -1).mean(axis=1)
     assert 17 <= int(np.argmax(hourly)) <= 22
     assert hourly[18:22].mean() > 1.8 * hourly[2:5].mean()
+
+
+def test_balance_closes_with_every_kind_active_at_once() -> None:
+    blocks = []
+    for n, (kind, subject) in enumerate(sorted(SUBJECTS.items())):
+        if kind in ("area_outage", "phase_loss"):
+            continue                                   # would hide the others for their window
+        subj = f'subject = "{subject}"\n' if subject else ""
+        blocks.append(f'[[scenario]]\nkind = "{kind}"\n{subj}start_h = {2 + n % 10}\nend_h = {30 + n}\n')
+    cfg = parse_sim_config("[sim]\nseed = 5\n[area]\ncustomers = 60\nbranches = 3\nrated_kva = 160\n"
+                           + "".join(blocks), "all")
+    sim = AreaSimulator(cfg)
+    for d in range(2):
+        b = sim.day(d).balance
+        res = b["supply_kwh"] - b["sales_kwh"] - b["technical_loss_kwh"] - b["stolen_kwh"]
+        assert np.max(np.abs(res) / np.maximum(np.abs(b["supply_kwh"]), 1e-3)) <= 1e-6
+        assert b["stolen_kwh"].sum() > 0 and b["record_error_kwh"].sum() > 0
