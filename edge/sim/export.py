@@ -57,7 +57,7 @@ def _rows(out: TextIO, ts: str, prefixes: list[str], values: list[float] | list[
 
 
 class _Writer:
-    """Writes one day's readings in time order; within a timestamp grouped by device."""
+    """Writes one day's readings in time order; within a timestamp grouped by read (device, plan)."""
 
     def __init__(self, sim: AreaSimulator, out: TextIO) -> None:
         self.sim, self.out = sim, out
@@ -117,7 +117,7 @@ class _Writer:
                     self._block(ts, day, k, np.flatnonzero(ok), TAMPER, "tamper", ints=True)
 
 
-def _truth(cfg: SimConfig, days: int, stolen: np.ndarray, reported: np.ndarray,
+def _truth(cfg: SimConfig, stolen: np.ndarray, reported: np.ndarray,
            duration_end: float) -> list[dict[str, object]]:
     out = []
     for n, sc in enumerate(cfg.scenarios):
@@ -206,7 +206,7 @@ def export(cfg: SimConfig, dest: str | Path, days: int, *,
                 progress(d + 1, days, time.perf_counter() - t0)
     end = cfg.start + days * 86400.0
     with open(dest / "truth.jsonl", "w", encoding="utf-8") as f:
-        for rec in _truth(cfg, days, stolen, reported, end):
+        for rec in _truth(cfg, stolen, reported, end):
             f.write(json.dumps(rec, sort_keys=True) + "\n")
     _area_files(sim, dest)
     stats = ExportStats(days=days, meters=sim.net.n, rows=writer.rows, seconds=time.perf_counter() - t0)
