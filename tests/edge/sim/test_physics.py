@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edge.sim.area import AreaSimulator
 from edge.sim.catalogue import CATALOGUE
@@ -87,3 +89,36 @@ def test_balance_closes_with_every_kind_active_at_once() -> None:
         res = b["supply_kwh"] - b["sales_kwh"] - b["technical_loss_kwh"] - b["stolen_kwh"]
         assert np.max(np.abs(res) / np.maximum(np.abs(b["supply_kwh"]), 1e-3)) <= 1e-6
         assert b["stolen_kwh"].sum() > 0 and b["record_error_kwh"].sum() > 0
+
+
+@settings(max_examples=25, deadline=None)
+@given(customers=st.integers(1, 40), branches=st.integers(1, 4), nodes=st.integers(1, 8),
+       r=st.floats(0.001, 0.2), r_n=st.floats(0.3, 3.0), r_s=st.floats(0.0, 0.5), seed=st.integers(0, 999))
+def test_master_power_equals_customer_power_plus_losses_for_any_network(
+        customers: int, branches: int, nodes: int, r: float, r_n: float, r_s: float, seed: int) -> None:
+    spec = AreaSpec(customers=customers, branches=branches, nodes_per_branch=nodes, segment_r_ohm=r,
+                    neutral_r_factor=r_n, service_r_ohm=r_s, three_phase_every=3)
+    net = build_network(spec, seed)
+    rng = np.random.default_rng(seed)
+    s = rng.normal(2.0, 3.0, (8, customers)) + 1j * rng.normal(0.5, 0.5, (8, customers))
+    emf = np.broadcast_to(231 * ROT, (8, 3)).copy()
+    emf[0, 1] = 0.0                                              # a lost phase in one step
+    live = rng.random((8, customers)) > 0.2
+    flow = solve(net, s_kva=s, emf_v=emf, live=live)
+    lhs = flow.p_master_w.sum(axis=1)
+    rhs = flow.p_cust_w.sum(axis=(1, 2)) + flow.loss_w
+    assert np.allclose(lhs, rhs, rtol=1e-9, atol=1e-6)
+    assert (flow.loss_w >= 0).all() and (flow.i_c[0, :, 1] == 0).all()
+
+
+def test_weekend_residential_midday_is_higher_than_on_weekdays() -> None:
+    from edge.sim.loads import ambient_c, day_demand
+
+    net = build_network(AreaSpec(customers=300, commercial_every=0, industrial_every=0, pv_every=0), 1)
+    hour = np.arange(1440) / 60.0
+    t = ambient_c(hour, mean_c=20.0, swing_c=3.0)                # no AC: shapes only
+    kw = {"hour": hour, "klass": net.klass, "base_kw": net.base_kw, "ac_kw": net.ac_kw, "pf": net.pf,
+          "pv_kwp": net.pv_kwp, "t_amb_c": t, "slot_steps": 15}
+    wd = day_demand(weekend=False, rng=np.random.default_rng(1), **kw).p_kw.sum(axis=1)
+    we = day_demand(weekend=True, rng=np.random.default_rng(1), **kw).p_kw.sum(axis=1)
+    assert we[9 * 60:16 * 60].mean() > 1.2 * wd[9 * 60:16 * 60].mean()
