@@ -18,6 +18,8 @@ __all__ = ["COMMANDS", "main"]
 # name -> (module, one-line help). Keep it sorted by how often a field engineer types it.
 COMMANDS: dict[str, tuple[str, str]] = {
     "check-config": ("edge.commands.check_config", "validate an edge configuration before any I/O"),
+    "read": ("edge.commands.read", "read one meter (DL/T 645) or TTU (Modbus) and print the values"),
+    "simulate": ("edge.commands.simulate", "serve or export a simulated transformer area"),
 }
 
 

@@ -1,0 +1,212 @@
+"""Simulator configuration (``sim.toml``): the area to build, the export cadences and the scenarios.
+
+Validation happens here, before anything is simulated, and every problem names its key and, where it
+has one, its line in the file (``ConfigIssue``). Unknown keys are errors. Scenario kinds and their
+parameters are checked against the catalogue in ``edge.sim.catalogue``.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edge.errors import ConfigError, ConfigIssue
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["AreaSpec", "Cadence", "ScenarioSpec", "SimConfig", "load_sim_config", "parse_sim_config"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AreaSpec:
+    """The simulated area: transformer, radial network and customer mix (layout rules in docs)."""
+
+    id: str = "SIM01"
+    name: str = "simulated area"
+    grid: str = "sim"
+    rated_kva: float = 400.0
+    lv_voltage: float = 400.0                  # line-to-line nominal
+    source_voltage_v: float = 231.0            # phase voltage at the LV bus, no load
+    customers: int = 200
+    branches: int = 4
+    nodes_per_branch: int = 6
+    segment_r_ohm: float = 0.018               # phase conductor resistance per feeder segment
+    neutral_r_factor: float = 1.0              # neutral conductor R relative to the phase conductor
+    service_r_ohm: float = 0.08                # service drop, one conductor
+    three_phase_every: int = 20                # every n-th customer is three-phase (0 = none)
+    commercial_every: int = 9
+    industrial_every: int = 37
+    pv_every: int = 10
+    ct_every: int = 2                          # every n-th three-phase customer is CT-connected
+    load_scale: float = 1.0                    # multiplies every customer's demand
+    t_mean_c: float = 27.0                     # daily mean ambient temperature
+    t_swing_c: float = 5.0                     # half of the daily temperature swing
+    foreign_source_v: float = 229.0            # phase voltage of the "other" transformer
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cadence:
+    """How often each kind of reading is written in export mode (seconds)."""
+
+    master_s: int = 60
+    meter_s: int = 900
+    tamper_s: int = 3600
+    balance_s: int = 900
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScenarioSpec:
+    kind: str
+    start_h: float
+    end_h: float
+    subject: str                               # meter id, branch name, phase letter or "area"
+    params: dict[str, Any] = field(default_factory=dict)
+    key: str = ""                              # "scenario[3]" for messages
+
+
+@dataclass(frozen=True, kw_only=True)
+class SimConfig:
+    seed: int = 1
+    start: float = 1782864000.0                # 2026-07-01T00:00:00Z
+    step_s: int = 60
+    area: AreaSpec = field(default_factory=AreaSpec)
+    export: Cadence = field(default_factory=Cadence)
+    scenarios: tuple[ScenarioSpec, ...] = ()
+    source: str = "<inline>"
+
+
+_RFC3339 = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)Z$")
+
+
+def _line_of(text: str, key: str, occurrence: int = 0) -> int | None:
+    """Best-effort line number of ``key =`` (or of the n-th ``[[scenario]]``) for messages."""
+    pat = re.compile(rf"^\s*{re.escape(key)}\s*=" if not key.startswith("[") else rf"^\s*{re.escape(key)}")
+    seen = 0
+    for n, line in enumerate(text.splitlines(), 1):
+        if pat.match(line):
+            if seen == occurrence:
+                return n
+            seen += 1
+    return None
+
+
+def _parse_time(value: Any) -> float:
+    import calendar
+
+    if isinstance(value, (int, float)):
+        return float(value)
+    if hasattr(value, "timestamp"):
+        return float(value.timestamp())
+    m = _RFC3339.match(str(value))
+    if not m:
+        raise ValueError(f"{value!r} is not an RFC 3339 UTC time like 2026-07-01T00:00:00Z")
+    y, mo, d, h, mi, s = (int(g) for g in m.groups())
+    return float(calendar.timegm((y, mo, d, h, mi, s)))
+
+
+def _fill(cls: type, table: dict[str, Any], prefix: str, issues: list[ConfigIssue], file: str,
+          text: str) -> Any:
+    fields = cls.__dataclass_fields__  # type: ignore[attr-defined]
+    kwargs: dict[str, Any] = {}
+    for k, v in table.items():
+        if k not in fields:
+            issues.append(ConfigIssue(file, _line_of(text, k), f"{prefix}.{k}",
+                                      f"unknown key; known: {', '.join(sorted(fields))}"))
+            continue
+        want = type(fields[k].default)
+        if want is float and isinstance(v, int) and not isinstance(v, bool):
+            v = float(v)
+        if not isinstance(v, want) or isinstance(v, bool) != (want is bool):
+            issues.append(ConfigIssue(file, _line_of(text, k), f"{prefix}.{k}",
+                                      f"expected {want.__name__}, got {v!r}"))
+            continue
+        if want in (int, float) and v < 0:
+            issues.append(ConfigIssue(file, _line_of(text, k), f"{prefix}.{k}", f"must be >= 0, got {v}"))
+            continue
+        kwargs[k] = v
+    return cls(**kwargs)
+
+
+def parse_sim_config(text: str, file: str = "<inline>") -> SimConfig:
+    """Parse and validate a simulator TOML document; raise ``ConfigError`` listing every problem."""
+    from edge.sim.catalogue import validate_scenario
+
+    issues: list[ConfigIssue] = []
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([ConfigIssue(file, None, "<toml>", str(exc))]) from None
+    top = {"sim", "area", "export", "scenario"}
+    for k in doc:
+        if k not in top:
+            issues.append(ConfigIssue(file, _line_of(text, f"[{k}]") or _line_of(text, k), k,
+                                      f"unknown table; known: {', '.join(sorted(top))}"))
+    sim = dict(doc.get("sim", {}))
+    seed, start, step_s = 1, SimConfig.start, 60
+    for k in list(sim):
+        if k not in ("seed", "start", "step_s"):
+            issues.append(ConfigIssue(file, _line_of(text, k), f"sim.{k}",
+                                      "unknown key; known: seed, start, step_s"))
+    if "seed" in sim:
+        if not isinstance(sim["seed"], int) or sim["seed"] < 0:
+            issues.append(ConfigIssue(file, _line_of(text, "seed"), "sim.seed",
+                                      f"expected an integer >= 0, got {sim['seed']!r}"))
+        else:
+            seed = sim["seed"]
+    if "start" in sim:
+        try:
+            start = _parse_time(sim["start"])
+            if start % 86400:
+                raise ValueError(f"{sim['start']!r} is not a UTC midnight")
+        except ValueError as exc:
+            issues.append(ConfigIssue(file, _line_of(text, "start"), "sim.start", str(exc)))
+    if "step_s" in sim:
+        if sim["step_s"] not in (10, 15, 20, 30, 60):
+            issues.append(ConfigIssue(file, _line_of(text, "step_s"), "sim.step_s",
+                                      f"{sim['step_s']!r} is not one of 10, 15, 20, 30, 60"))
+        else:
+            step_s = sim["step_s"]
+    area = _fill(AreaSpec, doc.get("area", {}), "area", issues, file, text)
+    if area.customers < 1 or area.branches < 1 or area.nodes_per_branch < 1:
+        issues.append(ConfigIssue(file, _line_of(text, "customers"), "area",
+                                  "customers, branches and nodes_per_branch must be >= 1"))
+    if area.rated_kva <= 0:
+        issues.append(ConfigIssue(file, _line_of(text, "rated_kva"), "area.rated_kva", "must be > 0"))
+    export = _fill(Cadence, doc.get("export", {}), "export", issues, file, text)
+    for name in ("master_s", "meter_s", "tamper_s", "balance_s"):
+        v = getattr(export, name)
+        if v <= 0 or v % step_s or 86400 % v:
+            issues.append(ConfigIssue(file, _line_of(text, name), f"export.{name}",
+                                      f"{v} must be a positive multiple of sim.step_s ({step_s}) "
+                                      "that divides a day"))
+    scenarios = []
+    raw = doc.get("scenario", [])
+    if not isinstance(raw, list):
+        issues.append(ConfigIssue(file, _line_of(text, "scenario"), "scenario",
+                                  "must be an array of tables: [[scenario]]"))
+        raw = []
+    for n, table in enumerate(raw):
+        spec = validate_scenario(table, key=f"scenario[{n}]", line=_line_of(text, "[[scenario]]", n),
+                                 file=file, area=area, issues=issues)
+        if spec is not None:
+            scenarios.append(spec)
+    if issues:
+        raise ConfigError(issues)
+    return SimConfig(seed=seed, start=start, step_s=step_s, area=area, export=export,
+                     scenarios=tuple(scenarios), source=file)
+
+
+def load_sim_config(path: str | Path) -> SimConfig:
+    """Load ``path`` (a sim TOML file); ``ConfigError`` names file, line and key of every problem."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([ConfigIssue(str(p), None, "<file>", f"cannot read: {exc.strerror}")]) from None
+    return parse_sim_config(text, str(p))

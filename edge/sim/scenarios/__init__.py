@@ -1,0 +1,1 @@
+"""Bundled simulator configurations: one file per scenario family (see docs/simulator.md)."""
