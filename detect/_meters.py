@@ -1,0 +1,130 @@
+"""Placement of readings into the columnar state (latest values, open-interval accumulators) and the
+per-meter voltage alarms. Works on any device; the master's energy registers land here too."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from detect._emit import run_alarm
+from detect.quantities import QUANTITIES, QUANTITY_CODE
+
+if TYPE_CHECKING:
+    from detect.engine import Engine
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+Q = QUANTITY_CODE
+VOLTAGES = np.array([Q["u_a"], Q["u_b"], Q["u_c"]])
+CURRENTS = np.array([Q["i_a"], Q["i_b"], Q["i_c"]])
+NQ = len(QUANTITIES)
+
+
+def _last_per_key(key: I64) -> I64:
+    """Index of the last occurrence of each distinct key (input is in time order)."""
+    rev = key[::-1]
+    _, first_in_rev = np.unique(rev, return_index=True)
+    return len(key) - 1 - first_in_rev
+
+
+def _first_per_key(key: I64) -> I64:
+    _, first = np.unique(key, return_index=True)
+    return first
+
+
+def place(eng: Engine, dev: npt.NDArray[np.int32], q: npt.NDArray[np.int16], v: F64, ts: F64) -> None:
+    """Place time-sorted readings whose interval is still open (the caller filtered the rest)."""
+    if not len(ts):
+        return
+    st, n = eng.state, eng.area.n_meters
+    d64 = dev.astype(np.int64)
+    valid = ~np.isnan(v)
+    # latest value per (device, quantity); an older reading never overwrites a newer one
+    cell = d64 * NQ + q
+    idx = _last_per_key(cell[valid])
+    sel = np.flatnonzero(valid)[idx]
+    newer = ~(st.last_ts[d64[sel], q[sel]] > ts[sel])
+    sel = sel[newer]
+    st.last_value[d64[sel], q[sel]] = v[sel]
+    st.last_ts[d64[sel], q[sel]] = ts[sel]
+    # last seen and learned read cadence per device (meters: EWMA of the gap between reads)
+    seen = _last_per_key(d64)
+    dd = d64[seen]
+    tnew = ts[seen]
+    prev = st.last_seen[dd]
+    is_meter = dd < n
+    gap = tnew - prev
+    learn = is_meter & (gap > eng.params.master_group_s) & np.isfinite(gap)
+    st.gap_ewma_s[dd[learn]] = 0.8 * st.gap_ewma_s[dd[learn]] + 0.2 * gap[learn]
+    st.last_seen[dd] = np.fmax(prev, tnew)
+    slots = eng.slots_for(ts)
+    # energy registers: first and last reading per (interval, device)
+    e_mask = (q == Q["e_fwd"]) & valid & (slots >= 0)
+    if e_mask.any():
+        es, ed, ev, et = slots[e_mask], d64[e_mask], v[e_mask], ts[e_mask]
+        key = es * (n + 1) + ed
+        f = _first_per_key(key)
+        earlier = ~(st.e_first_ts[es[f], ed[f]] <= et[f])
+        f = f[earlier]
+        st.e_first[es[f], ed[f]] = ev[f]
+        st.e_first_ts[es[f], ed[f]] = et[f]
+        last = _last_per_key(key)
+        later = ~(st.e_last_ts[es[last], ed[last]] > et[last])
+        last = last[later]
+        st.e_last[es[last], ed[last]] = ev[last]
+        st.e_last_ts[es[last], ed[last]] = et[last]
+    # collection: a meter with a valid energy reading (live or frozen) today is collected
+    coll = valid & (d64 < n) & ((q == Q["e_fwd"]) | (q == Q["e_fwd_daily"])) & eng.in_current_day(ts)
+    st.day_collected[d64[coll]] = True
+    meter = d64 < n
+    volt = meter & np.isin(q, VOLTAGES) & (slots >= 0)
+    if volt.any():
+        vp, op = eng.params.voltage, eng.params.outage
+        nom = vp.nominal_v
+        eng.ops["voltage"].accumulate_voltage(
+            slots[volt], d64[volt], v[volt], nom * (1 + vp.low_pct / 100), nom * (1 + vp.high_pct / 100),
+            nom * op.dead_voltage_pct / 100,
+            st.u_min, st.u_max, st.u_sum, st.u_n, st.u_ok, st.u_dead)
+    cur = meter & np.isin(q, CURRENTS) & valid & (slots >= 0)
+    if cur.any():
+        np.fmax.at(st.i_max, (slots[cur], d64[cur]), np.abs(v[cur]))
+    volt_live = meter & np.isin(q, VOLTAGES) & valid
+    if volt_live.any():
+        _voltage_alarms(eng, d64[volt_live], v[volt_live], ts[volt_live])
+
+
+def _voltage_alarms(eng: Engine, meter: I64, u: F64, ts: F64) -> None:
+    """Per-meter low/high voltage. The phases a meter reports at one time form one event: low if the
+    lowest live phase is low, high if the highest is high. A dead supply is outage logic, not low voltage."""
+    vp, op = eng.params.voltage, eng.params.outage
+    nom = vp.nominal_v
+    low, high, hyst = nom * (1 + vp.low_pct / 100), nom * (1 + vp.high_pct / 100), nom * vp.hysteresis_pct / 100
+    dead = nom * op.dead_voltage_pct / 100
+    order = np.lexsort((meter, ts))
+    meter, u, ts = meter[order], u[order], ts[order]
+    boundary = np.empty(len(ts), np.bool_)
+    boundary[0] = True
+    boundary[1:] = (meter[1:] != meter[:-1]) | (ts[1:] != ts[:-1])
+    starts = np.flatnonzero(boundary)
+    live_u = np.where(u >= dead, u, np.nan)
+    with np.errstate(invalid="ignore"):
+        u_lo = np.fmin.reduceat(live_u, starts)
+        u_hi = np.fmax.reduceat(live_u, starts)
+    m, t = meter[starts], ts[starts]
+    explained = eng.explained_meters()[m]
+    valid = ~np.isnan(u_lo) & ~explained
+    names = eng.area.meter_ids
+    run_alarm(eng, "low_voltage@meter", subj=m, ts=t, on=u_lo < low, off=u_lo >= low + hyst, valid=valid,
+              values=u_lo, threshold=low, unit="V", severity=lambda _x: "warning",
+              evidence=lambda k: {"u_min_v": u_lo[k], "nominal_v": nom},
+              describe=lambda s, i, x: (f"meter {names[i]} low voltage {x:.1f} V below {low:.1f} V for "
+                                        f"{vp.persist_s / 60:g} min" if s != "cleared" else
+                                        f"meter {names[i]} voltage back to {x:.1f} V"))
+    run_alarm(eng, "high_voltage@meter", subj=m, ts=t, on=u_hi > high, off=u_hi <= high - hyst, valid=valid,
+              values=u_hi, threshold=high, unit="V", severity=lambda _x: "warning",
+              evidence=lambda k: {"u_max_v": u_hi[k], "nominal_v": nom},
+              describe=lambda s, i, x: (f"meter {names[i]} high voltage {x:.1f} V above {high:.1f} V for "
+                                        f"{vp.persist_s / 60:g} min" if s != "cleared" else
+                                        f"meter {names[i]} voltage back to {x:.1f} V"))
