@@ -66,7 +66,7 @@ def evaluate(eng: Engine, now: float) -> None:
                                              if s != "cleared" else "area supply restored (meters answering)"))
     run_alarm(eng, "master_offline@transformer", subj=one, ts=tnow, on=[master_silent and not area_silent],
               off=[not master_silent], valid=[True], values=[now - master_seen], threshold=op.master_silent_s,
-              unit="s", severity=lambda _x: "major",
+              unit="s", severity=lambda _x: "major", updates=False,
               evidence=lambda _k: {"meters_down_pct": frac_down * 100, "last_seen_s_ago": now - master_seen},
               describe=lambda s, _i, x: (f"master meter silent for {x:.0f} s while meters answer (communication)"
                                          if s != "cleared" else "master meter answering again"))
@@ -85,7 +85,7 @@ def evaluate(eng: Engine, now: float) -> None:
     run_alarm(eng, "meter_offline@meter", subj=idx, ts=np.full(n, now), on=silent & ~explained, off=~silent,
               valid=~explained, values=now - seen, threshold=float(np.median(op.meter_silent_rounds * st.gap_ewma_s)) if n else 0.0,
               unit="s",
-              severity=lambda _x: "warning",
+              severity=lambda _x: "warning", updates=False,
               evidence=lambda k: {"last_seen_s_ago": now - seen[k], "cadence_s": st.gap_ewma_s[k],
                                   "typical_kw": kw[k], "master_online": not master_silent},
               describe=lambda s, i, x: (f"meter {names[i]} silent for {x:.0f} s with supply present "
@@ -112,10 +112,13 @@ def _branches(eng: Engine, now: float, down: Any, dead: Any, silent: Any, explai
     for b in np.flatnonzero(hit).tolist():
         members = np.flatnonzero(cand & (br == b))
         dead_share = float(dead[members].mean())
+        # Silent meters were last read at t0 and missed their next read at t0 + cadence: the supply (if
+        # it failed) failed in between, so compare the master before t0 with the master after t_miss.
         t0 = float(np.nanmedian(eng.state.last_seen[members])) if silent[members].any() else now
+        t_miss = t0 + float(np.median(eng.state.gap_ewma_s[members])) if silent[members].any() else now
         expected = float(np.nansum(typical_kw(eng, members)))
         before = _mean_p(eng, t0 - eng.params.interval_s, t0)
-        after = _mean_p(eng, max(t0 + 1.0, now - eng.params.interval_s), now)
+        after = _mean_p(eng, min(t_miss, now - 1.0), min(now, t_miss + eng.params.interval_s))
         drop = before - after
         balance_says_out = expected >= op.balance_min_kw and drop >= op.balance_fraction * expected
         is_out[b] = dead_share >= 0.5 or balance_says_out

@@ -17,10 +17,11 @@ Evidence = Callable[[int], dict[str, Any]]
 def run_alarm(eng: Engine, key: str, *, subj: npt.ArrayLike, ts: npt.ArrayLike, on: npt.ArrayLike,
               off: npt.ArrayLike, valid: npt.ArrayLike, values: npt.ArrayLike, threshold: float,
               unit: str, severity: Callable[[float], str], describe: Callable[[str, int, float], str],
-              evidence: Evidence | None = None) -> None:
+              evidence: Evidence | None = None, updates: bool = True) -> None:
     """Feed condition events to tracker ``key`` (``kind@subject_type``) and publish what changed.
 
     ``describe(state, subject, value)`` makes the human message; ``evidence(event_index)`` the numbers.
+    ``updates=False``: no ``updated`` events (for kinds whose value only counts time, e.g. silence).
     """
     kind, subject_type = key.split("@")
     tracker = eng.trackers[key]
@@ -45,7 +46,7 @@ def run_alarm(eng: Engine, key: str, *, subj: npt.ArrayLike, ts: npt.ArrayLike, 
             eng.emit(alert)
     # Value/severity updates of raised alarms: the last valid event of each still-active subject.
     active = tracker.active()
-    if not active.any():
+    if not updates or not active.any():
         return
     cand = np.flatnonzero(active[subj_a] & valid_a & (trans == 0))
     if not len(cand):

@@ -86,7 +86,7 @@ def close_interval(eng: Engine, k: int) -> None:
 
 
 def day_of(eng: Engine, ts: float) -> int:
-    return int(math.floor((ts + eng.params.utc_offset_s) / DAY_S))
+    return math.floor((ts + eng.params.utc_offset_s) / DAY_S)
 
 
 def close_day(eng: Engine, end: float) -> None:

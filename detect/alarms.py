@@ -119,7 +119,7 @@ class AlarmBook:
 
     def alert_id(self, kind: str, subject_type: str, subject_id: str, raised_at: float) -> str:
         """Stable per episode: the same id for raise, updates and clear; a new episode gets a new id."""
-        return f"{self.area_id}:{kind}:{subject_type}:{subject_id}:{int(math.floor(raised_at))}"
+        return f"{self.area_id}:{kind}:{subject_type}:{subject_id}:{math.floor(raised_at)}"
 
     def raise_(self, *, kind: str, subject_type: str, subject_id: str, ts: float, severity: str,
                value: float | None, threshold: float | None, unit: str, message: str,

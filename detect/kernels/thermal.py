@@ -54,7 +54,7 @@ def thermal_run(ts, k, amb, state, params):  # pragma: no cover - jitted
         else:
             dt = ts[j] - state[S_T]
             if dt > 0.0:
-                steps = int(math.ceil(dt / sub))
+                steps = math.ceil(dt / sub)
                 h = dt / steps
                 k0 = state[S_K]
                 a0 = state[S_AMB]
