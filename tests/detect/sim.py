@@ -34,7 +34,7 @@ class Sim:
     backend_name: str | None = None
     kw: float = 2.0
     t: float = T0
-    master_every_s: float = 60.0
+    step_s: float = 60.0                       # one master poll per step
     meter_every_min: int = 15
 
     def __post_init__(self) -> None:
@@ -75,7 +75,7 @@ class Sim:
         vals: list[float] = []
         ts: list[float] = []
         mv = self.master_values()
-        self.master_e += mv["p"] / 60.0
+        self.master_e += mv["p"] * self.step_s / 3600.0
         if not self.master_silent:
             for name, v in mv.items():
                 dev.append(self.area.master_index), qs.append(Q[name]), vals.append(v), ts.append(self.t)
@@ -90,14 +90,14 @@ class Sim:
                 for name, v in (("u_a", u), ("i_a", cur), ("e_fwd", self.reg[i])):
                     dev.append(i), qs.append(Q[name]), vals.append(v), ts.append(t)
         self.engine.ingest(ReadingBatch.from_columns(dev, qs, vals, ts))
-        out = self.engine.advance(self.t + 59.0)
+        out = self.engine.advance(self.t + self.step_s - 1.0)
         self.alerts += out.alerts
         self.summaries += out.summaries
-        self.t += 60.0
-        self.minute += 1
+        self.t += self.step_s
+        self.minute += int(self.step_s // 60)
 
-    def run(self, minutes: int) -> None:
-        for _ in range(minutes):
+    def run(self, minutes: float) -> None:
+        for _ in range(int(minutes * 60 // self.step_s)):
             self.step()
 
     def raised(self, kind: str) -> list[Alert]:
