@@ -1,0 +1,79 @@
+"""Outages against communication failures: the master meter as a physical sensor."""
+
+from __future__ import annotations
+
+from tests.detect.sim import Sim, make_area
+
+
+def warm() -> Sim:
+    sim = Sim(make_area(n=30, n_branches=3))
+    sim.run(90)                                # meters build their typical load history
+    return sim
+
+
+def test_branch_outage_named_when_master_power_drops_by_its_load() -> None:
+    sim = warm()
+    branch = sim.area.meter_branch == 1
+    sim.dead[branch] = True
+    sim.run(60)
+    (r,) = sim.raised("outage_branch")
+    assert r.subject_id == "b2" and "b2" in r.message
+    assert r.evidence["meters_down"] == 10
+    assert r.evidence["master_p_before_kw"] - r.evidence["master_p_after_kw"] > 0.5 * r.evidence["expected_drop_kw"]
+    assert not sim.raised("meter_offline")                    # explained by the branch outage
+    sim.dead[:] = False
+    sim.run(20)
+    assert len(sim.cleared("outage_branch")) == 1
+
+
+def test_silent_branch_with_unchanged_master_is_a_communication_failure() -> None:
+    sim = warm()
+    branch = sim.area.meter_branch == 1
+    sim.silent[branch] = True
+    sim.run(60)
+    assert not sim.raised("outage_branch")
+    assert sorted(a.subject_id for a in sim.raised("meter_offline")) == \
+        sorted(m for m, b in zip(sim.area.meter_ids, branch, strict=True) if b)
+    sim.silent[:] = False
+    sim.run(20)
+    assert len(sim.cleared("meter_offline")) == 10
+
+
+def test_meters_answering_with_dead_voltage_are_an_outage_without_balance() -> None:
+    sim = warm()
+    sim.answer_dead = True
+    sim.dead[sim.area.meter_branch == 2] = True
+    sim.run(20)
+    assert [a.subject_id for a in sim.raised("outage_branch")] == ["b3"]
+    assert not [a for a in sim.raised("low_voltage") if a.subject_type == "meter"]
+
+
+def test_master_silent_while_meters_answer_is_master_offline() -> None:
+    sim = warm()
+    sim.master_silent = True
+    sim.run(5)
+    assert len(sim.raised("master_offline")) == 1
+    assert not sim.raised("outage_area")
+    sim.master_silent = False
+    sim.run(2)
+    assert len(sim.cleared("master_offline")) == 1
+
+
+def test_master_and_meters_silent_is_an_area_outage_and_suppresses_meter_alarms() -> None:
+    sim = warm()
+    sim.master_silent = True
+    sim.dead[:] = True
+    sim.run(60)
+    assert len(sim.raised("outage_area")) == 1
+    assert not sim.raised("meter_offline") and not sim.raised("outage_branch")
+
+
+def test_area_outage_from_master_voltage_suppresses_meter_offline() -> None:
+    sim = warm()
+    t_out = sim.t
+    sim.master_u = (0.0, 0.0, 0.0)
+    sim.dead[:] = True
+    sim.run(60)
+    (r,) = sim.raised("outage_area")
+    assert r.ts - t_out <= 60
+    assert not sim.raised("meter_offline") and not sim.raised("outage_branch")
