@@ -53,7 +53,14 @@ def evaluate(eng: Engine, now: float) -> None:
     dead = has_u & (np.nanmax(np.where(np.isnan(u_live), -1.0, u_live), axis=1) < dead_v)
     down = silent | dead
     frac_down = float(down.mean()) if n else 0.0
-    area_silent = master_silent and frac_down >= op.area_silent_fraction
+    # The whole area went quiet at once: since the master's last reading, enough meter reads were due
+    # (each meter at its own cadence) and not one arrived. Much faster than waiting for every meter to be
+    # overdue, which takes a full meter round.
+    span = now - master_seen
+    due = float(np.sum(np.minimum(1.0, span / st.gap_ewma_s))) if n else 0.0
+    heard_since = int(np.sum(seen > master_seen + eng.params.master_group_s))
+    quiet = due >= op.area_silent_min_due and heard_since == 0
+    area_silent = master_silent and (frac_down >= op.area_silent_fraction or quiet)
     one = np.zeros(1, np.int64)
     tnow = np.array([now])
     if master_silent:
@@ -61,7 +68,8 @@ def evaluate(eng: Engine, now: float) -> None:
                   values=[frac_down * 100], threshold=op.area_silent_fraction * 100, unit="%",
                   severity=lambda _x: "critical",
                   evidence=lambda _k: {"source": "master and meters silent", "meters_down_pct": frac_down * 100,
-                                       "master_silent_s": now - master_seen},
+                                       "master_silent_s": now - master_seen, "meter_reads_due": due,
+                                       "meters_heard_since": heard_since},
                   describe=lambda s, _i, x: (f"area outage: master silent and {x:.0f} % of meters silent"
                                              if s != "cleared" else "area supply restored (meters answering)"))
     run_alarm(eng, "master_offline@transformer", subj=one, ts=tnow, on=[master_silent and not area_silent],

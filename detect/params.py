@@ -113,6 +113,7 @@ class OutageParams:
     meter_cadence_s: float = p(900.0, lo=1, hi=86400, unit="s", doc="expected meter read cadence until learned")
     dead_voltage_pct: float = p(10.0, lo=0, hi=100, unit="%", doc="a meter voltage below this % of nominal = no supply")
     area_silent_fraction: float = p(0.9, lo=0.1, hi=1, doc="master silent and this fraction of meters silent = area outage")
+    area_silent_min_due: float = p(2.0, lo=0.1, hi=1000, doc="... or this many meter reads due since the master went silent and none came")
     balance_fraction: float = p(0.5, lo=0, hi=1, doc="master power must drop by this share of the silent meters' load for a branch outage")
     balance_min_kw: float = p(0.5, lo=0, hi=1000, unit="kW", doc="below this expected drop the balance cannot tell (comm failure assumed)")
 

@@ -1,0 +1,187 @@
+"""Detection core benchmark: engine cost for a 2000-meter area, start-up, and (with ``--sim DIR``)
+detection rates on an exported simulated area.
+
+Cost part (always): synthetic readings generated here for one transformer area —
+master/TTU polled every 60 s (12 quantities), every meter read once per 15-min interval
+(u_a, i_a, p, e_fwd; three-phase meters also u_b, u_c, i_b, i_c). Figures (medians):
+  ingest_ms            one full 15-min batch into Engine.ingest
+  advance_ms           Engine.advance over one 15-min interval with every detector (closes an interval)
+  numpy_advance_ms     the same on the numpy reference kernels; ratio numpy/numba
+  cold_start_s         first engine run in a fresh process with an empty numba cache (compile)
+  warm_start_s         the same with the cache populated
+Goal: advance ≤ 20 ms per interval tick on this machine.
+
+Detection part (``--sim DIR``): DIR is an export of the area simulator with
+  area.json     {"id", "rated_kva", "lv_voltage_v"?, "meters": [{"id", "phase": "A|B|C|ABC", "branch"}], "branches"?}
+  readings.csv  ts,device,quantity,value  (DESIGN §6 replay format; device "master" or a meter id)
+  truth.jsonl   one episode per line: {"kind": ..., "start": ts, "end": ts, "subject"?: id}
+                kinds: overload (β above the overload threshold), below_threshold (a span that stays
+                below it), outage_area, outage_phase (subject = phase), outage_branch (subject = branch),
+                comm_failure (subject = meter id or "master").
+It replays the readings through the engine and prints: overload episodes raised in time (≤ one master
+cadence after the persistence), raises in below-threshold spans, outage/communication classification
+accuracy and outage_area latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from detect.area import PHASE_ABC, Area
+from detect.batch import ReadingBatch
+from detect.engine import Engine
+from detect.quantities import QUANTITY_CODE as Q
+
+INTERVAL = 900.0
+T0 = 20000 * 86400.0 - 28800.0
+MASTER_Q = ["u_a", "u_b", "u_c", "i_a", "i_b", "i_c", "i_n", "p", "q", "pf", "f", "e_fwd"]
+
+
+def make_area(n: int, seed: int = 0) -> Area:
+    rng = np.random.default_rng(seed)
+    phases = rng.choice([0, 1, 2, PHASE_ABC], n, p=[0.3, 0.3, 0.3, 0.1]).tolist()
+    return Area.simple(id="BENCH", rated_kva=630.0, meter_ids=[f"m{i:05d}" for i in range(n)], phases=phases,
+                       branches=(np.arange(n) % 8).tolist(), branch_names=tuple(f"b{j}" for j in range(8)))
+
+
+class Synth:
+    """Readings of one area interval by interval (deterministic)."""
+
+    def __init__(self, area: Area, seed: int = 1) -> None:
+        self.area = area
+        self.rng = np.random.default_rng(seed)
+        self.reg = self.rng.uniform(100, 5000, area.n_meters)
+        self.kw = self.rng.gamma(2.0, 0.6, area.n_meters)
+        self.master_e = 1e5
+
+    def interval(self, k: int) -> ReadingBatch:
+        area, rng, n = self.area, self.rng, self.area.n_meters
+        start = T0 + k * INTERVAL
+        dev, qs, vals, ts = [], [], [], []
+        # master: one poll per minute
+        total_kw = float(self.kw.sum())
+        for m in range(15):
+            t = start + m * 60.0 + 0.5
+            i_ph = total_kw / 3 * 1000 / 230 * rng.uniform(0.9, 1.1, 3)
+            p = total_kw * 1.04
+            self.master_e += p / 60
+            row = [230 + rng.normal(0, 1, 3), i_ph, [abs(i_ph[0] - i_ph[1])], [p], [0.2 * p], [0.98], [50.0],
+                   [self.master_e]]
+            values = np.concatenate([np.atleast_1d(np.asarray(x, float)) for x in row])
+            dev += [n] * len(MASTER_Q)
+            qs += [Q[x] for x in MASTER_Q]
+            vals += values.tolist()
+            ts += [t] * len(MASTER_Q)
+        # meters: each once per interval, spread over it
+        self.reg += self.kw * 0.25
+        t_m = start + np.linspace(5, INTERVAL - 5, n)
+        three = area.meter_phase == PHASE_ABC
+        u = 225 + rng.normal(0, 4, n)
+        i = self.kw * 1000 / u
+        cols = [("u_a", u), ("i_a", i), ("p", self.kw), ("e_fwd", self.reg)]
+        d_all, q_all, v_all, t_all = [np.array(dev)], [np.array(qs)], [np.array(vals)], [np.array(ts)]
+        idx = np.arange(n)
+        for name, v in cols:
+            d_all.append(idx), q_all.append(np.full(n, Q[name])), v_all.append(v), t_all.append(t_m)
+        for name, v in (("u_b", u), ("u_c", u), ("i_b", i / 3), ("i_c", i / 3)):
+            d_all.append(idx[three]), q_all.append(np.full(three.sum(), Q[name])), v_all.append(v[three])
+            t_all.append(t_m[three])
+        return ReadingBatch.from_columns(np.concatenate(d_all), np.concatenate(q_all), np.concatenate(v_all),
+                                         np.concatenate(t_all))
+
+
+def cost(n_meters: int, backend: str, warm_intervals: int, measured: int) -> dict[str, float]:
+    area = make_area(n_meters)
+    synth = Synth(area)
+    eng = Engine(area, backend_name=backend)
+    batches = [synth.interval(k) for k in range(warm_intervals + measured)]
+    ingest_ms, advance_ms = [], []
+    for k, b in enumerate(batches):
+        t = time.perf_counter()
+        eng.ingest(b)
+        t1 = time.perf_counter()
+        eng.advance(T0 + (k + 1) * INTERVAL)     # interval k processed, interval k-1 closed
+        t2 = time.perf_counter()
+        if k >= warm_intervals:
+            ingest_ms.append((t1 - t) * 1e3)
+            advance_ms.append((t2 - t1) * 1e3)
+    return {"readings": float(len(batches[-1])), "ingest_ms": statistics.median(ingest_ms),
+            "advance_ms": statistics.median(advance_ms), "advance_max_ms": max(advance_ms)}
+
+
+STARTUP = """
+import time; t = time.perf_counter()
+import sys; sys.path.insert(0, {root!r})
+from bench.detection_core import make_area, Synth, T0, INTERVAL
+from detect.engine import Engine
+area = make_area(50); s = Synth(area); e = Engine(area)
+for k in range(3):
+    e.ingest(s.interval(k)); e.advance(T0 + (k + 1) * INTERVAL)
+print(time.perf_counter() - t)
+"""
+
+
+def startup() -> tuple[float, float]:
+    """(cold, warm) seconds for import + first engine run, in fresh processes, with a private cache."""
+    cache = tempfile.mkdtemp(prefix="mw-numba-cache-")
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+    env.pop("METERWATCH_BACKEND", None)
+    code = STARTUP.format(root=str(Path(__file__).resolve().parents[1]))
+    try:
+        times = []
+        for _ in range(2):
+            out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+            times.append(float(out.stdout.strip().splitlines()[-1]))
+        return times[0], times[1]
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--meters", type=int, default=2000)
+    ap.add_argument("--intervals", type=int, default=20, help="measured intervals (after 8 warm-up ones)")
+    ap.add_argument("--sim", type=Path, help="exported simulator directory for the detection-rate part")
+    ap.add_argument("--skip-startup", action="store_true", help="do not measure cold/warm start-up")
+    args = ap.parse_args(argv)
+    numba = cost(args.meters, "numba", 8, args.intervals)
+    numpy_ = cost(args.meters, "numpy", 8, max(5, args.intervals // 2))
+    print(f"meters: {args.meters}")
+    print(f"readings_per_interval: {numba['readings']:.0f}")
+    print(f"ingest_ms: {numba['ingest_ms']:.3f}")
+    print(f"advance_ms: {numba['advance_ms']:.2f}")
+    print(f"advance_max_ms: {numba['advance_max_ms']:.2f}")
+    print("advance_goal_ms: 20")
+    print(f"advance_vs_goal: {numba['advance_ms'] / 20.0:.3f}")
+    print(f"advance_share_of_interval: {numba['advance_ms'] / 1e3 / INTERVAL:.2e}")
+    print(f"numpy_ingest_ms: {numpy_['ingest_ms']:.3f}")
+    print(f"numpy_advance_ms: {numpy_['advance_ms']:.2f}")
+    print(f"numpy_over_numba_advance: {numpy_['advance_ms'] / numba['advance_ms']:.2f}")
+    if not args.skip_startup:
+        cold, warm = startup()
+        print(f"cold_start_s: {cold:.2f}")
+        print(f"warm_start_s: {warm:.2f}")
+        print(f"cold_over_warm: {cold / warm:.2f}")
+    if args.sim is None:
+        print("detection_rates: not run (needs --sim DIR from the area simulator)")
+        return 0
+    from bench._detection_rates import evaluate
+    for name, value in evaluate(args.sim).items():
+        print(f"{name}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
