@@ -58,7 +58,7 @@ def evaluate(eng: Engine, now: float) -> None:
     # overdue, which takes a full meter round.
     span = now - master_seen
     due = float(np.sum(np.minimum(1.0, span / st.gap_ewma_s))) if n else 0.0
-    heard_since = int(np.sum(seen > master_seen + eng.params.master_group_s))
+    heard_since = int(np.sum(seen > master_seen))
     quiet = due >= op.area_silent_min_due and heard_since == 0
     area_silent = master_silent and (frac_down >= op.area_silent_fraction or quiet)
     one = np.zeros(1, np.int64)

@@ -198,9 +198,10 @@ def _voltage_alarms(eng: Engine, ts: F64, u: F64) -> None:
     run_alarm(eng, "outage_phase@phase", subj=subj, ts=t3, on=(uf < dead) & any_alive,
               off=(uf >= ploss) | all_dead, valid=present, values=uf, threshold=dead, unit="V",
               severity=lambda _x: "critical", describe=say("no supply", dead), evidence=ev)
-    valid_area = ~np.isnan(u).any(axis=1)
-    u_max = np.where(valid_area, np.nanmax(np.where(np.isnan(u), -1.0, u), axis=1), np.nan)
-    eng.master_voltage_dead = bool(valid_area[-1] and u_max[-1] < dead) if g else eng.master_voltage_dead
+    valid_area = np.asarray(~np.isnan(u).any(axis=1), dtype=np.bool_)
+    u_max = u.max(axis=1)                      # NaN when a phase is missing: not judged
+    if g:
+        eng.master_voltage_dead = bool(valid_area[-1] and u_max[-1] < dead)
     run_alarm(eng, "outage_area@area", subj=np.zeros(g, np.int64), ts=ts, on=u_max < dead, off=u_max >= ploss,
               valid=valid_area, values=u_max, threshold=dead, unit="V", severity=lambda _x: "critical",
               evidence=lambda k: {"source": "master voltage", "u_a": u[k, 0], "u_b": u[k, 1], "u_c": u[k, 2]},

@@ -59,8 +59,8 @@ def place(eng: Engine, dev: npt.NDArray[np.int32], q: npt.NDArray[np.int16], v: 
     learn = is_meter & (gap > eng.params.master_group_s) & np.isfinite(gap)
     # a long silence must not teach the meter a slow cadence at once: each gap counts at most twice
     # the current estimate, so a really slower cadence is still learned within a few reads
-    cur = st.gap_ewma_s[dd[learn]]
-    st.gap_ewma_s[dd[learn]] = 0.8 * cur + 0.2 * np.minimum(gap[learn], 2.0 * cur)
+    est = st.gap_ewma_s[dd[learn]]
+    st.gap_ewma_s[dd[learn]] = 0.8 * est + 0.2 * np.minimum(gap[learn], 2.0 * est)
     st.last_seen[dd] = np.fmax(prev, tnew)
     slots = eng.slots_for(ts)
     # energy registers: first and last reading per (interval, device)

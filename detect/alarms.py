@@ -190,7 +190,7 @@ def _evidence(evidence: dict[str, Any] | None) -> dict[str, Any]:
         elif isinstance(v, (np.integer,)):
             out[k] = int(v)
         elif isinstance(v, (list, tuple)):
-            out[k] = [_clean(x) if isinstance(x, (float, np.floating)) else x for x in v]
+            out[k] = [_clean(float(x)) if isinstance(x, (float, np.floating)) else x for x in v]
         else:
             out[k] = v
     return out

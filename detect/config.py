@@ -10,11 +10,10 @@
 
 from __future__ import annotations
 
-__all__ = ["ATOL", "CACHE", "FASTMATH", "NJIT_OPTIONS", "RTOL", "THERMAL_ATOL_K"]
+__all__ = ["ATOL", "CACHE", "FASTMATH", "RTOL", "THERMAL_ATOL_K"]
 
 FASTMATH: frozenset[str] = frozenset({"contract", "afn", "reassoc", "nsz", "arcp"})
 CACHE = True
-NJIT_OPTIONS: dict[str, object] = {"cache": CACHE, "fastmath": set(FASTMATH), "nogil": True}
 
 # kernel vs reference: |a - b| <= ATOL + RTOL * |b|
 RTOL = 1e-9

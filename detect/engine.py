@@ -257,7 +257,7 @@ def _params_from_dict(d: dict[str, Any]) -> Params:
         if f.name not in d:
             continue
         value = d[f.name]
-        sub = f.default_factory if f.default_factory is not dataclasses.MISSING else None  # type: ignore[misc]
+        sub = f.default_factory if f.default_factory is not dataclasses.MISSING else None
         if isinstance(value, dict) and sub is not None:
             kwargs[f.name] = type(sub())(**value)
         else:

@@ -9,15 +9,14 @@ pending subject back to idle and leaves a raised one as it is.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-from detect.config import NJIT_OPTIONS
+from detect.kernels import kernel
 
 IDLE, PENDING, RAISED, CLEARING = 0, 1, 2, 3
 T_NONE, T_RAISE, T_CLEAR = 0, 1, 2
 
 
-@njit(**NJIT_OPTIONS)
+@kernel
 def persist_events(subj, ts, on, off, valid, persist_on_s, persist_off_s, state, onset_ts, clear_ts):  # pragma: no cover - jitted
     n = subj.shape[0]
     trans = np.zeros(n, np.int8)

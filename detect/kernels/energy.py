@@ -13,16 +13,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
-from detect.config import NJIT_OPTIONS
+from detect.kernels import kernel
 
 OK, NOT_READ, NO_BASELINE, ROLLOVER, RESET, GAP = 0, 1, 2, 3, 4, 5
 # A register may read back a hair lower (rounding of the last digit): not a reset.
 BACKSTEP_TOL_KWH = 0.011
 
 
-@njit(**NJIT_OPTIONS)
+@kernel
 def interval_energy(prev, prev_ts, first, last, last_ts, start_ts, interval_s, rollover_kwh):  # pragma: no cover - jitted
     n = prev.shape[0]
     e = np.empty(n)

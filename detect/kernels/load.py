@@ -10,12 +10,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
-from detect.config import NJIT_OPTIONS
+from detect.kernels import kernel
 
 
-@njit(**NJIT_OPTIONS)
+@kernel
 def load_rates(i_a, i_b, i_c, p_kw, q_kvar, rated_a, rated_kva):  # pragma: no cover - jitted
     n = i_a.shape[0]
     beta_max = np.empty(n)
@@ -33,7 +32,7 @@ def load_rates(i_a, i_b, i_c, p_kw, q_kvar, rated_a, rated_kva):  # pragma: no c
     return beta_max, beta_s, s_kva
 
 
-@njit(**NJIT_OPTIONS)
+@kernel
 def imbalance_pct(i_a, i_b, i_c, formula):  # pragma: no cover - jitted
     n = i_a.shape[0]
     out = np.empty(n)

@@ -14,21 +14,20 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
-from detect.config import NJIT_OPTIONS
+from detect.kernels import kernel
 
 S_THETA_O, S_D1, S_D2, S_LOL_H, S_T, S_K, S_AMB, S_INIT = range(8)
 
 
-@njit(**NJIT_OPTIONS)
+@kernel
 def ageing_rate(theta_h, insulation):  # pragma: no cover - jitted
     if insulation == 0.0:
         return 2.0 ** ((theta_h - 98.0) / 6.0)
     return math.exp(15000.0 / 383.0 - 15000.0 / (theta_h + 273.0))
 
 
-@njit(**NJIT_OPTIONS)
+@kernel
 def thermal_run(ts, k, amb, state, params):  # pragma: no cover - jitted
     dor, dhr, tau_o, tau_w, r, x, y, k11, k21, k22, sub, ins = (
         params[0], params[1], params[2], params[3], params[4], params[5], params[6], params[7],
@@ -80,7 +79,7 @@ def thermal_run(ts, k, amb, state, params):  # pragma: no cover - jitted
     return out_o, out_h, out_v
 
 
-@njit(**NJIT_OPTIONS)
+@kernel
 def time_to_limit_min(theta_o, d1, d2, k, amb, params, limit_c, max_min):  # pragma: no cover - jitted
     """Minutes until θh reaches ``limit_c`` if load and ambient stay as they are (closed-form exponential
     response, scanned minute by minute): 0 if already there, inf if not within ``max_min``."""

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
-
-from detect.config import NJIT_OPTIONS
+from detect.kernels import kernel
 
 
-@njit(**NJIT_OPTIONS)
+@kernel
 def accumulate_voltage(slot, meter, u, low_v, high_v, dead_v, u_min, u_max, u_sum, n, n_ok, n_dead):  # pragma: no cover - jitted
     for k in range(u.shape[0]):
         v = u[k]

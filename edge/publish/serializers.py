@@ -59,7 +59,7 @@ class Serializer:
         if not gateway or not grid or not area:
             raise ValueError(f"serializer needs gateway, grid and area (got {gateway!r}, {grid!r}, {area!r})")
         self.gateway, self.grid, self.area, self.prefix = gateway, grid, area, topic_prefix
-        self._next: Callable[[], str] = msg_ids if callable(msg_ids) else (lambda: next(msg_ids))  # type: ignore[arg-type]
+        self._next: Callable[[], str] = msg_ids if callable(msg_ids) else (lambda: next(msg_ids))
 
     def _envelope(self, kind: str, ts: float) -> dict[str, Any]:
         return {"schema": f"meterwatch.{kind}/{SCHEMA_VERSION}", "msg_id": self._next(), "gateway": self.gateway,

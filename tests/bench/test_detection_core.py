@@ -72,7 +72,7 @@ def test_detection_rates_on_a_crafted_export(tmp_path: Path) -> None:
 
 
 def test_missing_export_files_are_named(tmp_path: Path) -> None:
-    with pytest.raises(SystemExit, match="area.json is missing"):
+    with pytest.raises(SystemExit, match=r"area\.json is missing"):
         evaluate(tmp_path)
 
 

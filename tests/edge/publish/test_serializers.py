@@ -9,13 +9,15 @@ import pytest
 
 from detect.alarms import Alert
 from detect.engine import Output
+from detect.params import OutageParams, Params
 from edge.publish.schemas import validate
 from edge.publish.serializers import Serializer, rfc3339, topic_for
 from tests.detect.sim import Sim, make_area
 
 
 def busy_sim() -> Sim:
-    sim = Sim(make_area(n=20), step_s=300)
+    # master polled every 5 min here: master_silent_s above that cadence
+    sim = Sim(make_area(n=20), step_s=300, params=Params(outage=OutageParams(master_silent_s=600.0)))
     sim.beta = (0.6, 0.3, 0.3)
     sim.run(60)
     sim.beta = (1.2, 0.9, 0.5)
