@@ -42,22 +42,23 @@ def evaluate(eng: Engine, now: float) -> None:
     n = area.n_meters
     since = eng.started_ts
     master_seen = st.last_seen[n] if not math.isnan(st.last_seen[n]) else since
-    master_silent = now - master_seen > op.master_silent_s
+    master_silent = now - master_seen > max(op.master_silent_s, 1.5 * st.gap_ewma_s[n])
     seen = np.where(np.isnan(st.last_seen[:n]), since, st.last_seen[:n])
-    silent = now - seen > op.meter_silent_rounds * st.gap_ewma_s + eng.params.lateness_s
+    gap = st.gap_ewma_s[:n]
+    silent = now - seen > op.meter_silent_rounds * gap + eng.params.lateness_s
     dead_v = op.dead_voltage_pct / 100 * eng.params.voltage.nominal_v
     u_last = st.last_value[:n][:, VOLTS]
-    u_fresh = (now - st.last_ts[:n][:, VOLTS]) <= st.gap_ewma_s[:, None] * op.meter_silent_rounds
+    u_fresh = (now - st.last_ts[:n][:, VOLTS]) <= gap[:, None] * op.meter_silent_rounds
     u_live = np.where(u_fresh, u_last, np.nan)
     has_u = ~np.isnan(u_live).all(axis=1)
     dead = has_u & (np.nanmax(np.where(np.isnan(u_live), -1.0, u_live), axis=1) < dead_v)
     down = silent | dead
     frac_down = float(down.mean()) if n else 0.0
-    # The whole area went quiet at once: since the master's last reading, enough meter reads were due
-    # (each meter at its own cadence) and not one arrived. Much faster than waiting for every meter to be
-    # overdue, which takes a full meter round.
-    span = now - master_seen
-    due = float(np.sum(np.minimum(1.0, span / st.gap_ewma_s))) if n else 0.0
+    # The whole area went quiet at once: since the master's last reading, enough meters missed the read
+    # their own cadence made due (with a little jitter allowance) and not one was heard. Much faster than
+    # waiting for every meter to be overdue, which takes a full meter round.
+    next_due = seen + gap + eng.params.master_group_s + 0.02 * gap
+    due = int(np.sum((next_due > master_seen) & (next_due <= now)))
     heard_since = int(np.sum(seen > master_seen))
     quiet = due >= op.area_silent_min_due and heard_since == 0
     area_silent = master_silent and (frac_down >= op.area_silent_fraction or quiet)
@@ -91,7 +92,7 @@ def evaluate(eng: Engine, now: float) -> None:
     names = area.meter_ids
     kw = typical_kw(eng, idx) if silent.any() else np.full(n, np.nan)
     run_alarm(eng, "meter_offline@meter", subj=idx, ts=np.full(n, now), on=silent & ~explained, off=~silent,
-              valid=~explained, values=now - seen, threshold=float(np.median(op.meter_silent_rounds * st.gap_ewma_s)) if n else 0.0,
+              valid=~explained, values=now - seen, threshold=float(np.median(op.meter_silent_rounds * gap)) if n else 0.0,
               unit="s",
               severity=lambda _x: "warning", updates=False,
               evidence=lambda k: {"last_seen_s_ago": now - seen[k], "cadence_s": st.gap_ewma_s[k],

@@ -49,19 +49,11 @@ def place(eng: Engine, dev: npt.NDArray[np.int32], q: npt.NDArray[np.int16], v: 
     sel = sel[newer]
     st.last_value[d64[sel], q[sel]] = v[sel]
     st.last_ts[d64[sel], q[sel]] = ts[sel]
-    # last seen and learned read cadence per device (meters: EWMA of the gap between reads)
+    # last seen per device, and the learned read cadence (EWMA of the gap between reads) per device
     seen = _last_per_key(d64)
     dd = d64[seen]
-    tnew = ts[seen]
-    prev = st.last_seen[dd]
-    is_meter = dd < n
-    gap = tnew - prev
-    learn = is_meter & (gap > eng.params.master_group_s) & np.isfinite(gap)
-    # a long silence must not teach the meter a slow cadence at once: each gap counts at most twice
-    # the current estimate, so a really slower cadence is still learned within a few reads
-    est = st.gap_ewma_s[dd[learn]]
-    st.gap_ewma_s[dd[learn]] = 0.8 * est + 0.2 * np.minimum(gap[learn], 2.0 * est)
-    st.last_seen[dd] = np.fmax(prev, tnew)
+    st.last_seen[dd] = np.fmax(st.last_seen[dd], ts[seen])
+    learn_cadence(eng, d64, ts)
     slots = eng.slots_for(ts)
     # energy registers: first and last reading per (interval, device)
     e_mask = (q == Q["e_fwd"]) & valid & (slots >= 0)
@@ -96,6 +88,32 @@ def place(eng: Engine, dev: npt.NDArray[np.int32], q: npt.NDArray[np.int16], v: 
     volt_live = meter & np.isin(q, VOLTAGES) & valid
     if volt_live.any():
         _voltage_alarms(eng, d64[volt_live], v[volt_live], ts[volt_live])
+
+
+def learn_cadence(eng: Engine, dev: I64, ts: F64) -> None:
+    """Update each device's read cadence from the distinct read times in this batch (readings closer than
+    ``master_group_s`` are one read). The previous read time is ``cadence_last``; one update per batch
+    with the mean gap, at most twice the current estimate, so a long silence does not teach a slow cadence
+    at once while a really slower cadence is still learned within a few reads."""
+    st, group = eng.state, eng.params.master_group_s
+    order = np.lexsort((ts, dev))
+    d, t = dev[order], ts[order]
+    first = np.empty(len(d), np.bool_)
+    first[0] = True
+    first[1:] = d[1:] != d[:-1]
+    prev_t = np.where(first, st.cadence_last[d], np.roll(t, 1))
+    gap = t - prev_t
+    new_read = first | (gap > group)
+    gap_ok = new_read & (gap > group) & np.isfinite(gap)
+    d_read, t_read = d[new_read], t[new_read]
+    st.cadence_last[d_read] = np.fmax(st.cadence_last[d_read], t_read)   # last occurrence wins (sorted)
+    if not gap_ok.any():
+        return
+    cnt = np.bincount(d[gap_ok], minlength=len(st.gap_ewma_s))
+    tot = np.bincount(d[gap_ok], weights=gap[gap_ok], minlength=len(st.gap_ewma_s))
+    upd = np.flatnonzero(cnt)
+    est = st.gap_ewma_s[upd]
+    st.gap_ewma_s[upd] = 0.8 * est + 0.2 * np.minimum(tot[upd] / cnt[upd], 2.0 * est)
 
 
 def _voltage_alarms(eng: Engine, meter: I64, u: F64, ts: F64) -> None:

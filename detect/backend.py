@@ -12,7 +12,7 @@ import os
 from functools import cache
 from types import ModuleType
 
-__all__ = ["TOPICS", "backend", "kernels"]
+__all__ = ["TOPICS", "backend", "describe", "kernels"]
 
 TOPICS = ("alarms", "energy", "load", "thermal", "voltage")
 _VALID = ("numba", "numpy")
@@ -43,3 +43,15 @@ def kernels(topic: str, which: str | None = None) -> ModuleType:
         raise ValueError(f"unknown backend {which!r}; known: {', '.join(_VALID)}")
     package = "detect.kernels" if which == "numba" else "detect.reference"
     return importlib.import_module(f"{package}.{topic}")
+
+
+def describe() -> str:
+    """One start-up log line: which backend, which version, and why."""
+    which = backend()
+    forced = os.environ.get("METERWATCH_BACKEND", "").strip().lower()
+    if which == "numba":
+        import numba
+
+        return f"detection kernels: numba {numba.__version__} (on-disk cache)"
+    why = "forced by METERWATCH_BACKEND" if forced else "numba not importable"
+    return f"detection kernels: numpy reference implementations ({why})"

@@ -77,7 +77,8 @@ class Engine:
         self.ops: dict[str, ModuleType] = {t: kernels(t, self.backend_name) for t in TOPICS}
         prm = self.params
         n_slots = math.ceil(prm.lateness_s / prm.interval_s) + 2
-        self.state = EngineState.fresh(area.n_meters, n_slots, prm.history_intervals, prm.outage.meter_cadence_s)
+        self.state = EngineState.fresh(area.n_meters, n_slots, prm.history_intervals, prm.outage.meter_cadence_s,
+                                        prm.outage.master_cadence_s)
         self.book = AlarmBook(area.id, update_min_s=prm.alarms.update_min_s, update_rel=prm.alarms.update_rel)
         self.trackers = {key: AlarmTracker(key.split("@")[0], size, on_s, off_s, self.ops["alarms"])
                          for key, size, on_s, off_s in _tracker_specs(area, prm)}

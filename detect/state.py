@@ -32,7 +32,8 @@ class EngineState:
     last_value: F64
     last_ts: F64
     last_seen: F64                 # (D,) last reading of any quantity
-    gap_ewma_s: F64                # (N,) learned read cadence of each meter
+    gap_ewma_s: F64                # (D,) learned read cadence of each device
+    cadence_last: F64              # (D,) time of the last distinct read (cadence learning)
     # energy register baseline: the last reading of the last closed interval
     e_prev: F64                    # (D,)
     e_prev_ts: F64
@@ -79,12 +80,14 @@ class EngineState:
     first_open_k: I64              # (1,) oldest interval not closed yet
 
     @classmethod
-    def fresh(cls, n_meters: int, n_slots: int, history: int, meter_cadence_s: float) -> EngineState:
+    def fresh(cls, n_meters: int, n_slots: int, history: int, meter_cadence_s: float,
+              master_cadence_s: float) -> EngineState:
         d, n, q, s, h = n_meters + 1, n_meters, len(QUANTITIES), n_slots, history
         nan = np.nan
         st = cls(
             last_value=np.full((d, q), nan), last_ts=np.full((d, q), nan), last_seen=np.full(d, nan),
-            gap_ewma_s=np.full(n, float(meter_cadence_s)),
+            gap_ewma_s=np.append(np.full(n, float(meter_cadence_s)), float(master_cadence_s)),
+            cadence_last=np.full(d, nan),
             e_prev=np.full(d, nan), e_prev_ts=np.full(d, nan),
             slot_k=np.full(s, -1, np.int64),
             e_first=np.full((s, d), nan), e_first_ts=np.full((s, d), nan),

@@ -34,6 +34,21 @@ def test_numpy_is_chosen_when_numba_cannot_be_imported() -> None:
     assert run_python(code, None) == "numpy numpy detect.reference.thermal"
 
 
+def test_startup_line_names_backend_and_reason() -> None:
+    code = "import detect; print(detect.describe_backend())"
+    assert run_python(code, None).startswith("detection kernels: numba 0.")
+    assert run_python(code, "numpy") == "detection kernels: numpy reference implementations (forced by METERWATCH_BACKEND)"
+
+
+def test_numerical_policy_keeps_nan_and_inf_semantics() -> None:
+    from detect.config import FASTMATH
+    from detect.kernels.load import load_rates
+
+    assert not {"nnan", "ninf", "fast"} & FASTMATH
+    assert load_rates.targetoptions["fastmath"] == set(FASTMATH)
+    assert type(load_rates._cache).__name__ == "FunctionCache"     # on-disk cache, not the null cache
+
+
 def test_unknown_topic_and_backend_are_errors() -> None:
     with pytest.raises(KeyError, match="unknown kernel topic 'x'"):
         backend.kernels("x")
