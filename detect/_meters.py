@@ -71,8 +71,13 @@ def place(eng: Engine, dev: npt.NDArray[np.int32], q: npt.NDArray[np.int16], v: 
         st.e_last[es[last], ed[last]] = ev[last]
         st.e_last_ts[es[last], ed[last]] = et[last]
     # collection: a meter with a valid energy reading (live or frozen) today is collected
-    coll = valid & (d64 < n) & ((q == Q["e_fwd"]) | (q == Q["e_fwd_daily"])) & eng.in_current_day(ts)
-    st.day_collected[d64[coll]] = True
+    # Collection: a meter with a valid energy reading (live or frozen) timestamped in a day is collected
+    # that day. Two rows (day parity) so readings of the next day that arrive while the current day waits
+    # for its late readings are kept.
+    day = eng.day_of_ts(ts)
+    coll = valid & (d64 < n) & ((q == Q["e_fwd"]) | (q == Q["e_fwd_daily"])) \
+        & (day >= st.day_index[0]) & (day <= st.day_index[0] + 1)
+    st.day_collected[day[coll] % 2, d64[coll]] = True
     meter = d64 < n
     volt = meter & np.isin(q, VOLTAGES) & (slots >= 0)
     if volt.any():
@@ -85,7 +90,9 @@ def place(eng: Engine, dev: npt.NDArray[np.int32], q: npt.NDArray[np.int16], v: 
     cur = meter & np.isin(q, CURRENTS) & valid & (slots >= 0)
     if cur.any():
         np.fmax.at(st.i_max, (slots[cur], d64[cur]), np.abs(v[cur]))
-    volt_live = meter & np.isin(q, VOLTAGES) & valid
+    # alarms only on readings not older than what the detectors have already seen (late ones are placed
+    # in their interval statistics above, but cannot rewrite a persistence that already ran)
+    volt_live = meter & np.isin(q, VOLTAGES) & valid & (ts >= st.watermark[0])
     if volt_live.any():
         _voltage_alarms(eng, d64[volt_live], v[volt_live], ts[volt_live])
 

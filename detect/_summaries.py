@@ -94,7 +94,8 @@ def close_day(eng: Engine, end: float) -> None:
     st, prm, area = eng.state, eng.params, eng.area
     n = area.n_meters
     start = end - DAY_S
-    collected = int(st.day_collected.sum())
+    row = int(st.day_index[0]) % 2
+    collected = int(st.day_collected[row].sum())
     rate = collected / n * 100 if n else 100.0
     partial = eng.started_ts > start
     u_n, u_ok = int(st.day_u[0]), int(st.day_u[1])
@@ -117,7 +118,7 @@ def close_day(eng: Engine, end: float) -> None:
                   describe=lambda s, _i, x: (f"collection rate {x:.2f} % on {date} below {target:g} %"
                                              if s != "cleared" else f"collection rate {x:.2f} % on {date} back on target"))
     st.day_index[0] = day_of(eng, end)
-    st.day_collected[:] = False
+    st.day_collected[row] = False             # this row now serves the day after the new current day
     st.day_u[:] = 0
     st.day_load_max[0] = np.nan
     st.day_lol_start_h[0] = st.thermal[3]

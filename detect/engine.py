@@ -218,9 +218,9 @@ class Engine:
         slot = k % len(st.slot_k)
         return np.where(st.slot_k[slot] == k, slot, -1)
 
-    def in_current_day(self, ts: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
-        day = np.floor((ts + self.params.utc_offset_s) / _summaries.DAY_S).astype(np.int64)
-        return day == self.state.day_index[0]
+    def day_of_ts(self, ts: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+        """Local day number (days since the epoch in local time) of each timestamp."""
+        return np.floor((ts + self.params.utc_offset_s) / _summaries.DAY_S).astype(np.int64)
 
     def explained_meters(self) -> npt.NDArray[np.bool_]:
         """Meters whose silence or dead voltage an active outage (area, phase, branch) explains."""

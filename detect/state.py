@@ -66,7 +66,7 @@ class EngineState:
     h_u_mean: F64
     # current local day
     day_index: I64                 # (1,)
-    day_collected: npt.NDArray[np.bool_]  # (N,)
+    day_collected: npt.NDArray[np.bool_]  # (2, N) by day parity
     day_u: I64                     # (2,) readings, qualified readings (meters and master)
     day_load_max: F64              # (1,)
     day_lol_start_h: F64           # (1,)
@@ -100,7 +100,7 @@ class EngineState:
             m_hot_max=np.full(s, nan), m_u_n=np.zeros((s, 3), np.int64), m_u_ok=np.zeros((s, 3), np.int64),
             h_k=np.full(h, -1, np.int64), h_e_kwh=np.full((h, n), nan), h_code=np.zeros((h, n), np.int8),
             h_u_mean=np.full((h, n), nan),
-            day_index=np.full(1, -(2**62), np.int64), day_collected=np.zeros(n, np.bool_),
+            day_index=np.full(1, -(2**62), np.int64), day_collected=np.zeros((2, n), np.bool_),
             day_u=np.zeros(2, np.int64), day_load_max=np.full(1, nan), day_lol_start_h=np.zeros(1),
             thermal=np.zeros(8), master_ring_ts=np.full(MASTER_RING, nan), master_ring_p=np.full(MASTER_RING, nan),
             master_ring_pos=np.zeros(1, np.int64), last_sample_ts=np.full(1, -math.inf),
