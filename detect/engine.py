@@ -96,7 +96,7 @@ class Engine:
         self._alerts: list[Alert] = []
         self._summaries: list[Summary] = []
         self.counters: dict[str, int] = {"readings_ingested": 0, "readings_late_dropped": 0,
-                                         "master_polls_late": 0}
+                                         "master_polls_late": 0, "readings_non_finite": 0}
 
     # ---- contract -------------------------------------------------------------------------------
     def ingest(self, batch: ReadingBatch) -> None:
@@ -104,6 +104,11 @@ class Engine:
         if len(batch) and int(batch.device.max()) > self.area.master_index:
             bad = int(batch.device[batch.device > self.area.master_index][0])
             raise ValueError(f"area {self.area.id}: device index {bad} outside 0..{self.area.master_index}")
+        bad = ~np.isfinite(batch.value) & ~np.isnan(batch.value)
+        if bad.any():           # ±inf from a broken scale or decoder: treated as not read, and counted
+            batch = ReadingBatch(device=batch.device, quantity=batch.quantity,
+                                 value=np.where(bad, np.nan, batch.value), ts=batch.ts)
+            self.counters["readings_non_finite"] += int(bad.sum())
         self._pending.append(batch)
         self.counters["readings_ingested"] += len(batch)
 

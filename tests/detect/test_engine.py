@@ -182,3 +182,15 @@ def test_a_restart_in_the_middle_changes_nothing() -> None:
     assert {x.kind for x in a.alerts} >= {"heavy_load", "overload", "imbalance", "high_voltage", "meter_offline"}
     assert [(s.kind, s.ts) for s in a.summaries] == [(s.kind, s.ts) for s in b.summaries]
     assert a.of_kind("interval")[-1] == b.of_kind("interval")[-1]
+
+
+def test_infinite_values_are_not_read_and_counted() -> None:
+    area = make_area(n=3)
+    eng = Engine(area)
+    eng.ingest(ReadingBatch.from_columns([0, 3, 3], [Q["u_a"], Q["i_a"], Q["u_a"]], [np.inf, -np.inf, 230.0],
+                                         [T0, T0, T0], n_devices=4))
+    out = eng.advance(T0 + 10)
+    assert eng.counters["readings_non_finite"] == 2
+    assert np.isnan(eng.state.last_value[0, Q["u_a"]])
+    rt = [s.fields for s in out.summaries if s.kind == "realtime"]
+    assert rt[0]["i_a"] is None and rt[0]["u_a"] == 230.0
