@@ -102,8 +102,8 @@ class Engine:
     def ingest(self, batch: ReadingBatch) -> None:
         """Queue a batch of readings; they are processed by the next ``advance`` that reaches their time."""
         if len(batch) and int(batch.device.max()) > self.area.master_index:
-            bad = int(batch.device[batch.device > self.area.master_index][0])
-            raise ValueError(f"area {self.area.id}: device index {bad} outside 0..{self.area.master_index}")
+            idx = int(batch.device[batch.device > self.area.master_index][0])
+            raise ValueError(f"area {self.area.id}: device index {idx} outside 0..{self.area.master_index}")
         bad = ~np.isfinite(batch.value) & ~np.isnan(batch.value)
         if bad.any():           # ±inf from a broken scale or decoder: treated as not read, and counted
             batch = ReadingBatch(device=batch.device, quantity=batch.quantity,
