@@ -9,6 +9,7 @@ master/TTU polled every 60 s (12 quantities), every meter read once per 15-min i
   numpy_advance_ms     the same on the numpy reference kernels; ratio numpy/numba
   cold_start_s         first engine run in a fresh process with an empty numba cache (compile)
   warm_start_s         the same with the cache populated
+  snapshot_ms / restore_ms / snapshot_kb   engine state to bytes and back (history of 192 intervals)
 Goal: advance ≤ 20 ms per interval tick on this machine.
 
 Detection part (``--sim DIR``): DIR is an export of the area simulator with
@@ -127,7 +128,18 @@ def cost(n_meters: int, backend: str, warm_intervals: int, measured: int) -> dic
         if k >= warm_intervals:
             ingest_ms.append((t1 - t) * 1e3)
             advance_ms.append((t2 - t1) * 1e3)
+    snap_ms, restore_ms = [], []
+    blob = b""
+    for _ in range(3):
+        t = time.perf_counter()
+        blob = eng.snapshot()
+        t1 = time.perf_counter()
+        Engine.restore(blob, backend_name=backend)
+        snap_ms.append((t1 - t) * 1e3)
+        restore_ms.append((time.perf_counter() - t1) * 1e3)
     return {"readings": float(len(batches[-1])), "ingest_ms": statistics.median(ingest_ms),
+            "snapshot_ms": statistics.median(snap_ms), "restore_ms": statistics.median(restore_ms),
+            "snapshot_kb": len(blob) / 1024,
             "from_records_ms": statistics.median(rec_ms),
             "advance_ms": statistics.median(advance_ms), "advance_max_ms": max(advance_ms)}
 
@@ -178,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     print("advance_goal_ms: 20")
     print(f"advance_vs_goal: {numba['advance_ms'] / 20.0:.3f}")
     print(f"advance_share_of_interval: {numba['advance_ms'] / 1e3 / INTERVAL:.2e}")
+    print(f"snapshot_ms: {numba['snapshot_ms']:.1f}")
+    print(f"restore_ms: {numba['restore_ms']:.1f}")
+    print(f"snapshot_kb: {numba['snapshot_kb']:.0f}")
     print(f"numpy_ingest_ms: {numpy_['ingest_ms']:.3f}")
     print(f"numpy_advance_ms: {numpy_['advance_ms']:.2f}")
     print(f"numpy_over_numba_advance: {numpy_['advance_ms'] / numba['advance_ms']:.2f}")

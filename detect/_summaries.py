@@ -24,7 +24,11 @@ def _num(x: float) -> float | None:
 
 
 def _list(a: np.ndarray) -> list[float | None]:
-    return [None if not math.isfinite(x) else float(x) for x in a.tolist()]
+    """JSON-ready list: NaN/inf become None (vectorised: this runs on every meter every interval)."""
+    out = a.astype(object)
+    out[~np.isfinite(a)] = None
+    values: list[float | None] = out.tolist()
+    return values
 
 
 def close_interval(eng: Engine, k: int) -> None:
