@@ -80,6 +80,9 @@ def evaluate(eng: Engine, now: float) -> None:
               describe=lambda s, _i, x: (f"master meter silent for {x:.0f} s while meters answer (communication)"
                                          if s != "cleared" else "master meter answering again"))
     area_out = eng.trackers["outage_area@area"].active()[0]
+    if area_out and eng.trackers["master_offline@transformer"].active()[0]:
+        # it looked like a communication failure until the meters went quiet too
+        force_clear(eng, "master_offline@transformer", np.zeros(1, np.intp), now, "explained by an area outage")
     phase_out = eng.trackers["outage_phase@phase"].active()
     ph = area.meter_phase
     meter_phase_out = np.where(ph == PHASE_ABC, phase_out.any(), phase_out[np.minimum(ph, 2)])

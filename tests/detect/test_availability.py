@@ -66,6 +66,9 @@ def test_master_and_meters_silent_is_an_area_outage_and_suppresses_meter_alarms(
     sim.run(60)
     assert len(sim.raised("outage_area")) == 1
     assert not sim.raised("meter_offline") and not sim.raised("outage_branch")
+    assert [a.kind for a in sim.engine.active_alerts()] == ["outage_area"]   # master silence explained
+    # the master went silent first (communication?) until the meters' due reads stayed away too
+    assert [a.message for a in sim.cleared("master_offline")] == ["explained by an area outage"]
 
 
 def test_area_outage_from_master_voltage_suppresses_meter_offline() -> None:
