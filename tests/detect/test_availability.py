@@ -61,14 +61,27 @@ def test_master_silent_while_meters_answer_is_master_offline() -> None:
 
 def test_master_and_meters_silent_is_an_area_outage_and_suppresses_meter_alarms() -> None:
     sim = warm()
+    t_out = sim.t
     sim.master_silent = True
     sim.dead[:] = True
     sim.run(60)
     assert len(sim.raised("outage_area")) == 1
     assert not sim.raised("meter_offline") and not sim.raised("outage_branch")
-    assert [a.kind for a in sim.engine.active_alerts()] == ["outage_area"]   # master silence explained
-    # the master went silent first (communication?) until the meters' due reads stayed away too
+    assert [a.kind for a in sim.engine.active_alerts()] == ["outage_area"]
+    assert sim.raised("outage_area")[0].ts - t_out <= 60     # the meters due at once stayed away
+
+
+def test_master_offline_first_is_explained_by_a_later_area_outage() -> None:
+    sim = warm()
+    sim.run(5)
+    sim.master_silent = True
+    sim.run(5)
+    assert len(sim.raised("master_offline")) == 1
+    sim.dead[:] = True
+    sim.run(30)
+    assert len(sim.raised("outage_area")) == 1
     assert [a.message for a in sim.cleared("master_offline")] == ["explained by an area outage"]
+    assert [a.kind for a in sim.engine.active_alerts()] == ["outage_area"]
 
 
 def test_area_outage_from_master_voltage_suppresses_meter_offline() -> None:
