@@ -101,7 +101,8 @@ def learn_cadence(eng: Engine, dev: I64, ts: F64) -> None:
     """Update each device's read cadence from the distinct read times in this batch (readings closer than
     ``master_group_s`` are one read). The previous read time is ``cadence_last``; one update per batch
     with the mean gap, at most twice the current estimate, so a long silence does not teach a slow cadence
-    at once while a really slower cadence is still learned within a few reads."""
+    at once while a really slower cadence is still learned within a few reads. The first two gaps of a
+    device set its cadence directly."""
     st, group = eng.state, eng.params.master_group_s
     order = np.lexsort((ts, dev))
     d, t = dev[order], ts[order]
@@ -120,7 +121,12 @@ def learn_cadence(eng: Engine, dev: I64, ts: F64) -> None:
     tot = np.bincount(d[gap_ok], weights=gap[gap_ok], minlength=len(st.gap_ewma_s))
     upd = np.flatnonzero(cnt)
     est = st.gap_ewma_s[upd]
-    st.gap_ewma_s[upd] = 0.8 * est + 0.2 * np.minimum(tot[upd] / cnt[upd], 2.0 * est)
+    mean_gap = tot[upd] / cnt[upd]
+    # the first gaps seen replace the configured default outright (a wrong default must not make the
+    # device look silent for its first dozen reads); after that the clipped EWMA
+    young = st.cadence_n[upd] < 2
+    st.gap_ewma_s[upd] = np.where(young, mean_gap, 0.8 * est + 0.2 * np.minimum(mean_gap, 2.0 * est))
+    st.cadence_n[upd] += cnt[upd]
 
 
 def _voltage_alarms(eng: Engine, meter: I64, u: F64, ts: F64) -> None:

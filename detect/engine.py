@@ -96,7 +96,7 @@ class Engine:
         self._alerts: list[Alert] = []
         self._summaries: list[Summary] = []
         self.counters: dict[str, int] = {"readings_ingested": 0, "readings_late_dropped": 0,
-                                         "master_polls_late": 0, "readings_non_finite": 0}
+                                         "master_readings_late": 0, "readings_non_finite": 0}
 
     # ---- contract -------------------------------------------------------------------------------
     def ingest(self, batch: ReadingBatch) -> None:
@@ -249,7 +249,7 @@ class Engine:
         if len(batch):
             m = batch.device == n
             fresh = m & (batch.ts > st.last_sample_ts[0])
-            self.counters["master_polls_late"] += int((m & ~fresh).sum())
+            self.counters["master_readings_late"] += int((m & ~fresh).sum())
             if fresh.any():
                 _master.process(self, batch.ts[fresh], batch.quantity[fresh], batch.value[fresh])
             _meters.place(self, batch.device, batch.quantity, batch.value, batch.ts)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from tests.detect.sim import Sim, make_area
 
 
@@ -93,3 +95,14 @@ def test_area_outage_from_master_voltage_suppresses_meter_offline() -> None:
     (r,) = sim.raised("outage_area")
     assert r.ts - t_out <= 60
     assert not sim.raised("meter_offline") and not sim.raised("outage_branch")
+
+
+def test_read_cadences_are_learned_so_a_slower_master_is_not_offline() -> None:
+    sim = Sim(make_area(n=6, n_branches=1), step_s=300)     # master every 5 min, configured default 60 s
+    start = sim.t
+    sim.run(6 * 60)
+    offline = sim.raised("master_offline")
+    assert len(offline) <= 1 and all(a.ts - start < 600 for a in offline)   # only before the 2nd poll
+    assert sim.engine.state.gap_ewma_s[-1] == 300.0
+    assert np.allclose(sim.engine.state.gap_ewma_s[:-1], 900.0)
+    assert not sim.raised("meter_offline")
