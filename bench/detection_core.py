@@ -15,10 +15,14 @@ Goal: advance ≤ 20 ms per interval tick on this machine.
 Detection part (``--sim DIR``): DIR is an export of the area simulator with
   area.json     {"id", "rated_kva", "lv_voltage_v"?, "meters": [{"id", "phase": "A|B|C|ABC", "branch"}], "branches"?}
   readings.csv  ts,device,quantity,value  (DESIGN §6 replay format; device "master" or a meter id)
-  truth.jsonl   one episode per line: {"kind": ..., "start": ts, "end": ts, "subject"?: id}
+  truth.jsonl   one episode per line: {"kind" or "what": ..., "start": ts, "end": ts, "subject"?: id}
                 kinds: overload (β above the overload threshold), below_threshold (a span that stays
-                below it), outage_area, outage_phase (subject = phase), outage_branch (subject = branch),
-                comm_failure (subject = meter id or "master").
+                below it; if none is given, everything 2 h away from an overload episode),
+                outage_area, outage_phase (subject = phase), outage_branch (subject = branch),
+                comm_failure (subject = meter id or "master"). The simulator's own names are mapped by
+                keyword (heat_wave → overload, branch_outage → outage_branch, meter_comm_loss →
+                comm_failure, ...); records not graded here (theft, mapping, ...) are listed, not dropped
+                silently. area.json is not part of the simulator's export: write it from its sim.toml.
 It replays the readings through the engine and prints: overload episodes raised in time (≤ one master
 cadence after the persistence), raises in below-threshold spans, outage/communication classification
 accuracy and outage_area latency.

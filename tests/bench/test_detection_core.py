@@ -71,6 +71,22 @@ def test_detection_rates_on_a_crafted_export(tmp_path: Path) -> None:
     assert float(res["outage_area_latency_max_s"]) <= 60.0
 
 
+@pytest.mark.slow
+def test_simulator_truth_names_are_mapped_and_the_rest_listed(tmp_path: Path) -> None:
+    write_export(tmp_path)
+    lines = [json.loads(x) for x in (tmp_path / "truth.jsonl").read_text().splitlines()]
+    renamed = {"overload": "heat_wave", "outage_area": "area_outage", "outage_branch": "branch_outage",
+               "comm_failure": "meter_comm_loss"}
+    out = [{("what" if k == "kind" else k): (renamed.get(v, v) if k == "kind" else v) for k, v in x.items()}
+           for x in lines if x["kind"] != "below_threshold"]
+    out.append({"what": "theft_h1", "start": T0, "end": T0 + 3600, "subject": "m1"})
+    (tmp_path / "truth.jsonl").write_text("\n".join(json.dumps(x) for x in out))
+    res = evaluate(tmp_path)
+    assert res["overload_raised_in_time_pct"] == "100.0" and res["raises_below_threshold"] == 0
+    assert res["outage_vs_comm_correct_pct"] == "100.0"
+    assert res["truth_not_graded"] == "theft_h1 (1)"
+
+
 def test_missing_export_files_are_named(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match=r"area\.json is missing"):
         evaluate(tmp_path)
