@@ -54,10 +54,13 @@ def evaluate(eng: Engine, now: float) -> None:
     dead = has_u & (np.nanmax(np.where(np.isnan(u_live), -1.0, u_live), axis=1) < dead_v)
     down = silent | dead
     frac_down = float(down.mean()) if n else 0.0
+    # one missed read (with a little jitter allowance) is enough to look at a branch: the master's
+    # power decides between outage and communication, so a branch outage is found within one cadence
+    overdue = now - seen > gap * 1.02 + eng.params.master_group_s
     # The whole area went quiet at once: since the master's last reading, enough meters missed the read
     # their own cadence made due (with a little jitter allowance) and not one was heard. Much faster than
     # waiting for every meter to be overdue, which takes a full meter round.
-    next_due = seen + gap + eng.params.master_group_s + 0.02 * gap
+    next_due = seen + gap * 1.02 + eng.params.master_group_s
     due = int(np.sum((next_due > master_seen) & (next_due <= now)))
     heard_since = int(np.sum(seen > master_seen))
     quiet = due >= op.area_silent_min_due and heard_since == 0
@@ -86,7 +89,7 @@ def evaluate(eng: Engine, now: float) -> None:
     phase_out = eng.trackers["outage_phase@phase"].active()
     ph = area.meter_phase
     meter_phase_out = np.where(ph == PHASE_ABC, phase_out.any(), phase_out[np.minimum(ph, 2)])
-    _branches(eng, now, down, dead, silent, area_out | meter_phase_out, master_silent)
+    _branches(eng, now, overdue | dead, dead, overdue, area_out | meter_phase_out, master_silent)
     branch_out = eng.trackers["outage_branch@branch"].active()[area.meter_branch]
     explained = area_out | meter_phase_out | branch_out
     eng.set_explained(explained)

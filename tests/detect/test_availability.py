@@ -15,10 +15,12 @@ def warm() -> Sim:
 
 def test_branch_outage_named_when_master_power_drops_by_its_load() -> None:
     sim = warm()
+    t_out = sim.t
     branch = sim.area.meter_branch == 1
     sim.dead[branch] = True
     sim.run(60)
     (r,) = sim.raised("outage_branch")
+    assert r.ts - t_out <= 900 + 60                          # within one meter cadence of the outage
     assert r.subject_id == "b2" and "b2" in r.message
     assert r.evidence["meters_down"] == 10
     assert r.evidence["master_p_before_kw"] - r.evidence["master_p_after_kw"] > 0.5 * r.evidence["expected_drop_kw"]
