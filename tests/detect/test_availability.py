@@ -108,3 +108,14 @@ def test_read_cadences_are_learned_so_a_slower_master_is_not_offline() -> None:
     assert sim.engine.state.gap_ewma_s[-1] == 300.0
     assert np.allclose(sim.engine.state.gap_ewma_s[:-1], 900.0)
     assert not sim.raised("meter_offline")
+
+
+def test_phase_outage_explains_its_meters() -> None:
+    sim = warm()
+    sim.master_u = (230.0, 0.0, 230.0)
+    sim.dead[sim.area.meter_phase == 1] = True
+    sim.run(60)
+    assert [a.subject_id for a in sim.raised("outage_phase")] == ["B"]
+    assert not sim.raised("meter_offline") and not sim.raised("outage_branch") and not sim.raised("outage_area")
+    explained = sim.engine.explained_meters()
+    assert explained[sim.area.meter_phase == 1].all() and not explained[sim.area.meter_phase != 1].any()
