@@ -237,3 +237,9 @@ def test_meter_readings_delayed_within_lateness_give_identical_interval_results(
     for a, b in zip(on_time, late, strict=True):
         for key in ("e_kwh", "u_min", "u_max", "u_mean", "i_max", "read", "estimated"):
             assert a[key] == b[key], key
+
+
+def test_restore_with_an_area_that_does_not_fit_names_the_field() -> None:
+    blob = Engine(make_area(n=5)).snapshot()
+    with pytest.raises(ValueError, match=r"state field 'last_value' has shape \(6, 30\)"):
+        Engine.restore(blob, area=make_area(n=7))
