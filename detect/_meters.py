@@ -49,11 +49,13 @@ def place(eng: Engine, dev: npt.NDArray[np.int32], q: npt.NDArray[np.int16], v: 
     sel = sel[newer]
     st.last_value[d64[sel], q[sel]] = v[sel]
     st.last_ts[d64[sel], q[sel]] = ts[sel]
-    # last seen per device, and the learned read cadence (EWMA of the gap between reads) per device
-    seen = _last_per_key(d64)
-    dd = d64[seen]
-    st.last_seen[dd] = np.fmax(st.last_seen[dd], ts[seen])
-    learn_cadence(eng, d64, ts)
+    # last seen per device, and the learned read cadence (EWMA of the gap between reads) per device;
+    # a NaN value is "not read", so it does not count as hearing from the device
+    if valid.any():
+        dv, tv = d64[valid], ts[valid]
+        seen = _last_per_key(dv)
+        st.last_seen[dv[seen]] = np.fmax(st.last_seen[dv[seen]], tv[seen])
+        learn_cadence(eng, dv, tv)
     slots = eng.slots_for(ts)
     # energy registers: first and last reading per (interval, device)
     e_mask = (q == Q["e_fwd"]) & valid & (slots >= 0)
@@ -70,7 +72,6 @@ def place(eng: Engine, dev: npt.NDArray[np.int32], q: npt.NDArray[np.int16], v: 
         last = last[later]
         st.e_last[es[last], ed[last]] = ev[last]
         st.e_last_ts[es[last], ed[last]] = et[last]
-    # collection: a meter with a valid energy reading (live or frozen) today is collected
     # Collection: a meter with a valid energy reading (live or frozen) timestamped in a day is collected
     # that day. Two rows (day parity) so readings of the next day that arrive while the current day waits
     # for its late readings are kept.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from detect.batch import ReadingBatch
+from detect.quantities import QUANTITY_CODE as Q
 from tests.detect.sim import Sim, make_area
 
 
@@ -119,3 +121,13 @@ def test_phase_outage_explains_its_meters() -> None:
     assert not sim.raised("meter_offline") and not sim.raised("outage_branch") and not sim.raised("outage_area")
     explained = sim.engine.explained_meters()
     assert explained[sim.area.meter_phase == 1].all() and not explained[sim.area.meter_phase != 1].any()
+
+
+def test_nan_readings_do_not_count_as_hearing_from_a_meter() -> None:
+    sim = warm()
+    sim.silent[0] = True
+    for _ in range(60):
+        # the producer reports the failed read of meter 0 as NaN values
+        sim.engine.ingest(ReadingBatch.from_columns([0], [Q["u_a"]], [np.nan], [sim.t + 0.5]))
+        sim.step()
+    assert [a.subject_id for a in sim.raised("meter_offline")] == ["m000"]
