@@ -7,6 +7,7 @@ master/TTU polled every 60 s (12 quantities), every meter read once per 15-min i
   ingest_ms            one full 15-min batch into Engine.ingest
   advance_ms           Engine.advance over one 15-min interval with every detector (closes an interval)
   numpy_advance_ms     the same on the numpy reference kernels; ratio numpy/numba
+  kernels_*_ms         the kernels' share of one tick alone (energy, voltage, persistence, thermal), both backends
   cold_start_s         first engine run in a fresh process with an empty numba cache (compile)
   warm_start_s         the same with the cache populated
   snapshot_ms / restore_ms / snapshot_kb   engine state to bytes and back (history of 192 intervals)
@@ -148,6 +149,38 @@ def cost(n_meters: int, backend: str, warm_intervals: int, measured: int) -> dic
             "advance_ms": statistics.median(advance_ms), "advance_max_ms": max(advance_ms)}
 
 
+def kernel_time(backend: str, n: int, repeats: int = 20) -> float:
+    """Median ms of the kernel work of one interval tick on its own: interval energies and voltage
+    statistics of every meter, a persistence step per meter, 15 thermal polls with time-to-limit."""
+    from detect.backend import kernels
+
+    en, vo, al, th = (kernels(t, backend) for t in ("energy", "voltage", "alarms", "thermal"))
+    rng = np.random.default_rng(3)
+    prev = rng.uniform(0, 1e4, n)
+    last = prev + rng.uniform(0, 2, n)
+    tsr = rng.uniform(0, 900, n)
+    slot = np.zeros(n, np.int64)
+    meter = np.arange(n, dtype=np.int64)
+    u = rng.normal(225, 5, n)
+    params = np.array([55, 23, 10800, 240, 5, 0.8, 1.6, 1, 1, 2, 60, 0.0])
+    times = []
+    for _ in range(repeats):
+        acc = [np.full((1, n), np.nan), np.full((1, n), np.nan), np.zeros((1, n)), np.zeros((1, n), np.int64),
+               np.zeros((1, n), np.int64), np.zeros((1, n), np.int64)]
+        state = np.zeros(n, np.int8)
+        onset, clear = np.full(n, np.nan), np.full(n, np.nan)
+        ths = np.zeros(8)
+        t = time.perf_counter()
+        en.interval_energy(prev, tsr - 900, prev, last, tsr, 0.0, 900.0, 1e6)
+        vo.accumulate_voltage(slot, meter, u, 198.0, 235.4, 22.0, *acc)
+        al.persist_events(meter, tsr, u < 198, u >= 200, np.ones(n, np.bool_), 3600.0, 600.0, state, onset, clear)
+        for j in range(15):
+            th.thermal_run(np.array([j * 60.0]), np.array([0.8]), np.array([25.0]), ths, params)
+            th.time_to_limit_min(ths[0], ths[1], ths[2], 0.8, 25.0, params, 120.0, 1440.0)
+        times.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(times)
+
+
 STARTUP = """
 import time; t = time.perf_counter()
 import sys; sys.path.insert(0, {root!r})
@@ -200,6 +233,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"numpy_ingest_ms: {numpy_['ingest_ms']:.3f}")
     print(f"numpy_advance_ms: {numpy_['advance_ms']:.2f}")
     print(f"numpy_over_numba_advance: {numpy_['advance_ms'] / numba['advance_ms']:.2f}")
+    k_numba, k_numpy = kernel_time("numba", args.meters), kernel_time("numpy", args.meters)
+    print(f"kernels_numba_ms: {k_numba:.3f}")
+    print(f"kernels_numpy_ms: {k_numpy:.3f}")
+    print(f"kernels_numpy_over_numba: {k_numpy / k_numba:.1f}")
     if not args.skip_startup:
         cold, warm = startup()
         print(f"cold_start_s: {cold:.2f}")
