@@ -51,6 +51,7 @@ def close_interval(eng: Engine, k: int) -> None:
     estimated = np.isin(code[:n], ESTIMATED_CODES)
     with np.errstate(invalid="ignore", divide="ignore"):
         u_mean = np.where(st.u_n[slot] > 0, st.u_sum[slot] / np.maximum(st.u_n[slot], 1), np.nan)
+        u_qual = np.where(st.u_n[slot] > 0, st.u_ok[slot] / np.maximum(st.u_n[slot], 1) * 100, np.nan)
     h = k % len(st.h_k)
     st.h_k[h] = k
     st.h_e_kwh[h] = em
@@ -77,12 +78,15 @@ def close_interval(eng: Engine, k: int) -> None:
         "meters_low_voltage": int(np.sum(st.u_min[slot] < low)),
         "meters_high_voltage": int(np.sum(st.u_max[slot] > high)),
         "meters_expected": n, "meters_read": int(read.sum()),
+        "master_voltage_qualified_pct": [float(st.m_u_ok[slot, ph] / st.m_u_n[slot, ph] * 100)
+                                         if st.m_u_n[slot, ph] else None for ph in range(3)],
     }
     eng.summary("interval", end, fields)
     eng.summary("meters_interval", end, {
         "interval_start": start, "interval_end": end, "meters": list(area.meter_ids), "e_kwh": _list(em),
         "u_min": _list(st.u_min[slot]), "u_max": _list(st.u_max[slot]), "u_mean": _list(u_mean),
         "i_max": _list(st.i_max[slot]), "read": read.tolist(), "estimated": estimated.tolist(),
+        "u_qualified_pct": _list(u_qual),
     })
     st.slot_k[slot] = -1
     if (end + prm.utc_offset_s) % DAY_S == 0:

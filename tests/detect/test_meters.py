@@ -46,6 +46,8 @@ def test_voltage_qualification_rate_and_counts_per_interval() -> None:
     assert (f["meters_low_voltage"], f["meters_high_voltage"]) == (2, 1)
     mi = sim.of_kind("meters_interval")[-1]
     assert mi["u_min"][0] == 190.0 and mi["u_max"][2] == 240.0 and mi["u_mean"][5] == pytest.approx(226.0)
+    assert mi["u_qualified_pct"][:4] == [0.0, 0.0, 0.0, 100.0]
+    assert f["master_voltage_qualified_pct"] == [100.0, 100.0, 100.0]
 
 
 def test_meter_interval_energy_from_registers() -> None:
