@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "AlarmParams",
     "CollectionParams",
     "ImbalanceParams",
     "LineLossParams",
@@ -44,6 +45,9 @@ class LoadParams:
     heavy_load_persist_s: float = p(7200.0, lo=0, hi=7 * 86400, unit="s", doc="sustained this long")
     overload_2h_pct: float = p(100.0, lo=1, hi=300, unit="%", doc="overload (过载) above this ...")
     overload_2h_persist_s: float = p(7200.0, lo=0, hi=7 * 86400, unit="s", doc="... sustained this long")
+    band_hysteresis_pct: float = p(5.0, lo=0, hi=50, unit="%", doc="heavy_load/overload_2h clear this far inside the band")
+    band_clear_persist_s: float = p(300.0, lo=0, hi=86400, unit="s", doc="heavy_load/overload_2h clear after this long")
+    overload_critical_pct: float = p(120.0, lo=1, hi=300, unit="%", doc="overload severity becomes critical above this")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,6 +69,8 @@ class ThermalParams:
     insulation: str = p("normal", choices=("normal", "tup"), doc="paper: normal (98 °C) or thermally upgraded")
     hotspot_limit_c: float = p(120.0, lo=50, hi=200, unit="degC", doc="alarm limit (normal cyclic)")
     hotspot_horizon_min: float = p(120.0, lo=0, hi=1440, unit="min", doc="alarm when projected to reach the limit within")
+    hotspot_clear_margin_k: float = p(5.0, lo=0, hi=50, unit="K", doc="clear once this far below the limit and not projected")
+    hotspot_clear_persist_s: float = p(300.0, lo=0, hi=86400, unit="s", doc="hotspot clears after this long")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,6 +82,9 @@ class VoltageParams:
     high_pct: float = p(7.0, lo=0, hi=50, unit="%", doc="high-voltage limit as deviation from nominal")
     persist_s: float = p(3600.0, lo=0, hi=86400, unit="s", doc="low/high voltage must last this long")
     phase_loss_pct: float = p(60.0, lo=1, hi=100, unit="%", doc="master phase below this % of nominal = phase loss")
+    hysteresis_pct: float = p(1.0, lo=0, hi=10, unit="%", doc="low/high voltage clear this far back inside the limits")
+    clear_persist_s: float = p(600.0, lo=0, hi=86400, unit="s", doc="low/high voltage clear after this long")
+    phase_loss_persist_s: float = p(60.0, lo=0, hi=3600, unit="s", doc="phase loss must last this long")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,7 +95,9 @@ class ImbalanceParams:
     threshold_pct: float = p(25.0, lo=1, hi=100, unit="%", doc="imbalance alarm threshold")
     load_gate_pct: float = p(50.0, lo=0, hi=100, unit="%", doc="only while β_max is at least this")
     neutral_pct: float = p(25.0, lo=1, hi=200, unit="%", doc="neutral current limit, % of rated")
-    persist_s: float = p(7200.0, lo=0, hi=86400, unit="s")
+    persist_s: float = p(7200.0, lo=0, hi=86400, unit="s", doc="imbalance / neutral current must last this long")
+    hysteresis_pct: float = p(5.0, lo=0, hi=50, unit="%", doc="clear this far below the thresholds")
+    clear_persist_s: float = p(900.0, lo=0, hi=86400, unit="s", doc="imbalance / neutral current clear after this long")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,7 +109,22 @@ class OutageParams:
     branch_min_fraction: float = p(0.3, lo=0.01, hi=1, doc="... or this fraction of it, silent or dead")
     branch_window_s: float = p(120.0, lo=1, hi=3600, unit="s", doc="within this window")
     meter_silent_rounds: int = p(2, lo=1, hi=100, doc="a meter missing this many rounds is offline")
-    master_silent_s: float = p(60.0, lo=1, hi=3600, unit="s", doc="no master reading this long = master offline")
+    master_silent_s: float = p(60.0, lo=1, hi=3600, unit="s", doc="no master reading this long (and 1.5 polls) = master silent")
+    master_cadence_s: float = p(60.0, lo=1, hi=3600, unit="s", doc="expected master poll cadence until learned")
+    meter_cadence_s: float = p(900.0, lo=1, hi=86400, unit="s", doc="expected meter read cadence until learned")
+    dead_voltage_pct: float = p(10.0, lo=0, hi=100, unit="%", doc="a meter voltage below this % of nominal = no supply")
+    area_silent_fraction: float = p(0.9, lo=0.1, hi=1, doc="master silent and this fraction of meters silent = area outage")
+    area_silent_min_due: float = p(2.0, lo=0.1, hi=1000, doc="... or this many meter reads due since the master went silent and none came")
+    balance_fraction: float = p(0.5, lo=0, hi=1, doc="master power must drop by this share of the silent meters' load for a branch outage")
+    balance_min_kw: float = p(0.5, lo=0, hi=1000, unit="kW", doc="below this expected drop the balance cannot tell (comm failure assumed)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlarmParams:
+    """Alarm lifecycle publication (``detect.alarms``)."""
+
+    update_min_s: float = p(900.0, lo=0, hi=86400, unit="s", doc="at most one 'updated' per alarm this often ...")
+    update_rel: float = p(0.1, lo=0, hi=10, doc="... and only when the value moved by this share of the threshold")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -137,4 +163,11 @@ class Params:
     collection: CollectionParams = field(default_factory=CollectionParams)
     line_loss: LineLossParams = field(default_factory=LineLossParams)
     theft: TheftParams = field(default_factory=TheftParams)
+    alarms: AlarmParams = field(default_factory=AlarmParams)
     interval_s: int = p(900, lo=60, hi=3600, unit="s", doc="summary interval (15 min)")
+    lateness_s: float = p(120.0, lo=0, hi=3600, unit="s", doc="readings this late are still placed; intervals close after it")
+    history_intervals: int = p(192, lo=4, hi=96 * 90, doc="per-meter interval history kept in the state (energy, voltage)")
+    utc_offset_s: int = p(28800, lo=-43200, hi=50400, unit="s", doc="local time of day boundaries (China: UTC+8)")
+    master_group_s: float = p(5.0, lo=0, hi=60, unit="s", doc="master readings this close in time form one poll")
+    master_hold_s: float = p(300.0, lo=0, hi=3600, unit="s", doc="a master quantity is held this long when a poll lacks it")
+    register_rollover_kwh: float = p(1e6, lo=1, hi=1e12, unit="kWh", doc="energy registers wrap here (DL/T 645: 999999.99)")
