@@ -12,6 +12,7 @@ up without a restart.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import ssl
@@ -22,10 +23,10 @@ from urllib.parse import urlsplit
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.properties import Properties
 from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
-from edge.errors import ConfigError
+from edge.errors import ConfigError, ConfigIssue
 
 __all__ = [
     "Acked",
@@ -73,18 +74,23 @@ class Acked:
 Event = Connected | Refused | Disconnected | Acked
 
 
+def _config_error(key: str, message: str) -> ConfigError:
+    # The config loader knows the file and line; here only the key is known.
+    return ConfigError([ConfigIssue(file="<mqtt settings>", line=None, key=f"mqtt.{key}", message=message)])
+
+
 def parse_broker_url(url: str) -> tuple[str, int, bool]:
     """``mqtt://host[:1883]`` or ``mqtts://host[:8883]`` -> (host, port, tls)."""
     parts = urlsplit(url)
     if parts.scheme not in ("mqtt", "mqtts"):
-        raise ConfigError(f"mqtt url {url!r}: scheme must be mqtt:// or mqtts://")
+        raise _config_error("url", f"{url!r}: scheme must be mqtt:// or mqtts://")
     if not parts.hostname:
-        raise ConfigError(f"mqtt url {url!r}: no host")
+        raise _config_error("url", f"{url!r}: no host")
     tls = parts.scheme == "mqtts"
     try:
         port = parts.port or (8883 if tls else 1883)
     except ValueError as exc:
-        raise ConfigError(f"mqtt url {url!r}: {exc}") from None
+        raise _config_error("url", f"{url!r}: {exc}") from None
     return parts.hostname, port, tls
 
 
@@ -96,7 +102,7 @@ def read_password(path: Path) -> str:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"mqtt password_file {str(path)!r}: {exc.strerror or exc}") from None
+        raise _config_error("password_file", f"{str(path)!r}: {exc.strerror or exc}") from None
     return text[:-1] if text.endswith("\n") else text
 
 
@@ -123,13 +129,13 @@ class MqttSettings:
         for key in ("ca_file", "cert_file", "key_file"):
             p = getattr(self, key)
             if p is not None and not Path(p).is_file():
-                raise ConfigError(f"mqtt {key} {str(p)!r}: no such file")
+                raise _config_error(key, f"{str(p)!r}: no such file")
         if self.key_file is not None and self.cert_file is None:
-            raise ConfigError("mqtt key_file given without cert_file")
+            raise _config_error("key_file", "given without cert_file")
         if self.password_file is not None:
             read_password(Path(self.password_file))
         if not 1 <= self.inflight <= 65535:
-            raise ConfigError(f"mqtt inflight {self.inflight} is not in 1..65535")
+            raise _config_error("inflight", f"{self.inflight} is not in 1..65535")
 
 
 class MqttLink:
@@ -161,10 +167,9 @@ class MqttLink:
 
     # -- paho thread: translate and hand over, nothing else ----------------------------------------
     def _post(self, event: Event) -> None:
-        try:
+        # RuntimeError: the loop closed during shutdown and nobody is listening any more.
+        with contextlib.suppress(RuntimeError):
             self._loop.call_soon_threadsafe(self.events.put_nowait, event)
-        except RuntimeError:   # loop closed during shutdown: nobody is listening any more
-            pass
 
     def _on_pre_connect(self, client: paho.Client, userdata: Any) -> None:
         if self.settings.username is None:
@@ -173,24 +178,33 @@ class MqttLink:
         if self.settings.password_file is not None:
             try:
                 password = read_password(Path(self.settings.password_file))
-            except ConfigError as exc:
+            except Exception as exc:   # never raise into paho's thread; the broker will refuse us
                 log.error("%s; connecting without a password", exc)
         client.username_pw_set(self.settings.username, password)
 
     def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, rc: Any,
                     properties: Any = None) -> None:
-        if rc.is_failure:
-            self._post(Refused(code=int(rc.value), reason=str(rc)))
-        else:
-            self._post(Connected(session_present=bool(getattr(flags, "session_present", False))))
+        try:
+            if rc.is_failure:
+                self._post(Refused(code=int(rc.value), reason=str(rc)))
+            else:
+                self._post(Connected(session_present=bool(getattr(flags, "session_present", False))))
+        except Exception:   # never raise into paho's thread
+            log.exception("mqtt on_connect")
 
     def _on_disconnect(self, client: paho.Client, userdata: Any, flags: Any, rc: Any,
                        properties: Any = None) -> None:
-        self._post(Disconnected(code=int(getattr(rc, "value", rc)), reason=str(rc)))
+        try:
+            self._post(Disconnected(code=int(getattr(rc, "value", 0)), reason=str(rc)))
+        except Exception:
+            log.exception("mqtt on_disconnect")
 
     def _on_publish(self, client: paho.Client, userdata: Any, mid: int, rc: Any,
                     properties: Any = None) -> None:
-        self._post(Acked(mid=mid, code=int(getattr(rc, "value", 0)), reason=str(rc)))
+        try:
+            self._post(Acked(mid=mid, code=int(getattr(rc, "value", 0)), reason=str(rc)))
+        except Exception:
+            log.exception("mqtt on_publish")
 
     # -- asyncio side --------------------------------------------------------------------------------
     def set_will(self, topic: str, payload: bytes) -> None:
