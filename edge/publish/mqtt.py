@@ -36,6 +36,7 @@ __all__ = [
     "MqttLink",
     "MqttSettings",
     "Refused",
+    "Unreachable",
     "parse_broker_url",
     "read_password",
 ]
@@ -57,6 +58,11 @@ class Refused:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Unreachable:
+    """No connection at all: broker down, network, DNS or TLS handshake failure."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class Disconnected:
     code: int
     reason: str
@@ -71,7 +77,7 @@ class Acked:
     reason: str
 
 
-Event = Connected | Refused | Disconnected | Acked
+Event = Connected | Refused | Unreachable | Disconnected | Acked
 
 
 def _config_error(key: str, message: str) -> ConfigError:
@@ -161,6 +167,7 @@ class MqttLink:
             c.tls_set_context(ctx)
         c.on_pre_connect = self._on_pre_connect
         c.on_connect = self._on_connect
+        c.on_connect_fail = self._on_connect_fail
         c.on_disconnect = self._on_disconnect
         c.on_publish = self._on_publish
         self.client = c
@@ -191,6 +198,12 @@ class MqttLink:
                 self._post(Connected(session_present=bool(getattr(flags, "session_present", False))))
         except Exception:   # never raise into paho's thread
             log.exception("mqtt on_connect")
+
+    def _on_connect_fail(self, client: paho.Client, userdata: Any) -> None:
+        try:
+            self._post(Unreachable())
+        except Exception:
+            log.exception("mqtt on_connect_fail")
 
     def _on_disconnect(self, client: paho.Client, userdata: Any, flags: Any, rc: Any,
                        properties: Any = None) -> None:

@@ -25,7 +25,16 @@ from pathlib import Path
 from typing import Any
 
 from edge import __version__
-from edge.publish.mqtt import Acked, Connected, Disconnected, Event, MqttLink, MqttSettings, Refused
+from edge.publish.mqtt import (
+    Acked,
+    Connected,
+    Disconnected,
+    Event,
+    MqttLink,
+    MqttSettings,
+    Refused,
+    Unreachable,
+)
 from edge.publish.outbox import Outbox, OutboxStats
 from edge.publish.timefmt import rfc3339
 
@@ -78,7 +87,9 @@ class Publisher:
         self._boot_id = boot_id()
         self.connected = False
         self.last_error: str | None = None
-        self.counters = {"connects": 0, "connect_refused": 0, "disconnects": 0, "published": 0}
+        self._refused = False
+        self.counters = {"connects": 0, "connect_refused": 0, "connect_failed": 0, "disconnects": 0,
+                         "published": 0}
 
     # -- topics -------------------------------------------------------------------------------------
     def gateway_topic(self, suffix: str) -> str:
@@ -213,6 +224,7 @@ class Publisher:
         elif isinstance(ev, Connected):
             self.connected = True
             self.last_error = None
+            self._refused = False
             self.counters["connects"] += 1
             log.info("connected to %s as %s", self.link.describe(), self.mqtt_settings.client_id)
             self.link.publish(self.status_topic, self._status("online"), retain=True)
@@ -221,15 +233,26 @@ class Publisher:
         elif isinstance(ev, Refused):
             self.connected = False
             self.counters["connect_refused"] += 1
+            self._refused = True
             self.last_error = (f"broker {self.link.describe()} refused the connection: {ev.reason} "
                                f"(code {ev.code}); check username/password file and certificates; "
                                "retrying with back-off")
             log.error("%s", self.last_error)
+        elif isinstance(ev, Disconnected) and not self.connected and self._refused:
+            self._refused = False     # the close that follows a refused CONNACK: already reported
+        elif isinstance(ev, Unreachable) or (isinstance(ev, Disconnected) and not self.connected):
+            # No session came up: broker down, network, or the TLS handshake/client certificate was
+            # rejected (with TLS 1.3 the server refuses the certificate only after the handshake).
+            self.counters["connect_failed"] += 1
+            first = self.last_error is None
+            detail = f": {ev.reason}" if isinstance(ev, Disconnected) else ""
+            self.last_error = (f"cannot connect to {self.link.describe()}{detail} (broker down, network or "
+                               "TLS failure); retrying with back-off")
+            # Once per outage at warning level: a broker away for a day must not flood the journal.
+            log.log(logging.WARNING if first else logging.DEBUG, "%s", self.last_error)
         elif isinstance(ev, Disconnected):
-            if self.connected:
-                self.counters["disconnects"] += 1
-                log.warning("disconnected from %s: %s; reconnecting with back-off",
-                            self.link.describe(), ev.reason)
+            self.counters["disconnects"] += 1
+            log.warning("disconnected from %s: %s; reconnecting with back-off", self.link.describe(), ev.reason)
             self.connected = False
 
     def _fill_window(self) -> None:

@@ -34,14 +34,18 @@ class Subscriber:
     port: int
     topics: tuple[str, ...]
     client_id: str = "test-subscriber"
+    username: str | None = None
+    password: str | None = None
     messages: list[Received] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _client: paho.Client | None = None
 
     @classmethod
     @contextmanager
-    def running(cls, port: int, *topics: str, client_id: str = "test-subscriber") -> Iterator[Subscriber]:
-        sub = cls(host="127.0.0.1", port=port, topics=topics, client_id=client_id)
+    def running(cls, port: int, *topics: str, client_id: str = "test-subscriber",
+                username: str | None = None, password: str | None = None) -> Iterator[Subscriber]:
+        sub = cls(host="127.0.0.1", port=port, topics=topics, client_id=client_id, username=username,
+                  password=password)
         sub.start()
         try:
             yield sub
@@ -52,6 +56,8 @@ class Subscriber:
         subscribed = threading.Event()
         c = paho.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=paho.MQTTv5)
         c.reconnect_delay_set(0.1, 0.5)  # type: ignore[arg-type]
+        if self.username is not None:
+            c.username_pw_set(self.username, self.password)
 
         def on_connect(client: paho.Client, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
             if not rc.is_failure:

@@ -98,7 +98,7 @@ def test_long_outage_fills_the_bound_drops_oldest_summaries_and_keeps_alerts(
             await pub.stop(2)
             return alerts, summaries, pub
 
-        alerts, summaries, pub = asyncio.run(run())
+        alerts, summaries, _pub = asyncio.run(run())
         assert not sub.wait_for(set(alerts), timeout_s=10, topic_suffix="alert")
         time.sleep(0.3)
         got = sub.msg_ids("summary/interval")
