@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -162,24 +162,33 @@ class Outbox:
 
         ``payload`` is not modified; the stored copy carries the ``msg_id``.
         """
-        if kind not in PRIORITY_OF_KIND:
-            raise ValueError(f"unknown payload kind {kind!r} for topic {topic!r}")
-        priority = PRIORITY_OF_KIND[kind]
+        return self.put_many([(topic, payload, kind, retain)], qos=qos)[0]
+
+    def put_many(self, items: Sequence[tuple[str, dict[str, Any], str, bool]], *, qos: int = 1) -> list[Message]:
+        """Store ``(topic, payload, kind, retain)`` items in one transaction: one fsync for a whole
+        engine step's output instead of one per message. All or nothing."""
+        for topic, _, kind, _ in items:
+            if kind not in PRIORITY_OF_KIND:
+                raise ValueError(f"unknown payload kind {kind!r} for topic {topic!r}")
         now = self._clock()
+        out = []
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            seq = self._take_seq()
-            msg_id = self.msg_id(seq)
-            data = json.dumps({**payload, "msg_id": msg_id}, separators=(",", ":"),
-                              ensure_ascii=False, allow_nan=False).encode("utf-8")
-            if retain:
-                self._supersede(topic)
-            self._db.execute(
-                "INSERT INTO outbox (seq, topic, payload, kind, priority, retain, qos, created_s, size) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (seq, topic, data, kind, priority, int(retain), qos, now, len(data)))
-            self._depth += 1
-            self._bytes += len(data)
+            for topic, payload, kind, retain in items:
+                seq = self._take_seq()
+                msg_id = self.msg_id(seq)
+                data = json.dumps({**payload, "msg_id": msg_id}, separators=(",", ":"),
+                                  ensure_ascii=False, allow_nan=False).encode("utf-8")
+                if retain:
+                    self._supersede(topic)
+                self._db.execute(
+                    "INSERT INTO outbox (seq, topic, payload, kind, priority, retain, qos, created_s, size) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (seq, topic, data, kind, PRIORITY_OF_KIND[kind], int(retain), qos, now, len(data)))
+                self._depth += 1
+                self._bytes += len(data)
+                out.append(Message(seq=seq, msg_id=msg_id, topic=topic, payload=data, kind=kind,
+                                   retain=retain, qos=qos))
             if now - self._last_expiry_s >= _EXPIRY_CHECK_S:
                 self._expire_alerts(now)
             if self._bytes > self.max_bytes:
@@ -190,7 +199,7 @@ class Outbox:
             self._db.execute("ROLLBACK")
             self._reload_totals()
             raise
-        return Message(seq=seq, msg_id=msg_id, topic=topic, payload=data, kind=kind, retain=retain, qos=qos)
+        return out
 
     def _delete_rows(self, rows: Iterable[tuple[int, int]], counter: str | None) -> int:
         n = 0

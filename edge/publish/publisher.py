@@ -19,7 +19,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,8 @@ __all__ = ["Publisher", "PublisherSettings", "boot_id"]
 log = logging.getLogger(__name__)
 
 _REFUSED_CODE = 0x80
+_ACK_BATCH = 256        # acked rows deleted per transaction at most
+_ACK_FLUSH_S = 0.05     # ... and never later than this after the first PUBACK of a batch
 
 
 def boot_id() -> str:
@@ -81,6 +83,7 @@ class Publisher:
         self._events: asyncio.Queue[Event | _Wake] | None = None
         self._pump: asyncio.Task[None] | None = None
         self._mid_to_seq: dict[int, int] = {}
+        self._acked: list[int] = []     # PUBACKed seqs whose rows are not deleted yet
         self._status_acks: dict[int, asyncio.Future[None]] = {}
         self._wake_pending = False
         self._drained = asyncio.Event()
@@ -133,6 +136,14 @@ class Publisher:
         self._wake()
         return msg.msg_id
 
+    async def submit_many(self, items: Sequence[tuple[str, dict[str, Any], str, bool]]) -> list[str]:
+        """``submit`` for ``(topic, payload, kind, retain)`` items in one durable transaction."""
+        if self.outbox is None:
+            raise RuntimeError("publisher not started")
+        msgs = self.outbox.put_many(items)
+        self._wake()
+        return [m.msg_id for m in msgs]
+
     async def wait_drained(self, timeout_s: float) -> bool:
         """True once every stored message has been acknowledged, False after ``timeout_s``."""
         self._check_drained()
@@ -152,7 +163,8 @@ class Publisher:
             return True
         timeout = self.settings.flush_timeout_s if flush_timeout_s is None else flush_timeout_s
         deadline = time.monotonic() + timeout
-        flushed = await self.wait_drained(timeout) if self.connected else self.outbox.stats().depth == 0
+        self._check_drained()
+        flushed = await self.wait_drained(timeout) if self.connected else self._drained.is_set()
         if self.connected:
             fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             mid = self.link.publish(self.status_topic, self._status("offline"), retain=True)
@@ -165,6 +177,7 @@ class Publisher:
                 await self._pump
         await asyncio.to_thread(self.link.stop)
         self.connected = False
+        self._flush_acks()
         self.outbox.close()
         self.outbox = None
         return flushed
@@ -181,24 +194,45 @@ class Publisher:
             self._events.put_nowait(_Wake())
 
     def _check_drained(self) -> None:
-        if self.outbox is not None and self.outbox.stats().depth == 0 and not self._mid_to_seq:
+        # Acked rows awaiting their batched delete count as delivered.
+        if (self.outbox is not None and self.outbox.stats().depth == len(self._acked)
+                and not self._mid_to_seq):
             self._drained.set()
         else:
             self._drained.clear()
 
+    def _flush_acks(self) -> None:
+        if self._acked and self.outbox is not None:
+            self.outbox.ack(self._acked)
+            self._acked = []
+
     async def _run_pump(self) -> None:
         assert self._events is not None and self.outbox is not None and self.link is not None
+        first_ack_s = 0.0
         while True:
-            batch = [await self._events.get()]
+            if self._acked:
+                wait_s = max(0.0, first_ack_s + _ACK_FLUSH_S - time.monotonic())
+                try:
+                    batch = [await asyncio.wait_for(self._events.get(), wait_s)]
+                except asyncio.TimeoutError:
+                    batch = []
+            else:
+                batch = [await self._events.get()]
             while not self._events.empty():
                 batch.append(self._events.get_nowait())
-            acked: list[int] = []
+            had = len(self._acked)
             for ev in batch:
                 try:
-                    self._handle(ev, acked)
+                    self._handle(ev, self._acked)
                 except Exception:   # one bad event must not stop publishing
                     log.exception("publisher: handling %r failed", ev)
-            self.outbox.ack(acked)
+            if self._acked and not had:
+                first_ack_s = time.monotonic()
+            # Deleting acked rows costs an fsync: batch them (a crash before the delete only means a
+            # duplicate), at most _ACK_BATCH rows or _ACK_FLUSH_S after the first PUBACK of a batch.
+            if self._acked and (len(self._acked) >= _ACK_BATCH
+                                or time.monotonic() - first_ack_s >= _ACK_FLUSH_S):
+                self._flush_acks()
             self._fill_window()
             self._check_drained()
 

@@ -185,3 +185,15 @@ def test_bad_settings_are_clear_errors(tmp_path: Path) -> None:
         Outbox(tmp_path / "o.db", gateway="gw", max_bytes=0)
     with pytest.raises(ValueError, match="synchronous"):
         Outbox(tmp_path / "o.db", gateway="gw", synchronous="OFF")
+
+
+def test_put_many_is_one_transaction_all_or_nothing(tmp_path: Path) -> None:
+    ob = Outbox(tmp_path / "o.db", gateway="gw-1")
+    msgs = ob.put_many([(f"{P}/alert", alert(1), "alert", False),
+                        (f"{P}/alerts/active", {"schema": "meterwatch.alerts_active/1"}, "alerts_active", True)])
+    assert [m.msg_id for m in msgs] == ["gw-1:1", "gw-1:2"]
+    with pytest.raises(ValueError):
+        ob.put_many([(f"{P}/alert", alert(2), "alert", False),
+                     (f"{P}/summary/realtime", {"v": float("inf")}, "realtime", False)])
+    assert ob.stats().depth == 2
+    assert ob.put(f"{P}/alert", alert(3), kind="alert").msg_id == "gw-1:3"
