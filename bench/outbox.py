@@ -35,9 +35,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edge.publish.mqtt import MqttSettings, parse_broker_url  # noqa: E402
-from edge.publish.outbox import Outbox  # noqa: E402
-from edge.publish.publisher import Publisher, PublisherSettings  # noqa: E402
+from edge.publish.mqtt import MqttSettings, parse_broker_url
+from edge.publish.outbox import Outbox
+from edge.publish.publisher import Publisher, PublisherSettings
 
 TOPIC = "meterwatch/v1/bench/A01/alert"
 
