@@ -182,6 +182,15 @@ class Publisher:
         self.outbox = None
         return flushed
 
+    def status_line(self) -> str:
+        """One line for systemd ``STATUS=``: link state and outbox figures."""
+        if self.outbox is None:
+            return "publisher stopped"
+        st = self.outbox.stats()
+        link = "mqtt connected" if self.connected else f"mqtt down ({self.last_error or 'connecting'})"
+        return (f"{link}; outbox {st.depth - len(self._acked)} queued, {st.bytes // 1024} KiB; "
+                f"dropped {st.dropped_summaries} summaries, {st.dropped_alerts} alerts")
+
     def stats(self) -> OutboxStats:
         if self.outbox is None:
             raise RuntimeError("publisher not started")

@@ -160,6 +160,8 @@ def test_wrong_password_is_a_clear_error_retried_with_backoff_then_recovers(
             assert not pub.connected and pub.stats().depth == 1      # kept, not lost
             assert pub.last_error is not None and "refused" in pub.last_error, pub.last_error
             assert pub.counters["connect_failed"] == 0
+            line = pub.status_line()
+            assert line.startswith("mqtt down (broker mqtts://127.0.0.1:") and "1 queued" in line, line
             secret.write_text("right-password\n")                   # operator fixes the credential
             assert await pub.wait_drained(10), pub.last_error
             await pub.stop(2)
