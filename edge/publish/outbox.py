@@ -20,6 +20,7 @@ Messages handed to the broker and awaiting PUBACK are never dropped or supersede
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -51,6 +52,8 @@ PRIORITY_OF_KIND: dict[str, int] = {
     "daily": BULK_CLASS,
     "meters_interval": BULK_CLASS,
 }
+
+log = logging.getLogger(__name__)
 
 _COUNTERS = ("dropped_summaries", "dropped_alerts", "superseded", "rejected")
 _SCHEMA = """
@@ -119,19 +122,49 @@ class Outbox:
         self.alert_ttl_s = alert_ttl_s
         self._clock = clock
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: explicit BEGIN/COMMIT so each put is exactly one durable transaction.
-        self._db = sqlite3.connect(self.path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # FULL fsyncs the WAL on every commit: a message survives power loss, not only a kill.
-        self._db.execute(f"PRAGMA synchronous={synchronous}")
-        self._db.executescript(_SCHEMA)
-        # The persisted counter wins; MAX(seq) guards against a meta row lost with an old file.
+        self.recovered_from: Path | None = None
+        try:
+            self._db = self._open(synchronous)
+        except sqlite3.DatabaseError as exc:
+            # A corrupt file (flash wear, power cut on a bad card) must not keep the gateway down
+            # for good: set it aside for inspection, say so loudly, start a new outbox.
+            aside = self.path.with_name(f"{self.path.name}.corrupt-{int(clock())}")
+            log.error("outbox %s is unreadable (%s): moved to %s, starting a new outbox",
+                      self.path, exc, aside)
+            for suffix in ("", "-wal", "-shm"):
+                src = Path(f"{self.path}{suffix}")
+                if src.exists():
+                    src.rename(Path(f"{aside}{suffix}"))
+            self.recovered_from = aside
+            self._db = self._open(synchronous)
         self._next_seq = 1
         self._counters = dict.fromkeys(_COUNTERS, 0)
         self._depth = self._bytes = 0
         self._reload_totals()
+        if "next_seq" not in dict(self._db.execute("SELECT key, value FROM meta").fetchall()):
+            # A new outbox (first start, lost or corrupt state directory) starts its sequence at the
+            # wall clock in ms, so its ids cannot collide with those of a lost previous outbox:
+            # consumers dedupe on msg_id and would silently drop a reused one.
+            self._next_seq = max(self._next_seq, int(clock() * 1000))
+            self._db.execute("INSERT INTO meta (key, value) VALUES ('next_seq', ?)", (self._next_seq,))
         self._inflight: set[int] = set()
         self._last_expiry_s = float("-inf")
+
+    def _open(self, synchronous: str) -> sqlite3.Connection:
+        # isolation_level=None: explicit BEGIN/COMMIT so each put is exactly one durable transaction.
+        db = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            # FULL fsyncs the WAL on every commit: a message survives power loss, not only a kill.
+            db.execute(f"PRAGMA synchronous={synchronous}")
+            db.executescript(_SCHEMA)
+            check = db.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                raise sqlite3.DatabaseError(f"quick_check: {check}")
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     # -- ids ---------------------------------------------------------------------------------------
     def msg_id(self, seq: int) -> str:

@@ -28,6 +28,10 @@ def alert(n: int) -> dict[str, object]:
     return {"schema": "meterwatch.alert/1", "n": n}
 
 
+def seq(msg_id: str) -> int:
+    return int(msg_id.rsplit(":", 1)[1])
+
+
 def drain(ob: Outbox) -> list[dict[str, object]]:
     out = []
     while msgs := ob.take(10):
@@ -45,9 +49,9 @@ def test_msg_ids_continue_across_reopen_and_are_never_reused(tmp_path: Path) -> 
     ob.close()
     ob = Outbox(db, gateway="gw-1")
     later = ob.put(f"{P}/alert", alert(9), kind="alert").msg_id
-    assert first == ["gw-1:1", "gw-1:2", "gw-1:3"]
-    assert status_id == "gw-1:4"
-    assert later == "gw-1:5"
+    base = seq(first[0])
+    assert [seq(m) for m in (*first, status_id, later)] == [base, base + 1, base + 2, base + 3, base + 4]
+    assert all(m.startswith("gw-1:") for m in first)
 
 
 def test_stored_payload_carries_msg_id_and_caller_dict_is_untouched(tmp_path: Path) -> None:
@@ -143,9 +147,8 @@ def test_inflight_messages_are_never_dropped_by_the_bound(tmp_path: Path) -> Non
     sent = ob.take(1)
     for i in range(1, 20):
         ob.put(f"{P}/summary/realtime", summary(i, pad=500), kind="realtime")
-    assert [m.seq for m in sent] == [1]
-    assert 1 in ob.inflight
-    ob.ack([1])
+    assert len(sent) == 1 and sent[0].seq in ob.inflight
+    ob.ack([sent[0].seq])
     assert ob.stats().depth == len(drain(ob))
 
 
@@ -155,9 +158,9 @@ def test_take_skips_inflight_and_release_hands_back(tmp_path: Path) -> None:
         ob.put(f"{P}/alert", alert(i), kind="alert")
     a = ob.take(2)
     b = ob.take(5)
-    assert [m.seq for m in a] == [1, 2] and [m.seq for m in b] == [3, 4]
-    ob.release(2)
-    assert [m.seq for m in ob.take(5)] == [2]
+    assert [json.loads(m.payload)["n"] for m in a + b] == [0, 1, 2, 3]
+    ob.release(a[1].seq)
+    assert [m.seq for m in ob.take(5)] == [a[1].seq]
 
 
 def test_reject_deletes_and_counts(tmp_path: Path) -> None:
@@ -171,13 +174,14 @@ def test_reject_deletes_and_counts(tmp_path: Path) -> None:
 
 def test_unknown_kind_and_non_finite_values_are_refused_without_a_trace(tmp_path: Path) -> None:
     ob = Outbox(tmp_path / "o.db", gateway="gw-1")
+    before = ob.allocate_msg_id()
     with pytest.raises(ValueError, match="unknown payload kind 'bogus'"):
         ob.put(f"{P}/x", {}, kind="bogus")
     with pytest.raises(ValueError):
         ob.put(f"{P}/summary/realtime", {"v": float("nan")}, kind="realtime")
     st = ob.stats()
     assert (st.depth, st.bytes) == (0, 0)
-    assert ob.put(f"{P}/alert", alert(1), kind="alert").msg_id == "gw-1:1"   # no id burnt by the failure
+    assert seq(ob.put(f"{P}/alert", alert(1), kind="alert").msg_id) == seq(before) + 1   # no id burnt
 
 
 def test_bad_settings_are_clear_errors(tmp_path: Path) -> None:
@@ -191,9 +195,31 @@ def test_put_many_is_one_transaction_all_or_nothing(tmp_path: Path) -> None:
     ob = Outbox(tmp_path / "o.db", gateway="gw-1")
     msgs = ob.put_many([(f"{P}/alert", alert(1), "alert", False),
                         (f"{P}/alerts/active", {"schema": "meterwatch.alerts_active/1"}, "alerts_active", True)])
-    assert [m.msg_id for m in msgs] == ["gw-1:1", "gw-1:2"]
+    base = seq(msgs[0].msg_id)
+    assert seq(msgs[1].msg_id) == base + 1
     with pytest.raises(ValueError):
         ob.put_many([(f"{P}/alert", alert(2), "alert", False),
                      (f"{P}/summary/realtime", {"v": float("inf")}, "realtime", False)])
     assert ob.stats().depth == 2
-    assert ob.put(f"{P}/alert", alert(3), kind="alert").msg_id == "gw-1:3"
+    assert seq(ob.put(f"{P}/alert", alert(3), kind="alert").msg_id) == base + 2   # no id burnt
+
+
+def test_a_new_outbox_starts_its_ids_at_the_clock_so_a_lost_state_dir_reuses_none(tmp_path: Path) -> None:
+    clock = Clock(1_800_000_000.0)
+    old = Outbox(tmp_path / "a" / "o.db", gateway="gw-1", clock=clock)
+    old_ids = [seq(old.put(f"{P}/alert", alert(i), kind="alert").msg_id) for i in range(100)]
+    assert old_ids[0] == 1_800_000_000_000
+    clock.t += 1                                       # state directory wiped, gateway restarted
+    new = Outbox(tmp_path / "b" / "o.db", gateway="gw-1", clock=clock)
+    assert seq(new.put(f"{P}/alert", alert(0), kind="alert").msg_id) > max(old_ids)
+
+
+def test_a_corrupt_outbox_is_set_aside_and_a_new_one_started(tmp_path: Path,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    db = tmp_path / "o.db"
+    db.write_bytes(b"this is not a database, flash wear ate it" * 100)
+    ob = Outbox(db, gateway="gw-1", clock=Clock())
+    assert ob.recovered_from is not None and ob.recovered_from.read_bytes().startswith(b"this is not")
+    assert "unreadable" in caplog.text and str(ob.recovered_from) in caplog.text
+    assert ob.put(f"{P}/alert", alert(1), kind="alert").msg_id.startswith("gw-1:")
+    assert ob.stats().depth == 1
