@@ -60,7 +60,9 @@ class Subscriber:
             c.username_pw_set(self.username, self.password)
 
         def on_connect(client: paho.Client, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
-            if not rc.is_failure:
+            # Subscribe only when the broker has no session for us: after a broker restart the
+            # subscriptions (and the messages queued meanwhile) must come from its persisted session.
+            if not rc.is_failure and not flags.session_present:
                 client.subscribe([(t, 1) for t in self.topics])
 
         def on_subscribe(*_: Any) -> None:

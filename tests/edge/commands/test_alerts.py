@@ -101,7 +101,7 @@ def test_refused_connection_is_a_clear_error(tmp_path: Path) -> None:
     pw.touch()
     subprocess.run(["mosquitto_passwd", "-b", str(pw), "ops", "right"], check=True, capture_output=True)
     (tmp_path / "wrong").write_text("wrong\n")
-    extra = f"user root\nallow_anonymous false\npassword_file {pw}\n"
+    extra = f"allow_anonymous false\npassword_file {pw}\n"
     with Mosquitto.running(tmp_path / "mosq", extra_conf=extra) as broker:
         res = subprocess.run([sys.executable, "-m", "edge.cli", "alerts", "--broker", broker.url,
                               "--username", "ops", "--password-file", str(tmp_path / "wrong"), "--timeout", "20"],

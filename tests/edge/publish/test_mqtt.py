@@ -77,10 +77,7 @@ def tls_broker(tmp_path: Path, pki: Path) -> Iterator[tuple[Mosquitto, int]]:
                        capture_output=True, timeout=30)
     pw.chmod(0o600)
     plain = free_port()
-    # Run as root (CI containers), mosquitto would drop to user "mosquitto", which cannot read the
-    # private temporary directory; "user root" keeps the current user (ignored when not root).
-    extra = ("user root\n"
-             f"cafile {pki}/ca.pem\ncertfile {pki}/server.pem\nkeyfile {pki}/server.key\n"
+    extra = (f"cafile {pki}/ca.pem\ncertfile {pki}/server.pem\nkeyfile {pki}/server.key\n"
              "require_certificate true\n"
              f"allow_anonymous false\npassword_file {pw}\n"
              f"listener {plain} 127.0.0.1\n")
