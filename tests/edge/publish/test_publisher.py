@@ -170,3 +170,42 @@ def test_health_goes_out_periodically_and_validates(mosquitto: Mosquitto, tmp_pa
         assert payloads[0]["outbox"]["dropped_alerts"] == 0
         assert payloads[0]["counters"]["mqtt_connects"] == 1
         assert json.dumps(payloads[0])     # plain JSON all the way down
+
+
+def test_stop_with_the_broker_down_is_bounded_and_keeps_messages_for_the_next_start(
+        mosquitto: Mosquitto, tmp_path: Path) -> None:
+    with Subscriber.running(mosquitto.port, f"{PREFIX}/alert") as sub:
+        async def first_run() -> list[str]:
+            await asyncio.to_thread(mosquitto.stop)
+            pub = make_publisher(mosquitto.url, tmp_path / "state")
+            await pub.start()
+            ids = [await pub.submit(f"{PREFIX}/alert", {"schema": "meterwatch.alert/1", "n": n}, kind="alert")
+                   for n in range(5)]
+            t = time.monotonic()
+            assert await pub.stop(flush_timeout_s=0.5) is False
+            assert time.monotonic() - t < 3
+            return ids
+
+        async def second_run() -> None:
+            await asyncio.to_thread(mosquitto.start)
+            pub = make_publisher(mosquitto.url, tmp_path / "state")
+            await pub.start()
+            assert pub.stats().depth == 5
+            assert await pub.wait_drained(10)
+            assert await pub.stop(2) is True
+
+        ids = asyncio.run(first_run())
+        asyncio.run(second_run())
+        assert not sub.wait_for(set(ids), timeout_s=10)
+
+
+def test_paho_callbacks_never_raise_even_after_the_loop_closed(tmp_path: Path) -> None:
+    from edge.publish.mqtt import MqttLink
+
+    loop = asyncio.new_event_loop()
+    link = MqttLink(MqttSettings(url="mqtt://127.0.0.1:1", client_id="x"), loop)
+    loop.close()
+    link._on_publish(link.client, None, 7, None)              # rc without .value: tolerated
+    link._on_disconnect(link.client, None, None, "weird")
+    link._on_connect(link.client, None, None, object())       # no .is_failure: logged, not raised
+    link._on_connect_fail(link.client, None)
