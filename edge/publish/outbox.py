@@ -210,8 +210,11 @@ class Outbox:
             for topic, payload, kind, retain in items:
                 seq = self._take_seq()
                 msg_id = self.msg_id(seq)
-                data = json.dumps({**payload, "msg_id": msg_id}, separators=(",", ":"),
-                                  ensure_ascii=False, allow_nan=False).encode("utf-8")
+                try:
+                    data = json.dumps({**payload, "msg_id": msg_id}, separators=(",", ":"),
+                                      ensure_ascii=False, allow_nan=False).encode("utf-8")
+                except (TypeError, ValueError) as exc:
+                    raise ValueError(f"{kind} payload for {topic!r} is not valid JSON: {exc}") from None
                 if retain:
                     self._supersede(topic)
                 self._db.execute(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 import uuid
@@ -92,7 +93,7 @@ class Publisher:
         self.last_error: str | None = None
         self._refused = False
         self.counters = {"connects": 0, "connect_refused": 0, "connect_failed": 0, "disconnects": 0,
-                         "published": 0}
+                         "published": 0, "invalid_payloads": 0}
 
     # -- topics -------------------------------------------------------------------------------------
     def gateway_topic(self, suffix: str) -> str:
@@ -103,8 +104,6 @@ class Publisher:
         return self.gateway_topic("status")
 
     def _status(self, state: str) -> bytes:
-        import json
-
         assert self.outbox is not None
         return json.dumps({
             "schema": "meterwatch.status/1", "msg_id": self.outbox.allocate_msg_id(),
@@ -129,18 +128,23 @@ class Publisher:
             self._wake()
 
     async def submit(self, topic: str, payload: dict[str, Any], *, kind: str, retain: bool = False) -> str:
-        """Store ``payload`` durably for ``topic`` and schedule it; returns its ``msg_id``."""
-        if self.outbox is None:
-            raise RuntimeError("publisher not started")
-        msg = self.outbox.put(topic, payload, kind=kind, retain=retain)
-        self._wake()
-        return msg.msg_id
+        """Store ``payload`` durably for ``topic`` and schedule it; returns its ``msg_id``.
+
+        A payload that cannot be stored (unknown kind, NaN, not JSON-able) raises ``ValueError`` naming
+        the topic; nothing is stored and ``counters["invalid_payloads"]`` counts it.
+        """
+        return (await self.submit_many([(topic, payload, kind, retain)]))[0]
 
     async def submit_many(self, items: Sequence[tuple[str, dict[str, Any], str, bool]]) -> list[str]:
-        """``submit`` for ``(topic, payload, kind, retain)`` items in one durable transaction."""
+        """``submit`` for ``(topic, payload, kind, retain)`` items in one durable transaction (all or
+        nothing)."""
         if self.outbox is None:
             raise RuntimeError("publisher not started")
-        msgs = self.outbox.put_many(items)
+        try:
+            msgs = self.outbox.put_many(items)
+        except ValueError:
+            self.counters["invalid_payloads"] += 1
+            raise
         self._wake()
         return [m.msg_id for m in msgs]
 

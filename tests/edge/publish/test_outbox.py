@@ -177,8 +177,10 @@ def test_unknown_kind_and_non_finite_values_are_refused_without_a_trace(tmp_path
     before = ob.allocate_msg_id()
     with pytest.raises(ValueError, match="unknown payload kind 'bogus'"):
         ob.put(f"{P}/x", {}, kind="bogus")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"realtime payload for '.*/summary/realtime' is not valid JSON"):
         ob.put(f"{P}/summary/realtime", {"v": float("nan")}, kind="realtime")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        ob.put(f"{P}/summary/realtime", {"v": object()}, kind="realtime")
     st = ob.stats()
     assert (st.depth, st.bytes) == (0, 0)
     assert seq(ob.put(f"{P}/alert", alert(1), kind="alert").msg_id) == seq(before) + 1   # no id burnt

@@ -209,3 +209,19 @@ def test_paho_callbacks_never_raise_even_after_the_loop_closed(tmp_path: Path) -
     link._on_disconnect(link.client, None, None, "weird")
     link._on_connect(link.client, None, None, object())       # no .is_failure: logged, not raised
     link._on_connect_fail(link.client, None)
+
+
+def test_a_payload_that_cannot_be_stored_is_a_clear_counted_error(tmp_path: Path) -> None:
+    from tests.support.procs import free_port
+
+    async def run() -> Publisher:
+        pub = make_publisher(f"mqtt://127.0.0.1:{free_port()}", tmp_path / "state")   # nobody there
+        await pub.start()
+        with pytest.raises(ValueError, match="summary/realtime"):
+            await pub.submit(f"{PREFIX}/summary/realtime", {"schema": "meterwatch.realtime/1",
+                                                            "p": float("nan")}, kind="realtime")
+        assert pub.stats().depth == 0
+        await pub.stop(0.1)
+        return pub
+
+    assert asyncio.run(run()).counters["invalid_payloads"] == 1
