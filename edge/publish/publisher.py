@@ -186,6 +186,11 @@ class Publisher:
         self.outbox = None
         return flushed
 
+    @property
+    def inflight(self) -> int:
+        """Messages handed to paho and not yet acknowledged (never more than ``MqttSettings.inflight``)."""
+        return len(self._mid_to_seq)
+
     def status_line(self) -> str:
         """One line for systemd ``STATUS=``: link state and outbox figures."""
         if self.outbox is None:

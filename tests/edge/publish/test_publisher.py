@@ -225,3 +225,24 @@ def test_a_payload_that_cannot_be_stored_is_a_clear_counted_error(tmp_path: Path
         return pub
 
     assert asyncio.run(run()).counters["invalid_payloads"] == 1
+
+
+def test_inflight_window_is_used_and_never_exceeded(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    async def run() -> list[int]:
+        pub = make_publisher(mosquitto.url, tmp_path / "state")      # inflight=8
+        await pub.start()
+        await wait_until(lambda: pub.connected)
+        seen = []
+        items = [(f"{PREFIX}/summary/realtime", {"schema": "meterwatch.realtime/1", "n": n}, "realtime", False)
+                 for n in range(400)]
+        await pub.submit_many(items)
+        deadline = time.monotonic() + 10
+        while (pub.stats().depth - pub.stats().inflight > 0 or pub.inflight) and time.monotonic() < deadline:
+            seen.append(pub.inflight)
+            await asyncio.sleep(0)
+        assert await pub.wait_drained(10)
+        await pub.stop(1)
+        return seen
+
+    seen = asyncio.run(run())
+    assert max(seen) == 8
