@@ -111,6 +111,9 @@ class Mosquitto(Service):
             "max_queued_messages 0\n"
             "max_inflight_messages 0\n"
             f"log_dest file {tmp}/mosquitto.log\n"
+            # As root (CI containers) mosquitto drops to user "mosquitto", which cannot write the
+            # private temp dir: persistence and the log would silently fail. Stay who we are.
+            + ("user root\n" if os.geteuid() == 0 else "")
             + extra_conf
         )
         svc = cls(argv=[exe, "-c", str(conf)], port=port, workdir=tmp, log=tmp / "stdout.log")

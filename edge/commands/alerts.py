@@ -1,0 +1,155 @@
+"""``meterwatch alerts``: tail the alerts of every area on a broker, as a subscriber would.
+
+    meterwatch alerts --broker mqtts://broker.example:8883 --ca-file ca.pem --username ops \\
+        --password-file ~/.mqtt-password [--active] [--grid jinli-1] [--area A01] [--json]
+
+One line per alert event; with ``--active`` also the retained list of active alerts of each area
+(shown at once on subscribe, then whenever it changes). Duplicates (at-least-once delivery) are
+recognised by ``msg_id`` and not shown twice. A malformed message is reported on stderr and skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_arguments", "format_active", "format_alert", "run"]
+
+_SEVERITY_MARK = {"info": "·", "warning": "!", "major": "!!", "critical": "!!!"}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--broker", default="mqtt://localhost:1883", help="mqtt://host[:port] or mqtts://host[:port]")
+    p.add_argument("--prefix", default="meterwatch/v1", help="topic prefix (default meterwatch/v1)")
+    p.add_argument("--active", action="store_true", help="also show each area's retained active-alert list")
+    p.add_argument("--grid", default="+", help="only this grid (default: all)")
+    p.add_argument("--area", default="+", help="only this area (default: all)")
+    p.add_argument("--username", help="MQTT user name")
+    p.add_argument("--password-file", type=Path, help="file holding the MQTT password")
+    p.add_argument("--ca-file", type=Path, help="CA certificate for mqtts://")
+    p.add_argument("--cert-file", type=Path, help="client certificate (PEM)")
+    p.add_argument("--key-file", type=Path, help="client certificate key (PEM)")
+    p.add_argument("--client-id", default="", help="client id (default: random, clean session)")
+    p.add_argument("--json", action="store_true", help="print each payload as one JSON line")
+    p.add_argument("--count", type=int, default=0, help="exit after this many messages (default: run until Ctrl-C)")
+    p.add_argument("--timeout", type=float, default=0.0, help="exit after this many seconds (default: never)")
+
+
+def _num(v: Any) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def format_alert(p: dict[str, Any]) -> str:
+    """One alert event as one line a person reads."""
+    subject = p.get("subject") or {}
+    state = str(p.get("state", "?")).upper()
+    sev = str(p.get("severity", "?"))
+    unit = p.get("unit") or ""
+    value = f"{_num(p.get('value'))}{unit and ' ' + unit}"
+    cmp = f" (threshold {_num(p.get('threshold'))}{unit and ' ' + unit})" if p.get("threshold") is not None else ""
+    since = f" since {p['raised_at']}" if state != "RAISED" and p.get("raised_at") else ""
+    return (f"{p.get('ts', '?')}  {state:<8} {sev:<8} {_SEVERITY_MARK.get(sev, ''):<3} "
+            f"{p.get('grid', '?')}/{p.get('area', '?')}  {p.get('kind', '?')} @ "
+            f"{subject.get('type', '?')} {subject.get('id', '?')}: {value}{cmp}{since}  "
+            f"{p.get('message', '')}  [{p.get('alert_id', '?')}]")
+
+
+def format_active(p: dict[str, Any]) -> list[str]:
+    """The retained active list: a header line and one indented line per alert."""
+    alerts = p.get("alerts") or []
+    head = f"{p.get('ts', '?')}  ACTIVE   {p.get('grid', '?')}/{p.get('area', '?')}: {len(alerts)} active alert(s)"
+    lines = [head]
+    for a in alerts:
+        subject = a.get("subject") or {}
+        lines.append(f"    {a.get('severity', '?'):<8} {a.get('kind', '?')} @ {subject.get('type', '?')} "
+                     f"{subject.get('id', '?')}: {_num(a.get('value'))} {a.get('unit', '')}  "
+                     f"since {a.get('raised_at', '?')}  [{a.get('alert_id', '?')}]")
+    return lines
+
+
+def run(args: argparse.Namespace) -> int:
+    import ssl
+    import threading
+
+    import paho.mqtt.client as paho
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from edge.errors import ConfigError
+    from edge.publish.mqtt import parse_broker_url, read_password
+
+    try:
+        host, port, tls = parse_broker_url(args.broker)
+        password = read_password(args.password_file) if args.password_file else None
+    except ConfigError as exc:
+        print(f"meterwatch alerts: {exc}", file=sys.stderr)
+        return 2
+    topics = [f"{args.prefix}/{args.grid}/{args.area}/alert"]
+    if args.active:
+        topics.append(f"{args.prefix}/{args.grid}/{args.area}/alerts/active")
+    seen: OrderedDict[str, None] = OrderedDict()   # recent msg_ids: at-least-once means duplicates
+    state = {"shown": 0, "malformed": 0, "exit": 0}
+    done = threading.Event()
+
+    c = paho.Client(CallbackAPIVersion.VERSION2, client_id=args.client_id, protocol=paho.MQTTv5)
+    c.reconnect_delay_set(1, 30)
+    if args.username:
+        c.username_pw_set(args.username, password)
+    if tls or args.ca_file:
+        ctx = ssl.create_default_context(cafile=str(args.ca_file) if args.ca_file else None)
+        if args.cert_file:
+            ctx.load_cert_chain(str(args.cert_file), str(args.key_file) if args.key_file else None)
+        c.tls_set_context(ctx)
+
+    def on_connect(client: paho.Client, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
+        if rc.is_failure:
+            print(f"meterwatch alerts: broker {args.broker} refused the connection: {rc} "
+                  "(check --username / --password-file / certificates)", file=sys.stderr)
+            state["exit"] = 1
+            done.set()
+            return
+        print(f"# connected to {args.broker}; watching {', '.join(topics)}", file=sys.stderr)
+        client.subscribe([(t, 1) for t in topics])
+
+    def on_message(client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
+        try:
+            payload = json.loads(msg.payload)
+            if not isinstance(payload, dict):
+                raise ValueError("not a JSON object")
+        except ValueError as exc:
+            state["malformed"] += 1
+            print(f"# malformed message on {msg.topic}: {exc}", file=sys.stderr)
+            return
+        msg_id = str(payload.get("msg_id", ""))
+        if msg_id and msg_id in seen:
+            return
+        if msg_id:
+            seen[msg_id] = None
+            if len(seen) > 10_000:
+                seen.popitem(last=False)
+        if args.json:
+            print(json.dumps({"topic": msg.topic, "payload": payload}, ensure_ascii=False), flush=True)
+        elif msg.topic.endswith("/alerts/active"):
+            print("\n".join(format_active(payload)), flush=True)
+        else:
+            print(format_alert(payload), flush=True)
+        state["shown"] += 1
+        if args.count and state["shown"] >= args.count:
+            done.set()
+
+    c.on_connect, c.on_message = on_connect, on_message
+    c.connect_async(host, port, keepalive=30)
+    c.loop_start()
+    try:
+        done.wait(args.timeout or None)
+    finally:
+        c.disconnect()
+        c.loop_stop()
+    if state["malformed"]:
+        print(f"# {state['malformed']} malformed message(s) skipped", file=sys.stderr)
+    return state["exit"]

@@ -1,0 +1,110 @@
+"""``meterwatch alerts`` shows what a subscriber gets, readable by a person."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as paho
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from edge.commands.alerts import format_active, format_alert
+from edge.publish.mqtt import MqttSettings
+from edge.publish.publisher import Publisher, PublisherSettings
+from edge.publish.schemas import validate
+from tests.support.procs import Mosquitto
+
+ROOT = Path(__file__).resolve().parents[3]
+P = "meterwatch/v1/jinli-1/A01"
+
+
+def overload(state: str = "raised", msg_id: str = "gw-1:7") -> dict[str, Any]:
+    return {
+        "schema": "meterwatch.alert/1", "msg_id": msg_id, "gateway": "gw-1", "ts": "2026-11-23T13:40:02Z",
+        "grid": "jinli-1", "area": "A01", "alert_id": "A01-overload-T1", "state": state,
+        "kind": "overload", "severity": "major", "subject": {"type": "transformer", "id": "T1"},
+        "value": 112.5, "threshold": 100.0, "unit": "%", "raised_at": "2026-11-23T13:40:02Z",
+        "cleared_at": None, "message": "transformer load 112.5 % of rated for 2 h",
+        "evidence": {"beta": 1.125},
+    }
+
+
+def test_alert_line_names_state_area_subject_value_and_threshold() -> None:
+    payload = overload()
+    assert validate(payload) == "alert"
+    line = format_alert(payload)
+    for part in ("2026-11-23T13:40:02Z", "RAISED", "major", "jinli-1/A01", "overload @ transformer T1",
+                 "112.5 %", "threshold 100 %", "[A01-overload-T1]", "112.5 % of rated"):
+        assert part in line, (part, line)
+    assert "since" in format_alert(overload("cleared"))
+
+
+def test_active_list_has_a_header_and_one_line_per_alert() -> None:
+    a = overload()
+    active = {"schema": "meterwatch.alerts_active/1", "msg_id": "gw-1:8", "gateway": "gw-1",
+              "ts": "2026-11-23T13:41:00Z", "grid": "jinli-1", "area": "A01",
+              "alerts": [{k: a[k] for k in ("alert_id", "state", "kind", "severity", "subject", "value",
+                                            "threshold", "unit", "raised_at", "message", "evidence")}]}
+    assert validate(active) == "alerts_active"
+    lines = format_active(active)
+    assert "1 active alert(s)" in lines[0] and "jinli-1/A01" in lines[0]
+    assert "overload @ transformer T1" in lines[1]
+
+
+@pytest.mark.integration
+def test_tails_active_list_and_alerts_skips_duplicates_and_survives_garbage(
+        mosquitto: Mosquitto, tmp_path: Path) -> None:
+    async def publish_retained_active() -> None:
+        pub = Publisher(PublisherSettings(gateway="gw-1", state_dir=tmp_path / "state"),
+                        MqttSettings(url=mosquitto.url, client_id="gw-1"))
+        await pub.start()
+        await pub.submit(f"{P}/alerts/active", {"schema": "meterwatch.alerts_active/1", "gateway": "gw-1",
+                                                "ts": "2026-11-23T13:41:00Z", "grid": "jinli-1", "area": "A01",
+                                                "alerts": []}, kind="alerts_active", retain=True)
+        assert await pub.wait_drained(10)
+        await pub.stop(2)
+
+    asyncio.run(publish_retained_active())
+    cmd = [sys.executable, "-m", "edge.cli", "alerts", "--broker", mosquitto.url, "--active",
+           "--count", "3", "--timeout", "20"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert proc.stderr is not None
+    assert "connected" in proc.stderr.readline()
+    time.sleep(0.3)     # SUBACK
+    c = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
+    c.connect("127.0.0.1", mosquitto.port)
+    c.loop_start()
+    for body in (json.dumps(overload()), json.dumps(overload()), "{not json",
+                 json.dumps(overload("cleared", msg_id="gw-1:9"))):
+        c.publish(f"{P}/alert", body, qos=1).wait_for_publish(5)
+    c.disconnect()
+    c.loop_stop()
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    lines = [ln for ln in out.splitlines() if ln.strip()]
+    assert "0 active alert(s)" in lines[0]
+    assert "RAISED" in lines[1] and "CLEARED" in lines[2] and len(lines) == 3   # duplicate shown once
+    assert "malformed message on meterwatch/v1/jinli-1/A01/alert" in err
+
+
+@pytest.mark.integration
+def test_refused_connection_is_a_clear_error(tmp_path: Path) -> None:
+    pw = tmp_path / "passwd"
+    pw.touch()
+    subprocess.run(["mosquitto_passwd", "-b", str(pw), "ops", "right"], check=True, capture_output=True)
+    (tmp_path / "wrong").write_text("wrong\n")
+    extra = f"allow_anonymous false\npassword_file {pw}\n"
+    with Mosquitto.running(tmp_path / "mosq", extra_conf=extra) as broker:
+        res = subprocess.run([sys.executable, "-m", "edge.cli", "alerts", "--broker", broker.url,
+                              "--username", "ops", "--password-file", str(tmp_path / "wrong"), "--timeout", "20"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert res.returncode == 1
+    assert "refused the connection" in res.stderr
