@@ -71,6 +71,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_send_order ON outbox (priority, seq);
 CREATE INDEX IF NOT EXISTS outbox_topic ON outbox (topic) WHERE retain = 1;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, blob BLOB NOT NULL, saved_s REAL NOT NULL);
 """
 _EXPIRY_CHECK_S = 60.0
 
@@ -197,9 +198,14 @@ class Outbox:
         """
         return self.put_many([(topic, payload, kind, retain)], qos=qos)[0]
 
-    def put_many(self, items: Sequence[tuple[str, dict[str, Any], str, bool]], *, qos: int = 1) -> list[Message]:
+    def put_many(self, items: Sequence[tuple[str, dict[str, Any], str, bool]], *, qos: int = 1,
+                 state: dict[str, bytes] | None = None) -> list[Message]:
         """Store ``(topic, payload, kind, retain)`` items in one transaction: one fsync for a whole
-        engine step's output instead of one per message. All or nothing."""
+        engine step's output instead of one per message. All or nothing.
+
+        ``state`` (key -> blob, e.g. an engine snapshot) is saved in the same transaction, so the
+        state that produced the messages and the messages themselves survive a crash together: after
+        a restart an alert is neither lost nor raised a second time."""
         for topic, _, kind, _ in items:
             if kind not in PRIORITY_OF_KIND:
                 raise ValueError(f"unknown payload kind {kind!r} for topic {topic!r}")
@@ -225,6 +231,10 @@ class Outbox:
                 self._bytes += len(data)
                 out.append(Message(seq=seq, msg_id=msg_id, topic=topic, payload=data, kind=kind,
                                    retain=retain, qos=qos))
+            for key, blob in (state or {}).items():
+                self._db.execute("INSERT INTO state (key, blob, saved_s) VALUES (?, ?, ?) "
+                                 "ON CONFLICT(key) DO UPDATE SET blob = excluded.blob, saved_s = excluded.saved_s",
+                                 (key, blob, now))
             if now - self._last_expiry_s >= _EXPIRY_CHECK_S:
                 self._expire_alerts(now)
             if self._bytes > self.max_bytes:
@@ -236,6 +246,17 @@ class Outbox:
             self._reload_totals()
             raise
         return out
+
+    def save_state(self, key: str, blob: bytes) -> None:
+        """Save ``blob`` under ``key`` (periodic engine snapshots between alert changes)."""
+        self.put_many([], state={key: blob})
+
+    def load_state(self, key: str) -> bytes | None:
+        row = self._db.execute("SELECT blob FROM state WHERE key = ?", (key,)).fetchone()
+        return bytes(row[0]) if row else None
+
+    def drop_state(self, key: str) -> None:
+        self._db.execute("DELETE FROM state WHERE key = ?", (key,))
 
     def _delete_rows(self, rows: Iterable[tuple[int, int]], counter: str | None) -> int:
         n = 0

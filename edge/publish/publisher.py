@@ -135,13 +135,14 @@ class Publisher:
         """
         return (await self.submit_many([(topic, payload, kind, retain)]))[0]
 
-    async def submit_many(self, items: Sequence[tuple[str, dict[str, Any], str, bool]]) -> list[str]:
+    async def submit_many(self, items: Sequence[tuple[str, dict[str, Any], str, bool]], *,
+                          state: dict[str, bytes] | None = None) -> list[str]:
         """``submit`` for ``(topic, payload, kind, retain)`` items in one durable transaction (all or
-        nothing)."""
+        nothing), together with ``state`` blobs (see ``Outbox.put_many``)."""
         if self.outbox is None:
             raise RuntimeError("publisher not started")
         try:
-            msgs = self.outbox.put_many(items)
+            msgs = self.outbox.put_many(items, state=state)
         except ValueError:
             self.counters["invalid_payloads"] += 1
             raise

@@ -1,0 +1,100 @@
+"""AreaRunner with a real engine: readings in, schema-valid messages and state out."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from typing import Any
+
+from detect.area import Area
+from detect.params import Params
+from edge.pipeline import AreaRunner
+from edge.publish.schemas import validate
+from edge.readings import DeviceRead, Reading
+
+T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+
+
+class ListSink:
+    def __init__(self) -> None:
+        self.items: list[tuple[str, dict[str, Any], str, bool]] = []
+        self.state: dict[str, bytes] = {}
+        self.calls = 0
+
+    async def submit_many(self, items, *, state=None):
+        self.calls += 1
+        for _, payload, _, _ in items:
+            if any(isinstance(v, float) and math.isnan(v) for v in payload.values()):
+                raise ValueError("nan")
+        self.items.extend(items)
+        self.state.update(state or {})
+        return ["x"] * len(items)
+
+
+def _area() -> Area:
+    return Area.simple(id="A01", rated_kva=100, meter_ids=["m1", "m2", "m3"])
+
+
+def _master(ts: float, amps: float) -> DeviceRead:
+    q = {"u_a": 230.0, "u_b": 230.0, "u_c": 230.0, "i_a": amps, "i_b": amps * 0.9, "i_c": amps * 0.9,
+         "i_n": 5.0, "p": 3 * 230 * amps * 0.95 / 1000, "q": 10.0, "pf": 0.95}
+    return DeviceRead(device="master", readings=[Reading("master", k, v, ts) for k, v in q.items()])
+
+
+def test_overload_raises_once_with_state_saved_in_the_same_step():
+    sink = ListSink()
+    area = _area()
+    runner = AreaRunner(area, Params(), gateway="gw", topic_prefix="mw", sink=sink)
+    rated = area.rated_current_a
+    for k in range(40):
+        ts = T0 + 5 * k
+        runner.feed([("master", _master(ts, rated * 1.02))])
+        asyncio.run(runner.step(ts))
+    alerts = [p for _, p, kind, _ in sink.items if kind == "alert"]
+    assert [a["kind"] for a in alerts if a["state"] == "raised"].count("overload") == 1
+    assert "engine:A01" in sink.state
+    for topic, payload, _, _ in sink.items:
+        validate(payload)
+        assert topic.startswith("mw/")
+    active = [p for _, p, kind, retain in sink.items if kind == "alerts_active"]
+    assert active and all(r for _, _, k, r in sink.items if k == "alerts_active")
+
+
+def test_restored_runner_does_not_raise_an_active_alert_again():
+    sink = ListSink()
+    area = _area()
+    runner = AreaRunner(area, Params(), gateway="gw", topic_prefix="mw", sink=sink)
+    rated = area.rated_current_a
+    ts = T0
+    for k in range(30):
+        ts = T0 + 5 * k
+        runner.feed([("master", _master(ts, rated * 1.02))])
+        asyncio.run(runner.step(ts))
+    sink2 = ListSink()
+    again = AreaRunner(area, Params(), gateway="gw", topic_prefix="mw", sink=sink2,
+                       saved_state=sink.state["engine:A01"])
+    for k in range(30, 60):
+        ts = T0 + 5 * k
+        again.feed([("master", _master(ts, rated * 1.02))])
+        asyncio.run(again.step(ts))
+    raised = [p for _, p, kind, _ in sink2.items if kind == "alert" and p["state"] == "raised"]
+    assert raised == []
+
+
+def test_unknown_devices_quantities_and_nan_are_counted_not_raised():
+    sink = ListSink()
+    runner = AreaRunner(_area(), Params(), gateway="gw", topic_prefix="mw", sink=sink)
+    dr = DeviceRead(device="x", readings=[Reading("x", "u_a", 230.0, T0)])
+    bad_q = DeviceRead(device="m1", readings=[Reading("m1", "voltage", 230.0, T0),
+                                              Reading("m1", "u_a", float("nan"), T0),
+                                              Reading("m1", "u_a", 231.0, T0)])
+    assert runner.feed([("ghost", dr), ("m1", bad_q)]) == 1
+    assert runner.stats.readings_rejected == 3
+    assert set(runner.stats.rejected_reasons) == {"unknown device ghost", "unknown quantity voltage",
+                                                  "non-finite value"}
+
+
+def test_corrupt_saved_state_starts_fresh_instead_of_crashing():
+    runner = AreaRunner(_area(), Params(), gateway="gw", topic_prefix="mw", sink=ListSink(),
+                        saved_state=b"not a snapshot")
+    assert runner.engine.active_alerts() == []
