@@ -84,8 +84,9 @@ def render() -> str:
     parts += _table("[plans.<name>]", PlanConfig)
     parts.append("\nDefault plans (a `[plans.<name>]` table of the same name overrides keys of it):\n")
     for name, spec in DEFAULT_PLANS.items():
-        parts.append(f"- `{name}`: {spec['device_class']}, every {spec['interval_s']} s, priority "
-                     f"{spec['priority']}: {', '.join(spec['quantities'])}")
+        what = ", ".join(spec.get("quantities", ())) or "meter clock check (04000101/04000102)"
+        parts.append(f"- `{name}`: {spec['device_class']}, every {spec['interval_s']} s, offset "
+                     f"{spec.get('offset_s', 0)} s, priority {spec['priority']}: {what}")
     parts += _table("[[area]]", AreaConfig, skip=("meters", "detection"))
     parts += _table("[[area]] transformer = {…}", TransformerConfig)
     parts += _table("[[area]] master = {…}", MasterConfig)

@@ -275,6 +275,10 @@ def _build_plans(ctx: _Ctx, table: Any, key: str) -> dict[str, PlanConfig] | Non
         plan = _build(ctx, PlanConfig, spec, f"{key}.{name}", f'plan "{name}"')
         if plan is None:
             continue
+        if plan.kind == "read" and not plan.quantities:
+            ctx.error(f"{key}.{name}.quantities", "a read plan needs at least one quantity", f'plan "{name}"')
+        if plan.kind == "clock" and plan.device_class != "meter":
+            ctx.error(f"{key}.{name}.kind", "clock checks apply to meters only", f'plan "{name}"')
         for i, q in enumerate(plan.quantities):
             if q not in QUANTITIES:
                 ctx.error(f"{key}.{name}.quantities[{i}]", f"unknown quantity {q!r}; known: {', '.join(QUANTITIES)}",

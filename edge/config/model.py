@@ -84,6 +84,10 @@ class BusConfig:
     gap_s: float = f(0.03, lo=0.0, hi=1.0, doc="idle time kept after each reply")
     timeout_s: float = f(1.0, lo=0.05, hi=30, doc="Modbus reply timeout")
     retries: int = f(1, lo=0, hi=5)
+    block_reads: str = f("auto", choices=("auto", "off"), doc="DL/T 645 FF block DIs: try them (falls back per meter) or never")
+    time_sync: str = f("off", choices=("off", "broadcast"), doc="DL/T 645 broadcast time sync (08H); opt-in")
+    backoff_base_s: float = f(60.0, lo=1, hi=86400, doc="first probe of a silent device after this long")
+    backoff_max_s: float = f(3600.0, lo=1, hi=7 * 86400, doc="probe interval cap for a dead device")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,10 +95,13 @@ class PlanConfig:
     """What to read from one device class and how often."""
 
     device_class: str = f(choices=("master", "meter"), doc="which devices the plan reads")
-    quantities: tuple[str, ...] = f(doc="quantity names (DESIGN §4)")
+    kind: str = f("read", choices=("read", "clock"), doc="read quantities, or check the meter clock")
+    quantities: tuple[str, ...] = f((), doc="quantity names (DESIGN §4); required for kind read")
     interval_s: float = f(lo=1, hi=7 * 86400)
-    offset_s: float = f(0.0, lo=0, hi=86400, doc="start offset within the interval (e.g. after midnight)")
-    priority: int = f(5, lo=0, hi=9, doc="0 = most urgent")
+    offset_s: float = f(0.0, lo=0, hi=86400,
+                        doc="offset of the slots; for daily plans seconds after local midnight (gateway.timezone)")
+    priority: int = f(5, lo=0, hi=9, doc="0 = most urgent; the master's realtime plan should stay lowest")
+    deadline_s: float = f(0.0, lo=0, hi=7 * 86400, doc="a round finishing later is reported late; 0 = its interval")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -156,14 +163,18 @@ class Config:
 
 
 DEFAULT_PLANS: dict[str, dict[str, Any]] = {
-    "master_realtime": {"device_class": "master", "interval_s": 5, "priority": 0,
+    "master_realtime": {"device_class": "master", "interval_s": 5, "priority": 0, "deadline_s": 5,
                         "quantities": ("u_a", "u_b", "u_c", "i_a", "i_b", "i_c", "i_n", "p", "q", "pf", "e_fwd", "e_rev")},
+    "master_daily": {"device_class": "master", "interval_s": 86400, "offset_s": 900, "priority": 1,
+                     "quantities": ("e_fwd_daily",)},
     "meter_interval": {"device_class": "meter", "interval_s": 900, "priority": 3,
                        "quantities": ("e_fwd", "e_rev", "u_a", "u_b", "u_c", "i_a", "i_b", "i_c", "i_n", "p", "pf",
                                       "sw3", "sw7")},
-    "meter_tamper": {"device_class": "meter", "interval_s": 3600, "priority": 5,
+    "meter_tamper": {"device_class": "meter", "interval_s": 3600, "offset_s": 450, "priority": 5,
                      "quantities": ("sw4", "sw5", "sw6", "sw7", "evt_cover_open", "evt_terminal_open",
                                     "evt_power_down", "evt_event_clear", "evt_meter_clear")},
-    "meter_daily": {"device_class": "meter", "interval_s": 86400, "offset_s": 600, "priority": 4,
+    "meter_daily": {"device_class": "meter", "interval_s": 86400, "offset_s": 900, "priority": 4,
                     "quantities": ("e_fwd_daily",)},
+    "meter_clock": {"device_class": "meter", "kind": "clock", "interval_s": 86400, "offset_s": 7200,
+                    "priority": 6},
 }
