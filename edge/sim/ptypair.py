@@ -6,6 +6,7 @@ thread copies bytes between the two pty masters. No external program is needed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import termios
@@ -72,7 +73,5 @@ class PtyPair:
         if self._thread is not None:
             self._thread.join(5)
         for fd in (*self._fds, self._stop_r, self._stop_w):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
