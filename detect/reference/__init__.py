@@ -1,0 +1,1 @@
+"""Obviously-correct numpy implementations of the kernels (tests, and the fallback without numba)."""
