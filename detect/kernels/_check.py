@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["as_f64", "check_shape", "check_range"]
+__all__ = ["as_f64", "check_range", "check_shape"]
 
 
 def as_f64(name: str, x: Any, ndim: int) -> npt.NDArray[np.float64]:

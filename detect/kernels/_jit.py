@@ -11,6 +11,7 @@ from typing import Any
 
 __all__ = ["NUMBA", "njit"]
 
+_numba_njit: Any
 try:
     from numba import njit as _numba_njit
 
@@ -26,6 +27,6 @@ def njit(**options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
         if _numba_njit is None:
             return fn
-        return _numba_njit(**options)(fn)  # type: ignore[no-any-return]
+        return _numba_njit(**options)(fn)
 
     return wrap

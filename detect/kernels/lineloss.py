@@ -25,21 +25,21 @@ __all__ = [
     "BAND_NEGATIVE",
     "BAND_NONE",
     "BAND_QUALIFIED",
-    "Balance",
     "JITTER_KWH",
     "ROLLOVER_WINDOW",
     "STATUS_COMPUTED",
     "STATUS_ESTIMATED",
     "STATUS_NAMES",
     "STATUS_NOT_COMPUTABLE",
+    "Balance",
     "abnormal_runs",
     "area_balance",
     "balance",
     "bands",
     "daily_energy",
     "history_estimate",
-    "interval_energy",
     "interval_energies",
+    "interval_energy",
     "loss_band",
     "register_at_bounds",
 ]
@@ -62,7 +62,7 @@ ROLLOVER_WINDOW = 0.01
 
 
 @njit(cache=True)
-def register_at_bounds(ts, reg, count, bounds, rollover_kwh, max_gap_s, out_value, out_segment):  # type: ignore[no-untyped-def]
+def register_at_bounds(ts, reg, count, bounds, rollover_kwh, max_gap_s, out_value, out_segment):
     """Unwrapped register value of each device at each interval bound, by linear interpolation.
 
     ts, reg: (M, K) readings per device, sorted by ts, the first ``count[m]`` columns used; a NaN ts or value
@@ -130,7 +130,7 @@ def register_at_bounds(ts, reg, count, bounds, rollover_kwh, max_gap_s, out_valu
 
 
 @njit(cache=True)
-def interval_energy(value, segment, out):  # type: ignore[no-untyped-def]
+def interval_energy(value, segment, out):
     """Energy of each interval between consecutive bounds: (M, B) → out (M, B-1); NaN across a gap or a
     meter replacement."""
     for m in range(value.shape[0]):
@@ -143,7 +143,7 @@ def interval_energy(value, segment, out):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def daily_energy(interval_e, frozen_start, frozen_end, rollover_kwh, out):  # type: ignore[no-untyped-def]
+def daily_energy(interval_e, frozen_start, frozen_end, rollover_kwh, out):
     """Energy of a day per device: the difference of the daily frozen registers (同期, synchronous) when both
     exist and are consistent, else the sum of the day's intervals when none is missing, else NaN.
 
@@ -170,7 +170,7 @@ def daily_energy(interval_e, frozen_start, frozen_end, rollover_kwh, out):  # ty
 
 
 @njit(cache=True)
-def history_estimate(hist, min_samples, out):  # type: ignore[no-untyped-def]
+def history_estimate(hist, min_samples, out):
     """Gap filler from a meter's own history: mean of the finite values of each row of hist (N, D) (e.g. the
     same interval of the previous D days); NaN when fewer than ``min_samples`` are finite."""
     for i in range(hist.shape[0]):
@@ -185,7 +185,7 @@ def history_estimate(hist, min_samples, out):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def area_balance(e_fwd, e_rev, pv, est_fwd, est_rev, min_coverage_pct,  # type: ignore[no-untyped-def]
+def area_balance(e_fwd, e_rev, pv, est_fwd, est_rev, min_coverage_pct,
                  out_supply, out_sales, out_loss_pct, out_coverage_pct, out_status):
     """Supply, sales, loss %, coverage % and status of T periods (intervals or days).
 
@@ -233,7 +233,7 @@ def area_balance(e_fwd, e_rev, pv, est_fwd, est_rev, min_coverage_pct,  # type: 
 
 
 @njit(cache=True)
-def loss_band(loss_pct, status, negative_pct, high_pct, out):  # type: ignore[no-untyped-def]
+def loss_band(loss_pct, status, negative_pct, high_pct, out):
     """Band of each loss value: negative below ``negative_pct``, high above ``high_pct``, else qualified;
     BAND_NONE where the loss is not computable."""
     for t in range(loss_pct.shape[0]):
@@ -249,7 +249,7 @@ def loss_band(loss_pct, status, negative_pct, high_pct, out):  # type: ignore[no
 
 
 @njit(cache=True)
-def abnormal_runs(band, run_before, out):  # type: ignore[no-untyped-def]
+def abnormal_runs(band, run_before, out):
     """Consecutive abnormal (negative or high) days ending at each day, continuing from ``run_before``.
     A qualified day resets the run; a day without a loss value (BAND_NONE) holds it, since a collection gap
     says nothing about the loss."""

@@ -32,7 +32,7 @@ def _unwrap(v: np.ndarray, roll: float) -> tuple[np.ndarray, np.ndarray]:
     return cont, seg
 
 
-def register_at_bounds(ts, reg, count, bounds, rollover_kwh, max_gap_s, out_value, out_segment):  # type: ignore[no-untyped-def]
+def register_at_bounds(ts, reg, count, bounds, rollover_kwh, max_gap_s, out_value, out_segment):
     out_value[:] = np.nan
     out_segment[:] = -1
     for m in range(ts.shape[0]):
@@ -47,7 +47,7 @@ def register_at_bounds(ts, reg, count, bounds, rollover_kwh, max_gap_s, out_valu
         for b, bt in enumerate(bounds):
             hit = np.flatnonzero(t == bt)
             if hit.size:
-                k = hit[-1]  # duplicates at the bound: the last reading wins
+                k = hit[0]  # duplicates at the bound: the first reading wins (as in the kernel)
                 out_value[m, b], out_segment[m, b] = cont[k], seg[k]
                 continue
             j = np.searchsorted(t, bt)  # t[j-1] < bt < t[j]
@@ -57,12 +57,12 @@ def register_at_bounds(ts, reg, count, bounds, rollover_kwh, max_gap_s, out_valu
                 out_segment[m, b] = seg[j]
 
 
-def interval_energy(value, segment, out):  # type: ignore[no-untyped-def]
+def interval_energy(value, segment, out):
     same = (segment[:, :-1] >= 0) & (segment[:, :-1] == segment[:, 1:])
     out[:] = np.where(same, value[:, 1:] - value[:, :-1], np.nan)
 
 
-def daily_energy(interval_e, frozen_start, frozen_end, rollover_kwh, out):  # type: ignore[no-untyped-def]
+def daily_energy(interval_e, frozen_start, frozen_end, rollover_kwh, out):
     d = frozen_end - frozen_start
     d = np.where((d < 0) & (d >= -JITTER_KWH), 0.0, d)
     rolled = (d < 0) & (rollover_kwh > 0) & (d + rollover_kwh >= 0) & (d + rollover_kwh < ROLLOVER_WINDOW * rollover_kwh)
@@ -71,14 +71,14 @@ def daily_energy(interval_e, frozen_start, frozen_end, rollover_kwh, out):  # ty
     out[:] = np.where(frozen_ok, d, interval_e.sum(axis=1))
 
 
-def history_estimate(hist, min_samples, out):  # type: ignore[no-untyped-def]
+def history_estimate(hist, min_samples, out):
     n = np.isfinite(hist).sum(axis=1)
     with np.errstate(invalid="ignore"):
         mean = np.nansum(hist, axis=1) / n
     out[:] = np.where((n >= min_samples) & (n > 0), mean, np.nan)
 
 
-def area_balance(e_fwd, e_rev, pv, est_fwd, est_rev, min_coverage_pct,  # type: ignore[no-untyped-def]
+def area_balance(e_fwd, e_rev, pv, est_fwd, est_rev, min_coverage_pct,
                  out_supply, out_sales, out_loss_pct, out_coverage_pct, out_status):
     n = pv.shape[0]
     fwd, rev = e_fwd[:, :n], np.where(pv, e_rev[:, :n], 0.0)
@@ -101,12 +101,12 @@ def area_balance(e_fwd, e_rev, pv, est_fwd, est_rev, min_coverage_pct,  # type: 
                              np.where(measured.all(axis=1), STATUS_COMPUTED, STATUS_ESTIMATED))
 
 
-def loss_band(loss_pct, status, negative_pct, high_pct, out):  # type: ignore[no-untyped-def]
+def loss_band(loss_pct, status, negative_pct, high_pct, out):
     band = np.select([loss_pct < negative_pct, loss_pct > high_pct], [BAND_NEGATIVE, BAND_HIGH], BAND_QUALIFIED)
     out[:] = np.where((status == STATUS_NOT_COMPUTABLE) | ~np.isfinite(loss_pct), BAND_NONE, band)
 
 
-def abnormal_runs(band, run_before, out):  # type: ignore[no-untyped-def]
+def abnormal_runs(band, run_before, out):
     run = run_before
     for d, b in enumerate(band):
         run = run + 1 if b in (BAND_NEGATIVE, BAND_HIGH) else (0 if b == BAND_QUALIFIED else run)
