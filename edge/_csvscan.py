@@ -58,9 +58,17 @@ def name_table(names: dict[str, int]) -> tuple[npt.NDArray[np.uint64], npt.NDArr
 
 @njit(cache=True)
 def _lookup(hashes, idx, h):
-    j = np.searchsorted(hashes, h)
-    if j < hashes.shape[0] and hashes[j] == h:
-        return idx[j]
+    """Binary search in uint64 (np.searchsorted would compare through float64 and lose bits)."""
+    lo = 0
+    hi = hashes.shape[0]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if hashes[mid] < h:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < hashes.shape[0] and hashes[lo] == h:
+        return idx[lo]
     return -1
 
 
@@ -215,6 +223,17 @@ def _field(buf, a, b):
 
 
 @njit(cache=True)
+def _same(buf, a, b, pa, pb):
+    """buf[a:b] == buf[pa:pb] (exports repeat the timestamp and device of the row before)."""
+    if b - a != pb - pa:
+        return False
+    for i in range(b - a):  # noqa: SIM110 - a generator in all() does not compile in nopython mode
+        if buf[a + i] != buf[pa + i]:
+            return False
+    return True
+
+
+@njit(cache=True)
 def scan(buf, first_line, dev_hashes, dev_idx, q_hashes, q_idx,
          out_dev, out_q, out_val, out_ts, out_status, out_line, out_start, out_end):
     """Parse every complete line of buf (ending in \\n, or the last line) into the output columns.
@@ -226,6 +245,14 @@ def scan(buf, first_line, dev_hashes, dev_idx, q_hashes, q_idx,
     row = 0
     line = first_line
     pos = 0
+    # previous row's ts and device fields and what they parsed to
+    pta = 0
+    ptb = 0
+    pts = np.nan
+    pts_status = BAD_TS
+    pda = 0
+    pdb = 0
+    pdev = -1
     while pos < n:
         end = pos
         while end < n and buf[end] != 10:
@@ -259,16 +286,30 @@ def scan(buf, first_line, dev_hashes, dev_idx, q_hashes, q_idx,
                 status = BAD_COLUMNS
             else:
                 a, b = _field(buf, pos, c1)
-                is_epoch = b - a < 20 or buf[a + 4] != 45
-                if is_epoch:
-                    ts, st = _number(buf, a, b)
-                    status = SLOW_TS if st == SLOW_VALUE else (BAD_TS if st != OK else OK)
+                if _same(buf, a, b, pta, ptb):
+                    ts = pts
+                    status = pts_status
                 else:
-                    ts, status = _rfc3339(buf, a, b)
+                    is_epoch = b - a < 20 or buf[a + 4] != 45
+                    if is_epoch:
+                        ts, st = _number(buf, a, b)
+                        status = SLOW_TS if st == SLOW_VALUE else (BAD_TS if st != OK else OK)
+                    else:
+                        ts, status = _rfc3339(buf, a, b)
+                    pta = a
+                    ptb = b
+                    pts = ts
+                    pts_status = status
                 out_ts[row] = ts
                 if status in (OK, SLOW_TS):
                     a, b = _field(buf, c1 + 1, c2)
-                    d = _lookup(dev_hashes, dev_idx, fnv1a(buf, a, b))
+                    if _same(buf, a, b, pda, pdb):
+                        d = pdev
+                    else:
+                        d = _lookup(dev_hashes, dev_idx, fnv1a(buf, a, b))
+                        pda = a
+                        pdb = b
+                        pdev = d
                     out_dev[row] = d
                     if d < 0:
                         status = UNKNOWN_DEVICE
