@@ -25,6 +25,7 @@ __all__ = [
     "BAND_NEGATIVE",
     "BAND_NONE",
     "BAND_QUALIFIED",
+    "DLT645_REGISTER_KWH",
     "JITTER_KWH",
     "ROLLOVER_WINDOW",
     "STATUS_COMPUTED",
@@ -36,12 +37,16 @@ __all__ = [
     "area_balance",
     "balance",
     "bands",
+    "daily_energies",
     "daily_energy",
+    "estimate_from_history",
     "history_estimate",
     "interval_energies",
     "interval_energy",
     "loss_band",
+    "persistent",
     "register_at_bounds",
+    "register_capacity_kwh",
 ]
 
 STATUS_COMPUTED = 0
@@ -344,3 +349,53 @@ def bands(loss_pct: Any, status: Any, params: LineLossParams, *, backend: str = 
     out = np.empty(x.size, dtype=np.int8)
     impl("lineloss", backend).loss_band(x, st, float(params.negative_pct), float(params.high_pct), out)
     return out
+
+
+# DL/T 645-2007 energy registers are XXXXXX.XX kWh (dlt645.md §3.1): they wrap after 999 999.99 in meter units.
+DLT645_REGISTER_KWH = 1_000_000.0
+
+
+def register_capacity_kwh(ct_ratio: Any) -> npt.NDArray[np.float64]:
+    """Rollover point of each meter's energy register in engineering units (meter units × CT ratio)."""
+    ct = np.atleast_1d(np.asarray(ct_ratio, dtype=np.float64))
+    if np.any(~np.isfinite(ct) | (ct < 1)):
+        raise ValueError(f"ct_ratio must be >= 1, got {ct[~np.isfinite(ct) | (ct < 1)][:3]}")
+    return DLT645_REGISTER_KWH * ct
+
+
+def daily_energies(interval_e: Any, frozen_start: Any, frozen_end: Any, *, rollover_kwh: Any,
+                   backend: str = "numba") -> npt.NDArray[np.float64]:
+    """Day energy per device (M,): frozen-register difference (同期) if consistent, else Σ of the intervals."""
+    ie = as_f64("interval_e", interval_e, 2)
+    m = ie.shape[0]
+    fs = as_f64("frozen_start", frozen_start, 1)
+    fe = as_f64("frozen_end", frozen_end, 1)
+    check_shape("frozen_start", fs, (m,))
+    check_shape("frozen_end", fe, (m,))
+    roll = np.broadcast_to(np.asarray(rollover_kwh, dtype=np.float64), (m,)).copy()
+    out = np.empty(m)
+    impl("lineloss", backend).daily_energy(ie, fs, fe, roll, out)
+    return out
+
+
+def estimate_from_history(hist: Any, *, min_samples: int = 3, backend: str = "numba") -> npt.NDArray[np.float64]:
+    """Gap estimate per meter (N,) from its own history (N, D): the mean of the read values, NaN if too few."""
+    h = as_f64("hist", hist, 2)
+    if min_samples < 1:
+        raise ValueError(f"min_samples must be >= 1, got {min_samples}")
+    out = np.empty(h.shape[0])
+    impl("lineloss", backend).history_estimate(h, int(min_samples), out)
+    return out
+
+
+def persistent(band: Any, params: LineLossParams, *, run_before: int = 0,
+               backend: str = "numba") -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """Consecutive abnormal days at each day and whether that reaches ``params.persistent_days``."""
+    b = np.ascontiguousarray(band, dtype=np.int8)
+    if b.ndim != 1:
+        raise ValueError(f"band must be 1-D, got shape {b.shape}")
+    if run_before < 0:
+        raise ValueError(f"run_before must be >= 0, got {run_before}")
+    runs = np.empty(b.size, dtype=np.int64)
+    impl("lineloss", backend).abnormal_runs(b, int(run_before), runs)
+    return runs, runs >= params.persistent_days

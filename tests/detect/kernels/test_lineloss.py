@@ -196,3 +196,27 @@ def test_bands_and_persistent_runs() -> None:
     rl.abnormal_runs(band, 4, b)
     np.testing.assert_array_equal(a, [0, 1, 1, 2, 3, 0, 0, 1])
     np.testing.assert_array_equal(a, b)
+
+
+def test_frozen_day_energy_is_preferred_and_intervals_fill_in() -> None:
+    ie = np.array([[1.0, 2.0], [1.0, np.nan], [1.0, 1.0], [0.5, 0.5]])
+    fs = np.array([10.0, 10.0, np.nan, 999_999.5])
+    fe = np.array([13.5, 12.0, 5.0, 0.5])  # meter 3 wrapped at 10^6 kWh
+    for backend in ("numba", "reference"):
+        e = kl.daily_energies(ie, fs, fe, rollover_kwh=kl.register_capacity_kwh([1, 1, 1, 1]), backend=backend)
+        np.testing.assert_allclose(e, [3.5, 2.0, 2.0, 1.0])
+
+
+def test_register_capacity_follows_the_ct_ratio() -> None:
+    np.testing.assert_array_equal(kl.register_capacity_kwh([1, 200]), [1e6, 2e8])
+    with pytest.raises(ValueError, match="ct_ratio must be >= 1"):
+        kl.register_capacity_kwh([0.5])
+
+
+def test_estimate_from_history_and_persistent_wrappers() -> None:
+    est = kl.estimate_from_history([[1.0, np.nan, 3.0], [np.nan, np.nan, 5.0]], min_samples=2)
+    assert est[0] == 2.0 and np.isnan(est[1])
+    runs, flag = kl.persistent([kl.BAND_HIGH] * 3 + [kl.BAND_NONE, kl.BAND_NEGATIVE],
+                               LineLossParams(persistent_days=3))
+    np.testing.assert_array_equal(runs, [1, 2, 3, 3, 4])
+    np.testing.assert_array_equal(flag, [False, False, True, True, True])
