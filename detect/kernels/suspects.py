@@ -225,6 +225,16 @@ class Ranking:
     order: npt.NDArray[np.intp]
 
 
+def _daily(a: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Day totals (rows, days) from (rows, days, intervals): the mean of the read intervals × intervals per
+    day when at least half were read, else NaN (an unread interval is never a zero)."""
+    per_day = a.shape[2]
+    read = np.isfinite(a).sum(axis=2)
+    total = np.where(np.isfinite(a), a, 0.0).sum(axis=2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.ascontiguousarray(np.where(2 * read >= per_day, total / read * per_day, np.nan))
+
+
 def rank_suspects(x: Any, ntl: Any, params: TheftParams, *, intervals_per_day: int = 96,
                   physical: Any = None, n_sweeps: int = 30, backend: str = "numba") -> Ranking:
     """Rank customers over a window: x (N, T) interval energies (kWh), ntl (T,) area NTL per interval
@@ -242,9 +252,8 @@ def rank_suspects(x: Any, ntl: Any, params: TheftParams, *, intervals_per_day: i
     phys = np.zeros(n) if physical is None else as_f64("physical", physical, 1)
     check_shape("physical", phys, (n,))
     k = impl("suspects", backend)
-    # daily sums: a day with any unread interval is unread (no silent zeros)
-    xd = np.ascontiguousarray(xa.reshape(n, days, intervals_per_day).sum(axis=2))
-    nd = np.ascontiguousarray(na.reshape(days, intervals_per_day).sum(axis=1))
+    xd = _daily(xa.reshape(n, days, intervals_per_day))
+    nd = _daily(na.reshape(1, days, intervals_per_day))[0]
     cusum, onset, drop = np.empty(n), np.empty(n, dtype=np.int64), np.empty(n)
     ntl_onset = int(k.drop_cusum(xd, nd, params.baseline_days, params.cusum_k, params.cusum_h,
                                  params.coincide_days, cusum, onset, drop))

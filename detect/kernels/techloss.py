@@ -22,6 +22,7 @@ import numpy.typing as npt
 from detect.kernels._backend import impl
 from detect.kernels._check import as_f64, check_range, check_shape
 from detect.kernels._jit import njit
+from detect.kernels.lineloss import STATUS_COMPUTED
 from detect.params import TechLossParams
 
 __all__ = ["STATE_LEN", "TechLoss", "new_state", "rls_step", "track"]
@@ -116,9 +117,18 @@ class TechLoss:
 
 
 def track(loss_kwh: Any, i2_a2: Any, state: npt.NDArray[np.float64], params: TechLossParams, *,
-          rated_current_a: float, backend: str = "numba") -> TechLoss:
-    """Feed T intervals of loss (kWh) and mean Σ_φ I_φ² at the master (A²); ``state`` is updated in place."""
+          rated_current_a: float, status: Any = None, backend: str = "numba") -> TechLoss:
+    """Feed T intervals of loss (kWh) and mean Σ_φ I_φ² at the master (A²); ``state`` is updated in place.
+
+    With ``status`` (line-loss status per interval) only ``computed`` intervals are used: an estimated
+    interval carries the estimate's error (a household's usual energy, often ± tenths of a kWh), far above
+    the residual noise, and would raise false NTL onsets.
+    """
     loss = as_f64("loss_kwh", loss_kwh, 1)
+    if status is not None:
+        st = np.asarray(status)
+        check_shape("status", st, loss.shape)
+        loss = np.where(st == STATUS_COMPUTED, loss, np.nan)
     i2 = as_f64("i2_a2", i2_a2, 1)
     check_shape("i2_a2", i2, loss.shape)
     check_shape("state", state, (STATE_LEN,))
