@@ -123,6 +123,7 @@ class TheftParams:
     """Meter physical checks and suspect ranking (detection.md §2.3–2.5)."""
 
     neutral_mismatch_ratio: float = p(0.25, lo=0.01, hi=1, doc="|I_L − I_N| / max(I_L, I_N) above this")
+    neutral_mismatch_min_a: float = p(0.5, lo=0, hi=100, unit="A", doc="... and |I_L − I_N| above this (meters are inexact at small currents)")
     start_current_a: float = p(0.05, lo=0, hi=10, unit="A", doc="below this a current counts as zero")
     energy_power_tolerance: float = p(0.05, lo=0, hi=1, doc="|ΔE − ∫P dt| / ∫P dt above this")
     energy_power_min_kwh: float = p(0.5, lo=0, hi=1e6, unit="kWh", doc="check energy vs power only above this ∫P dt")

@@ -35,7 +35,8 @@ C_COVER, C_TERMINAL, C_NEUTRAL, C_VLOSS, C_CLOSS, C_REVERSE, C_RELAY, C_ZERO, C_
 # thresholds vector (built by ``thresholds``): nominal V, then TheftParams in absolute units
 T_UN, T_START_A, T_NEUTRAL, T_VLOSS_V, T_VLOSS_A, T_VOK_V, T_CLOSS_A, T_COTHERS_A = range(8)
 T_REV_KWH, T_P_START_KW, T_RELAY_FRAC, T_ZERO_EPS_KWH, T_ZERO_MIN_KWH, T_EP_TOL, T_EP_MIN_KWH, T_NTL_KWH = range(8, 16)
-N_THRESHOLDS = 16
+T_NEUTRAL_MIN_A = 16
+N_THRESHOLDS = 17
 ZERO_EPS_KWH = 0.001  # an advance below this is "no energy" (registers count in 0.01 kWh)
 
 
@@ -79,8 +80,9 @@ def physical_checks(meas, kind, pv, thr, out_cond, out_value):
         if n_ph == 1 and math.isfinite(il) and math.isfinite(inn):
             mx = max(abs(il), abs(inn))
             if mx > thr[T_START_A]:
-                ratio = abs(abs(il) - abs(inn)) / mx
-                if ratio > thr[T_NEUTRAL]:
+                diff = abs(abs(il) - abs(inn))
+                ratio = diff / mx
+                if ratio > thr[T_NEUTRAL] and diff > thr[T_NEUTRAL_MIN_A]:
                     out_cond[m, C_NEUTRAL] = True
                     out_value[m, C_NEUTRAL] = ratio
         # voltage loss and current loss per phase: status word or measurement
@@ -153,6 +155,7 @@ def thresholds(params: TheftParams, *, nominal_v: float, area_ntl_kwh: float = m
     t[T_EP_TOL] = params.energy_power_tolerance
     t[T_EP_MIN_KWH] = params.energy_power_min_kwh
     t[T_NTL_KWH] = area_ntl_kwh
+    t[T_NEUTRAL_MIN_A] = params.neutral_mismatch_min_a
     return t
 
 

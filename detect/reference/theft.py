@@ -34,6 +34,7 @@ from detect.kernels.theft import (
     T_EP_MIN_KWH,
     T_EP_TOL,
     T_NEUTRAL,
+    T_NEUTRAL_MIN_A,
     T_NTL_KWH,
     T_P_START_KW,
     T_RELAY_FRAC,
@@ -80,7 +81,8 @@ def physical_checks(meas, kind, pv, thr, out_cond, out_value):
         il, inn = np.abs(meas[:, F_I]), np.abs(meas[:, F_I_N])
         mx = np.maximum(il, inn)
         ratio = np.abs(il - inn) / mx
-        conds.append(~three & (mx > thr[T_START_A]) & (ratio > thr[T_NEUTRAL]))
+        conds.append(~three & (mx > thr[T_START_A]) & (ratio > thr[T_NEUTRAL])
+                     & (np.abs(il - inn) > thr[T_NEUTRAL_MIN_A]))
         vals.append(ratio)
         vl = np.stack([_bit(sw[:, k], 0) for k in range(3)], 1) | ((u < thr[T_VLOSS_V]) & (ai > thr[T_VLOSS_A]))
         vl &= phase_on

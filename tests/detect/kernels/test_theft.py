@@ -83,6 +83,14 @@ def test_relay_open_with_no_current_fires_only_when_the_area_misses_the_meters_l
     assert _run([row], [KIND_SINGLE], ntl=0.2)[0][0, c]
 
 
+def test_neutral_mismatch_needs_an_absolute_difference_at_small_currents() -> None:
+    small = _tamper(KIND_SINGLE, i_a=0.06, i_n=0.02)  # ratio 0.67 but 40 mA: meter inaccuracy, not theft
+    big = _tamper(KIND_SINGLE, i_a=0.6, i_n=0.02)
+    cond, _ = _run([small, big], [KIND_SINGLE, KIND_SINGLE])
+    c = CHECKS.index("neutral_mismatch")
+    assert not cond[0, c] and cond[1, c]
+
+
 def test_reverse_energy_on_a_pv_customer_is_not_a_check() -> None:
     row = _tamper(KIND_SINGLE, de_rev_kwh=1.5, p_kw=-2.0)
     assert not _run([row], [KIND_SINGLE], pv=[True])[0].any()
