@@ -268,7 +268,7 @@ def rank_suspects(x: Any, ntl: Any, params: TheftParams, *, intervals_per_day: i
     delta = np.empty(n)
     k.balance_regression(np.ascontiguousarray(np.diff(seg_x, axis=1)), np.diff(seg_ntl), params.ridge,
                          n_sweeps, delta)
-    score = (params.weight_corr * np.clip(np.nan_to_num(corr), 0.0, 1.0) + params.weight_cusum * cusum
+    score = (params.weight_corr * np.clip(np.abs(np.nan_to_num(corr)), 0.0, 1.0) + params.weight_cusum * cusum
              + params.weight_balance * np.clip(delta, 0.0, 1.0) + params.weight_physical * np.clip(phys, 0.0, 1.0))
     order = np.argsort(-score, kind="stable")
     return Ranking(corr=corr, cusum=cusum, onset_day=onset, drop_kwh=drop, k_balance=1.0 + delta,
