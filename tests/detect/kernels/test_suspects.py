@@ -128,3 +128,14 @@ def test_rank_suspects_names_bad_shapes() -> None:
         ks.rank_suspects(np.zeros((3, 100)), np.zeros(100), TheftParams())
     with pytest.raises(ValueError, match=r"ntl has shape \(10,\), expected \(960,\)"):
         ks.rank_suspects(np.zeros((3, 960)), np.zeros(10), TheftParams())
+
+
+def test_time_reversed_profile_thief_is_found_by_anticorrelation() -> None:
+    rng = np.random.default_rng(8)
+    true = _loads(rng, 60, 14)
+    met = true.copy()
+    for d in range(9, 14):  # h6: each day reported back to front, daily total unchanged
+        met[31, d * DAY:(d + 1) * DAY] = true[31, d * DAY:(d + 1) * DAY][::-1]
+    ntl = (true - met).sum(axis=0) + rng.normal(0, 0.02, true.shape[1])
+    r = ks.rank_suspects(met, ntl, TheftParams())
+    assert r.order[0] == 31 and r.corr[31] < -0.3 and r.cusum[31] == 0.0
