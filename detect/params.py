@@ -145,6 +145,7 @@ class TheftParams:
     weight_corr: float = p(1.0, lo=0, hi=10, doc="score weight: correlation with NTL")
     weight_cusum: float = p(1.0, lo=0, hi=10, doc="score weight: drop coincident with NTL rise")
     weight_balance: float = p(1.0, lo=0, hi=10, doc="score weight: balance regression k_i − 1")
+    weight_shape: float = p(1.0, lo=0, hi=10, doc="score weight: within-day shape lost to the NTL (flattened profile)")
     weight_physical: float = p(0.5, lo=0, hi=10, doc="score weight: physical-check evidence")
     top_k: int = p(5, lo=1, hi=100, doc="suspects listed in the daily summary")
 

@@ -11,6 +11,8 @@ Three kernels over a window of W days, each giving one number per customer, then
 - ``balance_regression``: r(t) = Σ δ_i x_i(t) + c with δ ≥ 0, where r is the unexplained energy
   (supply − tech loss − Σ x); ridge toward δ = 0, solved by projected coordinate descent. The ranking fits
   it on first differences since the NTL onset, so a level step cannot masquerade as a negative k.
+- ``shape_flattening``: a flattened profile (h5) keeps the daily total, so neither the drop nor the
+  balance sees it; but the customer's within-day variance collapses and the NTL's grows by as much.
   k_i = 1 + δ_i > 1 means customer i under-reports by δ_i / (1 + δ_i) of its true use.
 """
 
@@ -28,10 +30,13 @@ from detect.kernels._check import as_f64, check_shape
 from detect.kernels._jit import njit
 from detect.params import TheftParams
 
-__all__ = ["Ranking", "balance_regression", "diff_corr", "drop_cusum", "map_at_k", "rank_suspects"]
+__all__ = ["Ranking", "balance_regression", "diff_corr", "drop_cusum", "map_at_k", "rank_suspects",
+           "shape_flattening"]
 
 SD_FLOOR_FRACTION = 0.05  # a baseline's standard deviation is at least 5 % of its mean ...
 SD_FLOOR_KWH = 1e-3       # ... and at least this, so flat or idle series cannot give infinite z-scores
+SHAPE_RISE_FACTOR = 2.0   # the NTL's within-day variance must at least double for the shape feature ...
+SHAPE_MIN_LOSS_FRACTION = 0.5  # ... and the customer lose at least half of its own (not day-to-day noise)
 
 
 @njit(cache=True)
@@ -210,6 +215,58 @@ def balance_regression(x, r, ridge, n_sweeps, out_delta):
                 out_delta[i] = new
 
 
+@njit(cache=True)
+def _day_var(v, d, per_day):
+    """Variance of the read intervals of day d of series v; NaN with fewer than half read."""
+    s = 0.0
+    n = 0
+    for k in range(d * per_day, (d + 1) * per_day):
+        if math.isfinite(v[k]):
+            s += v[k]
+            n += 1
+    if 2 * n < per_day or n < 2:
+        return np.nan
+    m = s / n
+    ss = 0.0
+    for k in range(d * per_day, (d + 1) * per_day):
+        if math.isfinite(v[k]):
+            ss += (v[k] - m) * (v[k] - m)
+    return ss / n
+
+
+@njit(cache=True)
+def _mean_day_var(v, d0, d1, per_day):
+    s = 0.0
+    n = 0
+    for d in range(d0, d1):
+        x = _day_var(v, d, per_day)
+        if math.isfinite(x):
+            s += x
+            n += 1
+    return s / n if n > 0 else np.nan
+
+
+@njit(cache=True)
+def shape_flattening(x, ntl, per_day, n_base, rise_factor, out):
+    """Flattened profile (h5: the day's total kept, its shape removed). Per customer the within-day
+    variance lost since the baseline days, matched to the within-day variance the NTL gained:
+    min(lost, gained) / max(lost, gained) when the NTL variance grew ``rise_factor``-fold and the customer
+    lost at least half of its own, else 0."""
+    days = ntl.shape[0] // per_day
+    nb = _mean_day_var(ntl, 0, n_base, per_day)
+    nr = _mean_day_var(ntl, n_base, days, per_day)
+    gained = nr - nb
+    rose = math.isfinite(gained) and nr > rise_factor * nb and gained > 0.0
+    for i in range(x.shape[0]):
+        out[i] = 0.0
+        if not rose:
+            continue
+        vb = _mean_day_var(x[i], 0, n_base, per_day)
+        lost = vb - _mean_day_var(x[i], n_base, days, per_day)
+        if math.isfinite(lost) and lost > 0.0 and lost >= SHAPE_MIN_LOSS_FRACTION * vb:
+            out[i] = min(lost, gained) / max(lost, gained)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Ranking:
     """Per-customer components, combined score and the order (best suspect first)."""
@@ -220,6 +277,7 @@ class Ranking:
     drop_kwh: npt.NDArray[np.float64]
     k_balance: npt.NDArray[np.float64]
     physical: npt.NDArray[np.float64]
+    shape: npt.NDArray[np.float64]      # within-day variance lost ↔ gained by the NTL (h5)
     ntl_onset_day: int                  # -1: no NTL step in the window
     score: npt.NDArray[np.float64]
     order: npt.NDArray[np.intp]
@@ -268,11 +326,14 @@ def rank_suspects(x: Any, ntl: Any, params: TheftParams, *, intervals_per_day: i
     delta = np.empty(n)
     k.balance_regression(np.ascontiguousarray(np.diff(seg_x, axis=1)), np.diff(seg_ntl), params.ridge,
                          n_sweeps, delta)
+    shape = np.empty(n)
+    k.shape_flattening(xa, na, intervals_per_day, params.baseline_days, SHAPE_RISE_FACTOR, shape)
     score = (params.weight_corr * np.clip(np.abs(np.nan_to_num(corr)), 0.0, 1.0) + params.weight_cusum * cusum
+             + params.weight_shape * shape
              + params.weight_balance * np.clip(delta, 0.0, 1.0) + params.weight_physical * np.clip(phys, 0.0, 1.0))
     order = np.argsort(-score, kind="stable")
     return Ranking(corr=corr, cusum=cusum, onset_day=onset, drop_kwh=drop, k_balance=1.0 + delta,
-                   physical=phys, ntl_onset_day=ntl_onset, score=score, order=order)
+                   physical=phys, shape=shape, ntl_onset_day=ntl_onset, score=score, order=order)
 
 
 def map_at_k(ranked: Any, truth: Any, k: int) -> float:

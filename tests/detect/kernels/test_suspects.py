@@ -139,3 +139,32 @@ def test_time_reversed_profile_thief_is_found_by_anticorrelation() -> None:
     ntl = (true - met).sum(axis=0) + rng.normal(0, 0.02, true.shape[1])
     r = ks.rank_suspects(met, ntl, TheftParams())
     assert r.order[0] == 31 and r.corr[31] < -0.3 and r.cusum[31] == 0.0
+
+
+def test_flattened_profile_thief_is_found_by_the_shape_it_lost_to_the_ntl() -> None:
+    rng = np.random.default_rng(12)
+    true = _loads(rng, 60, 14)
+    met = true.copy()
+    for d in range(9, 14):  # h5: each day reported flat at its mean, daily total unchanged
+        met[44, d * DAY:(d + 1) * DAY] = true[44, d * DAY:(d + 1) * DAY].mean()
+    ntl = (true - met).sum(axis=0) + rng.normal(0, 0.02, true.shape[1])
+    r = ks.rank_suspects(met, ntl, TheftParams())
+    assert r.order[0] == 44 and r.shape[44] > 0.5 and r.cusum[44] == 0.0
+    assert np.delete(r.shape, 44).max() < 0.2
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_shape_flattening_matches_reference(seed: int) -> None:
+    x, ntl = _random_window(seed)
+    x[4] -= 1e8
+    x[8, 9 * DAY:] = np.repeat(np.nanmean(x[8, 9 * DAY:].reshape(5, DAY), axis=1), DAY)  # flattened
+    ntl[9 * DAY:] += rng_noise(seed)
+    a, b = np.empty(30), np.empty(30)
+    ks.shape_flattening(x, ntl, DAY, 7, 2.0, a)
+    rs.shape_flattening(x, ntl, DAY, 7, 2.0, b)
+    np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    assert a[8] > 0.0
+
+
+def rng_noise(seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).normal(0, 0.3, 5 * DAY)
