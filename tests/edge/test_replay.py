@@ -146,3 +146,37 @@ def test_crlf_line_endings_and_byte_order_mark(tmp_path: Path) -> None:
     p.write_bytes(b"\xef\xbb\xbfts,device,quantity,value\r\n" + f"{T0},0303,i_a,2.5\r\n".encode())
     batches, stats = _all(p)
     assert stats.rejected == 0 and batches[0].value[0] == 2.5 and batches[0].device[0] == 2
+
+
+def test_scanner_parses_any_float_and_timestamp_like_python(tmp_path_factory: pytest.TempPathFactory) -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    d = tmp_path_factory.mktemp("prop")
+
+    @settings(max_examples=150, deadline=None)
+    @given(
+        value=st.floats(allow_nan=False, allow_infinity=False, width=64),
+        fmt=st.sampled_from(["{!r}", "{:.2f}", "{:.6g}", "{:e}", "{:.15g}"]),
+        secs=st.integers(86_400, 4_000_000_000),  # local times before 1970 are rejected on purpose
+        micro=st.integers(0, 999_999),
+        zone_min=st.integers(-14 * 60, 14 * 60),
+        as_epoch=st.booleans(),
+    )
+    def check(value: float, fmt: str, secs: int, micro: int, zone_min: int, as_epoch: bool) -> None:
+        text = fmt.format(value)
+        dt = datetime.fromtimestamp(secs, timezone.utc) + timedelta(microseconds=micro)
+        tz = timezone(timedelta(minutes=zone_min))
+        ts_text = f"{dt.timestamp():.6f}" if as_epoch else dt.astimezone(tz).isoformat()
+        p = d / "p.csv"
+        p.write_text(f"ts,device,quantity,value\n{ts_text},0301,p,{text}\n")
+        stats = ReplayStats()
+        got = list(read_batches(p, AREA, stats=stats))
+        if not np.isfinite(float(text)):  # e.g. 1.79769313486232e+308 rounds to inf: not a reading
+            assert dict(stats.errors) == {"bad_value": 1}
+            return
+        assert stats.rejected == 0, (ts_text, text, stats.messages)
+        assert got[0].value[0] == float(text)
+        assert abs(got[0].ts[0] - float(ts_text if as_epoch else dt.timestamp())) < 1e-6
+
+    check()
