@@ -251,12 +251,14 @@ def shape_flattening(x, ntl, per_day, n_base, rise_factor, out):
     """Flattened profile (h5: the day's total kept, its shape removed). Per customer the within-day
     variance lost since the baseline days, matched to the within-day variance the NTL gained:
     min(lost, gained) / max(lost, gained) when the NTL variance grew ``rise_factor``-fold and the customer
-    lost at least half of its own, else 0."""
+    lost at least half of its own, else 0. Returns the NTL's within-day variance ratio (recent / baseline):
+    a swing that leaves the daily NTL unchanged (h5, h6) shows here and nowhere in the daily balance."""
     days = ntl.shape[0] // per_day
     nb = _mean_day_var(ntl, 0, n_base, per_day)
     nr = _mean_day_var(ntl, n_base, days, per_day)
     gained = nr - nb
     rose = math.isfinite(gained) and nr > rise_factor * nb and gained > 0.0
+    ratio = nr / nb if math.isfinite(gained) and nb > 0.0 else np.nan
     for i in range(x.shape[0]):
         out[i] = 0.0
         if not rose:
@@ -265,6 +267,7 @@ def shape_flattening(x, ntl, per_day, n_base, rise_factor, out):
         lost = vb - _mean_day_var(x[i], n_base, days, per_day)
         if math.isfinite(lost) and lost > 0.0 and lost >= SHAPE_MIN_LOSS_FRACTION * vb:
             out[i] = min(lost, gained) / max(lost, gained)
+    return ratio
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -279,6 +282,7 @@ class Ranking:
     physical: npt.NDArray[np.float64]
     shape: npt.NDArray[np.float64]      # within-day variance lost ↔ gained by the NTL (h5)
     ntl_onset_day: int                  # -1: no NTL step in the window
+    ntl_swing_ratio: float              # NTL within-day variance, recent / baseline days (h5/h6 signature)
     score: npt.NDArray[np.float64]
     order: npt.NDArray[np.intp]
 
@@ -327,13 +331,13 @@ def rank_suspects(x: Any, ntl: Any, params: TheftParams, *, intervals_per_day: i
     k.balance_regression(np.ascontiguousarray(np.diff(seg_x, axis=1)), np.diff(seg_ntl), params.ridge,
                          n_sweeps, delta)
     shape = np.empty(n)
-    k.shape_flattening(xa, na, intervals_per_day, params.baseline_days, SHAPE_RISE_FACTOR, shape)
+    swing = float(k.shape_flattening(xa, na, intervals_per_day, params.baseline_days, SHAPE_RISE_FACTOR, shape))
     score = (params.weight_corr * np.clip(np.abs(np.nan_to_num(corr)), 0.0, 1.0) + params.weight_cusum * cusum
              + params.weight_shape * shape
              + params.weight_balance * np.clip(delta, 0.0, 1.0) + params.weight_physical * np.clip(phys, 0.0, 1.0))
     order = np.argsort(-score, kind="stable")
     return Ranking(corr=corr, cusum=cusum, onset_day=onset, drop_kwh=drop, k_balance=1.0 + delta,
-                   physical=phys, shape=shape, ntl_onset_day=ntl_onset, score=score, order=order)
+                   physical=phys, shape=shape, ntl_onset_day=ntl_onset, ntl_swing_ratio=swing, score=score, order=order)
 
 
 def map_at_k(ranked: Any, truth: Any, k: int) -> float:

@@ -126,10 +126,12 @@ def shape_flattening(x, ntl, per_day, n_base, rise_factor, out):
     nr = _mean_day_var(ntl[None, :], n_base, days, per_day)[0]
     gained = nr - nb
     out[:] = 0.0
+    ratio = float(nr / nb) if np.isfinite(gained) and nb > 0 else float("nan")
     if not (np.isfinite(gained) and nr > rise_factor * nb and gained > 0):
-        return
+        return ratio
     vb = _mean_day_var(x, 0, n_base, per_day)
     lost = vb - _mean_day_var(x, n_base, days, per_day)
     with np.errstate(invalid="ignore"):
         ok = np.isfinite(lost) & (lost > 0) & (lost >= SHAPE_MIN_LOSS_FRACTION * vb)
         out[:] = np.where(ok, np.minimum(lost, gained) / np.maximum(lost, gained), 0.0)
+    return ratio

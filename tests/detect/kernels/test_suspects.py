@@ -52,6 +52,7 @@ def test_no_theft_gives_no_coincident_drop_and_balance_near_one() -> None:
     ntl = rng.normal(0, 0.02, x.shape[1])
     r = ks.rank_suspects(x, ntl, TheftParams(window_days=14, baseline_days=7))
     assert r.cusum.max() == 0.0 and r.k_balance.max() < 1.1 and np.nanmax(np.abs(r.corr)) < 0.35
+    assert r.ntl_swing_ratio < 1.5 and r.shape.max() == 0.0
 
 
 def test_a_customer_on_holiday_is_not_matched_to_an_ntl_rise() -> None:
@@ -150,6 +151,7 @@ def test_flattened_profile_thief_is_found_by_the_shape_it_lost_to_the_ntl() -> N
     ntl = (true - met).sum(axis=0) + rng.normal(0, 0.02, true.shape[1])
     r = ks.rank_suspects(met, ntl, TheftParams())
     assert r.order[0] == 44 and r.shape[44] > 0.5 and r.cusum[44] == 0.0
+    assert r.ntl_onset_day == -1 and r.ntl_swing_ratio > 5.0  # no daily rise; the swing shows
     assert np.delete(r.shape, 44).max() < 0.2
 
 
@@ -160,8 +162,9 @@ def test_shape_flattening_matches_reference(seed: int) -> None:
     x[8, 9 * DAY:] = np.repeat(np.nanmean(x[8, 9 * DAY:].reshape(5, DAY), axis=1), DAY)  # flattened
     ntl[9 * DAY:] += rng_noise(seed)
     a, b = np.empty(30), np.empty(30)
-    ks.shape_flattening(x, ntl, DAY, 7, 2.0, a)
-    rs.shape_flattening(x, ntl, DAY, 7, 2.0, b)
+    ra = ks.shape_flattening(x, ntl, DAY, 7, 2.0, a)
+    rb = rs.shape_flattening(x, ntl, DAY, 7, 2.0, b)
+    assert ra == pytest.approx(rb, rel=1e-9) and ra > 2.0
     np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
     assert a[8] > 0.0
 
