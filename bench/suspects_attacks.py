@@ -52,6 +52,7 @@ def attack(kind: str, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
             x[s] = v.mean()
         elif kind == "h6":
             x[s] = v[::-1]
+        # "none": no attack (false-alarm baseline)
     return x
 
 
@@ -60,10 +61,12 @@ def main() -> None:
     ap.add_argument("--areas", type=int, default=20)
     ap.add_argument("--homes", type=int, default=60)
     args = ap.parse_args()
-    for kind in ("h1", "h2", "h3", "h4", "h5", "h6"):
+    for kind in ("none", "h1", "h2", "h3", "h4", "h5", "h6"):
         top1 = top3 = 0
         maps = []
         share = []
+        swing = []
+        onset = 0
         for seed in range(args.areas):
             rng = np.random.default_rng(seed)
             true = _loads(rng, args.homes, 14)
@@ -74,10 +77,16 @@ def main() -> None:
             share.append(stolen[9 * DAY:].sum() / true[:, 9 * DAY:].sum() * 100)
             ntl = stolen + rng.normal(0, 0.02, true.shape[1])
             r = ks.rank_suspects(met, ntl, TheftParams())
+            swing.append(r.ntl_swing_ratio)
+            onset += int(r.ntl_onset_day >= 0)
             top1 += int(r.order[0] == thief)
             top3 += int(thief in r.order[:3])
             maps.append(ks.map_at_k(r.order, [thief], 3))
         print(f"{kind}_stolen_pct_of_supply: {np.median(share):.2f}")
+        print(f"{kind}_ntl_daily_rise_found: {onset / args.areas:.2f}")
+        print(f"{kind}_ntl_swing_ratio_median: {np.median(swing):.2f}")
+        if kind == "none":
+            continue
         print(f"{kind}_top1: {top1 / args.areas:.2f}")
         print(f"{kind}_top3: {top3 / args.areas:.2f}")
         print(f"{kind}_map_at_3: {np.mean(maps):.2f}")
