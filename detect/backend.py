@@ -14,7 +14,7 @@ from types import ModuleType
 
 __all__ = ["TOPICS", "backend", "describe", "kernels"]
 
-TOPICS = ("alarms", "energy", "load", "thermal", "voltage")
+TOPICS = ("alarms", "energy", "load", "thermal", "voltage", "lineloss", "techloss", "theft", "suspects", "mapping")
 _VALID = ("numba", "numpy")
 
 
@@ -39,6 +39,7 @@ def kernels(topic: str, which: str | None = None) -> ModuleType:
     if topic not in TOPICS:
         raise KeyError(f"unknown kernel topic {topic!r}; known: {', '.join(TOPICS)}")
     which = which or backend()
+    which = "numpy" if which == "reference" else which
     if which not in _VALID:
         raise ValueError(f"unknown backend {which!r}; known: {', '.join(_VALID)}")
     package = "detect.kernels" if which == "numba" else "detect.reference"

@@ -17,8 +17,10 @@ __all__ = [
     "ImbalanceParams",
     "LineLossParams",
     "LoadParams",
+    "MappingParams",
     "OutageParams",
     "Params",
+    "TechLossParams",
     "TheftParams",
     "ThermalParams",
     "VoltageParams",
@@ -144,13 +146,54 @@ class LineLossParams:
 
 @dataclass(frozen=True, kw_only=True)
 class TheftParams:
-    """Meter physical checks and suspect ranking (detection.md §2.3–2.4)."""
+    """Meter physical checks and suspect ranking (detection.md §2.3–2.5)."""
 
     neutral_mismatch_ratio: float = p(0.25, lo=0.01, hi=1, doc="|I_L − I_N| / max(I_L, I_N) above this")
+    neutral_mismatch_min_a: float = p(0.5, lo=0, hi=100, unit="A", doc="... and |I_L − I_N| above this (meters are inexact at small currents)")
     start_current_a: float = p(0.05, lo=0, hi=10, unit="A", doc="below this a current counts as zero")
     energy_power_tolerance: float = p(0.05, lo=0, hi=1, doc="|ΔE − ∫P dt| / ∫P dt above this")
+    energy_power_min_kwh: float = p(0.5, lo=0, hi=1e6, unit="kWh", doc="check energy vs power only above this ∫P dt")
+    basic_current_a: float = p(5.0, lo=0.1, hi=100, unit="A", doc="meter basic current I_b")
+    voltage_loss_pct: float = p(78.0, lo=1, hi=100, unit="%", doc="voltage loss below this % of nominal ...")
+    voltage_loss_current_pct: float = p(0.5, lo=0, hi=100, unit="%", doc="... while the phase current exceeds this % of I_b")
+    voltage_recover_pct: float = p(85.0, lo=1, hi=100, unit="%", doc="voltage normal at/above this % of nominal")
+    current_loss_pct: float = p(0.5, lo=0, hi=100, unit="%", doc="current loss below this % of I_b ...")
+    current_loss_others_pct: float = p(5.0, lo=0, hi=100, unit="%", doc="... while another phase exceeds this % of I_b")
+    reverse_min_kwh: float = p(0.01, lo=0, hi=100, unit="kWh", doc="reverse register advance that counts on a non-PV meter")
+    zero_energy_min_kwh: float = p(0.05, lo=0, hi=100, unit="kWh", doc="zero-energy check needs at least this ∫P dt")
+    relay_ntl_fraction: float = p(0.5, lo=0, hi=10, doc="relay open and area NTL ≥ this × the meter's usual energy")
     window_days: int = p(14, lo=2, hi=90, unit="d", doc="correlation window for suspect ranking")
+    baseline_days: int = p(7, lo=1, hi=60, unit="d", doc="own-baseline days at the start of the window (CUSUM)")
+    cusum_k: float = p(0.5, lo=0, hi=10, doc="CUSUM allowance, in standard deviations")
+    cusum_h: float = p(5.0, lo=0.1, hi=100, doc="CUSUM decision level, in standard deviations")
+    coincide_days: int = p(1, lo=0, hi=30, unit="d", doc="customer drop and NTL rise onsets at most this far apart")
+    ridge: float = p(0.05, lo=0, hi=100, doc="balance regression ridge weight, relative to the mean ‖x_i‖²")
+    weight_corr: float = p(1.0, lo=0, hi=10, doc="score weight: correlation with NTL")
+    weight_cusum: float = p(1.0, lo=0, hi=10, doc="score weight: drop coincident with NTL rise")
+    weight_balance: float = p(1.0, lo=0, hi=10, doc="score weight: balance regression k_i − 1")
+    weight_shape: float = p(1.0, lo=0, hi=10, doc="score weight: within-day shape lost to the NTL (flattened profile)")
+    weight_physical: float = p(0.5, lo=0, hi=10, doc="score weight: physical-check evidence")
     top_k: int = p(5, lo=1, hi=100, doc="suspects listed in the daily summary")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TechLossParams:
+    """Online technical-loss model L = a + b·ΣI² (detection.md §1.3) and NTL onset detection."""
+
+    forgetting: float = p(0.999, lo=0.9, hi=1, doc="RLS forgetting factor per interval (0.999 ≈ 10-day memory)")
+    warmup_intervals: int = p(192, lo=2, hi=100000, doc="no NTL onset decisions before this many updates")
+    cusum_k: float = p(0.5, lo=0, hi=10, doc="residual CUSUM allowance, in standard deviations")
+    cusum_h: float = p(8.0, lo=0.1, hi=1000, doc="residual CUSUM decision level, in standard deviations")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MappingParams:
+    """Customer–transformer mapping check by voltage correlation (detection.md §1.4)."""
+
+    window_days: int = p(3, lo=1, hi=60, unit="d", doc="voltage window")
+    min_corr: float = p(0.5, lo=-1, hi=1, doc="score below this = mapping_suspect")
+    robust_z: float = p(5.0, lo=1, hi=100, doc="or a score this many robust deviations below the area median")
+    min_samples: int = p(48, lo=3, hi=100000, doc="fewer voltage samples than this: no verdict")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -164,6 +207,8 @@ class Params:
     line_loss: LineLossParams = field(default_factory=LineLossParams)
     theft: TheftParams = field(default_factory=TheftParams)
     alarms: AlarmParams = field(default_factory=AlarmParams)
+    tech_loss: TechLossParams = field(default_factory=TechLossParams)
+    mapping: MappingParams = field(default_factory=MappingParams)
     interval_s: int = p(900, lo=60, hi=3600, unit="s", doc="summary interval (15 min)")
     lateness_s: float = p(120.0, lo=0, hi=3600, unit="s", doc="readings this late are still placed; intervals close after it")
     history_intervals: int = p(192, lo=4, hi=96 * 90, doc="per-meter interval history kept in the state (energy, voltage)")

@@ -1,0 +1,166 @@
+"""Line-loss / theft / mapping kernels and the replay reader: time per interval tick and per day on a
+2000-meter area (numba against the numpy reference), and replay reader throughput.
+
+    .venv/bin/python bench/lineloss_kernels.py [--meters 2000] [--replay-meters 500] [--replay-days 7]
+
+Prints one ``name: value`` per line; times are medians over ``--repeat`` runs after a warm-up (numba
+compile excluded: it is cached on disk). The replay file holds, per meter and 15-min interval, the 9
+quantities of the default ``meter_interval`` plan, and for the master 12 quantities every minute; a file of
+fewer days than 90 is extrapolated linearly to 90 days (and said so).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from detect.area import Area
+from detect.kernels import lineloss, mapping, suspects, techloss, theft
+from detect.params import LineLossParams, MappingParams, TechLossParams, TheftParams
+from edge.replay import ReplayStats, read_batches
+
+DAY = 96
+
+
+def _median_s(fn: Callable[[], object], repeat: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def _tick_inputs(n: int, rng: np.random.Generator) -> dict[str, object]:
+    # three register readings per device around one interval (before, inside, after) as the engine keeps them
+    t0 = 1_767_225_600.0
+    ts = t0 + np.sort(rng.uniform(-300, 1200, (n + 1, 3)), axis=1)
+    reg = 1e5 + np.cumsum(rng.uniform(0, 0.2, (n + 1, 3)), axis=1)
+    meas = rng.uniform(0, 10, (n, len(theft.FIELDS)))
+    meas[:, :3] = 225.0
+    meas[:, theft.FIELDS.index("sw1"):theft.FIELDS.index("sw7") + 1] = 0.0
+    return {"ts": ts, "reg": reg, "bounds": np.array([t0, t0 + 900.0]), "meas": meas,
+            "kind": np.zeros(n, np.int8), "pv": rng.random(n) < 0.1}
+
+
+def _tick(inp: dict, n: int, state: np.ndarray, backend: str) -> None:
+    e = lineloss.interval_energies(inp["ts"], inp["reg"], inp["bounds"], rollover_kwh=1e6, max_gap_s=1800,
+                                   backend=backend)
+    fwd = e.T
+    bal = lineloss.balance(fwd, np.zeros_like(fwd), inp["pv"], min_coverage_pct=90, backend=backend)
+    techloss.track(bal.supply_kwh - bal.sales_kwh, [3 * 300.0**2], state, TechLossParams(), rated_current_a=577.4,
+                   backend=backend)
+    theft.run_physical_checks(inp["meas"], inp["kind"], inp["pv"], TheftParams(), nominal_v=220.0, backend=backend)
+    lineloss.bands(bal.loss_pct, bal.status, LineLossParams(), backend=backend)
+
+
+def bench_kernels(n: int, repeat: int) -> None:
+    rng = np.random.default_rng(0)
+    inp = _tick_inputs(n, rng)
+    res = {}
+    for backend in ("numba", "reference"):
+        state = techloss.new_state()
+        res[backend] = _median_s(lambda b=backend, s=state: _tick(inp, n, s, b), repeat)
+        print(f"tick_{backend}_ms: {res[backend] * 1e3:.3f}")
+    print(f"tick_reference_over_numba: {res['reference'] / res['numba']:.1f}")
+    # daily: suspect ranking over 14 days and the mapping check over 3 days
+    days = 14
+    x = rng.uniform(0, 0.5, (n, days * DAY))
+    ntl = rng.normal(0, 0.5, days * DAY)
+    v = 225 + rng.normal(0, 1, (n, 3 * DAY))
+    vm = 228 + rng.normal(0, 1, (3, 3 * DAY))
+    phase = np.arange(n) % 3
+    for name, fn in (
+        ("rank_suspects", lambda b: suspects.rank_suspects(x, ntl, TheftParams(), backend=b)),
+        ("check_mapping", lambda b: mapping.check_mapping(v, vm, phase, MappingParams(), backend=b)),
+    ):
+        t_n = _median_s(lambda fn=fn: fn("numba"), max(repeat // 10, 3))
+        t_r = _median_s(lambda fn=fn: fn("reference"), 3)
+        print(f"daily_{name}_numba_ms: {t_n * 1e3:.1f}")
+        print(f"daily_{name}_reference_ms: {t_r * 1e3:.1f}")
+        print(f"daily_{name}_reference_over_numba: {t_r / t_n:.1f}")
+
+
+def write_replay_csv(path: Path, meters: int, days: int, seed: int = 0) -> int:
+    """A readings export: 9 quantities per meter per 15 min, 12 master quantities per minute. Returns rows."""
+    rng = np.random.default_rng(seed)
+    t0 = 1_767_225_600
+    reg = rng.uniform(100, 5000, meters)
+    rows = 0
+    mq = ("u_a", "u_b", "u_c", "i_a", "i_b", "i_c", "i_n", "p", "q", "pf", "e_fwd", "e_rev")
+    with path.open("w") as f:
+        f.write("ts,device,quantity,value\n")
+        for k in range(days * DAY):
+            t = t0 + k * 900
+            reg += rng.uniform(0, 0.3, meters)
+            u = rng.normal(225, 2, meters)
+            cur = rng.uniform(0, 8, meters)
+            out = []
+            for minute in range(15):
+                tm = t + minute * 60
+                out.extend(f"{tm},master,{q},{rng.uniform(0, 300):.2f}\n" for q in mq)
+            for i in range(meters):
+                ts = f"{t + i * 0.4:.1f}"
+                mid = f"m{i:04d}"
+                out.append(f"{ts},{mid},e_fwd,{reg[i]:.2f}\n{ts},{mid},e_rev,0.00\n{ts},{mid},u_a,{u[i]:.1f}\n"
+                           f"{ts},{mid},i_a,{cur[i]:.3f}\n{ts},{mid},i_n,{cur[i]:.3f}\n{ts},{mid},p,{cur[i] * 0.22:.4f}\n"
+                           f"{ts},{mid},pf,0.98\n{ts},{mid},sw3,0\n{ts},{mid},sw7,0\n")
+            rows += 15 * len(mq) + 9 * meters
+            f.write("".join(out))
+    return rows
+
+
+def bench_replay(meters: int, days: int, repeat: int) -> None:
+    area = Area.simple(id="A", rated_kva=400, meter_ids=[f"m{i:04d}" for i in range(meters)])
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "export.csv"
+        rows = write_replay_csv(path, meters, days)
+        size = path.stat().st_size
+
+        def run() -> None:
+            stats = ReplayStats()
+            n = sum(len(b) for b in read_batches(path, area, stats=stats))
+            assert n == rows and stats.rejected == 0, (n, rows, stats.errors)
+
+        def raw() -> None:  # the physical limit here: reading the bytes and finding the lines
+            with path.open("rb") as fh:
+                while block := fh.read(8 << 20):
+                    block.count(b"\n")
+
+        t = _median_s(run, repeat)
+        t_raw = _median_s(raw, repeat)
+    print(f"replay_file_days: {days}")
+    print(f"replay_file_rows: {rows}")
+    print(f"replay_file_mb: {size / 1e6:.1f}")
+    print(f"replay_reader_s: {t:.3f}")
+    print(f"replay_reader_rows_per_s: {rows / t:.0f}")
+    print(f"replay_reader_mb_per_s: {size / 1e6 / t:.1f}")
+    print(f"raw_read_mb_per_s: {size / 1e6 / t_raw:.1f}")
+    print(f"replay_reader_over_raw_read: {t / t_raw:.1f}")
+    if days == 90:
+        print(f"replay_reader_90d_s: {t:.1f}")
+    else:
+        print(f"replay_reader_90d_s_extrapolated_linearly_from_{days}d: {t * 90 / days:.1f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--meters", type=int, default=2000)
+    ap.add_argument("--repeat", type=int, default=50)
+    ap.add_argument("--replay-meters", type=int, default=500)
+    ap.add_argument("--replay-days", type=int, default=7)
+    args = ap.parse_args()
+    print(f"meters: {args.meters}")
+    bench_kernels(args.meters, args.repeat)
+    bench_replay(args.replay_meters, args.replay_days, 3)
+
+
+if __name__ == "__main__":
+    main()
