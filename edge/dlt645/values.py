@@ -1,0 +1,134 @@
+"""DL/T 645 data field encodings (dlt645.md §2): packed BCD low byte first, sign in the top bit of the
+last byte, BCD timestamps sent lowest field first, bit-field words, and binary vendor fields.
+
+A format string names the encoding:
+
+- ``XXXXXX.XX`` style: BCD digits, two per byte, scale from the digits after the point;
+- ``YYMMDDhhmmss``, ``YYMMDDhhmm``, ``YYMMDDWW``, ``hhmmss``, ``MMDDhhmm``: BCD timestamps;
+- ``bits``: an unsigned binary word (status words), ``bin``: a binary integer (vendor fields);
+- ``hex``: opaque bytes, shown as hex.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import time as dtime
+
+from edge.dlt645.codec import DecodeError
+
+__all__ = ["FieldFormat", "decode_field", "encode_field", "parse_format"]
+
+_TIME_FIELDS = {"YY", "MM", "DD", "hh", "mm", "ss", "WW"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FieldFormat:
+    kind: str            # "bcd" | "time" | "bits" | "bin" | "hex"
+    pattern: str
+    nbytes: int
+    scale: float = 1.0
+    signed: bool = False
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Time fields in nameplate order (``("YY", "MM", ...)``) for kind "time"."""
+        return tuple(self.pattern[k:k + 2] for k in range(0, len(self.pattern), 2))
+
+
+def parse_format(pattern: str, *, nbytes: int | None = None, signed: bool = False,
+                 scale: float | None = None) -> FieldFormat:
+    """Check a format string and work out its size and scale; ``ValueError`` says what is wrong."""
+    if pattern in ("bits", "bin", "hex"):
+        if not nbytes or nbytes < 1:
+            raise ValueError(f"format {pattern!r} needs bytes >= 1")
+        return FieldFormat(kind=pattern, pattern=pattern, nbytes=nbytes, signed=signed and pattern == "bin",
+                           scale=1.0 if scale is None else scale)
+    if set(pattern) <= {"X", "."}:
+        digits = pattern.replace(".", "")
+        if pattern.count(".") > 1 or not digits or len(digits) % 2:
+            raise ValueError(f"BCD format {pattern!r} needs an even number of X and at most one point")
+        decimals = len(pattern) - pattern.index(".") - 1 if "." in pattern else 0
+        size = len(digits) // 2
+        if nbytes is not None and nbytes != size:
+            raise ValueError(f"format {pattern!r} is {size} bytes, not {nbytes}")
+        implied = 10.0 ** -decimals
+        if scale is not None and abs(scale - implied) > 1e-12:
+            raise ValueError(f"format {pattern!r} has scale {implied:g}, not {scale:g}")
+        return FieldFormat(kind="bcd", pattern=pattern, nbytes=size, scale=implied, signed=signed)
+    fields = [pattern[k:k + 2] for k in range(0, len(pattern), 2)]
+    if len(pattern) % 2 or not fields or any(f not in _TIME_FIELDS for f in fields):
+        raise ValueError(f"unknown format {pattern!r}")
+    if nbytes is not None and nbytes != len(fields):
+        raise ValueError(f"format {pattern!r} is {len(fields)} bytes, not {nbytes}")
+    return FieldFormat(kind="time", pattern=pattern, nbytes=len(fields))
+
+
+def _bcd_digits(data: bytes, what: str) -> int:
+    value = 0
+    for b in reversed(data):
+        hi, lo = b >> 4, b & 0x0F
+        if hi > 9 or lo > 9:
+            raise DecodeError("bcd", f"{what}: byte {b:02X} is not BCD", data)
+        value = value * 100 + hi * 10 + lo
+    return value
+
+
+def decode_field(fmt: FieldFormat, data: bytes, what: str = "value") -> float | int | datetime | dtime | bytes:
+    """Decode one field (exactly ``fmt.nbytes`` bytes, wire order). Raises ``DecodeError``."""
+    if len(data) != fmt.nbytes:
+        raise DecodeError("length", f"{what}: {len(data)} bytes, format {fmt.pattern} needs {fmt.nbytes}", data)
+    if fmt.kind == "hex":
+        return bytes(data)
+    if fmt.kind in ("bits", "bin"):
+        v = int.from_bytes(data, "little", signed=fmt.signed)
+        return v if fmt.kind == "bits" else v * fmt.scale
+    if fmt.kind == "bcd":
+        negative = fmt.signed and bool(data[-1] & 0x80)
+        if negative:
+            data = data[:-1] + bytes([data[-1] & 0x7F])
+        v = _bcd_digits(data, what) * fmt.scale
+        return -v if negative else v
+    parts = dict(zip(reversed(fmt.fields), (_bcd_digits(bytes([b]), what) for b in data), strict=True))
+    try:
+        if "WW" in parts and parts["WW"] > 6:
+            raise ValueError(f"weekday {parts['WW']}")
+        if "YY" not in parts and "MM" not in parts:
+            return dtime(parts.get("hh", 0), parts.get("mm", 0), parts.get("ss", 0))
+        return datetime(2000 + parts.get("YY", 0), parts.get("MM", 1), parts.get("DD", 1),
+                        parts.get("hh", 0), parts.get("mm", 0), parts.get("ss", 0))
+    except ValueError as exc:
+        raise DecodeError("time", f"{what}: {exc}", data) from None
+
+
+def encode_field(fmt: FieldFormat, value: float | int | datetime | dtime | bytes) -> bytes:
+    """Encode one field in wire order. Raises ``ValueError`` when the value does not fit the format."""
+    if fmt.kind == "hex":
+        if not isinstance(value, bytes | bytearray) or len(value) != fmt.nbytes:
+            raise ValueError(f"hex field needs {fmt.nbytes} bytes")
+        return bytes(value)
+    if fmt.kind in ("bits", "bin"):
+        if not isinstance(value, int | float):
+            raise ValueError(f"{fmt.pattern} field needs a number, got {value!r}")
+        n = int(round(value / fmt.scale))
+        return n.to_bytes(fmt.nbytes, "little", signed=fmt.signed)
+    if fmt.kind == "bcd":
+        if not isinstance(value, int | float):
+            raise ValueError(f"BCD field needs a number, got {value!r}")
+        n = int(round(abs(value) / fmt.scale))
+        digits = f"{n:0{fmt.nbytes * 2}d}"
+        limit = 8 if fmt.signed else 10  # the sign takes the top bit of the top digit
+        if len(digits) > fmt.nbytes * 2 or int(digits[0]) >= limit:
+            raise ValueError(f"{value} does not fit {fmt.pattern}{' (signed)' if fmt.signed else ''}")
+        if value < 0 and not fmt.signed:
+            raise ValueError(f"{value} is negative but {fmt.pattern} is unsigned")
+        out = bytearray(bytes.fromhex(digits)[::-1])
+        if value < 0 and n:
+            out[-1] |= 0x80
+        return bytes(out)
+    if not isinstance(value, datetime | dtime):
+        raise ValueError(f"time field needs a datetime, got {value!r}")
+    get = {"YY": lambda: value.year % 100, "MM": lambda: value.month, "DD": lambda: value.day,
+           "hh": lambda: value.hour, "mm": lambda: value.minute, "ss": lambda: value.second,
+           "WW": lambda: (value.weekday() + 1) % 7}
+    return bytes(((v // 10) << 4) | (v % 10) for v in (get[f]() for f in reversed(fmt.fields)))
