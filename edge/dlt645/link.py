@@ -68,7 +68,7 @@ class LinkStats:
     busy_s: float = 0.0         # time inside exchanges (lock held), for wire utilisation
 
     def as_dict(self) -> dict[str, float]:
-        return {k: getattr(self, k) for k in self.__slots__}  # type: ignore[attr-defined]
+        return {k: getattr(self, k) for k in self.__slots__}
 
 
 class Link(ABC):
@@ -242,7 +242,7 @@ class SerialLink(Link):
         self._fd = -1
 
     async def open(self) -> None:
-        import serial  # type: ignore[import-untyped]
+        import serial
 
         try:
             ser = serial.Serial(self.port, self.baud, bytesize=8, parity=self.parity, stopbits=1, timeout=0,

@@ -81,8 +81,8 @@ def decode_field(fmt: FieldFormat, data: bytes, what: str = "value") -> float | 
     if fmt.kind == "hex":
         return bytes(data)
     if fmt.kind in ("bits", "bin"):
-        v = int.from_bytes(data, "little", signed=fmt.signed)
-        return v if fmt.kind == "bits" else v * fmt.scale
+        word = int.from_bytes(data, "little", signed=fmt.signed)
+        return word if fmt.kind == "bits" else word * fmt.scale
     if fmt.kind == "bcd":
         negative = fmt.signed and bool(data[-1] & 0x80)
         if negative:
@@ -110,12 +110,12 @@ def encode_field(fmt: FieldFormat, value: float | int | datetime | dtime | bytes
     if fmt.kind in ("bits", "bin"):
         if not isinstance(value, int | float):
             raise ValueError(f"{fmt.pattern} field needs a number, got {value!r}")
-        n = int(round(value / fmt.scale))
+        n = round(value / fmt.scale)
         return n.to_bytes(fmt.nbytes, "little", signed=fmt.signed)
     if fmt.kind == "bcd":
         if not isinstance(value, int | float):
             raise ValueError(f"BCD field needs a number, got {value!r}")
-        n = int(round(abs(value) / fmt.scale))
+        n = round(abs(value) / fmt.scale)
         digits = f"{n:0{fmt.nbytes * 2}d}"
         limit = 8 if fmt.signed else 10  # the sign takes the top bit of the top digit
         if len(digits) > fmt.nbytes * 2 or int(digits[0]) >= limit:
@@ -128,7 +128,11 @@ def encode_field(fmt: FieldFormat, value: float | int | datetime | dtime | bytes
         return bytes(out)
     if not isinstance(value, datetime | dtime):
         raise ValueError(f"time field needs a datetime, got {value!r}")
-    get = {"YY": lambda: value.year % 100, "MM": lambda: value.month, "DD": lambda: value.day,
-           "hh": lambda: value.hour, "mm": lambda: value.minute, "ss": lambda: value.second,
-           "WW": lambda: (value.weekday() + 1) % 7}
-    return bytes(((v // 10) << 4) | (v % 10) for v in (get[f]() for f in reversed(fmt.fields)))
+    parts = {"hh": value.hour, "mm": value.minute, "ss": value.second}
+    if isinstance(value, datetime):
+        parts.update(YY=value.year % 100, MM=value.month, DD=value.day, WW=(value.weekday() + 1) % 7)
+    elif set(fmt.fields) - set(parts):
+        raise ValueError(f"format {fmt.pattern} needs a date, got {value!r}")
+    if "YY" in parts and not 2000 <= value.year <= 2099:  # type: ignore[union-attr]
+        raise ValueError(f"year of {value} is outside 2000..2099")
+    return bytes(((v // 10) << 4) | (v % 10) for v in (parts[f] for f in reversed(fmt.fields)))
