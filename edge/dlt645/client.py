@@ -55,6 +55,13 @@ class DiResult:
     ts: float | None = None        # reply arrival, epoch s
     error: str | None = None
     err_code: int | None = None    # ERR byte of an exception reply
+    silent: bool = False           # not one byte came back in any try: the meter is not there
+
+
+@dataclass(slots=True)
+class _ReadCtx:
+    cache: dict[str, DiResult] = field(default_factory=dict)   # freeze times read once per read()
+    silent: str | None = None                                  # set once the meter proved absent
 
 
 class Dlt645Client:
@@ -115,16 +122,18 @@ class Dlt645Client:
         return await self.link.exchange(request, reply_data_len=reply_len, accept=accept)  # type: ignore[arg-type]
 
     async def _once(self, address: str, request: bytes, reply_len: int, accept: object,
-                    prof: MeterProfile) -> tuple[Frame | None, float | None, str]:
-        """One request with retries: (frame, arrival time, failure reason)."""
+                    prof: MeterProfile) -> tuple[Frame | None, float | None, str, bool]:
+        """One request with retries: (frame, arrival time, failure reason, nothing heard at all)."""
         reason = ""
+        heard = False
         for _ in range(self.retries + 1):
             ex = await self._exchange(request, reply_len, accept)
             prof.garbled += len(ex.errors)
+            heard = heard or ex.heard
             if ex.frame is not None:
-                return ex.frame, ex.rx_ts, ""
+                return ex.frame, ex.rx_ts, "", False
             reason = f"bad reply ({ex.errors[-1]})" if ex.errors else f"no reply within {ex.deadline_s:.2f} s"
-        return None, None, f"{reason}, {self.retries + 1} tries"
+        return None, None, f"{reason}, {self.retries + 1} tries", not heard
 
     async def _transact(self, address: str, di: str, protocol: str, data_len: int) -> DiResult:
         prof = self.profile(address)
@@ -136,9 +145,9 @@ class Dlt645Client:
             request = codec.encode_read_1997(address, di, n_fe=self.request_fe)
             accept = self._accept(address, di_wire, (0x81, 0xA1, 0xC1))
         reply_len = len(di_wire) + data_len
-        frame, ts, reason = await self._once(address, request, reply_len, accept, prof)
+        frame, ts, reason, silent = await self._once(address, request, reply_len, accept, prof)
         if frame is None:
-            return DiResult(di=di, error=reason)
+            return DiResult(di=di, error=reason, silent=silent)
         if frame.is_exception:
             return DiResult(di=di, error=err_text(frame.data[0]), err_code=frame.data[0], ts=ts)
         data = bytearray(frame.data[len(di_wire):])
@@ -149,7 +158,7 @@ class Dlt645Client:
                 return DiResult(di=di, error=f"more than {MAX_FOLLOWUPS} follow-up frames", ts=ts)
             req = codec.encode_read_followup(address, di, seq, n_fe=self.request_fe)
             acc = self._accept(address, di_wire, (0x92, 0xB2, 0xD2), seq)
-            nxt, _, reason = await self._once(address, req, reply_len + 1, acc, prof)
+            nxt, _, reason, _ = await self._once(address, req, reply_len + 1, acc, prof)
             if nxt is None:
                 return DiResult(di=di, error=f"follow-up {seq}: {reason}", ts=ts)
             if nxt.is_exception:
@@ -183,6 +192,7 @@ class Dlt645Client:
         out = DeviceRead(device=dev)
         todo = list(dict.fromkeys(quantities))
         protocol = prof.protocol or "2007"
+        ctx = _ReadCtx()
         if prof.protocol is None and todo:
             first_item = self.catalog.by_name(todo[0], "2007")
             if first_item is not None:
@@ -190,10 +200,11 @@ class Dlt645Client:
                 if res.data is None and res.err_code is None:
                     await self._detect(address, prof, res)
                     protocol = prof.protocol or "2007"
+                    if prof.protocol is None and res.silent:
+                        ctx.silent = f"no reply in DL/T 645-2007 nor 1997 ({res.error})"
                 else:
                     prof.protocol = "2007"
-        results: dict[str, DiResult] = {}
-        await self._read_items(address, protocol, todo, prof, out, results)
+        await self._read_items(address, protocol, todo, prof, out, ctx)
         if todo and not out.readings:
             prof.failed_reads += 1
             prof.consecutive_failed_reads += 1
@@ -202,7 +213,7 @@ class Dlt645Client:
         return out
 
     async def _read_items(self, address: str, protocol: str, names: list[str], prof: MeterProfile,
-                          out: DeviceRead, cache: dict[str, DiResult]) -> None:
+                          out: DeviceRead, ctx: _ReadCtx) -> None:
         items: list[Item] = []
         for n in names:
             it = self.catalog.by_name(n, protocol)
@@ -214,16 +225,16 @@ class Dlt645Client:
         wanted = {it.name for it in items}
         for block in self.catalog.blocks_for(protocol):
             members = [n for n in block.items if n in wanted]
-            if not self.use_blocks or block.di in prof.no_blocks or len(members) < 2:
+            if not self.use_blocks or block.di in prof.no_blocks or len(members) < 2 or ctx.silent:
                 continue
-            if await self._read_block(address, protocol, block, members, prof, out):
+            if await self._read_block(address, protocol, block, members, prof, out, ctx):
                 wanted -= set(members)
         for it in items:
             if it.name in wanted:
-                await self._read_single(address, protocol, it, out, cache)
+                await self._read_single(address, protocol, it, out, ctx)
 
     async def _read_block(self, address: str, protocol: str, block: Block, members: list[str],
-                          prof: MeterProfile, out: DeviceRead) -> bool:
+                          prof: MeterProfile, out: DeviceRead, ctx: _ReadCtx) -> bool:
         """Read a block; False when the meter has no such block (remembered) so singles are used."""
         all_items = [self.catalog.by_name(n, protocol) for n in block.items]
         size = sum(it.nbytes for it in all_items if it is not None)
@@ -232,6 +243,8 @@ class Dlt645Client:
             prof.no_blocks.add(block.di)
             return False
         if res.data is None:
+            if res.silent:
+                ctx.silent = f"meter silent on {block.di}"
             for n in members:
                 out.failures.append(Failure(device=out.device, quantity=n, reason=f"{block.di}: {res.error}",
                                             ts=res.ts or time.time()))
@@ -253,19 +266,25 @@ class Dlt645Client:
         return True
 
     async def _read_single(self, address: str, protocol: str, it: Item, out: DeviceRead,
-                           cache: dict[str, DiResult]) -> None:
+                           ctx: _ReadCtx) -> None:
+        if ctx.silent:  # one full timeout per read is enough: do not spend one per item
+            out.failures.append(Failure(device=out.device, quantity=it.name, reason=f"skipped: {ctx.silent}",
+                                        ts=time.time()))
+            return
         res = await self._transact(address, it.di, protocol, it.nbytes + (16 if it.trailing else 0))
         if res.data is None:
+            if res.silent:
+                ctx.silent = f"meter silent on {it.di}"
             out.failures.append(Failure(device=out.device, quantity=it.name, reason=f"{it.di}: {res.error}",
                                         ts=res.ts or time.time()))
             return
         assert res.ts is not None
         stamp: float | None = None
         if it.time_di:
-            tres = cache.get(it.time_di)
+            tres = ctx.cache.get(it.time_di)
             if tres is None:
                 titem = self.catalog.item(it.time_di, protocol)
-                tres = cache[it.time_di] = await self._transact(address, it.time_di, protocol,
+                tres = ctx.cache[it.time_di] = await self._transact(address, it.time_di, protocol,
                                                                 titem.nbytes if titem else 6)
             titem = self.catalog.item(it.time_di, protocol)
             try:
