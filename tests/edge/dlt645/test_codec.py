@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import tomllib
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -12,6 +12,11 @@ from edge.dlt645 import codec
 from edge.dlt645.catalog import load_catalog
 from edge.dlt645.client import err_text
 from edge.dlt645.codec import DecodeError, Decoder, Frame
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 FRAMES = tomllib.loads((Path(__file__).parent / "frames" / "worked_frames.toml").read_text())["frame"]
 CAT = load_catalog()
@@ -138,7 +143,7 @@ def test_flush_drops_a_frame_that_went_quiet_and_resyncs():
     assert dec.pending > 0
     out = dec.flush()
     assert [e.kind for e in out if isinstance(e, DecodeError)] == ["truncated"]
-    assert [f for f in dec.feed(good) if isinstance(f, Frame)][0].raw == good[4:]
+    assert next(f for f in dec.feed(good) if isinstance(f, Frame)).raw == good[4:]
 
 
 def test_decode_frame_raises_only_decode_error():
