@@ -208,7 +208,14 @@ class Link(ABC):
                         continue
                     if now >= deadline and (not dec.pending or now >= hard_deadline):
                         break
-                    until = min(quiet_at, hard_deadline) if dec.pending else deadline
+                    if heard and not dec.pending and not collect:
+                        # the meter answered something unusable and went quiet: nothing else is coming on
+                        # a half-duplex bus, so give the retry the time instead of waiting out the deadline
+                        if now >= quiet_at:
+                            break
+                        until = min(quiet_at, deadline)
+                    else:
+                        until = min(quiet_at, hard_deadline) if dec.pending else deadline
                     self._rx_event.clear()
                     if self._rx:
                         continue
