@@ -68,20 +68,17 @@ class _Scanner:
             return f.is_reply and f.control & 0x9F == want and all(
                 p in ("A", a) for p, a in zip(pattern, f.address, strict=True))
 
-        ex = await self.link.exchange(req, reply_data_len=reply_len, accept=accept, response_delay_s=self.delay,
-                                      collect=True)
-        self._tick()
-        return ex
+        return await self.link.exchange(req, reply_data_len=reply_len, accept=accept,
+                                        response_delay_s=self.delay, collect=True)
 
     def _take(self, ex: Exchange) -> bool:
         """Record a clean single reply; True when the probe was unambiguous (silence or one meter)."""
-        if not ex.heard:
-            return True
-        if len(ex.frames) == 1 and not ex.errors and not ex.ignored:
+        clean = not ex.heard or (len(ex.frames) == 1 and not ex.errors and not ex.ignored)
+        if clean and ex.frames:
             a = ex.frames[0].address
             self.found.setdefault(a, FoundMeter(address=a, protocol=self.protocol))
-            return True
-        return False
+        self._tick()
+        return clean
 
     async def narrow(self, fixed: str) -> None:
         """Probe every value of the next-higher byte above the ``fixed`` low digits."""
