@@ -284,7 +284,9 @@ class Decoder:
     def _skip(self, buf: bytearray, i: int, j: int) -> None:
         self.skipped += j - i
         seg = bytes(buf[i:j])
-        self._fe = len(seg) - len(seg.rstrip(bytes([PREAMBLE])))
+        rest = seg.rstrip(bytes([PREAMBLE]))
+        # a preamble split across chunks keeps counting; noise before it restarts the count
+        self._fe = len(seg) - len(rest) + (0 if rest else self._fe)
 
     @staticmethod
     def _complete_after(buf: bytearray, i: int) -> int | None:

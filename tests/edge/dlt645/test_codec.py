@@ -96,6 +96,9 @@ def test_decoder_counts_preamble_and_skips_noise_before_the_frame():
     frames = [f for f in out if isinstance(f, Frame)]
     assert len(frames) == 1 and frames[0].n_fe == 4
     assert Decoder().feed(raw[4:])[0].n_fe == 0
+    dec = Decoder()
+    assert dec.feed(b"\xfe") == [] and dec.feed(b"\xfe\xfe") == []
+    assert dec.feed(raw[3:])[0].n_fe == 4  # a preamble split across chunks is counted whole
 
 
 def test_decoder_rejects_a_bad_checksum_with_a_precise_error():
