@@ -21,14 +21,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from edge.dlt645 import codec  # noqa: E402
-from edge.dlt645.client import Dlt645Client  # noqa: E402
-from edge.dlt645.codec import Decoder, Frame  # noqa: E402
-from edge.dlt645.link import open_link  # noqa: E402
-from edge.sim.meterbus import MeterBus, SimMeter  # noqa: E402
-from edge.sim.sources import StaticSource  # noqa: E402
-from edge.wire import byte_time_s, dlt645_frame_bytes, dlt645_read_time_s  # noqa: E402
-from tests.support.pty import pty_pair  # noqa: E402
+from edge.dlt645 import codec
+from edge.dlt645.client import Dlt645Client
+from edge.dlt645.codec import Decoder, Frame
+from edge.dlt645.link import open_link
+from edge.sim.meterbus import MeterBus, SimMeter
+from edge.sim.sources import StaticSource
+from edge.wire import byte_time_s, dlt645_frame_bytes, dlt645_read_time_s
+from tests.support.pty import pty_pair
 
 BAUD = 2400
 DELAY_S = 0.1
