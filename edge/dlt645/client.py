@@ -60,7 +60,7 @@ class DiResult:
 
 @dataclass(slots=True)
 class _ReadCtx:
-    cache: dict[str, DiResult] = field(default_factory=dict)   # freeze times read once per read()
+    cache: dict[str, DiResult] = field(default_factory=dict)   # DIs already read in this read()
     silent: str | None = None                                  # set once the meter proved absent
 
 
@@ -168,6 +168,10 @@ class Dlt645Client:
             frame = nxt
         return DiResult(di=di, data=bytes(data), ts=ts)
 
+    async def broadcast_time(self, when: datetime) -> None:
+        """Broadcast time sync (08H, opt-in per DESIGN principle 4): meter local time, no meter answers."""
+        await self.link.send(codec.encode_time_sync(when, n_fe=self.request_fe))
+
     # ---- quantities ---------------------------------------------------------------------------------------
 
     async def _detect(self, address: str, prof: MeterProfile, first: DiResult) -> None:
@@ -204,6 +208,7 @@ class Dlt645Client:
                         ctx.silent = f"no reply in DL/T 645-2007 nor 1997 ({res.error})"
                 else:
                     prof.protocol = "2007"
+                    ctx.cache[first_item.di] = res  # the probe was a real read: do not ask twice
         await self._read_items(address, protocol, todo, prof, out, ctx)
         if todo and not out.readings:
             prof.failed_reads += 1
@@ -271,7 +276,8 @@ class Dlt645Client:
             out.failures.append(Failure(device=out.device, quantity=it.name, reason=f"skipped: {ctx.silent}",
                                         ts=time.time()))
             return
-        res = await self._transact(address, it.di, protocol, it.nbytes + (16 if it.trailing else 0))
+        res = ctx.cache.get(it.di) or await self._transact(address, it.di, protocol,
+                                                          it.nbytes + (16 if it.trailing else 0))
         if res.data is None:
             if res.silent:
                 ctx.silent = f"meter silent on {it.di}"

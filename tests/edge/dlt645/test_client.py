@@ -142,3 +142,21 @@ def test_a_bus_with_1e_3_bit_errors_yields_only_correct_values_or_counted_failur
           f"{link.stats.decode_errors} rejected frames")
     assert link.stats.decode_errors > 0     # errors were injected and caught
     assert n_values > 0.8 * len(results) * len(quantities) - n_failed
+
+
+def test_broadcast_time_sync_goes_out_and_no_meter_answers(ptys):
+    dev, cli = ptys
+    bus, _ = simbus.make_bus(19200, faults=False)
+
+    async def go():
+        async with open_link(cli, baud=19200, parity="N") as link:
+            c = Dlt645Client(link)
+            await c.broadcast_time(datetime(2024, 5, 17, 13, 45, 30))
+            r = await c.read(simbus.address(1), ["e_fwd"])  # the bus is usable right after
+            return link, r
+    with bus.serving(dev):
+        link, r = asyncio.run(go())
+    assert r.ok
+    tx = [rec.data for rec in link.ring if rec.direction == "tx"]
+    assert tx[0] == bytes.fromhex("FEFEFEFE68999999999999680806637846 4A38576E16".replace(" ", ""))
+    assert bus.stats.silent >= 1 and link.stats.ok == 1
