@@ -208,7 +208,8 @@ class Link(ABC):
                         continue
                     if now >= deadline and (not dec.pending or now >= hard_deadline):
                         break
-                    if heard and not dec.pending and not collect:
+                    echo = any(not f.is_reply for f in ignored)  # adapters that hear their own request
+                    if heard and not dec.pending and not collect and (errors or not echo):
                         # the meter answered something unusable and went quiet: nothing else is coming on
                         # a half-duplex bus, so give the retry the time instead of waiting out the deadline
                         if now >= quiet_at:
