@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import threading
 import time
 
 import pytest
@@ -96,3 +98,21 @@ def test_opening_a_missing_port_names_it():
         asyncio.run(go())
     with pytest.raises(TransportError, match="tcp://host:port"):
         open_link("tcp://nohost")
+
+
+def test_a_converter_that_hangs_up_is_a_transport_error_naming_the_link():
+    async def go(port: int):
+        async with open_link(f"tcp://127.0.0.1:{port}", baud=9600, max_response_delay_s=0.05) as link:
+            await asyncio.sleep(0.1)  # the peer has closed by now
+            await link.exchange(codec.encode_read(A1, "00010000"), reply_data_len=8)
+    with socket.create_server(("127.0.0.1", 0)) as srv:
+        port = srv.getsockname()[1]
+
+        def hang_up():
+            conn, _ = srv.accept()
+            conn.close()
+        t = threading.Thread(target=hang_up)
+        t.start()
+        with pytest.raises(TransportError, match=f"tcp://127.0.0.1:{port}"):
+            asyncio.run(go(port))
+        t.join(5)
