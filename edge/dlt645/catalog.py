@@ -10,12 +10,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 
-from edge.dlt645.values import FieldFormat, decode_field, encode_field, parse_format
+from edge.dlt645.values import FieldFormat, Value, decode_field, encode_field, parse_format, parse_record
 from edge.errors import ConfigError, ConfigIssue
 
 if sys.version_info >= (3, 11):
@@ -28,7 +26,7 @@ __all__ = ["BUILTIN_PATH", "Block", "Catalog", "Item", "load_catalog"]
 BUILTIN_PATH = Path(__file__).with_name("catalog.toml")
 PROTOCOLS = ("2007", "1997")
 _ITEM_KEYS = {"di", "name", "format", "bytes", "signed", "unit", "protocol", "time_di", "trailing", "bits",
-              "scale"}
+              "scale", "fields"}
 _BLOCK_KEYS = {"di", "items", "protocol"}
 
 
@@ -47,13 +45,13 @@ class Item:
     def nbytes(self) -> int:
         return self.fmt.nbytes
 
-    def decode(self, data: bytes) -> float | int | datetime | dtime | bytes:
+    def decode(self, data: bytes) -> Value:
         """Value of this item from its data bytes (DI already removed). Raises ``DecodeError``."""
         if self.trailing and len(data) > self.nbytes:
             data = data[:self.nbytes]
         return decode_field(self.fmt, data, f"{self.name} ({self.di})")
 
-    def encode(self, value: float | int | datetime | dtime | bytes) -> bytes:
+    def encode(self, value: Value) -> bytes:
         return encode_field(self.fmt, value)
 
     def bit_names(self, word: int) -> list[str]:
@@ -117,8 +115,11 @@ def _parse_item(raw: dict[str, Any], path: str, key: str, issues: list[ConfigIss
         if len(di) != want or any(c not in "0123456789ABCDEF" for c in di):
             raise ValueError(f"DI {di!r} must be {want} hex digits for protocol {protocol}")
         name = str(raw["name"])
-        fmt = parse_format(str(raw["format"]), nbytes=raw.get("bytes"), signed=bool(raw.get("signed", False)),
-                           scale=raw.get("scale"))
+        if raw["format"] == "record":
+            fmt = parse_record(list(raw.get("fields", [])), nbytes=raw.get("bytes"))
+        else:
+            fmt = parse_format(str(raw["format"]), nbytes=raw.get("bytes"), signed=bool(raw.get("signed", False)),
+                               scale=raw.get("scale"))
         bits = {int(k): str(v) for k, v in dict(raw.get("bits", {})).items()}
         time_di = raw.get("time_di")
         return Item(di=di, name=name, fmt=fmt, unit=str(raw.get("unit", "")), protocol=protocol,

@@ -37,6 +37,15 @@ def _is_di(s: str) -> bool:
     return len(s) in (4, 8) and all(c in "0123456789abcdefABCDEF" for c in s)
 
 
+def _plain(value: Any) -> Any:
+    """JSON-ready form of a decoded value: hex for bytes, ISO 8601 for times, records as objects."""
+    if isinstance(value, bytes):
+        return value.hex().upper()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
 def _row_from_di(catalog: Catalog, res: DiResult) -> dict[str, Any]:
     protocol = "1997" if len(res.di) == 4 else "2007"
     item = catalog.item(res.di, protocol) or catalog.block(res.di, protocol)
@@ -52,8 +61,7 @@ def _row_from_di(catalog: Catalog, res: DiResult) -> dict[str, Any]:
     except DecodeError as exc:
         row["error"] = str(exc)
         return row
-    row["value"] = value.hex().upper() if isinstance(value, bytes) else (
-        value.isoformat() if hasattr(value, "isoformat") else value)
+    row["value"] = _plain(value)
     row["unit"] = item.unit
     if item.bits and isinstance(value, int):
         row["bits"] = item.bit_names(value)

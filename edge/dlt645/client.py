@@ -313,7 +313,7 @@ class Dlt645Client:
             return
         if isinstance(value, datetime):
             num = value.replace(tzinfo=self.meter_tz).timestamp()
-        elif isinstance(value, bytes | dtime):
+        elif value is None or isinstance(value, bytes | dtime | dict):
             out.failures.append(Failure(device=out.device, quantity=it.name, ts=ts,
                                         reason=f"{it.di} ({it.fmt.pattern}) is not a number; read it by DI"))
             return

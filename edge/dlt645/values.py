@@ -6,34 +6,57 @@ A format string names the encoding:
 - ``XXXXXX.XX`` style: BCD digits, two per byte, scale from the digits after the point;
 - ``YYMMDDhhmmss``, ``YYMMDDhhmm``, ``YYMMDDWW``, ``hhmmss``, ``MMDDhhmm``: BCD timestamps;
 - ``bits``: an unsigned binary word (status words), ``bin``: a binary integer (vendor fields);
-- ``hex``: opaque bytes, shown as hex.
+- ``hex``: opaque bytes, shown as hex;
+- ``record``: named fields back to back (event records), each ``name:FORMAT`` (``start:YYMMDDhhmmss``,
+  ``count_a:XXXXXX``, ``operator:hex4``, ``e_fwd_before:XXXXXX.XX``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import time as dtime
 
 from edge.dlt645.codec import DecodeError
 
-__all__ = ["FieldFormat", "decode_field", "encode_field", "parse_format"]
+__all__ = ["FieldFormat", "Value", "decode_field", "encode_field", "parse_format", "parse_record"]
 
 _TIME_FIELDS = {"YY", "MM", "DD", "hh", "mm", "ss", "WW"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FieldFormat:
-    kind: str            # "bcd" | "time" | "bits" | "bin" | "hex"
+    kind: str            # "bcd" | "time" | "bits" | "bin" | "hex" | "record"
     pattern: str
     nbytes: int
     scale: float = 1.0
     signed: bool = False
+    parts: tuple[tuple[str, FieldFormat], ...] = ()   # record fields in wire order
 
     @property
     def fields(self) -> tuple[str, ...]:
         """Time fields in nameplate order (``("YY", "MM", ...)``) for kind "time"."""
         return tuple(self.pattern[k:k + 2] for k in range(0, len(self.pattern), 2))
+
+
+def parse_record(fields: Sequence[str], *, nbytes: int | None = None) -> FieldFormat:
+    """A record format from ``name:FORMAT`` specs (``hexN`` = N opaque bytes, ``-`` suffix = signed)."""
+    parts = []
+    for spec in fields:
+        name, _, fmt = str(spec).partition(":")
+        if not name or not fmt:
+            raise ValueError(f"record field {spec!r} is not name:FORMAT")
+        signed = fmt.endswith("-")
+        fmt = fmt.rstrip("-")
+        if fmt.startswith("hex") and fmt[3:].isdigit():
+            parts.append((name, parse_format("hex", nbytes=int(fmt[3:]))))
+        else:
+            parts.append((name, parse_format(fmt, signed=signed)))
+    size = sum(p.nbytes for _, p in parts)
+    if not parts or (nbytes is not None and nbytes != size):
+        raise ValueError(f"record of {size} bytes does not match bytes = {nbytes}")
+    return FieldFormat(kind="record", pattern="record", nbytes=size, parts=tuple(parts))
 
 
 def parse_format(pattern: str, *, nbytes: int | None = None, signed: bool = False,
@@ -74,10 +97,20 @@ def _bcd_digits(data: bytes, what: str) -> int:
     return value
 
 
-def decode_field(fmt: FieldFormat, data: bytes, what: str = "value") -> float | int | datetime | dtime | bytes:
+Value = float | int | datetime | dtime | bytes | None | dict[str, "Value"]
+
+
+def decode_field(fmt: FieldFormat, data: bytes, what: str = "value") -> Value:
     """Decode one field (exactly ``fmt.nbytes`` bytes, wire order). Raises ``DecodeError``."""
     if len(data) != fmt.nbytes:
         raise DecodeError("length", f"{what}: {len(data)} bytes, format {fmt.pattern} needs {fmt.nbytes}", data)
+    if fmt.kind == "record":
+        out: dict[str, Value] = {}
+        k = 0
+        for name, part in fmt.parts:
+            out[name] = decode_field(part, data[k:k + part.nbytes], f"{what}.{name}")
+            k += part.nbytes
+        return out
     if fmt.kind == "hex":
         return bytes(data)
     if fmt.kind in ("bits", "bin"):
@@ -89,6 +122,8 @@ def decode_field(fmt: FieldFormat, data: bytes, what: str = "value") -> float | 
             data = data[:-1] + bytes([data[-1] & 0x7F])
         v = _bcd_digits(data, what) * fmt.scale
         return -v if negative else v
+    if not any(data) and "MM" in fmt.fields:
+        return None  # an all-zero date is "not yet": the end of an event that is still going on
     parts = dict(zip(reversed(fmt.fields), (_bcd_digits(bytes([b]), what) for b in data), strict=True))
     try:
         if "WW" in parts and parts["WW"] > 6:
@@ -101,8 +136,16 @@ def decode_field(fmt: FieldFormat, data: bytes, what: str = "value") -> float | 
         raise DecodeError("time", f"{what}: {exc}", data) from None
 
 
-def encode_field(fmt: FieldFormat, value: float | int | datetime | dtime | bytes) -> bytes:
+def encode_field(fmt: FieldFormat, value: Value) -> bytes:
     """Encode one field in wire order. Raises ``ValueError`` when the value does not fit the format."""
+    if fmt.kind == "record":
+        if not isinstance(value, Mapping):
+            raise ValueError(f"record field needs a mapping of {[n for n, _ in fmt.parts]}")
+        return b"".join(encode_field(part, value[name]) for name, part in fmt.parts)
+    if isinstance(value, Mapping):
+        raise ValueError(f"{fmt.pattern} field needs a single value, got a mapping")
+    if value is None and fmt.kind == "time":
+        return bytes(fmt.nbytes)
     if fmt.kind == "hex":
         if not isinstance(value, bytes | bytearray) or len(value) != fmt.nbytes:
             raise ValueError(f"hex field needs {fmt.nbytes} bytes")

@@ -20,7 +20,12 @@ ITEMS = list(CAT.items)
 
 
 def _values(item):
-    f = item.fmt
+    return _values_fmt(item.fmt)
+
+
+def _values_fmt(f):
+    if f.kind == "record":
+        return st.fixed_dictionaries({name: _values_fmt(part) for name, part in f.parts})
     if f.kind == "bcd":
         digits = f.nbytes * 2
         top = 8 * 10 ** (digits - 1) - 1 if f.signed else 10 ** digits - 1
@@ -52,7 +57,11 @@ def test_every_catalogue_item_round_trips_through_a_reply_frame(item):
         out = Decoder().feed(raw)
         assert len(out) == 1 and isinstance(out[0], Frame)
         got = item.decode(out[0].data[len(di):])
-        if isinstance(value, float):
+        if isinstance(value, dict):
+            assert got.keys() == value.keys()
+            for k, v in value.items():
+                assert got[k] == (pytest.approx(v, abs=0.005) if isinstance(v, float) else v)
+        elif isinstance(value, float):
             assert got == pytest.approx(value, abs=item.fmt.scale / 2)
         else:
             assert got == value
@@ -65,6 +74,17 @@ def test_catalogue_uses_the_quantity_vocabulary_for_the_quantities_it_reads():
         if q != "t_amb":  # the meter's internal temperature is not the ambient one
             assert q in names, q
     assert CAT.by_name("e_fwd_daily").time_di == "05060001"
+
+
+def test_event_records_decode_to_named_fields_and_an_open_event_has_no_end():
+    item = CAT.item("03300D01")
+    start = bytes([0x30, 0x45, 0x13, 0x17, 0x05, 0x24])  # 2024-05-17 13:45:30, ss first
+    energies = bytes([0x67, 0x45, 0x23, 0x01]) * 12
+    rec = item.decode(start + bytes(6) + energies)
+    assert rec["start"] == datetime(2024, 5, 17, 13, 45, 30) and rec["end"] is None
+    assert rec["e1_before"] == pytest.approx(12345.67) and len(rec) == 14
+    totals = CAT.item("03010000").decode(bytes([3, 0, 0, 0x20, 0x01, 0]) + bytes(12))
+    assert totals["count_a"] == 3 and totals["minutes_a"] == 120 and totals["count_b"] == 0
 
 
 def test_blocks_list_catalogue_items_in_reply_order():
