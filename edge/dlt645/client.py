@@ -82,7 +82,10 @@ class Dlt645Client:
         self.meters: dict[str, MeterProfile] = {}
 
     def profile(self, address: str) -> MeterProfile:
+        """What the client knows about the meter at ``address`` (created on first use)."""
         a = address.rjust(12, "0").upper()
+        if len(a) != 12 or not a.isdigit():
+            raise ValueError(f"meter address {address!r} is not up to 12 decimal digits")
         p = self.meters.get(a)
         if p is None:
             p = self.meters[a] = MeterProfile(protocol=None if self.protocol == "auto" else self.protocol)

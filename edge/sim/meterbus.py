@@ -240,6 +240,15 @@ class MeterBus:
 
     # ---- I/O ------------------------------------------------------------------------------------------------
 
+    def serve(self, where: str, stop: threading.Event) -> None:
+        """Serve in the calling thread until ``stop`` is set (a ``simulate`` command's main loop)."""
+        from edge.sim._busio import serve
+
+        errors: list[BaseException] = []
+        serve(self, where, stop, threading.Event(), errors)
+        if errors:
+            raise RuntimeError(f"meter bus on {where} failed: {errors[0]}") from errors[0]
+
     @contextmanager
     def serving(self, where: str) -> Iterator[MeterBus]:
         """Serve the bus on a pty path or ``tcp://host:port`` (port 0 = any; see ``self.url``) in a thread."""

@@ -160,3 +160,9 @@ def test_broadcast_time_sync_goes_out_and_no_meter_answers(ptys):
     tx = [rec.data for rec in link.ring if rec.direction == "tx"]
     assert tx[0] == bytes.fromhex("FEFEFEFE68999999999999680806637846 4A38576E16".replace(" ", ""))
     assert bus.stats.silent >= 1 and link.stats.ok == 1
+
+
+def test_a_bad_meter_address_is_refused_before_any_io():
+    client = Dlt645Client(open_link("/dev/null"))  # never opened: nothing may touch it
+    with pytest.raises(ValueError, match="12AB"):
+        asyncio.run(client.read("12ab", ["e_fwd"]))

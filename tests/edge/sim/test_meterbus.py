@@ -128,3 +128,24 @@ def test_served_over_tcp_replies_arrive_after_the_emulated_wire_time():
     wire = (len(req) + 24) * byte_time_s(2400) + 0.1
     assert frames[0].address == A1
     assert wire <= elapsed < wire + 0.1
+
+
+def test_serve_runs_in_the_calling_thread_until_stopped():
+    import threading
+
+    bus = _bus(SimMeter(address=A1, response_delay_s=0.02), baud=19200)
+    stop = threading.Event()
+    t = threading.Thread(target=bus.serve, args=("tcp://127.0.0.1:0", stop))
+    t.start()
+    deadline = time.monotonic() + 5
+    while bus.url is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    host, port = bus.url.removeprefix("tcp://").split(":")
+    with socket.create_connection((host, int(port)), timeout=3) as s:
+        s.sendall(codec.encode_read(A1, "00010000"))
+        dec, frames = Decoder(), []
+        while not frames:
+            frames = [f for f in dec.feed(s.recv(100)) if isinstance(f, Frame)]
+    stop.set()
+    t.join(5)
+    assert frames[0].address == A1 and not t.is_alive()
