@@ -49,6 +49,8 @@ def _loop(bus: MeterBus, read: Callable[[], bytes], write: Callable[[bytes], Non
                 continue
             # the request's last byte reaches the meters len x byte time after the master wrote it
             req_end = now + (out.n_fe + len(out.raw)) * bt
+            if bus.echo:
+                write(bytes([0xFE]) * out.n_fe + out.raw)
             reply = bus.respond(out, time.time())
             if reply is None:
                 _sleep_until(req_end)

@@ -85,12 +85,14 @@ class MeterBus:
     """Many simulated meters behind one port. ``respond()`` is the sans-I/O core; ``serving()`` the I/O."""
 
     def __init__(self, meters: Sequence[SimMeter], source: ValueSource, *, baud: int = 2400,
-                 catalog: Catalog | None = None, seed: int = 0, utc_offset_s: int = 8 * 3600) -> None:
+                 catalog: Catalog | None = None, seed: int = 0, utc_offset_s: int = 8 * 3600,
+                 echo: bool = False) -> None:
         self.meters = {m.address.rjust(12, "0"): m for m in meters}
         self.source = source
         self.baud = baud
         self.catalog = catalog or load_catalog()
         self.tz = timezone(timedelta(seconds=utc_offset_s))
+        self.echo = echo      # like 2-wire adapters that hear their own transmission
         self.stats = BusStats()
         self._faults: dict[str, Fault] = {}
         self._followups: dict[str, tuple[str, list[bytes]]] = {}

@@ -116,3 +116,16 @@ def test_a_converter_that_hangs_up_is_a_transport_error_naming_the_link():
         with pytest.raises(TransportError, match=f"tcp://127.0.0.1:{port}"):
             asyncio.run(go(port))
         t.join(5)
+
+
+def test_an_adapter_echoing_the_request_does_not_cut_the_wait_for_the_reply(ptys):
+    dev, cli = ptys
+    bus = MeterBus([SimMeter(address=A1, response_delay_s=0.25)], StaticSource(), baud=9600, echo=True)
+
+    async def go():
+        async with open_link(cli, baud=9600, parity="N", quiet_s=0.1, max_response_delay_s=0.4) as link:
+            return await link.exchange(codec.encode_read(A1, "00010000"), reply_data_len=8)
+    with bus.serving(dev):
+        ex = asyncio.run(go())
+    assert ex.frame is not None and ex.frame.address == A1  # arrived 0.25 s after the echo went quiet
+    assert len(ex.ignored) == 1 and not ex.ignored[0].is_reply
