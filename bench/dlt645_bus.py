@@ -4,7 +4,9 @@ One simulated bus on a real pseudo-terminal (socat) at 2400 baud, meters answeri
 The client reads forward active energy (00010000) round-robin from 8 meters for a fixed time; the
 wire limit is the same read computed from frame sizes, baud rate, response delay and the 20 ms gap
 (edge.wire). Also the streaming decoder's throughput in frames/s against the frames/s a 2400-baud
-wire can carry. Prints `name: value` lines; medians over --runs runs.
+wire can carry, and a realistic poll (energy, U, I, P, PF, SW7 with block reads: 6 reads per meter)
+in meters/min against its wire limit (the reference estimates 19-31 meters/min per 2400-baud bus).
+Prints `name: value` lines; medians over --runs runs.
 
     .venv/bin/python bench/dlt645_bus.py [--seconds 10] [--runs 3]
 """
@@ -36,26 +38,32 @@ GAP_S = 0.02
 N_METERS = 8
 
 
-async def _reads(port: str, seconds: float) -> tuple[int, int, float]:
+POLL = ["e_fwd", "u_a", "u_b", "u_c", "i_a", "i_b", "i_c", "p", "pf", "sw7"]
+# the reads that POLL costs with blocks: (reply data bytes) for e_fwd, U block, I block, p, pf, sw7
+POLL_REPLY_DATA = [4 + 4, 4 + 6, 4 + 9, 4 + 3, 4 + 2, 4 + 2]
+
+
+async def _reads(port: str, seconds: float, quantities: list[str]) -> tuple[int, int, int, float]:
     async with open_link(port, baud=BAUD, parity="N", gap_s=GAP_S) as link:
         client = Dlt645Client(link, protocol="2007")
         ok = failed = 0
         t0 = time.monotonic()
         n = 0
         while time.monotonic() - t0 < seconds:
-            r = await client.read(f"{n % N_METERS + 1:012d}", ["e_fwd"])
+            r = await client.read(f"{n % N_METERS + 1:012d}", quantities)
             ok += len(r.readings)
             failed += len(r.failures)
             n += 1
-        return ok, failed, time.monotonic() - t0
+        return n, ok, failed, time.monotonic() - t0
 
 
-def bus_run(seconds: float) -> tuple[float, int]:
+def bus_run(seconds: float, quantities: list[str] | None = None) -> tuple[float, int]:
+    """(device reads per minute, failed quantities) of back-to-back reads of ``quantities``."""
     meters = [SimMeter(address=f"{n:012d}", response_delay_s=DELAY_S) for n in range(1, N_METERS + 1)]
     bus = MeterBus(meters, StaticSource(), baud=BAUD)
     with tempfile.TemporaryDirectory() as tmp, pty_pair(Path(tmp)) as (dev, cli), bus.serving(dev):
-        ok, failed, elapsed = asyncio.run(_reads(cli, seconds))
-    return ok / elapsed * 60.0, failed
+        n, _, failed, elapsed = asyncio.run(_reads(cli, seconds, quantities or ["e_fwd"]))
+    return n / elapsed * 60.0, failed
 
 
 def decoder_run(n_frames: int = 200_000) -> float:
@@ -79,11 +87,16 @@ def main() -> int:
     args = ap.parse_args()
     limit_s = dlt645_read_time_s(BAUD, 4, 8, response_delay_s=DELAY_S, gap_s=GAP_S)
     limit_per_min = 60.0 / limit_s
-    rates, failures = [], 0
+    rates, polls, failures = [], [], 0
     for _ in range(args.runs):
         rate, failed = bus_run(args.seconds)
         rates.append(rate)
         failures += failed
+        rate, failed = bus_run(args.seconds, POLL)
+        polls.append(rate)
+        failures += failed
+    poll_limit_s = sum(dlt645_read_time_s(BAUD, 4, n, response_delay_s=DELAY_S, gap_s=GAP_S)
+                       for n in POLL_REPLY_DATA)
     dec = [decoder_run() for _ in range(args.runs)]
     achieved = statistics.median(rates)
     wire_frames_s = 1.0 / (dlt645_frame_bytes(8) * byte_time_s(BAUD))
@@ -92,8 +105,11 @@ def main() -> int:
     print(f"wire_limit_reads_per_min: {limit_per_min:.1f}")
     print(f"reads_per_min: {achieved:.1f}")
     print(f"reads_per_min_runs: {' '.join(f'{r:.1f}' for r in rates)}")
-    print(f"failed_reads: {failures}")
+    print(f"failed_quantities: {failures}")
     print(f"efficiency: {achieved / limit_per_min:.3f}")
+    print(f"poll_wire_limit_meters_per_min: {60.0 / poll_limit_s:.1f}")
+    print(f"poll_meters_per_min: {statistics.median(polls):.1f}")
+    print(f"poll_efficiency: {statistics.median(polls) * poll_limit_s / 60.0:.3f}")
     print(f"decoder_frames_per_s: {statistics.median(dec):.0f}")
     print(f"wire_frames_per_s_at_{BAUD}: {wire_frames_s:.1f}")
     print(f"decoder_vs_wire: {statistics.median(dec) / wire_frames_s:.0f}")
