@@ -82,18 +82,23 @@ class Catalog:
             self._blocks_by_di[(b.protocol, b.di)] = b
 
     def item(self, di: str, protocol: str = "2007") -> Item | None:
+        """The item with this DI (hex, any case), or None."""
         return self._by_di.get((protocol, di.upper()))
 
     def by_name(self, name: str, protocol: str = "2007") -> Item | None:
+        """The item that reads this quantity name, or None."""
         return self._by_name.get((protocol, name))
 
     def block(self, di: str, protocol: str = "2007") -> Block | None:
+        """The block with this FF-DI, or None."""
         return self._blocks_by_di.get((protocol, di.upper()))
 
     def blocks_for(self, protocol: str = "2007") -> list[Block]:
+        """Every block of one protocol edition."""
         return [b for b in self.blocks if b.protocol == protocol]
 
     def names(self, protocol: str = "2007") -> list[str]:
+        """Every item name of one protocol edition."""
         return [it.name for it in self.items if it.protocol == protocol]
 
 

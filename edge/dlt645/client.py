@@ -8,7 +8,7 @@ its protocol edition and which block DIs it does not support.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from datetime import time as dtime
@@ -110,7 +110,7 @@ class Dlt645Client:
         return out
 
     def _accept(self, address: str, di_wire: bytes, functions: tuple[int, ...],
-                seq: int | None = None) -> object:
+                seq: int | None = None) -> Callable[[Frame], bool]:
         def accept(f: Frame) -> bool:
             if f.address != address or f.control & 0x9F not in functions:
                 return False
@@ -121,10 +121,10 @@ class Dlt645Client:
             return seq is None or (len(f.data) > len(di_wire) and f.data[-1] == seq)
         return accept
 
-    async def _exchange(self, request: bytes, reply_len: int, accept: object) -> Exchange:
-        return await self.link.exchange(request, reply_data_len=reply_len, accept=accept)  # type: ignore[arg-type]
+    async def _exchange(self, request: bytes, reply_len: int, accept: Callable[[Frame], bool]) -> Exchange:
+        return await self.link.exchange(request, reply_data_len=reply_len, accept=accept)
 
-    async def _once(self, address: str, request: bytes, reply_len: int, accept: object,
+    async def _once(self, address: str, request: bytes, reply_len: int, accept: Callable[[Frame], bool],
                     prof: MeterProfile) -> tuple[Frame | None, float | None, str, bool]:
         """One request with retries: (frame, arrival time, failure reason, nothing heard at all)."""
         reason = ""
