@@ -11,6 +11,7 @@ __all__ = [
     "byte_time_s",
     "dlt645_frame_bytes",
     "dlt645_read_time_s",
+    "dlt645_reply_deadline_s",
     "modbus_rtu_read_time_s",
     "modbus_silent_interval_s",
 ]
@@ -47,3 +48,14 @@ def modbus_rtu_read_time_s(baud: int, n_registers: int, *, slave_time_s: float =
     bt = byte_time_s(baud)
     t35 = modbus_silent_interval_s(baud)
     return 8 * bt + t35 + slave_time_s + (5 + 2 * n_registers) * bt + t35
+
+
+def dlt645_reply_deadline_s(baud: int, request_bytes: int, reply_data_len: int, *,
+                            max_response_delay_s: float = 0.5, margin_s: float = 0.1,
+                            reply_fe: int = 4) -> float:
+    """How long to wait for a reply, counted from handing the request to the port (dlt645.md §1.4):
+    the request still has to cross the wire, then up to ``max_response_delay_s`` of meter delay, then
+    the longest expected reply, plus a margin for USB adapters and scheduling."""
+    bt = byte_time_s(baud)
+    return (request_bytes * bt + max_response_delay_s
+            + dlt645_frame_bytes(reply_data_len, reply_fe) * bt + margin_s)
