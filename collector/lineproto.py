@@ -1,0 +1,73 @@
+"""InfluxDB line protocol encoding of points, and RFC 3339 timestamps to epoch nanoseconds.
+
+Numbers are always written as floats (no ``i`` suffix): JSON does not tell 5 from 5.0, and InfluxDB
+rejects a batch whose field type differs from the one already stored in the shard, so one integer
+sneaking in where a float was stored before would turn good data into a 400.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from functools import lru_cache
+from typing import NamedTuple
+
+__all__ = ["FieldValue", "Point", "encode", "encode_many", "ts_ns"]
+
+FieldValue = float | bool | str
+
+
+class Point(NamedTuple):
+    measurement: str
+    tags: dict[str, str]          # sorted by key when encoded; empty values are left out
+    fields: dict[str, FieldValue]  # at least one
+    time_ns: int
+
+
+_KEY_ESC = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})
+_MEAS_ESC = str.maketrans({",": r"\,", " ": r"\ "})
+_STR_ESC = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n"})
+
+
+def _tag(v: str) -> str:
+    return v.translate(_KEY_ESC)
+
+
+def _field(v: FieldValue) -> str:
+    t = type(v)
+    if t is float or t is int:
+        f = float(v)
+        if not math.isfinite(f):
+            raise ValueError(f"non-finite number {v!r} cannot be stored")
+        return repr(f)
+    if t is bool:
+        return "true" if v else "false"
+    return '"' + str(v).translate(_STR_ESC) + '"'
+
+
+def encode(p: Point) -> str:
+    """One line of line protocol (no trailing newline)."""
+    head = p.measurement.translate(_MEAS_ESC)
+    tags = "".join(f",{k.translate(_KEY_ESC)}={_tag(v)}" for k, v in sorted(p.tags.items()) if v)
+    fields = ",".join(f"{k.translate(_KEY_ESC)}={_field(v)}" for k, v in p.fields.items())
+    return f"{head}{tags} {fields} {p.time_ns}"
+
+
+def encode_many(points: list[Point]) -> bytes:
+    return ("\n".join(encode(p) for p in points) + "\n").encode() if points else b""
+
+
+@lru_cache(maxsize=8192)
+def ts_ns(text: str) -> int:
+    """``2026-03-01T00:15:00.250Z`` -> epoch nanoseconds, exact (no float rounding of the fraction)."""
+    if not text.endswith("Z"):
+        raise ValueError(f"timestamp {text!r} is not UTC (must end in Z)")
+    base, _, frac = text[:-1].partition(".")
+    if frac and not frac.isdigit():
+        raise ValueError(f"timestamp {text!r} has a bad fraction")
+    try:
+        dt = datetime.fromisoformat(base + "+00:00")
+    except ValueError as e:
+        raise ValueError(f"timestamp {text!r} is not RFC 3339: {e}") from None
+    whole = int(dt.timestamp())
+    return whole * 1_000_000_000 + int((frac + "000000000")[:9] or 0)
