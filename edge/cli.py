@@ -17,6 +17,7 @@ __all__ = ["COMMANDS", "main"]
 
 # name -> (module, one-line help). Keep it sorted by how often a field engineer types it.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "collector": ("edge.commands.collector", "write gateways' MQTT alerts and summaries into InfluxDB"),
 }
 
 

@@ -1,0 +1,194 @@
+"""The collector loop: receive, decode, batch, write, then acknowledge in receive order.
+
+One thread does the work (paho's network thread only enqueues), so batches are written one at a time
+and acknowledgements leave in the order the messages arrived. A message is acknowledged only when:
+its points were accepted by the database, or it was dead-lettered and the broker confirmed the
+dead-letter publish. While the database is unreachable the current batch is retried with exponential
+back-off and nothing is acknowledged; the broker's in-flight window (ReceiveMaximum) then fills and it
+stops sending — back-pressure all the way to the broker's queue for our persistent session.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from collector.config import CollectorConfig
+from collector.decode import Rejected, decode
+from collector.health import Health
+from collector.lineproto import Point, encode_many
+from collector.subscriber import Inbound, Subscriber
+from collector.writer import RejectedWrite, TooLarge, TransientWrite, Writer
+
+__all__ = ["Collector"]
+
+log = logging.getLogger(__name__)
+
+_DEAD_LETTER_WAIT_S = 10.0
+
+
+@dataclass
+class _Entry:
+    msg: Inbound
+    points: list[Point]
+    dead: Any = None  # MQTTMessageInfo of the dead-letter publish
+
+
+@dataclass
+class _Batch:
+    entries: list[_Entry] = field(default_factory=list)
+    points: int = 0
+    opened: float = 0.0
+
+    def add(self, e: _Entry) -> None:
+        if not self.entries:
+            self.opened = time.monotonic()
+        self.entries.append(e)
+        self.points += len(e.points)
+
+
+class Collector:
+    """Wire a ``Subscriber`` to a ``Writer``; ``run(stop)`` until ``stop`` is set."""
+
+    def __init__(self, cfg: CollectorConfig, writer: Writer, subscriber: Subscriber | None = None) -> None:
+        self.cfg = cfg
+        self.writer = writer
+        self.sub = subscriber or Subscriber(cfg.mqtt)
+        self.health = Health(cfg.mqtt.client_id)
+        self._stop = threading.Event()
+        self._max_entries = max(1, cfg.mqtt.receive_maximum // 2)
+
+    # -- dead letters -------------------------------------------------------------------------------
+    def _dead_letter(self, msg: Inbound, reason: str, detail: str) -> Any:
+        m = self.cfg.mqtt
+        body = msg.payload[: m.max_payload_bytes]
+        doc = {"schema": "meterwatch.deadletter/1", "collector": m.client_id, "topic": msg.topic,
+               "reason": reason, "detail": detail[:2000], "size": len(msg.payload),
+               "truncated": len(body) < len(msg.payload),
+               "payload_b64": base64.b64encode(body).decode()}
+        self.health.dead_letters[reason] += 1
+        log.warning("dead-letter %s: %s: %s", msg.topic, reason, detail[:300])
+        return self.sub.publish(m.dead_letter_topic, json.dumps(doc).encode(), qos=1)
+
+    # -- writing ------------------------------------------------------------------------------------
+    def _backoff(self, attempt: int, hint: float | None) -> float:
+        b = self.cfg.batch
+        return max(hint or 0.0, min(b.retry_max_s, b.retry_initial_s * 2 ** attempt))
+
+    def _write_retrying(self, body: bytes) -> None:
+        """Write until accepted; raises RejectedWrite/TooLarge (not retried). Gives up only on stop."""
+        attempt = 0
+        while True:
+            t = time.monotonic()
+            try:
+                self.writer.write(body)
+                self.health.last_write_ms = (time.monotonic() - t) * 1000
+                return
+            except TransientWrite as e:
+                self.health.counters["write_failures"] += 1
+                delay = self._backoff(attempt, e.retry_after_s)
+                log.warning("write failed (%s); retry in %.1f s, nothing acknowledged meanwhile", e, delay)
+                attempt += 1
+                if self._stop.wait(delay):
+                    raise
+
+    def _flush(self, batch: _Batch) -> None:
+        points = [p for e in batch.entries for p in e.points]
+        if points:
+            try:
+                self._write_retrying(encode_many(points))
+            except (RejectedWrite, TooLarge) as e:
+                log.warning("batch of %d points refused (%s): writing message by message", len(points), e)
+                for entry in batch.entries:
+                    if entry.points and entry.dead is None:
+                        try:
+                            self._write_retrying(encode_many(entry.points))
+                        except (RejectedWrite, TooLarge) as e2:
+                            entry.dead = self._dead_letter(entry.msg, "db_rejected", str(e2))
+                            entry.points = []
+        for entry in batch.entries:
+            if entry.dead is not None:
+                try:
+                    entry.dead.wait_for_publish(_DEAD_LETTER_WAIT_S)
+                except (RuntimeError, ValueError) as e:
+                    log.warning("dead-letter publish failed: %s", e)
+                if not entry.dead.is_published():
+                    log.warning("dead-letter publish unconfirmed: batch left unacknowledged for redelivery")
+                    return
+        c = self.health.counters
+        c["batches"] += 1
+        c["written_points"] += len(points)
+        self.health.last_batch_points = len(points)
+        for entry in batch.entries:
+            if entry.points:
+                c["written_messages"] += 1
+            if self.sub.ack(entry.msg):
+                c["acked"] += 1
+            else:
+                c["stale_dropped"] += 1
+
+    # -- main loop ----------------------------------------------------------------------------------
+    def _take(self, msg: Inbound, batch: _Batch) -> None:
+        self.health.counters["received"] += 1
+        if msg.generation != self.sub.generation:
+            self.health.counters["stale_dropped"] += 1  # the broker redelivers it on the new connection
+            return
+        m = self.cfg.mqtt
+        try:
+            _kind, points = decode(msg.topic, msg.payload, prefix=m.topic_prefix, max_bytes=m.max_payload_bytes)
+        except Rejected as r:
+            batch.add(_Entry(msg, [], self._dead_letter(msg, r.reason, r.detail)))
+            return
+        batch.add(_Entry(msg, points))
+
+    def publish_health(self) -> None:
+        snap = self.health.snapshot(queue_depth=self.sub.inbox.qsize(), pending=0,
+                                    connected=self.sub.client.is_connected())
+        log.info("health %s", json.dumps(snap, separators=(",", ":")))
+        self.sub.publish(f"{self.cfg.mqtt.health_topic}/{self.cfg.mqtt.client_id}", json.dumps(snap).encode(), qos=0)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> None:
+        b = self.cfg.batch
+        self.sub.start()
+        batch = _Batch()
+        next_health = time.monotonic()
+        announced = False
+        try:
+            while not self._stop.is_set():
+                now = time.monotonic()
+                if not announced and self.sub.subscribed.is_set():
+                    announced = True
+                    next_health = now  # first health message says "subscribed and ready"
+                if announced and now >= next_health:
+                    self.publish_health()
+                    next_health = now + self.cfg.mqtt.health_interval_s
+                wait = b.max_delay_s - (now - batch.opened) if batch.entries else 0.2
+                try:
+                    self._take(self.sub.inbox.get(timeout=max(0.0, wait)), batch)
+                    while batch.points < b.max_points and len(batch.entries) < self._max_entries:
+                        self._take(self.sub.inbox.get_nowait(), batch)
+                except queue.Empty:
+                    pass
+                if batch.entries and (batch.points >= b.max_points or len(batch.entries) >= self._max_entries
+                                      or time.monotonic() - batch.opened >= b.max_delay_s):
+                    self._flush(batch)
+                    batch = _Batch()
+            if batch.entries:
+                log.info("stopping: flushing the last batch of %d points", batch.points)
+                try:
+                    self._flush(batch)
+                except TransientWrite:
+                    log.warning("stopping with %d messages unwritten: the broker redelivers them", len(batch.entries))
+        finally:
+            self.publish_health()
+            self.sub.stop()
+            self.writer.close()
