@@ -6,6 +6,7 @@ import base64
 import json
 import threading
 import time
+import urllib.request
 
 import pytest
 
@@ -17,6 +18,8 @@ from tests.collector.harness import (
     CollectorProcess,
     Listener,
     collector_thread,
+    create_db,
+    influxql,
     expected_points,
     missing_in_vm,
     publish_all,
@@ -177,5 +180,35 @@ def test_malformed_and_oversized_payloads_go_to_the_dead_letter_topic_with_count
         assert b"{not json" in by_payload
         big = next(d for d in letters if d["reason"] == "oversized")
         assert big["truncated"] and big["size"] > 4000 and all(d["topic"].startswith(PREFIX) for d in letters)
+    finally:
+        dead.close()
+
+
+def test_points_the_database_refuses_are_dead_lettered_and_the_rest_of_the_batch_is_written(mosquitto, influx1,
+                                                                                           tmp_path):
+    msgs = _stream(meters=4, intervals=2)
+    create_db(influx1.url)
+    # A string stored first under realtime.load_pct makes InfluxDB refuse our float: HTTP 400, field type conflict.
+    rt = expected_points([m for m in msgs if m.payload["schema"] == "meterwatch.realtime/1"])
+    req = urllib.request.Request(f"{influx1.url}/write?db=meterwatch",
+                                 data=f'realtime,area=A01,gateway=gw-0001,grid=jinli-1 load_pct="hot" {rt[0].time_ns - 1}'
+                                 .encode(), method="POST")
+    assert urllib.request.urlopen(req, timeout=5).status == 204
+    dead = Listener(mosquitto.url, DEAD)
+    cfg = write_config(tmp_path / "c.toml", mqtt_url=mosquitto.url, influx_url=influx1.url, api="v1",
+                       max_points=10_000, max_delay_s=0.5)
+    try:
+        with collector_thread(cfg) as col:
+            publish_all(mosquitto.url, ((m.topic, m.encode()) for m in msgs))
+            deadline = time.monotonic() + 15
+            while col.health.counters["acked"] < len(msgs) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert col.health.counters["acked"] == len(msgs)
+        assert col.health.dead_letters == {"db_rejected": len(rt)}
+        letters = dead.wait_for(lambda d: d["reason"] == "db_rejected")
+        assert all("conflict" in d["detail"] and d["topic"].endswith("summary/realtime") for d in letters)
+        others = [p for p in expected_points(msgs) if p.measurement == "meter_interval"]
+        res = influxql(influx1.url, 'SELECT count("read") FROM "meter_interval"')["results"][0]
+        assert res["series"][0]["values"][0][1] == len(others)
     finally:
         dead.close()
