@@ -7,7 +7,6 @@ sneaking in where a float was stored before would turn good data into a 400.
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from functools import lru_cache
 from typing import NamedTuple
@@ -29,15 +28,27 @@ _MEAS_ESC = str.maketrans({",": r"\,", " ": r"\ "})
 _STR_ESC = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n"})
 
 
-def _tag(v: str) -> str:
-    return v.translate(_KEY_ESC)
+# Escaped names and tag pairs repeat on every point: cache them (bounded; ids beyond the cache still work).
+@lru_cache(maxsize=1024)
+def _measurement(m: str) -> str:
+    return m.translate(_MEAS_ESC)
+
+
+@lru_cache(maxsize=4096)
+def _field_key(k: str) -> str:
+    return k.translate(_KEY_ESC) + "="
+
+
+@lru_cache(maxsize=65536)
+def _tag_pair(k: str, v: str) -> str:
+    return f",{k.translate(_KEY_ESC)}={v.translate(_KEY_ESC)}"
 
 
 def _field(v: FieldValue) -> str:
     t = type(v)
     if t is float or t is int:
         f = float(v)
-        if not math.isfinite(f):
+        if f - f != 0:  # inf and nan: the cheap finiteness test
             raise ValueError(f"non-finite number {v!r} cannot be stored")
         return repr(f)
     if t is bool:
@@ -46,11 +57,11 @@ def _field(v: FieldValue) -> str:
 
 
 def encode(p: Point) -> str:
-    """One line of line protocol (no trailing newline)."""
-    head = p.measurement.translate(_MEAS_ESC)
-    tags = "".join(f",{k.translate(_KEY_ESC)}={_tag(v)}" for k, v in sorted(p.tags.items()) if v)
-    fields = ",".join(f"{k.translate(_KEY_ESC)}={_field(v)}" for k, v in p.fields.items())
-    return f"{head}{tags} {fields} {p.time_ns}"
+    """One line of line protocol (no trailing newline); tags sorted by key, empty tag values left out."""
+    tags = p.tags
+    head = _measurement(p.measurement) + "".join([_tag_pair(k, tags[k]) for k in sorted(tags) if tags[k]])
+    fields = ",".join([_field_key(k) + _field(v) for k, v in p.fields.items()])
+    return f"{head} {fields} {p.time_ns}"
 
 
 def encode_many(points: list[Point]) -> bytes:

@@ -1,7 +1,10 @@
 """The collector loop: receive, decode, batch, write, then acknowledge in receive order.
 
-One thread does the work (paho's network thread only enqueues), so batches are written one at a time
-and acknowledgements leave in the order the messages arrived. A message is acknowledged only when:
+Three threads: paho's network thread only enqueues; the main thread decodes and fills batches; one
+writer thread writes batches one at a time, in order, and acknowledges after each write, so
+acknowledgements leave in the order the messages arrived. Decoding the next batch overlaps the write of
+the previous one; at most one finished batch waits for the writer (a queue of one), which stalls
+decoding when the database is slow. A message is acknowledged only when:
 its points were accepted by the database, or it was dead-lettered and the broker confirmed the
 dead-letter publish. While the database is unreachable the current batch is retried with exponential
 back-off and nothing is acknowledged; the broker's in-flight window (ReceiveMaximum) then fills and it
@@ -63,6 +66,11 @@ class Collector:
         self.health = Health(cfg.mqtt.client_id)
         self._stop = threading.Event()
         self._max_entries = max(1, cfg.mqtt.receive_maximum // 2)
+        self._ready: queue.Queue[_Batch | None] = queue.Queue(maxsize=1)
+        self._pending = 0  # messages handed to the writer and not yet acknowledged or dropped
+        self._pending_lock = threading.Lock()
+        self._next_health = 0.0
+        self._announced = False
 
     # -- dead letters -------------------------------------------------------------------------------
     def _dead_letter(self, msg: Inbound, reason: str, detail: str) -> Any:
@@ -133,6 +141,21 @@ class Collector:
             else:
                 c["stale_dropped"] += 1
 
+    def _writer_loop(self) -> None:
+        """Write batches in the order they were closed; on stop, one last attempt each, then leave the
+        rest unacknowledged for redelivery."""
+        while True:
+            batch = self._ready.get()
+            if batch is None:
+                return
+            try:
+                self._flush(batch)
+            except TransientWrite:
+                log.warning("stopping with %d messages unwritten: the broker redelivers them", len(batch.entries))
+            finally:
+                with self._pending_lock:
+                    self._pending -= len(batch.entries)
+
     # -- main loop ----------------------------------------------------------------------------------
     def _take(self, msg: Inbound, batch: _Batch) -> None:
         self.health.counters["received"] += 1
@@ -148,7 +171,7 @@ class Collector:
         batch.add(_Entry(msg, points))
 
     def publish_health(self) -> None:
-        snap = self.health.snapshot(queue_depth=self.sub.inbox.qsize(), pending=0,
+        snap = self.health.snapshot(queue_depth=self.sub.inbox.qsize(), pending=self._pending,
                                     connected=self.sub.client.is_connected())
         log.info("health %s", json.dumps(snap, separators=(",", ":")))
         self.sub.publish(f"{self.cfg.mqtt.health_topic}/{self.cfg.mqtt.client_id}", json.dumps(snap).encode(), qos=0)
@@ -156,39 +179,52 @@ class Collector:
     def stop(self) -> None:
         self._stop.set()
 
+    def _tick_health(self) -> None:
+        now = time.monotonic()
+        if not self._announced and self.sub.subscribed.is_set():
+            self._announced = True
+            self._next_health = now  # the first health message says "subscribed and ready"
+        if self._announced and now >= self._next_health:
+            self.publish_health()
+            self._next_health = now + self.cfg.mqtt.health_interval_s
+
+    def _hand_over(self, batch: _Batch) -> None:
+        with self._pending_lock:
+            self._pending += len(batch.entries)
+        while True:  # blocks while the writer is busy and one batch already waits: back-pressure
+            try:
+                self._ready.put(batch, timeout=0.2)
+                return
+            except queue.Full:
+                self._tick_health()
+
     def run(self) -> None:
         b = self.cfg.batch
+        writer = threading.Thread(target=self._writer_loop, name="collector-writer", daemon=True)
+        writer.start()
         self.sub.start()
         batch = _Batch()
-        next_health = time.monotonic()
-        announced = False
         try:
             while not self._stop.is_set():
+                self._tick_health()
                 now = time.monotonic()
-                if not announced and self.sub.subscribed.is_set():
-                    announced = True
-                    next_health = now  # first health message says "subscribed and ready"
-                if announced and now >= next_health:
-                    self.publish_health()
-                    next_health = now + self.cfg.mqtt.health_interval_s
                 wait = b.max_delay_s - (now - batch.opened) if batch.entries else 0.2
                 try:
-                    self._take(self.sub.inbox.get(timeout=max(0.0, wait)), batch)
+                    self._take(self.sub.inbox.get(timeout=max(0.0, min(wait, 0.2))), batch)
                     while batch.points < b.max_points and len(batch.entries) < self._max_entries:
                         self._take(self.sub.inbox.get_nowait(), batch)
                 except queue.Empty:
                     pass
                 if batch.entries and (batch.points >= b.max_points or len(batch.entries) >= self._max_entries
                                       or time.monotonic() - batch.opened >= b.max_delay_s):
-                    self._flush(batch)
+                    self._hand_over(batch)
                     batch = _Batch()
             if batch.entries:
                 log.info("stopping: flushing the last batch of %d points", batch.points)
-                try:
-                    self._flush(batch)
-                except TransientWrite:
-                    log.warning("stopping with %d messages unwritten: the broker redelivers them", len(batch.entries))
+                self._hand_over(batch)
         finally:
+            self._ready.put(None)
+            writer.join()
             self.publish_health()
             self.sub.stop()
             self.writer.close()

@@ -127,4 +127,4 @@ class Subscriber:
         log.warning("mqtt disconnected (%s); unacknowledged messages will be redelivered", reason)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        self.inbox.put(Inbound(self.generation, msg.mid, msg.qos, msg.topic, msg.payload, time.monotonic()))
+        self.inbox.put(Inbound(self.generation, msg.mid, msg.qos, msg.topic, bytes(msg.payload), time.monotonic()))

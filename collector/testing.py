@@ -161,7 +161,7 @@ def _alerts(rng: random.Random, k: int, ts: datetime, meters: list[str], active:
     if k % 2 == 0:
         kind, sev, subj, unit = _KINDS[(k // 2) % len(_KINDS)]
         sid = rng.choice(meters) if subj == "meter" else ("T1" if subj == "transformer" else "area")
-        body = {"alert_id": f"{kind}-{sid}-{k}", "state": "raised", "kind": kind, "severity": sev,
+        body: dict[str, Any] = {"alert_id": f"{kind}-{sid}-{k}", "state": "raised", "kind": kind, "severity": sev,
                 "subject": {"type": subj, "id": sid}, "value": round(rng.uniform(90, 130), 2),
                 "threshold": 95.0, "unit": unit, "raised_at": rfc3339(ts), "cleared_at": None,
                 "message": f"{kind} on {subj} {sid}: \"value\" above threshold, see evidence",

@@ -128,7 +128,7 @@ class V2Writer:
         try:
             self._api.write(bucket=self._bucket, org=self._org, record=body)
         except ApiException as e:
-            headers = e.headers or {}
+            headers: dict[str, str] = dict(e.headers or {})
             raise classify(int(e.status or 0), str(e.body or e.reason)[:500], headers.get("Retry-After")) from None
         except Exception as e:  # urllib3 connection/timeout errors: the server is not there
             raise TransientWrite(None, f"{type(e).__name__}: {e}") from None

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["KIND_SINGLE", "KIND_THREE", "PHASE_ABC", "PHASES", "Area"]
+__all__ = ["KIND_SINGLE", "KIND_THREE", "PHASES", "PHASE_ABC", "Area"]
 
 PHASES = ("A", "B", "C")
 PHASE_ABC = 3          # meter_phase value of a three-phase meter

@@ -65,5 +65,5 @@ def test_unreadable_file_is_a_config_error(tmp_path):
 
 
 def test_toml_syntax_error_names_the_file():
-    with pytest.raises(ConfigError, match="c.toml"):
+    with pytest.raises(ConfigError, match=r"c\.toml"):
         parse("[mqtt\n", "c.toml")

@@ -82,7 +82,7 @@ def test_daily_gives_area_point_and_one_point_per_suspect_at_day_start():
 
 
 def test_health_gives_gateway_point_and_one_per_bus_with_flattened_counters():
-    payload, pts = _points("health")[0]
+    _payload, pts = _points("health")[0]
     gw, *buses = pts
     assert gw.fields["counter_frames bad"] == 1.0 and gw.fields["engine_snapshots"] == 0.0
     assert "engine_mode" not in gw.fields  # strings in engine are not numbers to plot
