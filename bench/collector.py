@@ -20,7 +20,7 @@ all run on the same cores.
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import statistics
 import sys
 import tempfile
@@ -30,19 +30,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from collector.decode import decode  # noqa: E402
-from collector.lineproto import encode_many  # noqa: E402
-from collector.testing import AreaSpec, area_stream  # noqa: E402
-from tests.collector.harness import (  # noqa: E402
+from collector.decode import decode
+from collector.lineproto import encode_many
+from collector.testing import AreaSpec, area_stream
+from tests.collector.harness import (
     HEALTH,
     PREFIX,
     CollectorProcess,
     Listener,
-    mqtt_client,
     publish_all,
     write_config,
 )
-from tests.support.procs import Mosquitto, VictoriaMetrics  # noqa: E402
+from tests.support.procs import Mosquitto, VictoriaMetrics
 
 
 def stream(areas: int, meters: int, intervals: int) -> tuple[list[tuple[str, bytes]], int]:
@@ -82,7 +81,14 @@ def tsdb_rate(vm: VictoriaMetrics, items: list[tuple[str, bytes]], batch_points:
     return n / (time.perf_counter() - t)
 
 
-def drain_rate(tmp: Path, items: list[tuple[str, bytes]], points: int, nproc: int) -> float:
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def drain_rate(tmp: Path, items: list[tuple[str, bytes]], points: int, nproc: int) -> tuple[float, dict[str, float]]:
+    """(points/s, CPU seconds spent per role during the drain)."""
     with Mosquitto.running(tmp / "mq") as mq, VictoriaMetrics.running(tmp / "vm") as vm:
         group = "bench" if nproc > 1 else ""
         procs = []
@@ -100,27 +106,29 @@ def drain_rate(tmp: Path, items: list[tuple[str, bytes]], points: int, nproc: in
         try:
             for p in procs:
                 p.start()
+            roles = {"mosquitto": [mq.proc.pid], "victoria": [vm.proc.pid],  # type: ignore[union-attr]
+                     "collectors": [p.proc.pid for p in procs]}  # type: ignore[union-attr]
+            cpu0: dict[str, float] | None = None
             deadline = time.monotonic() + 600
             while time.monotonic() < deadline:
                 last: dict[str, int] = {}
                 for _, h in health.messages:
                     last[h["collector"]] = max(last.get(h["collector"], 0), h["written_points"])
+                if cpu0 is None and sum(last.values()) > 0:
+                    cpu0 = {r: sum(cpu_s(x) for x in pids) for r, pids in roles.items()}
                 if sum(last.values()) >= points:
                     break
                 time.sleep(0.1)
             else:
                 raise RuntimeError(f"collectors wrote {sum(last.values())} of {points} points")
+            cpu = {r: sum(cpu_s(x) for x in pids) - (cpu0 or {}).get(r, 0.0) for r, pids in roles.items()}
             msgs = [(h["collector"], h["uptime_s"], h["written_points"], t) for (_, h), t in
-                    zip(health.messages, _arrivals(health), strict=True)]
+                    zip(health.messages, health.arrival_times, strict=True)]
         finally:
             for p in procs:
                 p.stop()
             health.close()
-        return _rate(msgs, points)
-
-
-def _arrivals(listener: Listener) -> list[float]:
-    return listener.arrival_times
+        return _rate(msgs, points), cpu
 
 
 def _rate(msgs: list[tuple[str, float, int, float]], points: int) -> float:
@@ -137,18 +145,6 @@ def _rate(msgs: list[tuple[str, float, int, float]], points: int) -> float:
     return (points - first_batch) / (end - first)
 
 
-class TimedListener(Listener):
-    def __init__(self, url: str, topic: str) -> None:
-        self.arrival_times: list[float] = []
-        super().__init__(url, topic)
-
-        def on_message(c, u, m):  # noqa: ANN001
-            self.arrival_times.append(time.monotonic())
-            self.messages.append((m.topic, json.loads(m.payload)))
-
-        self.client.on_message = on_message
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=3)
@@ -156,7 +152,6 @@ def main() -> int:
     ap.add_argument("--meters", type=int, default=500)
     ap.add_argument("--intervals", type=int, default=40)
     args = ap.parse_args()
-    globals()["Listener"] = TimedListener
     items, points = stream(args.areas, args.meters, args.intervals)
     print(f"messages: {len(items)}")
     print(f"points: {points}")
@@ -166,17 +161,28 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as d, VictoriaMetrics.running(Path(d) / "vm") as vm:
         tsdb = statistics.median(tsdb_rate(vm, items) for _ in range(args.runs))
     print(f"tsdb_points_per_s: {tsdb:.0f}")
-    one, two = [], []
+    one, two, cpu1, cpu2 = [], [], [], []
     for _ in range(args.runs):
         with tempfile.TemporaryDirectory() as d:
-            one.append(drain_rate(Path(d), items, points, 1))
+            r, c = drain_rate(Path(d), items, points, 1)
+            one.append(r)
+            cpu1.append(c)
         with tempfile.TemporaryDirectory() as d:
-            two.append(drain_rate(Path(d), items, points, 2))
-        print(f"run: 1proc {one[-1]:.0f} 2proc {two[-1]:.0f}", file=sys.stderr)
+            r, c = drain_rate(Path(d), items, points, 2)
+            two.append(r)
+            cpu2.append(c)
+        print(f"run: 1proc {one[-1]:.0f} pts/s cpu {cpu1[-1]} | 2proc {two[-1]:.0f} pts/s cpu {cpu2[-1]}",
+              file=sys.stderr)
     p1, p2 = statistics.median(one), statistics.median(two)
     print(f"points_per_s_1proc: {p1:.0f}")
     print(f"points_per_s_2proc: {p2:.0f}")
     print(f"scaling_ratio_2proc: {p2 / p1:.2f}")
+    # CPU view: what one core of collector does, and who else burned the shared cores during the drain.
+    for label, runs in (("1proc", cpu1), ("2proc", cpu2)):
+        for role in ("collectors", "mosquitto", "victoria"):
+            print(f"cpu_s_{role}_{label}: {statistics.median(c[role] for c in runs):.2f}")
+        per_core = statistics.median(points / c["collectors"] for c in runs)
+        print(f"points_per_collector_cpu_s_{label}: {per_core:.0f}")
     print(f"ratio_1proc_to_decode: {p1 / dec:.2f}")
     print(f"ratio_1proc_to_tsdb: {p1 / tsdb:.2f}")
     print(f"runs: {args.runs} (medians; 2-core machine shared with other jobs, broker and TSDB on the same cores)")

@@ -87,12 +87,17 @@ class Listener:
 
     def __init__(self, url: str, topic: str) -> None:
         self.messages: list[tuple[str, dict]] = []
+        self.arrival_times: list[float] = []  # monotonic s, parallel to messages
         self._ready = threading.Event()
         self.client = mqtt_client(url)
-        self.client.on_message = lambda c, u, m: self.messages.append((m.topic, json.loads(m.payload)))
+        self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *a: self._ready.set()
         self.client.subscribe(topic, qos=1)
         assert self._ready.wait(5)
+
+    def _on_message(self, client, userdata, m) -> None:
+        self.arrival_times.append(time.monotonic())
+        self.messages.append((m.topic, json.loads(m.payload)))
 
     def wait_for(self, pred, timeout_s: float = 15.0) -> list[dict]:
         deadline = time.monotonic() + timeout_s
