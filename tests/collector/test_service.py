@@ -72,6 +72,7 @@ def test_tsdb_down_for_a_while_loses_nothing_and_acks_nothing_meanwhile(mosquitt
     assert col.health.counters["acked"] == len(first) + len(second)
 
 
+@pytest.mark.slow
 def test_collector_sigkilled_mid_stream_loses_nothing_after_restart(mosquitto, victoria, tmp_path):
     msgs = _stream(meters=60, intervals=24)
     cfg = write_config(tmp_path / "c.toml", mqtt_url=mosquitto.url, influx_url=victoria.url,
@@ -99,6 +100,7 @@ def test_collector_sigkilled_mid_stream_loses_nothing_after_restart(mosquitto, v
         health.close()
 
 
+@pytest.mark.slow
 def test_three_collectors_on_a_shared_subscription_split_the_stream_and_survive_a_kill(mosquitto, victoria,
                                                                                       tmp_path):
     msgs = _stream(meters=40, intervals=12) + _stream(area="A02", gateway="gw-0002", meters=40, intervals=12, seed=5)
@@ -212,3 +214,37 @@ def test_points_the_database_refuses_are_dead_lettered_and_the_rest_of_the_batch
         assert res["series"][0]["values"][0][1] == len(others)
     finally:
         dead.close()
+
+
+def test_redelivered_messages_overwrite_their_points_instead_of_duplicating_them(mosquitto, influx1, tmp_path):
+    msgs = _stream(meters=5, intervals=3)
+    create_db(influx1.url)
+    cfg = write_config(tmp_path / "c.toml", mqtt_url=mosquitto.url, influx_url=influx1.url, api="v1")
+    with collector_thread(cfg) as col:
+        for _ in range(2):  # the second round is what at-least-once delivery does after a lost PUBACK
+            publish_all(mosquitto.url, ((m.topic, m.encode()) for m in msgs))
+        deadline = time.monotonic() + 15
+        while col.health.counters["acked"] < 2 * len(msgs) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert col.health.counters["written_messages"] == 2 * len(msgs)
+    points = expected_points(msgs)
+    for meas in {p.measurement for p in points}:
+        res = influxql(influx1.url, f'SELECT * FROM "{meas}"')["results"][0]
+        assert len(res["series"][0]["values"]) == sum(1 for p in points if p.measurement == meas), meas
+
+
+def test_own_health_is_published_with_counts_including_dead_letters(mosquitto, victoria, tmp_path):
+    msgs = _stream(meters=2, intervals=1)
+    health = Listener(mosquitto.url, f"{HEALTH}/#")
+    cfg = write_config(tmp_path / "c.toml", mqtt_url=mosquitto.url, influx_url=victoria.url, client_id="col-h",
+                       health_interval_s=0.1)
+    try:
+        with collector_thread(cfg):
+            publish_all(mosquitto.url, [(m.topic, m.encode()) for m in msgs] + [(msgs[0].topic, b"{")])
+            (h, *_) = health.wait_for(lambda h: h["acked"] == len(msgs) + 1)
+        assert h["collector"] == "col-h" and h["connected"] is True
+        assert h["dead_letters"] == {"malformed_json": 1} and h["dead_lettered"] == 1
+        assert h["written_messages"] == len(msgs) and h["written_points"] == len(expected_points(msgs))
+        assert health.messages[0][0] == f"{HEALTH}/col-h"
+    finally:
+        health.close()
