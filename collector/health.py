@@ -35,6 +35,7 @@ class Health:
             "batches": c["batches"],
             "write_failures": c["write_failures"],
             "stale_dropped": c["stale_dropped"],
+            "internal_errors": c["internal_errors"],
             "dead_lettered": sum(self.dead_letters.values()),
             "dead_letters": dict(self.dead_letters),
             "queue_depth": queue_depth,

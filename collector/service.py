@@ -25,7 +25,7 @@ from typing import Any
 from collector.config import CollectorConfig
 from collector.decode import Rejected, decode
 from collector.health import Health
-from collector.lineproto import Point, encode_many
+from collector.lineproto import encode_many
 from collector.subscriber import Inbound, Subscriber
 from collector.writer import RejectedWrite, TooLarge, TransientWrite, Writer
 
@@ -39,8 +39,9 @@ _DEAD_LETTER_WAIT_S = 10.0
 @dataclass
 class _Entry:
     msg: Inbound
-    points: list[Point]
-    dead: Any = None  # MQTTMessageInfo of the dead-letter publish
+    points: int = 0     # number of points in ``body``
+    body: bytes = b""   # the message's points as line protocol, encoded on the decoding thread
+    dead: Any = None    # MQTTMessageInfo of the dead-letter publish
 
 
 @dataclass
@@ -53,7 +54,7 @@ class _Batch:
         if not self.entries:
             self.opened = time.monotonic()
         self.entries.append(e)
-        self.points += len(e.points)
+        self.points += e.points
 
 
 class Collector:
@@ -107,19 +108,20 @@ class Collector:
                     raise
 
     def _flush(self, batch: _Batch) -> None:
-        points = [p for e in batch.entries for p in e.points]
+        points = sum(e.points for e in batch.entries)
         if points:
             try:
-                self._write_retrying(encode_many(points))
+                self._write_retrying(b"".join(e.body for e in batch.entries))
             except (RejectedWrite, TooLarge) as e:
-                log.warning("batch of %d points refused (%s): writing message by message", len(points), e)
+                log.warning("batch of %d points refused (%s): writing message by message", points, e)
                 for entry in batch.entries:
-                    if entry.points and entry.dead is None:
+                    if entry.points:
                         try:
-                            self._write_retrying(encode_many(entry.points))
+                            self._write_retrying(entry.body)
                         except (RejectedWrite, TooLarge) as e2:
                             entry.dead = self._dead_letter(entry.msg, "db_rejected", str(e2))
-                            entry.points = []
+                            points -= entry.points
+                            entry.points, entry.body = 0, b""
         for entry in batch.entries:
             if entry.dead is not None:
                 try:
@@ -131,8 +133,8 @@ class Collector:
                     return
         c = self.health.counters
         c["batches"] += 1
-        c["written_points"] += len(points)
-        self.health.last_batch_points = len(points)
+        c["written_points"] += points
+        self.health.last_batch_points = points
         for entry in batch.entries:
             if entry.points:
                 c["written_messages"] += 1
@@ -152,6 +154,9 @@ class Collector:
                 self._flush(batch)
             except TransientWrite:
                 log.warning("stopping with %d messages unwritten: the broker redelivers them", len(batch.entries))
+            except Exception:  # a bug must not kill the writer: leave the batch unacknowledged (redelivered)
+                self.health.counters["internal_errors"] += 1
+                log.exception("writing a batch of %d messages failed unexpectedly", len(batch.entries))
             finally:
                 with self._pending_lock:
                     self._pending -= len(batch.entries)
@@ -165,10 +170,19 @@ class Collector:
         m = self.cfg.mqtt
         try:
             _kind, points = decode(msg.topic, msg.payload, prefix=m.topic_prefix, max_bytes=m.max_payload_bytes)
+            body = encode_many(points)
         except Rejected as r:
-            batch.add(_Entry(msg, [], self._dead_letter(msg, r.reason, r.detail)))
+            batch.add(_Entry(msg, dead=self._dead_letter(msg, r.reason, r.detail)))
             return
-        batch.add(_Entry(msg, points))
+        except ValueError as e:  # e.g. a number beyond float range (1e400 parses as inf)
+            batch.add(_Entry(msg, dead=self._dead_letter(msg, "unmappable", str(e))))
+            return
+        except Exception as e:  # a bug of ours: keep the message (dead letter), keep running
+            self.health.counters["internal_errors"] += 1
+            log.exception("decoding %s failed unexpectedly", msg.topic)
+            batch.add(_Entry(msg, dead=self._dead_letter(msg, "collector_error", repr(e))))
+            return
+        batch.add(_Entry(msg, len(points), body))
 
     def publish_health(self) -> None:
         snap = self.health.snapshot(queue_depth=self.sub.inbox.qsize(), pending=self._pending,

@@ -87,9 +87,6 @@ class Subscriber:
         self.client.disconnect()
         self.client.loop_stop()
 
-    def is_current(self, msg: Inbound) -> bool:
-        return msg.generation == self.generation and self.client.is_connected()
-
     def ack(self, msg: Inbound) -> bool:
         """Acknowledge ``msg`` if it belongs to the live connection; False when it will be redelivered."""
         with self._lock:

@@ -149,8 +149,9 @@ def test_malformed_and_oversized_payloads_go_to_the_dead_letter_topic_with_count
         (t_rt.replace("/A01/", "/A99/"), rt.encode()),                               # topic_mismatch
         (mi.topic, json.dumps({**mi.payload, "e_kwh": [1.0]}).encode()),             # unmappable
         (t_rt, json.dumps({**rt.payload, "ts": "2026-02-30T00:00:00Z"}).encode()),   # unmappable
+        (t_rt, rt.encode().replace(b'"f_hz":50.01', b'"f_hz":1e400')),               # unmappable (inf)
     ]
-    assert b"NaN" in bad[6][1]
+    assert b"NaN" in bad[6][1] and b"1e400" in bad[-1][1]
     dead = Listener(mosquitto.url, DEAD)
     cfg = write_config(tmp_path / "c.toml", mqtt_url=mosquitto.url, influx_url=victoria.url,
                        max_payload_bytes=4000)
@@ -164,7 +165,7 @@ def test_malformed_and_oversized_payloads_go_to_the_dead_letter_topic_with_count
                 time.sleep(0.05)
             assert col.health.counters["acked"] == len(items)
         assert dict(col.health.dead_letters) == {"malformed_json": 3, "oversized": 1, "schema_invalid": 2,
-                                                 "unknown_schema": 1, "topic_mismatch": 1, "unmappable": 2}
+                                                 "unknown_schema": 1, "topic_mismatch": 1, "unmappable": 3}
         dead.wait_for(lambda d: True)
         deadline = time.monotonic() + 5
         while len(dead.messages) < len(bad) and time.monotonic() < deadline:
@@ -173,7 +174,7 @@ def test_malformed_and_oversized_payloads_go_to_the_dead_letter_topic_with_count
         assert len(letters) == len(bad)
         assert sorted(d["reason"] for d in letters) == sorted(
             ["malformed_json"] * 3 + ["oversized", "unknown_schema", "topic_mismatch"] + ["schema_invalid"] * 2
-            + ["unmappable"] * 2)
+            + ["unmappable"] * 3)
         schema_bad = [d for d in letters if d["reason"] == "schema_invalid"]
         assert any("load_pct" in d["detail"] for d in schema_bad)
         assert any("'u_a' is a required property" in d["detail"] for d in schema_bad)
