@@ -5,6 +5,8 @@ Prints (one ``name: value`` per line, medians of --runs):
   points_per_s_2proc      the same with two processes on one shared subscription
   scaling_ratio_2proc     points_per_s_2proc / points_per_s_1proc (goal >= 1.7)
   decode_points_per_s     the in-process ceiling: JSON + schema + mapping + line protocol, no I/O, one core
+  cpu_s_<role>_<n>proc    CPU seconds used during the drain by the collectors, mosquitto, victoria-metrics
+  points_per_collector_cpu_s_<n>proc   points per CPU second of collector (what one free core would give)
   tsdb_points_per_s       victoria-metrics ingesting the same line protocol posted directly (the peer limit)
   ratio_1proc_to_decode, ratio_1proc_to_tsdb
 
@@ -30,8 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from collector.decode import decode
-from collector.lineproto import encode_many
+from collector.decode import decode_lines
 from collector.testing import AreaSpec, area_stream
 from tests.collector.harness import (
     HEALTH,
@@ -49,7 +50,7 @@ def stream(areas: int, meters: int, intervals: int) -> tuple[list[tuple[str, byt
     for a in range(areas):
         spec = AreaSpec(area=f"A{a:03d}", gateway=f"gw-{a:04d}", meters=meters, intervals=intervals, seed=a)
         items.extend((m.topic, m.encode()) for m in area_stream(spec, PREFIX))
-    points = sum(len(decode(t, p, prefix=PREFIX, max_bytes=1 << 30)[1]) for t, p in items)
+    points = sum(decode_lines(t, p, prefix=PREFIX, max_bytes=1 << 30)[1] for t, p in items)
     return items, points
 
 
@@ -57,22 +58,23 @@ def decode_rate(items: list[tuple[str, bytes]]) -> float:
     t = time.perf_counter()
     n = 0
     for topic, payload in items:
-        pts = decode(topic, payload, prefix=PREFIX, max_bytes=1 << 30)[1]
-        encode_many(pts)
-        n += len(pts)
+        n += decode_lines(topic, payload, prefix=PREFIX, max_bytes=1 << 30)[1]
     return n / (time.perf_counter() - t)
 
 
 def tsdb_rate(vm: VictoriaMetrics, items: list[tuple[str, bytes]], batch_points: int = 5000) -> float:
     bodies: list[bytes] = []
-    cur: list = []
+    cur: list[bytes] = []
+    n_cur = 0
     for topic, payload in items:
-        cur.extend(decode(topic, payload, prefix=PREFIX, max_bytes=1 << 30)[1])
-        if len(cur) >= batch_points:
-            bodies.append(encode_many(cur))
-            cur = []
+        _, n, body = decode_lines(topic, payload, prefix=PREFIX, max_bytes=1 << 30)
+        cur.append(body)
+        n_cur += n
+        if n_cur >= batch_points:
+            bodies.append(b"".join(cur))
+            cur, n_cur = [], 0
     if cur:
-        bodies.append(encode_many(cur))
+        bodies.append(b"".join(cur))
     n = sum(b.count(b"\n") for b in bodies)
     t = time.perf_counter()
     for b in bodies:

@@ -12,11 +12,11 @@ from functools import cache
 from typing import Any
 
 from collector.fastcheck import Check, UnsupportedSchema, compile_schema
-from collector.lineproto import Point
-from collector.mapping import MappingError, map_payload
+from collector.lineproto import Point, encode_many
+from collector.mapping import MappingError, map_payload, meters_lines
 from edge.publish import schemas
 
-__all__ = ["Rejected", "decode"]
+__all__ = ["Rejected", "decode", "decode_lines"]
 
 _SUFFIX_KIND = {suffix: kind for kind, suffix in schemas.TOPICS.items()}
 
@@ -57,8 +57,7 @@ def _topic_kind(topic: str, prefix: str, payload: dict[str, Any]) -> str:
     raise ValueError("topic names no known payload kind")
 
 
-def decode(topic: str, data: bytes, *, prefix: str, max_bytes: int) -> tuple[str, list[Point]]:
-    """``(kind, points)`` for a message, or raises ``Rejected``."""
+def _checked(topic: str, data: bytes, prefix: str, max_bytes: int) -> tuple[str, dict[str, Any]]:
     if len(data) > max_bytes:
         raise Rejected(topic, "oversized", f"{len(data)} bytes > limit {max_bytes}")
     try:
@@ -83,7 +82,26 @@ def decode(topic: str, data: bytes, *, prefix: str, max_bytes: int) -> tuple[str
         raise Rejected(topic, "topic_mismatch", str(e)) from None
     if topic_kind != kind:
         raise Rejected(topic, "topic_mismatch", f"topic is for {topic_kind}, payload is {kind}")
+    return kind, payload
+
+
+def decode(topic: str, data: bytes, *, prefix: str, max_bytes: int) -> tuple[str, list[Point]]:
+    """``(kind, points)`` for a message, or raises ``Rejected``."""
+    kind, payload = _checked(topic, data, prefix, max_bytes)
     try:
         return kind, map_payload(kind, payload)
     except MappingError as e:
+        raise Rejected(topic, "unmappable", str(e)) from None
+
+
+def decode_lines(topic: str, data: bytes, *, prefix: str, max_bytes: int) -> tuple[str, int, bytes]:
+    """``(kind, number of points, line protocol)`` — what the service writes; raises ``Rejected``."""
+    kind, payload = _checked(topic, data, prefix, max_bytes)
+    try:
+        if kind == "meters_interval":
+            n, body = meters_lines(payload)
+            return kind, n, body
+        points = map_payload(kind, payload)
+        return kind, len(points), encode_many(points)
+    except (MappingError, ValueError) as e:  # ValueError: a number beyond float range (1e400 is inf)
         raise Rejected(topic, "unmappable", str(e)) from None

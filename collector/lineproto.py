@@ -11,7 +11,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import NamedTuple
 
-__all__ = ["FieldValue", "Point", "encode", "encode_many", "ts_ns"]
+__all__ = ["FieldValue", "Point", "encode", "encode_head", "encode_many", "encode_rows", "ts_ns"]
 
 FieldValue = float | bool | str
 
@@ -56,12 +56,46 @@ def _field(v: FieldValue) -> str:
     return '"' + str(v).translate(_STR_ESC) + '"'
 
 
+def encode_head(measurement: str, tags: dict[str, str]) -> str:
+    """Measurement and tags, escaped; tags sorted by key, empty tag values left out."""
+    return _measurement(measurement) + "".join([_tag_pair(k, tags[k]) for k in sorted(tags) if tags[k]])
+
+
 def encode(p: Point) -> str:
-    """One line of line protocol (no trailing newline); tags sorted by key, empty tag values left out."""
-    tags = p.tags
-    head = _measurement(p.measurement) + "".join([_tag_pair(k, tags[k]) for k in sorted(tags) if tags[k]])
+    """One line of line protocol (no trailing newline)."""
+    head = encode_head(p.measurement, p.tags)
     fields = ",".join([_field_key(k) + _field(v) for k, v in p.fields.items()])
     return f"{head} {fields} {p.time_ns}"
+
+
+def encode_rows(head: str, key: str, ids: list[str], numbers: list[tuple[str, list]],
+                flags: list[tuple[str, list]], time_ns: int) -> bytes:
+    """Fast path for row-per-entity payloads (``meters_interval``): row ``i`` becomes
+    ``head,key=ids[i] <numbers[i] unless None>,<flags[i]> time_ns``.
+
+    ``head`` is the measurement and the tags that sort before ``key``. The output is byte-identical to
+    ``encode_many`` of the equivalent points (a test holds it to that); it skips building a Point, a tag
+    dict and a field dict per row, which is most of the cost at 2000 meters per message.
+    """
+    tail = f" {time_ns}\n"
+    nums = [(_field_key(k), a) for k, a in numbers]
+    bools = [(_field_key(k), a) for k, a in flags]
+    out = []
+    for i, ident in enumerate(ids):
+        parts = []
+        for k, a in nums:
+            v = a[i]
+            if v is not None:
+                f = float(v)
+                if f - f != 0:
+                    raise ValueError(f"non-finite number {v!r} cannot be stored")
+                parts.append(k + repr(f))
+        for k, a in bools:
+            parts.append(k + ("true" if a[i] else "false"))
+        if not parts:
+            raise ValueError(f"{key} {ident!r} has no field to store")
+        out.append(head + _tag_pair(key, ident) + " " + ",".join(parts) + tail)
+    return "".join(out).encode()
 
 
 def encode_many(points: list[Point]) -> bytes:

@@ -23,9 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from collector.config import CollectorConfig
-from collector.decode import Rejected, decode
+from collector.decode import Rejected, decode_lines
 from collector.health import Health
-from collector.lineproto import encode_many
 from collector.subscriber import Inbound, Subscriber
 from collector.writer import RejectedWrite, TooLarge, TransientWrite, Writer
 
@@ -169,20 +168,17 @@ class Collector:
             return
         m = self.cfg.mqtt
         try:
-            _kind, points = decode(msg.topic, msg.payload, prefix=m.topic_prefix, max_bytes=m.max_payload_bytes)
-            body = encode_many(points)
+            _kind, n, body = decode_lines(msg.topic, msg.payload, prefix=m.topic_prefix,
+                                          max_bytes=m.max_payload_bytes)
         except Rejected as r:
             batch.add(_Entry(msg, dead=self._dead_letter(msg, r.reason, r.detail)))
-            return
-        except ValueError as e:  # e.g. a number beyond float range (1e400 parses as inf)
-            batch.add(_Entry(msg, dead=self._dead_letter(msg, "unmappable", str(e))))
             return
         except Exception as e:  # a bug of ours: keep the message (dead letter), keep running
             self.health.counters["internal_errors"] += 1
             log.exception("decoding %s failed unexpectedly", msg.topic)
             batch.add(_Entry(msg, dead=self._dead_letter(msg, "collector_error", repr(e))))
             return
-        batch.add(_Entry(msg, len(points), body))
+        batch.add(_Entry(msg, n, body))
 
     def publish_health(self) -> None:
         snap = self.health.snapshot(queue_depth=self.sub.inbox.qsize(), pending=self._pending,

@@ -62,3 +62,35 @@ def test_gateway_topics_must_name_the_payload_gateway():
 def test_schema_errors_name_the_offending_field():
     with pytest.raises(Rejected, match="i_a"):
         decode(RT.topic, json.dumps({**RT.payload, "i_a": "12"}).encode(), prefix=P, max_bytes=10_000)
+
+
+def test_decode_lines_writes_the_same_bytes_as_the_documented_points():
+    from collector.decode import decode_lines
+    from collector.lineproto import encode_many
+
+    msgs = MSGS + list(area_stream(AreaSpec(area="A 2,x", meters=50, intervals=3, seed=9), P))
+    mi = next(m for m in msgs if m.payload["schema"] == "meterwatch.meters_interval/1")
+    no_flags = {k: v for k, v in mi.payload.items() if k not in ("estimated", "u_mean")}
+    all_null = {**mi.payload, "e_kwh": [None] * len(mi.payload["meters"])}
+    extra = [(mi.topic, json.dumps(no_flags).encode()), (mi.topic, json.dumps(all_null).encode())]
+    for topic, data in [(m.topic, m.encode()) for m in msgs] + extra:
+        kind, points = decode(topic, data, prefix=P, max_bytes=10**7)
+        kind2, n, body = decode_lines(topic, data, prefix=P, max_bytes=10**7)
+        assert (kind2, n, body) == (kind, len(points), encode_many(points))
+
+
+def test_numbers_beyond_float_range_are_unmappable():
+    from collector.decode import decode_lines
+
+    mi = next(m for m in MSGS if m.payload["schema"] == "meterwatch.meters_interval/1")
+    for m in (RT, mi):
+        key = b'"f_hz":50.01' if m is RT else b'"e_kwh":['
+        data = m.encode().replace(key, key.replace(b"50.01", b"1e400") if m is RT else key + b"1e400,")
+        if m is mi:  # keep the arrays aligned: drop the old first value
+            payload = json.loads(m.encode())
+            payload["e_kwh"][0] = 1e400
+            data = json.dumps(payload).encode().replace(b"Infinity", b"1e400")
+        assert b"1e400" in data
+        with pytest.raises(Rejected) as e:
+            decode_lines(m.topic, data, prefix=P, max_bytes=10**7)
+        assert e.value.reason == "unmappable"
