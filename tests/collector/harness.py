@@ -132,6 +132,7 @@ def collector_thread(cfg_path: Path) -> Iterator[Collector]:
     finally:
         col.stop()
         t.join(15)
+        assert not t.is_alive(), "collector did not stop"
 
 
 class CollectorProcess:
