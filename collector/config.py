@@ -60,6 +60,7 @@ class BatchConfig:
     max_delay_s: float = 1.0      # ... or when its oldest message waited this long
     retry_initial_s: float = 0.5  # back-off after a failed write, doubled up to retry_max_s
     retry_max_s: float = 30.0
+    writes_in_flight: int = 2     # concurrent batch writes; acknowledgements still follow receive order
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -147,6 +148,8 @@ def _check(cfg: CollectorConfig, file: str, where: dict[tuple[str, str], int], i
         bad("influx", "timeout_s", "must be > 0")
     if b.max_points < 1:
         bad("batch", "max_points", "must be >= 1")
+    if not 1 <= b.writes_in_flight <= 16:
+        bad("batch", "writes_in_flight", f"{b.writes_in_flight} is not in 1..16")
     if b.max_delay_s <= 0 or b.retry_initial_s <= 0 or b.retry_max_s < b.retry_initial_s:
         bad("batch", "retry_max_s", "need max_delay_s > 0, retry_initial_s > 0, retry_max_s >= retry_initial_s")
     if cfg.log_level not in ("debug", "info", "warning", "error"):

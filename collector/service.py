@@ -1,10 +1,11 @@
 """The collector loop: receive, decode, batch, write, then acknowledge in receive order.
 
-Three threads: paho's network thread only enqueues; the main thread decodes and fills batches; one
-writer thread writes batches one at a time, in order, and acknowledges after each write, so
-acknowledgements leave in the order the messages arrived. Decoding the next batch overlaps the write of
-the previous one; at most one finished batch waits for the writer (a queue of one), which stalls
-decoding when the database is slow. A message is acknowledged only when:
+Threads: paho's network thread only enqueues; the main thread decodes and fills batches; writer
+threads (``[batch] writes_in_flight``, default 2) each write one batch at a time. Batches are numbered
+in the order they were closed, and a batch is acknowledged only when it and every earlier batch are
+done, so acknowledgements leave in the order the messages arrived even when a later write returns
+first. Decoding the next batch overlaps the writes; at most one finished batch waits for a free writer
+(a queue of one), which stalls decoding when the database is slow. A message is acknowledged only when:
 its points were accepted by the database, or it was dead-lettered and the broker confirmed the
 dead-letter publish. While the database is unreachable the current batch is retried with exponential
 back-off and nothing is acknowledged; the broker's in-flight window (ReceiveMaximum) then fills and it
@@ -48,6 +49,7 @@ class _Batch:
     entries: list[_Entry] = field(default_factory=list)
     points: int = 0
     opened: float = 0.0
+    seq: int = 0  # hand-over order = receive order; acknowledgements follow it
 
     def add(self, e: _Entry) -> None:
         if not self.entries:
@@ -67,8 +69,11 @@ class Collector:
         self._stop = threading.Event()
         self._max_entries = max(1, cfg.mqtt.receive_maximum // 2)
         self._ready: queue.Queue[_Batch | None] = queue.Queue(maxsize=1)
-        self._pending = 0  # messages handed to the writer and not yet acknowledged or dropped
-        self._pending_lock = threading.Lock()
+        self._pending = 0  # messages handed to the writers and not yet acknowledged or dropped
+        self._lock = threading.Lock()  # counters, pending, and the in-order acknowledgement below
+        self._seq = 0
+        self._next_ack = 0
+        self._done: dict[int, tuple[_Batch, bool]] = {}
         self._next_health = 0.0
         self._announced = False
 
@@ -80,7 +85,8 @@ class Collector:
                "reason": reason, "detail": detail[:2000], "size": len(msg.payload),
                "truncated": len(body) < len(msg.payload),
                "payload_b64": base64.b64encode(body).decode()}
-        self.health.dead_letters[reason] += 1
+        with self._lock:
+            self.health.dead_letters[reason] += 1
         log.warning("dead-letter %s: %s: %s", msg.topic, reason, detail[:300])
         return self.sub.publish(m.dead_letter_topic, json.dumps(doc).encode(), qos=1)
 
@@ -99,14 +105,17 @@ class Collector:
                 self.health.last_write_ms = (time.monotonic() - t) * 1000
                 return
             except TransientWrite as e:
-                self.health.counters["write_failures"] += 1
+                with self._lock:
+                    self.health.counters["write_failures"] += 1
                 delay = self._backoff(attempt, e.retry_after_s)
                 log.warning("write failed (%s); retry in %.1f s, nothing acknowledged meanwhile", e, delay)
                 attempt += 1
                 if self._stop.wait(delay):
                     raise
 
-    def _flush(self, batch: _Batch) -> None:
+    def _write_batch(self, batch: _Batch) -> bool:
+        """Write the batch (message by message after a 400/413); True when every message of it may be
+        acknowledged. Raises TransientWrite only when stopping."""
         points = sum(e.points for e in batch.entries)
         if points:
             try:
@@ -119,7 +128,6 @@ class Collector:
                             self._write_retrying(entry.body)
                         except (RejectedWrite, TooLarge) as e2:
                             entry.dead = self._dead_letter(entry.msg, "db_rejected", str(e2))
-                            points -= entry.points
                             entry.points, entry.body = 0, b""
         for entry in batch.entries:
             if entry.dead is not None:
@@ -129,8 +137,24 @@ class Collector:
                     log.warning("dead-letter publish failed: %s", e)
                 if not entry.dead.is_published():
                     log.warning("dead-letter publish unconfirmed: batch left unacknowledged for redelivery")
-                    return
+                    return False
+        return True
+
+    def _finish(self, batch: _Batch, ok: bool) -> None:
+        """Record a written batch and acknowledge every batch that is now complete in hand-over order:
+        with several writes in flight a later batch may be accepted first, and then waits."""
+        with self._lock:
+            self._done[batch.seq] = (batch, ok)
+            while self._next_ack in self._done:
+                done, good = self._done.pop(self._next_ack)
+                self._next_ack += 1
+                self._pending -= len(done.entries)
+                if good:
+                    self._acknowledge(done)
+
+    def _acknowledge(self, batch: _Batch) -> None:
         c = self.health.counters
+        points = sum(e.points for e in batch.entries)
         c["batches"] += 1
         c["written_points"] += points
         self.health.last_batch_points = points
@@ -143,22 +167,23 @@ class Collector:
                 c["stale_dropped"] += 1
 
     def _writer_loop(self) -> None:
-        """Write batches in the order they were closed; on stop, one last attempt each, then leave the
-        rest unacknowledged for redelivery."""
+        """Take batches and write them; on stop, one last attempt each, then leave the rest
+        unacknowledged for redelivery."""
         while True:
             batch = self._ready.get()
             if batch is None:
                 return
+            ok = False
             try:
-                self._flush(batch)
+                ok = self._write_batch(batch)
             except TransientWrite:
                 log.warning("stopping with %d messages unwritten: the broker redelivers them", len(batch.entries))
             except Exception:  # a bug must not kill the writer: leave the batch unacknowledged (redelivered)
-                self.health.counters["internal_errors"] += 1
+                with self._lock:
+                    self.health.counters["internal_errors"] += 1
                 log.exception("writing a batch of %d messages failed unexpectedly", len(batch.entries))
             finally:
-                with self._pending_lock:
-                    self._pending -= len(batch.entries)
+                self._finish(batch, ok)
 
     # -- main loop ----------------------------------------------------------------------------------
     def _take(self, msg: Inbound, batch: _Batch) -> None:
@@ -199,7 +224,9 @@ class Collector:
             self._next_health = now + self.cfg.mqtt.health_interval_s
 
     def _hand_over(self, batch: _Batch) -> None:
-        with self._pending_lock:
+        batch.seq = self._seq
+        self._seq += 1
+        with self._lock:
             self._pending += len(batch.entries)
         while True:  # blocks while the writer is busy and one batch already waits: back-pressure
             try:
@@ -210,8 +237,10 @@ class Collector:
 
     def run(self) -> None:
         b = self.cfg.batch
-        writer = threading.Thread(target=self._writer_loop, name="collector-writer", daemon=True)
-        writer.start()
+        writers = [threading.Thread(target=self._writer_loop, name=f"collector-writer-{i}", daemon=True)
+                   for i in range(b.writes_in_flight)]
+        for w in writers:
+            w.start()
         self.sub.start()
         batch = _Batch()
         try:
@@ -233,8 +262,10 @@ class Collector:
                 log.info("stopping: flushing the last batch of %d points", batch.points)
                 self._hand_over(batch)
         finally:
-            self._ready.put(None)
-            writer.join()
+            for _ in writers:
+                self._ready.put(None)
+            for w in writers:
+                w.join()
             self.publish_health()
             self.sub.stop()
             self.writer.close()

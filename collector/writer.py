@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import http.client
 import logging
+import threading
 import urllib.parse
 from pathlib import Path
 from typing import Protocol
@@ -70,7 +71,7 @@ def _secret(path: str) -> str:
 
 
 class V1Writer:
-    """``POST /write?db=...&precision=ns`` over one kept-alive HTTP connection."""
+    """``POST /write?db=...&precision=ns`` over a kept-alive HTTP connection per thread."""
 
     def __init__(self, cfg: InfluxConfig) -> None:
         u = urllib.parse.urlsplit(cfg.url)
@@ -83,13 +84,16 @@ class V1Writer:
             cred = f"{cfg.username}:{_secret(cfg.password_file)}".encode()
             self._headers["Authorization"] = "Basic " + base64.b64encode(cred).decode()
         self._timeout_s = cfg.timeout_s
-        self._conn: http.client.HTTPConnection | None = None
+        self._local = threading.local()  # one kept-alive connection per writer thread
+        self._all: list[http.client.HTTPConnection] = []
 
     def _connection(self) -> http.client.HTTPConnection:
-        if self._conn is None:
+        conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
+        if conn is None:
             cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-            self._conn = cls(self._host, self._port, timeout=self._timeout_s)
-        return self._conn
+            conn = self._local.conn = cls(self._host, self._port, timeout=self._timeout_s)
+            self._all.append(conn)
+        return conn
 
     def write(self, body: bytes) -> None:
         try:
@@ -98,16 +102,25 @@ class V1Writer:
             resp = conn.getresponse()
             detail = resp.read().decode("utf-8", "replace")[:500]
         except (OSError, http.client.HTTPException) as e:
-            self.close()
+            self._drop()
             raise TransientWrite(None, f"{type(e).__name__}: {e}") from None
         if 200 <= resp.status < 300:
             return
         raise classify(resp.status, detail, resp.getheader("Retry-After"))
 
+    def _drop(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+            if conn in self._all:
+                self._all.remove(conn)
+
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        for conn in self._all:
+            conn.close()
+        self._all.clear()
+        self._local = threading.local()
 
 
 class V2Writer:
