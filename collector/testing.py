@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from edge.publish.schemas import TOPICS
 
-__all__ = ["AreaSpec", "Message", "area_stream", "rfc3339", "topic_for"]
+__all__ = ["AreaSpec", "Message", "area_stream", "dump_jsonl", "load_jsonl", "rfc3339", "topic_for"]
 
 INTERVAL_S = 900
 
@@ -42,6 +43,26 @@ class AreaSpec:
     intervals: int = 8
     start: datetime = datetime(2026, 3, 1, tzinfo=timezone.utc)
     seed: int = 1
+
+
+def load_jsonl(path: str | Path) -> list[Message]:
+    """Messages from ``meterwatch replay --out`` output: one ``{"topic": ..., "payload": ...}`` per line
+    (DESIGN §6). Lets the end-to-end tests run over a replay instead of this generator."""
+    out = []
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if line.strip():
+                row = json.loads(line)
+                if not isinstance(row, dict) or set(row) != {"topic", "payload"}:
+                    raise ValueError(f"{path}:{n}: expected an object with topic and payload")
+                out.append(Message(row["topic"], row["payload"]))
+    return out
+
+
+def dump_jsonl(messages: Iterable[Message], path: str | Path) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        for m in messages:
+            fh.write(json.dumps({"topic": m.topic, "payload": m.payload}, separators=(",", ":")) + "\n")
 
 
 def rfc3339(t: datetime) -> str:
