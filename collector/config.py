@@ -86,6 +86,8 @@ def _lines(text: str) -> dict[tuple[str, str], int]:
         if m := _HEADER.match(line):
             table = m.group(1)
             where.setdefault(("", table), n)
+            parent, _, last = table.rpartition(".")
+            where.setdefault((parent, last), n)  # [mqtt.tls] is key "tls" of table "mqtt"
         elif m := _KEY.match(line):
             where.setdefault((table, m.group(1).strip('"')), n)
     return where

@@ -31,7 +31,11 @@ def run(args: argparse.Namespace) -> int:
     from collector.service import Collector
     from collector.writer import make_writer
 
-    collector = Collector(cfg, make_writer(cfg.influx))
+    try:
+        collector = Collector(cfg, make_writer(cfg.influx))
+    except OSError as e:  # a credentials file that cannot be read
+        print(f"meterwatch collector: cannot start: {e}", file=sys.stderr)
+        return 2
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: collector.stop())
     collector.run()

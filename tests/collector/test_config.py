@@ -67,3 +67,9 @@ def test_unreadable_file_is_a_config_error(tmp_path):
 def test_toml_syntax_error_names_the_file():
     with pytest.raises(ConfigError, match=r"c\.toml"):
         parse("[mqtt\n", "c.toml")
+
+
+def test_unknown_subtable_is_reported_at_its_header_line():
+    with pytest.raises(ConfigError) as e:
+        parse('[mqtt]\nurl = "mqtt://h"\n[mqtt.tls]\nverify = true\n', "c.toml")
+    assert [(i.line, i.key) for i in e.value.issues] == [(3, "mqtt.tls")]

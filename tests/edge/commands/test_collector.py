@@ -38,3 +38,10 @@ def test_systemd_unit_runs_the_collector_command_and_passes_systemd_analyze(tmp_
     copy.write_text(unit.replace("/usr/bin/meterwatch", sys.executable))
     r = subprocess.run([exe, "verify", str(copy)], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
+
+
+def test_unreadable_credentials_file_is_a_clear_error_not_a_traceback(tmp_path, capsys):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[influx]\ntoken_file = "{tmp_path}/missing-token"\n')
+    assert main(["collector", "-c", str(cfg)]) == 2
+    assert "missing-token" in capsys.readouterr().err
