@@ -73,3 +73,8 @@ def test_unknown_subtable_is_reported_at_its_header_line():
     with pytest.raises(ConfigError) as e:
         parse('[mqtt]\nurl = "mqtt://h"\n[mqtt.tls]\nverify = true\n', "c.toml")
     assert [(i.line, i.key) for i in e.value.issues] == [(3, "mqtt.tls")]
+
+
+def test_docs_show_the_sample_config_verbatim():
+    doc = (EXAMPLE.parents[2] / "docs" / "collector.md").read_text()
+    assert "```toml\n" + EXAMPLE.read_text() + "```" in doc
