@@ -106,8 +106,10 @@ def drain_rate(tmp: Path, items: list[tuple[str, bytes]], points: int, nproc: in
         publish_all(mq.url, items)
         health = Listener(mq.url, f"{HEALTH}/#")
         try:
+            for p in procs:  # start together: a staggered start would be counted as slowness
+                p.spawn()
             for p in procs:
-                p.start()
+                p.wait_ready()
             roles = {"mosquitto": [mq.proc.pid], "victoria": [vm.proc.pid],  # type: ignore[union-attr]
                      "collectors": [p.proc.pid for p in procs]}  # type: ignore[union-attr]
             cpu0: dict[str, float] | None = None

@@ -141,16 +141,24 @@ class CollectorProcess:
     def __init__(self, cfg_path: Path, log: Path) -> None:
         self.cfg_path, self.log = cfg_path, log
         self.proc: subprocess.Popen[bytes] | None = None
+        self._offset = 0
 
     def start(self, timeout_s: float = 20.0) -> None:
-        offset = self.log.stat().st_size if self.log.exists() else 0
+        self.spawn()
+        self.wait_ready(timeout_s)
+
+    def spawn(self) -> None:
+        self._offset = self.log.stat().st_size if self.log.exists() else 0
         with open(self.log, "ab") as fh:
             self.proc = subprocess.Popen([sys.executable, "-m", "edge.cli", "collector", "-c", str(self.cfg_path)],
                                          cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
                                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+    def wait_ready(self, timeout_s: float = 20.0) -> None:
+        assert self.proc is not None
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if b"mqtt subscribed" in self.log.read_bytes()[offset:]:
+            if b"mqtt subscribed" in self.log.read_bytes()[self._offset:]:
                 return
             assert self.proc.poll() is None, self.log.read_text()[-3000:]
             time.sleep(0.05)
