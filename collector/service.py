@@ -199,7 +199,8 @@ class Collector:
             batch.add(_Entry(msg, dead=self._dead_letter(msg, r.reason, r.detail)))
             return
         except Exception as e:  # a bug of ours: keep the message (dead letter), keep running
-            self.health.counters["internal_errors"] += 1
+            with self._lock:
+                self.health.counters["internal_errors"] += 1
             log.exception("decoding %s failed unexpectedly", msg.topic)
             batch.add(_Entry(msg, dead=self._dead_letter(msg, "collector_error", repr(e))))
             return
@@ -262,6 +263,7 @@ class Collector:
                 log.info("stopping: flushing the last batch of %d points", batch.points)
                 self._hand_over(batch)
         finally:
+            self._stop.set()  # writers still retrying give up after one more attempt
             for _ in writers:
                 self._ready.put(None)
             for w in writers:
