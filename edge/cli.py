@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("edge.commands.simulate", "serve or export a simulated transformer area"),
     "alerts": ("edge.commands.alerts", "tail alerts from an MQTT broker, as a subscriber would"),
     "scan": ("edge.commands.scan", "find every DL/T 645 meter on a bus"),
+    "collector": ("edge.commands.collector", "write gateways' MQTT alerts and summaries into InfluxDB"),
 }
 
 

@@ -1,0 +1,192 @@
+"""``collector.toml``: frozen keyword-only dataclasses, validated before any I/O.
+
+Unknown keys and bad values are ``ConfigError`` issues naming the file, the line and the key.
+The sample ``deploy/examples/collector.toml`` is loaded through this loader by a test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edge.errors import ConfigError, ConfigIssue
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["BatchConfig", "CollectorConfig", "InfluxConfig", "MqttConfig", "load", "parse"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MqttConfig:
+    url: str = "mqtt://127.0.0.1:1883"         # mqtt:// or mqtts://
+    client_id: str = "meterwatch-collector-1"   # fixed: the broker keeps this session across restarts
+    username: str = ""
+    password_file: str = ""
+    ca_file: str = ""
+    topic_prefix: str = "meterwatch/v1"
+    shared_group: str = ""                      # "" = plain subscription; else $share/<group>/<prefix>/#
+    session_expiry_s: int = 7 * 86400           # how long the broker queues for us while we are down
+    receive_maximum: int = 10_000               # unacked messages in flight to us: the back-pressure bound
+    keepalive_s: int = 30
+    max_payload_bytes: int = 4 * 1024 * 1024
+    dead_letter_topic: str = "meterwatch-collector/deadletter"
+    health_topic: str = "meterwatch-collector/health"   # /<client_id> is appended
+    health_interval_s: float = 30.0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InfluxConfig:
+    url: str = "http://127.0.0.1:8086"
+    api: str = "v2"          # v2: influxdb-client write API (2.x, 3.x, 1.8+); v1: POST /write (1.x < 1.8)
+    org: str = "meterwatch"  # v2
+    bucket: str = "meterwatch"  # v2 (for 1.8+: "database/retention_policy")
+    token_file: str = ""     # v2 token, or "user:password" for 1.8+
+    database: str = "meterwatch"  # v1
+    username: str = ""       # v1
+    password_file: str = ""  # v1
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BatchConfig:
+    max_points: int = 5000        # flush when a batch holds this many points ...
+    max_delay_s: float = 1.0      # ... or when its oldest message waited this long
+    retry_initial_s: float = 0.5  # back-off after a failed write, doubled up to retry_max_s
+    retry_max_s: float = 30.0
+    writes_in_flight: int = 2     # concurrent batch writes; acknowledgements still follow receive order
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CollectorConfig:
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
+    influx: InfluxConfig = field(default_factory=InfluxConfig)
+    batch: BatchConfig = field(default_factory=BatchConfig)
+    log_level: str = "info"
+    source: str = "<defaults>"
+
+
+_SECTIONS: dict[str, type] = {"mqtt": MqttConfig, "influx": InfluxConfig, "batch": BatchConfig}
+_TOP = {"log_level"}
+_HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\-]+)\s*\]")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+|\"[^\"]*\")\s*=")
+
+
+def _lines(text: str) -> dict[tuple[str, str], int]:
+    """(table, key) -> 1-based line, for error messages (tomllib reports no positions)."""
+    where: dict[tuple[str, str], int] = {}
+    table = ""
+    for n, line in enumerate(text.splitlines(), 1):
+        if m := _HEADER.match(line):
+            table = m.group(1)
+            where.setdefault(("", table), n)
+            parent, _, last = table.rpartition(".")
+            where.setdefault((parent, last), n)  # [mqtt.tls] is key "tls" of table "mqtt"
+        elif m := _KEY.match(line):
+            where.setdefault((table, m.group(1).strip('"')), n)
+    return where
+
+
+def _convert(cls: type, table: str, raw: dict[str, Any], file: str, where: dict[tuple[str, str], int],
+             issues: list[ConfigIssue]) -> Any:
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in raw.items():
+        line = where.get((table, key))
+        if key not in known:
+            issues.append(ConfigIssue(file, line, f"{table}.{key}",
+                                      f"unknown key (known: {', '.join(sorted(known))})"))
+            continue
+        default = known[key].default
+        want = type(default)
+        if want is float and type(value) is int:
+            value = float(value)
+        if type(value) is not want:
+            issues.append(ConfigIssue(file, line, f"{table}.{key}",
+                                      f"must be {want.__name__}, got {type(value).__name__} {value!r}"))
+            continue
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def _check(cfg: CollectorConfig, file: str, where: dict[tuple[str, str], int], issues: list[ConfigIssue]) -> None:
+    def bad(table: str, key: str, message: str) -> None:
+        issues.append(ConfigIssue(file, where.get((table, key)), f"{table}.{key}", message))
+
+    m, i, b = cfg.mqtt, cfg.influx, cfg.batch
+    if not re.match(r"^mqtts?://[^/:]+(:\d+)?/?$", m.url):
+        bad("mqtt", "url", f"{m.url!r} is not mqtt://host[:port] or mqtts://host[:port]")
+    if not m.client_id:
+        bad("mqtt", "client_id", "must not be empty: a fixed id keeps the persistent session")
+    prefix = m.topic_prefix
+    if not prefix or any(c in prefix for c in "#+") or prefix.startswith("/") or prefix.endswith("/"):
+        bad("mqtt", "topic_prefix", f"{prefix!r} must be a topic without wildcards or edge slashes")
+    if m.shared_group and any(c in m.shared_group for c in "/#+"):
+        bad("mqtt", "shared_group", f"{m.shared_group!r} must not contain / # +")
+    for key in ("dead_letter_topic", "health_topic"):
+        t = getattr(m, key)
+        if not t or any(c in t for c in "#+"):
+            bad("mqtt", key, f"{t!r} must be a topic without wildcards")
+        elif prefix and (t == prefix or t.startswith(prefix + "/")):
+            bad("mqtt", key, f"{t!r} is under topic_prefix {prefix!r}: the collector would consume its own output")
+    if not 1 <= m.receive_maximum <= 65535:
+        bad("mqtt", "receive_maximum", f"{m.receive_maximum} is not in 1..65535")
+    for key in ("session_expiry_s", "keepalive_s", "max_payload_bytes"):
+        if getattr(m, key) <= 0:
+            bad("mqtt", key, f"{getattr(m, key)} must be > 0")
+    if m.health_interval_s <= 0:
+        bad("mqtt", "health_interval_s", "must be > 0")
+    if i.api not in ("v1", "v2"):
+        bad("influx", "api", f"{i.api!r} is not one of v1, v2")
+    if not re.match(r"^https?://", i.url):
+        bad("influx", "url", f"{i.url!r} is not http:// or https://")
+    if i.timeout_s <= 0:
+        bad("influx", "timeout_s", "must be > 0")
+    if b.max_points < 1:
+        bad("batch", "max_points", "must be >= 1")
+    if not 1 <= b.writes_in_flight <= 16:
+        bad("batch", "writes_in_flight", f"{b.writes_in_flight} is not in 1..16")
+    if b.max_delay_s <= 0 or b.retry_initial_s <= 0 or b.retry_max_s < b.retry_initial_s:
+        bad("batch", "retry_max_s", "need max_delay_s > 0, retry_initial_s > 0, retry_max_s >= retry_initial_s")
+    if cfg.log_level not in ("debug", "info", "warning", "error"):
+        bad("", "log_level", f"{cfg.log_level!r} is not one of debug, info, warning, error")
+
+
+def parse(text: str, file: str = "<string>") -> CollectorConfig:
+    """Parse and validate TOML text; raises ``ConfigError`` listing every issue."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError([ConfigIssue(file, getattr(e, "lineno", None), "<toml>", str(e))]) from None
+    where = _lines(text)
+    issues: list[ConfigIssue] = []
+    parts: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in _SECTIONS and isinstance(value, dict):
+            parts[key] = _convert(_SECTIONS[key], key, value, file, where, issues)
+        elif key in _TOP and isinstance(value, str):
+            parts[key] = value
+        else:
+            what = "unknown key" if key not in _SECTIONS and key not in _TOP else "has the wrong type"
+            issues.append(ConfigIssue(file, where.get(("", key)), key,
+                                      f"{what} (known: {', '.join(sorted([*_SECTIONS, *_TOP]))})"))
+    cfg = CollectorConfig(**parts, source=file)
+    _check(cfg, file, where, issues)
+    if issues:
+        raise ConfigError(issues)
+    return cfg
+
+
+def load(path: str | Path) -> CollectorConfig:
+    """Load ``path``; raises ``ConfigError`` (unreadable file included)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError([ConfigIssue(str(path), None, "<file>", f"cannot read: {e.strerror}")]) from None
+    return parse(text, str(path))

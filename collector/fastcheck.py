@@ -1,0 +1,136 @@
+"""A compiled checker for the JSON Schema subset our payload schemas use, ~50x faster than jsonschema.
+
+jsonschema walks a 2000-meter ``meters_interval`` array item by item through generic keyword dispatch
+(~14 ms for 500 meters), which alone would cap a collector below 40 000 points/s. The schemas use a
+small subset (type, const, enum, pattern, min/maxLength, minimum, required, properties,
+additionalProperties, items, anyOf, format), so each schema is compiled once into nested closures.
+
+The checker only answers valid / invalid. For an invalid payload the caller asks jsonschema
+(``edge.publish.schemas.validate``) for the full message, so error texts stay the reference ones.
+``format`` is accepted and not checked, like jsonschema without its optional format packages; the
+mapping parses every timestamp it uses and rejects bad ones. A schema using any other keyword is
+refused at compile time (``UnsupportedSchema``) so the caller falls back to jsonschema.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["Check", "UnsupportedSchema", "compile_schema"]
+
+Check = Callable[[Any], bool]
+
+_IGNORED = {"$schema", "$id", "title", "description", "format", "$comment"}
+_SUPPORTED = _IGNORED | {"type", "const", "enum", "pattern", "minLength", "maxLength", "minimum", "required",
+                         "properties", "additionalProperties", "items", "anyOf"}
+
+
+class UnsupportedSchema(ValueError):
+    """The schema uses a keyword this checker does not implement."""
+
+
+def _is_number(v: Any) -> bool:
+    t = type(v)
+    return t is float or t is int
+
+
+_TYPES: dict[str, Check] = {
+    "object": lambda v: type(v) is dict,
+    "array": lambda v: type(v) is list,
+    "string": lambda v: type(v) is str,
+    "number": _is_number,
+    "integer": lambda v: type(v) is int or (type(v) is float and v.is_integer()),
+    "boolean": lambda v: type(v) is bool,
+    "null": lambda v: v is None,
+}
+
+
+def _type_check(spec: str | list[str]) -> Check:
+    names = [spec] if isinstance(spec, str) else list(spec)
+    for n in names:
+        if n not in _TYPES:
+            raise UnsupportedSchema(f"type {n!r}")
+    # Fast paths for the shapes that dominate: numbers, nullable numbers, booleans.
+    if set(names) == {"number", "null"}:
+        return lambda v: v is None or type(v) is float or type(v) is int
+    checks = [_TYPES[n] for n in names]
+    if len(checks) == 1:
+        return checks[0]
+    return lambda v: any(c(v) for c in checks)
+
+
+def compile_schema(schema: dict[str, Any]) -> Check:
+    """Compile ``schema`` into a predicate; raises ``UnsupportedSchema`` for keywords outside the subset."""
+    unknown = set(schema) - _SUPPORTED
+    if unknown:
+        raise UnsupportedSchema(", ".join(sorted(unknown)))
+    checks: list[Check] = []
+    if "type" in schema:
+        checks.append(_type_check(schema["type"]))
+    if "const" in schema:
+        const = schema["const"]
+        checks.append(lambda v: v == const and type(v) is type(const))
+    if "enum" in schema:
+        allowed = list(schema["enum"])
+        checks.append(lambda v: any(v == a and type(v) is type(a) for a in allowed))
+    if "pattern" in schema:
+        search = re.compile(schema["pattern"]).search
+        checks.append(lambda v: type(v) is not str or search(v) is not None)
+    if "minLength" in schema:
+        lo = int(schema["minLength"])
+        checks.append(lambda v: type(v) is not str or len(v) >= lo)
+    if "maxLength" in schema:
+        hi = int(schema["maxLength"])
+        checks.append(lambda v: type(v) is not str or len(v) <= hi)
+    if "minimum" in schema:
+        low = schema["minimum"]
+        checks.append(lambda v: not _is_number(v) or v >= low)
+    if "anyOf" in schema:
+        alts = [compile_schema(s) for s in schema["anyOf"]]
+        checks.append(lambda v: any(a(v) for a in alts))
+    if "items" in schema:
+        checks.append(_items_check(schema["items"]))
+    if any(k in schema for k in ("required", "properties", "additionalProperties")):
+        checks.append(_object_check(schema))
+    if not checks:
+        return lambda v: True
+    if len(checks) == 1:
+        return checks[0]
+    return lambda v: all(c(v) for c in checks)
+
+
+def _items_check(item_schema: dict[str, Any]) -> Check:
+    if set(item_schema) - _IGNORED == {"type"}:
+        each = _type_check(item_schema["type"])
+    else:
+        each = compile_schema(item_schema)
+    return lambda v: type(v) is not list or all(map(each, v))
+
+
+def _object_check(schema: dict[str, Any]) -> Check:
+    required = tuple(schema.get("required", ()))
+    props = {k: compile_schema(s) for k, s in schema.get("properties", {}).items()}
+    extra_spec = schema.get("additionalProperties", True)
+    extra: Check | None
+    if extra_spec is True:
+        extra = None
+    elif extra_spec is False:
+        extra = lambda v: False  # noqa: E731 - a predicate, like the others
+    else:
+        extra = compile_schema(extra_spec)
+
+    def check(v: Any) -> bool:
+        if type(v) is not dict:
+            return True
+        for k in required:
+            if k not in v:
+                return False
+        for k, item in v.items():
+            c = props.get(k, extra)
+            if c is not None and not c(item):
+                return False
+        return True
+
+    return check

@@ -1,0 +1,118 @@
+"""InfluxDB line protocol encoding of points, and RFC 3339 timestamps to epoch nanoseconds.
+
+Numbers are always written as floats (no ``i`` suffix): JSON does not tell 5 from 5.0, and InfluxDB
+rejects a batch whose field type differs from the one already stored in the shard, so one integer
+sneaking in where a float was stored before would turn good data into a 400.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from typing import NamedTuple
+
+__all__ = ["FieldValue", "Point", "encode", "encode_head", "encode_many", "encode_rows", "ts_ns"]
+
+FieldValue = float | bool | str
+
+
+class Point(NamedTuple):
+    measurement: str
+    tags: dict[str, str]          # sorted by key when encoded; empty values are left out
+    fields: dict[str, FieldValue]  # at least one
+    time_ns: int
+
+
+_KEY_ESC = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})
+_MEAS_ESC = str.maketrans({",": r"\,", " ": r"\ "})
+_STR_ESC = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n"})
+
+
+# Escaped names and tag pairs repeat on every point: cache them (bounded; ids beyond the cache still work).
+@lru_cache(maxsize=1024)
+def _measurement(m: str) -> str:
+    return m.translate(_MEAS_ESC)
+
+
+@lru_cache(maxsize=4096)
+def _field_key(k: str) -> str:
+    return k.translate(_KEY_ESC) + "="
+
+
+@lru_cache(maxsize=65536)
+def _tag_pair(k: str, v: str) -> str:
+    return f",{k.translate(_KEY_ESC)}={v.translate(_KEY_ESC)}"
+
+
+def _field(v: FieldValue) -> str:
+    t = type(v)
+    if t is float or t is int:
+        f = float(v)
+        if f - f != 0:  # inf and nan: the cheap finiteness test
+            raise ValueError(f"non-finite number {v!r} cannot be stored")
+        return repr(f)
+    if t is bool:
+        return "true" if v else "false"
+    return '"' + str(v).translate(_STR_ESC) + '"'
+
+
+def encode_head(measurement: str, tags: dict[str, str]) -> str:
+    """Measurement and tags, escaped; tags sorted by key, empty tag values left out."""
+    return _measurement(measurement) + "".join([_tag_pair(k, tags[k]) for k in sorted(tags) if tags[k]])
+
+
+def encode(p: Point) -> str:
+    """One line of line protocol (no trailing newline)."""
+    head = encode_head(p.measurement, p.tags)
+    fields = ",".join([_field_key(k) + _field(v) for k, v in p.fields.items()])
+    return f"{head} {fields} {p.time_ns}"
+
+
+def encode_rows(head: str, key: str, ids: list[str], numbers: list[tuple[str, list]],
+                flags: list[tuple[str, list]], time_ns: int) -> bytes:
+    """Fast path for row-per-entity payloads (``meters_interval``): row ``i`` becomes
+    ``head,key=ids[i] <numbers[i] unless None>,<flags[i]> time_ns``.
+
+    ``head`` is the measurement and the tags that sort before ``key``. The output is byte-identical to
+    ``encode_many`` of the equivalent points (a test holds it to that); it skips building a Point, a tag
+    dict and a field dict per row, which is most of the cost at 2000 meters per message.
+    """
+    tail = f" {time_ns}\n"
+    nums = [(_field_key(k), a) for k, a in numbers]
+    bools = [(_field_key(k), a) for k, a in flags]
+    out = []
+    for i, ident in enumerate(ids):
+        parts = []
+        for k, a in nums:
+            v = a[i]
+            if v is not None:
+                f = float(v)
+                if f - f != 0:
+                    raise ValueError(f"non-finite number {v!r} cannot be stored")
+                parts.append(k + repr(f))
+        for k, a in bools:
+            parts.append(k + ("true" if a[i] else "false"))
+        if not parts:
+            raise ValueError(f"{key} {ident!r} has no field to store")
+        out.append(head + _tag_pair(key, ident) + " " + ",".join(parts) + tail)
+    return "".join(out).encode()
+
+
+def encode_many(points: list[Point]) -> bytes:
+    return ("\n".join(encode(p) for p in points) + "\n").encode() if points else b""
+
+
+@lru_cache(maxsize=8192)
+def ts_ns(text: str) -> int:
+    """``2026-03-01T00:15:00.250Z`` -> epoch nanoseconds, exact (no float rounding of the fraction)."""
+    if not text.endswith("Z"):
+        raise ValueError(f"timestamp {text!r} is not UTC (must end in Z)")
+    base, _, frac = text[:-1].partition(".")
+    if frac and not frac.isdigit():
+        raise ValueError(f"timestamp {text!r} has a bad fraction")
+    try:
+        dt = datetime.fromisoformat(base + "+00:00")
+    except ValueError as e:
+        raise ValueError(f"timestamp {text!r} is not RFC 3339: {e}") from None
+    whole = int(dt.timestamp())
+    return whole * 1_000_000_000 + int((frac + "000000000")[:9] or 0)

@@ -1,0 +1,42 @@
+"""``meterwatch collector -c collector.toml``: MQTT -> InfluxDB ingest (see docs/collector.md)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-c", "--config", required=True, help="collector TOML file (deploy/examples/collector.toml)")
+    p.add_argument("--check", action="store_true", help="validate the configuration and exit")
+
+
+def run(args: argparse.Namespace) -> int:
+    import logging
+    import signal
+    import sys
+
+    from collector.config import load
+    from edge.errors import ConfigError
+
+    try:
+        cfg = load(args.config)
+    except ConfigError as e:
+        print(f"meterwatch collector: configuration rejected:\n{e}", file=sys.stderr)
+        return 2
+    if args.check:
+        print(f"{args.config}: ok")
+        return 0
+    logging.basicConfig(level=cfg.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from collector.service import Collector
+    from collector.writer import make_writer
+
+    try:
+        collector = Collector(cfg, make_writer(cfg.influx))
+    except OSError as e:  # a credentials file that cannot be read
+        print(f"meterwatch collector: cannot start: {e}", file=sys.stderr)
+        return 2
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: collector.stop())
+    collector.run()
+    return 0

@@ -1,0 +1,238 @@
+"""Helpers for collector tests: publish a stream, run collectors (thread or process), read the TSDB back."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from collector.config import load
+from collector.decode import decode
+from collector.lineproto import Point
+from collector.service import Collector
+from collector.testing import Message
+from collector.writer import make_writer
+
+PREFIX = "meterwatch/v1"
+DEAD = "test-collector/deadletter"
+HEALTH = "test-collector/health"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write_config(path: Path, *, mqtt_url: str, influx_url: str, api: str = "v2", client_id: str = "col-1",
+                 shared_group: str = "", max_points: int = 500, max_delay_s: float = 0.2,
+                 max_payload_bytes: int = 1_000_000, receive_maximum: int = 1000, health_interval_s: float = 0.5,
+                 retry_max_s: float = 1.0) -> Path:
+    path.write_text(f"""log_level = "info"
+[mqtt]
+url = "{mqtt_url}"
+client_id = "{client_id}"
+topic_prefix = "{PREFIX}"
+shared_group = "{shared_group}"
+session_expiry_s = 3600
+receive_maximum = {receive_maximum}
+max_payload_bytes = {max_payload_bytes}
+dead_letter_topic = "{DEAD}"
+health_topic = "{HEALTH}"
+health_interval_s = {health_interval_s}
+[influx]
+url = "{influx_url}"
+api = "{api}"
+database = "meterwatch"
+[batch]
+max_points = {max_points}
+max_delay_s = {max_delay_s}
+retry_initial_s = 0.1
+retry_max_s = {retry_max_s}
+""")
+    return path
+
+
+def mqtt_client(url: str, client_id: str = "", inflight: int = 20) -> mqtt.Client:
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    c.max_inflight_messages_set(inflight)
+    c.max_queued_messages_set(0)
+    u = urllib.parse.urlsplit(url)
+    c.connect(u.hostname or "127.0.0.1", u.port or 1883)
+    c.loop_start()
+    return c
+
+
+def publish_all(url: str, items: Iterable[tuple[str, bytes]], retain: bool = False) -> int:
+    """Publish at QoS 1 and wait for every PUBACK; returns the count."""
+    c = mqtt_client(url, inflight=1000)
+    infos = [c.publish(t, p, qos=1, retain=retain) for t, p in items]
+    for i in infos:
+        i.wait_for_publish(30)
+        assert i.is_published()
+    c.disconnect()
+    c.loop_stop()
+    return len(infos)
+
+
+class Listener:
+    """Collects every message on a topic filter (dead letters, health)."""
+
+    def __init__(self, url: str, topic: str) -> None:
+        self.messages: list[tuple[str, dict]] = []
+        self.arrival_times: list[float] = []  # monotonic s, parallel to messages
+        self._ready = threading.Event()
+        self.client = mqtt_client(url)
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = lambda *a: self._ready.set()
+        self.client.subscribe(topic, qos=1)
+        assert self._ready.wait(5)
+
+    def _on_message(self, client, userdata, m) -> None:
+        self.arrival_times.append(time.monotonic())
+        self.messages.append((m.topic, json.loads(m.payload)))
+
+    def wait_for(self, pred, timeout_s: float = 15.0) -> list[dict]:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            hits = [p for _, p in self.messages if pred(p)]
+            if hits:
+                return hits
+            time.sleep(0.05)
+        raise AssertionError(f"no matching message in {len(self.messages)} received")
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def expected_points(messages: list[Message]) -> list[Point]:
+    out: list[Point] = []
+    for m in messages:
+        out.extend(decode(m.topic, m.encode(), prefix=PREFIX, max_bytes=10**9)[1])
+    return out
+
+
+@contextmanager
+def collector_thread(cfg_path: Path) -> Iterator[Collector]:
+    cfg = load(cfg_path)
+    col = Collector(cfg, make_writer(cfg.influx))
+    t = threading.Thread(target=col.run, daemon=True)
+    t.start()
+    assert col.sub.subscribed.wait(10), "collector did not subscribe"
+    try:
+        yield col
+    finally:
+        col.stop()
+        t.join(15)
+        assert not t.is_alive(), "collector did not stop"
+
+
+class CollectorProcess:
+    """``python -m edge.cli collector -c CFG`` as a real process (so it can be SIGKILLed)."""
+
+    def __init__(self, cfg_path: Path, log: Path) -> None:
+        self.cfg_path, self.log = cfg_path, log
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._offset = 0
+
+    def start(self, timeout_s: float = 20.0) -> None:
+        self.spawn()
+        self.wait_ready(timeout_s)
+
+    def spawn(self) -> None:
+        self._offset = self.log.stat().st_size if self.log.exists() else 0
+        with open(self.log, "ab") as fh:
+            self.proc = subprocess.Popen([sys.executable, "-m", "edge.cli", "collector", "-c", str(self.cfg_path)],
+                                         cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
+                                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+    def wait_ready(self, timeout_s: float = 20.0) -> None:
+        assert self.proc is not None
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if b"mqtt subscribed" in self.log.read_bytes()[self._offset:]:
+                return
+            assert self.proc.poll() is None, self.log.read_text()[-3000:]
+            time.sleep(0.05)
+        raise AssertionError("collector process did not subscribe:\n" + self.log.read_text()[-3000:])
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> int:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+            raise AssertionError("collector did not stop on SIGTERM") from None
+
+
+# --- reading back ------------------------------------------------------------------------------------
+
+def vm_series(vm_url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], dict[int, float]]:
+    """Everything VictoriaMetrics holds: (metric, sorted labels) -> {ts_ms: value} via /api/v1/export."""
+    urllib.request.urlopen(f"{vm_url}/internal/force_flush", timeout=10).read()
+    q = urllib.parse.urlencode({"match[]": '{__name__!=""}', "start": "0"})
+    out: dict[tuple[str, tuple[tuple[str, str], ...]], dict[int, float]] = {}
+    with urllib.request.urlopen(f"{vm_url}/api/v1/export?{q}", timeout=30) as r:
+        for line in r:
+            row = json.loads(line)
+            labels = dict(row["metric"])
+            name = labels.pop("__name__")
+            labels.pop("db", None)
+            series = out.setdefault((name, tuple(sorted(labels.items()))), {})
+            for ts, v in zip(row["timestamps"], row["values"], strict=True):
+                series[int(ts)] = float(v)
+    return out
+
+
+def vm_expected(points: list[Point]) -> dict[tuple[str, tuple[tuple[str, str], ...]], dict[int, float]]:
+    """What VictoriaMetrics must hold for these points: numeric and boolean fields as ``<meas>_<field>``
+    (it stores no strings), at millisecond resolution."""
+    out: dict[tuple[str, tuple[tuple[str, str], ...]], dict[int, float]] = {}
+    for p in points:
+        labels = tuple(sorted((k, v) for k, v in p.tags.items() if v))
+        for f, v in p.fields.items():
+            if isinstance(v, str):
+                continue
+            out.setdefault((f"{p.measurement}_{f}", labels), {})[p.time_ns // 1_000_000] = float(v)
+    return out
+
+
+def missing_in_vm(vm_url: str, points: list[Point], timeout_s: float = 20.0) -> list[str]:
+    """Poll until every expected sample is in VictoriaMetrics with its value; returns what is still missing."""
+    want = vm_expected(points)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        have = vm_series(vm_url)
+        missing = [f"{k[0]}{dict(k[1])} @{ts}={v} (have {have.get(k, {}).get(ts)})"
+                   for k, samples in want.items() for ts, v in samples.items()
+                   if have.get(k, {}).get(ts) != v]
+        if not missing or time.monotonic() > deadline:
+            return missing
+        time.sleep(0.3)
+
+
+def influxql(url: str, q: str, db: str = "meterwatch") -> dict:
+    data = urllib.parse.urlencode({"db": db, "q": q, "epoch": "ns"}).encode()
+    with urllib.request.urlopen(urllib.request.Request(f"{url}/query", data=data), timeout=30) as r:
+        return json.loads(r.read())
+
+
+def create_db(url: str, db: str = "meterwatch") -> None:
+    res = influxql(url, f'CREATE DATABASE "{db}"', db="")
+    assert "error" not in res["results"][0], res
