@@ -1,0 +1,158 @@
+"""What the bus scheduler drives: a ``DeviceReader`` per port, and adapters for our two clients.
+
+The scheduler never speaks a protocol. It asks the reader to split a plan into transactions, how long
+each takes on the wire, and then reads one transaction at a time so that a long customer round can yield
+to a due master read between transactions.
+
+Contract of ``read``:
+- returns a ``DeviceRead`` with a ``Reading`` per quantity that came back (ts = reply arrival, or the
+  freeze time for frozen data) and a ``Failure`` per quantity that did not;
+- raises ``TransportError`` when the device did not answer at all (no reply before the deadline), which
+  is what the scheduler's dead-device back-off counts. Anything else is an ordinary failed read.
+
+The adapters import the protocol clients lazily: they live on other branches until integration, and
+``edge.scheduler`` must stay importable (and testable) without them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from edge.errors import TransportError
+from edge.readings import DeviceRead
+from edge.scheduler.capacity import (
+    CLOCK_REPLIES,
+    LinkTiming,
+    dlt645_frames_s,
+    dlt645_transactions,
+    transaction_wire_s,
+)
+
+__all__ = ["DeviceReader", "Dlt645Reader", "ModbusReader", "is_silent"]
+
+
+@runtime_checkable
+class DeviceReader(Protocol):
+    """One port's devices, as the scheduler sees them."""
+
+    def split(self, device: str, quantities: Sequence[str]) -> list[tuple[str, ...]]:
+        """Group ``quantities`` into transactions (one request/reply each, in reading order)."""
+        ...
+
+    def estimate_s(self, device: str, quantities: Sequence[str]) -> float:
+        """Wire time of reading ``quantities`` from ``device`` (edge.wire formulas)."""
+        ...
+
+    def clock_estimate_s(self, device: str) -> float:
+        """Wire time of one ``read_clock``."""
+        ...
+
+    async def read(self, device: str, quantities: Sequence[str]) -> DeviceRead:
+        """Read one transaction; raise ``TransportError`` if the device is silent."""
+        ...
+
+    async def read_clock(self, device: str) -> float:
+        """The device's clock as epoch seconds (DL/T 645: DIs 04000101 + 04000102)."""
+        ...
+
+    async def broadcast_time(self, ts: float) -> None:
+        """Broadcast time sync to the whole bus (DL/T 645 08H; no reply)."""
+        ...
+
+
+def is_silent(dr: DeviceRead) -> bool:
+    """True when a client's DeviceRead says nobody answered (no readings; every failure "no reply...")."""
+    return not dr.readings and bool(dr.failures) and all(
+        f.reason.lower().startswith(("no reply", "timeout", "timed out")) for f in dr.failures)
+
+
+class Dlt645Reader:
+    """Adapter over ``edge.dlt645.client``: ``await client.read(address, quantities, device=id)``.
+
+    ``addresses`` maps device id -> 12-digit meter address. Check on integration: the client's
+    silent-meter signal (TransportError, or failures whose reason starts with "no reply") and the name
+    of its broadcast/clock calls (``read_clock``/``broadcast_time`` are looked up, not assumed).
+    """
+
+    def __init__(self, client: Any, addresses: dict[str, str], timing: LinkTiming,
+                 *, block_reads: dict[str, bool] | None = None) -> None:
+        self._client = client
+        self._addresses = dict(addresses)
+        self._timing = timing
+        self._blocks = dict(block_reads or {})
+
+    def _timing_for(self, device: str) -> LinkTiming:
+        blocks = self._blocks.get(device, self._timing.block_reads)
+        if blocks == self._timing.block_reads:
+            return self._timing
+        return LinkTiming(baud=self._timing.baud, response_delay_s=self._timing.response_delay_s,
+                          gap_s=self._timing.gap_s, block_reads=blocks)
+
+    def split(self, device: str, quantities: Sequence[str]) -> list[tuple[str, ...]]:
+        block = self._timing_for(device).block_reads
+        return [group for group, _ in dlt645_transactions(quantities, block_reads=block)]
+
+    def estimate_s(self, device: str, quantities: Sequence[str]) -> float:
+        return transaction_wire_s(self._timing_for(device), quantities)
+
+    def clock_estimate_s(self, device: str) -> float:
+        return dlt645_frames_s(self._timing, CLOCK_REPLIES)
+
+    async def read(self, device: str, quantities: Sequence[str]) -> DeviceRead:
+        try:
+            dr: DeviceRead = await self._client.read(self._addresses[device], list(quantities), device=device)
+        except TimeoutError as exc:
+            raise TransportError(f"meter {device!r}: no reply ({exc})") from exc
+        if is_silent(dr):
+            raise TransportError(f"meter {device!r}: {dr.failures[0].reason}")
+        return dr
+
+    async def read_clock(self, device: str) -> float:
+        read_clock = getattr(self._client, "read_clock", None)
+        if read_clock is None:
+            raise NotImplementedError("edge.dlt645.client has no read_clock(address)")
+        return float(await read_clock(self._addresses[device]))
+
+    async def broadcast_time(self, ts: float) -> None:
+        broadcast = getattr(self._client, "broadcast_time", None)
+        if broadcast is None:
+            raise NotImplementedError("edge.dlt645.client has no broadcast_time(ts)")
+        await broadcast(ts)
+
+
+class ModbusReader:
+    """Adapter over the Modbus per-device clients: ``await dev.read(quantities, device=id)``.
+
+    A Modbus device's plan is one transaction (the adapter coalesces registers into block reads);
+    ``registers`` is the span its profile reads, used for the wire-time estimate.
+    """
+
+    def __init__(self, devices: dict[str, Any], timing: LinkTiming, *, registers: int = 60) -> None:
+        self._devices = dict(devices)
+        self._timing = timing
+        self._registers = registers
+
+    def split(self, device: str, quantities: Sequence[str]) -> list[tuple[str, ...]]:
+        return [tuple(quantities)]
+
+    def estimate_s(self, device: str, quantities: Sequence[str]) -> float:
+        return transaction_wire_s(self._timing, quantities, modbus_registers=self._registers)
+
+    def clock_estimate_s(self, device: str) -> float:
+        return transaction_wire_s(self._timing, (), modbus_registers=4)
+
+    async def read(self, device: str, quantities: Sequence[str]) -> DeviceRead:
+        try:
+            dr: DeviceRead = await self._devices[device].read(list(quantities), device=device)
+        except TimeoutError as exc:
+            raise TransportError(f"device {device!r}: no reply ({exc})") from exc
+        if is_silent(dr):
+            raise TransportError(f"device {device!r}: {dr.failures[0].reason}")
+        return dr
+
+    async def read_clock(self, device: str) -> float:
+        raise NotImplementedError(f"device {device!r}: Modbus profiles have no clock register map yet")
+
+    async def broadcast_time(self, ts: float) -> None:
+        raise NotImplementedError("Modbus has no broadcast time sync")
