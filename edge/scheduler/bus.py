@@ -3,7 +3,7 @@
 Every (device, plan) pair is a job. When a plan's slot begins, its round opens and every device of the
 plan's class gets a job. Between two transactions the scheduler picks the most urgent active job:
 lowest ``priority`` first, then a job already in progress (so one meter's readings stay close in time),
-then the earliest deadline, then the oldest. A long customer round therefore yields to a due master
+then the earliest deadline, then the device whose data is oldest (round robin under overload). A long customer round therefore yields to a due master
 read after at most one transaction.
 
 Overrun: if a round is still unfinished when its next slot begins, it is counted (``rounds_overrun``),
@@ -54,9 +54,10 @@ class _Job:
     cursor: int = 0
     result: DeviceRead | None = None
     missed: bool = False          # last slot not read because of back-off: re-read on recovery
+    last_done: float = -math.inf  # when this job last finished: under overload the oldest data goes first
 
     def key(self) -> tuple[int, int, float, float, int]:
-        return (self.plan.priority, 0 if self.cursor else 1, self.deadline, self.due, self.seq)
+        return (self.plan.priority, 0 if self.cursor else 1, self.deadline, self.last_done, self.seq)
 
 
 @dataclass(slots=True, eq=False)
@@ -64,7 +65,9 @@ class _Round:
     plan: ReadingPlan
     jobs: dict[str, _Job] = field(default_factory=dict)
     slot: float = 0.0
-    ref: float = 0.0              # when the round really started (slot, or scheduler start)
+    ref: float = 0.0              # when the round's work began: its slot, an older carried-over due
+                                  # time, or the scheduler start
+    first: bool = False           # the round opened at start-up (mid-slot)
     next_slot: float = math.inf
     pending: set[str] = field(default_factory=set)
     done: int = 0
@@ -159,7 +162,7 @@ class BusScheduler:
         self._t0 = self._window_start = now
         for rnd in self._rounds:
             slot = rnd.plan.slot_at_or_before(now)
-            self._open_round(rnd, slot, ref=now, now=now)
+            self._open_round(rnd, slot, now=now, first=True)
             rnd.next_slot = slot + rnd.plan.interval_s
         while True:
             now = self._clock.now()
@@ -176,7 +179,7 @@ class BusScheduler:
     def _tick(self, now: float) -> None:
         for rnd in self._rounds:
             while rnd.next_slot <= now:
-                self._open_round(rnd, rnd.next_slot, ref=rnd.next_slot, now=now)
+                self._open_round(rnd, rnd.next_slot, now=now)
                 rnd.next_slot += rnd.plan.interval_s
         for dev in self._devices.values():
             if dev.backed_off and dev.next_probe <= now and dev.probe and not dev.probe.active:
@@ -194,10 +197,10 @@ class BusScheduler:
         job.result = DeviceRead(device=job.device)
         self._active.append(job)
 
-    def _open_round(self, rnd: _Round, slot: float, *, ref: float, now: float) -> None:
+    def _open_round(self, rnd: _Round, slot: float, *, now: float, first: bool = False) -> None:
         deadline_s = rnd.plan.effective_deadline_s
-        late = now - (max(rnd.slot, rnd.ref) + deadline_s)
-        if rnd.pending and rnd.ref > rnd.slot and late <= 0:
+        late = now - (rnd.ref + deadline_s)
+        if rnd.pending and rnd.first and late <= 0:
             # The scheduler started mid-slot: this first round had less than an interval and is not late.
             log.info('bus "%s" plan %s/%s: first round still running when the next slot began (%d devices '
                      "left)", self.bus, rnd.plan.class_name, rnd.plan.name, len(rnd.pending))
@@ -208,9 +211,14 @@ class BusScheduler:
                         "not read yet (%.1f s past deadline); they are read first in the next round",
                         self.bus, rnd.plan.class_name, rnd.plan.name, rnd.slot, len(rnd.pending),
                         len(rnd.jobs), late)
-        rnd.slot, rnd.ref = slot, ref
+        # A round's work starts at its slot, or earlier for devices carried over from an overrun round
+        # (their wait counts), never before the scheduler started.
+        late_start = bool(rnd.pending) and not (rnd.first and late <= 0)
+        carried = [j.due for j in rnd.jobs.values() if j.active] if late_start else []
+        rnd.slot, rnd.first = slot, first
+        rnd.ref = max(min([slot, *carried]), self._t0)
         rnd.pending = set(rnd.jobs)
-        deadline = max(slot, ref) + deadline_s
+        deadline = max(slot, self._t0) + deadline_s
         for job in rnd.jobs.values():
             if job.active:      # carried over from an overrun round: keeps its place and its progress
                 rnd.coalesced += 1
@@ -344,6 +352,7 @@ class BusScheduler:
 
     def _finish(self, job: _Job, t: float) -> None:
         job.active = False
+        job.last_done = t
         self._active.remove(job)
         if job.result is not None and (job.result.readings or job.result.failures):
             self._emit(job.result)
@@ -355,7 +364,7 @@ class BusScheduler:
         if not rnd.pending:
             rnd.done += 1
             rnd.last_round_time_s = t - rnd.ref
-            late = max(0.0, t - (max(rnd.slot, rnd.ref) + rnd.plan.effective_deadline_s))
+            late = max(0.0, t - (rnd.ref + rnd.plan.effective_deadline_s))
             rnd.last_lateness_s = late
             rnd.max_lateness_s = max(rnd.max_lateness_s, late)
             if rnd.plan.kind == "clock":
@@ -401,7 +410,7 @@ class BusScheduler:
         self._window_start, self._window_busy = now, self._c.busy_s
         plans = []
         for rnd in self._rounds:
-            running = (now - (max(rnd.slot, rnd.ref) + rnd.plan.effective_deadline_s)) if rnd.pending else 0.0
+            running = (now - (rnd.ref + rnd.plan.effective_deadline_s)) if rnd.pending else 0.0
             plans.append(PlanTelemetry(
                 plan=rnd.plan.name, class_name=rnd.plan.class_name, rounds_done=rnd.done,
                 rounds_overrun=rnd.overrun, slots_coalesced=rnd.coalesced,
