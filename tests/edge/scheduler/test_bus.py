@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 
 import pytest
@@ -39,7 +40,7 @@ MASTER = [DeviceSpec(device="master", class_name="master")]
 
 def gaps(ts: list[float]) -> list[float]:
     ts = sorted(ts)
-    return [b - a for a, b in zip(ts, ts[1:], strict=False)]
+    return [b - a for a, b in itertools.pairwise(ts)]
 
 
 # ---- priorities -------------------------------------------------------------------------------------
@@ -78,7 +79,7 @@ def test_one_transaction_at_a_time_on_the_bus():
     run = run_bus(MASTER + meters(32), [master_plan(), customer_plan()], 600)
     log = run.reader.log
     assert len(log) > 1000
-    assert all(b.start >= a.end for a, b in zip(log, log[1:], strict=False))
+    assert all(b.start >= a.end for a, b in itertools.pairwise(log))
 
 
 def test_a_customer_meter_finishes_its_reads_before_the_next_meter_starts():
