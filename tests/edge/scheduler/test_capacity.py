@@ -34,8 +34,7 @@ def test_a_lone_block_member_is_read_with_its_own_di():
 
 def test_frozen_daily_energy_costs_two_transactions():
     timing = LinkTiming()
-    (group, replies), = dlt645_transactions(["e_fwd_daily"])
-    assert replies == (5, 20)
+    assert dlt645_transactions(["e_fwd_daily"]) == [(("e_fwd_daily",), (5, 20))]
     assert transaction_wire_s(timing, ["e_fwd_daily"]) > 2 * transaction_wire_s(timing, ["e_fwd"])
 
 
