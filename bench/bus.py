@@ -30,8 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edge.readings import DeviceRead  # noqa: E402
-from edge.scheduler import (  # noqa: E402
+from edge.readings import DeviceRead
+from edge.scheduler import (
     BackoffPolicy,
     BusScheduler,
     Clock,
@@ -43,7 +43,7 @@ from edge.scheduler import (  # noqa: E402
     VirtualTimeLoop,
     WallClock,
 )
-from edge.scheduler.capacity import transaction_wire_s  # noqa: E402
+from edge.scheduler.capacity import transaction_wire_s
 
 CUSTOMER_Q = ("e_fwd", "u_a", "i_a", "i_n", "p", "pf", "sw3", "sw7")
 MASTER_Q = ("u_a", "u_b", "u_c", "i_a", "i_b", "i_c", "i_n", "p", "q")

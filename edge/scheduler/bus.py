@@ -68,6 +68,7 @@ class _Round:
     ref: float = 0.0              # when the round's work began: its slot, an older carried-over due
                                   # time, or the scheduler start
     first: bool = False           # the round opened at start-up (mid-slot)
+    last_warned: float = -math.inf
     next_slot: float = math.inf
     pending: set[str] = field(default_factory=set)
     done: int = 0
@@ -207,10 +208,13 @@ class BusScheduler:
         elif rnd.pending:
             rnd.overrun += 1
             rnd.max_lateness_s = max(rnd.max_lateness_s, late)
-            log.warning('bus "%s" plan %s/%s: round of slot %.0f overran its interval: %d of %d devices '
-                        "not read yet (%.1f s past deadline); they are read first in the next round",
-                        self.bus, rnd.plan.class_name, rnd.plan.name, rnd.slot, len(rnd.pending),
-                        len(rnd.jobs), late)
+            # Counted every time; logged at most once a minute per plan so a 5-s plan cannot flood the log.
+            if now - rnd.last_warned >= 60.0:
+                log.warning('bus "%s" plan %s/%s: round of slot %.0f overran its interval: %d of %d devices '
+                            "not read yet (%.1f s past deadline; %d overruns so far); they are read first "
+                            "in the next round", self.bus, rnd.plan.class_name, rnd.plan.name, rnd.slot,
+                            len(rnd.pending), len(rnd.jobs), late, rnd.overrun)
+                rnd.last_warned = now
         # A round's work starts at its slot, or earlier for devices carried over from an overrun round
         # (their wait counts), never before the scheduler started.
         late_start = bool(rnd.pending) and not (rnd.first and late <= 0)
