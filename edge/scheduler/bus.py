@@ -173,17 +173,37 @@ class BusScheduler:
                 continue
             job = min(self._active, key=_Job.key, default=None)
             if job is None:
-                await self._clock.sleep(self._next_wake() - now)
+                # Re-check at least every 5 s so that a wall-clock step is noticed promptly.
+                await self._clock.sleep(min(self._next_wake() - now, 5.0))
                 continue
             await self._step(job)
 
     def _tick(self, now: float) -> None:
         for rnd in self._rounds:
-            while rnd.next_slot <= now:
+            interval = rnd.plan.interval_s
+            if rnd.next_slot - now > interval:
+                # The wall clock stepped back (NTP at boot): re-align instead of waiting out the step.
+                log.warning('bus "%s" plan %s/%s: clock stepped back; slots re-aligned', self.bus,
+                            rnd.plan.class_name, rnd.plan.name)
+                rnd.next_slot = rnd.plan.slot_at_or_before(now) + interval
+            elif rnd.next_slot + interval <= now:
+                # Stepped forward or the gateway was suspended: open only the newest slot; the slots
+                # in between could not be served by anyone and are counted as overruns.
+                latest = rnd.plan.slot_at_or_before(now)
+                missed = round((latest - rnd.next_slot) / interval)
+                rnd.overrun += missed
+                log.warning('bus "%s" plan %s/%s: %d slots passed without the scheduler running '
+                            "(clock step or suspend)", self.bus, rnd.plan.class_name, rnd.plan.name, missed)
+                rnd.next_slot = latest
+            if rnd.next_slot <= now:
                 self._open_round(rnd, rnd.next_slot, now=now)
-                rnd.next_slot += rnd.plan.interval_s
+                rnd.next_slot += interval
+        max_wait = self._backoff.max_s
         for dev in self._devices.values():
-            if dev.backed_off and dev.next_probe <= now and dev.probe and not dev.probe.active:
+            if not dev.backed_off:
+                continue
+            dev.next_probe = min(dev.next_probe, now + max_wait)   # bounded even if the clock stepped back
+            if dev.next_probe <= now and dev.probe and not dev.probe.active:
                 self._activate(dev.probe, slot=dev.next_probe, due=dev.next_probe, deadline=dev.next_probe)
 
     def _next_wake(self) -> float:

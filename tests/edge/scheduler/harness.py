@@ -47,11 +47,11 @@ def run_bus(devices: Sequence[DeviceSpec], plans: Sequence[ReadingPlan], seconds
             clock_policy: ClockPolicy | None = None, queue_size: int = 0, drain: bool = True,
             setup: Callable[[FakeReader], None] | None = None,
             script: Callable[[Run], Awaitable[None]] | None = None, epoch0: float = EPOCH0,
-            reader_cls: type[FakeReader] = FakeReader) -> Run:
+            reader_cls: type[FakeReader] = FakeReader, clock_cls: type[LoopClock] = LoopClock) -> Run:
     """Run the scheduler for ``seconds`` of virtual time; ``script`` runs alongside (e.g. revive a meter)."""
 
     async def main() -> Run:
-        clock = LoopClock(epoch0 - asyncio.get_running_loop().time())
+        clock = clock_cls(epoch0 - asyncio.get_running_loop().time())
         reader = reader_cls(clock, timing)
         if setup:
             setup(reader)
@@ -84,3 +84,14 @@ def run_bus(devices: Sequence[DeviceSpec], plans: Sequence[ReadingPlan], seconds
         return loop.run_until_complete(main())
     finally:
         loop.close()
+
+
+class SteppingClock(LoopClock):
+    """A LoopClock whose wall time can be stepped like NTP does at boot."""
+
+    def __init__(self, epoch0: float) -> None:
+        super().__init__(epoch0)
+        self.step_s = 0.0
+
+    def now(self) -> float:
+        return super().now() + self.step_s

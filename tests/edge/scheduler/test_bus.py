@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 
@@ -18,7 +19,7 @@ from edge.scheduler import (
     bus_capacity,
 )
 from edge.scheduler.fake import FakeReader
-from tests.edge.scheduler.harness import EPOCH0, Run, meters, run_bus
+from tests.edge.scheduler.harness import EPOCH0, Run, SteppingClock, meters, run_bus
 
 CUSTOMER_Q = ("e_fwd", "u_a", "i_a", "i_n", "p", "pf", "sw3", "sw7")
 MASTER_Q = ("u_a", "u_b", "u_c", "i_a", "i_b", "i_c", "i_n", "p", "q")
@@ -332,3 +333,71 @@ def test_health_entry_validates_against_the_health_schema():
     assert validate(payload) == "health"
     entry = t.to_health()
     assert entry["devices_backed_off"] == 1 and entry["reads_ok"] > 0 and 0 < entry["utilisation"] <= 1
+
+
+# ---- robustness -------------------------------------------------------------------------------------
+
+
+def _step_clock_after(delay_s: float, step_s: float):  # type: ignore[no-untyped-def]
+    async def script(run: Run) -> None:
+        await asyncio.sleep(delay_s)          # loop (monotonic) time
+        run.clock.step_s = step_s             # type: ignore[attr-defined]
+    return script
+
+
+def test_wall_clock_stepping_back_does_not_stall_the_master():
+    run = run_bus(MASTER + meters(4), [master_plan(), customer_plan()], 200, clock_cls=SteppingClock,
+                  script=_step_clock_after(60, -3600))
+    realtime = [b for b in run.batches if b.device == "master"]
+    assert len(realtime) >= 38          # ~40 slots of 5 s in 200 s of loop time
+
+
+def test_wall_clock_stepping_forward_counts_the_lost_slots_and_goes_on():
+    run = run_bus(MASTER + meters(4), [master_plan(), customer_plan()], 200, clock_cls=SteppingClock,
+                  script=_step_clock_after(60, 86_400))
+    t = run.telemetry
+    assert t is not None
+    realtime = next(p for p in t.plans if p.plan == "realtime")
+    assert 86_400 / 5 - 2 <= realtime.rounds_overrun <= 86_400 / 5 + 2
+    assert len([b for b in run.batches if b.device == "master"]) >= 38
+
+
+def test_a_hung_client_call_is_cut_by_the_guard_and_backs_the_device_off():
+    class Hangs(FakeReader):
+        async def read(self, device, quantities):  # type: ignore[no-untyped-def]
+            if device == "m001":
+                await asyncio.Event().wait()
+            return await super().read(device, quantities)
+
+    run = run_bus(meters(3), [customer_plan(interval_s=60)], 300, reader_cls=Hangs)
+    t = run.telemetry
+    assert t is not None and t.backed_off == ("m001",)
+    first = next(b for b in run.batches if b.device == "m001")
+    assert first.failures and "no reply" in first.failures[0].reason
+    assert len(run.readings_of("m002", "e_fwd")) >= 4
+
+
+def test_a_round_running_past_its_deadline_shows_lateness_before_its_next_slot():
+    plan = customer_plan(interval_s=900, deadline_s=60)
+    run = run_bus(meters(64), [plan], 130, epoch0=1_700_000_100)   # at a slot; the round needs ~160 s
+    t = run.telemetry
+    assert t is not None and t.rounds_overrun == 0
+    assert t.lateness_s == pytest.approx(70, abs=0.5)
+
+
+def test_utilisation_is_measured_per_telemetry_window():
+    snapshots = []
+
+    async def snapshot_twice(run: Run) -> None:
+        await asyncio.sleep(30)
+        snapshots.append(run.scheduler.telemetry())     # closes window 1 (0..30 s)
+        snapshots.append(run.scheduler.telemetry())     # nothing elapsed since
+
+    # 8 meters, 60-s plan: ~20 s of wire per minute
+    run = run_bus(meters(8), [customer_plan(interval_s=60)], 120, script=snapshot_twice,
+                  epoch0=1_700_000_040)
+    first, empty = snapshots
+    assert first.utilisation == pytest.approx(20.2 / 30, rel=0.02)   # the first round, all in window 1
+    assert empty.utilisation is None
+    t = run.telemetry
+    assert t is not None and t.utilisation == pytest.approx(20.2 / 90, rel=0.02)   # one round in 30..120 s
