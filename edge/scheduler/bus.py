@@ -22,6 +22,7 @@ data is worth more to live detection than a backlog the engine cannot absorb.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import math
 from collections.abc import Sequence
@@ -55,6 +56,7 @@ class _Job:
     result: DeviceRead | None = None
     missed: bool = False          # last slot not read because of back-off: re-read on recovery
     last_done: float = -math.inf  # when this job last finished: under overload the oldest data goes first
+    version: int = 0              # bumped whenever the job is (re)queued with a new key
 
     def key(self) -> tuple[int, int, float, float, int]:
         return (self.plan.priority, 0 if self.cursor else 1, self.deadline, self.last_done, self.seq)
@@ -105,7 +107,9 @@ class BusScheduler:
         self._guard = (guard_factor, guard_s)
         self._c = _Counters()
         self._seq = 0
-        self._active: list[_Job] = []
+        # Active jobs in a heap with lazy invalidation: a job whose key changes is pushed again with a
+        # new version and stale entries are dropped when they reach the top (2000 meters stay cheap).
+        self._heap: list[tuple[tuple[int, int, float, float, int], int, _Job]] = []
         self._last_sync = -math.inf
         self._sync_due = False
         self._t0 = self._window_start = self._window_busy = 0.0
@@ -122,6 +126,7 @@ class BusScheduler:
                     rnd.jobs[dev.spec.device] = self._new_job(dev.spec.device, plan, rnd)
             if rnd.jobs:
                 self._rounds.append(rnd)
+        self._n_jobs = sum(len(r.jobs) for r in self._rounds) + len(self._devices)
         for dev in self._devices.values():
             if not any(dev.spec.device in r.jobs for r in self._rounds):
                 raise ValueError(f'bus "{bus}": device {dev.spec.device!r} (class {dev.spec.class_name!r}) '
@@ -171,7 +176,7 @@ class BusScheduler:
             if self._sync_due:
                 await self._broadcast()
                 continue
-            job = min(self._active, key=_Job.key, default=None)
+            job = self._pick()
             if job is None:
                 # Re-check at least every 5 s so that a wall-clock step is noticed promptly.
                 await self._clock.sleep(min(self._next_wake() - now, 5.0))
@@ -216,7 +221,24 @@ class BusScheduler:
         job.slot, job.due, job.deadline = slot, due, deadline
         job.cursor = 0
         job.result = DeviceRead(device=job.device)
-        self._active.append(job)
+        self._push(job)
+
+    def _push(self, job: _Job) -> None:
+        job.version += 1
+        heapq.heappush(self._heap, (job.key(), job.version, job))
+        if len(self._heap) > 4 * self._n_jobs + 64:
+            # Stale entries of a starved plan would otherwise pile up below the top: compact.
+            self._heap = [e for e in self._heap if e[2].active and e[1] == e[2].version]
+            heapq.heapify(self._heap)
+
+    def _pick(self) -> _Job | None:
+        heap = self._heap
+        while heap:
+            _, version, job = heap[0]
+            if job.active and version == job.version:
+                return job
+            heapq.heappop(heap)
+        return None
 
     def _open_round(self, rnd: _Round, slot: float, *, now: float, first: bool = False) -> None:
         deadline_s = rnd.plan.effective_deadline_s
@@ -247,6 +269,7 @@ class BusScheduler:
             if job.active:      # carried over from an overrun round: keeps its place and its progress
                 rnd.coalesced += 1
                 job.slot, job.deadline = slot, deadline
+                self._push(job)
             else:
                 self._activate(job, slot=slot, due=slot, deadline=deadline)
 
@@ -276,7 +299,7 @@ class BusScheduler:
         try:
             dr = await asyncio.wait_for(self._reader.read(job.device, group),
                                         self._guard_s(self._reader.estimate_s(job.device, group)))
-        except (TransportError, TimeoutError) as exc:
+        except (TransportError, TimeoutError, asyncio.TimeoutError) as exc:
             silent_reason = str(exc) or f"no reply from {job.device!r}"
             dr = DeviceRead(device=job.device)
         except Exception as exc:  # a broken reply or a client bug must not stop the bus
@@ -303,13 +326,15 @@ class BusScheduler:
             self._on_answer(job, dev, t1)
         if job.active and job.cursor >= len(job.groups):
             self._finish(job, t1)
+        elif job.active and job.cursor == 1:
+            self._push(job)     # now "in progress": its key improved
 
     async def _clock_step(self, job: _Job, dev: _Device) -> None:
         t0 = self._clock.now()
         try:
             meter_ts = await asyncio.wait_for(self._reader.read_clock(job.device),
                                               self._guard_s(self._reader.clock_estimate_s(job.device)))
-        except (TransportError, TimeoutError) as exc:
+        except (TransportError, TimeoutError, asyncio.TimeoutError) as exc:
             t1 = self._clock.now()
             self._c.busy_s += t1 - t0
             self._c.reads_failed += 1
@@ -377,7 +402,6 @@ class BusScheduler:
     def _finish(self, job: _Job, t: float) -> None:
         job.active = False
         job.last_done = t
-        self._active.remove(job)
         if job.result is not None and (job.result.readings or job.result.failures):
             self._emit(job.result)
         job.result = None

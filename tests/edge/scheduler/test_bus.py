@@ -401,3 +401,8 @@ def test_utilisation_is_measured_per_telemetry_window():
     assert empty.utilisation is None
     t = run.telemetry
     assert t is not None and t.utilisation == pytest.approx(20.2 / 90, rel=0.02)   # one round in 30..120 s
+
+
+def test_a_starved_plan_does_not_grow_the_job_heap_without_bound():
+    run = run_bus(MASTER + meters(64), [master_plan(priority=9), customer_plan(interval_s=30)], 3600)
+    assert len(run.scheduler._heap) <= 4 * (64 + 1 + 65) + 64
