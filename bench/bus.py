@@ -58,6 +58,7 @@ class Tally:
     ok_wire_s: float = 0.0              # edge.wire time of the transactions that returned data
     ok_reads: int = 0
     readings_by_device: dict[str, int] = field(default_factory=dict)
+    steady_by_device: dict[str, int] = field(default_factory=dict)   # readings after the warm-up
     master_ages: list[float] = field(default_factory=list)
 
 
@@ -107,7 +108,7 @@ def devices(n_meters: int, *, with_master: bool) -> list[DeviceSpec]:
 
 
 async def drive(reader: DeviceReader, clock: Clock, timing: LinkTiming, *, n_meters: int, with_master: bool,
-                duration_s: float) -> Tally:
+                duration_s: float, warmup_s: float = 0.0) -> Tally:
     """Run one BusScheduler for ``duration_s`` on ``clock`` and tally what came out of it."""
     tally = Tally()
     out: asyncio.Queue[DeviceRead] = asyncio.Queue(maxsize=10_000)
@@ -121,6 +122,8 @@ async def drive(reader: DeviceReader, clock: Clock, timing: LinkTiming, *, n_met
             dr = await out.get()
             n = len(dr.readings)
             tally.readings_by_device[dr.device] = tally.readings_by_device.get(dr.device, 0) + n
+            if clock.now() - t0 >= warmup_s:
+                tally.steady_by_device[dr.device] = tally.steady_by_device.get(dr.device, 0) + n
             if dr.device == "master":
                 for r in dr.readings:
                     last_master[r.quantity] = max(r.ts, last_master.get(r.quantity, -math.inf))
@@ -147,14 +150,16 @@ async def drive(reader: DeviceReader, clock: Clock, timing: LinkTiming, *, n_met
 
 # ---- fake reader, virtual time -----------------------------------------------------------------------
 
-def run_fake(timing: LinkTiming, *, n_meters: int, dead: set[str], with_master: bool, duration_s: float) -> Tally:
+def run_fake(timing: LinkTiming, *, n_meters: int, dead: set[str], with_master: bool, duration_s: float,
+             warmup_s: float) -> Tally:
     from edge.scheduler.fake import FakeReader
 
     async def main() -> Tally:
         clock = LoopClock(1_700_000_000.0 - asyncio.get_running_loop().time())
         reader = FakeReader(clock, timing, log_limit=0)
         reader.dead.update(dead)
-        return await drive(reader, clock, timing, n_meters=n_meters, with_master=with_master, duration_s=duration_s)
+        return await drive(reader, clock, timing, n_meters=n_meters, with_master=with_master, duration_s=duration_s,
+                           warmup_s=warmup_s)
 
     loop = VirtualTimeLoop()
     try:
@@ -177,7 +182,8 @@ class _DeadAware:
         return self._inner.values(device, quantities, now)  # type: ignore[attr-defined, no-any-return]
 
 
-def run_real(timing: LinkTiming, *, n_meters: int, dead: set[str], with_master: bool, duration_s: float) -> Tally:
+def run_real(timing: LinkTiming, *, n_meters: int, dead: set[str], with_master: bool, duration_s: float,
+             warmup_s: float) -> Tally:
     # INTEGRATION: the two imports below live on other branches; the constructor/open calls follow the
     # interfaces agreed for issue 6 and are to be checked by the lead when merging.
     try:
@@ -199,10 +205,46 @@ def run_real(timing: LinkTiming, *, n_meters: int, dead: set[str], with_master: 
         async with sim, Dlt645Client(cli_side, baud=timing.baud, parity="N") as client:
             reader = Dlt645Reader(client, addresses, timing)
             return await drive(reader, WallClock(), timing, n_meters=n_meters, with_master=with_master,
-                               duration_s=duration_s)
+                               duration_s=duration_s, warmup_s=warmup_s)
 
     with tempfile.TemporaryDirectory() as tmp, pty_pair(Path(tmp)) as (dev_side, cli_side):
         return asyncio.run(main(dev_side, cli_side))
+
+
+# ---- scheduler CPU cost -------------------------------------------------------------------------------
+
+def scheduler_cpu(timing: LinkTiming, *, n_meters: int, duration_s: float) -> tuple[float, int]:
+    """CPU seconds and transactions for ``duration_s`` of bus time with ``n_meters`` meters and the default
+    plans (fake reader, virtual time: only the scheduler and the fake's bookkeeping cost CPU)."""
+    import time
+
+    from edge.scheduler import default_plans
+    from edge.scheduler.fake import FakeReader
+
+    async def main() -> int:
+        clock = LoopClock(1_700_000_000.0 - asyncio.get_running_loop().time())
+        reader = FakeReader(clock, timing, log_limit=0)
+        tally = Tally()
+        out: asyncio.Queue[DeviceRead] = asyncio.Queue()
+        devs = [DeviceSpec(device="master", class_name="master"),
+                *(DeviceSpec(device=f"m{i:04d}", class_name="customer") for i in range(n_meters))]
+        sched = BusScheduler(bus="cpu", reader=TapReader(reader, timing, tally), devices=devs,
+                             plans=default_plans(), out=out, clock=clock)
+        task = asyncio.get_running_loop().create_task(sched.run())
+        await clock.sleep(duration_s)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        t = sched.telemetry()
+        return t.reads_ok + t.reads_failed
+
+    loop = VirtualTimeLoop()
+    t0 = time.process_time()
+    try:
+        n = loop.run_until_complete(main())
+    finally:
+        loop.close()
+    return time.process_time() - t0, n
 
 
 # ---- figures -----------------------------------------------------------------------------------------
@@ -223,22 +265,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--td-ms", type=float, default=100.0, help="meter response delay")
     ap.add_argument("--dead-fraction", type=float, default=0.10)
     ap.add_argument("--repeat", type=int, default=1, help="repeat real runs and quote medians")
+    ap.add_argument("--warmup-min", type=float, default=5.0,
+                    help="dead_meter_ratio_after_warmup ignores this first part (dead-meter detection)")
     args = ap.parse_args(argv)
 
     timing = LinkTiming(baud=args.baud, response_delay_s=args.td_ms / 1000)
     minutes = args.minutes if args.minutes is not None else (60.0 if args.fake else 20.0)
     duration_s = minutes * 60
+    warmup_s = min(args.warmup_min * 60, duration_s / 2)
     runner = run_fake if args.fake else run_real
     repeat = 1 if args.fake else max(1, args.repeat)   # virtual time is deterministic
     n_dead = max(1, round(args.dead_fraction * args.meters))
     dead = {f"m{i:03d}" for i in range(0, args.meters, max(1, args.meters // n_dead))[:n_dead]}
     live = [f"m{i:03d}" for i in range(args.meters) if f"m{i:03d}" not in dead]
 
-    eff, ratio, same, stale, rate, limit = [], [], [], [], [], []
+    eff, ratio, same, steady, stale, rate, limit = [], [], [], [], [], [], []
     for _ in range(repeat):
-        base = runner(timing, n_meters=args.meters, dead=set(), with_master=False, duration_s=duration_s)
-        sick = runner(timing, n_meters=args.meters, dead=dead, with_master=False, duration_s=duration_s)
-        mixed = runner(timing, n_meters=args.meters, dead=set(), with_master=True, duration_s=duration_s)
+        n, d, w = args.meters, duration_s, warmup_s
+        base = runner(timing, n_meters=n, dead=set(), with_master=False, duration_s=d, warmup_s=w)
+        sick = runner(timing, n_meters=n, dead=dead, with_master=False, duration_s=d, warmup_s=w)
+        mixed = runner(timing, n_meters=n, dead=set(), with_master=True, duration_s=d, warmup_s=w)
         eff.append(base.ok_wire_s / base.elapsed_s)
         rate.append(60 * base.ok_reads / base.elapsed_s)
         limit.append(60 * base.ok_reads / base.ok_wire_s)
@@ -247,8 +293,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         live_sick = sum(sick.readings_by_device.get(d, 0) for d in live)
         ratio.append(live_sick / all_base)
         same.append(live_sick / sum(base.readings_by_device.get(d, 0) for d in live))
+        steady.append(sum(sick.steady_by_device.get(d, 0) for d in live)
+                      / sum(base.steady_by_device.get(d, 0) for d in [*live, *dead]))
         stale.append(p99(mixed.master_ages))
 
+    cpu_s, n_tx = scheduler_cpu(timing, n_meters=2000, duration_s=3600)
     mode = "fake-reader (virtual time, provisional)" if args.fake else "pty + simulated meter bus"
     print(f"mode: {mode}")
     print(f"bus: {args.baud} baud, Td {args.td_ms:g} ms, {args.meters} meters, {minutes:g} min per scenario, "
@@ -259,9 +308,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"dead_meters: {len(dead)}")
     print(f"dead_meter_ratio: {statistics.median(ratio):.4f}")
     print(f"dead_meter_ratio_same_meters: {statistics.median(same):.4f}")
+    print(f"dead_meter_ratio_after_warmup: {statistics.median(steady):.4f}")
+    print(f"warmup_min: {warmup_s / 60:g}")
     print(f"master_cadence_s: {MASTER_CADENCE_S:g}")
     print(f"master_staleness_p99_s: {statistics.median(stale):.3f}")
     print(f"master_staleness_p99_to_cadence: {statistics.median(stale) / MASTER_CADENCE_S:.3f}")
+    # The scheduler's own CPU (fake reader, virtual time) for a 2000-meter bus with the default plans.
+    print(f"scheduler_cpu_s_per_bus_hour_2000_meters: {cpu_s:.2f}")
+    print(f"scheduler_cpu_ms_per_transaction: {1000 * cpu_s / max(1, n_tx):.3f}")
+    print(f"scheduler_cpu_fraction_of_wire_time: {cpu_s / 3600:.5f}")
     return 0
 
 
