@@ -44,6 +44,7 @@ from edge.scheduler import (
     WallClock,
 )
 from edge.scheduler.capacity import transaction_wire_s
+from edge.sim.source import ValueSource
 
 CUSTOMER_Q = ("e_fwd", "u_a", "i_a", "i_n", "p", "pf", "sw3", "sw7")
 MASTER_Q = ("u_a", "u_b", "u_c", "i_a", "i_b", "i_c", "i_n", "p", "q")
@@ -173,13 +174,13 @@ def run_fake(timing: LinkTiming, *, n_meters: int, dead: set[str], with_master: 
 class _DeadAware:
     """ValueSource wrapper: dead meters raise LookupError, which the simulated bus answers with silence."""
 
-    def __init__(self, inner: object, dead: set[str]) -> None:
+    def __init__(self, inner: ValueSource, dead: set[str]) -> None:
         self._inner, self._dead = inner, dead
 
     def values(self, device: str, quantities: Sequence[str], now: float) -> dict[str, float]:
         if device in self._dead:
             raise LookupError(f"{device} is dead (bench)")
-        return self._inner.values(device, quantities, now)  # type: ignore[attr-defined, no-any-return]
+        return self._inner.values(device, quantities, now)
 
 
 def run_real(timing: LinkTiming, *, n_meters: int, dead: set[str], with_master: bool, duration_s: float,
