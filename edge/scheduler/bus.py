@@ -112,6 +112,7 @@ class BusScheduler:
         self._heap: list[tuple[tuple[int, int, float, float, int], int, _Job]] = []
         self._last_sync = -math.inf
         self._sync_due = False
+        self._round_drifts: dict[str, float] = {}
         self._t0 = self._window_start = self._window_busy = 0.0
         self._devices: dict[str, _Device] = {}
         for spec in devices:
@@ -143,6 +144,9 @@ class BusScheduler:
                 groups = self._reader.split(device, plan.quantities)
             except KeyError as exc:
                 raise ValueError(f'bus "{self.bus}": device {device!r} plan {plan.name!r}: {exc}') from None
+            if not groups:
+                raise ValueError(f'bus "{self.bus}": device {device!r} plan {plan.name!r}: the reader split '
+                                 f"{plan.quantities} into no transactions")
         self._seq += 1
         return _Job(device=device, plan=plan, groups=groups, round=rnd, seq=self._seq, probe=probe)
 
@@ -264,6 +268,8 @@ class BusScheduler:
         rnd.slot, rnd.first = slot, first
         rnd.ref = max(min([slot, *carried]), self._t0)
         rnd.pending = set(rnd.jobs)
+        if rnd.plan.kind == "clock":
+            self._round_drifts = {}
         deadline = max(slot, self._t0) + deadline_s
         for job in rnd.jobs.values():
             if job.active:      # carried over from an overrun round: keeps its place and its progress
@@ -354,6 +360,7 @@ class BusScheduler:
             job.cursor += 1
             drift = meter_ts - t1     # meter minus gateway at reply arrival; + = meter runs ahead
             self._c.drifts[job.device] = drift
+            self._round_drifts[job.device] = drift
             if abs(drift) > self._clock_policy.drift_limit_s:
                 self._c.clocks_over_limit += 1
                 log.warning('bus "%s" meter %r: clock off by %+.0f s (limit %.0f s)', self.bus, job.device,
@@ -402,7 +409,8 @@ class BusScheduler:
     def _finish(self, job: _Job, t: float) -> None:
         job.active = False
         job.last_done = t
-        if job.result is not None and (job.result.readings or job.result.failures):
+        # A failed probe is not reported: the device's slots already say "backed off".
+        if job.result is not None and (job.result.readings or (job.result.failures and not job.probe)):
             self._emit(job.result)
         job.result = None
         rnd = job.round
@@ -422,12 +430,13 @@ class BusScheduler:
         pol = self._clock_policy
         if pol.time_sync != "broadcast" or t - self._last_sync < pol.sync_min_gap_s:
             return
-        if not any(abs(d) > pol.sync_threshold_s for d in self._c.drifts.values()):
+        drifts = self._round_drifts   # only meters that answered this round, not stale values
+        if not any(abs(d) > pol.sync_threshold_s for d in drifts.values()):
             return
         self._last_sync = t
         self._c.time_syncs += 1
         log.info('bus "%s": broadcasting time sync (largest drift %+.0f s)', self.bus,
-                 max(self._c.drifts.values(), key=abs))
+                 max(drifts.values(), key=abs))
         self._sync_due = True
 
     async def _broadcast(self) -> None:

@@ -406,3 +406,16 @@ def test_utilisation_is_measured_per_telemetry_window():
 def test_a_starved_plan_does_not_grow_the_job_heap_without_bound():
     run = run_bus(MASTER + meters(64), [master_plan(priority=9), customer_plan(interval_s=30)], 3600)
     assert len(run.scheduler._heap) <= 4 * (64 + 1 + 65) + 64
+
+
+def test_a_meter_that_died_does_not_trigger_time_sync_with_its_old_drift():
+    async def kill_m000(run: Run) -> None:
+        await asyncio.sleep(600)                 # after the start-up clock round and its broadcast
+        run.reader.dead.add("m000")
+        run.reader.drift_s["m000"] = 120.0       # it never took the broadcast
+
+    policy = ClockPolicy(time_sync="broadcast", sync_threshold_s=30, sync_min_gap_s=3000)
+    run = run_bus(meters(3), [customer_plan(interval_s=900), CLOCK_PLAN], 7300, setup=_skew, clock_policy=policy,
+                  script=kill_m000)
+    assert len(run.reader.broadcasts) == 1
+    assert run.scheduler.clock_drifts()["m000"] == pytest.approx(120, abs=1.0)   # last known value kept
