@@ -17,9 +17,10 @@ The adapters import the protocol clients lazily: they live on other branches unt
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol, runtime_checkable
 
-from edge.errors import TransportError
+from edge.errors import ProtocolError, TransportError
 from edge.readings import DeviceRead
 from edge.scheduler.capacity import (
     CLOCK_REPLIES,
@@ -68,11 +69,13 @@ def is_silent(dr: DeviceRead) -> bool:
 
 
 class Dlt645Reader:
-    """Adapter over ``edge.dlt645.client``: ``await client.read(address, quantities, device=id)``.
+    """Adapter over ``edge.dlt645.client.Dlt645Client``: ``await client.read(address, quantities, device=id)``.
 
-    ``addresses`` maps device id -> 12-digit meter address. Check on integration: the client's
-    silent-meter signal (TransportError, or failures whose reason starts with "no reply") and the name
-    of its broadcast/clock calls (``read_clock``/``broadcast_time`` are looked up, not assumed).
+    ``addresses`` maps device id -> 12-digit meter address. A silent meter is a DeviceRead whose every
+    failure starts with "no reply" (the client never raises for meter trouble). The clock is read with
+    ``client.read_dis`` (04000101 + 04000102) and time sync goes out through ``client.link.send``
+    (``codec.encode_time_sync``). Build the client with ``retries=1``: the scheduler's back-off is the
+    second line of retries, and every retry of a dead meter costs a full reply deadline.
     """
 
     def __init__(self, client: Any, addresses: dict[str, str], timing: LinkTiming,
@@ -109,16 +112,42 @@ class Dlt645Reader:
         return dr
 
     async def read_clock(self, device: str) -> float:
-        read_clock = getattr(self._client, "read_clock", None)
-        if read_clock is None:
-            raise NotImplementedError("edge.dlt645.client has no read_clock(address)")
-        return float(await read_clock(self._addresses[device]))
+        """Meter date (04000101, YYMMDDWW) and time (04000102, hhmmss) in the meter's zone, as epoch s."""
+        results = await self._client.read_dis(self._addresses[device], ["04000101", "04000102"])
+        if any(getattr(r, "silent", False) for r in results):
+            raise TransportError(f"meter {device!r}: no reply to the clock read")
+        bad = [r for r in results if r.data is None]
+        if bad:
+            raise ProtocolError(f"meter {device!r}: clock read {bad[0].di}: {bad[0].error}")
+        date, tod = (_bcd(r.data, f"meter {device!r} DI {r.di}") for r in results)
+        if len(date) < 4 or len(tod) < 3:
+            raise ProtocolError(f"meter {device!r}: clock reply too short")
+        # Fields arrive lowest first: WW DD MM YY and ss mm hh.
+        try:
+            when = datetime(2000 + date[3], date[2], date[1], tod[2], tod[1], tod[0],
+                            tzinfo=getattr(self._client, "meter_tz", CHINA_TZ))
+        except ValueError as exc:
+            raise ProtocolError(f"meter {device!r}: clock reads an impossible time ({exc})") from None
+        return when.timestamp()
 
     async def broadcast_time(self, ts: float) -> None:
-        broadcast = getattr(self._client, "broadcast_time", None)
-        if broadcast is None:
-            raise NotImplementedError("edge.dlt645.client has no broadcast_time(ts)")
-        await broadcast(ts)
+        from edge.dlt645 import codec
+
+        tz = getattr(self._client, "meter_tz", CHINA_TZ)
+        await self._client.link.send(codec.encode_time_sync(datetime.fromtimestamp(ts, tz)))
+
+
+CHINA_TZ = timezone(timedelta(hours=8))
+
+
+def _bcd(data: bytes, what: str) -> list[int]:
+    out = []
+    for b in data:
+        hi, lo = b >> 4, b & 0x0F
+        if hi > 9 or lo > 9:
+            raise ProtocolError(f"{what}: byte {b:02X} is not BCD")
+        out.append(10 * hi + lo)
+    return out
 
 
 class ModbusReader:

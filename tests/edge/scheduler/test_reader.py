@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from edge.errors import TransportError
+from edge.errors import ProtocolError, TransportError
 from edge.readings import DeviceRead, Failure, Reading
 from edge.scheduler import DeviceReader, Dlt645Reader, LinkTiming, ModbusReader
 from edge.scheduler.capacity import transaction_wire_s
@@ -20,12 +22,27 @@ from edge.scheduler.fake import FakeReader
 from edge.scheduler.reader import is_silent
 
 
+@dataclass(frozen=True)
+class DiResult:       # the shape of edge.dlt645.client.DiResult
+    di: str
+    data: bytes | None = None
+    error: str | None = None
+    silent: bool = False
+
+
 class StandInClient:
     """Answers like edge.dlt645.client would: readings for live meters, "no reply" failures otherwise."""
 
-    def __init__(self, silent: set[str]) -> None:
+    meter_tz = timezone(timedelta(hours=8))
+
+    def __init__(self, silent: set[str], clock: dict[str, list[DiResult]] | None = None) -> None:
         self.silent = silent
+        self.clock = clock or {}
         self.calls: list[tuple[str, list[str], str | None]] = []
+
+    async def read_dis(self, address: str, dis: Sequence[str]) -> list[DiResult]:
+        assert list(dis) == ["04000101", "04000102"]
+        return self.clock[address]
 
     async def read(self, address: str, quantities: Sequence[str], *, device: str | None = None) -> DeviceRead:
         self.calls.append((address, list(quantities), device))
@@ -78,3 +95,30 @@ def test_modbus_adapter_reads_a_plan_in_one_transaction():
     qs = ("u_a", "u_b", "u_c", "i_a")
     assert reader.split("master", qs) == [qs]
     assert reader.estimate_s("master", qs) == transaction_wire_s(timing, qs, modbus_registers=60)
+
+
+def _clock_reader(results: list[DiResult]) -> Dlt645Reader:
+    return Dlt645Reader(StandInClient(set(), {"000000000301": results}), {"0301": "000000000301"}, LinkTiming())
+
+
+def test_meter_clock_is_decoded_lowest_field_first_in_china_time():
+    # 2024-05-17 (a Friday, WW=5) 13:45:30 +08:00, sent as WW DD MM YY and ss mm hh
+    reader = _clock_reader([DiResult(di="04000101", data=bytes([0x05, 0x17, 0x05, 0x24])),
+                            DiResult(di="04000102", data=bytes([0x30, 0x45, 0x13]))])
+    ts = asyncio.run(reader.read_clock("0301"))
+    assert ts == datetime(2024, 5, 17, 5, 45, 30, tzinfo=timezone.utc).timestamp()
+
+
+def test_silent_clock_read_is_transport_error_and_bad_bcd_is_protocol_error():
+    silent = _clock_reader([DiResult(di="04000101", error="no reply", silent=True),
+                            DiResult(di="04000102", error="no reply", silent=True)])
+    with pytest.raises(TransportError, match="'0301': no reply to the clock read"):
+        asyncio.run(silent.read_clock("0301"))
+    garbled = _clock_reader([DiResult(di="04000101", data=bytes([0x05, 0x1A, 0x05, 0x24])),
+                             DiResult(di="04000102", data=bytes([0x30, 0x45, 0x13]))])
+    with pytest.raises(ProtocolError, match="DI 04000101: byte 1A is not BCD"):
+        asyncio.run(garbled.read_clock("0301"))
+    impossible = _clock_reader([DiResult(di="04000101", data=bytes([0x05, 0x31, 0x02, 0x24])),
+                                DiResult(di="04000102", data=bytes([0x30, 0x45, 0x13]))])
+    with pytest.raises(ProtocolError, match="impossible time"):
+        asyncio.run(impossible.read_clock("0301"))
