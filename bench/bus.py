@@ -44,7 +44,6 @@ from edge.scheduler import (
     WallClock,
 )
 from edge.scheduler.capacity import transaction_wire_s
-from edge.sim.source import ValueSource
 
 CUSTOMER_Q = ("e_fwd", "u_a", "i_a", "i_n", "p", "pf", "sw3", "sw7")
 MASTER_Q = ("u_a", "u_b", "u_c", "i_a", "i_b", "i_c", "i_n", "p", "q")
@@ -171,45 +170,35 @@ def run_fake(timing: LinkTiming, *, n_meters: int, dead: set[str], with_master: 
 
 # ---- real: DL/T 645 client over a pty against the simulated meter bus ----------------------------------
 
-class _DeadAware:
-    """ValueSource wrapper: dead meters raise LookupError, which the simulated bus answers with silence."""
-
-    def __init__(self, inner: ValueSource, dead: set[str]) -> None:
-        self._inner, self._dead = inner, dead
-
-    def values(self, device: str, quantities: Sequence[str], now: float) -> dict[str, float]:
-        if device in self._dead:
-            raise LookupError(f"{device} is dead (bench)")
-        return self._inner.values(device, quantities, now)
-
-
 def run_real(timing: LinkTiming, *, n_meters: int, dead: set[str], with_master: bool, duration_s: float,
-             warmup_s: float) -> Tally:
-    # INTEGRATION: the two imports below live on other branches; the constructor/open calls follow the
-    # interfaces agreed for issue 6 and are to be checked by the lead when merging.
+             warmup_s: float, client_retries: int = 1) -> Tally:
+    """Dlt645Reader -> edge.dlt645 client -> socat pty -> edge.sim.meterbus (wire timing emulated there)."""
     try:
-        from edge.dlt645.client import Dlt645Client  # type: ignore[import-not-found, unused-ignore]
-        from edge.sim.meterbus import MeterBus  # type: ignore[import-not-found, unused-ignore]
+        from edge.dlt645.client import Dlt645Client
+        from edge.dlt645.link import open_link
+        from edge.sim.meterbus import MeterBus, SimMeter
+        from edge.sim.sources import StaticSource
     except ImportError as exc:
-        raise SystemExit(f"real mode needs edge.dlt645.client and edge.sim.meterbus ({exc}); use --fake") from exc
+        raise SystemExit(f"real mode needs edge.dlt645 and edge.sim.meterbus ({exc}); use --fake") from exc
     from edge.scheduler import Dlt645Reader
-    from edge.scheduler.fake import WaveSource
     from tests.support.pty import pty_pair
 
     devs = devices(n_meters, with_master=with_master)
     addresses = {d.device: f"{i + 1:012d}" for i, d in enumerate(devs)}
+    meters = [SimMeter(address=a, device=d, response_delay_s=timing.response_delay_s) for d, a in addresses.items()]
+    sim = MeterBus(meters, StaticSource(silent=dead), baud=timing.baud)   # silent source = dead meter
 
-    async def main(dev_side: str, cli_side: str) -> Tally:
-        source = _DeadAware(WaveSource(), dead)
-        sim = MeterBus(dev_side, meters={a: d for d, a in addresses.items()}, source=source, baud=timing.baud,
-                       parity="N", response_delay_s=timing.response_delay_s)
-        async with sim, Dlt645Client(cli_side, baud=timing.baud, parity="N") as client:
+    async def main(cli_side: str) -> Tally:
+        # A pty cannot do parity E (EINVAL): both ends use N; the simulator emulates 8E1 wire time.
+        async with open_link(cli_side, baud=timing.baud, parity="N") as link:
+            client = Dlt645Client(link, protocol="2007", retries=client_retries, use_blocks=timing.block_reads)
             reader = Dlt645Reader(client, addresses, timing)
             return await drive(reader, WallClock(), timing, n_meters=n_meters, with_master=with_master,
                                duration_s=duration_s, warmup_s=warmup_s)
 
-    with tempfile.TemporaryDirectory() as tmp, pty_pair(Path(tmp)) as (dev_side, cli_side):
-        return asyncio.run(main(dev_side, cli_side))
+    with tempfile.TemporaryDirectory() as tmp, pty_pair(Path(tmp)) as (dev_side, cli_side), \
+            sim.serving(dev_side):
+        return asyncio.run(main(cli_side))
 
 
 # ---- scheduler CPU cost -------------------------------------------------------------------------------
