@@ -89,6 +89,7 @@ class _Device:
     probes_failed: int = 0
     next_probe: float = math.inf
     probe: _Job | None = None
+    silence_cost_s: float = 0.0   # wire time the last unanswered transaction cost
 
 
 class BusScheduler:
@@ -207,11 +208,13 @@ class BusScheduler:
             if rnd.next_slot <= now:
                 self._open_round(rnd, rnd.next_slot, now=now)
                 rnd.next_slot += interval
-        max_wait = self._backoff.max_s
-        for dev in self._devices.values():
-            if not dev.backed_off:
-                continue
-            dev.next_probe = min(dev.next_probe, now + max_wait)   # bounded even if the clock stepped back
+        backed = [d for d in self._devices.values() if d.backed_off]
+        if not backed:
+            return
+        # Bounded even if the wall clock stepped back (the longest delay _probe_delay_s can give).
+        max_wait = max(self._backoff.max_s, sum(d.silence_cost_s for d in backed) / self._backoff.probe_budget)
+        for dev in backed:
+            dev.next_probe = min(dev.next_probe, now + max_wait)
             if dev.next_probe <= now and dev.probe and not dev.probe.active:
                 self._activate(dev.probe, slot=dev.next_probe, due=dev.next_probe, deadline=dev.next_probe)
 
@@ -320,7 +323,7 @@ class BusScheduler:
             self._c.reads_failed += 1
             job.result.failures.extend(Failure(device=job.device, quantity=q, reason=silent_reason, ts=t1)
                                        for q in group)
-            self._on_silent(job, dev, t1)
+            self._on_silent(job, dev, t1, cost_s=t1 - t0)
         else:
             if dr.failures or not dr.readings:
                 self._c.reads_failed += 1
@@ -346,7 +349,7 @@ class BusScheduler:
             self._c.reads_failed += 1
             job.cursor += 1
             log.info('bus "%s" device %r: clock read: %s', self.bus, job.device, exc or "no reply")
-            self._on_silent(job, dev, t1)
+            self._on_silent(job, dev, t1, cost_s=t1 - t0)
         except Exception as exc:
             t1 = self._clock.now()
             self._c.busy_s += t1 - t0
@@ -383,21 +386,28 @@ class BusScheduler:
                     other.missed = False
                     self._activate(other, slot=rnd.slot, due=t, deadline=t + rnd.plan.effective_deadline_s)
 
-    def _on_silent(self, job: _Job, dev: _Device, t: float) -> None:
+    def _on_silent(self, job: _Job, dev: _Device, t: float, *, cost_s: float) -> None:
         dev.silent += 1
+        dev.silence_cost_s = cost_s
         if job.probe:
             dev.probes_failed += 1
-            dev.next_probe = t + self._backoff.delay_s(dev.probes_failed)
+            dev.next_probe = t + self._probe_delay_s(dev)
         elif not dev.backed_off and dev.silent >= self._backoff.silent_threshold:
             dev.backed_off = True
             dev.probes_failed = 0
-            dev.next_probe = t + self._backoff.delay_s(0)
+            dev.next_probe = t + self._probe_delay_s(dev)
             log.warning('bus "%s" device %r: no reply %d times in a row; backing off, probe in %.0f s',
                         self.bus, job.device, dev.silent, dev.next_probe - t)
         if dev.backed_off and job.active:
             self._skip_rest(job, t, f"not read: {job.device!r} stopped answering; backed off")
             job.missed = not job.probe
             self._finish(job, t)
+
+    def _probe_delay_s(self, dev: _Device) -> float:
+        """Exponential back-off, stretched so that probing all backed-off devices together stays within
+        ``probe_budget`` of the wire: many dead meters on one bus must not add up to a stall."""
+        cost = sum(d.silence_cost_s for d in self._devices.values() if d.backed_off)
+        return max(self._backoff.delay_s(dev.probes_failed), cost / self._backoff.probe_budget)
 
     def _skip_rest(self, job: _Job, t: float, reason: str) -> None:
         assert job.result is not None

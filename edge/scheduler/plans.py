@@ -88,12 +88,15 @@ class BackoffPolicy:
     scheduled reads are reported as failures without touching the wire, and one cheap probe (the
     shortest transaction of its plans) is sent after ``base_s``, then after 2x, 4x ... up to ``max_s``.
     A probe that answers ends the back-off and every plan of the device is read again at once.
+    Probe intervals are stretched when needed so that all probes together use at most ``probe_budget``
+    of the wire (each costs a full reply deadline, about 1 s at 2400 baud with one client retry).
     """
 
     silent_threshold: int = 2
     base_s: float = 60.0
     factor: float = 2.0
     max_s: float = 900.0
+    probe_budget: float = 0.03
 
     def __post_init__(self) -> None:
         if self.silent_threshold < 1:
@@ -102,6 +105,8 @@ class BackoffPolicy:
             raise ValueError(f"backoff: need 0 < base_s <= max_s, got {self.base_s}, {self.max_s}")
         if self.factor < 1:
             raise ValueError(f"backoff: factor must be >= 1, got {self.factor}")
+        if not 0 < self.probe_budget <= 1:
+            raise ValueError(f"backoff: probe_budget must be in (0, 1], got {self.probe_budget}")
 
     def delay_s(self, probes_failed: int) -> float:
         """Back-off before the next probe after ``probes_failed`` failed probes (0 = just backed off)."""

@@ -419,3 +419,18 @@ def test_a_meter_that_died_does_not_trigger_time_sync_with_its_old_drift():
                   script=kill_m000)
     assert len(run.reader.broadcasts) == 1
     assert run.scheduler.clock_drifts()["m000"] == pytest.approx(120, abs=1.0)   # last known value kept
+
+
+def test_probes_of_many_dead_meters_stay_within_the_probe_budget():
+    dead = {f"m{i:03d}" for i in range(0, 64, 2)}          # half the bus is dead
+
+    def probe_share(budget: float) -> float:
+        policy = BackoffPolicy(base_s=60, max_s=300, probe_budget=budget)
+        run = run_bus(meters(64), [customer_plan(interval_s=900)], 7200, backoff=policy,
+                      setup=lambda r: r.dead.update(dead))
+        start = EPOCH0 + 1800                               # after detection
+        silent = sum(x.end - x.start for x in run.reader.log if not x.answered and x.start >= start)
+        return silent / (7200 - 1800)
+
+    assert 0 < probe_share(0.03) <= 0.03 * 1.1
+    assert probe_share(1.0) > 0.08          # the plain exponential schedule alone: 32 x 0.9 s per 300 s
