@@ -156,7 +156,8 @@ class PlanLoad:
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CapacityReport:
     loads: tuple[PlanLoad, ...]
-    total_fraction: float    # sum of fractions: > 1 means the bus cannot keep up on average
+    total_fraction: float    # sum of fractions (+ probe reserve): > 1 means the bus cannot keep up
+    probe_reserve: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -167,13 +168,18 @@ class CapacityReport:
         out = [f"{ld.class_name}/{ld.plan}: {ld.n_devices} devices x {ld.device_s:.3f} s = {ld.round_s:.1f} s "
                f"per {ld.interval_s:g} s -> {100 * ld.fraction:.1f} % of the wire"
                + ("" if ld.fits else " (round longer than its deadline)") for ld in self.loads]
+        if self.probe_reserve:
+            out.append(f"dead-device probes: at most {100 * self.probe_reserve:.1f} % of the wire")
         out.append(f"total: {100 * self.total_fraction:.1f} % of the wire")
         return out
 
 
 def bus_capacity(plans: Sequence[ReadingPlan], devices_per_class: dict[str, int], timing: LinkTiming, *,
-                 modbus_registers: int = 60) -> CapacityReport:
-    """Wire load of every plan on one bus, given how many devices of each class it carries."""
+                 modbus_registers: int = 60, probe_reserve: float = 0.0) -> CapacityReport:
+    """Wire load of every plan on one bus, given how many devices of each class it carries.
+
+    ``probe_reserve``: the share the scheduler may spend probing dead devices (``BackoffPolicy.probe_budget``).
+    """
     loads = []
     for plan in plans:
         n = devices_per_class.get(plan.class_name, 0)
@@ -184,4 +190,5 @@ def bus_capacity(plans: Sequence[ReadingPlan], devices_per_class: dict[str, int]
         loads.append(PlanLoad(plan=plan.name, class_name=plan.class_name, n_devices=n, device_s=dev_s,
                               round_s=round_s, interval_s=plan.interval_s, fraction=round_s / plan.interval_s,
                               fits=round_s <= plan.effective_deadline_s))
-    return CapacityReport(loads=tuple(loads), total_fraction=sum(ld.fraction for ld in loads))
+    return CapacityReport(loads=tuple(loads), total_fraction=sum(ld.fraction for ld in loads) + probe_reserve,
+                          probe_reserve=probe_reserve)

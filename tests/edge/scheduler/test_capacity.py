@@ -85,3 +85,11 @@ def test_modbus_rtu_block_read_estimate():
 def test_unknown_protocol_is_an_error_naming_it():
     with pytest.raises(ValueError, match="unknown protocol 'iec104'"):
         transaction_wire_s(LinkTiming(protocol="iec104"), ["u_a"])
+
+
+def test_probe_reserve_is_part_of_the_total():
+    plan = ReadingPlan(name="interval", class_name="customer", quantities=("e_fwd",), interval_s=60)
+    bare = bus_capacity([plan], {"customer": 10}, LinkTiming())
+    kept = bus_capacity([plan], {"customer": 10}, LinkTiming(), probe_reserve=0.03)
+    assert kept.total_fraction == pytest.approx(bare.total_fraction + 0.03)
+    assert "dead-device probes: at most 3.0 % of the wire" in kept.lines()
