@@ -151,10 +151,13 @@ def _bcd(data: bytes, what: str) -> list[int]:
 
 
 class ModbusReader:
-    """Adapter over the Modbus per-device clients: ``await dev.read(quantities, device=id)``.
+    """Adapter over ``edge.modbus.device.ModbusDevice``: ``await dev.read(quantities, device=id)``.
 
-    A Modbus device's plan is one transaction (the adapter coalesces registers into block reads);
-    ``registers`` is the span its profile reads, used for the wire-time estimate.
+    A Modbus device's plan is one call: the device coalesces registers into block reads itself. The wire
+    estimate uses the device's own request plan (``dev.plan(quantities)``) when it has one, else one
+    read of ``registers`` registers. Silence is the device's ``silent`` flag after a read without any
+    reading. ModbusDevice also backs off on its own; under the scheduler give it a short ``Backoff`` so
+    that the scheduler's probes reach the wire.
     """
 
     def __init__(self, devices: dict[str, Any], timing: LinkTiming, *, registers: int = 60) -> None:
@@ -166,17 +169,24 @@ class ModbusReader:
         return [tuple(quantities)]
 
     def estimate_s(self, device: str, quantities: Sequence[str]) -> float:
+        plan = getattr(self._devices.get(device), "plan", None)
+        if callable(plan):
+            requests = plan(list(quantities))
+            if requests:
+                return sum(transaction_wire_s(self._timing, quantities, modbus_registers=int(r.count))
+                           for r in requests)
         return transaction_wire_s(self._timing, quantities, modbus_registers=self._registers)
 
     def clock_estimate_s(self, device: str) -> float:
         return transaction_wire_s(self._timing, (), modbus_registers=4)
 
     async def read(self, device: str, quantities: Sequence[str]) -> DeviceRead:
+        dev = self._devices[device]
         try:
-            dr: DeviceRead = await self._devices[device].read(list(quantities), device=device)
+            dr: DeviceRead = await dev.read(list(quantities), device=device)
         except TimeoutError as exc:
             raise TransportError(f"device {device!r}: no reply ({exc})") from exc
-        if is_silent(dr):
+        if not dr.readings and dr.failures and (getattr(dev, "silent", False) is True or is_silent(dr)):
             raise TransportError(f"device {device!r}: {dr.failures[0].reason}")
         return dr
 

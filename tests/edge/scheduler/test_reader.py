@@ -91,7 +91,7 @@ def test_dlt645_adapter_splits_per_meter_block_support():
 
 def test_modbus_adapter_reads_a_plan_in_one_transaction():
     timing = LinkTiming(protocol="modbus-rtu", baud=9600, response_delay_s=0.01)
-    reader = ModbusReader({}, timing, registers=60)
+    reader = ModbusReader({}, timing, registers=60)    # no device object: the fallback estimate
     qs = ("u_a", "u_b", "u_c", "i_a")
     assert reader.split("master", qs) == [qs]
     assert reader.estimate_s("master", qs) == transaction_wire_s(timing, qs, modbus_registers=60)
@@ -122,3 +122,43 @@ def test_silent_clock_read_is_transport_error_and_bad_bcd_is_protocol_error():
                                 DiResult(di="04000102", data=bytes([0x30, 0x45, 0x13]))])
     with pytest.raises(ProtocolError, match="impossible time"):
         asyncio.run(impossible.read_clock("0301"))
+
+
+class StandInModbusDevice:
+    """The shape of edge.modbus.device.ModbusDevice: plan() of requests, read(), and a silent flag."""
+
+    @dataclass(frozen=True)
+    class Request:
+        count: int
+
+    def __init__(self, *, answers: bool) -> None:
+        self.answers = answers
+        self.silent = False
+
+    def plan(self, quantities: Sequence[str]) -> list[Request]:
+        return [self.Request(count=14), self.Request(count=2)]
+
+    async def read(self, quantities: Sequence[str], *, device: str = "master") -> DeviceRead:
+        if self.answers:
+            return DeviceRead(device=device, readings=[Reading(device=device, quantity=q, value=1.0, ts=1.0)
+                                                       for q in quantities])
+        self.silent = True
+        return DeviceRead(device=device, failures=[Failure(device=device, quantity=q, reason="NoReplyError: 1",
+                                                           ts=1.0) for q in quantities])
+
+
+def test_modbus_estimate_follows_the_devices_own_request_plan():
+    timing = LinkTiming(protocol="modbus-rtu", baud=9600, response_delay_s=0.01)
+    reader = ModbusReader({"master": StandInModbusDevice(answers=True)}, timing)
+    want = (transaction_wire_s(timing, ["u_a"], modbus_registers=14)
+            + transaction_wire_s(timing, ["u_a"], modbus_registers=2))
+    assert reader.estimate_s("master", ("u_a", "i_a")) == pytest.approx(want)
+
+
+def test_a_silent_modbus_device_is_transport_error_for_the_scheduler():
+    timing = LinkTiming(protocol="modbus-rtu", baud=9600)
+    live = ModbusReader({"master": StandInModbusDevice(answers=True)}, timing)
+    assert asyncio.run(live.read("master", ("u_a",))).ok
+    dead = ModbusReader({"master": StandInModbusDevice(answers=False)}, timing)
+    with pytest.raises(TransportError, match="'master': NoReplyError"):
+        asyncio.run(dead.read("master", ("u_a",)))
