@@ -3,8 +3,8 @@
 Every (device, plan) pair is a job. When a plan's slot begins, its round opens and every device of the
 plan's class gets a job. Between two transactions the scheduler picks the most urgent active job:
 lowest ``priority`` first, then a job already in progress (so one meter's readings stay close in time),
-then the earliest deadline, then the device whose data is oldest (round robin under overload). A long customer round therefore yields to a due master
-read after at most one transaction.
+then the earliest deadline, then the device whose data is oldest (round robin under overload). A long
+customer round therefore yields to a due master read after at most one transaction.
 
 Overrun: if a round is still unfinished when its next slot begins, it is counted (``rounds_overrun``),
 logged with how late it is and how many devices are left, and those devices' jobs are carried into the
