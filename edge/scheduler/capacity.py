@@ -1,0 +1,194 @@
+"""Capacity planner: how much of the wire each reading plan needs (dlt645.md §9, modbus.md §7).
+
+Shared by the bus scheduler (wire-time estimates for planning and utilisation) and ``check-config``
+(warn before any I/O when the plans do not fit the bus). Plain functions over plain numbers and the
+plan dataclasses; the formulas themselves live in ``edge.wire``.
+
+Per-quantity DL/T 645-2007 value sizes are the catalogue facts of dlt645.md §3 (data bytes after the
+4-byte DI). Where a meter supports FF block reads, several quantities share one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from edge.scheduler.plans import ReadingPlan
+from edge.wire import byte_time_s, dlt645_frame_bytes, dlt645_read_time_s, modbus_rtu_read_time_s
+
+__all__ = [
+    "CLOCK_REPLIES",
+    "DLT645_VALUE_BYTES",
+    "CapacityReport",
+    "LinkTiming",
+    "PlanLoad",
+    "bus_capacity",
+    "dlt645_frames_s",
+    "dlt645_no_reply_s",
+    "dlt645_transactions",
+    "plan_device_wire_s",
+    "transaction_wire_s",
+    "wire_fraction",
+]
+
+DI_BYTES = 4
+
+# Value bytes of the single-DI read behind each quantity (dlt645.md §3.1-3.4).
+DLT645_VALUE_BYTES: dict[str, int] = {
+    "u_a": 2, "u_b": 2, "u_c": 2,
+    "i_a": 3, "i_b": 3, "i_c": 3, "i_n": 3,
+    "p": 3, "p_a": 3, "p_b": 3, "p_c": 3, "q": 3,
+    "pf": 2, "f": 2, "t_amb": 2,
+    "e_fwd": 4, "e_rev": 4,
+    "sw1": 2, "sw2": 2, "sw3": 2, "sw4": 2, "sw5": 2, "sw6": 2, "sw7": 2,
+    "evt_cover_open": 3, "evt_terminal_open": 3, "evt_power_down": 3, "evt_event_clear": 3,
+    "evt_meter_clear": 3,
+}
+
+# Frozen daily energy is two transactions: freeze time 05060001 (5 B) and the forward block 05060101
+# (total + 4 tariffs, 20 B); the reading carries the freeze time as its timestamp.
+DAILY_FROZEN_REPLIES = (5, 20)
+# Meter clock: date 04000101 (4 B) and time 04000102 (3 B).
+CLOCK_REPLIES = (4, 3)
+
+# FF blocks (dlt645.md §3.2/3.3): members and the value bytes of the whole block reply.
+DLT645_BLOCKS: tuple[tuple[tuple[str, ...], int], ...] = (
+    (("u_a", "u_b", "u_c"), 6),
+    (("i_a", "i_b", "i_c"), 9),
+    (("p", "p_a", "p_b", "p_c"), 12),
+    (("sw1", "sw2", "sw3", "sw4", "sw5", "sw6", "sw7"), 14),
+)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LinkTiming:
+    """Timing of one bus. ``protocol``: "dlt645", "modbus-rtu" or "modbus-tcp"."""
+
+    baud: int = 2400
+    response_delay_s: float = 0.1     # meter Td (20..500 ms); Modbus slave time
+    gap_s: float = 0.02               # idle time after each reply
+    protocol: str = "dlt645"
+    block_reads: bool = False         # DL/T 645 meters that answer FF block DIs
+    tcp_transaction_s: float = 0.02   # Modbus TCP round trip through a converter (assumption)
+
+
+def dlt645_transactions(quantities: Sequence[str], *, block_reads: bool = False
+                        ) -> list[tuple[tuple[str, ...], tuple[int, ...]]]:
+    """Split quantities into DL/T 645 transactions: ``[(quantities, reply value bytes per frame)]``.
+
+    One group is one request/reply (two for frozen daily energy). Order follows first appearance.
+    Raises ``KeyError`` naming a quantity DL/T 645 cannot read.
+    """
+    out: list[tuple[tuple[str, ...], tuple[int, ...]]] = []
+    done: set[str] = set()
+    wanted = set(quantities)
+    for q in quantities:
+        if q in done:
+            continue
+        if q == "e_fwd_daily":
+            out.append(((q,), DAILY_FROZEN_REPLIES))
+            done.add(q)
+            continue
+        block = next((b for b in DLT645_BLOCKS if q in b[0]), None) if block_reads else None
+        if block is not None and len(wanted.intersection(block[0])) > 1:
+            members = tuple(m for m in block[0] if m in wanted)
+            out.append((members, (block[1],)))
+            done.update(members)
+            continue
+        if q not in DLT645_VALUE_BYTES:
+            raise KeyError(f"quantity {q!r} has no DL/T 645 read")
+        out.append(((q,), (DLT645_VALUE_BYTES[q],)))
+        done.add(q)
+    return out
+
+
+def dlt645_frames_s(timing: LinkTiming, reply_value_bytes: Iterable[int]) -> float:
+    return sum(dlt645_read_time_s(timing.baud, DI_BYTES, DI_BYTES + n, response_delay_s=timing.response_delay_s,
+                                  gap_s=timing.gap_s) for n in reply_value_bytes)
+
+
+def dlt645_no_reply_s(timing: LinkTiming, reply_value_bytes: int = 4) -> float:
+    """What a silent meter costs: request + the reply deadline recommended in dlt645.md §1.4
+    (500 ms + expected reply bytes + 100 ms margin) + the idle gap."""
+    bt = byte_time_s(timing.baud)
+    return (dlt645_frame_bytes(DI_BYTES) * bt + 0.5 + dlt645_frame_bytes(DI_BYTES + reply_value_bytes) * bt
+            + 0.1 + timing.gap_s)
+
+
+def transaction_wire_s(timing: LinkTiming, quantities: Sequence[str], *, modbus_registers: int = 60) -> float:
+    """Wire time of reading ``quantities`` from one device in as few transactions as the link allows."""
+    if timing.protocol == "dlt645":
+        return sum(dlt645_frames_s(timing, replies)
+                   for _, replies in dlt645_transactions(quantities, block_reads=timing.block_reads))
+    if timing.protocol == "modbus-rtu":
+        return modbus_rtu_read_time_s(timing.baud, modbus_registers, slave_time_s=timing.response_delay_s)
+    if timing.protocol == "modbus-tcp":
+        return timing.tcp_transaction_s
+    raise ValueError(f"unknown protocol {timing.protocol!r} (dlt645, modbus-rtu, modbus-tcp)")
+
+
+def plan_device_wire_s(plan: ReadingPlan, timing: LinkTiming, *, modbus_registers: int = 60) -> float:
+    """Wire time one device needs for one slot of ``plan``."""
+    if plan.kind == "clock":
+        if timing.protocol != "dlt645":
+            return transaction_wire_s(timing, (), modbus_registers=4)
+        return dlt645_frames_s(timing, CLOCK_REPLIES)
+    return transaction_wire_s(timing, plan.quantities, modbus_registers=modbus_registers)
+
+
+def wire_fraction(plan: ReadingPlan, n_devices: int, timing: LinkTiming, *, modbus_registers: int = 60) -> float:
+    """Share of the wire (0..) that ``n_devices`` devices on ``plan`` need on average."""
+    return n_devices * plan_device_wire_s(plan, timing, modbus_registers=modbus_registers) / plan.interval_s
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PlanLoad:
+    plan: str
+    class_name: str
+    n_devices: int
+    device_s: float          # wire time per device per slot
+    round_s: float           # wire time of a whole round (all devices)
+    interval_s: float
+    fraction: float          # round_s / interval_s
+    fits: bool               # the round fits in its deadline on an otherwise idle bus
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CapacityReport:
+    loads: tuple[PlanLoad, ...]
+    total_fraction: float    # sum of fractions (+ probe reserve): > 1 means the bus cannot keep up
+    probe_reserve: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.total_fraction <= 1.0 and all(load.fits for load in self.loads)
+
+    def lines(self) -> list[str]:
+        """Human-readable lines, one per plan, for ``check-config`` and the docs."""
+        out = [f"{ld.class_name}/{ld.plan}: {ld.n_devices} devices x {ld.device_s:.3f} s = {ld.round_s:.1f} s "
+               f"per {ld.interval_s:g} s -> {100 * ld.fraction:.1f} % of the wire"
+               + ("" if ld.fits else " (round longer than its deadline)") for ld in self.loads]
+        if self.probe_reserve:
+            out.append(f"dead-device probes: at most {100 * self.probe_reserve:.1f} % of the wire")
+        out.append(f"total: {100 * self.total_fraction:.1f} % of the wire")
+        return out
+
+
+def bus_capacity(plans: Sequence[ReadingPlan], devices_per_class: dict[str, int], timing: LinkTiming, *,
+                 modbus_registers: int = 60, probe_reserve: float = 0.0) -> CapacityReport:
+    """Wire load of every plan on one bus, given how many devices of each class it carries.
+
+    ``probe_reserve``: the share the scheduler may spend probing dead devices (``BackoffPolicy.probe_budget``).
+    """
+    loads = []
+    for plan in plans:
+        n = devices_per_class.get(plan.class_name, 0)
+        if n == 0:
+            continue
+        dev_s = plan_device_wire_s(plan, timing, modbus_registers=modbus_registers)
+        round_s = n * dev_s
+        loads.append(PlanLoad(plan=plan.name, class_name=plan.class_name, n_devices=n, device_s=dev_s,
+                              round_s=round_s, interval_s=plan.interval_s, fraction=round_s / plan.interval_s,
+                              fits=round_s <= plan.effective_deadline_s))
+    return CapacityReport(loads=tuple(loads), total_fraction=sum(ld.fraction for ld in loads) + probe_reserve,
+                          probe_reserve=probe_reserve)
