@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from urllib.parse import urlparse
 
+from edge import timebase
 from edge.dlt645.codec import DecodeError, Decoder, Frame
 from edge.errors import TransportError
 from edge.wire import byte_time_s, dlt645_reply_deadline_s
@@ -194,7 +195,7 @@ class Link(ABC):
                                 errors.append(out)
                             elif accept(out):
                                 if rx_ts is None:
-                                    rx_ts = time.time()
+                                    rx_ts = timebase.now()
                                 frames.append(out)
                             else:
                                 ignored.append(out)

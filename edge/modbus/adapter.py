@@ -25,6 +25,7 @@ from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOEx
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
+from edge import timebase
 from edge.errors import ProtocolError, TransportError
 from edge.modbus.link import LinkCounters, LinkSettings, NoReplyError, RegisterReply
 
@@ -60,7 +61,7 @@ class ModbusLink:
             # pymodbus hands over its whole receive buffer each time: count only what is new
             grown = data.startswith(self._rx_buf)
             self.counters.bytes_in += len(data) - len(self._rx_buf) if grown else len(data)
-            self._rx_ts, self._rx_buf = now, bytes(data)
+            self._rx_ts, self._rx_buf = timebase.now(), bytes(data)
         return data
 
     def _make_client(self) -> AsyncModbusSerialClient | AsyncModbusTcpClient:
@@ -135,7 +136,7 @@ class ModbusLink:
             c.failures += 1
             self.close()
             raise TransportError(f"{self.settings.name}: port error: {exc}") from None
-        ts = self._rx_ts or time.time()
+        ts = self._rx_ts or timebase.now()
         if rr.isError():
             code = int(getattr(rr, "exception_code", 0))
             c.exception_replies += 1

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from detect.quantities import UNITS
+from edge import timebase
 from edge.errors import ProtocolError, TransportError
 from edge.modbus.link import NoReplyError, RegisterLink, RegisterReply
 from edge.modbus.plan import DEFAULT_MAX_GAP, Request, one_request_per_point, plan_reads, split
@@ -113,7 +114,7 @@ class ModbusDevice:
         self.counters.reads += 1
         out = DeviceRead(device)
         points, unknown = self._points(quantities)
-        now_wall = time.time()
+        now_wall = timebase.now()
         for q in unknown:
             self._fail(out, q, f"profile {self.profile.name!r} has no register for {q!r}", now_wall)
         if not points:
@@ -142,7 +143,7 @@ class ModbusDevice:
             self._went_silent()
             for q in points:
                 self._fail(out, q.quantity, f"{exc}; probe failed, next probe in {self._delay_s:.1f} s",
-                           time.time())
+                           timebase.now())
             return False
         except ProtocolError:
             pass   # it answered, if oddly: the device is back
@@ -187,7 +188,7 @@ class ModbusDevice:
             except (NoReplyError, TransportError) as exc:
                 # a silent device: do not spend the bus on its other requests; back off instead
                 self._went_silent()
-                ts = time.time()
+                ts = timebase.now()
                 for r in (req, *queue):
                     for p in r.points:
                         self._fail(out, p.quantity, str(exc), ts)
@@ -195,7 +196,7 @@ class ModbusDevice:
             except ProtocolError as exc:
                 kept.append(req)
                 for p in req.points:
-                    self._fail(out, p.quantity, str(exc), time.time())
+                    self._fail(out, p.quantity, str(exc), timebase.now())
                 continue
             code = reply.exception_code
             if code is not None:

@@ -125,6 +125,11 @@ class BusScheduler:
             rnd = _Round(plan=plan)
             for dev in self._devices.values():
                 if dev.spec.class_name == plan.class_name:
+                    if plan.kind == "read" and not self._reader.split(dev.spec.device, plan.quantities):
+                        # e.g. a TTU profile without daily frozen energy: that plan is not for this device
+                        log.info('bus "%s": device %s has none of plan %s\'s quantities; plan skipped for it',
+                                 bus, dev.spec.device, plan.name)
+                        continue
                     rnd.jobs[dev.spec.device] = self._new_job(dev.spec.device, plan, rnd)
             if rnd.jobs:
                 self._rounds.append(rnd)

@@ -16,6 +16,7 @@ The adapters import the protocol clients lazily: they live on other branches unt
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol, runtime_checkable
@@ -29,6 +30,8 @@ from edge.scheduler.capacity import (
     dlt645_transactions,
     transaction_wire_s,
 )
+
+log = logging.getLogger(__name__)
 
 __all__ = ["DeviceReader", "Dlt645Reader", "ModbusReader", "is_silent"]
 
@@ -166,7 +169,19 @@ class ModbusReader:
         self._registers = registers
 
     def split(self, device: str, quantities: Sequence[str]) -> list[tuple[str, ...]]:
-        return [tuple(quantities)]
+        """One transaction with the plan's quantities that the device's profile has; the others (e.g.
+        ``i_n`` on a meter without a neutral CT) are left out once, with a log line, instead of failing
+        every poll."""
+        profile = getattr(self._devices.get(device), "profile", None)
+        have = set(getattr(profile, "quantities", ()) or ())
+        if not have:
+            return [tuple(quantities)]
+        kept = tuple(q for q in quantities if q in have)
+        missing = [q for q in quantities if q not in have]
+        if missing:
+            log.info("device %s: profile %s has no register for %s; not polled", device,
+                     getattr(profile, "name", "?"), ", ".join(missing))
+        return [kept] if kept else []
 
     def estimate_s(self, device: str, quantities: Sequence[str]) -> float:
         plan = getattr(self._devices.get(device), "plan", None)

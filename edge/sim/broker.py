@@ -241,7 +241,8 @@ class Broker:
                     clean_exit = True
                     return
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.TimeoutError, ValueError, IndexError):
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.TimeoutError, ValueError, IndexError,
+                asyncio.CancelledError):
             pass
         finally:
             if session is not None and session.writer is writer:

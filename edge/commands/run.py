@@ -1,0 +1,38 @@
+"""``meterwatch run -c FILE``: the edge daemon (what the systemd unit starts)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-c", "--config", required=True, help="edge configuration (TOML)")
+    p.add_argument("--broker", help="override [mqtt].url (e.g. mqtt://127.0.0.1:1883 while commissioning)")
+    p.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    p.add_argument("--flush-timeout", type=float, default=5.0,
+                   help="seconds to keep publishing on stop before leaving the rest in the outbox (default 5)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from edge.config import load_config
+    from edge.errors import ConfigError, MeterwatchError
+    from edge.service import DaemonOptions, run_daemon
+
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        print(f"{args.config}: {len(exc.issues)} error(s); nothing was started", file=sys.stderr)
+        for issue in exc.issues:
+            print(f"  {issue}", file=sys.stderr)
+        return 1
+    try:
+        return asyncio.run(run_daemon(cfg, DaemonOptions(broker_url=args.broker, flush_timeout_s=args.flush_timeout)))
+    except MeterwatchError as exc:
+        print(f"meterwatch run: {exc}", file=sys.stderr)
+        return 1
