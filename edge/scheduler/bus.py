@@ -125,12 +125,13 @@ class BusScheduler:
             rnd = _Round(plan=plan)
             for dev in self._devices.values():
                 if dev.spec.class_name == plan.class_name:
-                    if plan.kind == "read" and not self._reader.split(dev.spec.device, plan.quantities):
+                    job = self._new_job(dev.spec.device, plan, rnd)
+                    if job is None:
                         # e.g. a TTU profile without daily frozen energy: that plan is not for this device
                         log.info('bus "%s": device %s has none of plan %s\'s quantities; plan skipped for it',
                                  bus, dev.spec.device, plan.name)
                         continue
-                    rnd.jobs[dev.spec.device] = self._new_job(dev.spec.device, plan, rnd)
+                    rnd.jobs[dev.spec.device] = job
             if rnd.jobs:
                 self._rounds.append(rnd)
         self._n_jobs = sum(len(r.jobs) for r in self._rounds) + len(self._devices)
@@ -142,7 +143,8 @@ class BusScheduler:
 
     # ---- construction -------------------------------------------------------------------------------
 
-    def _new_job(self, device: str, plan: ReadingPlan, rnd: _Round | None, *, probe: bool = False) -> _Job:
+    def _new_job(self, device: str, plan: ReadingPlan, rnd: _Round | None, *, probe: bool = False) -> _Job | None:
+        """The device's job for ``plan``; None when the reader has none of the plan's quantities for it."""
         if plan.kind == "clock":
             groups: list[tuple[str, ...]] = [()]
         else:
@@ -151,8 +153,7 @@ class BusScheduler:
             except KeyError as exc:
                 raise ValueError(f'bus "{self.bus}": device {device!r} plan {plan.name!r}: {exc}') from None
             if not groups:
-                raise ValueError(f'bus "{self.bus}": device {device!r} plan {plan.name!r}: the reader split '
-                                 f"{plan.quantities} into no transactions")
+                return None
         self._seq += 1
         return _Job(device=device, plan=plan, groups=groups, round=rnd, seq=self._seq, probe=probe)
 
@@ -168,7 +169,9 @@ class BusScheduler:
         else:
             plan = ReadingPlan(name="probe", class_name=dev.spec.class_name, kind="clock", interval_s=1.0,
                                priority=priority)
-        return self._new_job(dev.spec.device, plan, None, probe=True)
+        job = self._new_job(dev.spec.device, plan, None, probe=True)
+        assert job is not None  # built from groups the reader already gave for this device
+        return job
 
     # ---- main loop ----------------------------------------------------------------------------------
 
