@@ -36,7 +36,7 @@ from edge.sim.ptypair import PtyPair
 from edge.sim.source import ValueSource
 from edge.sim.ttu import SimulatedTtu
 
-__all__ = ["CT_SCALED", "ServedArea", "ServedBus", "ServedTtu", "SecondarySource", "serve_area"]
+__all__ = ["CT_SCALED", "SecondarySource", "ServedArea", "ServedBus", "ServedTtu", "serve_area"]
 
 T = TypeVar("T")
 # Quantities a CT-connected meter registers on the secondary side (the records' ratio scales them up).

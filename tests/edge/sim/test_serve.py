@@ -198,3 +198,16 @@ def test_an_unknown_ttu_profile_fails_before_serving(tmp_path: Path) -> None:
     with pytest.raises(ConfigError), serve_area(cfg_with('ttu_profile = "nosuch"'), out_dir=tmp_path):
         pass  # pragma: no cover
     assert not (tmp_path / "edge.toml").exists()
+
+
+def test_serving_simulates_the_next_day_before_the_clock_reaches_midnight(tmp_path: Path) -> None:
+    import time
+
+    with serve_area(cfg_with(), speed=40000.0, tcp=True, out_dir=tmp_path) as served:
+        deadline = time.monotonic() + 1.5
+        while served.source.sim.next_day < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert served.clock.now() < served.cfg.start + 86400        # still day 0 on the clock
+        assert served.source.sim.next_day == 2                      # day 1 is already simulated
+        got = served.source.values("M0001", ["e_fwd"], served.clock.now())
+        assert got["e_fwd"] > 0                                     # and day 0 still answers
