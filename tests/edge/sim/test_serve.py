@@ -211,3 +211,13 @@ def test_serving_simulates_the_next_day_before_the_clock_reaches_midnight(tmp_pa
         assert served.source.sim.next_day == 2                      # day 1 is already simulated
         got = served.source.values("M0001", ["e_fwd"], served.clock.now())
         assert got["e_fwd"] > 0                                     # and day 0 still answers
+
+
+def test_primary_meter_values_report_primary_and_record_ct_ratio_1(tmp_path: Path) -> None:
+    with serve_area(cfg_with('meter_values = "primary"'), tcp=True, out_dir=tmp_path) as served:
+        bus = served.buses[1]
+        out, t0, t1 = bracketed(served, "--port", bus.port, "--address", bus.addresses[2], "i_a", "p")
+        got = {r["item"]: r["value"] for r in out["items"]}
+        matches_some_step(served, "M0006", got, t0, t1, DLT645_RES)
+        meters = {m.id: m for m in load_config(served.edge_config).areas[0].meters}
+        assert meters["M0006"].ct_ratio == 1
