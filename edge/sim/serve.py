@@ -165,8 +165,7 @@ def serve_area(cfg: SimConfig, *, speed: float = 1.0, tcp: bool = False, out_dir
     meter_src: ValueSource = SecondarySource(source, {mid: float(recorded[i]) for i, mid in enumerate(net.ids)}) \
         if secondary else source
     addresses = [f"{i + 1:012d}" for i in range(net.n)]
-    with contextlib.suppress(LookupError):
-        source.values("master", ["p"], clock.now())      # simulate the first day before any request waits on it
+    source.prepare(clock.now())                          # simulate the first day before any request waits on it
     out = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="meterwatch-sim-"))
     out.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
@@ -193,10 +192,8 @@ def serve_area(cfg: SimConfig, *, speed: float = 1.0, tcp: bool = False, out_dir
         csv_path.write_text(meters_csv_text(net, bus_of=bus_of, addresses=addresses,
                                             ct_ratio=[float(r) if secondary else 1.0 for r in recorded]),
                             encoding="utf-8")
-        cfg_for_text = cfg if "/" not in serve.ttu_profile and not serve.ttu_profile.endswith(".toml") else \
-            _with_profile(cfg, _profile_name(serve.ttu_profile))
         text = edge_config_text(
-            cfg_for_text,
+            _with_profile(cfg, _profile_name(serve.ttu_profile)),   # a profile path made absolute
             buses=[BusEntry(name=b.name, port=b.port, protocol="dlt645", baud=serve.baud,
                             response_delay_s=serve.response_delay_s) for b in served_buses],
             ttu=BusEntry(name=ttu_served.name, port=ttu_served.port, protocol=ttu_served.protocol,
