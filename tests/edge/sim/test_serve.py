@@ -221,3 +221,13 @@ def test_primary_meter_values_report_primary_and_record_ct_ratio_1(tmp_path: Pat
         matches_some_step(served, "M0006", got, t0, t1, DLT645_RES)
         meters = {m.id: m for m in load_config(served.edge_config).areas[0].meters}
         assert meters["M0006"].ct_ratio == 1
+
+
+def test_a_ttu_profile_given_by_relative_path_is_written_absolute(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    root = Path(__file__).resolve().parents[3]
+    monkeypatch.chdir(root)
+    with serve_area(cfg_with('ttu_profile = "edge/modbus/profiles/dtsu666.toml"\nttu_ct_ratio = 200'),
+                    tcp=True, out_dir=tmp_path) as served:
+        master = load_config(served.edge_config).areas[0].master
+        assert master.profile == str(root / "edge/modbus/profiles/dtsu666.toml") and master.ct_ratio == 200
