@@ -1,9 +1,11 @@
 """``meterwatch simulate``: a physically consistent simulated area, served or exported.
 
-Export (complete):  meterwatch simulate -c sim.toml --export DIR --days N [--seed S]
-Serve  (on integration): meterwatch simulate -c sim.toml [--speed X] serves the area on ptys / TCP through
-``edge.sim.meterbus`` (DL/T 645) and ``edge.sim.ttu`` (Modbus) with an ``AreaSource`` and a ``SimClock``;
-the lead wires those two modules in when their branches are merged.
+Serve:   meterwatch simulate -c sim.toml [--speed X] [--tcp] [--dir DIR]
+         serves the area (``edge.sim.serve.serve_area``): DL/T 645 meter buses on ptys (or loopback TCP)
+         and the TTU (Modbus RTU on a pty, or Modbus TCP), all reporting at the simulated time; prints an
+         edge config to poll it, then a status line every few seconds until Ctrl-C / SIGTERM.
+Export:  meterwatch simulate -c sim.toml --export DIR --days N [--seed S]
+         writes readings, truth and balance at CPU speed, without any protocol.
 """
 
 from __future__ import annotations
@@ -13,11 +15,21 @@ import sys
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.description = ("Serve a simulated transformer area on ptys / TCP for the daemon (default), or export it "
+                     "to files with --export. Serve mode prints a ready-to-use edge config.")
     p.add_argument("-c", "--config", required=True, help="simulator TOML (see edge/sim/scenarios/*.toml)")
     p.add_argument("--export", metavar="DIR", help="write readings, truth and balance into DIR and exit")
     p.add_argument("--days", type=int, default=7, help="days to export (default 7)")
     p.add_argument("--seed", type=int, default=None, help="override sim.seed")
-    p.add_argument("--speed", type=float, default=1.0, help="serve mode: simulated-clock speed-up (1..100000)")
+    p.add_argument("--speed", type=float, default=1.0,
+                   help="serve mode: simulated-clock speed-up (1..100000); serial timing stays real")
+    p.add_argument("--tcp", action="store_true",
+                   help="serve mode: meter buses and the TTU on loopback TCP ports instead of ptys")
+    p.add_argument("--dir", default=None,
+                   help="serve mode: where to write edge.toml and meters.csv (default: a new temp directory)")
+    p.add_argument("--mqtt", default="mqtt://127.0.0.1:1883", help="serve mode: broker URL put in the edge config")
+    p.add_argument("--status", type=float, default=None, metavar="S",
+                   help="serve mode: seconds between status lines (default [serve] status_s, 5)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -56,13 +68,43 @@ def _export(args: argparse.Namespace, cfg: object) -> int:
 
 
 def _serve(args: argparse.Namespace, cfg: object) -> int:
-    try:
-        import edge.sim.meterbus
-        import edge.sim.ttu  # noqa: F401  (simulated Modbus TTU, separate branch)
-    except ImportError as exc:
-        print(f"error: serve mode needs the simulated meter bus and TTU ({exc.name} is not installed); "
-              "use --export DIR for now", file=sys.stderr)
+    import signal
+    import threading
+
+    from edge.errors import ConfigError
+    from edge.sim.clock import MAX_SPEED
+    from edge.sim.config import SimConfig
+    from edge.sim.serve import serve_area
+
+    assert isinstance(cfg, SimConfig)
+    if not 0 < args.speed <= MAX_SPEED:
+        print(f"error: --speed {args.speed:g} is outside (0, {MAX_SPEED:g}]", file=sys.stderr)
         return 2
-    print("error: serve mode is wired up on integration (AreaSource + SimClock into edge.sim.meterbus and "
-          "edge.sim.ttu); use --export DIR", file=sys.stderr)
-    return 2
+    if args.status is not None and not 0.1 <= args.status <= 3600:
+        print(f"error: --status {args.status:g} is outside 0.1..3600 s", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    # SIGTERM (systemd, kill) and Ctrl-C both end the serving loop and close ptys and ports cleanly.
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        with serve_area(cfg, speed=args.speed, tcp=args.tcp, out_dir=args.dir, mqtt_url=args.mqtt) as served:
+            print(f"# serving area {cfg.area.id}: {cfg.area.customers} meters on {len(served.buses)} bus(es) and "
+                  f"the TTU; edge config written to {served.edge_config}")
+            print(f"# check it:  meterwatch check-config {served.edge_config}")
+            print(served.config_text, end="", flush=True)
+            print("# Ctrl-C or SIGTERM stops serving", flush=True)
+            status_s = args.status if args.status is not None else cfg.serve.status_s
+            while not stop.wait(status_s):
+                print(served.status_line(), flush=True)
+            print(f"stopped: {served.status_line()}", flush=True)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            print(f"error: {issue}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError, RuntimeError) as exc:
+        print(f"error: cannot serve: {exc}", file=sys.stderr)
+        return 3
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0

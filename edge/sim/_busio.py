@@ -51,7 +51,7 @@ def _loop(bus: MeterBus, read: Callable[[], bytes], write: Callable[[bytes], Non
             req_end = now + (out.n_fe + len(out.raw)) * bt
             if bus.echo:
                 write(bytes([0xFE]) * out.n_fe + out.raw)
-            reply = bus.respond(out, time.time())
+            reply = bus.respond(out, bus.clock())
             if reply is None:
                 _sleep_until(req_end)
                 continue

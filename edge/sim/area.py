@@ -250,31 +250,48 @@ class AreaSource:
     """``ValueSource`` over the simulated area, for the simulated meter bus and TTU (serve mode).
 
     Values are those of the simulation step containing ``now``; the simulator advances day by day as
-    ``now`` moves on (times before ``cfg.start`` or going back more than the cached day are refused).
+    ``now`` moves on. The current and the previous simulated day are kept, so ``prepare`` can simulate
+    the next day ahead of time while requests are still answered from the current one; times before
+    ``cfg.start`` or before the kept days are refused (``LookupError``).
     """
 
     def __init__(self, cfg: SimConfig) -> None:
         self.sim = AreaSimulator(cfg)
         self._index = {mid: i for i, mid in enumerate(self.sim.net.ids)}
-        self._day: DayResult | None = None
+        self._days: dict[int, DayResult] = {}
         self._lock = threading.Lock()       # the meter bus and the TTU ask from their own threads
+        self._compute = threading.Lock()    # one simulated day at a time, outside ``_lock``
+
+    def prepare(self, now: float) -> None:
+        """Simulate up to the day containing ``now`` (a serve loop calls it ahead of the clock)."""
+        d = int((now - self.sim.cfg.start) // 86400)
+        with self._compute:
+            while self.sim.next_day <= d:
+                day = self.sim.day(self.sim.next_day)
+                with self._lock:
+                    self._days[day.day] = day
+                    for old in [k for k in self._days if k < day.day - 1]:
+                        del self._days[old]
 
     def _at(self, now: float) -> tuple[DayResult, int]:
         cfg = self.sim.cfg
         d = int((now - cfg.start) // 86400)
         if d < 0:
             raise LookupError(f"time {now} is before the simulation start {cfg.start}")
-        if self._day is not None and d < self._day.day:
-            raise LookupError(f"time {now} is in day {d}, before the simulated day {self._day.day}")
-        while self._day is None or self._day.day < d:
-            self._day = self.sim.day(self.sim.next_day)
-        k = min(int((now - self._day.t[0]) // cfg.step_s), self.sim.steps - 1)
-        return self._day, k
+        with self._lock:
+            day = self._days.get(d)
+        if day is None:
+            self.prepare(now)
+            with self._lock:
+                day = self._days.get(d)
+        if day is None:
+            raise LookupError(f"time {now} is in day {d}, before the simulated days {sorted(self._days)}")
+        k = min(int((now - day.t[0]) // cfg.step_s), self.sim.steps - 1)
+        return day, k
 
     def values(self, device: str, quantities: Sequence[str], now: float) -> dict[str, float]:
         """Registered values of ``device`` at ``now``; ``LookupError`` when it is silent or unpowered."""
-        with self._lock:
-            day, k = self._at(now)
+        day, k = self._at(now)
         if device == "master":
             if day.master_silent[k]:
                 raise LookupError("master: offline (scenario master_offline)")

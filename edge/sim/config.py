@@ -20,7 +20,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["AreaSpec", "Cadence", "ScenarioSpec", "SimConfig", "load_sim_config", "parse_sim_config"]
+__all__ = ["AreaSpec", "Cadence", "ScenarioSpec", "ServeSpec", "SimConfig", "load_sim_config", "parse_sim_config"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,6 +61,56 @@ class Cadence:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ServeSpec:
+    """How serve mode puts the area on the wire (``[serve]``; see docs/simulator.md)."""
+
+    buses: int = 1                             # RS-485 meter buses (one pty / TCP port each)
+    split: str = "even"                        # "even": contiguous blocks of meters; "branch": by feeder
+    baud: int = 2400                           # meter buses
+    response_delay_s: float = 0.1              # each meter's delay before it answers
+    quirks_share: float = 0.0                  # share of meters with a quirk (no FE, no blocks, follow-ups)
+    meter_values: str = "secondary"            # CT meters report secondary values (records hold the ratio)
+    ttu_profile: str = "ttu"                   # Modbus profile name or path
+    ttu_transport: str = "rtu"                 # "rtu" (pty; RTU over TCP with --tcp) | "tcp" (Modbus TCP)
+    ttu_baud: int = 9600
+    ttu_device_id: int = 1
+    ttu_ct_ratio: float = 1.0                  # the TTU's CT ratio as the profile applies it
+    ttu_wire: str = "emulate"                  # "emulate": replies take their RTU wire time; "off"
+    status_s: float = 5.0                      # status line period of ``meterwatch simulate``
+
+
+SERVE_CHOICES = {"split": ("even", "branch"), "meter_values": ("secondary", "primary"),
+                 "ttu_transport": ("rtu", "tcp"), "ttu_wire": ("emulate", "off")}
+SERVE_BAUDS = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+
+
+def _check_serve(serve: ServeSpec, area: AreaSpec, issues: list[ConfigIssue], file: str, text: str) -> None:
+    def bad(key: str, msg: str) -> None:
+        issues.append(ConfigIssue(file, _line_of(text, key), f"serve.{key}", msg))
+
+    for key, choices in SERVE_CHOICES.items():
+        if getattr(serve, key) not in choices:
+            bad(key, f"{getattr(serve, key)!r} is not one of {', '.join(choices)}")
+    if not 1 <= serve.buses <= min(32, area.customers):
+        bad("buses", f"{serve.buses} must be in 1..{min(32, area.customers)} (at most one bus per customer)")
+    if serve.split == "branch" and serve.buses > area.branches:
+        bad("buses", f"{serve.buses} buses split by branch need at least as many branches ({area.branches})")
+    for key in ("baud", "ttu_baud"):
+        if getattr(serve, key) not in SERVE_BAUDS:
+            bad(key, f"{getattr(serve, key)} is not one of {', '.join(map(str, SERVE_BAUDS))}")
+    if not 0.02 <= serve.response_delay_s <= 0.5:
+        bad("response_delay_s", f"{serve.response_delay_s} is outside 0.02..0.5 s (DL/T 645: 20..500 ms)")
+    if not 0.0 <= serve.quirks_share <= 1.0:
+        bad("quirks_share", f"{serve.quirks_share} is outside 0..1")
+    if not 1 <= serve.ttu_device_id <= 247:
+        bad("ttu_device_id", f"{serve.ttu_device_id} is outside 1..247")
+    if serve.ttu_ct_ratio < 1:
+        bad("ttu_ct_ratio", f"{serve.ttu_ct_ratio} must be >= 1")
+    if not 0.5 <= serve.status_s <= 3600:
+        bad("status_s", f"{serve.status_s} is outside 0.5..3600 s")
+
+
+@dataclass(frozen=True, kw_only=True)
 class ScenarioSpec:
     kind: str
     start_h: float
@@ -77,6 +127,7 @@ class SimConfig:
     step_s: int = 60
     area: AreaSpec = field(default_factory=AreaSpec)
     export: Cadence = field(default_factory=Cadence)
+    serve: ServeSpec = field(default_factory=ServeSpec)
     scenarios: tuple[ScenarioSpec, ...] = ()
     source: str = "<inline>"
 
@@ -142,7 +193,7 @@ def parse_sim_config(text: str, file: str = "<inline>") -> SimConfig:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([ConfigIssue(file, None, "<toml>", str(exc))]) from None
-    top = {"sim", "area", "export", "scenario"}
+    top = {"sim", "area", "export", "serve", "scenario"}
     for k in doc:
         if k not in top:
             issues.append(ConfigIssue(file, _line_of(text, f"[{k}]") or _line_of(text, k), k,
@@ -185,6 +236,8 @@ def parse_sim_config(text: str, file: str = "<inline>") -> SimConfig:
             issues.append(ConfigIssue(file, _line_of(text, name), f"export.{name}",
                                       f"{v} must be a positive multiple of sim.step_s ({step_s}) "
                                       "that divides a day"))
+    serve = _fill(ServeSpec, doc.get("serve", {}), "serve", issues, file, text)
+    _check_serve(serve, area, issues, file, text)
     scenarios = []
     raw = doc.get("scenario", [])
     if not isinstance(raw, list):
@@ -198,7 +251,7 @@ def parse_sim_config(text: str, file: str = "<inline>") -> SimConfig:
             scenarios.append(spec)
     if issues:
         raise ConfigError(issues)
-    return SimConfig(seed=seed, start=start, step_s=step_s, area=area, export=export,
+    return SimConfig(seed=seed, start=start, step_s=step_s, area=area, export=export, serve=serve,
                      scenarios=tuple(scenarios), source=file)
 
 

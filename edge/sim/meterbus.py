@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -86,13 +87,16 @@ class MeterBus:
 
     def __init__(self, meters: Sequence[SimMeter], source: ValueSource, *, baud: int = 2400,
                  catalog: Catalog | None = None, seed: int = 0, utc_offset_s: int = 8 * 3600,
-                 echo: bool = False) -> None:
+                 echo: bool = False, clock: Callable[[], float] | None = None) -> None:
         self.meters = {m.address.rjust(12, "0"): m for m in meters}
         self.source = source
         self.baud = baud
         self.catalog = catalog or load_catalog()
         self.tz = timezone(timedelta(seconds=utc_offset_s))
         self.echo = echo      # like 2-wire adapters that hear their own transmission
+        # The meters' time (values asked of the source, meter clock, freeze time); a SimClock's
+        # ``now`` in serve mode. Wire timing never follows it.
+        self.clock: Callable[[], float] = clock or time.time
         self.stats = BusStats()
         self._faults: dict[str, Fault] = {}
         self._followups: dict[str, tuple[str, list[bytes]]] = {}
@@ -111,7 +115,7 @@ class MeterBus:
     # ---- the meters' logic (sans-I/O) ----------------------------------------------------------------------
 
     def respond(self, req: Frame, now: float) -> Reply | None:
-        """The bus's answer to one request frame at wall time ``now``; None = silence."""
+        """The bus's answer to one request frame at the meters' time ``now``; None = silence."""
         with self._lock:
             self.stats.requests += 1
             if req.is_reply or req.address == codec.BROADCAST:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -49,8 +50,9 @@ class SimulatedTtu:
                  transport: Literal["serial", "tcp"] = "tcp", port: str = "",
                  framer: Literal["rtu", "socket"] | None = None, ct_ratio: float = 1.0, pt_ratio: float = 1.0,
                  fill_gap: int = 64, baud: int = 9600, wire_baud: int | None = None,
-                 turnaround_s: float = 0.01) -> None:
+                 turnaround_s: float = 0.01, clock: Callable[[], float] | None = None) -> None:
         self.profile, self.source = profile, source
+        self.clock: Callable[[], float] = clock or time.time   # time the source is asked at (a SimClock's now)
         # A pty or loopback TCP has no baud rate: with wire_baud set, each reply waits the time the
         # transaction would take on an RTU bus at that speed (8E1, t3.5 silences, device turnaround).
         self.wire_baud, self.turnaround_s = wire_baud, turnaround_s
@@ -114,7 +116,7 @@ class SimulatedTtu:
         if self.faults.delay_s:
             await asyncio.sleep(self.faults.delay_s)
         try:
-            values = self.source.values(self.devices.get(device_id, ""), [p.quantity for p in covered], time.time())
+            values = self.source.values(self.devices.get(device_id, ""), [p.quantity for p in covered], self.clock())
         except LookupError:
             self._mute.add(device_id)    # absent device: its reply is dropped, the client hears nothing
             return 4

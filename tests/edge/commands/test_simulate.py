@@ -1,11 +1,17 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from edge.cli import main
+from edge.config import load_config
 from tests.edge.sim.test_config import SCENARIO_DIR
 
 
@@ -30,6 +36,52 @@ def test_simulate_with_a_bad_config_exits_2_naming_the_key(tmp_path: Path,
     assert f"{bad}:1: scenario[0].phase: 'D' is not one of A, B, C" in err
 
 
-def test_simulate_serve_mode_says_what_is_missing(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["simulate", "-c", str(SCENARIO_DIR / "healthy.toml")]) == 2
-    assert "serve mode" in capsys.readouterr().err
+SMALL = """[sim]
+seed = 4
+[area]
+customers = 6
+branches = 2
+rated_kva = 50
+[serve]
+buses = 2
+baud = 9600
+response_delay_s = 0.02
+"""
+
+
+def test_simulate_serves_prints_the_edge_config_and_stops_on_sigterm(tmp_path: Path) -> None:
+    sim = tmp_path / "sim.toml"
+    sim.write_text(SMALL)
+    proc = subprocess.Popen([sys.executable, "-m", "edge.cli", "simulate", "-c", str(sim), "--speed", "600",
+                             "--dir", str(tmp_path / "edge"), "--status", "0.3"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        lines = []
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            lines.append(line)
+            if line.startswith("sim 2026-07-01"):           # the first status line: serving
+                break
+        printed = "".join(ln for ln in lines if not ln.startswith(("# serving", "# check", "# Ctrl-C", "sim ")))
+        written = (tmp_path / "edge" / "edge.toml").read_text()
+        assert printed == written
+        cfg = load_config(tmp_path / "edge" / "edge.toml")
+        assert [b.protocol for b in cfg.buses] == ["dlt645", "dlt645", "modbus-rtu"]
+        assert len(cfg.areas[0].meters) == 6
+        ports = [b.port for b in cfg.buses]
+        assert all(os.path.exists(p) for p in ports)         # the ptys exist while it serves
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "stopped: sim 2026-07-01" in out and err == ""
+    assert not any(os.path.exists(p) for p in ports)         # and are gone after it stopped
+
+
+def test_simulate_serve_refuses_a_bad_speed(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "-c", str(SCENARIO_DIR / "healthy.toml"), "--speed", "0"]) == 2
+    assert "--speed 0 is outside" in capsys.readouterr().err

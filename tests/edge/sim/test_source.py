@@ -32,7 +32,9 @@ def test_area_source_is_silent_for_comm_loss_and_master_offline_and_advances_day
         src.values("master", ["p"], CFG.start + 30.5 * 3600)
     e2 = src.values("M0001", ["e_fwd"], CFG.start + 31 * 3600)["e_fwd"]
     assert e2 > e1
-    with pytest.raises(LookupError):
-        src.values("M0001", ["p"], CFG.start + 3600)       # went back before the cached day
+    src.values("M0001", ["p"], CFG.start + 3600)             # the previous day is kept
+    src.values("M0001", ["p"], CFG.start + 49 * 3600)
+    with pytest.raises(LookupError, match="before the simulated days"):
+        src.values("M0001", ["p"], CFG.start + 3600)       # went back before the kept days
     with pytest.raises(LookupError, match="unknown device"):
         src.values("M9999", ["p"], CFG.start + 31 * 3600)
