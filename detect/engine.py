@@ -23,6 +23,7 @@ from detect.area import PHASES, Area
 from detect.backend import TOPICS, backend, kernels
 from detect.batch import ReadingBatch
 from detect.params import Params
+from detect.quantities import QUANTITY_CODE
 from detect.state import SNAPSHOT_VERSION, EngineState, pack, unpack
 
 __all__ = ["Engine", "Output", "Summary"]
@@ -67,6 +68,11 @@ def _tracker_specs(area: Area, prm: Params) -> list[tuple[str, int, float, float
     ]
 
 
+# Quantities a CT scales (secondary → primary); voltages, power factor, status words and counters are not.
+_CT_SCALED = np.array([QUANTITY_CODE[q] for q in ("i_a", "i_b", "i_c", "i_n", "p", "p_a", "p_b", "p_c", "q",
+                                                  "e_fwd", "e_rev", "e_fwd_daily")], dtype=np.int16)
+
+
 class Engine:
     """Streaming detection for one transformer area."""
 
@@ -104,6 +110,7 @@ class Engine:
         if len(batch) and int(batch.device.max()) > self.area.master_index:
             idx = int(batch.device[batch.device > self.area.master_index][0])
             raise ValueError(f"area {self.area.id}: device index {idx} outside 0..{self.area.master_index}")
+        batch = self._to_primary(batch)
         bad = ~np.isfinite(batch.value) & ~np.isnan(batch.value)
         if bad.any():           # ±inf from a broken scale or decoder: treated as not read, and counted
             batch = ReadingBatch(device=batch.device, quantity=batch.quantity,
@@ -111,6 +118,20 @@ class Engine:
             self.counters["readings_non_finite"] += int(bad.sum())
         self._pending.append(batch)
         self.counters["readings_ingested"] += len(batch)
+
+    def _to_primary(self, batch: ReadingBatch) -> ReadingBatch:
+        """CT-connected meters report secondary current, power and energy; the archive's ratio
+        (``area.meter_ct_ratio``) turns them into primary values. Voltages, PF and counters are unchanged."""
+        ratio = self.area.meter_ct_ratio
+        if not len(batch) or not (ratio != 1.0).any():
+            return batch
+        is_meter = batch.device < self.area.n_meters
+        mask = is_meter & np.isin(batch.quantity, _CT_SCALED)
+        if not mask.any():
+            return batch
+        value = batch.value.copy()
+        value[mask] *= ratio[batch.device[mask]]
+        return ReadingBatch(device=batch.device, quantity=batch.quantity, value=value, ts=batch.ts)
 
     def advance(self, ts: float) -> Output:
         """Process everything up to event time ``ts``; returns the alert events and summaries produced."""
