@@ -35,6 +35,7 @@ class EngineState:
     gap_ewma_s: F64                # (D,) learned read cadence of each device
     cadence_last: F64              # (D,) time of the last distinct read (cadence learning)
     cadence_n: I64                 # (D,) gaps learned so far
+    explained_ts: F64              # (N,) last time an outage explained the meter (its silence counts from then)
     # energy register baseline: the last reading of the last closed interval
     e_prev: F64                    # (D,)
     e_prev_ts: F64
@@ -88,7 +89,7 @@ class EngineState:
         st = cls(
             last_value=np.full((d, q), nan), last_ts=np.full((d, q), nan), last_seen=np.full(d, nan),
             gap_ewma_s=np.append(np.full(n, float(meter_cadence_s)), float(master_cadence_s)),
-            cadence_last=np.full(d, nan), cadence_n=np.zeros(d, np.int64),
+            cadence_last=np.full(d, nan), cadence_n=np.zeros(d, np.int64), explained_ts=np.full(n, nan),
             e_prev=np.full(d, nan), e_prev_ts=np.full(d, nan),
             slot_k=np.full(s, -1, np.int64),
             e_first=np.full((s, d), nan), e_first_ts=np.full((s, d), nan),
