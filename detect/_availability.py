@@ -100,14 +100,18 @@ def evaluate(eng: Engine, now: float) -> None:
     phase_out = eng.trackers["outage_phase@phase"].active()
     ph = area.meter_phase
     meter_phase_out = np.where(ph == PHASE_ABC, phase_out.any(), phase_out[np.minimum(ph, 2)])
+    # A meter could not answer while an outage explained it: once the supply is back it is due again one
+    # cadence later (its read is not overdue before), and it gets its own rounds before it counts as
+    # silent. Without this, every meter of a restored area or phase is "overdue" until its next read and
+    # the balance (which saw the outage) names their branches.
+    st.explained_ts[area_out | meter_phase_out] = now
+    since_outage = now - st.explained_ts
+    overdue &= ~(since_outage <= gap * 1.02 + eng.params.master_group_s)
     _branches(eng, now, overdue | dead, dead, overdue, area_out | meter_phase_out, master_silent)
     branch_out = eng.trackers["outage_branch@branch"].active()[area.meter_branch]
     explained = area_out | meter_phase_out | branch_out
     eng.set_explained(explained)
     st.explained_ts[explained] = now
-    # a meter could not answer while an outage explained it: after the supply returns it gets its own
-    # rounds again before it counts as silent (a single failed read right after the restoration is not
-    # a communication failure)
     silent &= ~(now - st.explained_ts <= op.meter_silent_rounds * gap + eng.params.lateness_s)
     tk = eng.trackers["meter_offline@meter"]
     idx = np.arange(n)
