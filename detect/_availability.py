@@ -104,15 +104,16 @@ def evaluate(eng: Engine, now: float) -> None:
     # cadence later (its read is not overdue before), and it gets its own rounds before it counts as
     # silent. Without this, every meter of a restored area or phase is "overdue" until its next read and
     # the balance (which saw the outage) names their branches.
-    st.explained_ts[area_out | meter_phase_out] = now
-    since_outage = now - st.explained_ts
-    overdue &= ~(since_outage <= gap * 1.02 + eng.params.master_group_s)
+    in_outage = area_out | meter_phase_out | eng.trackers["outage_branch@branch"].active()[area.meter_branch]
+    st.explained_ts[in_outage] = now
+    restored = ~in_outage & (now - st.explained_ts <= gap * 1.02 + eng.params.master_group_s)
+    overdue &= ~restored
     _branches(eng, now, overdue | dead, dead, overdue, area_out | meter_phase_out, master_silent)
     branch_out = eng.trackers["outage_branch@branch"].active()[area.meter_branch]
     explained = area_out | meter_phase_out | branch_out
     eng.set_explained(explained)
     st.explained_ts[explained] = now
-    silent &= ~(now - st.explained_ts <= op.meter_silent_rounds * gap + eng.params.lateness_s)
+    silent &= ~(~explained & (now - st.explained_ts <= op.meter_silent_rounds * gap + eng.params.lateness_s))
     tk = eng.trackers["meter_offline@meter"]
     idx = np.arange(n)
     names = area.meter_ids

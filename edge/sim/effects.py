@@ -48,17 +48,10 @@ class DayEffects:
     ct_recorded: F64          # (T, N) the ratio the records hold
 
 
-def scenario_bounds(spec: ScenarioSpec, start: float) -> tuple[float, float]:
-    """``[start_h, end_h)`` of ``spec`` in epoch s, rounded to the millisecond: hours such as 2 + 37/60
-    are not exact in binary, and 9420.000000000002 must still start at the 9420 s step (not one later)."""
-    return round(start + spec.start_h * 3600.0, 3), round(start + spec.end_h * 3600.0, 3)
-
-
 def step_window(spec: ScenarioSpec, *, start: float, day_start: float, steps: int, step_s: int) -> B:
     """Steps of the day that fall in ``[start_h, end_h)`` of ``spec``."""
     t = day_start + step_s * np.arange(steps)
-    lo, hi = scenario_bounds(spec, start)
-    return (t >= lo) & (t < hi)
+    return (t >= start + spec.start_h * 3600.0) & (t < start + spec.end_h * 3600.0)
 
 
 def _terminal_opened(fx: DayEffects, step: int, meter: int, step_s: int) -> None:
@@ -86,7 +79,7 @@ def day_effects(cfg: SimConfig, net: Network, day_start: float, steps: int) -> D
     t = day_start + cfg.step_s * np.arange(steps)
     for sc in cfg.scenarios:
         w = step_window(sc, start=cfg.start, day_start=day_start, steps=steps, step_s=cfg.step_s)
-        first = t[0] <= scenario_bounds(sc, cfg.start)[0] < t[-1] + cfg.step_s
+        first = t[0] <= cfg.start + sc.start_h * 3600.0 < t[-1] + cfg.step_s
         if not w.any():
             continue
         k, p = sc.kind, sc.params

@@ -25,7 +25,7 @@ import numpy as np
 from edge.sim.area import BALANCE, EVENTS, MASTER_QUANTITIES, AreaSimulator, DayResult
 from edge.sim.catalogue import CATALOGUE
 from edge.sim.config import SimConfig
-from edge.sim.effects import scenario_bounds, step_window
+from edge.sim.effects import step_window
 from edge.sim.meters import METER_QUANTITIES_SINGLE, METER_QUANTITIES_THREE
 
 __all__ = ["ExportStats", "export", "rfc3339"]
@@ -122,8 +122,8 @@ def _truth(cfg: SimConfig, stolen: np.ndarray, reported: np.ndarray,
     out = []
     for n, sc in enumerate(cfg.scenarios):
         kind = CATALOGUE[sc.kind]
-        start, end = scenario_bounds(sc, cfg.start)
-        end = min(end, duration_end)
+        start = cfg.start + sc.start_h * 3600.0
+        end = min(cfg.start + sc.end_h * 3600.0, duration_end)
         if start >= duration_end:
             continue
         if kind.truth == "theft":
