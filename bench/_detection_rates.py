@@ -234,6 +234,24 @@ def grade_faults(ex: Export, alerts: list[Alert]) -> list[dict[str, Any]]:
     return out
 
 
+def unexplained(ex: Export, alerts: list[Alert]) -> list[Alert]:
+    """Outage and offline raises that no fault truth record accounts for (false alarms of this family)."""
+    margin = ex.meter_cadence_s + ex.params.lateness_s
+    records = [r for r in ex.truth if r.get("what") in FAULTS]
+    return [a for a in alerts if a.state == "raised" and a.kind in (*OUTAGE_KINDS, "meter_offline", "master_offline")
+            and not any(_accounts_for(r, a, ex.area, margin) for r in records)]
+
+
+def really_silent(ex: Export, a: Alert) -> bool:
+    """A ``meter_offline`` whose meter has no reading in the export for the silence the definition asks
+    (``meter_silent_rounds`` cadences + lateness before the raise): e.g. consecutive collection gaps."""
+    b, op = ex.batch, ex.params.outage
+    window = op.meter_silent_rounds * ex.meter_cadence_s + ex.params.lateness_s
+    dev = ex.area.device_index(a.subject_id)
+    lo, hi = np.searchsorted(b.ts, [a.ts - window, a.ts], side="right")
+    return not bool(np.any(b.device[lo:hi] == dev))
+
+
 def evaluate(sim_dir: Path) -> dict[str, Any]:
     """Figures of one export directory (``--sim DIR``)."""
     ex = load_export(sim_dir)

@@ -1,5 +1,5 @@
-"""Detection core benchmark: engine cost for a 2000-meter area, start-up, and (with ``--sim DIR``)
-detection rates on an exported simulated area.
+"""Detection core benchmark: engine cost for a 2000-meter area, start-up, and (``--eval``) detection rates
+on seeded simulated areas.
 
 Cost part (always): synthetic readings generated here for one transformer area —
 master/TTU polled every 60 s (12 quantities), every meter read once per 15-min interval

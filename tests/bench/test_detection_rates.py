@@ -4,8 +4,7 @@ replay CSV → engine → alerts, graded against the simulator's truth (a short 
 
 from __future__ import annotations
 
-import math
-from pathlib import Path
+import itertools
 from typing import Any
 
 import pytest
@@ -100,6 +99,16 @@ def test_fault_cases_never_overlap_and_cover_every_kind() -> None:
 
     doc = tomllib.loads(fault_case(31).toml)
     spans = sorted((s["start_h"], s["end_h"]) for s in doc["scenario"] if s["kind"] != "collection_gaps")
-    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
     assert {s["kind"] for s in doc["scenario"]} >= {"branch_outage", "comm_loss", "area_outage", "phase_loss",
                                                    "master_offline"}
+
+
+def test_no_outage_or_offline_alert_without_a_fault_behind_it(small: tuple[Export, list[Alert]]) -> None:
+    from bench._detection_rates import really_silent, unexplained
+
+    ex, alerts = small
+    assert unexplained(ex, alerts) == []
+    (mo,) = raised(alerts, "meter_offline")
+    assert really_silent(ex, mo)
+    assert not really_silent(ex, Alert(**{**mo.to_dict(), "subject_id": "M0006"}))
