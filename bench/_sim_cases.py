@@ -3,7 +3,8 @@
 Three sets, each a list of simulator configurations written as TOML (kept next to each export, so a case
 can be re-run with ``meterwatch simulate -c DIR/sim.toml --export DIR2 --days N``):
 
-- ``overload``: 3-day areas whose daily peak β_max is calibrated above the threshold (97 %–130 %);
+- ``overload``: 3-day areas whose daily peak β_max is calibrated above the threshold (97 %–130 %), and the
+  bundled ``overload.toml`` (14 days: 95 % → 89 % → 75 %, heat wave, load growth) at its own cadences;
 - ``quiet``:   one 30-day area whose daily peak is calibrated to 92 % (below the 95 % threshold);
 - ``faults``:  2-day areas, each with a non-overlapping sequence of branch outages, area outages,
   phase losses, meter communication losses and master offline spells at seeded times, plus 0.5 %
@@ -70,6 +71,13 @@ def overload_cases(seeds: range, days: int = 3, customers: int = 120) -> list[Ca
     return out
 
 
+def bundled_overload_case(days: int = 14) -> Case:
+    """``edge/sim/scenarios/overload.toml`` as shipped: the seeds' transformer at 95 %, talked down to 89 % and
+    75 %, then a heat wave and load growth (peaks right at the threshold)."""
+    toml = (Path(__file__).resolve().parents[1] / "edge/sim/scenarios/overload.toml").read_text(encoding="utf-8")
+    return Case(name=f"overload-bundled-{days}d", toml=toml, days=days)
+
+
 def quiet_case(seed: int = 21, days: int = 30, customers: int = 60) -> Case:
     toml = _head(seed, f"QT{seed}", customers, 125.0, branches=3) + _scenario("overload", 0, 24 * days,
                                                                                peak_load_rate=0.92)
@@ -121,7 +129,7 @@ def evaluate_sets(root: Path, *, overload_seeds: range = range(11, 19), quiet_da
     t0 = time.perf_counter()
     say = log or (lambda _m: None)
     ov = {"episodes": 0, "in_time": 0, "worst_lag_s": -math.inf, "false_raises": 0, "days": 0.0}
-    for case in overload_cases(overload_seeds):
+    for case in [*overload_cases(overload_seeds), bundled_overload_case()]:
         ex, alerts = run_case(case, root)
         g = grade_overload(ex, alerts)
         say(f"{case.name}: {g}")

@@ -18,7 +18,7 @@ engine, graded against the simulator's truth (sets and grading rules: bench/_sim
 bench/_detection_rates.py). Figures: overload episodes raised no later than one master cadence after their
 persistence elapsed (fraction, worst lag), overload raises in a 30-day area whose peak stays at 92 %,
 outage-vs-communication classification (per kind) and the worst ``outage_area`` latency.
-``--eval`` runs only this part; add ``--cost`` for both. ``--sim DIR`` grades one existing export
+``--eval`` (and ``--sim``) run only this part; add ``--cost`` for both. ``--sim DIR`` grades one existing export
 (``meterwatch simulate -c sim.toml --export DIR``).
 """
 
@@ -207,14 +207,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--meters", type=int, default=2000)
     ap.add_argument("--intervals", type=int, default=20, help="measured intervals (after 8 warm-up ones)")
     ap.add_argument("--eval", action="store_true", help="detection rates on seeded simulated areas (only)")
-    ap.add_argument("--cost", action="store_true", help="with --eval: the cost part too")
+    ap.add_argument("--cost", action="store_true", help="with --eval / --sim: the cost part too")
     ap.add_argument("--eval-dir", type=Path, help="keep the --eval exports here (default: a temp dir, removed)")
     ap.add_argument("--quiet-days", type=int, default=30, help="days of the below-threshold area (default 30)")
     ap.add_argument("-v", "--verbose", action="store_true", help="--eval: per-case lines on stderr")
     ap.add_argument("--sim", type=Path, help="grade one exported simulator directory")
     ap.add_argument("--skip-startup", action="store_true", help="do not measure cold/warm start-up")
     args = ap.parse_args(argv)
-    if not args.eval or args.cost:
+    if (not args.eval and args.sim is None) or args.cost:
         print_cost(args)
     if args.eval:
         from bench._sim_cases import evaluate_sets
