@@ -24,6 +24,8 @@ SNAPSHOT_VERSION = 1
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 MASTER_RING = 1024
+# fields added after snapshots were first written: an older snapshot restores them fresh
+OPTIONAL_FIELDS = frozenset({"explained_ts"})
 
 
 @dataclass(eq=False)
@@ -129,6 +131,9 @@ class EngineState:
         """Rebuild from snapshot arrays, checking every shape against a fresh state of the same area."""
         values = {}
         for f in fields(cls):
+            if f.name not in arrays and f.name in OPTIONAL_FIELDS:
+                values[f.name] = getattr(like, f.name).copy()      # snapshot from before the field existed
+                continue
             if f.name not in arrays:
                 raise ValueError(f"snapshot: state field {f.name!r} missing")
             want = getattr(like, f.name)
