@@ -8,7 +8,8 @@ can be re-run with ``meterwatch simulate -c DIR/sim.toml --export DIR2 --days N`
 - ``quiet``:   one 30-day area whose daily peak is calibrated to 92 % (below the 95 % threshold);
 - ``faults``:  2-day areas, each with a non-overlapping sequence of branch outages, area outages,
   phase losses, meter communication losses and master offline spells at seeded times, plus 0.5 %
-  collection gaps.
+  collection gaps: 200 customers on 4 branches, and 120 customers on 8 small branches (a branch of a
+  few kW against the master's minute-to-minute noise is where the balance reaches its limit).
 
 Cadences ([export]): master every 60 s (= the simulation step, so the export holds every step of the true
 load and one master cadence is 60 s), meters every 900 s (the 96-point curve), status words and
@@ -124,7 +125,7 @@ def run_case(case: Case, root: Path) -> tuple[Any, list[Any]]:
 
 
 def evaluate_sets(root: Path, *, overload_seeds: range = range(11, 19), quiet_days: int = 30,
-                  fault_seeds: range = range(31, 39), log: Callable[[str], None] | None = None) -> dict[str, Any]:
+                  fault_seeds: range = range(31, 39), small_branch_seeds: range = range(41, 45), log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run the three sets; the figures ``--eval`` prints."""
     t0 = time.perf_counter()
     say = log or (lambda _m: None)
@@ -142,7 +143,9 @@ def evaluate_sets(root: Path, *, overload_seeds: range = range(11, 19), quiet_da
     say(f"{quiet.name}: {q}")
     faults: list[dict[str, Any]] = []
     extra: dict[str, int] = {}
-    for case in (fault_case(s) for s in fault_seeds):
+    cases = [*(fault_case(s) for s in fault_seeds),
+             *(fault_case(s, customers=120, branches=8) for s in small_branch_seeds)]
+    for case in cases:
         ex, alerts = run_case(case, root)
         g2 = grade_faults(ex, alerts)
         for a in unexplained(ex, alerts):
@@ -184,6 +187,6 @@ def evaluate_sets(root: Path, *, overload_seeds: range = range(11, 19), quiet_da
         res[f"latency_max_s_{kind}"] = max(lat) if lat else "n/a"
     silent = extra.pop("meter_offline_really_silent", 0)
     res["fault_runs_false_raises"] = ", ".join(f"{k} {v}" for k, v in sorted(extra.items())) or "0"
-    res["fault_runs_meter_offline_from_collection_gaps"] = silent
+    res["fault_runs_meter_offline_really_silent"] = silent
     res["eval_wall_s"] = round(time.perf_counter() - t0, 1)
     return res
