@@ -1,7 +1,21 @@
-"""Detection rates on an exported simulated area (``bench/detection_core.py --sim DIR``).
+"""Detection rates on exports of the area simulator (issue 7 "Done when", graded against its truth).
 
-File contract (see the docstring of ``bench/detection_core.py``): area.json, readings.csv, truth.jsonl.
-A missing or malformed file is an error naming it; nothing is skipped silently.
+An export directory is what ``meterwatch simulate --export DIR`` writes: ``area.toml`` + ``meters.csv``
+(loaded through ``edge.replay_area.load_area_file``), ``readings.csv`` (DESIGN §6) and ``truth.jsonl``.
+The readings are replayed through the engine in event time, advancing once per master cadence.
+
+Grading:
+- **overload**: the true load series is the master's phase currents in the export (with ``master_s`` =
+  ``step_s`` that is every simulation step). Episodes are found on it by an independent re-statement of
+  the alarm definition (β_max ≥ ``overload_pct`` held ``overload_persist_s``; the alarm stays raised until
+  β_max < ``overload_clear_pct`` held ``overload_clear_persist_s``). Each episode must be raised no later
+  than one master cadence after its persistence elapsed; a raise that matches no episode is false.
+- **outage vs communication**: per fault truth record (``branch_outage``, ``area_outage``, ``phase_loss``,
+  ``comm_loss``, ``master_offline``) the alerts raised in [start, end + one meter cadence + lateness] must
+  name the right kind and subject and no wrong one: e.g. a branch outage is correct with ``outage_branch``
+  for that branch and neither another outage kind nor ``meter_offline`` for one of its meters; a meter's
+  communication loss is correct with ``meter_offline`` for that meter and no outage kind.
+  ``outage_area`` latency = first raise − event start.
 """
 
 from __future__ import annotations
@@ -9,160 +23,245 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from detect.alarms import Alert
-from detect.area import PHASE_ABC, Area
+from detect.area import Area
 from detect.batch import ReadingBatch
 from detect.engine import Engine
 from detect.params import Params
 from detect.quantities import QUANTITY_CODE
 
-PHASE = {"A": 0, "B": 1, "C": 2, "ABC": PHASE_ABC}
-OUTAGE_KINDS = {"outage_area", "outage_phase", "outage_branch"}
+OUTAGE_KINDS = ("outage_area", "outage_phase", "outage_branch")
+FAULTS = ("branch_outage", "area_outage", "phase_loss", "comm_loss", "master_offline")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Export:
+    """One loaded export: the area, the parameters its area file asks for, readings and truth."""
+
+    area: Area
+    params: Params
+    batch: ReadingBatch
+    truth: list[dict[str, Any]]
+    master_cadence_s: float
+    meter_cadence_s: float
 
 
 def _need(path: Path) -> Path:
     if not path.is_file():
-        raise SystemExit(f"--sim: {path} is missing (expected area.json, readings.csv, truth.jsonl)")
+        raise SystemExit(f"--sim: {path} is missing (expected area.toml, meters.csv, readings.csv, truth.jsonl)")
     return path
 
 
-def load_area(path: Path) -> Area:
-    d = json.loads(_need(path).read_text())
-    try:
-        meters = d["meters"]
-        branches = d.get("branches") or sorted({m["branch"] for m in meters})
-        bidx = {b: i for i, b in enumerate(branches)}
-        return Area(id=d["id"], rated_kva=float(d["rated_kva"]), lv_voltage_v=float(d.get("lv_voltage_v", 400.0)),
-                    meter_ids=tuple(m["id"] for m in meters),
-                    meter_phase=np.array([PHASE[m["phase"]] for m in meters], np.int8),
-                    meter_branch=np.array([bidx[m["branch"]] for m in meters], np.int32),
-                    meter_kind=np.array([1 if m["phase"] == "ABC" else 0 for m in meters], np.int8),
-                    meter_pv=np.array([bool(m.get("pv", False)) for m in meters]),
-                    meter_ct_ratio=np.ones(len(meters)), branches=tuple(branches))
-    except (KeyError, TypeError) as exc:
-        raise SystemExit(f"--sim: {path}: missing or malformed key {exc}") from exc
-
-
 def load_readings(path: Path, area: Area) -> ReadingBatch:
-    dev, qs, vals, ts = [], [], [], []
+    """The replay CSV as one time-ordered batch; a bad row stops with the file and line named."""
+    dev: list[int] = []
+    qs: list[int] = []
+    vals: list[float] = []
+    ts: list[float] = []
+    index = {name: area.device_index(name) for name in (*area.meter_ids, area.master_id)}
     with open(_need(path), newline="") as fh:
-        for lineno, row in enumerate(csv.DictReader(fh), start=2):
+        rows = csv.reader(fh)
+        header = next(rows, None)
+        if header != ["ts", "device", "quantity", "value"]:
+            raise SystemExit(f"--sim: {path}: header {header} is not ts,device,quantity,value")
+        for lineno, (t, d, q, v) in enumerate(rows, start=2):
             try:
-                dev.append(area.device_index(row["device"]))
-                qs.append(QUANTITY_CODE[row["quantity"]])
-                vals.append(float(row["value"]) if row["value"] != "" else math.nan)
-                ts.append(float(row["ts"]))
+                dev.append(index[d])
+                qs.append(QUANTITY_CODE[q])
+                vals.append(float(v) if v else math.nan)
+                ts.append(float(t))
             except (KeyError, ValueError) as exc:
-                raise SystemExit(f"--sim: {path} line {lineno}: {exc}") from exc
-    order = np.argsort(np.asarray(ts), kind="stable")
-    return ReadingBatch.from_columns(np.asarray(dev)[order], np.asarray(qs)[order], np.asarray(vals)[order],
-                                     np.asarray(ts)[order], n_devices=area.n_meters + 1)
+                raise SystemExit(f"--sim: {path} line {lineno}: {exc!r}") from exc
+    t_arr = np.asarray(ts)
+    order = np.argsort(t_arr, kind="stable")
+    return ReadingBatch.from_columns(np.asarray(dev, np.int32)[order], np.asarray(qs, np.int16)[order],
+                                     np.asarray(vals)[order], t_arr[order], n_devices=area.n_meters + 1)
 
 
-def replay(area: Area, batch: ReadingBatch, step_s: float, params: Params) -> list[Alert]:
-    eng = Engine(area, params)
+def load_export(d: Path) -> Export:
+    from edge.errors import ConfigError
+    from edge.replay_area import load_area_file
+
+    try:
+        area, params = load_area_file(_need(d / "area.toml"))
+    except ConfigError as exc:
+        raise SystemExit(f"--sim: {d / 'area.toml'}: " + "; ".join(str(i) for i in exc.issues)) from exc
+    batch = load_readings(d / "readings.csv", area)
+    truth = [json.loads(x) for x in _need(d / "truth.jsonl").read_text().splitlines() if x.strip()]
+    meta_path = d / "export.json"
+    if meta_path.is_file():
+        cad = json.loads(meta_path.read_text())["cadence_s"]
+        master_s, meter_s = float(cad["master"]), float(cad["meter"])
+    else:
+        master = np.unique(batch.ts[batch.device == area.master_index])
+        master_s = float(np.median(np.diff(master))) if master.size > 2 else 60.0
+        meter_s = params.outage.meter_cadence_s
+    return Export(area=area, params=params, batch=batch, truth=truth, master_cadence_s=master_s,
+                  meter_cadence_s=meter_s)
+
+
+def replay(ex: Export, step_s: float | None = None) -> list[Alert]:
+    """Every alert event of the engine over the export, advancing in event time every ``step_s``."""
+    step = step_s or ex.master_cadence_s
+    batch, params = ex.batch, ex.params
+    eng = Engine(ex.area, params)
     alerts: list[Alert] = []
-    t = math.floor(batch.ts[0] / step_s) * step_s
-    end = batch.ts[-1] + params.interval_s + params.lateness_s + step_s
+    t = math.floor(batch.ts[0] / step) * step
+    # stop with the data: after it every device falls silent, which the engine rightly calls an outage
+    end = batch.ts[-1] + step
     pos = 0
     while t < end:
-        t += step_s
         nxt = int(np.searchsorted(batch.ts, t, side="right"))
         if nxt > pos:
             eng.ingest(batch.take(np.arange(pos, nxt)))
             pos = nxt
-        alerts += [a for a in eng.advance(t).alerts if a.state == "raised"]
+        alerts += eng.advance(t).alerts
+        t += step
     return alerts
 
 
-def normalise(record: dict[str, Any]) -> str | None:
-    """Our grading category of a truth record. The simulator (issue 5) writes ``what``; this bench's own
-    format ``kind``. Names are matched by keywords so both spellings work; None = not graded here."""
-    name = str(record.get("kind") or record.get("what") or "").lower()
-    if name in ("below_threshold", "overload", "outage_area", "outage_phase", "outage_branch", "comm_failure"):
-        return name
-    if "overload" in name or "heat" in name or "load_growth" in name:
-        return "overload"
-    if "outage" in name and "branch" in name:
-        return "outage_branch"
-    if "outage" in name and "area" in name:
-        return "outage_area"
-    if "phase" in name and ("loss" in name or "outage" in name):
-        return "outage_phase"
-    if "comm" in name or ("master" in name and "offline" in name):
-        return "comm_failure"
-    return None
+def beta_series(ex: Export) -> tuple[np.ndarray, np.ndarray]:
+    """(poll ts, β_max %) from the master's phase currents in the export."""
+    b = ex.batch
+    m = b.device == ex.area.master_index
+    cur = np.isin(b.quantity, [QUANTITY_CODE["i_a"], QUANTITY_CODE["i_b"], QUANTITY_CODE["i_c"]]) & m
+    ts, inv = np.unique(b.ts[cur], return_inverse=True)
+    peak = np.zeros(ts.size)
+    np.maximum.at(peak, inv, b.value[cur])
+    return ts, 100.0 * peak / ex.area.rated_current_a
 
 
-def _quiet_spans(truth: list[dict[str, Any]], t0: float, t1: float, margin_s: float) -> list[dict[str, Any]]:
-    """Without explicit below-threshold spans: everything at least ``margin_s`` away from any overload."""
-    spans, cur = [], t0
-    for e in sorted((e for e in truth if e["kind"] == "overload"), key=lambda e: e["start"]):
-        if e["start"] - margin_s > cur:
-            spans.append({"kind": "below_threshold", "start": cur, "end": e["start"] - margin_s})
-        cur = max(cur, e["end"] + margin_s)
-    if t1 > cur:
-        spans.append({"kind": "below_threshold", "start": cur, "end": t1})
-    return spans
+def expected_overload_raises(ts: Iterable[float], beta_pct: Iterable[float], prm: Params) -> list[float]:
+    """Raise times the overload definition gives on a sampled β_max series (independent of the engine)."""
+    ld = prm.load
+    raised, onset, clear_onset = False, None, None
+    out: list[float] = []
+    for t, b in zip(ts, beta_pct, strict=True):
+        if not raised:
+            if b >= ld.overload_pct:
+                onset = t if onset is None else onset
+                if t - onset >= ld.overload_persist_s - 1e-6:
+                    raised, clear_onset = True, None
+                    out.append(t)
+            else:
+                onset = None
+        elif b < ld.overload_clear_pct:
+            clear_onset = t if clear_onset is None else clear_onset
+            if t - clear_onset >= ld.overload_clear_persist_s - 1e-6:
+                raised, onset = False, None
+        else:
+            clear_onset = None
+    return out
+
+
+def grade_overload(ex: Export, alerts: list[Alert]) -> dict[str, Any]:
+    ts, beta = beta_series(ex)
+    want = expected_overload_raises(ts.tolist(), beta.tolist(), ex.params)
+    got = sorted(a.ts for a in alerts if a.kind == "overload" and a.state == "raised")
+    cad = ex.master_cadence_s
+    lags, unmatched = [], list(got)
+    for w in want:
+        # the persistence elapsed at ``w`` at the latest (w is the first poll after it)
+        hit = [g for g in unmatched if w - cad - 1e-6 <= g <= w + cad + 1e-6]
+        if hit:
+            lags.append(hit[0] - w)
+            unmatched.remove(hit[0])
+        else:
+            lags.append(math.inf)
+    return {"episodes": len(want), "in_time": sum(lag <= cad + 1e-6 for lag in lags),
+            "worst_lag_s": max(lags) if lags else 0.0, "false_raises": len(unmatched),
+            "raises": len(got), "beta_max_pct": float(beta.max()) if beta.size else math.nan,
+            "days": (ts[-1] - ts[0]) / 86400 if ts.size else 0.0}
+
+
+def _accounts_for(rec: dict[str, Any], a: Alert, area: Area, margin_s: float) -> bool:
+    """Whether truth record ``rec`` explains alert ``a`` (its kind and subject, within its window)."""
+    if not float(rec["start_ts"]) <= a.ts <= float(rec["end_ts"]) + margin_s:
+        return False
+    what, subj = rec.get("what"), str(rec.get("subject"))
+    if what == "branch_outage":
+        return a.kind == "outage_branch" and a.subject_id == subj
+    if what == "phase_loss":
+        return a.kind == "outage_phase" and a.subject_id == subj
+    if what == "area_outage":
+        return a.kind == "outage_area"
+    if what == "comm_loss":
+        return a.kind == "meter_offline" and a.subject_id == subj
+    if what == "master_offline":
+        return a.kind == "master_offline"
+    return False
+
+
+def grade_faults(ex: Export, alerts: list[Alert]) -> list[dict[str, Any]]:
+    """One verdict per fault truth record (see the module doc). Alerts that another, overlapping truth
+    record accounts for are not held against this one."""
+    area, prm = ex.area, ex.params
+    raised = [a for a in alerts if a.state == "raised"]
+    margin = ex.meter_cadence_s + prm.lateness_s
+    phase_of = {"A": 0, "B": 1, "C": 2}
+    records = [r for r in ex.truth if r.get("what") in FAULTS]
+    out = []
+    for rec in records:
+        what = rec["what"]
+        lo, hi, subj = float(rec["start_ts"]), float(rec["end_ts"]) + margin, str(rec["subject"])
+        others = [r for r in records if r is not rec]
+        win = [a for a in raised if lo <= a.ts <= hi]
+        hits = [a for a in win if _accounts_for(rec, a, area, margin)]
+        rest = [a for a in win if a not in hits and not any(_accounts_for(r, a, area, margin) for r in others)]
+        wrong_outage = any(a.kind in OUTAGE_KINDS for a in rest)
+        offline = {a.subject_id for a in rest if a.kind == "meter_offline"}
+        if what == "branch_outage":
+            members = {area.meter_ids[i] for i in area.branch_members(area.branches.index(subj))}
+            ok = bool(hits) and not wrong_outage and not (offline & members)
+        elif what == "phase_loss":
+            members = {area.meter_ids[i] for i in np.flatnonzero(area.meter_phase == phase_of[subj])}
+            ok = bool(hits) and not wrong_outage and not (offline & members)
+        elif what == "area_outage":
+            ok = bool(hits) and not wrong_outage and not any(a.ts < float(rec["end_ts"]) for a in rest
+                                                             if a.kind in ("meter_offline", "master_offline"))
+        else:  # comm_loss, master_offline: a communication failure, no outage
+            ok = bool(hits) and not wrong_outage
+        first = min((a.ts for a in hits), default=math.nan)
+        out.append({"what": what, "subject": subj, "ok": ok, "latency_s": first - float(rec["start_ts"]),
+                    "alerts": sorted({f"{a.kind}:{a.subject_id}@{a.ts - lo:.0f}" for a in win})})
+    return out
+
+
+def unexplained(ex: Export, alerts: list[Alert]) -> list[Alert]:
+    """Outage and offline raises that no fault truth record accounts for (false alarms of this family)."""
+    margin = ex.meter_cadence_s + ex.params.lateness_s
+    records = [r for r in ex.truth if r.get("what") in FAULTS]
+    return [a for a in alerts if a.state == "raised" and a.kind in (*OUTAGE_KINDS, "meter_offline", "master_offline")
+            and not any(_accounts_for(r, a, ex.area, margin) for r in records)]
+
+
+def really_silent(ex: Export, a: Alert) -> bool:
+    """A ``meter_offline`` whose meter has no reading in the export for the silence the definition asks
+    (``meter_silent_rounds`` cadences + lateness before the raise): e.g. consecutive collection gaps."""
+    b, op = ex.batch, ex.params.outage
+    window = op.meter_silent_rounds * ex.meter_cadence_s + ex.params.lateness_s
+    dev = ex.area.device_index(a.subject_id)
+    lo, hi = np.searchsorted(b.ts, [a.ts - window, a.ts], side="right")
+    return not bool(np.any(b.device[lo:hi] == dev))
 
 
 def evaluate(sim_dir: Path) -> dict[str, Any]:
-    area = load_area(sim_dir / "area.json")
-    truth_path = sim_dir / "truth.jsonl"
-    csv_path = sim_dir / "readings.csv"
-    batch = load_readings(csv_path, area)
-    raw = [json.loads(line) for line in _need(truth_path).read_text().splitlines() if line.strip()]
-    truth, ignored = [], {}
-    for rec in raw:
-        kind = normalise(rec)
-        if kind is None:
-            name = str(rec.get("kind") or rec.get("what"))
-            ignored[name] = ignored.get(name, 0) + 1
-            continue
-        truth.append(dict(rec, kind=kind))
-    if not any(e["kind"] == "below_threshold" for e in truth):
-        truth += _quiet_spans(truth, float(batch.ts[0]), float(batch.ts[-1]), 7200.0)
-    params = Params()
-    master = batch.ts[batch.device == area.master_index]
-    cadence = float(np.median(np.diff(np.unique(master)))) if len(master) > 2 else 60.0
-    alerts = replay(area, batch, min(cadence, 60.0), params)
-    by_kind: dict[str, list[Alert]] = {}
-    for a in alerts:
-        by_kind.setdefault(a.kind, []).append(a)
-    res: dict[str, Any] = {"sim_readings": len(batch), "sim_episodes": len(raw), "master_cadence_s": cadence,
-                           "truth_not_graded": ", ".join(f"{k} ({v})" for k, v in sorted(ignored.items())) or "none"}
-    persist = params.load.overload_persist_s
-    ov = [e for e in truth if e["kind"] == "overload"]
-    in_time = 0
-    for e in ov:
-        lo, hi = e["start"] + persist, e["start"] + persist + cadence
-        in_time += any(lo - 1e-6 <= a.ts <= hi + 1e-6 for a in by_kind.get("overload", []))
-    res["overload_episodes"] = len(ov)
-    res["overload_raised_in_time_pct"] = f"{100 * in_time / len(ov):.1f}" if ov else "n/a (no episodes)"
-    quiet = [e for e in truth if e["kind"] == "below_threshold"]
-    res["below_threshold_days"] = f"{sum(e['end'] - e['start'] for e in quiet) / 86400:.1f}"
-    res["raises_below_threshold"] = sum(1 for a in by_kind.get("overload", []) for e in quiet
-                                        if e["start"] <= a.ts <= e["end"])
-    graded = [e for e in truth if e["kind"] in OUTAGE_KINDS | {"comm_failure"}]
-    correct, latencies = 0, []
-    for e in graded:
-        window = [a for a in alerts if e["start"] <= a.ts <= e["end"] + 2 * params.interval_s]
-        outages = [a for a in window if a.kind in OUTAGE_KINDS]
-        if e["kind"] == "comm_failure":
-            ok = not outages and any(a.kind in ("meter_offline", "master_offline") for a in window)
-        else:
-            hits = [a for a in outages if a.kind == e["kind"]
-                    and (e.get("subject") is None or a.subject_id == str(e["subject"]))]
-            ok = bool(hits)
-            if hits and e["kind"] == "outage_area":
-                latencies.append(min(a.ts for a in hits) - e["start"])
-        correct += ok
-    res["outage_vs_comm_cases"] = len(graded)
-    res["outage_vs_comm_correct_pct"] = f"{100 * correct / len(graded):.1f}" if graded else "n/a (no episodes)"
-    res["outage_area_latency_max_s"] = f"{max(latencies):.1f}" if latencies else "n/a (no area outages)"
-    return res
+    """Figures of one export directory (``--sim DIR``)."""
+    ex = load_export(sim_dir)
+    alerts = replay(ex)
+    ov = grade_overload(ex, alerts)
+    faults = grade_faults(ex, alerts)
+    area_lat = [f["latency_s"] for f in faults if f["what"] == "area_outage"]
+    return {"sim_readings": len(ex.batch), "sim_truth_records": len(ex.truth),
+            "master_cadence_s": ex.master_cadence_s,
+            "overload_episodes": ov["episodes"], "overload_in_time": ov["in_time"],
+            "overload_worst_lag_s": ov["worst_lag_s"], "overload_false_raises": ov["false_raises"],
+            "fault_cases": len(faults), "fault_correct": sum(f["ok"] for f in faults),
+            "outage_area_latency_max_s": max(area_lat) if area_lat else "n/a"}

@@ -1,5 +1,5 @@
-"""Detection core benchmark: engine cost for a 2000-meter area, start-up, and (with ``--sim DIR``)
-detection rates on an exported simulated area.
+"""Detection core benchmark: engine cost for a 2000-meter area, start-up, and (``--eval``) detection rates
+on seeded simulated areas.
 
 Cost part (always): synthetic readings generated here for one transformer area —
 master/TTU polled every 60 s (12 quantities), every meter read once per 15-min interval
@@ -13,20 +13,13 @@ master/TTU polled every 60 s (12 quantities), every meter read once per 15-min i
   snapshot_ms / restore_ms / snapshot_kb   engine state to bytes and back (history of 192 intervals)
 Goal: advance ≤ 20 ms per interval tick on this machine.
 
-Detection part (``--sim DIR``): DIR is an export of the area simulator with
-  area.json     {"id", "rated_kva", "lv_voltage_v"?, "meters": [{"id", "phase": "A|B|C|ABC", "branch"}], "branches"?}
-  readings.csv  ts,device,quantity,value  (DESIGN §6 replay format; device "master" or a meter id)
-  truth.jsonl   one episode per line: {"kind" or "what": ..., "start": ts, "end": ts, "subject"?: id}
-                kinds: overload (β above the overload threshold), below_threshold (a span that stays
-                below it; if none is given, everything 2 h away from an overload episode),
-                outage_area, outage_phase (subject = phase), outage_branch (subject = branch),
-                comm_failure (subject = meter id or "master"). The simulator's own names are mapped by
-                keyword (heat_wave → overload, branch_outage → outage_branch, meter_comm_loss →
-                comm_failure, ...); records not graded here (theft, mapping, ...) are listed, not dropped
-                silently. area.json is not part of the simulator's export: write it from its sim.toml.
-It replays the readings through the engine and prints: overload episodes raised in time (≤ one master
-cadence after the persistence), raises in below-threshold spans, outage/communication classification
-accuracy and outage_area latency.
+Detection part (``--eval``): seeded simulated areas exported by the area simulator and replayed through the
+engine, graded against the simulator's truth (sets and grading rules: bench/_sim_cases.py and
+bench/_detection_rates.py). Figures: overload episodes raised no later than one master cadence after their
+persistence elapsed (fraction, worst lag), overload raises in a 30-day area whose peak stays at 92 %,
+outage-vs-communication classification (per kind) and the worst ``outage_area`` latency.
+``--eval`` (and ``--sim``) run only this part; add ``--cost`` for both. ``--sim DIR`` grades one existing export
+(``meterwatch simulate -c sim.toml --export DIR``).
 """
 
 from __future__ import annotations
@@ -213,9 +206,37 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--meters", type=int, default=2000)
     ap.add_argument("--intervals", type=int, default=20, help="measured intervals (after 8 warm-up ones)")
-    ap.add_argument("--sim", type=Path, help="exported simulator directory for the detection-rate part")
+    ap.add_argument("--eval", action="store_true", help="detection rates on seeded simulated areas (only)")
+    ap.add_argument("--cost", action="store_true", help="with --eval / --sim: the cost part too")
+    ap.add_argument("--eval-dir", type=Path, help="keep the --eval exports here (default: a temp dir, removed)")
+    ap.add_argument("--quiet-days", type=int, default=30, help="days of the below-threshold area (default 30)")
+    ap.add_argument("-v", "--verbose", action="store_true", help="--eval: per-case lines on stderr")
+    ap.add_argument("--sim", type=Path, help="grade one exported simulator directory")
     ap.add_argument("--skip-startup", action="store_true", help="do not measure cold/warm start-up")
     args = ap.parse_args(argv)
+    if (not args.eval and args.sim is None) or args.cost:
+        print_cost(args)
+    if args.eval:
+        from bench._sim_cases import evaluate_sets
+
+        root = args.eval_dir or Path(tempfile.mkdtemp(prefix="mw-eval-"))
+        try:
+            res = evaluate_sets(root, quiet_days=args.quiet_days,
+                                log=(lambda m: print(m, file=sys.stderr)) if args.verbose else None)
+        finally:
+            if args.eval_dir is None:
+                shutil.rmtree(root, ignore_errors=True)
+        for name, value in res.items():
+            print(f"{name}: {value}")
+    if args.sim is not None:
+        from bench._detection_rates import evaluate
+
+        for name, value in evaluate(args.sim).items():
+            print(f"{name}: {value}")
+    return 0
+
+
+def print_cost(args: argparse.Namespace) -> None:
     numba = cost(args.meters, "numba", 8, args.intervals)
     numpy_ = cost(args.meters, "numpy", 8, max(5, args.intervals // 2))
     print(f"meters: {args.meters}")
@@ -242,13 +263,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cold_start_s: {cold:.2f}")
         print(f"warm_start_s: {warm:.2f}")
         print(f"cold_over_warm: {cold / warm:.2f}")
-    if args.sim is None:
-        print("detection_rates: not run (needs --sim DIR from the area simulator)")
-        return 0
-    from bench._detection_rates import evaluate
-    for name, value in evaluate(args.sim).items():
-        print(f"{name}: {value}")
-    return 0
 
 
 if __name__ == "__main__":

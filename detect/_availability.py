@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 Q = QUANTITY_CODE
 VOLTS = [Q["u_a"], Q["u_b"], Q["u_c"]]
+P = Q["p"]
 
 
 def _mean_p(eng: Engine, t0: float, t1: float) -> float:
@@ -34,6 +35,16 @@ def typical_kw(eng: Engine, meters: npt.NDArray[np.intp]) -> npt.NDArray[np.floa
     tot = np.nansum(e, axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(cnt > 0, tot / np.maximum(cnt, 1) * 3600.0 / eng.params.interval_s, np.nan)
+
+
+def recent_kw(eng: Engine, meters: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:
+    """What each meter drew at its last read (kW): its ``p`` reading of that read, net of generation as
+    the master sees it; ``typical_kw`` where the read had no ``p``. The daily mean is a poor guess at a
+    given hour (an afternoon branch load is half its evening peak; PV exports around noon)."""
+    st = eng.state
+    p = st.last_value[meters, P]
+    fresh = np.abs(st.last_ts[meters, P] - st.last_seen[meters]) <= eng.params.master_group_s
+    return np.where(fresh & ~np.isnan(p), p, typical_kw(eng, meters))
 
 
 def evaluate(eng: Engine, now: float) -> None:
@@ -89,10 +100,20 @@ def evaluate(eng: Engine, now: float) -> None:
     phase_out = eng.trackers["outage_phase@phase"].active()
     ph = area.meter_phase
     meter_phase_out = np.where(ph == PHASE_ABC, phase_out.any(), phase_out[np.minimum(ph, 2)])
+    # A meter could not answer while an outage explained it: once the supply is back it is due again one
+    # cadence later (its read is not overdue before), and it gets its own rounds before it counts as
+    # silent. Without this, every meter of a restored area or phase is "overdue" until its next read and
+    # the balance (which saw the outage) names their branches.
+    in_outage = area_out | meter_phase_out | eng.trackers["outage_branch@branch"].active()[area.meter_branch]
+    st.explained_ts[in_outage] = now
+    restored = ~in_outage & (now - st.explained_ts <= gap * 1.02 + eng.params.master_group_s)
+    overdue &= ~restored
     _branches(eng, now, overdue | dead, dead, overdue, area_out | meter_phase_out, master_silent)
     branch_out = eng.trackers["outage_branch@branch"].active()[area.meter_branch]
     explained = area_out | meter_phase_out | branch_out
     eng.set_explained(explained)
+    st.explained_ts[explained] = now
+    silent &= ~(~explained & (now - st.explained_ts <= op.meter_silent_rounds * gap + eng.params.lateness_s))
     tk = eng.trackers["meter_offline@meter"]
     idx = np.arange(n)
     names = area.meter_ids
@@ -114,6 +135,7 @@ def _branches(eng: Engine, now: float, down: Any, dead: Any, silent: Any, explai
     """Branch outage: enough meters of one branch down while the master is fine, and the master's power
     dropped by their load (or their meters report no voltage). Otherwise it is a communication failure."""
     area, op = eng.area, eng.params.outage
+    n_m = area.n_meters
     nb = len(area.branches)
     br = area.meter_branch
     cand = down & ~explained
@@ -131,8 +153,10 @@ def _branches(eng: Engine, now: float, down: Any, dead: Any, silent: Any, explai
         # it failed) failed in between, so compare the master before t0 with the master after t_miss.
         t0 = float(np.nanmedian(eng.state.last_seen[members])) if silent[members].any() else now
         t_miss = t0 + float(np.median(eng.state.gap_ewma_s[members])) if silent[members].any() else now
-        expected = float(np.nansum(typical_kw(eng, members)))
-        before = _mean_p(eng, t0 - eng.params.interval_s, t0)
+        expected = float(np.nansum(recent_kw(eng, members)))
+        # the master around the meters' last read, when their power readings were taken: a level from
+        # a whole interval earlier drifts with the load curve (tens of % of a branch in 15 min)
+        before = _mean_p(eng, t0 - max(2 * eng.state.gap_ewma_s[n_m], 120.0), t0)
         after = _mean_p(eng, min(t_miss, now - 1.0), min(now, t_miss + eng.params.interval_s))
         drop = before - after
         balance_says_out = expected >= op.balance_min_kw and drop >= op.balance_fraction * expected

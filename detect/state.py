@@ -24,6 +24,8 @@ SNAPSHOT_VERSION = 1
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 MASTER_RING = 1024
+# fields added after snapshots were first written: an older snapshot restores them fresh
+OPTIONAL_FIELDS = frozenset({"explained_ts"})
 
 
 @dataclass(eq=False)
@@ -35,6 +37,7 @@ class EngineState:
     gap_ewma_s: F64                # (D,) learned read cadence of each device
     cadence_last: F64              # (D,) time of the last distinct read (cadence learning)
     cadence_n: I64                 # (D,) gaps learned so far
+    explained_ts: F64              # (N,) last time an outage explained the meter (its silence counts from then)
     # energy register baseline: the last reading of the last closed interval
     e_prev: F64                    # (D,)
     e_prev_ts: F64
@@ -88,7 +91,7 @@ class EngineState:
         st = cls(
             last_value=np.full((d, q), nan), last_ts=np.full((d, q), nan), last_seen=np.full(d, nan),
             gap_ewma_s=np.append(np.full(n, float(meter_cadence_s)), float(master_cadence_s)),
-            cadence_last=np.full(d, nan), cadence_n=np.zeros(d, np.int64),
+            cadence_last=np.full(d, nan), cadence_n=np.zeros(d, np.int64), explained_ts=np.full(n, nan),
             e_prev=np.full(d, nan), e_prev_ts=np.full(d, nan),
             slot_k=np.full(s, -1, np.int64),
             e_first=np.full((s, d), nan), e_first_ts=np.full((s, d), nan),
@@ -128,6 +131,9 @@ class EngineState:
         """Rebuild from snapshot arrays, checking every shape against a fresh state of the same area."""
         values = {}
         for f in fields(cls):
+            if f.name not in arrays and f.name in OPTIONAL_FIELDS:
+                values[f.name] = getattr(like, f.name).copy()      # snapshot from before the field existed
+                continue
             if f.name not in arrays:
                 raise ValueError(f"snapshot: state field {f.name!r} missing")
             want = getattr(like, f.name)

@@ -156,7 +156,10 @@ def _area_files(sim: AreaSimulator, dest: Path) -> None:
         f'transformer = {{ rated_kva = {spec.rated_kva}, lv_voltage = {spec.lv_voltage}, cooling = "ONAN" }}\n'
         'master = { bus = "ttu", device_id = 1, profile = "ttu", ct_ratio = 1 }\n'
         f'branches = [{", ".join(repr(b).replace(chr(39), chr(34)) for b in net.branch_names)}]\n'
-        'meters_csv = "meters.csv"\n', encoding="utf-8")
+        'meters_csv = "meters.csv"\n'
+        "# the export's read cadences, so a replay's engine expects them before it has learned them\n"
+        f"detection = {{ outage = {{ master_cadence_s = {float(sim.cfg.export.master_s)}, "
+        f"meter_cadence_s = {float(sim.cfg.export.meter_s)} }} }}\n", encoding="utf-8")
     lines = ["id,address,bus,phase,branch,kind,pv,ct_ratio"]
     for i, mid in enumerate(net.ids):
         three = bool(net.three[i])

@@ -87,7 +87,8 @@ class Sim:
                 t = self.t + 1.0 + i * 0.2
                 u = 0.0 if self.dead[i] else self.meter_u[i]
                 cur = 0.0 if self.dead[i] else self.meter_kw[i] * 1000 / u
-                for name, v in (("u_a", u), ("i_a", cur), ("e_fwd", self.reg[i])):
+                p_kw = 0.0 if self.dead[i] else self.meter_kw[i]
+                for name, v in (("u_a", u), ("i_a", cur), ("p", p_kw), ("e_fwd", self.reg[i])):
                     dev.append(i), qs.append(Q[name]), vals.append(v), ts.append(t)
         self.engine.ingest(ReadingBatch.from_columns(dev, qs, vals, ts))
         out = self.engine.advance(self.t + self.step_s - 1.0)

@@ -131,3 +131,70 @@ def test_nan_readings_do_not_count_as_hearing_from_a_meter() -> None:
         sim.engine.ingest(ReadingBatch.from_columns([0], [Q["u_a"]], [np.nan], [sim.t + 0.5]))
         sim.step()
     assert [a.subject_id for a in sim.raised("meter_offline")] == ["m000"]
+
+
+def test_branch_outage_judged_on_the_load_at_the_time_not_the_daily_mean() -> None:
+    # evening-heavy history (6 kW per meter), then an afternoon at 2 kW: the branch's mean load (~5 kW per
+    # meter) would ask the master for a drop it cannot show; its last power readings (2 kW) are the truth
+    sim = Sim(make_area(n=30, n_branches=3), kw=6.0)
+    sim.run(120)
+    sim.meter_kw[:] = 2.0
+    sim.run(45)
+    sim.dead[sim.area.meter_branch == 1] = True
+    sim.run(40)
+    (r,) = sim.raised("outage_branch")
+    assert r.subject_id == "b2" and r.evidence["expected_drop_kw"] == 20.0
+    assert not sim.raised("meter_offline")
+
+
+def test_branch_balance_compares_the_master_at_the_meters_last_read() -> None:
+    # the other branches' load climbs steeply up to the branch's last read: the master's mean over the
+    # interval before that read is far below its level at the read and would hide the drop
+    sim = warm()
+    others = sim.area.meter_branch != 1
+    for _ in range(30):
+        sim.meter_kw[others] += 0.1
+        sim.run(1)
+    sim.run(7)                                  # the outage comes 7 min after the read
+    sim.dead[sim.area.meter_branch == 1] = True
+    sim.run(30)
+    assert [a.subject_id for a in sim.raised("outage_branch")] == ["b2"]
+
+
+def restored_between_reads(kind: str) -> Sim:
+    sim = warm()
+    sim.run(3)                                   # outages start and end between meter reads
+    if kind == "phase":
+        sim.master_u = (230.0, 0.0, 230.0)
+        sim.dead[sim.area.meter_phase == 1] = True
+    else:
+        sim.master_u = (0.0, 0.0, 0.0)
+        sim.dead[:] = True
+    sim.run(50)
+    sim.master_u = None
+    sim.dead[:] = False
+    return sim
+
+
+def test_meters_of_a_restored_phase_are_not_a_branch_outage_before_their_next_read() -> None:
+    sim = restored_between_reads("phase")
+    sim.run(60)
+    assert [a.kind for a in sim.alerts] == ["outage_phase", "outage_phase"]
+
+
+def test_meters_of_a_restored_area_are_not_a_branch_outage_before_their_next_read() -> None:
+    sim = restored_between_reads("area")
+    sim.run(60)
+    assert [(a.kind, a.state) for a in sim.alerts] == [("outage_area", "raised"), ("outage_area", "cleared")]
+
+
+def test_one_failed_read_right_after_a_restoration_is_not_meter_offline() -> None:
+    sim = restored_between_reads("area")
+    sim.silent[4] = True                        # its first read after the outage fails
+    sim.run(15)
+    sim.silent[4] = False
+    sim.run(45)
+    assert not sim.raised("meter_offline")
+    sim.silent[4] = True                        # a real communication failure is still found
+    sim.run(40)
+    assert [a.subject_id for a in sim.raised("meter_offline")] == ["m004"]

@@ -243,3 +243,17 @@ def test_restore_with_an_area_that_does_not_fit_names_the_field() -> None:
     blob = Engine(make_area(n=5)).snapshot()
     with pytest.raises(ValueError, match=r"state field 'last_value' has shape \(6, 30\)"):
         Engine.restore(blob, area=make_area(n=7))
+
+
+def test_snapshot_from_before_explained_ts_restores_with_it_fresh() -> None:
+    from detect.state import pack, unpack
+
+    sim = Sim(make_area(n=6, n_branches=2))
+    sim.run(30)
+    header, arrays = unpack(sim.engine.snapshot())
+    del arrays["s.explained_ts"]
+    eng = Engine.restore(pack(header, arrays))
+    assert eng.state.explained_ts.shape == (6,) and np.isnan(eng.state.explained_ts).all()
+    del arrays["s.last_seen"]
+    with pytest.raises(ValueError, match="state field 'last_seen' missing"):
+        Engine.restore(pack(header, arrays))

@@ -175,3 +175,11 @@ def test_bypass_opens_the_terminal_cover_once_with_its_status_bit() -> None:
     b10 = day.meter["sw7"][:, i].astype(int) & (1 << 10)
     assert (b10 > 0).sum() == 10 and b10[8 * 60] > 0
     assert (day.meter["i_a"][IN, i] == 0).all() and (day.meter["u_a"][IN, i] > 198).all()
+
+
+def test_a_window_at_odd_minutes_covers_exactly_its_minute_steps() -> None:
+    start_h, end_h = 8 + 37 / 60, 9 + 53 / 60
+    sim = AreaSimulator(one_kind_config("area_outage", start_h=start_h, end_h=end_h))
+    day = sim.day(0)
+    off = np.flatnonzero(~day.powered.any(axis=1))
+    assert off[0] == 8 * 60 + 37 and off[-1] == 9 * 60 + 52

@@ -110,3 +110,13 @@ def test_area_file_has_the_edge_config_area_shape_and_recorded_ratios(tmp_path: 
 def test_one_kind_config_helper_is_used_by_export_too(tmp_path: Path) -> None:
     stats = export(one_kind_config("phase_loss"), tmp_path, 1)
     assert stats.meters == 60 and stats.rows > 0 and "edge.sim.export" in sys.modules
+
+
+def test_truth_times_fall_on_the_steps_the_scenario_changes(tmp_path: Path) -> None:
+    export(one_kind_config("master_offline", start_h=8 + 37 / 60, end_h=9 + 53 / 60), tmp_path, 1)
+    (rec,) = [json.loads(x) for x in (tmp_path / "truth.jsonl").read_text().splitlines()]
+    start = 1782864000.0
+    assert rec["start_ts"] == start + (8 * 60 + 37) * 60 and rec["end_ts"] == start + (9 * 60 + 53) * 60
+    master_ts = {int(r[0]) for r in read_rows(tmp_path) if r[1] == "master"}
+    assert int(rec["start_ts"]) not in master_ts and int(rec["start_ts"]) - 60 in master_ts
+    assert int(rec["end_ts"]) in master_ts and int(rec["end_ts"]) - 60 not in master_ts
