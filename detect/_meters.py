@@ -99,14 +99,18 @@ def place(eng: Engine, dev: npt.NDArray[np.int32], q: npt.NDArray[np.int16], v: 
 
 
 def learn_cadence(eng: Engine, dev: I64, ts: F64) -> None:
-    """Update each device's read cadence from the distinct read times in this batch (readings closer than
-    ``master_group_s`` are one read). The previous read time is ``cadence_last``; one update per batch
+    """Update each device's read cadence from the distinct read times in this batch (a meter's readings
+    closer than ``meter_group_s`` are one read — its round's transactions, interleaved with other devices
+    on a slow bus; the master's closer than ``master_group_s``). The previous read time is ``cadence_last``; one update per batch
     with the mean gap, at most twice the current estimate, so a long silence does not teach a slow cadence
     at once while a really slower cadence is still learned within a few reads. The first two gaps of a
     device set its cadence directly."""
-    st, group = eng.state, eng.params.master_group_s
+    st = eng.state
+    if eng.params.outage.cadence == "fixed":   # the reading plans say when each device is due
+        return
     order = np.lexsort((ts, dev))
     d, t = dev[order], ts[order]
+    group = np.where(d == eng.area.master_index, eng.params.master_group_s, eng.params.meter_group_s)
     first = np.empty(len(d), np.bool_)
     first[0] = True
     first[1:] = d[1:] != d[:-1]

@@ -224,6 +224,9 @@ class Engine:
         if len(arrays["p.ts"]):
             eng._pending = [ReadingBatch.from_columns(arrays["p.device"], arrays["p.quantity"], arrays["p.value"],
                                                       arrays["p.ts"])]
+        if params.outage.cadence == "fixed":     # configured cadences win over what an older run learned
+            eng.state.gap_ewma_s[: area.n_meters] = params.outage.meter_cadence_s
+            eng.state.gap_ewma_s[area.n_meters] = params.outage.master_cadence_s
         return eng
 
     def active_alerts(self) -> list[Alert]:

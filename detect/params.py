@@ -114,6 +114,9 @@ class OutageParams:
     master_silent_s: float = p(60.0, lo=1, hi=3600, unit="s", doc="no master reading this long (and 1.5 polls) = master silent")
     master_cadence_s: float = p(60.0, lo=1, hi=3600, unit="s", doc="expected master poll cadence until learned")
     meter_cadence_s: float = p(900.0, lo=1, hi=86400, unit="s", doc="expected meter read cadence until learned")
+    cadence: str = p("learn", choices=("learn", "fixed"),
+                     doc="learn each device's read cadence from its reads, or use the two above as given "
+                         "(the daemon fixes them from its reading plans)")
     dead_voltage_pct: float = p(10.0, lo=0, hi=100, unit="%", doc="a meter voltage below this % of nominal = no supply")
     area_silent_fraction: float = p(0.9, lo=0.1, hi=1, doc="master silent and this fraction of meters silent = area outage")
     area_silent_min_due: float = p(2.0, lo=0.1, hi=1000, doc="... or this many meter reads due since the master went silent and none came")
@@ -214,5 +217,7 @@ class Params:
     history_intervals: int = p(192, lo=4, hi=96 * 90, doc="per-meter interval history kept in the state (energy, voltage)")
     utc_offset_s: int = p(28800, lo=-43200, hi=50400, unit="s", doc="local time of day boundaries (China: UTC+8)")
     master_group_s: float = p(5.0, lo=0, hi=60, unit="s", doc="master readings this close in time form one poll")
+    meter_group_s: float = p(120.0, lo=0, hi=900, unit="s",
+                             doc="a meter's readings this close in time form one read (its round's transactions)")
     master_hold_s: float = p(300.0, lo=0, hi=3600, unit="s", doc="a master quantity is held this long when a poll lacks it")
     register_rollover_kwh: float = p(1e6, lo=1, hi=1e12, unit="kWh", doc="energy registers wrap here (DL/T 645: 999999.99)")

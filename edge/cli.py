@@ -17,6 +17,7 @@ __all__ = ["COMMANDS", "main"]
 
 # name -> (module, one-line help). Keep it sorted by how often a field engineer types it.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("edge.commands.demo", "the whole pipeline on a simulated area, no services needed"),
     "run": ("edge.commands.run", "run the edge daemon (what the systemd unit starts)"),
     "check-config": ("edge.commands.check_config", "validate an edge configuration before any I/O"),
     "read": ("edge.commands.read", "read one meter (DL/T 645) or TTU (Modbus) and print the values"),

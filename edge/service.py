@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 import time
@@ -25,7 +26,7 @@ from typing import Any, Literal
 from detect.params import Params
 from edge import systemd, timebase
 from edge.area import build_area
-from edge.config.model import BusConfig, Config
+from edge.config.model import BusConfig, Config, PlanConfig
 from edge.pipeline import AreaRunner
 from edge.publish.health import HealthInputs, run_health
 from edge.publish.mqtt import MqttSettings
@@ -258,7 +259,7 @@ class Daemon:
         for area_cfg in cfg.areas:
             area = build_area(area_cfg, cfg.gateway.grid)
             d.runners[area.id] = AreaRunner(
-                area, area_cfg.detection, gateway=cfg.gateway.id, topic_prefix=cfg.mqtt.topic_prefix, sink=d.publisher,
+                area, plan_cadences(area_cfg.detection, cfg.plans), gateway=cfg.gateway.id, topic_prefix=cfg.mqtt.topic_prefix, sink=d.publisher,
                 saved_state=d.publisher.outbox.load_state(f"engine:{area.id}"),
                 snapshot_interval_s=cfg.publish.snapshot_interval_s,
                 publish_realtime=cfg.publish.realtime == "every_poll",
@@ -305,6 +306,20 @@ class Daemon:
 
     def stop(self) -> None:
         self.stop_event.set()
+
+
+def plan_cadences(params: Params, plans: dict[str, PlanConfig]) -> Params:
+    """The engine's expected read cadences, fixed from the reading plans: a meter is due every interval
+    of its most frequent regular read plan (≤ 1 h), the master every interval of its fastest plan. The
+    daemon knows its schedule; learning it from read times is for replay of unknown exports."""
+    meter = [p.interval_s for p in plans.values() if p.device_class == "meter" and p.kind == "read"
+             and p.interval_s <= 3600]
+    master = [p.interval_s for p in plans.values() if p.device_class == "master" and p.kind == "read"]
+    outage = dataclasses.replace(
+        params.outage, cadence="fixed",
+        meter_cadence_s=max(meter) if meter else params.outage.meter_cadence_s,
+        master_cadence_s=min(master) if master else params.outage.master_cadence_s)
+    return dataclasses.replace(params, outage=outage)
 
 
 def _warm_up() -> float:
