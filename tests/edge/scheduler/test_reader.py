@@ -48,8 +48,9 @@ class StandInClient:
         self.calls.append((address, list(quantities), device))
         dev = device or address
         if address in self.silent:
-            return DeviceRead(device=dev, failures=[Failure(device=dev, quantity=q, reason="no reply within 0.93 s",
-                                                            ts=1.0) for q in quantities])
+            return DeviceRead(device=dev, failures=[Failure(device=dev, quantity=q, ts=1.0,
+                                                            reason="00010000: no reply within 0.93 s, 2 tries")
+                                                    for q in quantities])
         return DeviceRead(device=dev, readings=[Reading(device=dev, quantity=q, value=1.0, ts=1.0)
                                                 for q in quantities])
 
@@ -72,7 +73,7 @@ def test_dlt645_adapter_reads_by_address_and_names_the_device():
 
 def test_dlt645_adapter_turns_a_silent_meter_into_transport_error():
     reader = Dlt645Reader(StandInClient({"000000000302"}), {"0302": "000000000302"}, LinkTiming())
-    with pytest.raises(TransportError, match=r"meter .0302.: no reply within 0\.93 s"):
+    with pytest.raises(TransportError, match=r"meter .0302.: 00010000: no reply within 0\.93 s"):
         asyncio.run(reader.read("0302", ("e_fwd",)))
 
 
@@ -80,6 +81,16 @@ def test_an_error_reply_is_not_silence():
     dr = DeviceRead(device="m", failures=[Failure(device="m", quantity="sw7", reason="ERR 02: no such data", ts=0)])
     assert not is_silent(dr)
     assert is_silent(DeviceRead(device="m", failures=[Failure(device="m", quantity="sw7", reason="No reply", ts=0)]))
+    garbled = "04000507: bad reply (checksum), 2 tries"
+    assert not is_silent(DeviceRead(device="m", failures=[Failure(device="m", quantity="sw7", reason=garbled, ts=0)]))
+
+
+def test_the_dlt645_clients_silence_wording_is_recognised():
+    # as edge.dlt645.client words it: the DI first, then the items it skipped after the silence
+    dr = DeviceRead(device="m", failures=[
+        Failure(device="m", quantity="e_fwd", reason="00010000: no reply within 0.93 s, 2 tries", ts=0),
+        Failure(device="m", quantity="u_a", reason="skipped: meter silent on 00010000", ts=0)])
+    assert is_silent(dr)
 
 
 def test_dlt645_adapter_splits_per_meter_block_support():
