@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/meterwatch check-config deploy/examples/edge.toml
+	$(BIN)/meterwatch demo
 
 services:
 	bash scripts/ensure-services.sh
