@@ -25,7 +25,7 @@ from typing import IO, Any
 from edge import timebase
 from edge.config import load_config
 from edge.config.model import Config, PlanConfig
-from edge.demo_view import Watch, render
+from edge.demo_view import Watch, local, render
 from edge.service import Daemon, DaemonOptions
 from edge.sim.broker import Broker
 from edge.sim.clock import SimClock
@@ -163,9 +163,10 @@ def _summary(watch: Watch, rc: int) -> int:
     print("\nWhat a subscriber received:")
     print(f"  messages by kind: {', '.join(f'{k} {v}' for k, v in sorted(messages.items()))}; "
           f"duplicates {dups}")
-    print(f"  {'kind':<24}{'subject':<20}{'raised (sim time)':<24}{'cleared':<24}")
+    print(f"  {'kind':<24}{'subject':<22}{'raised (local)':<16}{'cleared (local)':<16}")
     for a in alerts:
-        print(f"  {a.kind:<24}{a.subject:<20}{a.raised_at:<24}{a.cleared_at or '(still active)':<24}")
+        print(f"  {a.kind:<24}{a.subject:<22}{local(a.raised_at):<16}"
+              f"{local(a.cleared_at) if a.cleared_at else '(still active)':<16}")
     missing = []
     for kind, must_clear in STORY:
         seen = [a for a in alerts if a.kind == kind]

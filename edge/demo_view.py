@@ -13,6 +13,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import paho.mqtt.client as paho
@@ -20,7 +21,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.publish.mqtt import parse_broker_url
 
-__all__ = ["Watch", "render"]
+__all__ = ["Watch", "local", "render"]
 
 
 @dataclass
@@ -51,8 +52,10 @@ class ViewState:
 class Watch:
     """A paho subscriber on its own thread; ``state`` is read under ``lock``."""
 
-    def __init__(self, broker_url: str, prefix: str, client_id: str = "meterwatch-demo-view") -> None:
+    def __init__(self, broker_url: str, prefix: str, client_id: str = "meterwatch-demo-view",
+                 utc_offset_s: int = 8 * 3600) -> None:
         host, port, _ = parse_broker_url(broker_url)
+        self.utc_offset_s = utc_offset_s
         self.prefix = prefix
         self.lock = threading.Lock()
         self.state = ViewState()
@@ -113,9 +116,18 @@ class Watch:
             rec.updates += 1
         if state == "cleared":
             rec.cleared_at = str(p.get("cleared_at"))
-        line = f"{str(p.get('ts', ''))[11:19]}  {str(state).upper():<8} {rec.kind:<22} {subject:<18} {p.get('message', '')}"
+        line = f"{local(p.get('ts'), self.utc_offset_s)}  {str(state).upper():<8} {rec.kind:<22} {subject:<18} {p.get('message', '')}"
         st.events.append(line)
         self.new_events.put(line)
+
+
+def local(rfc3339: Any, utc_offset_s: int = 8 * 3600, fmt: str = "%H:%M:%S") -> str:
+    """An RFC 3339 UTC timestamp of a payload as the area's local time of day."""
+    try:
+        ts = datetime.fromisoformat(str(rfc3339).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return "?"
+    return time.strftime(fmt, time.gmtime(ts + utc_offset_s))
 
 
 def _bar(pct: float | None, width: int = 30) -> str:
@@ -144,13 +156,13 @@ def render(state: ViewState, *, sim_time: str, speed: float, title: str) -> str:
         f"  U a/b/c     {_f(rt.get('u_a'))} / {_f(rt.get('u_b'))} / {_f(rt.get('u_c'))} V    I a/b/c "
         f"{_f(rt.get('i_a'))} / {_f(rt.get('i_b'))} / {_f(rt.get('i_c'))} A   I_N {_f(rt.get('i_n'))} A",
         f"  imbalance   {_f(rt.get('imbalance_pct')):>6} %",
-        f"  last 15 min {str(iv.get('interval_start', ''))[11:16]}–{str(iv.get('interval_end', ''))[11:16]}  "
+        f"  last 15 min {local(iv.get('interval_start'), fmt='%H:%M')}–{local(iv.get('interval_end'), fmt='%H:%M')}  "
         f"line loss {_f(iv.get('loss_pct'))} %  status {iv.get('status', '–')}  coverage {_f(iv.get('coverage_pct'))} %",
         "",
         "  active alerts:",
     ]
     active = [a for a in state.alerts.values() if a.cleared_at is None]
-    lines += [f"    {a.severity:<8} {a.kind:<22} {a.subject:<18} since {a.raised_at[11:19]}" for a in active] or ["    none"]
+    lines += [f"    {a.severity:<8} {a.kind:<22} {a.subject:<18} since {local(a.raised_at)}" for a in active] or ["    none"]
     lines += ["", "  recent events:"]
     lines += [f"    {e}" for e in state.events[-8:]] or ["    none yet"]
     lines += ["", "  messages received: " + ", ".join(f"{k} {v}" for k, v in sorted(state.messages.items()))]
