@@ -142,6 +142,8 @@ class LineLossParams:
     high_pct: float = p(10.0, lo=0, hi=100, unit="%", doc="above this the day is 'high'")
     persistent_days: int = p(3, lo=1, hi=365, doc="abnormal this many consecutive days = persistent")
     min_coverage_pct: float = p(90.0, lo=0, hi=100, unit="%", doc="below this coverage the loss is not computable")
+    estimate_days: int = p(7, lo=1, hi=60, unit="d", doc="a gap is estimated from the same interval of this many previous days")
+    estimate_min_days: int = p(2, lo=1, hi=60, doc="... of which at least this many must have been read")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -174,6 +176,12 @@ class TheftParams:
     weight_shape: float = p(1.0, lo=0, hi=10, doc="score weight: within-day shape lost to the NTL (flattened profile)")
     weight_physical: float = p(0.5, lo=0, hi=10, doc="score weight: physical-check evidence")
     top_k: int = p(5, lo=1, hi=100, doc="suspects listed in the daily summary")
+    min_score: float = p(0.5, lo=0, hi=10, doc="a suspect needs at least this score to be listed or alerted")
+    swing_ratio: float = p(2.0, lo=1, hi=100, doc="NTL within-day variance this many times its baseline = ntl_swing")
+    swing_days: int = p(2, lo=1, hi=30, unit="d", doc="... on this many consecutive days")
+    physical_persist_s: float = p(1800.0, lo=0, hi=86400, unit="s", doc="measured physical checks must hold this long")
+    physical_clear_s: float = p(3600.0, lo=0, hi=7 * 86400, unit="s", doc="physical-check alerts clear after this long without the condition")
+    tamper_max_age_s: float = p(7500.0, lo=60, hi=86400, unit="s", doc="status words / event counters older than this are not used")
 
 
 @dataclass(frozen=True, kw_only=True)
