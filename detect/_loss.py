@@ -172,7 +172,7 @@ def _bound_energies(eng: Engine, k: int) -> tuple[F64, F64]:
     ls.around[:] = new
     cap = np.append(register_capacity_kwh(np.maximum(area.meter_ct_ratio, 1.0)), prm.register_rollover_kwh)
     e = interval_energies(ts, reg, np.array([b0, b1]), rollover_kwh=np.concatenate([cap, cap]),
-                          max_gap_s=2.0 * interval, backend=eng.kernel_backend)
+                          max_gap_s=1.5 * interval, backend=eng.kernel_backend)
     return e[:d, 0], e[d:, 0]
 
 

@@ -57,18 +57,22 @@ def daily(eng: Engine, end: float) -> None:
         warnings.simplefilter("ignore", RuntimeWarning)
         res = check_mapping(v, vm, area.meter_phase, mp, backend=eng.kernel_backend)
     n = area.n_meters
+    # Only the absolute score raises: a score far below the area median but still well correlated (the
+    # kernel's robust-z flag) happens on healthy feeders ends and is kept as evidence.
+    suspect = res.suspect & (res.score < mp.min_corr)
     verdict = np.isfinite(res.score)
     valid = verdict & ~eng.explained_meters()
     names = area.meter_ids
     phases = ("A", "B", "C", "ABC")
-    run_alarm(eng, "mapping_suspect@meter", subj=np.arange(n), ts=np.full(n, end), on=res.suspect,
-              off=~res.suspect, valid=valid, values=res.score, threshold=mp.min_corr, unit="",
+    run_alarm(eng, "mapping_suspect@meter", subj=np.arange(n), ts=np.full(n, end), on=suspect,
+              off=~suspect, valid=valid, values=res.score, threshold=mp.min_corr, unit="",
               severity=lambda _x: "warning", updates=False,
               evidence=lambda i: {"score": float(res.score[i]), "corr_master": float(res.corr_master[i]),
                                   "corr_neighbours": float(res.corr_group[i]), "samples": int(res.samples[i]),
                                   "registered_phase": phases[int(area.meter_phase[i])],
                                   "best_phase": phases[int(res.best_phase[i])],
-                                  "phase_mismatch": bool(res.phase_mismatch[i]), "window_days": mp.window_days},
+                                  "phase_mismatch": bool(res.phase_mismatch[i]), "window_days": mp.window_days,
+                                  "robust_outlier": bool(res.suspect[i])},
               describe=lambda s, i, x: (f"meter {names[i]} voltage does not follow this transformer "
                                         f"(score {x:.2f} < {mp.min_corr:g}): check the customer–transformer record"
                                         if s != "cleared" and math.isfinite(x) else

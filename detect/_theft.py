@@ -89,6 +89,16 @@ def interval_checks(eng: Engine, k: int, de_fwd: F64, de_rev: F64, ntl: float) -
     step_kwh = 0.01 * np.maximum(area.meter_ct_ratio, 1.0)
     z = CHECKS.index("zero_energy_with_current")
     cond[:, z] &= meas[:, COL["p_int_kwh"]] >= 2.0 * step_kwh
+    # A reversed element of a three-phase meter leaves the total positive: the per-element status bits
+    # (SW2 b0–b2, SW4–6 b6) say it
+    sw2 = _fresh(eng, ("sw2",), now, tp.tamper_max_age_s)[:, 0]
+    rev_bits = (np.nan_to_num(sw2).astype(np.int64) & 0b111) > 0
+    for j in range(3):
+        rev_bits |= (np.nan_to_num(w[:, 2 + j]).astype(np.int64) >> 6) & 1 > 0
+    r = CHECKS.index("reverse_energy")
+    extra = rev_bits & ~area.meter_pv & ~cond[:, r]
+    cond[extra, r] = True
+    val[extra, r] = 0.0
     seen = ~np.isnan(meas[:, :COL["sw1"]]).all(axis=1) | ~np.isnan(w).all(axis=1)
     valid = seen & ~eng.explained_meters()
     idx = np.arange(n)

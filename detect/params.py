@@ -199,7 +199,7 @@ class MappingParams:
     """Customer–transformer mapping check by voltage correlation (detection.md §1.4)."""
 
     window_days: int = p(3, lo=1, hi=60, unit="d", doc="voltage window")
-    min_corr: float = p(0.5, lo=-1, hi=1, doc="score below this = mapping_suspect")
+    min_corr: float = p(0.35, lo=-1, hi=1, doc="score below this = mapping_suspect")
     robust_z: float = p(5.0, lo=1, hi=100, doc="or a score this many robust deviations below the area median")
     min_samples: int = p(48, lo=3, hi=100000, doc="fewer voltage samples than this: no verdict")
 
