@@ -8,7 +8,7 @@ Parts (numbers of areas and cases are printed with each table):
   against the truth balance at full coverage (daily), band, false physical-check / area / mapping alerts;
 - gaps: collection gaps (2 %): interval status and coverage against what the readings allow;
 - physical: every injected tamper kind on its own meter (per seed), alerted within persistence + one sweep;
-- theft: one thief per 40-customer area (h1–h4, bypass full/partial, neutral return; h5/h6 reported apart):
+- theft: one thief per 25-customer area (h1–h4, bypass full/partial, neutral return; h5/h6 reported apart):
   area alarm within 2 days, thief in the top 3, MAP@3, false area alarms before the theft;
 - mapping: 3 mis-registered meters per area, flagged within 3 days; false flags on the other meters.
 
@@ -297,8 +297,8 @@ def theft(tmp: Path, seeds: int) -> str:
         for seed in range(seeds):
             subj = ("M0004", "M0008", "M0013", "M0016")[seed % 4]
             sc = [{"kind": kind, "subject": subj, "start_h": 216, "end_h": 16 * 24}]
-            run = run_area(tmp, f"T{kind}{seed}", sim_text(f"T{seed}", 400 + seed + 17 * len(kind), customers=40,
-                                                            rated_kva=160, scenarios=sc), 16)
+            run = run_area(tmp, f"T{kind}{seed}", sim_text(f"T{seed}", 400 + seed + 17 * len(kind), customers=25,
+                                                            rated_kva=100, scenarios=sc), 16)
             t = run.truth[0]
             tr = truth_days(run.dir)
             supply = sum(v["supply_kwh"] for k, v in tr.items() if k >= time.strftime("%Y-%m-%d", time.gmtime(t["start_ts"])))
@@ -324,7 +324,7 @@ def theft(tmp: Path, seeds: int) -> str:
             all_maps += maps
     months = pre_days / 30
     hdr = ["attack", "areas", "stolen % of supply", "area alarm ≤ 2 d", "thief in top 3", "MAP@3"]
-    out = table("Balance theft (one thief per 40-customer area, from day 10)", hdr, rows,
+    out = table("Balance theft (one thief per 25-customer area, from day 10)", hdr, rows,
                 f"Goals: area alarm ≥ 90 %, top 3 ≥ 80 %. MAP@3 over these: {np.mean(all_maps):.2f}. "
                 f"False area alarms before the theft: {false_area} in {months:.1f} area-months "
                 "(days 3–9 of each area; goal ≤ 1 per 100 area-months).")

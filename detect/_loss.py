@@ -46,7 +46,7 @@ def tracker_specs(eng: Engine) -> list[tuple[str, int, float, float]]:
     n = eng.area.n_meters
     tp = eng.params.theft
     specs = [("line_loss_high@area", 1, 0.0, 0.0), ("line_loss_negative@area", 1, 0.0, 0.0),
-             ("ntl_rise@area", 1, 0.0, 0.0), ("ntl_swing@area", 1, 0.0, 0.0),
+             ("ntl_rise@area", 1, eng.params.tech_loss.alarm_persist_s, 0.0), ("ntl_swing@area", 1, 0.0, 0.0),
              ("theft_suspect@meter", n, 0.0, 0.0), ("mapping_suspect@meter", n, 0.0, 0.0)]
     specs += [(f"{c}@meter", n, _theft.persist_of(c, tp), tp.physical_clear_s) for c in _theft.CHECKS]
     return specs

@@ -35,8 +35,11 @@ SEVERITY = {"cover_open": "warning", "terminal_cover_open": "major", "relay_bypa
 
 
 def persist_of(check: str, tp: TheftParams) -> float:
-    """Events (cover openings) raise at once; measured conditions must hold ``physical_persist_s``."""
-    return 0.0 if check in EVENT_CHECKS or check == "energy_power_mismatch" else tp.physical_persist_s
+    """Events (cover openings) raise at once; measured conditions must hold ``physical_persist_s``; energy
+    vs power is judged per day (sampled power) and must hold two consecutive days."""
+    if check == "energy_power_mismatch":
+        return 86400.0
+    return 0.0 if check in EVENT_CHECKS else tp.physical_persist_s
 
 
 def _fresh(eng: Engine, names: tuple[str, ...], now: float, max_age_s: float) -> F64:

@@ -192,6 +192,7 @@ class TechLossParams:
     warmup_intervals: int = p(192, lo=2, hi=100000, doc="no NTL onset decisions before this many updates")
     cusum_k: float = p(0.5, lo=0, hi=10, doc="residual CUSUM allowance, in standard deviations")
     cusum_h: float = p(8.0, lo=0.1, hi=1000, doc="residual CUSUM decision level, in standard deviations")
+    alarm_persist_s: float = p(14400.0, lo=0, hi=7 * 86400, unit="s", doc="ntl_rise: the CUSUM must stay in alarm this long (a transient model error decays sooner)")
 
 
 @dataclass(frozen=True, kw_only=True)
