@@ -30,7 +30,7 @@ from detect.kernels.lineloss import (
     interval_energies,
     register_capacity_kwh,
 )
-from detect.kernels.techloss import S_A, S_ALARM, S_B, S_CUSUM, S_N, track
+from detect.kernels.techloss import S_A, S_B, S_CUSUM, S_N, track
 from detect.quantities import QUANTITY_CODE
 
 if TYPE_CHECKING:
@@ -46,14 +46,15 @@ def tracker_specs(eng: Engine) -> list[tuple[str, int, float, float]]:
     n = eng.area.n_meters
     tp = eng.params.theft
     specs = [("line_loss_high@area", 1, 0.0, 0.0), ("line_loss_negative@area", 1, 0.0, 0.0),
-             ("ntl_rise@area", 1, eng.params.tech_loss.alarm_persist_s, 0.0), ("ntl_swing@area", 1, 0.0, 0.0),
+             ("ntl_rise@area", 1, 0.0, 0.0), ("ntl_swing@area", 1, 0.0, 0.0),
              ("theft_suspect@meter", n, 0.0, 0.0), ("mapping_suspect@meter", n, 0.0, 0.0)]
     specs += [(f"{c}@meter", n, _theft.persist_of(c, tp), tp.physical_clear_s) for c in _theft.CHECKS]
     return specs
 
 
 def new_state(eng: Engine, n_slots: int) -> LossState:
-    return LossState.fresh(eng.area.n_meters, n_slots, ring_len(eng), int(eng.area.meter_pv.sum()))
+    return LossState.fresh(eng.area.n_meters, n_slots, ring_len(eng), int(eng.area.meter_pv.sum()),
+                           eng.params.tech_loss.day_baseline_days)
 
 
 def ring_len(eng: Engine) -> int:
@@ -214,7 +215,8 @@ def close_interval(eng: Engine, k: int, fields: dict[str, Any]) -> None:
     i2 = math.nan
     if ls.slot_k[slot] == k and (ls.i2_n[slot] > 0).all():
         i2 = float((ls.i2_sum[slot] / ls.i2_n[slot]).sum())
-    if status == STATUS_COMPUTED:
+    # while the area is in NTL alarm the model does not learn, or it would absorb the theft as "technical"
+    if status == STATUS_COMPUTED and not eng.trackers["ntl_rise@area"].active()[0]:
         tl = track(np.array([loss]), np.array([i2 if math.isfinite(i2) else np.nan]), ls.techloss,
                    prm.tech_loss, rated_current_a=area.rated_current_a, backend=eng.kernel_backend)
         tech, ntl = float(tl.tech_kwh[0]), float(tl.ntl_kwh[0])
@@ -255,8 +257,6 @@ def close_interval(eng: Engine, k: int, fields: dict[str, Any]) -> None:
         ls.day_est_n[row, got] += 1
     if math.isfinite(tech):
         ls.day_tech += (tech, 1)
-    end = float((k + 1) * interval)
-    _ntl_alarm(eng, end, ntl)
     _theft.interval_checks(eng, k, e_fwd[:n], e_rev[:n], ntl)
 
 
@@ -264,17 +264,33 @@ def _num(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
-def _ntl_alarm(eng: Engine, end: float, ntl: float) -> None:
-    """``ntl_rise``: the technical-loss model's residual CUSUM is in alarm (an NTL step: theft, bypass)."""
-    s = eng.loss.techloss
-    alarm = bool(s[S_ALARM] > 0)
-    cus = float(s[S_CUSUM])
-    run_alarm(eng, "ntl_rise@area", subj=[0], ts=[end], on=[alarm], off=[not alarm], valid=[True], values=[cus],
-              threshold=eng.params.tech_loss.cusum_h, unit="sd", severity=lambda _x: "major", updates=False,
-              evidence=lambda _k: {"ntl_kwh": ntl, "cusum_sd": cus, "a_kwh": float(s[S_A]), "b_kwh": float(s[S_B])},
-              describe=lambda st, _i, x: ("non-technical loss rose: the area loses more than the load explains "
-                                          f"(CUSUM {x:.1f} sd)" if st != "cleared"
-                                          else "non-technical loss back to the technical-loss model"))
+def _ntl_alarm(eng: Engine, end: float, ntl_pct: float, date: str) -> None:
+    """``ntl_rise``: the day's non-technical loss (loss − modelled technical loss, % of supply) rose above
+    its own baseline (median of the previous days not in alarm) by ``day_rise_k`` robust deviations and at
+    least ``day_rise_min_pp``. Judged per day: interval residuals carry load-correlated model error that a
+    day averages out, and a theft shows on the first whole day."""
+    ls, tp = eng.loss, eng.params.tech_loss
+    hist = ls.ntl_days[np.isfinite(ls.ntl_days)]
+    active = bool(eng.trackers["ntl_rise@area"].active()[0])
+    valid = math.isfinite(ntl_pct) and len(hist) >= 3
+    base = float(np.median(hist)) if len(hist) else math.nan
+    sd = max(1.4826 * float(np.median(np.abs(hist - base))), tp.day_sd_floor_pp) if len(hist) else math.nan
+    rise = ntl_pct - base
+    margin = max(tp.day_rise_k * sd, tp.day_rise_min_pp) if valid else math.nan
+    on = valid and rise > margin
+    off = valid and rise < margin / 2
+    s = ls.techloss
+    run_alarm(eng, "ntl_rise@area", subj=[0], ts=[end], on=[on], off=[off], valid=[valid], values=[rise],
+              threshold=margin, unit="pp", severity=lambda _x: "major", updates=False,
+              evidence=lambda _k: {"date": date, "ntl_pct": ntl_pct, "baseline_pct": base, "robust_sd_pp": sd,
+                                   "cusum_sd": float(s[S_CUSUM]), "a_kwh": float(s[S_A]), "b_kwh": float(s[S_B])},
+              describe=lambda st, _i, x: (f"non-technical loss rose by {x:.2f} pp of supply on {date} (more loss "
+                                          "than the load explains: theft, bypass or a metering fault?)"
+                                          if st != "cleared" else f"non-technical loss back to its baseline on {date}"))
+    # the baseline keeps only days outside the alarm
+    keep = ntl_pct if math.isfinite(ntl_pct) and not (on or active) else math.nan
+    ls.ntl_days[:] = np.roll(ls.ntl_days, -1)
+    ls.ntl_days[-1] = keep
 
 
 # ---- day close ------------------------------------------------------------------------------------------
@@ -321,6 +337,7 @@ def close_day(eng: Engine, end: float, fields: dict[str, Any], partial: bool) ->
     })
     lp = prm.line_loss
     date = fields.get("date", "")
+    _ntl_alarm(eng, end, (loss - tech) / supply * 100 if status != 2 and supply > 0 else math.nan, str(date))
     valid = band != BAND_NONE
     for key, code, thr, word in (("line_loss_high@area", BAND_HIGH, lp.high_pct, "above"),
                                  ("line_loss_negative@area", BAND_NEGATIVE, lp.negative_pct, "below")):

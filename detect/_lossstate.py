@@ -55,11 +55,12 @@ class LossState:
     day_tech: F64          # (2,) Σ technical loss, intervals with a value
     day_de: F64            # (2, N) Σ ΔE and Σ ∫P dt of intervals having both (energy vs power, daily)
     frozen: F64            # (4, N) e_fwd_daily: previous and latest value and ts
+    ntl_days: F64          # (B,) daily NTL % of supply of the previous days (NaN: unknown or in alarm)
     abnormal_run: I64      # (1,) consecutive abnormal days
     swing_days: I64        # (1,) consecutive days with the NTL swing ratio above its limit
 
     @classmethod
-    def fresh(cls, n_meters: int, n_slots: int, ring: int, n_pv: int) -> LossState:
+    def fresh(cls, n_meters: int, n_slots: int, ring: int, n_pv: int, baseline_days: int = 7) -> LossState:
         d, n, s, w = n_meters + 1, n_meters, n_slots, ring
         nan = np.nan
         return cls(
@@ -78,7 +79,7 @@ class LossState:
             day_fwd=np.zeros(d), day_rev=np.zeros(d), day_n=np.zeros((2, d), np.int64),
             day_est_fwd=np.zeros(n), day_est_rev=np.zeros(n), day_est_n=np.zeros((2, n), np.int64),
             day_tech=np.zeros(2), day_de=np.zeros((2, n)), frozen=np.full((4, n), nan),
-            abnormal_run=np.zeros(1, np.int64), swing_days=np.zeros(1, np.int64),
+            ntl_days=np.full(baseline_days, nan), abnormal_run=np.zeros(1, np.int64), swing_days=np.zeros(1, np.int64),
         )
 
     def reset_slot(self, slot: int, k: int) -> None:
