@@ -45,7 +45,17 @@ def _json_value(v: Any) -> Any:
     if isinstance(v, dict):
         return {k: _json_value(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
-        return [_json_value(x) for x in v]
+        # fast path for the long per-meter float lists of meters/interval (most of a replay's payload bytes)
+        out: list[Any] = []
+        for x in v:
+            t = type(x)
+            if t is float:
+                out.append(x if math.isfinite(x) else None)
+            elif x is None or t is int or t is bool or t is str:
+                out.append(x)
+            else:
+                out.append(_json_value(x))
+        return out
     if hasattr(v, "item"):          # numpy scalar
         return _json_value(v.item())
     return v
