@@ -82,7 +82,7 @@ class ReplayResult:
 
 def replay(area: Area, params: Params, readings: str | Path, out: IO[str] | None, *,
            progress: IO[str] | None = None, gateway: str = "replay", topic_prefix: str = "meterwatch/v1",
-           batch_s: float = 900.0, reorder_s: float = 300.0,
+           batch_s: float = 3600.0, reorder_s: float = 300.0,
            on_message: Callable[[str, dict[str, Any]], None] | None = None) -> ReplayResult:
     """Run ``readings`` through the engine of ``area``; JSON lines to ``out`` (None: count only)."""
     result = ReplayResult(stats=ReplayStats())
