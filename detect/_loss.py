@@ -8,6 +8,7 @@ technical-loss model (NTL and its onset, ``ntl_rise``), daily bands, persistent-
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -179,9 +180,8 @@ def _bound_energies(eng: Engine, k: int) -> tuple[F64, F64]:
 
 def close_interval(eng: Engine, k: int, fields: dict[str, Any]) -> None:
     """Fill the line-loss fields of interval ``k``'s summary and run the per-interval checks."""
-    st, ls, prm, area = eng.state, eng.loss, eng.params, eng.area
+    ls, prm, area = eng.loss, eng.params, eng.area
     n = area.n_meters
-    interval = prm.interval_s
     e_fwd, e_rev = _bound_energies(eng, k)
     pv = area.meter_pv
     pv_idx = np.flatnonzero(pv)
@@ -293,6 +293,15 @@ def _ntl_alarm(eng: Engine, end: float, ntl_pct: float, date: str) -> None:
     ls.ntl_days[-1] = keep
 
 
+def _band_message(date: str, word: str, thr: float, run: int) -> Callable[[str, int, float], str]:
+    def describe(state: str, _i: int, x: float) -> str:
+        if state == "cleared":
+            return f"line loss back to {x:.2f} % on {date}"
+        tail = f" ({run} abnormal days in a row)" if run > 1 else ""
+        return f"line loss {x:.2f} % on {date} {word} {thr:g} %{tail}"
+    return describe
+
+
 # ---- day close ------------------------------------------------------------------------------------------
 def close_day(eng: Engine, end: float, fields: dict[str, Any], partial: bool) -> None:
     """Fill the daily line-loss fields, bands and persistent-abnormal count; raise the day's alerts; run the
@@ -336,7 +345,7 @@ def close_day(eng: Engine, end: float, fields: dict[str, Any], partial: bool) ->
         "coverage_pct": _num(float(bal.coverage_pct[0])), "abnormal_days": run, "persistent_abnormal": persistent,
     })
     lp = prm.line_loss
-    date = fields.get("date", "")
+    date = str(fields.get("date", ""))
     _ntl_alarm(eng, end, (loss - tech) / supply * 100 if status != 2 and supply > 0 else math.nan, str(date))
     valid = band != BAND_NONE
     for key, code, thr, word in (("line_loss_high@area", BAND_HIGH, lp.high_pct, "above"),
@@ -347,10 +356,7 @@ def close_day(eng: Engine, end: float, fields: dict[str, Any], partial: bool) ->
                   evidence=lambda _k: {"date": date, "supply_kwh": supply, "sales_kwh": sales, "status":
                                        STATUS_NAMES[status], "coverage_pct": float(bal.coverage_pct[0]),
                                        "abnormal_days": run, "persistent": persistent},
-                  describe=lambda s, _i, x, w=word, t=thr: (
-                      f"line loss {x:.2f} % on {date} {w} {t:g} %" + (f" ({run} abnormal days in a row)" if run > 1
-                                                                      else "")
-                      if s != "cleared" else f"line loss back to {x:.2f} % on {date}"))
+                  describe=_band_message(date, word, thr, run))
     _theft.daily(eng, end, fields, fwd[:n])
     _mapping.daily(eng, end)
     ls.reset_day()

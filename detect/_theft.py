@@ -52,7 +52,7 @@ def _fresh(eng: Engine, names: tuple[str, ...], now: float, max_age_s: float) ->
 
 def interval_checks(eng: Engine, k: int, de_fwd: F64, de_rev: F64, ntl: float) -> None:
     """Run the physical checks on interval k's per-meter values and feed their alarms."""
-    st, ls, prm, area = eng.state, eng.loss, eng.params, eng.area
+    ls, prm, area = eng.loss, eng.params, eng.area
     n = area.n_meters
     interval = prm.interval_s
     end = float((k + 1) * interval)

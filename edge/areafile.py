@@ -9,7 +9,7 @@ picks the area and builds the engine's dense model.
 from __future__ import annotations
 
 import re
-import tomllib
+import sys
 from pathlib import Path
 
 from detect.area import Area
@@ -18,6 +18,11 @@ from edge.area import build_area
 from edge.config._lines import key_lines
 from edge.config.loader import load_config_doc
 from edge.errors import ConfigError, ConfigIssue
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 __all__ = ["load_area_file"]
 
