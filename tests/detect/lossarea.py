@@ -8,6 +8,7 @@ silent meters, status words / event counters, neutral current ratio, reverse ene
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,6 +58,9 @@ class LossArea:
         self.summaries: list[Summary] = []
         self.k = 0
         self.master_down = False
+        # voltage per interval index: master (3 phases) and meters; default a steady feeder
+        self.master_u: Callable[[int], float] = lambda _k: 230.0
+        self.meter_u: Callable[[int, int], float] = lambda _k, i: 226.0 + 0.1 * i
 
     def load_kw(self) -> np.ndarray:
         """True load of every customer in the coming interval: a daily shape and noise."""
@@ -80,7 +84,7 @@ class LossArea:
             if self.silent[i]:
                 continue
             cur = kw[i] * self.metered[i] * 1000 / 226.0
-            for name, v in (("u_a", 226.0 + 0.1 * i), ("i_a", cur), ("i_n", cur * self.neutral_ratio[i]),
+            for name, v in (("u_a", self.meter_u(self.k, i)), ("i_a", cur), ("i_n", cur * self.neutral_ratio[i]),
                             ("p", kw[i] * self.metered[i] - self.rev_kw[i]), ("e_fwd", self.reg[i]),
                             ("e_rev", self.rev[i])):
                 add(i, name, v, t)
@@ -94,9 +98,10 @@ class LossArea:
         i_ph = total * 1000 / 3 / 230.0
         loss = self.a_kwh + self.b_kwh * (i_ph / self.area.rated_current_a) ** 2
         if not self.master_down:
+            um = self.master_u(self.k)
             for j in range(3):
                 at = t + 300.0 * j
-                for name, v in (("u_a", 230.0), ("u_b", 230.0), ("u_c", 230.0), ("i_a", i_ph), ("i_b", i_ph),
+                for name, v in (("u_a", um), ("u_b", um), ("u_c", um), ("i_a", i_ph), ("i_b", i_ph),
                                 ("i_c", i_ph), ("i_n", 1.0), ("p", total), ("q", 0.2 * total), ("e_fwd",
                                                                                            self.master_e + j * (total * 0.25 + loss) / 3)):
                     add(n, name, v, at)

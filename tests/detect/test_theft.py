@@ -105,32 +105,11 @@ def test_bypass_thief_is_the_top_suspect_with_a_theft_suspect_alert() -> None:
 def test_mapping_suspect_for_a_meter_whose_voltage_follows_another_transformer() -> None:
     la = LossArea(n=12, seed=2)
     rng = np.random.default_rng(0)
-    orig = la.step
-
-    def step() -> None:            # the master's voltage walks; m009 follows its own (foreign) walk
-        la.engine.params  # noqa: B018 - keep the closure readable
-        orig()
-
-    walk = 230 + np.cumsum(rng.normal(0, 0.5, 2000))
-    foreign = 228 + np.cumsum(rng.normal(0, 0.5, 2000))
-    import tests.detect.lossarea as mod
-
-    real_add = mod.ReadingBatch.from_columns
-
-    def patched(dev, qs, vals, ts, **kw):  # type: ignore[no-untyped-def]
-        vals = list(vals)
-        for j, (d, q) in enumerate(zip(dev, qs, strict=True)):
-            if q in (mod.Q["u_a"], mod.Q["u_b"], mod.Q["u_c"]):
-                base = foreign[la.k] if d == 9 else walk[la.k]
-                vals[j] = base - (0.5 if d < la.n else 0.0) + 0.01 * d
-        return real_add(dev, qs, vals, ts, **kw)
-
-    mod.ReadingBatch.from_columns = staticmethod(patched)  # type: ignore[method-assign]
-    try:
-        la.step = step  # type: ignore[method-assign]
-        la.run_days(2.02)
-    finally:
-        mod.ReadingBatch.from_columns = staticmethod(real_add)  # type: ignore[method-assign]
-    flagged = [a.subject_id for a in la.raised("mapping_suspect")]
-    assert flagged == ["m009"]
-    assert la.raised("mapping_suspect")[0].evidence["corr_master"] < 0.35
+    walk = 230 + np.cumsum(rng.normal(0, 0.5, 400))          # this transformer's MV-driven walk
+    foreign = 228 + np.cumsum(rng.normal(0, 0.5, 400))       # the neighbour transformer's
+    la.master_u = lambda k: float(walk[k])
+    la.meter_u = lambda k, i: float((foreign if i == 9 else walk)[k] - 0.5 - 0.01 * i)
+    la.run_days(2.02)
+    flagged = la.raised("mapping_suspect")
+    assert [a.subject_id for a in flagged] == ["m009"]
+    assert flagged[0].evidence["corr_master"] < 0.35 and flagged[0].value < 0.35
