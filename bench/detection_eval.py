@@ -150,7 +150,7 @@ def healthy(tmp: Path, days: int) -> str:
     print(f"replay_slowest_step_ms: {res.max_advance_ms:.1f}")
     out = table(f"Replay speed: 500 meters × {days} days", ["figure", "value", "goal"], [
         ["readings", f"{res.stats.accepted:,}", ""], ["export (simulator) s", round(t_export, 1), ""],
-        ["replay s", round(res.seconds, 1), "≤ 60 s for 90 days"],
+        ["replay s (JSON lines written to a file)", round(res.seconds, 1), "≤ 60 s for 90 days"],
         ["readings/s", f"{res.stats.accepted / res.seconds:,.0f}", ""],
         ["slowest engine step (a day close) ms", round(res.max_advance_ms, 1), ""],
         ["schema-invalid payloads (alerts, daily, first 50 others)", run.invalid, "0"]])
@@ -213,7 +213,9 @@ def run_area_existing(d: Path) -> Run:
         except Exception:
             bad[0] += 1
 
-    res = replay(area, prm, d / "readings.csv", None, on_message=on, progress=sys.stderr)
+    with open(d / "events.jsonl", "w", encoding="utf-8") as out:    # as `meterwatch replay --out` does
+        res = replay(area, prm, d / "readings.csv", out, on_message=on, progress=sys.stderr)
+    print(f"replay_jsonl_mb: {(d / 'events.jsonl').stat().st_size / 1e6:.0f}")
     return Run(dir=d, result=res, alerts=alerts, daily=daily, interval=[], truth=[], invalid=bad[0])
 
 
