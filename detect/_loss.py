@@ -55,12 +55,12 @@ def tracker_specs(eng: Engine) -> list[tuple[str, int, float, float]]:
 
 def new_state(eng: Engine, n_slots: int) -> LossState:
     return LossState.fresh(eng.area.n_meters, n_slots, ring_len(eng), int(eng.area.meter_pv.sum()),
-                           eng.params.tech_loss.day_baseline_days)
+                           eng.params.tech_loss.day_baseline_days, eng.params.mapping.window_days * per_day(eng))
 
 
 def ring_len(eng: Engine) -> int:
     prm = eng.params
-    days = max(prm.theft.window_days, prm.mapping.window_days, prm.line_loss.estimate_days)
+    days = max(prm.theft.window_days, prm.line_loss.estimate_days)
     return days * per_day(eng)
 
 
@@ -239,8 +239,10 @@ def close_interval(eng: Engine, k: int, fields: dict[str, Any]) -> None:
     if len(pv_idx):
         ls.ring_rev_pv[r] = e_rev[pv_idx]
     ls.ring_ntl[r] = ntl
-    ls.ring_u[r] = _mapping.meter_voltage(eng, slot, k)
-    ls.ring_um[r] = _mapping.master_voltage(eng, k)
+    rv = k % len(ls.ring_uk)
+    ls.ring_uk[rv] = k
+    ls.ring_u[rv] = _mapping.meter_voltage(eng, slot, k)
+    ls.ring_um[rv] = _mapping.master_voltage(eng, k)
     with np.errstate(invalid="ignore"):
         upd = np.isfinite(e_fwd[:n])
         ls.e_typ = np.where(np.isnan(ls.e_typ), e_fwd[:n], np.where(upd, 0.98 * ls.e_typ + 0.02 * e_fwd[:n],

@@ -42,8 +42,9 @@ class LossState:
     ring_k: I64            # (W,) interval index held by each ring row
     ring_fwd: F32          # (W, N) customer forward interval energies (kWh), NaN = not read
     ring_rev_pv: F32       # (W, P) PV customers' reverse interval energies
-    ring_u: F32            # (W, N) meter mean voltage per interval (mean of phases)
-    ring_um: F32           # (W, 3) master phase voltages per interval
+    ring_uk: I64           # (V,) interval held by each voltage ring row (mapping window only)
+    ring_u: F32            # (V, N) meter mean voltage per interval (mean of phases)
+    ring_um: F32           # (V, 3) master phase voltages per interval
     ring_ntl: F64          # (W,) area NTL per interval (kWh)
     techloss: F64          # (12,) RLS model of detect.kernels.techloss
     day_fwd: F64           # (D,) Σ of the day's interval energies, and intervals counted
@@ -60,7 +61,8 @@ class LossState:
     swing_days: I64        # (1,) consecutive days with the NTL swing ratio above its limit
 
     @classmethod
-    def fresh(cls, n_meters: int, n_slots: int, ring: int, n_pv: int, baseline_days: int = 7) -> LossState:
+    def fresh(cls, n_meters: int, n_slots: int, ring: int, n_pv: int, baseline_days: int = 7,
+              ring_v: int = 288) -> LossState:
         d, n, s, w = n_meters + 1, n_meters, n_slots, ring
         nan = np.nan
         return cls(
@@ -73,8 +75,8 @@ class LossState:
             carry=np.full((4, d), nan), around=np.full((8, d), nan),
             evt_prev=np.full((2, n), nan), e_typ=np.full(n, nan),
             ring_k=np.full(w, -1, np.int64), ring_fwd=np.full((w, n), nan, np.float32),
-            ring_rev_pv=np.full((w, n_pv), nan, np.float32), ring_u=np.full((w, n), nan, np.float32),
-            ring_um=np.full((w, 3), nan, np.float32), ring_ntl=np.full(w, nan),
+            ring_rev_pv=np.full((w, n_pv), nan, np.float32), ring_uk=np.full(ring_v, -1, np.int64),
+            ring_u=np.full((ring_v, n), nan, np.float32), ring_um=np.full((ring_v, 3), nan, np.float32), ring_ntl=np.full(w, nan),
             techloss=new_state(),
             day_fwd=np.zeros(d), day_rev=np.zeros(d), day_n=np.zeros((2, d), np.int64),
             day_est_fwd=np.zeros(n), day_est_rev=np.zeros(n), day_est_n=np.zeros((2, n), np.int64),

@@ -47,8 +47,8 @@ def daily(eng: Engine, end: float) -> None:
     t = mp.window_days * (86400 // interval)
     k_end = int(end // interval)           # first interval after the day
     ks = np.arange(k_end - t, k_end)
-    rows = ks % len(ls.ring_k)
-    have = ls.ring_k[rows] == ks
+    rows = ks % len(ls.ring_uk)
+    have = ls.ring_uk[rows] == ks
     if have.sum() < mp.min_samples:
         return
     v = np.where(have[None, :], ls.ring_u[rows].T, np.nan).astype(np.float64)

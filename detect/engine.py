@@ -198,6 +198,8 @@ class Engine:
         eng = cls(area, params, backend_name=backend_name)
         eng.state = EngineState.from_arrays({k[2:]: v for k, v in arrays.items() if k.startswith("s.")}, eng.state)
         for key, tr in eng.trackers.items():
+            if f"t.{key}.state" not in arrays:      # a kind added after the snapshot was taken: starts idle
+                continue
             tr.load({name: arrays[f"t.{key}.{name}"] for name in ("state", "onset_ts", "clear_ts")})
         eng.book.load_json(header["alarms"])
         eng.counters.update(header["counters"])
