@@ -10,7 +10,8 @@ Parts (numbers of areas and cases are printed with each table):
 - physical: every injected tamper kind on its own meter (per seed), alerted within persistence + one sweep;
 - theft: one thief per 25-customer area (h1–h4, bypass full/partial, neutral return; h5/h6 reported apart):
   area alarm within 2 days, thief in the top 3, MAP@3, false area alarms before the theft;
-- mapping: 3 mis-registered meters per area, flagged within 3 days; false flags on the other meters.
+- mapping: 3 mis-registered meters per area, flagged within 3 days; false flags on the other meters;
+- quiet: ``--quiet-areas`` healthy 25-customer areas × 30 days: false area alarms per area-month.
 
 Truth line loss uses the engine's (reference's) definition: supply = master net + PV export, so the
 comparison is on the loss in kWh, expressed in percentage points of the engine's supply.
@@ -338,6 +339,25 @@ def theft(tmp: Path, seeds: int) -> str:
     return out
 
 
+def quiet(tmp: Path, areas: int) -> str:
+    """False area alarms: small healthy areas (25 customers: the noisiest balance) for 30 days each."""
+    counts: dict[str, int] = defaultdict(int)
+    suspects = 0
+    for i in range(areas):
+        run = run_area(tmp, f"Q{i}", sim_text(f"Q{i}", 900 + i, customers=25, rated_kva=100, scenarios=[]), 30)
+        for k in AREA_KINDS:
+            counts[k] += len(run.raised(k))
+        suspects += len(run.raised("theft_suspect"))
+        for d in ("readings.csv", "balance.csv"):
+            (run.dir / d).unlink()
+    months = areas * 28 / 30          # the first two days are the technical-loss warm-up
+    print(f"quiet_area_months: {months:.1f}")
+    print(f"quiet_false_area_alarms: {sum(counts.values())}")
+    return table(f"False area alarms: {areas} healthy 25-customer areas × 30 days ({months:.1f} area-months)",
+                 ["kind", "raised", "goal"], [[k, v, "≤ 1 per 100 area-months"] for k, v in counts.items()]
+                 + [["theft_suspect", suspects, ""]])
+
+
 def mapping(tmp: Path, seeds: int) -> str:
     rows = []
     for seed in range(seeds):
@@ -358,12 +378,13 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3, help="areas per scenario kind")
     ap.add_argument("--replay-days", type=int, default=90, help="days of the healthy 500-meter area")
     ap.add_argument("--out", type=Path, help="also write the markdown here")
-    ap.add_argument("--parts", default="physical,gaps,mapping,theft,healthy")
+    ap.add_argument("--quiet-areas", type=int, default=12, help="healthy 30-day areas for the false-alarm rate")
+    ap.add_argument("--parts", default="physical,gaps,mapping,theft,quiet,healthy")
     args = ap.parse_args()
     t0 = time.perf_counter()
     parts = {"healthy": lambda tmp: healthy(tmp, args.replay_days), "gaps": lambda tmp: gaps(tmp, args.seeds),
              "physical": lambda tmp: physical(tmp, args.seeds), "theft": lambda tmp: theft(tmp, args.seeds),
-             "mapping": lambda tmp: mapping(tmp, args.seeds)}
+             "mapping": lambda tmp: mapping(tmp, args.seeds), "quiet": lambda tmp: quiet(tmp, args.quiet_areas)}
     md = [f"## Detection evaluation (bench/detection_eval.py --seeds {args.seeds} --replay-days {args.replay_days})\n"]
     with tempfile.TemporaryDirectory(prefix="mw-eval-") as tmp:
         for name in args.parts.split(","):
