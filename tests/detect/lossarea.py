@@ -44,6 +44,7 @@ class LossArea:
         self.rng = np.random.default_rng(self.seed)
         self.base_kw = self.rng.uniform(0.3, 1.5, self.n)
         self.metered = np.ones(self.n)             # metered share of the true load (theft < 1)
+        self.flat = -1                             # this meter registers a flat profile (Jokar h5)
         self.silent = np.zeros(self.n, np.bool_)
         self.reg = np.full(self.n, 1000.0)
         self.rev = np.zeros(self.n)
@@ -80,12 +81,15 @@ class LossArea:
         def add(d: int, name: str, v: float, at: float) -> None:
             dev.append(d), qs.append(Q[name]), vals.append(float(v)), ts.append(at)
 
+        met_kw = kw * self.metered
+        if self.flat >= 0:          # same daily energy on average, no shape: the day's mean shape × base
+            met_kw[self.flat] = self.base_kw[self.flat] * 0.7823
         for i in range(self.n):
             if self.silent[i]:
                 continue
-            cur = kw[i] * self.metered[i] * 1000 / 226.0
+            cur = met_kw[i] * 1000 / 226.0
             for name, v in (("u_a", self.meter_u(self.k, i)), ("i_a", cur), ("i_n", cur * self.neutral_ratio[i]),
-                            ("p", kw[i] * self.metered[i] - self.rev_kw[i]), ("e_fwd", self.reg[i]),
+                            ("p", met_kw[i] - self.rev_kw[i]), ("e_fwd", self.reg[i]),
                             ("e_rev", self.rev[i])):
                 add(i, name, v, t)
             if self.k % 4 == 0:        # hourly tamper read
@@ -109,7 +113,7 @@ class LossArea:
         out = self.engine.advance(t + 899.0)
         self.alerts += out.alerts
         self.summaries += out.summaries
-        self.reg += kw * self.metered * 0.25
+        self.reg += met_kw * 0.25
         self.rev += self.rev_kw * 0.25
         self.master_e += total * 0.25 + loss
         self.t += 900.0

@@ -113,3 +113,19 @@ def test_mapping_suspect_for_a_meter_whose_voltage_follows_another_transformer()
     flagged = la.raised("mapping_suspect")
     assert [a.subject_id for a in flagged] == ["m009"]
     assert flagged[0].evidence["corr_master"] < 0.35 and flagged[0].value < 0.35
+
+
+def test_a_flattened_profile_swings_the_ntl_and_raises_ntl_swing_with_the_thief_listed() -> None:
+    la = LossArea(n=20, seed=6)
+    la.base_kw[4] = 6.0                    # a large customer, so its lost shape dominates the NTL
+    la.run_days(9)
+    assert not la.raised("ntl_swing")
+    la.flat = 4                            # Jokar h5: the daily energy is kept, the within-day shape is gone
+    la.run_days(4.02)
+    swing = la.raised("ntl_swing")
+    assert len(swing) == 1 and swing[0].value >= 2.0
+    day = la.of_kind("daily")[-1]
+    assert day["ntl_swing_ratio"] >= 2.0
+    # only the shape feature sees h5 (the regression spreads the swing over honest customers): top 3
+    listed = {s["meter"]: s for s in day["suspects"][:3]}
+    assert "m004" in listed and listed["m004"]["evidence"]["shape"] >= 0.5
