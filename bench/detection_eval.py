@@ -289,13 +289,14 @@ def physical(tmp: Path, seeds: int) -> str:
                  "zero_energy_with_current and energy_power_mismatch have no scenario in the simulator catalogue.")
 
 
-def theft(tmp: Path, seeds: int) -> str:
+def theft(tmp: Path, seeds: int, only: tuple[str, ...] = ()) -> str:
     rows = []
     apart_rows = []
     all_maps: list[float] = []
     false_area = 0
     pre_days = 0.0
-    for kind in THEFT + THEFT_APART:
+    kinds = [k for k in THEFT + THEFT_APART if not only or k in only]
+    for kind in kinds:
         alarm, top3, maps, shares, n = 0, 0, [], [], 0
         details = []
         for seed in range(seeds):

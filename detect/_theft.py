@@ -4,6 +4,7 @@ Kernels: ``detect.kernels.theft`` and ``detect.kernels.suspects`` (docs/lineloss
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -147,6 +148,30 @@ def daily(eng: Engine, end: float, fields: dict[str, Any], day_fwd: F64) -> None
     _rank(eng, end, fields)
 
 
+def _reversal_match(x: F64, ntl: F64, per_day: int) -> F64:
+    """How well each customer's time-reversed day explains the NTL (Jokar h6: metered_t = true_(T−t), so
+    NTL_t = metered_(T−t) − metered_t): Pearson correlation of the NTL with reverse(x_i) − x_i per day,
+    clipped to [0, 1]. Honest customers' reversals do not follow the NTL."""
+    n, t = x.shape
+    days = t // per_day
+    if days < 1:
+        return np.zeros(n)
+    xd = x[:, -days * per_day:].reshape(n, days, per_day)
+    d = (xd[:, :, ::-1] - xd).reshape(n, -1)
+    y = ntl[-days * per_day:]
+    ok = np.isfinite(y)[None, :] & np.isfinite(d)
+    dz = np.where(ok, d, 0.0)
+    yz = np.where(ok, y[None, :], 0.0)
+    cnt = ok.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mx = dz.sum(axis=1) / cnt
+        my = yz.sum(axis=1) / cnt
+        dc = np.where(ok, dz - mx[:, None], 0.0)
+        yc = np.where(ok, yz - my[:, None], 0.0)
+        c = (dc * yc).sum(axis=1) / np.sqrt((dc * dc).sum(axis=1) * (yc * yc).sum(axis=1))
+    return np.clip(np.nan_to_num(np.where(cnt >= per_day, c, 0.0)), 0.0, 1.0)
+
+
 def _rank(eng: Engine, end: float, fields: dict[str, Any]) -> None:
     ls, prm, area = eng.loss, eng.params, eng.area
     n = area.n_meters
@@ -181,8 +206,26 @@ def _rank(eng: Engine, end: float, fields: dict[str, Any]) -> None:
               updates=False, evidence=lambda _k: {"swing_ratio": r.ntl_swing_ratio, "days": int(ls.swing_days[0])},
               describe=lambda s, _i, x: (f"area NTL swings within the day {x:.1f}× its baseline (altered load "
                                          "profile?)" if s != "cleared" else "area NTL swing back to baseline"))
-    signal = bool(eng.trackers["ntl_rise@area"].active()[0] or eng.trackers["ntl_swing@area"].active()[0]
-                  or eng.trackers["line_loss_high@area"].active()[0])
+    rise = bool(eng.trackers["ntl_rise@area"].active()[0])
+    swinging = bool(eng.trackers["ntl_swing@area"].active()[0])
+    signal = rise or swinging or bool(eng.trackers["line_loss_high@area"].active()[0])
+    score = r.score
+    rev = np.zeros(n)
+    if swinging and ls.swing_days[0] >= 1:
+        # A swing without a step (h5/h6): the ranking's correlation runs over the whole window, where the
+        # days before the swing dilute it. Use the correlation over the swinging days instead, and add how
+        # well a customer's time-reversed day explains the NTL (h6).
+        recent = min(int(ls.swing_days[0]) + 1, days) * pd
+        corr = r.corr
+        if not rise:
+            corr = np.empty(n)
+            eng.ops["suspects"].diff_corr(np.ascontiguousarray(x[:, -recent:]),
+                                          np.ascontiguousarray(ntl[-recent:]), pd, corr)
+        rev = _reversal_match(x[:, -recent:], ntl[-recent:], pd)
+        score = score + tp.weight_corr * (np.clip(np.abs(np.nan_to_num(corr)), 0, 1)
+                                          - np.clip(np.abs(np.nan_to_num(r.corr)), 0, 1)) \
+            + tp.weight_shape * rev
+        r = dataclasses.replace(r, corr=corr, score=score, order=np.argsort(-score, kind="stable"))
     top = r.order[:tp.top_k]
     top = top[r.score[top] >= tp.min_score]
     names = area.meter_ids
@@ -190,6 +233,7 @@ def _rank(eng: Engine, end: float, fields: dict[str, Any]) -> None:
     def evidence(i: int) -> dict[str, Any]:
         return {"corr": float(r.corr[i]), "coincident_drop": float(r.cusum[i]), "k_balance": float(r.k_balance[i]),
                 "shape": float(r.shape[i]), "physical": float(r.physical[i]), "drop_kwh": float(r.drop_kwh[i]),
+                "reversal": float(rev[i]),
                 "window_days": days}
 
     rank_of = np.zeros(n, np.int64)

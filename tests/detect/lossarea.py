@@ -45,6 +45,7 @@ class LossArea:
         self.base_kw = self.rng.uniform(0.3, 1.5, self.n)
         self.metered = np.ones(self.n)             # metered share of the true load (theft < 1)
         self.flat = -1                             # this meter registers a flat profile (Jokar h5)
+        self.reversed = -1                         # this meter registers its day reversed in time (Jokar h6)
         self.silent = np.zeros(self.n, np.bool_)
         self.reg = np.full(self.n, 1000.0)
         self.rev = np.zeros(self.n)
@@ -82,6 +83,11 @@ class LossArea:
             dev.append(d), qs.append(Q[name]), vals.append(float(v)), ts.append(at)
 
         met_kw = kw * self.metered
+        if self.reversed >= 0:      # the shape at the mirrored time of day (noise kept)
+            mirror = 86400.0 - (t % 86400) - 900.0
+            hour = mirror / 3600.0
+            shape = 0.6 + 0.8 * math.exp(-((hour - 19.5) ** 2) / 6.0) + 0.3 * math.exp(-((hour - 8) ** 2) / 3.0)
+            met_kw[self.reversed] = self.base_kw[self.reversed] * shape * self.rng.uniform(0.5, 1.5)
         if self.flat >= 0:          # same daily energy on average, no shape: the day's mean shape × base
             met_kw[self.flat] = self.base_kw[self.flat] * 0.7823
         for i in range(self.n):

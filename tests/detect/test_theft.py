@@ -129,3 +129,15 @@ def test_a_flattened_profile_swings_the_ntl_and_raises_ntl_swing_with_the_thief_
     # only the shape feature sees h5 (the regression spreads the swing over honest customers): top 3
     listed = {s["meter"]: s for s in day["suspects"][:3]}
     assert "m004" in listed and listed["m004"]["evidence"]["shape"] >= 0.5
+
+
+def test_a_time_reversed_profile_is_found_by_its_reversal_match() -> None:
+    la = LossArea(n=20, seed=8)
+    la.base_kw[6] = 6.0
+    la.run_days(9)
+    la.reversed = 6                        # Jokar h6: the day's profile reversed in time, same energy
+    la.run_days(4.02)
+    assert la.raised("ntl_swing")
+    top = la.of_kind("daily")[-1]["suspects"][0]
+    assert top["meter"] == "m006" and top["evidence"]["reversal"] > 0.5
+    assert [a.subject_id for a in la.raised("theft_suspect")][:1] == ["m006"]
