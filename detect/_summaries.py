@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from detect import _loss
 from detect._emit import run_alarm
 from detect.kernels_codes import ESTIMATED_CODES
 
@@ -81,6 +82,7 @@ def close_interval(eng: Engine, k: int) -> None:
         "master_voltage_qualified_pct": [float(st.m_u_ok[slot, ph] / st.m_u_n[slot, ph] * 100)
                                          if st.m_u_n[slot, ph] else None for ph in range(3)],
     }
+    _loss.close_interval(eng, k, fields)
     eng.summary("interval", end, fields)
     eng.summary("meters_interval", end, {
         "interval_start": start, "interval_end": end, "meters": list(area.meter_ids), "e_kwh": _list(em),
@@ -108,7 +110,7 @@ def close_day(eng: Engine, end: float) -> None:
     partial = eng.started_ts > start
     u_n, u_ok = int(st.day_u[0]), int(st.day_u[1])
     date = datetime.fromtimestamp(start + prm.utc_offset_s, tz=timezone.utc).strftime("%Y-%m-%d")
-    eng.summary("daily", end, {
+    fields: dict[str, Any] = {
         "date": date, "day_start": start, "day_end": end, "partial": bool(partial),
         "supply_kwh": None, "sales_kwh": None, "loss_kwh": None, "loss_pct": None, "technical_loss_kwh": None,
         "ntl_kwh": None, "band": "not_computable", "status": "not_computable", "coverage_pct": None,
@@ -117,7 +119,9 @@ def close_day(eng: Engine, end: float) -> None:
         "load_max_pct": _num(float(st.day_load_max[0])),
         "ageing_days": (float(st.thermal[3]) - float(st.day_lol_start_h[0])) / 24.0,
         "abnormal_days": None, "suspects": [],
-    })
+    }
+    _loss.close_day(eng, end, fields, bool(partial))
+    eng.summary("daily", end, fields)
     target = prm.collection.target_pct
     if not partial:
         run_alarm(eng, "collection_rate_low@area", subj=[0], ts=[end], on=[rate < target], off=[rate >= target],

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from detect import _availability, _master, _meters, _summaries
+from detect import _availability, _loss, _master, _meters, _summaries
+from detect._lossstate import LossState
 from detect.alarms import AlarmBook, AlarmTracker, Alert
 from detect.area import PHASES, Area
 from detect.backend import TOPICS, backend, kernels
@@ -85,9 +86,11 @@ class Engine:
         n_slots = math.ceil(prm.lateness_s / prm.interval_s) + 2
         self.state = EngineState.fresh(area.n_meters, n_slots, prm.history_intervals, prm.outage.meter_cadence_s,
                                         prm.outage.master_cadence_s)
+        self.kernel_backend = self.backend_name
+        self.loss = _loss.new_state(self, n_slots)
         self.book = AlarmBook(area.id, update_min_s=prm.alarms.update_min_s, update_rel=prm.alarms.update_rel)
         self.trackers = {key: AlarmTracker(key.split("@")[0], size, on_s, off_s, self.ops["alarms"])
-                         for key, size, on_s, off_s in _tracker_specs(area, prm)}
+                         for key, size, on_s, off_s in _tracker_specs(area, prm) + _loss.tracker_specs(self)}
         self.subject_names: dict[str, tuple[str, ...]] = {
             "transformer": (area.master_id,), "phase": PHASES, "meter": area.meter_ids,
             "branch": area.branches, "area": (area.id,)}
@@ -186,6 +189,7 @@ class Engine:
         arrays["a.meter_pv"] = self.area.meter_pv
         arrays["a.meter_ct_ratio"] = self.area.meter_ct_ratio
         arrays["x.explained"] = self._explained
+        arrays.update({f"l.{k}": v for k, v in self.loss.arrays().items()})
         a = self.area
         header = {
             "version": SNAPSHOT_VERSION, "started_ts": self.started_ts, "master_voltage_dead": self.master_voltage_dead,
@@ -215,12 +219,17 @@ class Engine:
         eng = cls(area, params, backend_name=backend_name)
         eng.state = EngineState.from_arrays({k[2:]: v for k, v in arrays.items() if k.startswith("s.")}, eng.state)
         for key, tr in eng.trackers.items():
+            if f"t.{key}.state" not in arrays:      # a kind added after the snapshot was taken: starts idle
+                continue
             tr.load({name: arrays[f"t.{key}.{name}"] for name in ("state", "onset_ts", "clear_ts")})
         eng.book.load_json(header["alarms"])
         eng.counters.update(header["counters"])
         eng.started_ts = float(header["started_ts"]) if header["started_ts"] is not None else math.nan
         eng.master_voltage_dead = bool(header["master_voltage_dead"])
         eng._explained = arrays["x.explained"].astype(np.bool_)
+        loss = {k[2:]: v for k, v in arrays.items() if k.startswith("l.")}
+        if loss:                # snapshots of the issue-7 engine have no line-loss state: start it fresh
+            eng.loss = LossState.from_arrays(loss, eng.loss)
         if len(arrays["p.ts"]):
             eng._pending = [ReadingBatch.from_columns(arrays["p.device"], arrays["p.quantity"], arrays["p.value"],
                                                       arrays["p.ts"])]
@@ -277,6 +286,7 @@ class Engine:
             if fresh.any():
                 _master.process(self, batch.ts[fresh], batch.quantity[fresh], batch.value[fresh])
             _meters.place(self, batch.device, batch.quantity, batch.value, batch.ts)
+            _loss.place(self, batch.device, batch.quantity, batch.value, batch.ts)
         if until >= st.watermark[0]:
             _availability.evaluate(self, until)
 

@@ -145,6 +145,8 @@ class LineLossParams:
     high_pct: float = p(10.0, lo=0, hi=100, unit="%", doc="above this the day is 'high'")
     persistent_days: int = p(3, lo=1, hi=365, doc="abnormal this many consecutive days = persistent")
     min_coverage_pct: float = p(90.0, lo=0, hi=100, unit="%", doc="below this coverage the loss is not computable")
+    estimate_days: int = p(7, lo=1, hi=60, unit="d", doc="a gap is estimated from the same interval of this many previous days")
+    estimate_min_days: int = p(2, lo=1, hi=60, doc="... of which at least this many must have been read")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -177,6 +179,12 @@ class TheftParams:
     weight_shape: float = p(1.0, lo=0, hi=10, doc="score weight: within-day shape lost to the NTL (flattened profile)")
     weight_physical: float = p(0.5, lo=0, hi=10, doc="score weight: physical-check evidence")
     top_k: int = p(5, lo=1, hi=100, doc="suspects listed in the daily summary")
+    min_score: float = p(0.7, lo=0, hi=10, doc="a suspect needs at least this score to be listed or alerted")
+    swing_ratio: float = p(2.0, lo=1, hi=100, doc="NTL within-day variance this many times its baseline = ntl_swing")
+    swing_days: int = p(2, lo=1, hi=30, unit="d", doc="... on this many consecutive days")
+    physical_persist_s: float = p(1800.0, lo=0, hi=86400, unit="s", doc="measured physical checks must hold this long")
+    physical_clear_s: float = p(3600.0, lo=0, hi=7 * 86400, unit="s", doc="physical-check alerts clear after this long without the condition")
+    tamper_max_age_s: float = p(7500.0, lo=60, hi=86400, unit="s", doc="status words / event counters older than this are not used")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -187,6 +195,10 @@ class TechLossParams:
     warmup_intervals: int = p(192, lo=2, hi=100000, doc="no NTL onset decisions before this many updates")
     cusum_k: float = p(0.5, lo=0, hi=10, doc="residual CUSUM allowance, in standard deviations")
     cusum_h: float = p(8.0, lo=0.1, hi=1000, doc="residual CUSUM decision level, in standard deviations")
+    day_rise_k: float = p(4.0, lo=0, hi=100, doc="ntl_rise: the day's NTL (% of supply) above its baseline by this many robust deviations ...")
+    day_rise_min_pp: float = p(0.5, lo=0, hi=100, unit="pp", doc="... and by at least this many percentage points")
+    day_baseline_days: int = p(7, lo=2, hi=60, unit="d", doc="baseline: median of the NTL % of this many previous days (days in alarm excluded)")
+    day_sd_floor_pp: float = p(0.1, lo=0, hi=10, unit="pp", doc="robust deviation of the daily NTL % is at least this")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -194,7 +206,7 @@ class MappingParams:
     """Customer–transformer mapping check by voltage correlation (detection.md §1.4)."""
 
     window_days: int = p(3, lo=1, hi=60, unit="d", doc="voltage window")
-    min_corr: float = p(0.5, lo=-1, hi=1, doc="score below this = mapping_suspect")
+    min_corr: float = p(0.35, lo=-1, hi=1, doc="score below this = mapping_suspect")
     robust_z: float = p(5.0, lo=1, hi=100, doc="or a score this many robust deviations below the area median")
     min_samples: int = p(48, lo=3, hi=100000, doc="fewer voltage samples than this: no verdict")
 

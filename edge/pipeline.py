@@ -61,7 +61,7 @@ class AreaRunner:
     def __init__(self, area: Area, params: Params, *, gateway: str, topic_prefix: str,
                  sink: MessageSink, saved_state: bytes | None = None,
                  snapshot_interval_s: float = 300.0, publish_realtime: bool = True,
-                 publish_meters_interval: bool = True) -> None:
+                 publish_meters_interval: bool = True, snapshots: bool = True) -> None:
         self.area = area
         self.params = params
         self.sink = sink
@@ -75,6 +75,7 @@ class AreaRunner:
         self.publish_meters_interval = publish_meters_interval
         self.stats = StepStats()
         self.last_event_ts = 0.0
+        self.snapshots = snapshots       # replay has nowhere to restore from: no snapshot cost
 
     def _restore(self, blob: bytes) -> Engine:
         try:
@@ -126,6 +127,14 @@ class AreaRunner:
             self.last_event_ts = max(self.last_event_ts, max(tss))
         return len(dev)
 
+    def feed_batch(self, batch: ReadingBatch) -> int:
+        """Queue an already columnar batch (replay: the reader has resolved names and dropped bad rows)."""
+        if len(batch):
+            self.engine.ingest(batch)
+            self.stats.readings_fed += len(batch)
+            self.last_event_ts = max(self.last_event_ts, float(batch.ts.max()))
+        return len(batch)
+
     def _wanted(self, kind: str) -> bool:
         if kind == "realtime":
             return self.publish_realtime
@@ -149,7 +158,7 @@ class AreaRunner:
                 items.append((topic, payload, kind, kind == "alerts_active"))
         state: dict[str, bytes] | None = None
         due = time.monotonic() - self._last_snapshot_s >= self.snapshot_interval_s
-        if out.alerts or force_snapshot or (due and items):
+        if self.snapshots and (out.alerts or force_snapshot or (due and items)):
             t1 = time.perf_counter()
             state = {self.state_key: self.engine.snapshot()}
             self.stats.last_snapshot_ms = (time.perf_counter() - t1) * 1000.0

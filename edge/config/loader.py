@@ -295,12 +295,35 @@ def load_config_text(text: str, file: str = "<config>", base_dir: Path | None = 
         found = re.search(r"line (\d+)", str(exc))
         raise ConfigError([ConfigIssue(file=file, line=int(found.group(1)) if found else None, key="<toml>",
                                        message=f"not valid TOML: {exc}")]) from None
-    ctx = _Ctx(file, key_lines(text))
+    return load_config_doc(doc, key_lines(text), file, base_dir)
+
+
+# Keys an area file written by ``meterwatch simulate --export`` (or a utility archive) may carry beside
+# the DESIGN §3 ones; only ``load_config_doc(..., areas_only=True)`` accepts them.
+AREA_FILE_KEYS = ("grid", "branches")
+
+
+def load_config_doc(doc: dict[str, Any], lines: dict[str, int], file: str = "<config>",
+                    base_dir: Path | None = None, *, areas_only: bool = False) -> Config:
+    """Validate a parsed configuration document (``lines``: key → line, from ``key_lines``).
+
+    ``areas_only``: an area file for replay — ``[gateway]``/``[mqtt]``/``[[bus]]`` are optional, meters are
+    not checked against buses, and ``[[area]]`` may carry ``grid`` and ``branches``; placeholders fill the
+    gateway and MQTT tables (the grid from the first area that names one).
+    """
+    ctx = _Ctx(file, lines)
     base_dir = base_dir or Path(file).parent
     known = {"gateway", "mqtt", "publish", "bus", "plans", "detection", "area"}
     for k in doc:
         if k not in known:
             ctx.error(k, f"unknown key {k!r}; known top-level tables: {', '.join(sorted(known))}")
+    if areas_only:
+        doc = dict(doc)
+        grid = next((str(a["grid"]) for a in doc.get("area", []) if isinstance(a, dict) and a.get("grid")), "replay")
+        doc.setdefault("gateway", {"id": "replay", "grid": grid})
+        doc.setdefault("mqtt", {"url": "mqtt://localhost"})
+        doc["area"] = [{k: v for k, v in a.items() if k not in AREA_FILE_KEYS} if isinstance(a, dict) else a
+                       for a in doc.get("area", [])]
     for required in ("gateway", "mqtt"):
         if required not in doc:
             ctx.error(required, f"required table [{required}] is missing")
@@ -385,7 +408,9 @@ def load_config_text(text: str, file: str = "<config>", base_dir: Path | None = 
             area = dataclasses.replace(area, detection=params)
         # cross checks: master and meters against buses, duplicates
         master_bus = bus_by_name.get(area.master.bus)
-        if master_bus is None:
+        if areas_only:
+            pass
+        elif master_bus is None:
             ctx.error(f"{akey}.master.bus", f"bus {area.master.bus!r} does not exist; buses: "
                       f"{', '.join(bus_by_name) or 'none'}", adev)
         elif master_bus.protocol.startswith("modbus") and not area.master.profile:
@@ -401,7 +426,9 @@ def load_config_text(text: str, file: str = "<config>", base_dir: Path | None = 
             else:
                 seen_meter[m.id] = f'area "{area.id}"'
             bus = bus_by_name.get(m.bus)
-            if bus is None:
+            if areas_only:
+                pass
+            elif bus is None:
                 _issue_at(ctx, where, line, "bus", f"bus {m.bus!r} does not exist; buses: "
                           f"{', '.join(bus_by_name) or 'none'}", mdev)
             elif bus.protocol != "dlt645":

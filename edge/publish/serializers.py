@@ -39,13 +39,19 @@ def topic_for(prefix: str, grid: str, area: str, kind: str) -> str:
     return f"{prefix}/{grid}/{area}/{TOPICS[kind]}"
 
 
+_PLAIN = (int, bool, str)
+
+
 def _json_value(v: Any) -> Any:
     if isinstance(v, float):
         return v if math.isfinite(v) else None
     if isinstance(v, dict):
         return {k: _json_value(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
-        return [_json_value(x) for x in v]
+        # fast path for the long per-meter float lists of meters/interval (most of a replay's payload bytes):
+        # x - x == 0.0 is False exactly for NaN and ±inf
+        return [(x if x - x == 0.0 else None) if type(x) is float else
+                (x if x is None or type(x) in _PLAIN else _json_value(x)) for x in v]
     if hasattr(v, "item"):          # numpy scalar
         return _json_value(v.item())
     return v
