@@ -62,7 +62,7 @@ class DemoOptions:
     influx_api: str = "v1"
     speed: float = 60.0
     start_h: float = 9.0          # simulated hour (UTC) the demo starts at: 17:00 in UTC+8
-    end_h: float = 10.95
+    end_h: float = 11.1          # 19:06 local: ~2 min 6 s at 60×
     view: str = "auto"            # "live" redraws the screen, "lines" prints events, "auto" picks by TTY
     workdir: str | None = None
 
@@ -92,12 +92,12 @@ async def _broker(url: str | None) -> AsyncIterator[str]:
 def _demo_config(cfg: Config, state_dir: Path) -> Config:
     """The served area's config, adapted to the accelerated clock: wire time is real, so at 60× every
     timeout costs a minute of simulated time. The simulated meters answer within 30 ms, so the buses
-    wait at most 100 ms and do not retry; dead meters are backed off after two silent transactions."""
+    wait at most 100 ms and do not retry; dead meters are probed again after 30 s to 5 min."""
     gateway = dataclasses.replace(cfg.gateway, state_dir=str(state_dir))
     plans = {**cfg.plans, **DEMO_PLANS}
     plans.pop("meter_clock", None)
-    buses = tuple(dataclasses.replace(b, response_delay_max_s=0.1, retries=0) if b.protocol == "dlt645" else b
-                  for b in cfg.buses)
+    buses = tuple(dataclasses.replace(b, response_delay_max_s=0.1, retries=0, backoff_base_s=30.0,
+                                      backoff_max_s=300.0) if b.protocol == "dlt645" else b for b in cfg.buses)
     return dataclasses.replace(cfg, gateway=gateway, plans=plans, buses=buses)
 
 
