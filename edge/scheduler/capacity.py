@@ -10,7 +10,8 @@ Per-quantity DL/T 645-2007 value sizes are the catalogue facts of dlt645.md §3 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from edge.scheduler.plans import ReadingPlan
@@ -22,7 +23,10 @@ __all__ = [
     "CapacityReport",
     "LinkTiming",
     "PlanLoad",
+    "PlannedDevice",
     "bus_capacity",
+    "device_plan_cost",
+    "devices_capacity",
     "dlt645_frames_s",
     "dlt645_no_reply_s",
     "dlt645_transactions",
@@ -127,13 +131,46 @@ def transaction_wire_s(timing: LinkTiming, quantities: Sequence[str], *, modbus_
     raise ValueError(f"unknown protocol {timing.protocol!r} (dlt645, modbus-rtu, modbus-tcp)")
 
 
-def plan_device_wire_s(plan: ReadingPlan, timing: LinkTiming, *, modbus_registers: int = 60) -> float:
-    """Wire time one device needs for one slot of ``plan``."""
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PlannedDevice:
+    """One device as the planner sees it, for buses whose devices of one class differ (check-config).
+
+    ``has``: the quantities the device answers (a single-phase meter has no phase B/C values, a Modbus
+    profile maps only some); others in a plan are not read. ``modbus_requests``: registers of each
+    request a Modbus read of the given quantities sends (the device's coalesced request plan); without
+    it one request of ``modbus_registers`` registers is assumed.
+    """
+
+    class_name: str
+    timing: LinkTiming
+    has: frozenset[str] | None = None
+    modbus_registers: int = 60
+    modbus_requests: Callable[[tuple[str, ...]], Sequence[int]] | None = None
+
+
+def device_plan_cost(plan: ReadingPlan, device: PlannedDevice) -> tuple[int, float]:
+    """``(transactions, wire seconds)`` one device needs for one slot of ``plan``."""
+    timing = device.timing
     if plan.kind == "clock":
         if timing.protocol != "dlt645":
-            return transaction_wire_s(timing, (), modbus_registers=4)
-        return dlt645_frames_s(timing, CLOCK_REPLIES)
-    return transaction_wire_s(timing, plan.quantities, modbus_registers=modbus_registers)
+            return 1, transaction_wire_s(timing, (), modbus_registers=4)
+        return len(CLOCK_REPLIES), dlt645_frames_s(timing, CLOCK_REPLIES)
+    quantities = tuple(q for q in plan.quantities if device.has is None or q in device.has)
+    if not quantities:
+        return 0, 0.0
+    if timing.protocol == "dlt645":
+        groups = dlt645_transactions(quantities, block_reads=timing.block_reads)
+        return (sum(len(replies) for _, replies in groups),
+                sum(dlt645_frames_s(timing, replies) for _, replies in groups))
+    counts = (tuple(device.modbus_requests(quantities)) if device.modbus_requests is not None
+              else (device.modbus_registers,))
+    return len(counts), sum(transaction_wire_s(timing, quantities, modbus_registers=n) for n in counts)
+
+
+def plan_device_wire_s(plan: ReadingPlan, timing: LinkTiming, *, modbus_registers: int = 60) -> float:
+    """Wire time one device needs for one slot of ``plan``."""
+    device = PlannedDevice(class_name=plan.class_name, timing=timing, modbus_registers=modbus_registers)
+    return device_plan_cost(plan, device)[1]
 
 
 def wire_fraction(plan: ReadingPlan, n_devices: int, timing: LinkTiming, *, modbus_registers: int = 60) -> float:
@@ -146,11 +183,12 @@ class PlanLoad:
     plan: str
     class_name: str
     n_devices: int
-    device_s: float          # wire time per device per slot
+    device_s: float          # wire time per device per slot (mean over the devices)
     round_s: float           # wire time of a whole round (all devices)
     interval_s: float
     fraction: float          # round_s / interval_s
     fits: bool               # the round fits in its deadline on an otherwise idle bus
+    transactions: int = 0    # request/reply exchanges of a whole round
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -180,15 +218,29 @@ def bus_capacity(plans: Sequence[ReadingPlan], devices_per_class: dict[str, int]
 
     ``probe_reserve``: the share the scheduler may spend probing dead devices (``BackoffPolicy.probe_budget``).
     """
+    devices = [PlannedDevice(class_name=c, timing=timing, modbus_registers=modbus_registers)
+               for c, n in devices_per_class.items() for _ in range(n)]
+    return devices_capacity(plans, devices, probe_reserve=probe_reserve)
+
+
+def devices_capacity(plans: Sequence[ReadingPlan], devices: Sequence[PlannedDevice], *,
+                     probe_reserve: float = 0.0) -> CapacityReport:
+    """Wire load of every plan on one bus carrying ``devices`` (each costed on its own)."""
+    kinds = Counter(devices)     # equal devices are costed once
     loads = []
     for plan in plans:
-        n = devices_per_class.get(plan.class_name, 0)
+        members = [(d, k) for d, k in kinds.items() if d.class_name == plan.class_name]
+        n = sum(k for _, k in members)
         if n == 0:
             continue
-        dev_s = plan_device_wire_s(plan, timing, modbus_registers=modbus_registers)
-        round_s = n * dev_s
+        transactions, round_s = 0, 0.0
+        costs = [(k, device_plan_cost(plan, d)) for d, k in members]
+        for k, (reads, wire_s) in costs:
+            transactions += k * reads
+            round_s += k * wire_s
+        dev_s = costs[0][1][1] if len(costs) == 1 else round_s / n
         loads.append(PlanLoad(plan=plan.name, class_name=plan.class_name, n_devices=n, device_s=dev_s,
                               round_s=round_s, interval_s=plan.interval_s, fraction=round_s / plan.interval_s,
-                              fits=round_s <= plan.effective_deadline_s))
+                              fits=round_s <= plan.effective_deadline_s, transactions=transactions))
     return CapacityReport(loads=tuple(loads), total_fraction=sum(ld.fraction for ld in loads) + probe_reserve,
                           probe_reserve=probe_reserve)
