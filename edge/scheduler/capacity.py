@@ -4,8 +4,9 @@ Shared by the bus scheduler (wire-time estimates for planning and utilisation) a
 (warn before any I/O when the plans do not fit the bus). Plain functions over plain numbers and the
 plan dataclasses; the formulas themselves live in ``edge.wire``.
 
-Per-quantity DL/T 645-2007 value sizes are the catalogue facts of dlt645.md §3 (data bytes after the
-4-byte DI). Where a meter supports FF block reads, several quantities share one transaction.
+Per-quantity DL/T 645-2007 value sizes (data bytes after the 4-byte DI) and the FF blocks come from the
+DI catalogue (``edge.dlt645.catalog``, dlt645.md §3). Where a meter supports FF block reads, several
+quantities share one transaction.
 """
 
 from __future__ import annotations
@@ -14,11 +15,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from detect.quantities import QUANTITY_CODE
 from edge.scheduler.plans import ReadingPlan
-from edge.wire import byte_time_s, dlt645_frame_bytes, dlt645_read_time_s, modbus_rtu_read_time_s
+from edge.wire import dlt645_read_time_s, modbus_rtu_read_time_s
 
 __all__ = [
     "CLOCK_REPLIES",
+    "DI_BYTES",
+    "DLT645_BLOCKS",
+    "DLT645_QUANTITIES",
     "DLT645_VALUE_BYTES",
     "CapacityReport",
     "LinkTiming",
@@ -28,7 +33,6 @@ __all__ = [
     "device_plan_cost",
     "devices_capacity",
     "dlt645_frames_s",
-    "dlt645_no_reply_s",
     "dlt645_transactions",
     "plan_device_wire_s",
     "transaction_wire_s",
@@ -37,31 +41,36 @@ __all__ = [
 
 DI_BYTES = 4
 
-# Value bytes of the single-DI read behind each quantity (dlt645.md §3.1-3.4).
-DLT645_VALUE_BYTES: dict[str, int] = {
-    "u_a": 2, "u_b": 2, "u_c": 2,
-    "i_a": 3, "i_b": 3, "i_c": 3, "i_n": 3,
-    "p": 3, "p_a": 3, "p_b": 3, "p_c": 3, "q": 3,
-    "pf": 2, "f": 2, "t_amb": 2,
-    "e_fwd": 4, "e_rev": 4,
-    "sw1": 2, "sw2": 2, "sw3": 2, "sw4": 2, "sw5": 2, "sw6": 2, "sw7": 2,
-    "evt_cover_open": 3, "evt_terminal_open": 3, "evt_power_down": 3, "evt_event_clear": 3,
-    "evt_meter_clear": 3,
-}
 
-# Frozen daily energy is two transactions: freeze time 05060001 (5 B) and the forward block 05060101
-# (total + 4 tariffs, 20 B); the reading carries the freeze time as its timestamp.
-DAILY_FROZEN_REPLIES = (5, 20)
-# Meter clock: date 04000101 (4 B) and time 04000102 (3 B).
-CLOCK_REPLIES = (4, 3)
 
-# FF blocks (dlt645.md §3.2/3.3): members and the value bytes of the whole block reply.
-DLT645_BLOCKS: tuple[tuple[tuple[str, ...], int], ...] = (
-    (("u_a", "u_b", "u_c"), 6),
-    (("i_a", "i_b", "i_c"), 9),
-    (("p", "p_a", "p_b", "p_c"), 12),
-    (("sw1", "sw2", "sw3", "sw4", "sw5", "sw6", "sw7"), 14),
-)
+def _from_catalogue() -> tuple[dict[str, int], tuple[tuple[tuple[str, ...], int], ...], tuple[int, int],
+                               tuple[int, int]]:
+    """Reply sizes as the DL/T 645-2007 DI catalogue (``edge/dlt645/catalog.toml``) gives them, so that the
+    planner splits a read exactly as ``Dlt645Client`` does (same DIs, same FF blocks)."""
+    from edge.dlt645.catalog import block_items, load_catalog
+
+    cat = load_catalog()
+    value_bytes = {it.name: it.nbytes for it in cat.items
+                   if it.protocol == "2007" and it.name in QUANTITY_CODE and it.time_di is None}
+    blocks = tuple((b.items, sum(it.nbytes for it in block_items(cat, b))) for b in cat.blocks_for("2007"))
+    daily = cat.by_name("e_fwd_daily")
+    freeze = cat.item(daily.time_di) if daily is not None and daily.time_di else None
+    # 05060101 answers the frozen forward energies laid out like the live block 0001FF00 (total + tariffs).
+    live = next((size for items, size in blocks if items[0] == "e_fwd"), None)
+    date, tod = cat.item("04000101"), cat.item("04000102")
+    if freeze is None or live is None or date is None or tod is None:  # pragma: no cover - catalogue broken
+        raise RuntimeError("DL/T 645 catalogue lacks the frozen-energy, forward-block or clock DIs")
+    return value_bytes, blocks, (freeze.nbytes, live), (date.nbytes, tod.nbytes)
+
+
+# DLT645_VALUE_BYTES: value bytes of the single-DI read behind each quantity (dlt645.md §3.1-3.4).
+# DLT645_BLOCKS: FF blocks (dlt645.md §3.2/3.3): members and the value bytes of the whole block reply.
+# DAILY_FROZEN_REPLIES: frozen daily energy is two transactions, freeze time 05060001 (5 B) and the forward
+# block 05060101 (total + 4 tariffs, 20 B); the reading carries the freeze time as its timestamp.
+# CLOCK_REPLIES: meter clock, date 04000101 (4 B) and time 04000102 (3 B).
+DLT645_VALUE_BYTES, DLT645_BLOCKS, DAILY_FROZEN_REPLIES, CLOCK_REPLIES = _from_catalogue()
+# Every quantity a DL/T 645 meter can be asked for (others fail in the client without touching the wire).
+DLT645_QUANTITIES = frozenset(DLT645_VALUE_BYTES) | {"e_fwd_daily"}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -109,14 +118,6 @@ def dlt645_transactions(quantities: Sequence[str], *, block_reads: bool = False
 def dlt645_frames_s(timing: LinkTiming, reply_value_bytes: Iterable[int]) -> float:
     return sum(dlt645_read_time_s(timing.baud, DI_BYTES, DI_BYTES + n, response_delay_s=timing.response_delay_s,
                                   gap_s=timing.gap_s) for n in reply_value_bytes)
-
-
-def dlt645_no_reply_s(timing: LinkTiming, reply_value_bytes: int = 4) -> float:
-    """What a silent meter costs: request + the reply deadline recommended in dlt645.md §1.4
-    (500 ms + expected reply bytes + 100 ms margin) + the idle gap."""
-    bt = byte_time_s(timing.baud)
-    return (dlt645_frame_bytes(DI_BYTES) * bt + 0.5 + dlt645_frame_bytes(DI_BYTES + reply_value_bytes) * bt
-            + 0.1 + timing.gap_s)
 
 
 def transaction_wire_s(timing: LinkTiming, quantities: Sequence[str], *, modbus_registers: int = 60) -> float:

@@ -4,6 +4,7 @@
 same planner (``edge.scheduler.capacity``) the bus scheduler plans with:
 
 * a DL/T 645 bus: the bus's baud rate, response delay and gap; FF block reads unless ``block_reads = "off"``;
+* quantities the DI catalogue has no DI for are not read (the client fails them without a transaction);
 * a single-phase meter answers only its own phase (reported as phase A), so B/C-phase quantities of a
   plan are not counted for it;
 * a Modbus master: its profile's coalesced request plan (``edge.modbus.plan.plan_reads``) for the plan's
@@ -17,7 +18,13 @@ from pathlib import Path
 
 from detect.quantities import QUANTITIES
 from edge.config.model import BusConfig, Config, MasterConfig
-from edge.scheduler.capacity import CapacityReport, LinkTiming, PlannedDevice, devices_capacity
+from edge.scheduler.capacity import (
+    DLT645_QUANTITIES,
+    CapacityReport,
+    LinkTiming,
+    PlannedDevice,
+    devices_capacity,
+)
 from edge.scheduler.plans import ReadingPlan
 
 __all__ = ["MODBUS_SLAVE_TIME_S", "config_bus_capacity", "link_timing", "planned_devices", "reading_plans"]
@@ -26,7 +33,7 @@ __all__ = ["MODBUS_SLAVE_TIME_S", "config_bus_capacity", "link_timing", "planned
 MODBUS_SLAVE_TIME_S = 0.01
 
 _OTHER_PHASES = frozenset({"u_b", "u_c", "i_b", "i_c", "p_a", "p_b", "p_c"})
-SINGLE_PHASE_QUANTITIES = frozenset(QUANTITIES) - _OTHER_PHASES
+SINGLE_PHASE_QUANTITIES = (frozenset(QUANTITIES) & DLT645_QUANTITIES) - _OTHER_PHASES
 
 
 def link_timing(bus: BusConfig) -> LinkTiming:
@@ -75,7 +82,7 @@ def _modbus_master(profile_ref: str, timing: LinkTiming) -> PlannedDevice:
 
 def _master(cfg: Config, master: MasterConfig, timing: LinkTiming) -> PlannedDevice:
     if timing.protocol == "dlt645":        # a DL/T 645 master is a three-phase meter
-        return PlannedDevice(class_name="master", timing=timing)
+        return PlannedDevice(class_name="master", timing=timing, has=DLT645_QUANTITIES)
     return _modbus_master(_profile_path(cfg, master.profile), timing)
 
 
@@ -87,7 +94,7 @@ def planned_devices(cfg: Config, bus: BusConfig) -> list[PlannedDevice]:
         for m in area.meters:
             if m.bus == bus.name:
                 out.append(PlannedDevice(class_name="meter", timing=timing,
-                                         has=None if m.kind == "three" else SINGLE_PHASE_QUANTITIES))
+                                         has=DLT645_QUANTITIES if m.kind == "three" else SINGLE_PHASE_QUANTITIES))
         if area.master.bus == bus.name:
             out.append(_master(cfg, area.master, timing))
     return out

@@ -79,3 +79,12 @@ def test_clock_plan_is_two_reads_per_meter_and_daily_plans_are_local_time():
     local = {n: p.offset_s for n, p in CFG.plans.items()}
     assert daily and all(p.offset_s == (local[p.name] - 8 * 3600) % 86400 for p in daily)
     assert all(isinstance(p, ReadingPlan) for p in daily)
+
+
+def test_a_meter_quantity_without_a_dlt645_di_is_not_charged():
+    bus = _bus("rs485-1")
+    plans = dict(CFG.plans)
+    plans["meter_interval"] = dataclasses.replace(plans["meter_interval"],
+                                                  quantities=(*plans["meter_interval"].quantities, "t_amb"))
+    with_t = _load(config_bus_capacity(dataclasses.replace(CFG, plans=plans), bus), "meter_interval")
+    assert with_t == _load(config_bus_capacity(CFG, bus), "meter_interval")
