@@ -1,5 +1,6 @@
 """Edge configuration: TOML → frozen dataclasses, validated before any I/O."""
 
+from edge.config.area_file import AreaFile, load_area_config
 from edge.config.loader import CSV_COLUMNS, load_config, load_config_text
 from edge.config.model import (
     AreaConfig,
@@ -17,6 +18,7 @@ from edge.config.model import (
 __all__ = [
     "CSV_COLUMNS",
     "AreaConfig",
+    "AreaFile",
     "BusConfig",
     "Config",
     "GatewayConfig",
@@ -26,6 +28,7 @@ __all__ = [
     "PlanConfig",
     "PublishConfig",
     "TransformerConfig",
+    "load_area_config",
     "load_config",
     "load_config_text",
 ]

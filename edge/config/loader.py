@@ -289,12 +289,7 @@ def _build_plans(ctx: _Ctx, table: Any, key: str) -> dict[str, PlanConfig] | Non
 
 def load_config_text(text: str, file: str = "<config>", base_dir: Path | None = None) -> Config:
     """Parse and validate a configuration given as TOML text. Raises ``ConfigError`` with every issue."""
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        found = re.search(r"line (\d+)", str(exc))
-        raise ConfigError([ConfigIssue(file=file, line=int(found.group(1)) if found else None, key="<toml>",
-                                       message=f"not valid TOML: {exc}")]) from None
+    doc = parse_toml(text, file)
     ctx = _Ctx(file, key_lines(text))
     base_dir = base_dir or Path(file).parent
     known = {"gateway", "mqtt", "publish", "bus", "plans", "detection", "area"}
@@ -441,10 +436,24 @@ def _issue_at(ctx: _Ctx, where: str, line: int | None, field_name: str, message:
 def load_config(path: str | Path) -> Config:
     """Load a configuration file. Raises ``ConfigError`` naming file, line, key and device for each issue."""
     p = Path(path)
+    return load_config_text(read_text(p), str(p), p.parent)
+
+
+def read_text(path: Path) -> str:
+    """A configuration file's text; ``ConfigError`` naming the file when it cannot be read."""
     try:
-        text = p.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError([ConfigIssue(file=str(p), line=None, key="<file>",
+        raise ConfigError([ConfigIssue(file=str(path), line=None, key="<file>",
                                        message=f"cannot read: {exc.strerror}")]) from None
-    return load_config_text(text, str(p), p.parent)
+
+
+def parse_toml(text: str, file: str) -> dict[str, Any]:
+    """TOML text as a dict; ``ConfigError`` naming the file and line when it is not valid TOML."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        found = re.search(r"line (\d+)", str(exc))
+        raise ConfigError([ConfigIssue(file=file, line=int(found.group(1)) if found else None, key="<toml>",
+                                       message=f"not valid TOML: {exc}")]) from None
 
