@@ -24,9 +24,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfg = load_config(args.file)
     except ConfigError as exc:
-        print(f"{args.file}: {len(exc.issues)} error(s)", file=sys.stderr)
-        for issue in exc.issues:
-            print(f"  {issue}", file=sys.stderr)
+        print(exc.report(args.file), file=sys.stderr)
         return 1
     if args.quiet:
         return 0
