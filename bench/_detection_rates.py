@@ -1,7 +1,7 @@
 """Detection rates on exports of the area simulator (issue 7 "Done when", graded against its truth).
 
 An export directory is what ``meterwatch simulate --export DIR`` writes: ``area.toml`` + ``meters.csv``
-(loaded through ``edge.replay_area.load_area_file``), ``readings.csv`` (DESIGN §6) and ``truth.jsonl``.
+(loaded through ``edge.areafile.load_area_file``), ``readings.csv`` (DESIGN §6) and ``truth.jsonl``.
 The readings are replayed through the engine in event time, advancing once per master cadence.
 
 Grading:
@@ -86,8 +86,8 @@ def load_readings(path: Path, area: Area) -> ReadingBatch:
 
 
 def load_export(d: Path) -> Export:
+    from edge.areafile import load_area_file
     from edge.errors import ConfigError
-    from edge.replay_area import load_area_file
 
     try:
         area, params = load_area_file(_need(d / "area.toml"))

@@ -67,14 +67,14 @@ async def _measure(name: str, dev_side: str, cli_side: str, wire_baud: int | Non
     from edge.modbus.adapter import ModbusLink
     from edge.modbus.device import ModbusDevice
     from edge.modbus.link import LinkSettings
-    from edge.sim.static import StaticSource
+    from edge.sim.sources import StaticSource
     from edge.sim.ttu import SimulatedTtu
 
     prof = load_profile(name)
     values = {p.quantity: 1.0 for p in prof.points}
     out: dict[str, float] = {}
     tag = "pty_read_ms_median" if wire_baud is None else f"emulated_{wire_baud}_read_ms_median"
-    async with SimulatedTtu(prof, StaticSource({"master": values}), transport="serial", port=dev_side,
+    async with SimulatedTtu(prof, StaticSource.only({"master": values}), transport="serial", port=dev_side,
                             wire_baud=wire_baud, turnaround_s=SLAVE_TIME_S):
         link = ModbusLink(LinkSettings(kind="rtu", port=cli_side, parity="N", timeout_s=2.0, retries=0))
         async with link:

@@ -41,6 +41,11 @@ class ConfigError(MeterwatchError):
         self.issues = list(issues)
         super().__init__("\n".join(str(i) for i in self.issues))
 
+    def report(self, file: str, note: str = "") -> str:
+        """What a command prints: ``FILE: N error(s)[; note]`` and every issue indented below."""
+        head = f"{file}: {len(self.issues)} error(s)" + (f"; {note}" if note else "")
+        return "\n".join([head, *(f"  {issue}" for issue in self.issues)])
+
 
 class ProtocolError(MeterwatchError):
     """A frame or reply that violates its protocol (bad checksum, length, BCD, unexpected reply)."""

@@ -17,16 +17,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edge.capacity import bus_capacity
     from edge.config import load_config
     from edge.errors import ConfigError
+    from edge.scheduler.from_config import config_bus_capacity
 
     try:
         cfg = load_config(args.file)
     except ConfigError as exc:
-        print(f"{args.file}: {len(exc.issues)} error(s)", file=sys.stderr)
-        for issue in exc.issues:
-            print(f"  {issue}", file=sys.stderr)
+        print(exc.report(args.file), file=sys.stderr)
         return 1
     if args.quiet:
         return 0
@@ -41,18 +39,18 @@ def run(args: argparse.Namespace) -> int:
               f"master on {area.master.bus}, {len(area.meters)} meters")
     warnings = 0
     for bus in cfg.buses:
-        cap = bus_capacity(cfg, bus)
+        cap = config_bus_capacity(cfg, bus)
         print(f"  bus {bus.name} ({bus.protocol}, {bus.baud} baud, {bus.port}): "
-              f"{per_bus.get(bus.name, 0)} meters, wire use {cap.utilisation * 100:.1f} %")
-        for plan in cap.plans:
-            mark = "ok" if plan.fits else "DOES NOT FIT"
-            print(f"    plan {plan.name}: {plan.devices} device(s), {plan.reads_per_round} reads, "
-                  f"round {plan.round_s:.1f} s on the wire every {plan.interval_s:g} s "
-                  f"({plan.share * 100:.1f} % of the wire) {mark}")
-            if not plan.fits:
+              f"{per_bus.get(bus.name, 0)} meters, wire use {cap.total_fraction * 100:.1f} %")
+        for load in cap.loads:
+            mark = "ok" if load.fits else "DOES NOT FIT"
+            print(f"    plan {load.plan}: {load.n_devices} device(s), {load.transactions} reads, "
+                  f"round {load.round_s:.1f} s on the wire every {load.interval_s:g} s "
+                  f"({load.fraction * 100:.1f} % of the wire) {mark}")
+            if not load.fits:
                 warnings += 1
-        if cap.utilisation > 1.0:
-            print(f"    warning: bus {bus.name} needs {cap.utilisation * 100:.0f} % of its wire: "
+        if cap.total_fraction > 1.0:
+            print(f"    warning: bus {bus.name} needs {cap.total_fraction * 100:.0f} % of its wire: "
                   "rounds will overrun (raise the baud rate, lengthen intervals or split the bus)")
             warnings += 1
     if warnings:

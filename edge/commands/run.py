@@ -27,9 +27,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfg = load_config(args.config)
     except ConfigError as exc:
-        print(f"{args.config}: {len(exc.issues)} error(s); nothing was started", file=sys.stderr)
-        for issue in exc.issues:
-            print(f"  {issue}", file=sys.stderr)
+        print(exc.report(args.config, "nothing was started"), file=sys.stderr)
         return 1
     try:
         return asyncio.run(run_daemon(cfg, DaemonOptions(broker_url=args.broker, flush_timeout_s=args.flush_timeout)))

@@ -289,13 +289,7 @@ def _build_plans(ctx: _Ctx, table: Any, key: str) -> dict[str, PlanConfig] | Non
 
 def load_config_text(text: str, file: str = "<config>", base_dir: Path | None = None) -> Config:
     """Parse and validate a configuration given as TOML text. Raises ``ConfigError`` with every issue."""
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        found = re.search(r"line (\d+)", str(exc))
-        raise ConfigError([ConfigIssue(file=file, line=int(found.group(1)) if found else None, key="<toml>",
-                                       message=f"not valid TOML: {exc}")]) from None
-    return load_config_doc(doc, key_lines(text), file, base_dir)
+    return load_config_doc(parse_toml(text, file), key_lines(text), file, base_dir)
 
 
 # Keys an area file written by ``meterwatch simulate --export`` (or a utility archive) may carry beside
@@ -319,11 +313,14 @@ def load_config_doc(doc: dict[str, Any], lines: dict[str, int], file: str = "<co
             ctx.error(k, f"unknown key {k!r}; known top-level tables: {', '.join(sorted(known))}")
     if areas_only:
         doc = dict(doc)
-        grid = next((str(a["grid"]) for a in doc.get("area", []) if isinstance(a, dict) and a.get("grid")), "replay")
+        raw = doc.get("area", [])
+        entries = raw if isinstance(raw, list) else []
+        grid = next((str(a["grid"]) for a in entries if isinstance(a, dict) and a.get("grid")), "replay")
         doc.setdefault("gateway", {"id": "replay", "grid": grid})
         doc.setdefault("mqtt", {"url": "mqtt://localhost"})
-        doc["area"] = [{k: v for k, v in a.items() if k not in AREA_FILE_KEYS} if isinstance(a, dict) else a
-                       for a in doc.get("area", [])]
+        if isinstance(raw, list):   # a [area] table (not [[area]]) is reported as such below
+            doc["area"] = [{k: v for k, v in a.items() if k not in AREA_FILE_KEYS} if isinstance(a, dict) else a
+                           for a in raw]
     for required in ("gateway", "mqtt"):
         if required not in doc:
             ctx.error(required, f"required table [{required}] is missing")
@@ -370,7 +367,7 @@ def load_config_doc(doc: dict[str, Any], lines: dict[str, int], file: str = "<co
     areas: list[AreaConfig] = []
     raw_areas = doc.get("area", [])
     if not isinstance(raw_areas, list):
-        ctx.error("area", "expected [[area]] entries")
+        ctx.error("area", "expected [[area]] entries (an array of tables; exactly one [[area]] in an area file)")
         raw_areas = []
     seen_meter: dict[str, str] = {}
     seen_addr: dict[tuple[str, str], str] = {}
@@ -468,10 +465,24 @@ def _issue_at(ctx: _Ctx, where: str, line: int | None, field_name: str, message:
 def load_config(path: str | Path) -> Config:
     """Load a configuration file. Raises ``ConfigError`` naming file, line, key and device for each issue."""
     p = Path(path)
+    return load_config_text(read_text(p), str(p), p.parent)
+
+
+def read_text(path: Path) -> str:
+    """A configuration file's text; ``ConfigError`` naming the file when it cannot be read."""
     try:
-        text = p.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError([ConfigIssue(file=str(p), line=None, key="<file>",
+        raise ConfigError([ConfigIssue(file=str(path), line=None, key="<file>",
                                        message=f"cannot read: {exc.strerror}")]) from None
-    return load_config_text(text, str(p), p.parent)
+
+
+def parse_toml(text: str, file: str) -> dict[str, Any]:
+    """TOML text as a dict; ``ConfigError`` naming the file and line when it is not valid TOML."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        found = re.search(r"line (\d+)", str(exc))
+        raise ConfigError([ConfigIssue(file=file, line=int(found.group(1)) if found else None, key="<toml>",
+                                       message=f"not valid TOML: {exc}")]) from None
 

@@ -4,27 +4,35 @@ Shared by the bus scheduler (wire-time estimates for planning and utilisation) a
 (warn before any I/O when the plans do not fit the bus). Plain functions over plain numbers and the
 plan dataclasses; the formulas themselves live in ``edge.wire``.
 
-Per-quantity DL/T 645-2007 value sizes are the catalogue facts of dlt645.md §3 (data bytes after the
-4-byte DI). Where a meter supports FF block reads, several quantities share one transaction.
+Per-quantity DL/T 645-2007 value sizes (data bytes after the 4-byte DI) and the FF blocks come from the
+DI catalogue (``edge.dlt645.catalog``, dlt645.md §3). Where a meter supports FF block reads, several
+quantities share one transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from detect.quantities import QUANTITY_CODE
 from edge.scheduler.plans import ReadingPlan
-from edge.wire import byte_time_s, dlt645_frame_bytes, dlt645_read_time_s, modbus_rtu_read_time_s
+from edge.wire import dlt645_read_time_s, modbus_rtu_read_time_s
 
 __all__ = [
     "CLOCK_REPLIES",
+    "DI_BYTES",
+    "DLT645_BLOCKS",
+    "DLT645_QUANTITIES",
     "DLT645_VALUE_BYTES",
     "CapacityReport",
     "LinkTiming",
     "PlanLoad",
+    "PlannedDevice",
     "bus_capacity",
+    "device_plan_cost",
+    "devices_capacity",
     "dlt645_frames_s",
-    "dlt645_no_reply_s",
     "dlt645_transactions",
     "plan_device_wire_s",
     "transaction_wire_s",
@@ -33,31 +41,36 @@ __all__ = [
 
 DI_BYTES = 4
 
-# Value bytes of the single-DI read behind each quantity (dlt645.md §3.1-3.4).
-DLT645_VALUE_BYTES: dict[str, int] = {
-    "u_a": 2, "u_b": 2, "u_c": 2,
-    "i_a": 3, "i_b": 3, "i_c": 3, "i_n": 3,
-    "p": 3, "p_a": 3, "p_b": 3, "p_c": 3, "q": 3,
-    "pf": 2, "f": 2, "t_amb": 2,
-    "e_fwd": 4, "e_rev": 4,
-    "sw1": 2, "sw2": 2, "sw3": 2, "sw4": 2, "sw5": 2, "sw6": 2, "sw7": 2,
-    "evt_cover_open": 3, "evt_terminal_open": 3, "evt_power_down": 3, "evt_event_clear": 3,
-    "evt_meter_clear": 3,
-}
 
-# Frozen daily energy is two transactions: freeze time 05060001 (5 B) and the forward block 05060101
-# (total + 4 tariffs, 20 B); the reading carries the freeze time as its timestamp.
-DAILY_FROZEN_REPLIES = (5, 20)
-# Meter clock: date 04000101 (4 B) and time 04000102 (3 B).
-CLOCK_REPLIES = (4, 3)
 
-# FF blocks (dlt645.md §3.2/3.3): members and the value bytes of the whole block reply.
-DLT645_BLOCKS: tuple[tuple[tuple[str, ...], int], ...] = (
-    (("u_a", "u_b", "u_c"), 6),
-    (("i_a", "i_b", "i_c"), 9),
-    (("p", "p_a", "p_b", "p_c"), 12),
-    (("sw1", "sw2", "sw3", "sw4", "sw5", "sw6", "sw7"), 14),
-)
+def _from_catalogue() -> tuple[dict[str, int], tuple[tuple[tuple[str, ...], int], ...], tuple[int, int],
+                               tuple[int, int]]:
+    """Reply sizes as the DL/T 645-2007 DI catalogue (``edge/dlt645/catalog.toml``) gives them, so that the
+    planner splits a read exactly as ``Dlt645Client`` does (same DIs, same FF blocks)."""
+    from edge.dlt645.catalog import block_items, load_catalog
+
+    cat = load_catalog()
+    value_bytes = {it.name: it.nbytes for it in cat.items
+                   if it.protocol == "2007" and it.name in QUANTITY_CODE and it.time_di is None}
+    blocks = tuple((b.items, sum(it.nbytes for it in block_items(cat, b))) for b in cat.blocks_for("2007"))
+    daily = cat.by_name("e_fwd_daily")
+    freeze = cat.item(daily.time_di) if daily is not None and daily.time_di else None
+    # 05060101 answers the frozen forward energies laid out like the live block 0001FF00 (total + tariffs).
+    live = next((size for items, size in blocks if items[0] == "e_fwd"), None)
+    date, tod = cat.item("04000101"), cat.item("04000102")
+    if freeze is None or live is None or date is None or tod is None:  # pragma: no cover - catalogue broken
+        raise RuntimeError("DL/T 645 catalogue lacks the frozen-energy, forward-block or clock DIs")
+    return value_bytes, blocks, (freeze.nbytes, live), (date.nbytes, tod.nbytes)
+
+
+# DLT645_VALUE_BYTES: value bytes of the single-DI read behind each quantity (dlt645.md §3.1-3.4).
+# DLT645_BLOCKS: FF blocks (dlt645.md §3.2/3.3): members and the value bytes of the whole block reply.
+# DAILY_FROZEN_REPLIES: frozen daily energy is two transactions, freeze time 05060001 (5 B) and the forward
+# block 05060101 (total + 4 tariffs, 20 B); the reading carries the freeze time as its timestamp.
+# CLOCK_REPLIES: meter clock, date 04000101 (4 B) and time 04000102 (3 B).
+DLT645_VALUE_BYTES, DLT645_BLOCKS, DAILY_FROZEN_REPLIES, CLOCK_REPLIES = _from_catalogue()
+# Every quantity a DL/T 645 meter can be asked for (others fail in the client without touching the wire).
+DLT645_QUANTITIES = frozenset(DLT645_VALUE_BYTES) | {"e_fwd_daily"}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -107,14 +120,6 @@ def dlt645_frames_s(timing: LinkTiming, reply_value_bytes: Iterable[int]) -> flo
                                   gap_s=timing.gap_s) for n in reply_value_bytes)
 
 
-def dlt645_no_reply_s(timing: LinkTiming, reply_value_bytes: int = 4) -> float:
-    """What a silent meter costs: request + the reply deadline recommended in dlt645.md §1.4
-    (500 ms + expected reply bytes + 100 ms margin) + the idle gap."""
-    bt = byte_time_s(timing.baud)
-    return (dlt645_frame_bytes(DI_BYTES) * bt + 0.5 + dlt645_frame_bytes(DI_BYTES + reply_value_bytes) * bt
-            + 0.1 + timing.gap_s)
-
-
 def transaction_wire_s(timing: LinkTiming, quantities: Sequence[str], *, modbus_registers: int = 60) -> float:
     """Wire time of reading ``quantities`` from one device in as few transactions as the link allows."""
     if timing.protocol == "dlt645":
@@ -127,13 +132,46 @@ def transaction_wire_s(timing: LinkTiming, quantities: Sequence[str], *, modbus_
     raise ValueError(f"unknown protocol {timing.protocol!r} (dlt645, modbus-rtu, modbus-tcp)")
 
 
-def plan_device_wire_s(plan: ReadingPlan, timing: LinkTiming, *, modbus_registers: int = 60) -> float:
-    """Wire time one device needs for one slot of ``plan``."""
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PlannedDevice:
+    """One device as the planner sees it, for buses whose devices of one class differ (check-config).
+
+    ``has``: the quantities the device answers (a single-phase meter has no phase B/C values, a Modbus
+    profile maps only some); others in a plan are not read. ``modbus_requests``: registers of each
+    request a Modbus read of the given quantities sends (the device's coalesced request plan); without
+    it one request of ``modbus_registers`` registers is assumed.
+    """
+
+    class_name: str
+    timing: LinkTiming
+    has: frozenset[str] | None = None
+    modbus_registers: int = 60
+    modbus_requests: Callable[[tuple[str, ...]], Sequence[int]] | None = None
+
+
+def device_plan_cost(plan: ReadingPlan, device: PlannedDevice) -> tuple[int, float]:
+    """``(transactions, wire seconds)`` one device needs for one slot of ``plan``."""
+    timing = device.timing
     if plan.kind == "clock":
         if timing.protocol != "dlt645":
-            return transaction_wire_s(timing, (), modbus_registers=4)
-        return dlt645_frames_s(timing, CLOCK_REPLIES)
-    return transaction_wire_s(timing, plan.quantities, modbus_registers=modbus_registers)
+            return 1, transaction_wire_s(timing, (), modbus_registers=4)
+        return len(CLOCK_REPLIES), dlt645_frames_s(timing, CLOCK_REPLIES)
+    quantities = tuple(q for q in plan.quantities if device.has is None or q in device.has)
+    if not quantities:
+        return 0, 0.0
+    if timing.protocol == "dlt645":
+        groups = dlt645_transactions(quantities, block_reads=timing.block_reads)
+        return (sum(len(replies) for _, replies in groups),
+                sum(dlt645_frames_s(timing, replies) for _, replies in groups))
+    counts = (tuple(device.modbus_requests(quantities)) if device.modbus_requests is not None
+              else (device.modbus_registers,))
+    return len(counts), sum(transaction_wire_s(timing, quantities, modbus_registers=n) for n in counts)
+
+
+def plan_device_wire_s(plan: ReadingPlan, timing: LinkTiming, *, modbus_registers: int = 60) -> float:
+    """Wire time one device needs for one slot of ``plan``."""
+    device = PlannedDevice(class_name=plan.class_name, timing=timing, modbus_registers=modbus_registers)
+    return device_plan_cost(plan, device)[1]
 
 
 def wire_fraction(plan: ReadingPlan, n_devices: int, timing: LinkTiming, *, modbus_registers: int = 60) -> float:
@@ -146,11 +184,12 @@ class PlanLoad:
     plan: str
     class_name: str
     n_devices: int
-    device_s: float          # wire time per device per slot
+    device_s: float          # wire time per device per slot (mean over the devices)
     round_s: float           # wire time of a whole round (all devices)
     interval_s: float
     fraction: float          # round_s / interval_s
     fits: bool               # the round fits in its deadline on an otherwise idle bus
+    transactions: int = 0    # request/reply exchanges of a whole round
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -180,15 +219,29 @@ def bus_capacity(plans: Sequence[ReadingPlan], devices_per_class: dict[str, int]
 
     ``probe_reserve``: the share the scheduler may spend probing dead devices (``BackoffPolicy.probe_budget``).
     """
+    devices = [PlannedDevice(class_name=c, timing=timing, modbus_registers=modbus_registers)
+               for c, n in devices_per_class.items() for _ in range(n)]
+    return devices_capacity(plans, devices, probe_reserve=probe_reserve)
+
+
+def devices_capacity(plans: Sequence[ReadingPlan], devices: Sequence[PlannedDevice], *,
+                     probe_reserve: float = 0.0) -> CapacityReport:
+    """Wire load of every plan on one bus carrying ``devices`` (each costed on its own)."""
+    kinds = Counter(devices)     # equal devices are costed once
     loads = []
     for plan in plans:
-        n = devices_per_class.get(plan.class_name, 0)
+        members = [(d, k) for d, k in kinds.items() if d.class_name == plan.class_name]
+        n = sum(k for _, k in members)
         if n == 0:
             continue
-        dev_s = plan_device_wire_s(plan, timing, modbus_registers=modbus_registers)
-        round_s = n * dev_s
+        transactions, round_s = 0, 0.0
+        costs = [(k, device_plan_cost(plan, d)) for d, k in members]
+        for k, (reads, wire_s) in costs:
+            transactions += k * reads
+            round_s += k * wire_s
+        dev_s = costs[0][1][1] if len(costs) == 1 else round_s / n
         loads.append(PlanLoad(plan=plan.name, class_name=plan.class_name, n_devices=n, device_s=dev_s,
                               round_s=round_s, interval_s=plan.interval_s, fraction=round_s / plan.interval_s,
-                              fits=round_s <= plan.effective_deadline_s))
+                              fits=round_s <= plan.effective_deadline_s, transactions=transactions))
     return CapacityReport(loads=tuple(loads), total_fraction=sum(ld.fraction for ld in loads) + probe_reserve,
                           probe_reserve=probe_reserve)

@@ -16,15 +16,15 @@ from edge.errors import TransportError
 from edge.readings import DeviceRead, Failure, Reading
 from edge.scheduler.capacity import (
     CLOCK_REPLIES,
+    DI_BYTES,
     LinkTiming,
     dlt645_frames_s,
-    dlt645_no_reply_s,
     dlt645_transactions,
     transaction_wire_s,
 )
 from edge.scheduler.clock import Clock
 from edge.sim.source import ValueSource
-from edge.wire import byte_time_s, dlt645_frame_bytes
+from edge.wire import byte_time_s, dlt645_frame_bytes, dlt645_reply_deadline_s
 
 __all__ = ["FakeReader", "Transaction", "WaveSource"]
 
@@ -68,6 +68,11 @@ class FakeReader:
     def split(self, device: str, quantities: Sequence[str]) -> list[tuple[str, ...]]:
         return [g for g, _ in dlt645_transactions(quantities, block_reads=self.timing.block_reads)]
 
+    def no_reply_s(self) -> float:
+        """What a silent meter costs: the client's reply deadline for a 4-byte value, then the idle gap."""
+        return (dlt645_reply_deadline_s(self.timing.baud, dlt645_frame_bytes(DI_BYTES), DI_BYTES + 4)
+                + self.timing.gap_s)
+
     def estimate_s(self, device: str, quantities: Sequence[str]) -> float:
         return transaction_wire_s(self.timing, quantities)
 
@@ -81,10 +86,10 @@ class FakeReader:
         start = self.clock.now()
         try:
             if device in self.dead:
-                await self.clock.sleep(dlt645_no_reply_s(self.timing))
+                await self.clock.sleep(self.no_reply_s())
                 self._record(Transaction(device=device, quantities=quantities, start=start,
                                          end=self.clock.now(), answered=False, wire_s=0.0))
-                raise TransportError(f"meter {device!r}: no reply within {dlt645_no_reply_s(self.timing):.2f} s")
+                raise TransportError(f"meter {device!r}: no reply within {self.no_reply_s():.2f} s")
             await self.clock.sleep(wire_s + self.slow_s.get(device, 0.0))
             end = self.clock.now()
             self._record(Transaction(device=device, quantities=quantities, start=start, end=end, answered=True,

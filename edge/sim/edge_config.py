@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from edge.config.loader import CSV_COLUMNS
 from edge.sim.config import SimConfig
 from edge.sim.network import Network
 
@@ -59,7 +60,7 @@ def recorded_ct_ratios(cfg: SimConfig, net: Network) -> npt.NDArray[np.float64]:
 def meters_csv_text(net: Network, *, bus_of: Sequence[str], addresses: Sequence[str],
                     ct_ratio: Sequence[float]) -> str:
     """The meter list (``id,address,bus,phase,branch,kind,pv,ct_ratio``) of the served area."""
-    lines = ["id,address,bus,phase,branch,kind,pv,ct_ratio"]
+    lines = [",".join(CSV_COLUMNS)]
     for i, mid in enumerate(net.ids):
         three = bool(net.three[i])
         lines.append(f"{mid},{addresses[i]},{bus_of[i]},{'ABC' if three else 'ABC'[int(net.phase[i])]},"

@@ -25,6 +25,7 @@ import numpy as np
 from edge.sim.area import BALANCE, EVENTS, MASTER_QUANTITIES, AreaSimulator, DayResult
 from edge.sim.catalogue import CATALOGUE
 from edge.sim.config import SimConfig
+from edge.sim.edge_config import meters_csv_text, recorded_ct_ratios
 from edge.sim.effects import step_window
 from edge.sim.meters import METER_QUANTITIES_SINGLE, METER_QUANTITIES_THREE
 
@@ -145,10 +146,6 @@ def _truth(cfg: SimConfig, stolen: np.ndarray, reported: np.ndarray,
 
 def _area_files(sim: AreaSimulator, dest: Path) -> None:
     net, spec = sim.net, sim.cfg.area
-    recorded = net.ct_ratio.copy()
-    for sc in sim.cfg.scenarios:
-        if sc.kind == "wrong_ct_ratio":
-            recorded[net.ids.index(sc.subject)] = sc.params["recorded_ratio"]
     (dest / "area.toml").write_text(
         f"# Area as the records describe it; written by meterwatch simulate --export (seed {sim.cfg.seed}).\n"
         "[[area]]\n"
@@ -160,13 +157,9 @@ def _area_files(sim: AreaSimulator, dest: Path) -> None:
         "# the export's read cadences, so a replay's engine expects them before it has learned them\n"
         f"detection = {{ outage = {{ master_cadence_s = {float(sim.cfg.export.master_s)}, "
         f"meter_cadence_s = {float(sim.cfg.export.meter_s)} }} }}\n", encoding="utf-8")
-    lines = ["id,address,bus,phase,branch,kind,pv,ct_ratio"]
-    for i, mid in enumerate(net.ids):
-        three = bool(net.three[i])
-        lines.append(f"{mid},{i + 1:012d},rs485-1,{'ABC' if three else 'ABC'[net.phase[i]]},"
-                     f"{net.branch_names[net.branch[i]]},{'three' if three else 'single'},"
-                     f"{'true' if net.pv_kwp[i] > 0 else 'false'},{recorded[i]:g}")
-    (dest / "meters.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    csv = meters_csv_text(net, bus_of=["rs485-1"] * net.n, addresses=[f"{i + 1:012d}" for i in range(net.n)],
+                          ct_ratio=recorded_ct_ratios(sim.cfg, net).tolist())
+    (dest / "meters.csv").write_text(csv, encoding="utf-8")
 
 
 def export(cfg: SimConfig, dest: str | Path, days: int, *,

@@ -29,14 +29,25 @@ DEFAULT_VALUES: dict[str, float] = {
 
 
 class StaticSource:
-    """Fixed values: ``per_device`` overrides ``defaults``; devices in ``silent`` raise LookupError."""
+    """Fixed values: ``per_device`` overrides ``defaults``; devices in ``silent`` raise LookupError.
+
+    With ``listed_only`` a device that is not in ``per_device`` is absent (LookupError) too. The tables
+    are the source's own, so a test can change a value (``per_device[d][q] = v``), add or remove a device
+    or make one silent while a simulated device is serving it.
+    """
 
     def __init__(self, defaults: Mapping[str, float] | None = None,
                  per_device: Mapping[str, Mapping[str, float]] | None = None,
-                 silent: Collection[str] = ()) -> None:
+                 silent: Collection[str] = (), *, listed_only: bool = False) -> None:
         self.defaults = dict(DEFAULT_VALUES if defaults is None else defaults)
         self.per_device = {k: dict(v) for k, v in (per_device or {}).items()}
         self.silent = set(silent)
+        self.listed_only = listed_only
+
+    @classmethod
+    def only(cls, values: Mapping[str, Mapping[str, float]]) -> StaticSource:
+        """Exactly ``{device: {quantity: value}}``: no defaults, any other device is absent."""
+        return cls(defaults={}, per_device=values, listed_only=True)
 
     def table(self, device: str) -> dict[str, float]:
         """Every value of ``device`` (what a test compares readings with)."""
@@ -45,6 +56,8 @@ class StaticSource:
     def values(self, device: str, quantities: Sequence[str], now: float) -> dict[str, float]:
         if device in self.silent:
             raise LookupError(device)
+        if self.listed_only and device not in self.per_device:
+            raise LookupError(f"no device {device!r}")
         table = self.table(device)
         return {q: table[q] for q in quantities if q in table}
 

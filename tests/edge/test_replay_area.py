@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from detect.area import PHASE_ABC
+from edge.areafile import load_area_file
 from edge.errors import ConfigError
-from edge.replay_area import load_area_file
 from edge.sim.export import export
 from tests.edge.sim.conftest import one_kind_config
 

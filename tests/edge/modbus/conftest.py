@@ -11,7 +11,7 @@ import pytest
 from edge.modbus.adapter import ModbusLink
 from edge.modbus.link import LinkSettings
 from edge.modbus.profile import Profile
-from edge.sim.static import StaticSource
+from edge.sim.sources import StaticSource
 from edge.sim.ttu import SimulatedTtu
 
 # Values of a loaded 400 kVA area transformer's LV side, in engineering units.

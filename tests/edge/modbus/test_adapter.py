@@ -14,7 +14,7 @@ from edge.errors import TransportError
 from edge.modbus.adapter import FRAME_RING, ModbusLink
 from edge.modbus.link import LinkSettings, NoReplyError
 from edge.modbus.profile import load_profile
-from edge.sim.static import StaticSource
+from edge.sim.sources import StaticSource
 from tests.edge.modbus.conftest import MASTER
 from tests.support.procs import free_port
 
@@ -71,7 +71,7 @@ def test_missing_serial_port_is_a_transport_error(tmp_path: Path) -> None:
 @pytest.mark.integration
 def test_exception_reply_is_returned_and_counted(channel_factory: Callable[..., Any]) -> None:
     async def go() -> None:
-        async with channel_factory(load_profile("ttu"), StaticSource({"master": MASTER}), "rtu-pty") as (_t, link):
+        async with channel_factory(load_profile("ttu"), StaticSource.only({"master": MASTER}), "rtu-pty") as (_t, link):
             reply = await link.read_registers(function=3, address=0x0100, count=2, device_id=1)
             assert reply.exception_code == 2 and reply.registers == ()
             assert link.frames[-1][1:] == ("rx", bytes.fromhex("01 83 02 c0 f1"))
@@ -84,7 +84,7 @@ def test_exception_reply_is_returned_and_counted(channel_factory: Callable[..., 
 @pytest.mark.integration
 def test_no_reply_waits_timeout_times_attempts_and_counts_the_retries(channel_factory: Callable[..., Any]) -> None:
     async def go() -> None:
-        async with channel_factory(load_profile("ttu"), StaticSource({"master": MASTER}), "tcp",
+        async with channel_factory(load_profile("ttu"), StaticSource.only({"master": MASTER}), "tcp",
                                    timeout_s=0.15, retries=1) as (ttu, link):
             ttu.faults.silent.add(1)
             loop = asyncio.get_running_loop()
@@ -101,7 +101,7 @@ def test_no_reply_waits_timeout_times_attempts_and_counts_the_retries(channel_fa
 @pytest.mark.integration
 def test_frame_ring_keeps_only_the_last_frames(channel_factory: Callable[..., Any]) -> None:
     async def go() -> None:
-        async with channel_factory(load_profile("ttu"), StaticSource({"master": MASTER}), "tcp") as (_t, link):
+        async with channel_factory(load_profile("ttu"), StaticSource.only({"master": MASTER}), "tcp") as (_t, link):
             for _ in range(FRAME_RING):
                 await link.read_registers(function=3, address=0, count=2, device_id=1)
             assert len(link.frames) == FRAME_RING
@@ -114,7 +114,7 @@ def test_frame_ring_keeps_only_the_last_frames(channel_factory: Callable[..., An
 def test_tcp_link_recovers_after_pymodbus_drops_it_for_repeated_silence(channel_factory: Callable[..., Any]) -> None:
     # pymodbus closes a TCP connection after retries + 3 unanswered requests in a row
     async def go() -> None:
-        async with channel_factory(load_profile("ttu"), StaticSource({"master": MASTER}), "tcp",
+        async with channel_factory(load_profile("ttu"), StaticSource.only({"master": MASTER}), "tcp",
                                    timeout_s=0.05, retries=0) as (ttu, link):
             ttu.faults.silent.add(1)
             states = []

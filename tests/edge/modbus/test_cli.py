@@ -15,7 +15,7 @@ import pytest
 
 from edge.commands import read as read_command
 from edge.modbus.profile import load_profile
-from edge.sim.static import StaticSource
+from edge.sim.sources import StaticSource
 from edge.sim.ttu import SimulatedTtu
 from tests.edge.modbus.conftest import MASTER
 
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.integration
 def ttu_in_thread(profile: str, **kw: Any) -> Iterator[SimulatedTtu]:
     """Serve a simulated TTU from its own event loop, since the command runs asyncio.run itself."""
     loop = asyncio.new_event_loop()
-    ttu = SimulatedTtu(load_profile(profile), StaticSource({"master": MASTER}), **kw)
+    ttu = SimulatedTtu(load_profile(profile), StaticSource.only({"master": MASTER}), **kw)
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     asyncio.run_coroutine_threadsafe(ttu.__aenter__(), loop).result(5)

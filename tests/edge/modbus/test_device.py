@@ -14,7 +14,7 @@ import pytest
 from detect.quantities import UNITS
 from edge.modbus.device import Backoff, ModbusDevice
 from edge.modbus.profile import load_profile
-from edge.sim.static import StaticSource
+from edge.sim.sources import StaticSource
 from tests.edge.modbus.conftest import CHANNELS, MASTER
 
 pytestmark = pytest.mark.integration
@@ -45,7 +45,7 @@ def test_every_shipped_profile_reads_back_the_served_values(name: str, channel: 
     ct, pt = RATIOS[name]
 
     async def go() -> None:
-        async with channel_factory(prof, StaticSource({"master": MASTER}), channel, ct_ratio=ct,
+        async with channel_factory(prof, StaticSource.only({"master": MASTER}), channel, ct_ratio=ct,
                                    pt_ratio=pt) as (_ttu, link):
             dev = ModbusDevice(link, prof, 1, ct_ratio=ct, pt_ratio=pt)
             t0 = time.time()
@@ -68,7 +68,7 @@ def test_dtsu666_registers_hold_secondary_tenths_and_the_reader_returns_primary_
     prof = load_profile("dtsu666")
 
     async def go() -> None:
-        async with channel_factory(prof, StaticSource({"master": MASTER}), "tcp", ct_ratio=200) as (_t, link):
+        async with channel_factory(prof, StaticSource.only({"master": MASTER}), "tcp", ct_ratio=200) as (_t, link):
             raw = await link.read_registers(function=3, address=0x2012, count=2, device_id=1)
             from edge.modbus.registers import decode
             assert decode(raw.registers, "float32") == pytest.approx(270.5 / 200 * 10_000)   # 0.1 W, secondary
@@ -83,12 +83,12 @@ def test_rtu_full_dtsu666_read_puts_pinned_frames_and_exact_bytes_on_the_wire(
     prof = load_profile("dtsu666")
 
     async def go() -> None:
-        async with channel_factory(prof, StaticSource({"master": MASTER}), "rtu-pty") as (_t, link):
+        async with channel_factory(prof, StaticSource.only({"master": MASTER}), "rtu-pty") as (_t, link):
             await ModbusDevice(link, prof, 1).read()
             tx = [f for _, d, f in link.frames if d == "tx"]
             assert [f.hex(" ") for f in tx] == ["01 03 20 06 00 40 af fb", "01 03 40 1e 00 0c 30 09"]
             assert (link.counters.bytes_out, link.counters.bytes_in) == (16, (5 + 2 * 64) + (5 + 2 * 12))
-            src = StaticSource({"master": {"u_a": 230.1}})
+            src = StaticSource.only({"master": {"u_a": 230.1}})
             _t.source = src
             reply = await link.read_registers(function=3, address=0x2006, count=2, device_id=1)
             assert reply.registers == (0x450F, 0xD000)
@@ -103,7 +103,7 @@ def test_exception_on_one_register_fails_only_that_quantity_and_the_split_is_kep
     prof = load_profile("dtsu666")
 
     async def go() -> None:
-        async with channel_factory(prof, StaticSource({"master": MASTER}), channel) as (ttu, link):
+        async with channel_factory(prof, StaticSource.only({"master": MASTER}), channel) as (ttu, link):
             ttu.faults.exceptions["pf"] = 2
             dev = ModbusDevice(link, prof, 1)
             first = await dev.read()
@@ -127,7 +127,7 @@ def test_transient_exception_is_split_around_but_the_plan_is_not_changed(
     prof = load_profile("ttu")
 
     async def go() -> None:
-        async with channel_factory(prof, StaticSource({"master": MASTER}), "tcp") as (ttu, link):
+        async with channel_factory(prof, StaticSource.only({"master": MASTER}), "tcp") as (ttu, link):
             ttu.faults.exceptions["i_n"] = 6    # device busy
             dev = ModbusDevice(link, prof, 1)
             got = await dev.read()
@@ -150,7 +150,7 @@ def test_silent_device_is_backed_off_exponentially_and_probed_cheaply(
     clock = FakeClock()
 
     async def go() -> None:
-        async with channel_factory(prof, StaticSource({"master": MASTER}), channel, timeout_s=0.2) as (ttu, link):
+        async with channel_factory(prof, StaticSource.only({"master": MASTER}), channel, timeout_s=0.2) as (ttu, link):
             dev = ModbusDevice(link, prof, 1, backoff=Backoff(base_s=10, max_s=25), clock=clock)
             ttu.faults.silent.add(1)
             t = time.monotonic()
@@ -198,7 +198,7 @@ def test_slow_reply_within_the_deadline_is_read_and_a_late_one_fails_without_poi
     clock = FakeClock()
 
     async def go() -> None:
-        async with channel_factory(prof, StaticSource({"master": MASTER}), channel, timeout_s=0.3) as (ttu, link):
+        async with channel_factory(prof, StaticSource.only({"master": MASTER}), channel, timeout_s=0.3) as (ttu, link):
             dev = ModbusDevice(link, prof, 1, backoff=Backoff(base_s=1, max_s=1), clock=clock)
             ttu.faults.delay_s = 0.1
             assert (await dev.read()).ok
@@ -221,7 +221,7 @@ def test_nan_infinite_and_impossible_values_are_failures_with_the_reason(
     bad = dict(MASTER, u_a=math.nan, p=math.inf, i_a=3.0e6, pf=1.5, e_fwd=-10.0)
 
     async def go() -> None:
-        async with channel_factory(prof, StaticSource({"master": bad}), "tcp") as (_t, link):
+        async with channel_factory(prof, StaticSource.only({"master": bad}), "tcp") as (_t, link):
             got = await ModbusDevice(link, prof, 1).read()
             reasons = {f.quantity: f.reason for f in got.failures}
             assert set(reasons) == {"u_a", "p", "i_a", "pf", "e_fwd"}
@@ -240,7 +240,7 @@ def test_subset_read_asks_only_for_the_needed_registers_and_names_unknown_quanti
     prof = load_profile("dtsu666")
 
     async def go() -> None:
-        async with channel_factory(prof, StaticSource({"master": MASTER}), "tcp") as (_t, link):
+        async with channel_factory(prof, StaticSource.only({"master": MASTER}), "tcp") as (_t, link):
             dev = ModbusDevice(link, prof, 1)
             got = await dev.read(["i_a", "i_b", "i_c", "i_n"], device="ttu-7")
             assert sorted(r.quantity for r in got.readings) == ["i_a", "i_b", "i_c"]
@@ -256,7 +256,7 @@ def test_device_absent_from_the_source_is_silent(channel_factory: Callable[..., 
     prof = load_profile("ttu")
 
     async def go() -> None:
-        async with channel_factory(prof, StaticSource({}), "rtu-pty", timeout_s=0.2) as (_t, link):
+        async with channel_factory(prof, StaticSource.only({}), "rtu-pty", timeout_s=0.2) as (_t, link):
             got = await ModbusDevice(link, prof, 1).read()
             assert not got.readings and "no reply" in got.failures[0].reason
 
@@ -300,7 +300,7 @@ type = "float32"
     served = {"u_a": 230.5, "i_a": -412.5, "p": -270.5, "e_fwd": 1234567.5, "f": 49.98, "q": 61.25}
 
     async def go() -> None:
-        async with channel_factory(prof, StaticSource({"master": served}), "rtu-pty", ct_ratio=50) as (_t, link):
+        async with channel_factory(prof, StaticSource.only({"master": served}), "rtu-pty", ct_ratio=50) as (_t, link):
             dev = ModbusDevice(link, prof, 7 - 6, ct_ratio=50)
             got = await dev.read()
             assert got.ok
@@ -313,7 +313,7 @@ type = "float32"
 def test_silent_device_does_not_disturb_its_neighbour_on_the_same_port(
         channel_factory: Callable[..., Any]) -> None:
     prof = load_profile("ttu")
-    src = StaticSource({"master": MASTER, "ttu-2": dict(MASTER, u_a=240.0)})
+    src = StaticSource.only({"master": MASTER, "ttu-2": dict(MASTER, u_a=240.0)})
 
     async def go() -> None:
         async with channel_factory(prof, src, "rtu-pty", devices={1: "master", 2: "ttu-2"},
@@ -333,7 +333,7 @@ def test_per_quantity_planning_sends_one_request_per_quantity(channel_factory: C
     prof = load_profile("dtsu666")
 
     async def go() -> None:
-        async with channel_factory(prof, StaticSource({"master": MASTER}), "tcp") as (_t, link):
+        async with channel_factory(prof, StaticSource.only({"master": MASTER}), "tcp") as (_t, link):
             dev = ModbusDevice(link, prof, 1, planning="per_quantity")
             got = await dev.read()
             assert got.ok and link.counters.requests == 15

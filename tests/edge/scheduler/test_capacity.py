@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from edge.scheduler import LinkTiming, ReadingPlan, bus_capacity, default_plans, wire_fraction
-from edge.scheduler.capacity import dlt645_no_reply_s, dlt645_transactions, transaction_wire_s
+from edge.scheduler.capacity import dlt645_transactions, transaction_wire_s
+from edge.wire import dlt645_frame_bytes, dlt645_reply_deadline_s
 
 
 @pytest.mark.parametrize(("baud", "td_s", "ms", "per_min"), [
@@ -39,7 +40,7 @@ def test_frozen_daily_energy_costs_two_transactions():
 
 
 def test_a_silent_meter_costs_about_a_second_at_2400():
-    assert 0.8 < dlt645_no_reply_s(LinkTiming()) < 1.0
+    assert 0.8 < dlt645_reply_deadline_s(2400, dlt645_frame_bytes(4), 4 + 4) + LinkTiming().gap_s < 1.0
 
 
 def test_per_meter_poll_of_six_to_ten_reads_takes_two_to_three_seconds():
@@ -93,3 +94,20 @@ def test_probe_reserve_is_part_of_the_total():
     kept = bus_capacity([plan], {"customer": 10}, LinkTiming(), probe_reserve=0.03)
     assert kept.total_fraction == pytest.approx(bare.total_fraction + 0.03)
     assert "dead-device probes: at most 3.0 % of the wire" in kept.lines()
+
+
+def test_reply_sizes_and_blocks_are_the_di_catalogues():
+    from edge.dlt645.catalog import load_catalog
+    from edge.scheduler.capacity import CLOCK_REPLIES, DAILY_FROZEN_REPLIES, DLT645_BLOCKS, DLT645_VALUE_BYTES
+
+    cat = load_catalog()
+    assert DLT645_VALUE_BYTES["u_a"] == cat.by_name("u_a").nbytes == 2            # XXX.X
+    assert DLT645_VALUE_BYTES["e_fwd"] == cat.by_name("e_fwd").nbytes == 4        # XXXXXX.XX
+    assert ((("u_a", "u_b", "u_c"), 6) in DLT645_BLOCKS and (("p", "p_a", "p_b", "p_c"), 12) in DLT645_BLOCKS
+            and (tuple(f"sw{k}" for k in range(1, 8)), 14) in DLT645_BLOCKS)
+    assert DAILY_FROZEN_REPLIES == (5, 20) and CLOCK_REPLIES == (4, 3)
+
+
+def test_a_quantity_without_a_dlt645_di_has_no_transaction():
+    with pytest.raises(KeyError, match="t_amb"):
+        dlt645_transactions(["e_fwd", "t_amb"])

@@ -8,8 +8,9 @@ import pytest
 
 from edge.errors import TransportError
 from edge.scheduler import LinkTiming, LoopClock, VirtualTimeLoop
-from edge.scheduler.capacity import dlt645_no_reply_s, transaction_wire_s
+from edge.scheduler.capacity import transaction_wire_s
 from edge.scheduler.fake import FakeReader
+from edge.wire import dlt645_frame_bytes, dlt645_reply_deadline_s
 
 
 def _run(coro_fn):  # type: ignore[no-untyped-def]
@@ -43,7 +44,8 @@ def test_a_dead_meter_costs_the_no_reply_deadline_and_raises():
             await reader.read("m1", ("e_fwd",))
         return clock.now() - t0
 
-    assert _run(main) == pytest.approx(dlt645_no_reply_s(LinkTiming()))
+    deadline_s = dlt645_reply_deadline_s(2400, dlt645_frame_bytes(4), 4 + 4)   # the client's wait for e_fwd
+    assert _run(main) == pytest.approx(deadline_s + LinkTiming().gap_s)
 
 
 def test_two_transactions_at_once_are_refused_like_a_half_duplex_bus():
