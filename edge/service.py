@@ -207,17 +207,29 @@ class Daemon:
             self.runners[aid].feed(reads)
         return n
 
+    def healthy(self) -> bool:
+        """What WATCHDOG=1 vouches for: the engines step (this is asked from their loop) and the
+        publisher's pump still runs (a dead pump would let the outbox fill up unnoticed)."""
+        return self.publisher is not None and self.publisher.pumping
+
     async def _engine_loop(self) -> None:
         assert self.queue is not None
+        # systemd wants a ping at least every WatchdogSec/2 (watchdog_interval_s); step at least that
+        # often and ping at most twice per interval (steps follow every reading: many per second).
+        ping_every_s = systemd.watchdog_interval_s() if self.options.notify_systemd else None
+        wait_s = min(self.options.step_interval_s, ping_every_s or float("inf"))
+        last_ping = float("-inf")
         while True:
             # Step as soon as readings arrive (alert latency), and at least every step_interval_s on
             # event time so that silence (master offline, outages) is noticed without readings.
             first: DeviceRead | None = None
             with contextlib.suppress(asyncio.TimeoutError):
-                first = await asyncio.wait_for(self.queue.get(), self.options.step_interval_s)
+                first = await asyncio.wait_for(self.queue.get(), wait_s)
             await self.step(first=first)
-            if self.options.notify_systemd and self.publisher is not None:
+            now = time.monotonic()
+            if ping_every_s is not None and now - last_ping >= ping_every_s / 2 and self.healthy():
                 systemd.watchdog()
+                last_ping = now
 
     async def step(self, *, first: DeviceRead | None = None, force_snapshot: bool = False) -> None:
         self._drain_into_engines(first)

@@ -14,7 +14,7 @@ from collections import Counter
 
 import pytest
 
-from tests.edge.service.harness import PREFIX, Daemon, ServedArea, install_audit, produced, seq_of
+from tests.edge.service.harness import PREFIX, Daemon, ServedArea, install_audit, outbox_meta, produced, seq_of
 from tests.support.mqtt import Subscriber
 from tests.support.procs import Mosquitto
 
@@ -104,3 +104,40 @@ def test_sigkilled_ten_times_loses_nothing_and_raises_once(area: ServedArea, dae
     assert cleared == Counter(raised), (raised, cleared)      # the same alert id continued and cleared once
     assert daemon.text().count("engine state restored (1 active alerts)") >= 8
     print(f"10 kills: {n} produced, all received, {dups} duplicates")
+
+
+def test_outbox_bound_in_a_long_outage_drops_oldest_summaries_keeps_alerts(
+        area: ServedArea, daemon: Daemon, mosquitto: Mosquitto) -> None:
+    area.write_config(publish="outbox_max_mb = 0.01")        # ~10 KiB: about 15 realtime summaries
+    install_audit(area.outbox_path)
+    with Subscriber.running(mosquitto.port, ALL, client_id="collector-bound") as sub:
+        daemon.start()
+        daemon.wait_log("kernels ready")
+        wait_until(lambda: len(sub.msg_ids("/summary/realtime")) >= 2, 15, "realtime before the outage")
+        mosquitto.stop()
+        area.source.load = 1.10
+        time.sleep(6)
+        area.source.load = 0.5                # raised and cleared while the broker is away
+        time.sleep(6)
+        mosquitto.start()
+        daemon.wait_log("connected to", count=2, timeout_s=40)     # paho's back-off has grown meanwhile
+        at_reconnect = max(s for s, _, _ in produced(area.outbox_path))
+        wait_until(lambda: any(m.payload.get("msg_id") and seq_of(m.payload["msg_id"]) > at_reconnect
+                               for m in sub.snapshot() if m.topic.endswith("/health")), 20, "health after the outage")
+        assert daemon.terminate() == 0
+        rows = produced(area.outbox_path)
+        meta = outbox_meta(area.outbox_path)
+        got = {seq_of(m) for m in sub.msg_ids() if m}
+    summaries = [s for s, kind, _ in rows if kind in ("realtime", "health", "interval", "daily", "meters_interval")]
+    missing = [s for s, kind, _ in rows if kind != "alerts_active" and s not in got]
+    assert missing, "the bound was never reached: nothing dropped"
+    assert set(missing) <= set(summaries), "an alert was dropped"
+    # oldest first: no summary newer than a dropped one survived from before the last drop
+    lo, hi = min(missing), max(missing)
+    assert [s for s in summaries if lo <= s <= hi] == sorted(missing), "drops were not the oldest summaries"
+    assert sorted(a["state"] for a in alerts(sub, "raised") + alerts(sub, "cleared")) == ["cleared", "raised"]
+    health = [m.payload for m in sub.snapshot() if m.topic.endswith("/health")]
+    last = max(health, key=lambda h: seq_of(h["msg_id"]))
+    assert last["outbox"]["dropped_summaries"] == len(missing) == meta["dropped_summaries"]
+    assert last["outbox"]["dropped_alerts"] == 0
+    print(f"bound: {len(rows)} produced, {len(missing)} summaries dropped as counted, alerts kept")
