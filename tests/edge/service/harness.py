@@ -71,10 +71,16 @@ class ControlledSource:
 class ServedArea:
     dir: Path
     source: ControlledSource
-    meter_port: str
+    meter_ports: list[str]               # one per meter bus; meters are split in contiguous blocks
     ttu_port: str
     mqtt_url: str
+    baud: int = 9600
+    ttu: SimulatedTtu | None = None
+    buses: list[MeterBus] = field(default_factory=list)
     config: Path = field(init=False)
+
+    def bus_of(self, i: int) -> str:
+        return f"rs485-{i * len(self.meter_ports) // len(self.source.meters) + 1}"
 
     @property
     def state_dir(self) -> Path:
@@ -84,10 +90,21 @@ class ServedArea:
     def outbox_path(self) -> Path:
         return self.state_dir / "outbox.sqlite3"
 
-    def write_config(self, *, mqtt: str = "", publish: str = "", plans: str = "", detection: str = "") -> Path:
-        meters = "\n".join(
-            f'[[area.meter]]\nid = "{m}"\naddress = "{i + 1}"\nbus = "rs485-1"\nphase = "{"ABC"[i % 3]}"\n'
-            for i, m in enumerate(self.source.meters))
+    def write_config(self, *, mqtt: str = "", publish: str = "", plans: str = "", detection: str = "",
+                     master_s: float = 1, meter_s: float = 60, rated_kva: float = RATED_KVA) -> Path:
+        csv = self.dir / "meters.csv"
+        csv.write_text("id,address,bus,phase,branch,kind,pv,ct_ratio\n" + "".join(
+            f"{m},{i + 1},{self.bus_of(i)},{'ABC'[i % 3]},B{i % 4 + 1},single,false,1\n"
+            for i, m in enumerate(self.source.meters)), encoding="utf-8")
+        meter_buses = "".join(f"""
+[[bus]]
+name = "rs485-{k + 1}"
+port = "{port}"
+protocol = "dlt645"
+baud = {self.baud}
+parity = "N"
+response_delay_s = 0.02
+""" for k, port in enumerate(self.meter_ports))
         text = f"""
 [gateway]
 id = "{GATEWAY}"
@@ -104,14 +121,7 @@ health_interval_s = 5
 snapshot_interval_s = 10
 {publish}
 
-[[bus]]
-name = "rs485-1"
-port = "{self.meter_port}"
-protocol = "dlt645"
-baud = 9600
-parity = "N"
-response_delay_s = 0.02
-
+{meter_buses}
 [[bus]]
 name = "ttu"
 port = "{self.ttu_port}"
@@ -121,13 +131,13 @@ timeout_s = 0.5
 [plans.master_realtime]
 device_class = "master"
 quantities = ["u_a", "u_b", "u_c", "i_a", "i_b", "i_c", "i_n", "p", "q", "pf", "e_fwd", "e_rev"]
-interval_s = 1
+interval_s = {master_s:g}
 priority = 0
 
 [plans.meter_interval]
 device_class = "meter"
 quantities = ["e_fwd", "e_rev", "u_a", "i_a", "p", "pf"]
-interval_s = 60
+interval_s = {meter_s:g}
 priority = 3
 {plans}
 
@@ -140,10 +150,9 @@ overload_clear_persist_s = 2
 
 [[area]]
 id = "A01"
-transformer = {{ rated_kva = {RATED_KVA:g}, lv_voltage = {LV_V:g} }}
+transformer = {{ rated_kva = {rated_kva:g}, lv_voltage = {LV_V:g} }}
 master = {{ bus = "ttu", device_id = 1, profile = "ttu" }}
-
-{meters}
+meters_csv = "{csv}"
 """
         self.config = self.dir / "edge.toml"
         self.config.write_text(text, encoding="utf-8")
@@ -166,20 +175,27 @@ class _LoopThread:
 
 
 @contextlib.contextmanager
-def served_area(tmp: Path, mqtt_url: str, *, n_meters: int = 3) -> Iterator[ServedArea]:
-    """Serve ``n_meters`` DL/T 645 meters and a TTU on loopback TCP; the area's ``edge.toml`` is written
-    by ``ServedArea.write_config``."""
-    source = ControlledSource(n_meters)
-    bus = MeterBus([SimMeter(address=f"{i + 1:012d}", device=m, response_delay_s=0.02)
-                    for i, m in enumerate(source.meters)], source, baud=9600)
+def served_area(tmp: Path, mqtt_url: str, *, n_meters: int = 3, n_buses: int = 1, baud: int = 9600,
+                source: ControlledSource | None = None) -> Iterator[ServedArea]:
+    """Serve ``n_meters`` DL/T 645 meters on ``n_buses`` meter buses and a Modbus TCP TTU, all on
+    loopback TCP (wire time emulated at ``baud``); the ``edge.toml`` is (re)written by
+    ``ServedArea.write_config``."""
+    source = source or ControlledSource(n_meters)
+    n = len(source.meters)
+    blocks = [[i for i in range(n) if i * n_buses // n == k] for k in range(n_buses)]
+    buses = [MeterBus([SimMeter(address=f"{i + 1:012d}", device=source.meters[i], response_delay_s=0.02)
+                       for i in block], source, baud=baud, seed=k) for k, block in enumerate(blocks)]
     ttu = SimulatedTtu(load_profile("ttu"), source, transport="tcp")
     lt = _LoopThread()
-    with bus.serving("tcp://127.0.0.1:0"):
+    with contextlib.ExitStack() as stack:
+        for bus in buses:
+            stack.enter_context(bus.serving("tcp://127.0.0.1:0"))
         lt.run(ttu.__aenter__())
         try:
             tmp.mkdir(parents=True, exist_ok=True)
-            area = ServedArea(dir=tmp, source=source, meter_port=str(bus.url),
-                              ttu_port=f"tcp://{ttu.host}:{ttu.tcp_port}", mqtt_url=mqtt_url)
+            area = ServedArea(dir=tmp, source=source, meter_ports=[str(b.url) for b in buses],
+                              ttu_port=f"tcp://{ttu.host}:{ttu.tcp_port}", mqtt_url=mqtt_url, baud=baud,
+                              ttu=ttu, buses=buses)
             area.write_config()
             yield area
         finally:

@@ -14,7 +14,15 @@ from collections import Counter
 
 import pytest
 
-from tests.edge.service.harness import PREFIX, Daemon, ServedArea, install_audit, outbox_meta, produced, seq_of
+from tests.edge.service.harness import (
+    PREFIX,
+    Daemon,
+    ServedArea,
+    install_audit,
+    outbox_meta,
+    produced,
+    seq_of,
+)
 from tests.support.mqtt import Subscriber
 from tests.support.procs import Mosquitto
 

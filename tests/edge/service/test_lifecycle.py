@@ -99,7 +99,7 @@ def test_sigterm_under_systemd_ready_after_warm_watchdog_stopping_and_clean_exit
     assert len(ready) == 1 and ready[0][1], "READY=1 must come once, after the kernels are warm"
     pings = [t for t in notify.times("WATCHDOG=1") if ready[0][0] <= t <= t_term]
     assert len(pings) >= 5
-    gaps = [b - a for a, b in zip([ready[0][0], *pings], pings)]
+    gaps = [b - a for a, b in zip([ready[0][0], *pings], pings, strict=False)]
     assert max(gaps) <= watchdog_s / 2 + 0.25, f"watchdog gaps {max(gaps):.2f} s > half of WatchdogSec"
     assert len(pings) <= (t_term - ready[0][0]) / (watchdog_s / 4) + 3, "watchdog pings flood the socket"
     stopping = notify.times("STOPPING=1")
@@ -108,3 +108,27 @@ def test_sigterm_under_systemd_ready_after_warm_watchdog_stopping_and_clean_exit
     status = retained_status(int(area.mqtt_url.rsplit(":", 1)[1]))
     assert status["state"] == "offline" and status["_retain"] is True
     assert "stopped; outbox empty" in daemon.text()
+
+
+def _cache_files(d: Path) -> set[str]:
+    return {p.name for p in d.rglob("*") if p.suffix in (".nbi", ".nbc")}
+
+
+def test_cold_start_compiles_every_kernel_before_ready(tmp_path: Path, area: ServedArea, daemon: Daemon) -> None:
+    """With an empty numba cache, everything the running daemon needs is compiled before "kernels
+    ready" (READY=1): meter rounds and alerts after it add nothing to the cache (no JIT stall)."""
+    cache = tmp_path / "numba-cold"
+    cache.mkdir()
+    daemon.env["NUMBA_CACHE_DIR"] = str(cache)
+    daemon.start()
+    daemon.wait_log("kernels ready", timeout_s=120)
+    at_ready = _cache_files(cache)
+    assert any(n.startswith("load.") for n in at_ready), at_ready
+    t0 = time.monotonic()
+    while area.buses[0].stats.replies < 2 * len(area.source.meters) and time.monotonic() - t0 < 15:
+        time.sleep(0.1)
+    area.source.load = 1.1
+    time.sleep(4)
+    assert daemon.terminate() == 0
+    assert area.buses[0].stats.replies >= len(area.source.meters), "the meters were never read"
+    assert _cache_files(cache) == at_ready, f"compiled after READY: {sorted(_cache_files(cache) - at_ready)}"
