@@ -7,13 +7,18 @@ mosquitto and a simulated area served in this process (DL/T 645 meter buses and 
 loopback TCP, wire time emulated at the bus baud rate; see tests/edge/service/harness.py).
 Prints one ``name: value`` per line:
 
-- alert_latency_p50_s / _p99_s: the TTU's load is switched from 50 % to 110 % of rated (threshold
-  95 %) ``--crossings`` times at random phases, 1x clock, master polled every second,
-  ``overload_persist_s`` = 1 s (the default is 60 s; it is part of the definition, not of the
-  latency). Measured from the moment the persistence elapsed on the data, i.e. the time the TTU first
-  served an over-threshold value + overload_persist_s, to the ``raised`` alert arriving at a QoS 1
-  subscriber. alert_latency_from_crossing_p50_s / _p99_s: the same from the switch itself + persistence,
-  which adds the poll phase (0..1 s at a 1 s master cadence, 0..5 s at the default 5 s).
+- alert latency: the TTU's load is switched from 50 % to 110 % of rated (threshold 95 %)
+  ``--crossings`` times at random phases, 1x clock, master polled every second,
+  ``overload_persist_s`` = 1 s (the default is 60 s; persistence is part of the definition, not of
+  the latency). The engine raises on the first sample taken at or after onset + persistence, so:
+  - alert_latency_p50_s / _p99_s: from the TTU serving that sample (the poll at which the persistence
+    had elapsed) to the ``raised`` alert arriving at a QoS 1 subscriber: poll reply, decode, engine
+    step, durable outbox put (fsync), MQTT. This is what the daemon adds; the goal applies to it.
+  - alert_latency_from_persist_elapsed_p50_s / _p99_s: from the first over-threshold sample served +
+    overload_persist_s; adds the wait for the next poll (0..1 master cadence: 1 s here, 5 s by
+    default, and a whole cadence whenever sample jitter puts the completing sample a few ms short).
+  - alert_latency_from_crossing_p50_s / _p99_s: from the switch itself + persistence; adds the poll
+    phase of the first sample as well.
 - rss_mb (peak VmHWM and steady VmRSS) and cpu_pct (share of one core, user+system, of the daemon
   process) for a 2000-meter area: 8 meter buses of 250 meters at 2400 baud (one bus cannot read 2000
   meters in 15 min), 15-min meter rounds, master every 5 s, health every 60 s, measured over
@@ -37,6 +42,7 @@ import tempfile
 import threading
 import time
 from contextlib import ExitStack
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +64,15 @@ class WatchedSource(ControlledSource):
     def __init__(self, n_meters: int) -> None:
         super().__init__(n_meters)
         self.first_over: float | None = None
+        self.served: list[float] = []          # times the TTU served the master's currents
 
     def values(self, device: str, quantities: Any, now: float) -> dict[str, float]:
         out = super().values(device, quantities, now)
-        if device == "master" and self.load > THRESHOLD and self.first_over is None and "i_a" in out:
-            self.first_over = time.time()
+        if device == "master" and "i_a" in out:
+            t = time.time()
+            self.served.append(t)
+            if self.load > THRESHOLD and self.first_over is None:
+                self.first_over = t
         return out
 
 
@@ -99,19 +109,24 @@ def pct(xs: list[float], q: float) -> float:
 def latency(tmp: Path, broker: Mosquitto, crossings: int, cache: Path) -> None:
     persist_s = 1.0
     source = WatchedSource(3)
-    raised: list[float] = []
+    raised: list[tuple[float, float]] = []     # (received, raised_at of the payload)
     cleared: list[float] = []
 
     def on_message(c: paho.Client, ud: Any, msg: paho.MQTTMessage) -> None:
         now = time.time()
         p = json.loads(msg.payload)
-        (raised if p.get("state") == "raised" else cleared).append(now)
+        if p.get("state") == "raised":
+            raised_at = datetime.fromisoformat(p["raised_at"].replace("Z", "+00:00")).timestamp()
+            raised.append((now, raised_at))
+        else:
+            cleared.append(now)
 
     sub = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-alerts", protocol=paho.MQTTv5)
     sub.on_message = on_message
     sub.connect("127.0.0.1", broker.port)
     sub.subscribe("meterwatch/v1/+/+/alert", 1)
     sub.loop_start()
+    from_sample: list[float] = []
     from_data: list[float] = []
     from_cross: list[float] = []
     rng = random.Random(1)
@@ -131,8 +146,13 @@ def latency(tmp: Path, broker: Mosquitto, crossings: int, cache: Path) -> None:
                 source.load = 1.10
                 wait_for(lambda k=k: len(raised) > k, 15, f"raised alert {k + 1}")
                 assert source.first_over is not None
-                from_data.append(raised[k] - (source.first_over + persist_s))
-                from_cross.append(raised[k] - (t_cross + persist_s))
+                received, raised_at = raised[k]
+                # the sample that completed the persistence: the last one served before the daemon
+                # stamped it (raised_at is that reading's time)
+                trigger = max(t for t in source.served if t <= raised_at + 1e-3)
+                from_sample.append(received - trigger)
+                from_data.append(received - (source.first_over + persist_s))
+                from_cross.append(received - (t_cross + persist_s))
                 source.load = 0.5
                 wait_for(lambda k=k: len(cleared) > k, 15, f"cleared alert {k + 1}")
         finally:
@@ -140,9 +160,11 @@ def latency(tmp: Path, broker: Mosquitto, crossings: int, cache: Path) -> None:
             sub.loop_stop()
     print(f"alert_crossings: {len(from_data)}")
     print("alert_persist_s: 1  # bench setting; the default overload_persist_s is 60")
-    print(f"alert_latency_p50_s: {statistics.median(from_data):.3f}")
-    print(f"alert_latency_p99_s: {pct(from_data, 0.99):.3f}")
-    print(f"alert_latency_max_s: {max(from_data):.3f}")
+    print(f"alert_latency_p50_s: {statistics.median(from_sample):.3f}")
+    print(f"alert_latency_p99_s: {pct(from_sample, 0.99):.3f}")
+    print(f"alert_latency_max_s: {max(from_sample):.3f}")
+    print(f"alert_latency_from_persist_elapsed_p50_s: {statistics.median(from_data):.3f}")
+    print(f"alert_latency_from_persist_elapsed_p99_s: {pct(from_data, 0.99):.3f}")
     print(f"alert_latency_from_crossing_p50_s: {statistics.median(from_cross):.3f}")
     print(f"alert_latency_from_crossing_p99_s: {pct(from_cross, 0.99):.3f}")
 
@@ -159,7 +181,7 @@ def proc_figures(pid: int) -> tuple[float, float, float]:
 def footprint(tmp: Path, broker: Mosquitto, seconds: float, cache: Path) -> None:
     with served_area(tmp / "fp", broker.url, n_meters=2000, n_buses=8, baud=2400) as area:
         area.write_config(master_s=5, meter_s=900, rated_kva=1000,
-                          publish="health_interval_s = 60\nsnapshot_interval_s = 300")
+                          health_s=60, snapshot_s=300)
         log = tmp / "fp-daemon.log"
         proc = start_daemon(area.config, log, cache)
         try:

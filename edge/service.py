@@ -214,10 +214,11 @@ class Daemon:
 
     async def _engine_loop(self) -> None:
         assert self.queue is not None
-        # systemd wants a ping at least every WatchdogSec/2 (watchdog_interval_s); step at least that
-        # often and ping at most twice per interval (steps follow every reading: many per second).
+        # systemd wants a ping at least every WatchdogSec/2 (watchdog_interval_s). Steps follow every
+        # reading (many per second), so ping at most every quarter of that, and step at least every
+        # quarter too: the gap between two pings stays below half of it plus one step.
         ping_every_s = systemd.watchdog_interval_s() if self.options.notify_systemd else None
-        wait_s = min(self.options.step_interval_s, ping_every_s or float("inf"))
+        wait_s = min(self.options.step_interval_s, (ping_every_s or float("inf")) / 4)
         last_ping = float("-inf")
         while True:
             # Step as soon as readings arrive (alert latency), and at least every step_interval_s on
@@ -227,7 +228,7 @@ class Daemon:
                 first = await asyncio.wait_for(self.queue.get(), wait_s)
             await self.step(first=first)
             now = time.monotonic()
-            if ping_every_s is not None and now - last_ping >= ping_every_s / 2 and self.healthy():
+            if ping_every_s is not None and now - last_ping >= ping_every_s / 4 and self.healthy():
                 systemd.watchdog()
                 last_ping = now
 

@@ -91,7 +91,8 @@ class ServedArea:
         return self.state_dir / "outbox.sqlite3"
 
     def write_config(self, *, mqtt: str = "", publish: str = "", plans: str = "", detection: str = "",
-                     master_s: float = 1, meter_s: float = 60, rated_kva: float = RATED_KVA) -> Path:
+                     master_s: float = 1, meter_s: float = 60, rated_kva: float = RATED_KVA,
+                     health_s: float = 5, snapshot_s: float = 10) -> Path:
         csv = self.dir / "meters.csv"
         csv.write_text("id,address,bus,phase,branch,kind,pv,ct_ratio\n" + "".join(
             f"{m},{i + 1},{self.bus_of(i)},{'ABC'[i % 3]},B{i % 4 + 1},single,false,1\n"
@@ -117,8 +118,8 @@ keepalive_s = 5
 {mqtt}
 
 [publish]
-health_interval_s = 5
-snapshot_interval_s = 10
+health_interval_s = {health_s:g}
+snapshot_interval_s = {snapshot_s:g}
 {publish}
 
 {meter_buses}

@@ -101,7 +101,7 @@ def test_sigterm_under_systemd_ready_after_warm_watchdog_stopping_and_clean_exit
     assert len(pings) >= 5
     gaps = [b - a for a, b in zip([ready[0][0], *pings], pings, strict=False)]
     assert max(gaps) <= watchdog_s / 2 + 0.25, f"watchdog gaps {max(gaps):.2f} s > half of WatchdogSec"
-    assert len(pings) <= (t_term - ready[0][0]) / (watchdog_s / 4) + 3, "watchdog pings flood the socket"
+    assert len(pings) <= (t_term - ready[0][0]) / (watchdog_s / 8) + 3, "watchdog pings flood the socket"
     stopping = notify.times("STOPPING=1")
     assert stopping and stopping[0] >= t_term
     assert any(msg.startswith("STATUS=running") for _, msg, _ in notify.got), notify.got[:5]
