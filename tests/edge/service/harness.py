@@ -252,8 +252,9 @@ class Daemon:
     starts: int = 0
 
     def start(self) -> None:
-        env = {**os.environ, "NUMBA_CACHE_DIR": str(numba_cache_dir()), "PYTHONUNBUFFERED": "1", **self.env}
-        env.pop("NOTIFY_SOCKET", None) if "NOTIFY_SOCKET" not in self.env else None
+        env = {**os.environ, "NUMBA_CACHE_DIR": str(numba_cache_dir()), "PYTHONUNBUFFERED": "1"}
+        env.pop("NOTIFY_SOCKET", None)          # only a test's own notify socket, never an inherited one
+        env.update(self.env)
         self.starts += 1
         with open(self.log, "ab") as log:
             log.write(f"\n==== start {self.starts} ====\n".encode())
