@@ -208,17 +208,30 @@ class Daemon:
             self.runners[aid].feed(reads)
         return n
 
+    def healthy(self) -> bool:
+        """What WATCHDOG=1 vouches for: the engines step (this is asked from their loop) and the
+        publisher's pump still runs (a dead pump would let the outbox fill up unnoticed)."""
+        return self.publisher is not None and self.publisher.pumping
+
     async def _engine_loop(self) -> None:
         assert self.queue is not None
+        # systemd wants a ping at least every WatchdogSec/2 (watchdog_interval_s). Steps follow every
+        # reading (many per second), so ping at most every quarter of that, and step at least every
+        # quarter too: the gap between two pings stays below half of it plus one step.
+        ping_every_s = systemd.watchdog_interval_s() if self.options.notify_systemd else None
+        wait_s = min(self.options.step_interval_s, (ping_every_s or float("inf")) / 4)
+        last_ping = float("-inf")
         while True:
             # Step as soon as readings arrive (alert latency), and at least every step_interval_s on
             # event time so that silence (master offline, outages) is noticed without readings.
             first: DeviceRead | None = None
             with contextlib.suppress(asyncio.TimeoutError):
-                first = await asyncio.wait_for(self.queue.get(), self.options.step_interval_s)
+                first = await asyncio.wait_for(self.queue.get(), wait_s)
             await self.step(first=first)
-            if self.options.notify_systemd and self.publisher is not None:
+            now = time.monotonic()
+            if ping_every_s is not None and now - last_ping >= ping_every_s / 4 and self.healthy():
                 systemd.watchdog()
+                last_ping = now
 
     async def step(self, *, first: DeviceRead | None = None, force_snapshot: bool = False) -> None:
         self._drain_into_engines(first)
@@ -323,21 +336,31 @@ def plan_cadences(params: Params, plans: dict[str, PlanConfig]) -> Params:
 
 
 def _warm_up() -> float:
-    """Compile (or load from the numba cache) every kernel before READY=1: run a tiny engine."""
+    """Compile (or load from the numba cache) every kernel the engine runs before READY=1: a tiny
+    engine gets every quantity from the master and from meters over a few intervals. (Feeding only
+    some quantities left e.g. the meter-voltage kernel to compile on the first meter round, after
+    READY, stalling that step.)"""
     import numpy as np
 
     from detect import Engine, ReadingBatch
     from detect.area import Area
+    from detect.quantities import QUANTITY_CODE
 
     t0 = time.perf_counter()
-    area = Area.simple(id="warmup", rated_kva=100, meter_ids=["a", "b", "c"])
+    # rated_kva a float as the config loader gives it: numba compiles a separate signature for an int.
+    area = Area.simple(id="warmup", rated_kva=100.0, meter_ids=["a", "b", "c"])
     eng = Engine(area, Params())
+    names = sorted(QUANTITY_CODE, key=QUANTITY_CODE.__getitem__)
+    codes = np.array([QUANTITY_CODE[n] for n in names])
+    devices = np.arange(area.n_meters + 1)
     base = 1_700_000_000.0
-    for k in range(3):
+    for k in range(4):
         ts = base + 900.0 * k
-        eng.ingest(ReadingBatch.from_columns(np.array([3, 0, 1]), np.array([3, 14, 14]),
-                                             np.array([10.0, 1.0 + k, 2.0 + k]), np.array([ts, ts, ts]),
-                                             n_devices=4))
+        per_q = np.array([230.0 if n.startswith("u_") else 50.0 if n == "f" else 0.9 if n == "pf"
+                          else 0.0 if n.startswith(("sw", "evt_")) else 10.0 + k for n in names])
+        eng.ingest(ReadingBatch.from_columns(np.repeat(devices, len(codes)), np.tile(codes, len(devices)),
+                                             np.tile(per_q, len(devices)), np.full(len(codes) * len(devices), ts),
+                                             n_devices=area.n_meters + 1))
         eng.advance(ts + 1000.0)
     eng.snapshot()
     return time.perf_counter() - t0

@@ -62,7 +62,7 @@ class MqttConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class PublishConfig:
-    outbox_max_mb: float = f(64.0, lo=1, hi=100_000, doc="outbox bound; oldest summaries are dropped first")
+    outbox_max_mb: float = f(64.0, lo=0.01, hi=100_000, doc="outbox bound (MiB); oldest summaries are dropped first")
     alert_ttl_days: float = f(30.0, lo=1, hi=3650, doc="unsent alerts are kept this long")
     health_interval_s: float = f(60.0, lo=5, hi=3600)
     realtime: str = f("every_poll", choices=("every_poll", "off"), doc="publish summary/realtime per master poll")

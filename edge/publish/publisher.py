@@ -188,6 +188,11 @@ class Publisher:
         return flushed
 
     @property
+    def pumping(self) -> bool:
+        """True while the task moving messages from the outbox to the broker runs."""
+        return self._pump is not None and not self._pump.done()
+
+    @property
     def inflight(self) -> int:
         """Messages handed to paho and not yet acknowledged (never more than ``MqttSettings.inflight``)."""
         return len(self._mid_to_seq)

@@ -246,3 +246,24 @@ def test_inflight_window_is_used_and_never_exceeded(mosquitto: Mosquitto, tmp_pa
 
     seen = asyncio.run(run())
     assert max(seen) == 8
+
+
+def test_pumping_says_whether_the_pump_task_runs(tmp_path: Path) -> None:
+    """What the daemon's watchdog vouches for: a dead pump means no WATCHDOG=1."""
+    from tests.support.procs import free_port
+
+    async def run() -> tuple[bool, bool, bool]:
+        pub = Publisher(PublisherSettings(gateway="gw", state_dir=tmp_path),
+                        MqttSettings(url=f"mqtt://127.0.0.1:{free_port()}", client_id="gw"))
+        before = pub.pumping
+        await pub.start()
+        running = pub.pumping
+        assert pub._pump is not None
+        pub._pump.cancel()
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        dead = pub.pumping
+        await pub.stop(0.1)
+        return before, running, dead
+
+    assert asyncio.run(run()) == (False, True, False)
