@@ -213,6 +213,11 @@ def vm_expected(points: list[Point]) -> dict[tuple[str, tuple[tuple[str, str], .
     return out
 
 
+def _same(got: float | None, want: float) -> bool:
+    """VictoriaMetrics keeps 12 significant digits of a float: equal within that, nothing looser."""
+    return got is not None and (got == want or abs(got - want) <= 1e-11 * max(abs(want), 1e-300))
+
+
 def missing_in_vm(vm_url: str, points: list[Point], timeout_s: float = 20.0) -> list[str]:
     """Poll until every expected sample is in VictoriaMetrics with its value; returns what is still missing."""
     want = vm_expected(points)
@@ -221,7 +226,7 @@ def missing_in_vm(vm_url: str, points: list[Point], timeout_s: float = 20.0) -> 
         have = vm_series(vm_url)
         missing = [f"{k[0]}{dict(k[1])} @{ts}={v} (have {have.get(k, {}).get(ts)})"
                    for k, samples in want.items() for ts, v in samples.items()
-                   if have.get(k, {}).get(ts) != v]
+                   if not _same(have.get(k, {}).get(ts), v)]
         if not missing or time.monotonic() > deadline:
             return missing
         time.sleep(0.3)
