@@ -83,19 +83,6 @@ class Daemon:
             ca_file=Path(m.ca_file) if m.ca_file else None, cert_file=Path(m.cert_file) if m.cert_file else None,
             key_file=Path(m.key_file) if m.key_file else None, keepalive_s=m.keepalive_s)
 
-    def _plans(self, utc_offset_s: float) -> list[Any]:
-        from edge.scheduler import ReadingPlan
-
-        plans = []
-        for name, p in self.cfg.plans.items():
-            offset = p.offset_s
-            if p.interval_s >= 86400:           # daily plans: offset is local time after midnight
-                offset = (p.offset_s - utc_offset_s) % p.interval_s
-            plans.append(ReadingPlan(name=name, class_name=p.device_class, quantities=p.quantities,
-                                     interval_s=p.interval_s, offset_s=offset, priority=p.priority,
-                                     deadline_s=p.deadline_s or None, kind=p.kind))
-        return plans
-
     def _build_bus(self, bus: BusConfig, utc_offset_s: float) -> _Bus:
         from edge.scheduler import (
             BackoffPolicy,
@@ -103,13 +90,13 @@ class Daemon:
             ClockPolicy,
             DeviceSpec,
             Dlt645Reader,
-            LinkTiming,
             ModbusReader,
         )
+        from edge.scheduler.from_config import link_timing, reading_plans
 
         assert self.queue is not None
         specs: list[Any] = []
-        plans = [p for p in self._plans(utc_offset_s)]
+        plans = reading_plans(self.cfg, utc_offset_s)
         if bus.protocol == "dlt645":
             from edge.dlt645.client import Dlt645Client
             from edge.dlt645.link import open_link
@@ -130,9 +117,7 @@ class Daemon:
                     addresses[name] = area.master.address.zfill(12)
                     specs.append(DeviceSpec(device=name, class_name="master"))
                     self.route[name] = (area.id, "master")
-            timing = LinkTiming(baud=bus.baud, response_delay_s=bus.response_delay_s, gap_s=bus.gap_s,
-                                protocol="dlt645", block_reads=bus.block_reads == "auto")
-            reader: Any = Dlt645Reader(client, addresses, timing)
+            reader: Any = Dlt645Reader(client, addresses, link_timing(bus))
         else:
             from edge.modbus.adapter import ModbusLink
             from edge.modbus.device import ModbusDevice
@@ -158,8 +143,7 @@ class Daemon:
                                              ct_ratio=area.master.ct_ratio, pt_ratio=area.master.pt_ratio)
                 specs.append(DeviceSpec(device=name, class_name="master"))
                 self.route[name] = (area.id, "master")
-            timing = LinkTiming(baud=bus.baud, response_delay_s=0.01, gap_s=0.0, protocol=bus.protocol)
-            reader = ModbusReader(devices, timing)
+            reader = ModbusReader(devices, link_timing(bus))
             link = modbus_link
             plans = [p for p in plans if p.class_name == "master"]
         used = {s.class_name for s in specs}

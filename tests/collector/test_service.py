@@ -35,6 +35,17 @@ def _paced(msgs, pause_s):
         yield m.topic, m.encode()
 
 
+def _collect_and_check(msgs, mosquitto, victoria, tmp_path) -> None:
+    """Publish ``msgs`` through a collector into VictoriaMetrics: every point lands, all acked, no dead letter."""
+    cfg = write_config(tmp_path / "c.toml", mqtt_url=mosquitto.url, influx_url=victoria.url)
+    with collector_thread(cfg) as col:
+        publish_all(mosquitto.url, ((m.topic, m.encode()) for m in msgs))
+        missing = missing_in_vm(victoria.url, expected_points(msgs))
+        assert missing == [], f"{len(missing)} samples missing, e.g. {missing[:5]}"
+    assert col.health.counters["acked"] == len(msgs)
+    assert sum(col.health.dead_letters.values()) == 0
+
+
 def _stream(**kw):
     return list(area_stream(AreaSpec(**kw), PREFIX))
 
@@ -43,13 +54,7 @@ def test_every_message_of_a_generated_area_lands_as_documented_points_in_victori
     msgs = _stream(meters=30, intervals=6) + _stream(area="A02", gateway="gw-0002", meters=20, intervals=6, seed=2)
     kinds = {m.payload["schema"] for m in msgs}
     assert len(kinds) == 8, kinds
-    cfg = write_config(tmp_path / "c.toml", mqtt_url=mosquitto.url, influx_url=victoria.url)
-    with collector_thread(cfg) as col:
-        publish_all(mosquitto.url, ((m.topic, m.encode()) for m in msgs))
-        missing = missing_in_vm(victoria.url, expected_points(msgs))
-        assert missing == [], f"{len(missing)} samples missing, e.g. {missing[:5]}"
-    assert col.health.counters["acked"] == len(msgs)
-    assert sum(col.health.dead_letters.values()) == 0
+    _collect_and_check(msgs, mosquitto, victoria, tmp_path)
 
 
 def test_every_message_of_a_replayed_simulated_area_lands_as_documented_points(mosquitto, victoria, tmp_path):
@@ -71,13 +76,7 @@ def test_every_message_of_a_replayed_simulated_area_lands_as_documented_points(m
     msgs = load_jsonl(out)
     kinds = {m.payload["schema"].split("/")[0].removeprefix("meterwatch.") for m in msgs}
     assert {"alert", "alerts_active", "realtime", "interval", "daily", "meters_interval"} <= kinds, kinds
-    cfg = write_config(tmp_path / "c.toml", mqtt_url=mosquitto.url, influx_url=victoria.url)
-    with collector_thread(cfg) as col:
-        publish_all(mosquitto.url, ((m.topic, m.encode()) for m in msgs))
-        missing = missing_in_vm(victoria.url, expected_points(msgs))
-        assert missing == [], f"{len(missing)} samples missing, e.g. {missing[:5]}"
-    assert col.health.counters["acked"] == len(msgs)
-    assert sum(col.health.dead_letters.values()) == 0
+    _collect_and_check(msgs, mosquitto, victoria, tmp_path)
 
 
 def test_tsdb_down_for_a_while_loses_nothing_and_acks_nothing_meanwhile(mosquitto, victoria, tmp_path):
