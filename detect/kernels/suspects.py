@@ -28,6 +28,7 @@ import numpy.typing as npt
 from detect.backend import kernels as impl
 from detect.kernels import kernel
 from detect.kernels._check import as_f64, check_shape
+from detect.kernels._stats import pair_corr
 from detect.params import TheftParams
 
 __all__ = ["Ranking", "balance_regression", "diff_corr", "drop_cusum", "map_at_k", "rank_suspects",
@@ -42,35 +43,13 @@ SHAPE_MIN_LOSS_FRACTION = 0.5  # ... and the customer lose at least half of its 
 @kernel
 def diff_corr(x, y, min_pairs, out):
     """Pearson correlation of first differences of each row of x (N, T) with y (T,) over the pairs where
-    all four values are read; NaN with fewer than ``min_pairs`` pairs or a zero variance. Two-pass."""
-    n_t = y.shape[0]
-    for i in range(x.shape[0]):
-        sx = 0.0
-        sy = 0.0
-        n = 0
-        for t in range(1, n_t):
-            dx = x[i, t] - x[i, t - 1]
-            dy = y[t] - y[t - 1]
-            if math.isfinite(dx) and math.isfinite(dy):
-                sx += dx
-                sy += dy
-                n += 1
-        if n < min_pairs or n < 2:
+    all four values are read; NaN with fewer than ``min_pairs`` pairs or a zero variance."""
+    n = x.shape[0]
+    used = np.zeros(n, np.int64)
+    pair_corr(x, np.ascontiguousarray(y).reshape(1, y.shape[0]), np.zeros(n, np.int64), True, out, used)
+    for i in range(n):
+        if used[i] < min_pairs:
             out[i] = np.nan
-            continue
-        mx = sx / n
-        my = sy / n
-        sxy = 0.0
-        sxx = 0.0
-        syy = 0.0
-        for t in range(1, n_t):
-            dx = x[i, t] - x[i, t - 1]
-            dy = y[t] - y[t - 1]
-            if math.isfinite(dx) and math.isfinite(dy):
-                sxy += (dx - mx) * (dy - my)
-                sxx += (dx - mx) * (dx - mx)
-                syy += (dy - my) * (dy - my)
-        out[i] = sxy / math.sqrt(sxx * syy) if sxx > 0.0 and syy > 0.0 else np.nan
 
 
 @kernel

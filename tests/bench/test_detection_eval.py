@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "bench"))
 
 
 def test_detection_eval_prints_usage() -> None:
@@ -18,7 +17,12 @@ def test_detection_eval_prints_usage() -> None:
 
 
 def test_detection_eval_mapping_part_grades_an_area(tmp_path: Path) -> None:
-    import detection_eval
+    # bench/ on the path only while importing: its script names must not shadow packages for other tests
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import detection_eval
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
 
     md = detection_eval.mapping(tmp_path, 1)
     assert "| 0 | 3/3 | 0/97 |" in md

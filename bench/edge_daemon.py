@@ -1,6 +1,6 @@
 """The edge daemon as a whole: alert latency, footprint for 2000 meters, start-up to first poll.
 
-    .venv/bin/python bench/edge.py [--crossings 25] [--footprint-s 150] [--skip-cold]
+    .venv/bin/python bench/edge_daemon.py [--crossings 25] [--footprint-s 150] [--skip-cold]
 
 The real daemon (``python -m edge.cli run -c edge.toml``) runs as a subprocess against a private
 mosquitto and a simulated area served in this process (DL/T 645 meter buses and a Modbus TCP TTU on

@@ -17,7 +17,7 @@ Collectors run with the defaults except ``max_delay_s = 0.1`` (the last, partial
 would otherwise wait the default 1 s and be counted as slowness). The machine may be shared: the figures are medians, and mosquitto, victoria-metrics and the collectors
 all run on the same cores.
 
-    .venv/bin/python bench/collector.py [--runs 3] [--areas 16] [--meters 500] [--intervals 40]
+    .venv/bin/python bench/collector_throughput.py [--runs 3] [--areas 16] [--meters 500] [--intervals 40]
 """
 
 from __future__ import annotations
