@@ -44,6 +44,7 @@ class MeterProfile:
     failed_reads: int = 0                            # reads where every quantity failed
     consecutive_failed_reads: int = 0
     garbled: int = 0                                 # rejected frames while talking to this meter
+    silent_requests: int = 0                         # requests in a row that heard not one byte
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -126,17 +127,24 @@ class Dlt645Client:
 
     async def _once(self, address: str, request: bytes, reply_len: int, accept: Callable[[Frame], bool],
                     prof: MeterProfile) -> tuple[Frame | None, float | None, str, bool]:
-        """One request with retries: (frame, arrival time, failure reason, nothing heard at all)."""
+        """One request with retries: (frame, arrival time, failure reason, nothing heard at all).
+
+        Retries are for a noisy line. A meter whose last request heard not one byte in any try is
+        silent, not noisy: it gets a single try until it is heard again, so a dead meter costs one reply
+        deadline per request instead of ``retries + 1`` (the scheduler's back-off does the rest)."""
         reason = ""
         heard = False
-        for _ in range(self.retries + 1):
+        tries = 1 if prof.silent_requests else self.retries + 1
+        for _ in range(tries):
             ex = await self._exchange(request, reply_len, accept)
             prof.garbled += len(ex.errors)
             heard = heard or ex.heard
             if ex.frame is not None:
+                prof.silent_requests = 0
                 return ex.frame, ex.rx_ts, "", False
             reason = f"bad reply ({ex.errors[-1]})" if ex.errors else f"no reply within {ex.deadline_s:.2f} s"
-        return None, None, f"{reason}, {self.retries + 1} tries", not heard
+        prof.silent_requests = 0 if heard else prof.silent_requests + 1
+        return None, None, f"{reason}, {tries} {'try' if tries == 1 else 'tries'}", not heard
 
     async def _transact(self, address: str, di: str, protocol: str, data_len: int) -> DiResult:
         prof = self.profile(address)

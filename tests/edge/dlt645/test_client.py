@@ -166,3 +166,41 @@ def test_a_bad_meter_address_is_refused_before_any_io():
     client = Dlt645Client(open_link("/dev/null"))  # never opened: nothing may touch it
     with pytest.raises(ValueError, match="12AB"):
         asyncio.run(client.read("12ab", ["e_fwd"]))
+
+
+def test_a_silent_meter_gets_one_try_per_request_until_it_answers_again(ptys):
+    """Retries are for noise: after a request that heard nothing in all its tries, the meter gets a single
+    try per request (a dead meter must not cost ``retries + 1`` deadlines every time); once it answers,
+    the full retries come back."""
+    dev, cli = ptys
+    bus, _ = simbus.make_bus(19200, faults=False)
+    a = simbus.address(3)
+
+    async def go():
+        async with open_link(cli, baud=19200, parity="N", max_response_delay_s=0.3, margin_s=0.05) as link:
+            c = Dlt645Client(link, protocol="2007", retries=2)
+
+            async def requests_for(read):
+                n0 = bus.stats.requests
+                r = await read
+                await asyncio.sleep(0.05)
+                return r, bus.stats.requests - n0
+
+            bus.set_fault(a, Fault(kind="no_answer"))
+            first = await requests_for(c.read(a, ["e_fwd"]))
+            second = await requests_for(c.read(a, ["e_fwd"]))
+            third = await requests_for(c.read(a, ["u_a"]))
+            bus.set_fault(a, None)
+            back = await requests_for(c.read(a, ["e_fwd"]))
+            bus.set_fault(a, Fault(kind="no_answer"))
+            again = await requests_for(c.read(a, ["e_fwd"]))
+            return first, second, third, back, again, c.profile(a)
+
+    with bus.serving(dev):
+        first, second, third, back, again, prof = asyncio.run(go())
+    assert first[1] == 3 and "3 tries" in first[0].failures[0].reason
+    assert second[1] == 1 and "1 try" in second[0].failures[0].reason
+    assert third[1] == 1
+    assert back[1] == 1 and back[0].ok
+    assert again[1] == 3                       # heard again: retries are back
+    assert prof.silent_requests == 1
