@@ -24,7 +24,7 @@ from detect.area import PHASES, Area
 from detect.backend import TOPICS, backend, kernels
 from detect.batch import ReadingBatch
 from detect.params import Params
-from detect.quantities import QUANTITY_CODE
+from detect.quantities import CT_SCALED, QUANTITY_CODE
 from detect.state import SNAPSHOT_VERSION, EngineState, pack, unpack
 
 __all__ = ["Engine", "Output", "Summary"]
@@ -70,8 +70,7 @@ def _tracker_specs(area: Area, prm: Params) -> list[tuple[str, int, float, float
 
 
 # Quantities a CT scales (secondary → primary); voltages, power factor, status words and counters are not.
-_CT_SCALED = np.array([QUANTITY_CODE[q] for q in ("i_a", "i_b", "i_c", "i_n", "p", "p_a", "p_b", "p_c", "q",
-                                                  "e_fwd", "e_rev", "e_fwd_daily")], dtype=np.int16)
+_CT_SCALED = np.array(sorted(QUANTITY_CODE[q] for q in CT_SCALED), dtype=np.int16)
 
 
 class Engine:

@@ -37,6 +37,11 @@ CUMULATIVE: frozenset[str] = frozenset(
 
 QUANTITY_CODE: dict[str, int] = {name: i for i, name in enumerate(QUANTITIES)}
 
+# What a CT-connected meter registers on the secondary side: the archive's CT ratio turns these into primary
+# values (the engine at ingest); voltages, PF, status words and event counters are not scaled.
+CT_SCALED: frozenset[str] = frozenset({"i_a", "i_b", "i_c", "i_n", "p", "p_a", "p_b", "p_c", "q",
+                                       "e_fwd", "e_rev", "e_fwd_daily"})
+
 
 def quantity_code(name: str) -> int:
     """Code of a quantity name; raises ``KeyError`` naming the unknown quantity and the vocabulary."""

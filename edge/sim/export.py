@@ -3,6 +3,7 @@
 Files written to the export directory (format in docs/simulator.md):
 
 - ``readings.csv``  replay CSV ``ts,device,quantity,value`` (DESIGN §6): ts in integer epoch seconds UTC,
+  values as the meters register them (CT-connected meters: secondary current, power and energy),
   rows in time order, at the cadences of ``[export]``;
 - ``truth.jsonl``   one JSON object per scenario: what, subject, start, end, magnitude, ...;
 - ``balance.csv``   per ``balance_s`` interval: supply = sales + technical loss + stolen (exact);
@@ -22,6 +23,7 @@ from typing import TextIO
 
 import numpy as np
 
+from detect.quantities import CT_SCALED
 from edge.sim.area import BALANCE, EVENTS, MASTER_QUANTITIES, AreaSimulator, DayResult
 from edge.sim.catalogue import CATALOGUE
 from edge.sim.config import SimConfig
@@ -74,6 +76,9 @@ class _Writer:
         }
         self.master_q = [q for q in MASTER_QUANTITIES if q != "t_amb"]
         self.ids = ids
+        # A CT-connected meter registers secondary values; meters.csv carries the recorded ratio that turns
+        # them back into primary ones (as a replay's or the daemon's engine does at ingest).
+        self.ct = recorded_ct_ratios(cfg, sim.net)
         self.rows = 0
 
     def _block(self, ts: str, day: DayResult, k: int, cols: np.ndarray, qs: tuple[str, ...], pre: str,
@@ -83,7 +88,9 @@ class _Writer:
         if ints:
             mat = np.stack([day.meter[q][k, cols] for q in qs], axis=1).astype(np.int64)
         else:
-            mat = np.stack([np.round(day.meter[q][k, cols], DECIMALS[q]) for q in qs], axis=1)
+            ct = self.ct[cols]
+            mat = np.stack([np.round(day.meter[q][k, cols] / ct if q in CT_SCALED else day.meter[q][k, cols],
+                                     DECIMALS[q]) for q in qs], axis=1)
         table = self.pre[pre]
         prefixes = [p for i in cols.tolist() for p in table[i]]
         self.rows += _rows(self.out, ts, prefixes, mat.ravel().tolist())
@@ -106,7 +113,7 @@ class _Writer:
             if k == 0:
                 cols = np.flatnonzero(visible[0])
                 self.rows += _rows(self.out, ts, [f"{self.ids[i]},e_fwd_daily," for i in cols.tolist()],
-                                   np.round(day.meter_daily[cols], 4).tolist())
+                                   np.round(day.meter_daily[cols] / self.ct[cols], 4).tolist())
             for name in ("meter", "tamper"):
                 if not on[name]:
                     continue

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from detect.quantities import CT_SCALED
 from edge.sim.area import AreaSource
 from edge.sim.clock import SimClock
 from edge.sim.config import SimConfig
@@ -36,11 +37,9 @@ from edge.sim.ptypair import PtyPair
 from edge.sim.source import ValueSource
 from edge.sim.ttu import SimulatedTtu
 
-__all__ = ["CT_SCALED", "SecondarySource", "ServedArea", "ServedBus", "ServedTtu", "serve_area"]
+__all__ = ["SecondarySource", "ServedArea", "ServedBus", "ServedTtu", "serve_area"]
 
 T = TypeVar("T")
-# Quantities a CT-connected meter registers on the secondary side (the records' ratio scales them up).
-CT_SCALED = frozenset({"i_a", "i_b", "i_c", "i_n", "p", "q", "e_fwd", "e_rev", "e_fwd_daily"})
 
 
 class SecondarySource:

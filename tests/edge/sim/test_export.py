@@ -120,3 +120,35 @@ def test_truth_times_fall_on_the_steps_the_scenario_changes(tmp_path: Path) -> N
     master_ts = {int(r[0]) for r in read_rows(tmp_path) if r[1] == "master"}
     assert int(rec["start_ts"]) not in master_ts and int(rec["start_ts"]) - 60 in master_ts
     assert int(rec["end_ts"]) in master_ts and int(rec["end_ts"]) - 60 not in master_ts
+
+
+def test_ct_meters_export_secondary_values_and_a_healthy_area_replays_to_its_true_line_loss(tmp_path: Path) -> None:
+    """meters.csv carries each meter's recorded CT ratio and the engine multiplies CT-connected meters'
+    current, power and energy by it at ingest: the export must hold what such a meter registers (the
+    secondary side), or a replay counts their sales ratio-times over (a healthy area read -750 % loss)."""
+    from edge.areafile import load_area_file
+    from edge.replayer import replay
+
+    export(load_sim_config(SCENARIO_DIR / "healthy.toml"), tmp_path, 2)
+    with open(tmp_path / "meters.csv", newline="") as f:
+        ct = {r["id"]: float(r["ct_ratio"]) for r in csv.DictReader(f)}
+    assert max(ct.values()) > 1, "the healthy area should have CT-connected meters"
+
+    area, prm = load_area_file(tmp_path / "area.toml")
+    daily, alerts = [], []
+
+    def on(_topic: str, p: dict) -> None:
+        if p["schema"] == "meterwatch.daily/1":
+            daily.append(p)
+        elif p["schema"] == "meterwatch.alert/1":
+            alerts.append(p)
+
+    replay(area, prm, tmp_path / "readings.csv", None, on_message=on)
+    full = [d for d in daily if not d["partial"]]
+    assert full, daily
+    truth = np.genfromtxt(tmp_path / "balance.csv", delimiter=",", names=True)
+    true_loss_pct = 100 * (1 - truth["reported_sales_kwh"].sum() / truth["supply_kwh"].sum())
+    for d in full:
+        assert d["band"] == "qualified", d
+        assert abs(d["loss_pct"] - true_loss_pct) < 1.0, (d["loss_pct"], true_loss_pct)
+    assert alerts == []

@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
+from detect.quantities import CT_SCALED
 from edge.config import load_config
 from edge.errors import ConfigError
 from edge.sim.config import SimConfig, parse_sim_config
-from edge.sim.serve import CT_SCALED, ServedArea, _split, serve_area
+from edge.sim.serve import ServedArea, _split, serve_area
 
 # 6 customers: M0003 and M0006 three-phase, M0006 CT-connected (ratio 50); every meter has a quirk
 # (no FE preamble, no block reads, replies in follow-up frames, in turn).
