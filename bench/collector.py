@@ -9,15 +9,18 @@ Prints (one ``name: value`` per line, medians of --runs):
   points_per_collector_cpu_s_<n>proc   points per CPU second of collector (what one free core would give)
   tsdb_points_per_s       victoria-metrics ingesting the same line protocol posted directly (the peer limit)
   ratio_1proc_to_decode, ratio_1proc_to_tsdb
+  machine_ceiling_points_per_s_2proc   cores / (CPU seconds per point of collectors + broker + TSDB)
+  scaling_ceiling_2proc   the best scaling ratio this machine allows (min(2, ceiling / 1-process rate))
 
 Method: the stream is queued at the broker for the collectors' persistent sessions while they are
 offline, then the collectors start and drain it; the rate is taken from their own health messages
 (written_points over time) from the first to the last write, so process start-up is not counted.
 Collectors run with the defaults except ``max_delay_s = 0.1`` (the last, partial batch of the stream
-would otherwise wait the default 1 s and be counted as slowness). The machine may be shared: the figures are medians, and mosquitto, victoria-metrics and the collectors
-all run on the same cores.
+would otherwise wait the default 1 s and be counted as slowness). The machine may be shared: the
+figures are medians, and mosquitto, victoria-metrics and the collectors all run on the same cores unless the machine has a core per collector plus two: then each collector
+gets a core of its own and broker and TSDB share the rest (``core_layout`` in the output).
 
-    .venv/bin/python bench/collector_throughput.py [--runs 3] [--areas 16] [--meters 500] [--intervals 40]
+    .venv/bin/python bench/collector.py [--runs 3] [--areas 16] [--meters 500] [--intervals 40]
 """
 
 from __future__ import annotations
@@ -31,11 +34,17 @@ import time
 import urllib.request
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# Run as a script, Python puts bench/ first on sys.path, where this file's name would shadow the package
+# of the same name: put the repository root there instead.
+ROOT = Path(__file__).resolve().parents[1]
+if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
+    sys.path[0] = str(ROOT)
+elif str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
-from collector.decode import decode_lines
-from collector.testing import AreaSpec, area_stream
-from tests.collector.harness import (
+from collector.decode import decode_lines  # noqa: E402
+from collector.testing import AreaSpec, area_stream  # noqa: E402
+from tests.collector.harness import (  # noqa: E402
     HEALTH,
     PREFIX,
     CollectorProcess,
@@ -43,7 +52,7 @@ from tests.collector.harness import (
     publish_all,
     write_config,
 )
-from tests.support.procs import Mosquitto, VictoriaMetrics
+from tests.support.procs import Mosquitto, VictoriaMetrics  # noqa: E402
 
 
 def stream(areas: int, meters: int, intervals: int) -> tuple[list[tuple[str, bytes]], int]:
@@ -90,6 +99,26 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def core_layout(nproc: int) -> dict[str, set[int]] | None:
+    """Own cores for each collector and the rest for broker and database, when the machine has enough
+    (at least one core per collector plus two); None: everything shares every core."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < nproc + 2:
+        return None
+    return {"collectors": set(cores[:nproc]), "services": set(cores[nproc:])}
+
+
+def pin(roles: dict[str, list[int]]) -> None:
+    layout = core_layout(len(roles["collectors"]))
+    if layout is None:
+        return
+    for i, pid in enumerate(roles["collectors"]):
+        os.sched_setaffinity(pid, {sorted(layout["collectors"])[i]})
+    for pid in roles["mosquitto"] + roles["victoria"]:
+        for task in Path(f"/proc/{pid}/task").iterdir():   # every thread (victoria-metrics is multi-threaded)
+            os.sched_setaffinity(int(task.name), layout["services"])
+
+
 def drain_rate(tmp: Path, items: list[tuple[str, bytes]], points: int, nproc: int) -> tuple[float, dict[str, float]]:
     """(points/s, CPU seconds spent per role during the drain)."""
     with Mosquitto.running(tmp / "mq") as mq, VictoriaMetrics.running(tmp / "vm") as vm:
@@ -113,6 +142,7 @@ def drain_rate(tmp: Path, items: list[tuple[str, bytes]], points: int, nproc: in
                 p.wait_ready()
             roles = {"mosquitto": [mq.proc.pid], "victoria": [vm.proc.pid],  # type: ignore[union-attr]
                      "collectors": [p.proc.pid for p in procs]}  # type: ignore[union-attr]
+            pin(roles)
             cpu0: dict[str, float] | None = None
             deadline = time.monotonic() + 600
             while time.monotonic() < deadline:
@@ -188,6 +218,19 @@ def main() -> int:
             print(f"cpu_s_{role}_{label}: {statistics.median(c[role] for c in runs):.2f}")
         per_core = statistics.median(points / c["collectors"] for c in runs)
         print(f"points_per_collector_cpu_s_{label}: {per_core:.0f}")
+    # The machine's ceiling: all cores divided by the CPU every role spends per point (2-process runs).
+    # On a machine with fewer cores than collectors + broker + database, this, not the collector, bounds
+    # the 2-process rate; the ratio below says how close the collectors come to it.
+    ncores = len(os.sched_getaffinity(0))
+    cpu_per_point = statistics.median(sum(c.values()) / points for c in cpu2)
+    ceiling = ncores / cpu_per_point
+    print(f"cores: {ncores}")
+    layout = core_layout(2)
+    print("core_layout: " + ("shared (every process on every core)" if layout is None else
+                             f"collectors {sorted(layout['collectors'])}, broker+tsdb {sorted(layout['services'])}"))
+    print(f"machine_ceiling_points_per_s_2proc: {ceiling:.0f}")
+    print(f"scaling_ceiling_2proc: {min(2.0, ceiling / p1):.2f}")
+    print(f"points_per_s_2proc_to_machine_ceiling: {p2 / ceiling:.2f}")
     print(f"ratio_1proc_to_decode: {p1 / dec:.2f}")
     print(f"ratio_1proc_to_tsdb: {p1 / tsdb:.2f}")
     print(f"runs: {args.runs} (medians; 2-core machine shared with other jobs, broker and TSDB on the same cores)")

@@ -1,6 +1,6 @@
 """The edge daemon as a whole: alert latency, footprint for 2000 meters, start-up to first poll.
 
-    .venv/bin/python bench/edge_daemon.py [--crossings 25] [--footprint-s 150] [--skip-cold]
+    .venv/bin/python bench/edge.py [--crossings 25] [--footprint-s 150] [--skip-cold]
 
 The real daemon (``python -m edge.cli run -c edge.toml``) runs as a subprocess against a private
 mosquitto and a simulated area served in this process (DL/T 645 meter buses and a Modbus TCP TTU on
@@ -46,8 +46,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+# Run as a script, Python puts bench/ first on sys.path, where this file's name would shadow the package
+# of the same name: put the repository root there instead.
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
+    sys.path[0] = str(ROOT)
+elif str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
 import paho.mqtt.client as paho  # noqa: E402
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_bench_collector_imports_and_prints_usage():
-    r = subprocess.run([sys.executable, "bench/collector_throughput.py", "--help"], cwd=ROOT, capture_output=True, text=True,
+    r = subprocess.run([sys.executable, "bench/collector.py", "--help"], cwd=ROOT, capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 0, r.stderr
     assert "points_per_s_1proc" in r.stdout and "scaling_ratio_2proc" in r.stdout
