@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import zipfile
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -148,12 +149,22 @@ class EngineState:
 MAGIC = b"MWSNAP1\n"
 
 
+SNAPSHOT_ZLIB_LEVEL = 1
+
+
 def pack(header: dict[str, Any], arrays: dict[str, npt.NDArray[Any]]) -> bytes:
-    """Snapshot blob: magic, then an npz (no pickles) holding the arrays and the JSON header."""
+    """Snapshot blob: magic, then an npz (no pickles) holding the arrays and the JSON header.
+
+    Deflated at zlib level 1, not ``np.savez_compressed``'s 6: measured on a 2000-meter engine with 15
+    days of rings, 155 ms and 5.6 MB instead of 371 ms and 5.3 MB (uncompressed: 48 ms but 24 MB, too
+    much to rewrite on a gateway's flash at every alert change). ``np.load`` reads either."""
     buf = io.BytesIO()
     payload = dict(arrays)
     payload["__header__"] = np.frombuffer(json.dumps(header, sort_keys=True).encode(), dtype=np.uint8)
-    np.savez_compressed(buf, allow_pickle=False, **payload)
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=SNAPSHOT_ZLIB_LEVEL) as z:
+        for name, a in payload.items():
+            with z.open(f"{name}.npy", "w", force_zip64=True) as fh:
+                np.lib.format.write_array(fh, np.asanyarray(a), allow_pickle=False)
     return MAGIC + buf.getvalue()
 
 
