@@ -13,13 +13,14 @@ Prints (one ``name: value`` per line, medians of --runs):
   scaling_ceiling_2proc   the best scaling ratio this machine allows (min(2, ceiling / 1-process rate))
 
 Method: victoria-metrics starts with the same areas' series already written (two intervals of the day
-before: sustained operation, not the first hour of a deployment); the stream is queued at the broker for the collectors' persistent sessions while they are
-offline, then the collectors start and drain it; the rate is taken from their own health messages
-(written_points over time) from the first to the last write, so process start-up is not counted.
-Collectors run with the defaults except ``max_delay_s = 0.1`` (the last, partial batch of the stream
-would otherwise wait the default 1 s and be counted as slowness). The machine may be shared: the
-figures are medians, and mosquitto, victoria-metrics and the collectors all run on the same cores unless the machine has a core per collector plus two: then each collector
-gets a core of its own and broker and TSDB share the rest (``core_layout`` in the output).
+before: sustained operation, not the first hour of a deployment); the stream is queued at the broker for
+the collectors' persistent sessions while they are offline, then the collectors start and drain it; the
+rate is taken from their own health messages (written_points over time) from the first to the last
+write, so process start-up is not counted. Collectors run with the defaults except ``max_delay_s = 0.1``
+(the last, partial batch of the stream would otherwise wait the default 1 s and be counted as slowness).
+The machine may be shared: the figures are medians, and mosquitto, victoria-metrics and the collectors
+all run on the same cores unless the machine has a core per collector plus two: then each collector gets
+a core of its own and broker and TSDB share the rest (``core_layout`` in the output).
 
     .venv/bin/python bench/collector.py [--runs 3] [--areas 16] [--meters 500] [--intervals 40]
 """
@@ -104,24 +105,23 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def core_layout(nproc: int) -> dict[str, set[int]] | None:
-    """Own cores for each collector and the rest for broker and database, when the machine has enough
-    (at least one core per collector plus two); None: everything shares every core."""
+def core_layout(nproc: int) -> tuple[list[int], list[int]] | None:
+    """(one core per collector, the rest for broker and database) when the machine has at least one core
+    per collector plus two; None: everything shares every core."""
     cores = sorted(os.sched_getaffinity(0))
-    if len(cores) < nproc + 2:
-        return None
-    return {"collectors": set(cores[:nproc]), "services": set(cores[nproc:])}
+    return (cores[:nproc], cores[nproc:]) if len(cores) >= nproc + 2 else None
 
 
 def pin(roles: dict[str, list[int]]) -> None:
     layout = core_layout(len(roles["collectors"]))
     if layout is None:
         return
-    for i, pid in enumerate(roles["collectors"]):
-        os.sched_setaffinity(pid, {sorted(layout["collectors"])[i]})
+    own, services = layout
+    for pid, core in zip(roles["collectors"], own, strict=True):
+        os.sched_setaffinity(pid, {core})
     for pid in roles["mosquitto"] + roles["victoria"]:
         for task in Path(f"/proc/{pid}/task").iterdir():   # every thread (victoria-metrics is multi-threaded)
-            os.sched_setaffinity(int(task.name), layout["services"])
+            os.sched_setaffinity(int(task.name), services)
 
 
 def drain_rate(tmp: Path, items: list[tuple[str, bytes]], points: int, nproc: int,
@@ -239,7 +239,7 @@ def main() -> int:
     print(f"cores: {ncores}")
     layout = core_layout(2)
     print("core_layout: " + ("shared (every process on every core)" if layout is None else
-                             f"collectors {sorted(layout['collectors'])}, broker+tsdb {sorted(layout['services'])}"))
+                             f"collectors {layout[0]}, broker+tsdb {layout[1]}"))
     print(f"machine_ceiling_points_per_s_2proc: {ceiling:.0f}")
     print(f"scaling_ceiling_2proc: {min(2.0, ceiling / p1):.2f}")
     print(f"points_per_s_2proc_to_machine_ceiling: {p2 / ceiling:.2f}")
