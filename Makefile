@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit services bench clean
+.PHONY: demo test quick lint typecheck unit services bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest
 
 test: $(STAMP) services lint typecheck unit
+
+# The fast tier for your own loop: lint, types and every test that starts no service process and is
+# not marked slow (under 2 minutes on a 2-core machine). CI runs `make test`, never this alone.
+quick: $(STAMP) lint typecheck
+	$(BIN)/python -m pytest -q -m "not integration and not slow"
 
 bench: $(STAMP)
 	for b in bench/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -10,6 +10,16 @@ import pytest
 from tests.support.procs import Influx1, Mosquitto, VictoriaMetrics
 from tests.support.pty import pty_pair
 
+# Fixtures that start a real service process: a test that uses one is an integration test even when
+# its module forgot the marker, so `make quick` (-m "not integration and not slow") never starts one.
+SERVICE_FIXTURES = frozenset({"mosquitto", "victoria", "influx1"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERVICE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+
 
 @pytest.fixture
 def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
