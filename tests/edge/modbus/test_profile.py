@@ -26,7 +26,7 @@ def test_shipped_profile_loads_with_name_and_points(name: str) -> None:
 
 def test_dtsu666_power_is_scaled_from_tenths_of_watts_to_kilowatts() -> None:
     p = load_profile("dtsu666").point("p")
-    assert (p.function, p.address, p.rtype, p.word_order) == (3, 0x2012, "float32", "big")
+    assert (p.function, p.address, p.rtype, p.word_order) == (3, 0x2012, "float32", "ABCD")
     assert p.factor(ct_ratio=1, pt_ratio=1) == pytest.approx(1e-4)     # 0.1 W -> kW
     assert p.factor(ct_ratio=200, pt_ratio=1) == pytest.approx(0.02)
 
@@ -54,7 +54,7 @@ def test_site_profile_is_loaded_by_path(tmp_path: Path) -> None:
                  '[points.i_n]\naddress = 0x0100\nscale = 0.5\n')
     prof = load_profile(f)
     assert prof.name == "acme_ttu"
-    assert prof.point("i_n").word_order == "little"
+    assert prof.point("i_n").word_order == "CDAB"        # "little" is the word-swapped order
     assert prof.source == str(f)
 
 
