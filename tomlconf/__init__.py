@@ -9,7 +9,8 @@ uses it without importing the edge. What it gives:
   error naming the file, line and column and what the file probably is (GBK, UTF-16).
 * ``build(doc, Dataclass, table, key)``: a frozen dataclass from a table, checking unknown keys (with
   the closest known key), missing keys, types and each field's ``min``/``max``/``choices``/``pattern``/
-  ``check`` metadata; ``value(...)`` and ``check_keys(...)`` for tables that are not dataclasses.
+  ``check`` metadata; ``build_valid`` keeps the good keys when some fail; ``value(...)`` and
+  ``check_keys(...)`` for tables that are not dataclasses.
 * ``ConfigIssue`` (file, line, key, message, device) and ``ConfigError`` (every issue, not the first).
 """
 
@@ -17,13 +18,14 @@ from tomlconf._doc import Doc, load, parse, parse_toml
 from tomlconf._issues import ConfigError, ConfigIssue
 from tomlconf._positions import key_lines
 from tomlconf._text import decode_utf8, read_bytes, read_text
-from tomlconf._typed import build, check_keys, join, value
+from tomlconf._typed import build, build_valid, check_keys, join, value
 
 __all__ = [
     "ConfigError",
     "ConfigIssue",
     "Doc",
     "build",
+    "build_valid",
     "check_keys",
     "decode_utf8",
     "join",

@@ -25,11 +25,19 @@ class Doc:
     Keys are dotted paths with array-of-tables entries indexed: ``bus[1].baud``, ``area[0].meter[3]``.
     """
 
-    def __init__(self, data: dict[str, Any], lines: dict[str, int], file: str) -> None:
+    def __init__(self, data: dict[str, Any], lines: dict[str, int] | None, file: str, text: str = "") -> None:
         self.data = data
-        self.lines = lines
+        self._lines = lines
+        self._text = text
         self.file = file
         self.issues: list[ConfigIssue] = []
+
+    @property
+    def lines(self) -> dict[str, int]:
+        """Key path -> line; scanned from the text the first time a line is asked for (an error)."""
+        if self._lines is None:
+            self._lines = key_lines(self._text)
+        return self._lines
 
     def line(self, key: str) -> int | None:
         """Line of ``key``; a key the file does not spell out stands on the line of its table or list."""
@@ -68,7 +76,7 @@ def parse_toml(text: str, file: str) -> dict[str, Any]:
 
 def parse(text: str, file: str = "<string>") -> Doc:
     """A ``Doc`` of TOML ``text`` (``ConfigError`` when it is not TOML)."""
-    return Doc(parse_toml(text, file), key_lines(text), file)
+    return Doc(parse_toml(text, file), None, file, text)
 
 
 def load(path: str | Path, *, what: str = "file") -> Doc:

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from tomlconf._doc import Doc
 
-__all__ = ["build", "check_keys", "join", "value"]
+__all__ = ["build", "build_valid", "check_keys", "join", "value"]
 
 T = TypeVar("T")
 _TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
@@ -120,6 +120,18 @@ def build(doc: Doc, cls: type[T], table: Any, key: str, device: str | None = Non
         if built is not None:
             kwargs[name] = built
     return None if failed else cls(**kwargs)
+
+
+def build_valid(doc: Doc, cls: type[T], table: Any, key: str, device: str | None = None) -> T | None:
+    """Like ``build``, but keys that fail are left at their defaults instead of failing the whole table,
+    so checks across keys still see the good ones. None only when a required key is missing or bad."""
+    before = len(doc.issues)
+    built = build(doc, cls, table, key, device)
+    if built is not None or not isinstance(table, dict):
+        return built
+    prefix = f"{key}." if key else ""
+    bad = {re.split(r"[.\[]", i.key[len(prefix):])[0] for i in doc.issues[before:] if i.key.startswith(prefix)}
+    return build(Doc({}, {}, doc.file), cls, {k: v for k, v in table.items() if k not in bad}, key, device)
 
 
 def _field(doc: Doc, fl: dataclasses.Field[Any], tp: Any, v: Any, key: str, device: str | None,
