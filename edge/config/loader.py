@@ -24,7 +24,10 @@ from tomlconf import Doc, build, check_keys, key_lines, parse_toml, read_text
 __all__ = ["AREA_FILE_KEYS", "CSV_COLUMNS", "load_config", "load_config_doc", "load_config_text", "parse_toml",
            "read_text"]
 
-TOP_LEVEL = ("gateway", "mqtt", "publish", "bus", "plans", "detection", "area")
+# Optional top-level tables that are one dataclass each: a new one is a dataclass in model.py, a field of
+# Config with a default, an entry here and a table in doc.py.
+SECTIONS: dict[str, type] = {"publish": PublishConfig}
+TOP_LEVEL = ("gateway", "mqtt", *SECTIONS, "bus", "plans", "detection", "area")
 # Keys an area file written by ``meterwatch simulate --export`` (or a utility archive) may carry beside
 # the DESIGN §3 ones; only ``load_config_doc(..., areas_only=True)`` accepts them.
 AREA_FILE_KEYS = ("grid", "branches")
@@ -59,7 +62,7 @@ def load_config_doc(data: dict[str, Any], lines: dict[str, int], file: str = "<c
             doc.error(required, f"required table [{required}] is missing")
     gateway = build(doc, GatewayConfig, data["gateway"], "gateway") if "gateway" in data else None
     mqtt = build(doc, MqttConfig, data["mqtt"], "mqtt") if "mqtt" in data else None
-    publish = build(doc, PublishConfig, data.get("publish", {}), "publish")
+    sections: dict[str, Any] = {name: build(doc, cls, data.get(name, {}), name) for name, cls in SECTIONS.items()}
     params = build(doc, Params, data.get("detection", {}), "detection") or Params()
     params = gateway_params(doc, params, data.get("detection"), stated_zone)
     plans = build_plans(doc, data.get("plans", {}))
@@ -69,10 +72,10 @@ def load_config_doc(data: dict[str, Any], lines: dict[str, int], file: str = "<c
     ctx = AreaContext(buses={b.name: b for b in buses}, params=params, base_dir=base_dir or Path(file).parent,
                       areas_only=areas_only, timezone=stated_zone)
     areas = build_areas(doc, data.get("area", []), ctx)
-    if doc.issues or gateway is None or mqtt is None or publish is None:
+    if doc.issues or gateway is None or mqtt is None or None in sections.values():
         raise ConfigError(doc.issues)
-    return Config(gateway=gateway, mqtt=mqtt, publish=publish, buses=tuple(buses), plans=plans,
-                  areas=tuple(areas), source=file)
+    return Config(gateway=gateway, mqtt=mqtt, **sections, buses=tuple(buses), plans=plans, areas=tuple(areas),
+                  source=file)
 
 
 def _stated_timezone(data: dict[str, Any]) -> str | None:
