@@ -19,15 +19,15 @@ _WIDE_BOMS = ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
               (codecs.BOM_UTF16_LE, "UTF-16"), (codecs.BOM_UTF16_BE, "UTF-16"))
 
 
-def _guess(data: bytes) -> str:
-    """What a non-UTF-8 text most likely is, for the message."""
+def _guess(data: bytes) -> tuple[str, str]:
+    """What a non-UTF-8 text most likely is, and the iconv name to convert it from."""
     try:
         text = data.decode("gb18030")
     except UnicodeDecodeError:
-        return "an 8-bit code page"
+        return "an 8-bit code page (Latin-1, Windows-1252 ...)", "CP1252"
     if any("\u4e00" <= ch <= "\u9fff" for ch in text):
-        return "GBK/GB18030 (Chinese Windows, archive-system exports)"
-    return "an 8-bit code page such as GBK or Latin-1"
+        return "GBK/GB18030 (Chinese Windows, archive-system exports)", "GB18030"
+    return "an 8-bit code page such as GBK or Latin-1", "GB18030"
 
 
 def decode_utf8(data: bytes, file: str, *, toml: bool = False, what: str = "file") -> str:
@@ -45,8 +45,9 @@ def decode_utf8(data: bytes, file: str, *, toml: bool = False, what: str = "file
         line = data.count(b"\n", 0, exc.start) + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         rule = "TOML files must be UTF-8 (TOML specification)" if toml else f"the {what} must be UTF-8"
+        likely, source = _guess(data)
         message = (f"not UTF-8: byte 0x{data[exc.start]:02X} at column {column}; {rule}. It looks like "
-                   f"{_guess(data)}: convert it, e.g. iconv -f GB18030 -t UTF-8 IN > OUT")
+                   f"{likely}: convert it, e.g. iconv -f {source} -t UTF-8 IN > OUT")
         raise ConfigError([ConfigIssue(file, line, "<encoding>", message)]) from None
 
 

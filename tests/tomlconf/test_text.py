@@ -29,6 +29,7 @@ def test_latin1_is_not_called_gbk():
     with pytest.raises(ConfigError, match="an 8-bit code page") as info:
         decode_utf8("id,name\n1,café\n".encode("latin-1"), "x.csv", what="meter list")
     assert "the meter list must be UTF-8" in info.value.issues[0].message
+    assert "iconv -f CP1252" in info.value.issues[0].message
 
 
 @pytest.mark.parametrize("codec", ["utf-16", "utf-32"])
