@@ -19,7 +19,7 @@ services:
 	bash scripts/ensure-services.sh
 
 lint: $(STAMP)
-	$(BIN)/ruff check edge detect collector tests bench
+	$(BIN)/ruff check edge detect collector tomlconf tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

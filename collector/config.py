@@ -6,19 +6,13 @@ The sample ``deploy/examples/collector.toml`` is loaded through this loader by a
 
 from __future__ import annotations
 
-import dataclasses
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edge.errors import ConfigError, ConfigIssue
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+import tomlconf
+from tomlconf import Doc, build_valid, read_text
 
 __all__ = ["BatchConfig", "CollectorConfig", "InfluxConfig", "MqttConfig", "load", "parse"]
 
@@ -74,50 +68,11 @@ class CollectorConfig:
 
 _SECTIONS: dict[str, type] = {"mqtt": MqttConfig, "influx": InfluxConfig, "batch": BatchConfig}
 _TOP = {"log_level"}
-_HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\-]+)\s*\]")
-_KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+|\"[^\"]*\")\s*=")
 
 
-def _lines(text: str) -> dict[tuple[str, str], int]:
-    """(table, key) -> 1-based line, for error messages (tomllib reports no positions)."""
-    where: dict[tuple[str, str], int] = {}
-    table = ""
-    for n, line in enumerate(text.splitlines(), 1):
-        if m := _HEADER.match(line):
-            table = m.group(1)
-            where.setdefault(("", table), n)
-            parent, _, last = table.rpartition(".")
-            where.setdefault((parent, last), n)  # [mqtt.tls] is key "tls" of table "mqtt"
-        elif m := _KEY.match(line):
-            where.setdefault((table, m.group(1).strip('"')), n)
-    return where
-
-
-def _convert(cls: type, table: str, raw: dict[str, Any], file: str, where: dict[tuple[str, str], int],
-             issues: list[ConfigIssue]) -> Any:
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    kwargs: dict[str, Any] = {}
-    for key, value in raw.items():
-        line = where.get((table, key))
-        if key not in known:
-            issues.append(ConfigIssue(file, line, f"{table}.{key}",
-                                      f"unknown key (known: {', '.join(sorted(known))})"))
-            continue
-        default = known[key].default
-        want = type(default)
-        if want is float and type(value) is int:
-            value = float(value)
-        if type(value) is not want:
-            issues.append(ConfigIssue(file, line, f"{table}.{key}",
-                                      f"must be {want.__name__}, got {type(value).__name__} {value!r}"))
-            continue
-        kwargs[key] = value
-    return cls(**kwargs)
-
-
-def _check(cfg: CollectorConfig, file: str, where: dict[tuple[str, str], int], issues: list[ConfigIssue]) -> None:
+def _check(cfg: CollectorConfig, doc: Doc) -> None:
     def bad(table: str, key: str, message: str) -> None:
-        issues.append(ConfigIssue(file, where.get((table, key)), f"{table}.{key}", message))
+        doc.error(f"{table}.{key}" if table else key, message)
 
     m, i, b = cfg.mqtt, cfg.influx, cfg.batch
     if not re.match(r"^mqtts?://[^/:]+(:\d+)?/?$", m.url):
@@ -160,33 +115,25 @@ def _check(cfg: CollectorConfig, file: str, where: dict[tuple[str, str], int], i
 
 def parse(text: str, file: str = "<string>") -> CollectorConfig:
     """Parse and validate TOML text; raises ``ConfigError`` listing every issue."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError([ConfigIssue(file, getattr(e, "lineno", None), "<toml>", str(e))]) from None
-    where = _lines(text)
-    issues: list[ConfigIssue] = []
+    doc = tomlconf.parse(text, file)
     parts: dict[str, Any] = {}
-    for key, value in data.items():
+    for key, value in doc.data.items():
         if key in _SECTIONS and isinstance(value, dict):
-            parts[key] = _convert(_SECTIONS[key], key, value, file, where, issues)
+            built = build_valid(doc, _SECTIONS[key], value, key)
+            if built is not None:
+                parts[key] = built
         elif key in _TOP and isinstance(value, str):
             parts[key] = value
         else:
             what = "unknown key" if key not in _SECTIONS and key not in _TOP else "has the wrong type"
-            issues.append(ConfigIssue(file, where.get(("", key)), key,
-                                      f"{what} (known: {', '.join(sorted([*_SECTIONS, *_TOP]))})"))
+            doc.error(key, f"{what} (known: {', '.join(sorted([*_SECTIONS, *_TOP]))})")
     cfg = CollectorConfig(**parts, source=file)
-    _check(cfg, file, where, issues)
-    if issues:
-        raise ConfigError(issues)
+    _check(cfg, doc)
+    doc.raise_if_errors()
     return cfg
 
 
+
 def load(path: str | Path) -> CollectorConfig:
-    """Load ``path``; raises ``ConfigError`` (unreadable file included)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as e:
-        raise ConfigError([ConfigIssue(str(path), None, "<file>", f"cannot read: {e.strerror}")]) from None
-    return parse(text, str(path))
+    """Load ``path``; raises ``ConfigError`` (unreadable or non-UTF-8 file included)."""
+    return parse(read_text(path), str(path))

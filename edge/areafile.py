@@ -16,9 +16,9 @@ import numpy as np
 from detect.area import Area
 from detect.params import Params
 from edge.area import build_area
-from edge.config._lines import key_lines
 from edge.config.loader import load_config_doc, parse_toml, read_text
 from edge.errors import ConfigError, ConfigIssue
+from tomlconf import key_lines
 
 __all__ = ["load_area_file"]
 

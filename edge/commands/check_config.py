@@ -1,7 +1,8 @@
-"""``meterwatch check-config FILE``: validate a configuration before any I/O and summarise it.
+"""``meterwatch check-config FILE``: everything that would stop the daemon, before any I/O.
 
-Exit 0 with a summary (areas, meters per bus, wire capacity per bus and plan); exit 1 listing every
-error found, each naming file, line, key and device.
+Exit 0 with a summary (areas, meters per bus, wire use per bus and plan); exit 1 listing every problem
+(``edge.preflight``: the configuration, its files on this machine, plans that do not fit their bus),
+each naming file, line, key and device. ``meterwatch run`` runs the same checks.
 """
 
 from __future__ import annotations
@@ -9,50 +10,52 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from edge.preflight import Preflight
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", help="edge configuration (TOML)")
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
+    p.add_argument("--no-files", action="store_true",
+                   help="skip the checks of password, CA, certificate and key files (checking a configuration "
+                        "away from the gateway it is meant for)")
+    p.add_argument("--credentials-dir", metavar="DIR",
+                   help="where a relative password_file is looked up, as systemd's $CREDENTIALS_DIRECTORY "
+                        "(e.g. /etc/meterwatch for LoadCredential=mqtt-password:/etc/meterwatch/mqtt-password)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from edge.config import load_config
     from edge.errors import ConfigError
-    from edge.scheduler.from_config import config_bus_capacity
+    from edge.preflight import preflight
 
     try:
-        cfg = load_config(args.file)
+        checked = preflight(args.file, files=not args.no_files, credentials_dir=args.credentials_dir)
     except ConfigError as exc:
         print(exc.report(args.file), file=sys.stderr)
         return 1
-    if args.quiet:
-        return 0
-    per_bus: Counter[str] = Counter()
-    for area in cfg.areas:
-        for m in area.meters:
-            per_bus[m.bus] += 1
-    print(f"{args.file}: ok — gateway {cfg.gateway.id} (grid {cfg.gateway.grid}), "
+    if not args.quiet:
+        _summary(args.file, checked)
+    return 0
+
+
+def _summary(file: str, checked: Preflight) -> None:
+    cfg = checked.config
+    per_bus: Counter[str] = Counter(m.bus for area in cfg.areas for m in area.meters)
+    print(f"{file}: ok — gateway {cfg.gateway.id} (grid {cfg.gateway.grid}), "
           f"{len(cfg.areas)} area(s), {sum(per_bus.values())} meters, {len(cfg.buses)} bus(es)")
     for area in cfg.areas:
         print(f"  area {area.id}: {area.transformer.rated_kva:g} kVA {area.transformer.cooling}, "
               f"master on {area.master.bus}, {len(area.meters)} meters")
-    warnings = 0
     for bus in cfg.buses:
-        cap = config_bus_capacity(cfg, bus)
+        cap = checked.capacity[bus.name]
         print(f"  bus {bus.name} ({bus.protocol}, {bus.baud} baud, {bus.port}): "
               f"{per_bus.get(bus.name, 0)} meters, wire use {cap.total_fraction * 100:.1f} %")
         for load in cap.loads:
-            mark = "ok" if load.fits else "DOES NOT FIT"
             print(f"    plan {load.plan}: {load.n_devices} device(s), {load.transactions} reads, "
                   f"round {load.round_s:.1f} s on the wire every {load.interval_s:g} s "
-                  f"({load.fraction * 100:.1f} % of the wire) {mark}")
-            if not load.fits:
-                warnings += 1
-        if cap.total_fraction > 1.0:
-            print(f"    warning: bus {bus.name} needs {cap.total_fraction * 100:.0f} % of its wire: "
-                  "rounds will overrun (raise the baud rate, lengthen intervals or split the bus)")
-            warnings += 1
-    if warnings:
-        print(f"{warnings} capacity warning(s)")
-    return 0
+                  f"({load.fraction * 100:.1f} % of the wire) ok")
+    files = "checked" if checked.files_checked else "not checked (--no-files)"
+    print(f"  files (password, CA, certificate, key): {files}")

@@ -18,19 +18,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
-    from edge.config import load_config
     from edge.errors import ConfigError, MeterwatchError
+    from edge.preflight import preflight
     from edge.service import DaemonOptions, run_daemon
 
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        cfg = load_config(args.config)
+        cfg = preflight(args.config).config      # the checks of check-config: nothing starts half-working
     except ConfigError as exc:
         print(exc.report(args.config, "nothing was started"), file=sys.stderr)
         return 1
     try:
         return asyncio.run(run_daemon(cfg, DaemonOptions(broker_url=args.broker, flush_timeout_s=args.flush_timeout)))
-    except MeterwatchError as exc:
+    except (ConfigError, MeterwatchError) as exc:
         print(f"meterwatch run: {exc}", file=sys.stderr)
         return 1

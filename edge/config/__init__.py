@@ -1,6 +1,6 @@
 """Edge configuration: TOML → frozen dataclasses, validated before any I/O."""
 
-from edge.config.loader import CSV_COLUMNS, load_config, load_config_text
+from edge.config.loader import CSV_COLUMNS, load_config, load_config_doc, load_config_text
 from edge.config.model import (
     AreaConfig,
     BusConfig,
@@ -27,5 +27,6 @@ __all__ = [
     "PublishConfig",
     "TransformerConfig",
     "load_config",
+    "load_config_doc",
     "load_config_text",
 ]

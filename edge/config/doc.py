@@ -29,10 +29,24 @@ _INTRO = """# Configuration reference
 
 Generated from the code by `python -m edge.config.doc`; do not edit by hand.
 
-One TOML file describes the gateway, its buses and its areas (see `deploy/examples/edge.toml`).
-`meterwatch check-config FILE` validates it before any I/O: unknown keys, wrong types, values out of
-range, duplicate meter ids or addresses on a bus, meters or masters on buses that do not exist and
-CSV rows that do not parse are each reported with file, line, key path and device, all at once.
+One TOML file (UTF-8, as TOML requires) describes the gateway, its buses and its areas (see
+`deploy/examples/edge.toml`). `meterwatch check-config FILE` validates it before any I/O and
+`meterwatch run` runs the same checks before it starts anything; every problem is reported at once,
+with file, line, key path and device:
+
+- unknown keys (with the closest known one), wrong types, values out of range, duplicate meter ids or
+  addresses on a bus, meters or masters on buses that do not exist, Modbus profiles that do not load,
+  CSV rows that do not parse — every part of an area is checked even when another part is wrong;
+- an MQTT `topic_prefix` the broker or paho would refuse (`$SYS/...`, wildcards, NUL or control
+  characters, empty levels, more than 256 bytes or 16 levels);
+- `gateway.timezone` that is not an IANA zone, or a `utc_offset_s` that disagrees with it (left out,
+  `utc_offset_s` follows the zone's standard offset);
+- files that are not UTF-8 (a GBK `edge.toml` or meter list): the file, line and column of the first
+  undecodable byte and how to convert it;
+- on the machine it runs on (`check-config`, `run`): `password_file`, `ca_file`, `cert_file`,
+  `key_file` that do not exist or cannot be read (the password file's name is never printed: it may be
+  the password put there by mistake), and reading plans that do not fit their bus (a round longer than
+  its deadline, or a bus needing more than 100 % of its wire).
 
 Meter lists can come from the utility's archive export: `meters_csv` names a CSV file (relative to the
 configuration file) with the header `id,address,bus,phase,branch,kind,pv,ct_ratio` (`id`, `address`,

@@ -7,10 +7,12 @@ explains. Detection parameters are ``detect.params.Params``, loaded by the same 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from detect.params import Params
+from edge.config.checks import timezone_problem, topic_prefix_problem
 
 __all__ = [
     "BAUD_RATES",
@@ -30,8 +32,11 @@ BAUD_RATES = (600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 
 
 def f(default: Any = ..., *, lo: float | None = None, hi: float | None = None, doc: str = "",
-      choices: tuple[Any, ...] | None = None, pattern: str | None = None) -> Any:
-    meta = {"min": lo, "max": hi, "doc": doc, "choices": choices, "pattern": pattern}
+      choices: tuple[Any, ...] | None = None, pattern: str | None = None,
+      check: Callable[[Any], str | None] | None = None) -> Any:
+    """A configuration field: default, allowed range, choices or pattern, a ``check`` returning why a
+    value cannot work (or None), and the one-line ``doc`` shown in docs/config.md."""
+    meta = {"min": lo, "max": hi, "doc": doc, "choices": choices, "pattern": pattern, "check": check}
     if default is ...:
         return field(metadata=meta)
     if isinstance(default, (list, dict, set)):
@@ -44,7 +49,8 @@ class GatewayConfig:
     id: str = f(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", doc="gateway id, unique in the fleet; MQTT topics use it")
     grid: str = f(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", doc="service grid (网格) the areas belong to")
     state_dir: str = f("/var/lib/meterwatch", doc="outbox and engine snapshots")
-    timezone: str = f("Asia/Shanghai", doc="IANA zone of the meters' clocks: daily freezes and days follow it")
+    timezone: str = f("Asia/Shanghai", check=timezone_problem,
+                      doc="IANA zone of the meters' clocks: daily freezes and days follow it")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,11 +58,13 @@ class MqttConfig:
     url: str = f(pattern=r"^mqtts?://[^/\s:]+(:\d{1,5})?/?$", doc="mqtt://host:1883 or mqtts://host:8883")
     client_id: str = f("", doc="defaults to the gateway id")
     username: str = f("", doc="empty: no authentication")
-    password_file: str = f("", doc="file holding the password (e.g. a systemd credential); never inline")
-    ca_file: str = f("", doc="CA bundle for mqtts://; empty: system CAs")
-    cert_file: str = f("", doc="client certificate (PEM) for mutual TLS")
-    key_file: str = f("", doc="client key (PEM) for mutual TLS")
-    topic_prefix: str = f("meterwatch/v1", pattern=r"^[^#+\s]+[^/#+\s]$", doc="topic prefix P")
+    password_file: str = f("", doc="file holding the password; relative: in $CREDENTIALS_DIRECTORY (systemd "
+                                   "LoadCredential=); must exist; never the password itself")
+    ca_file: str = f("", doc="CA bundle for mqtts:// (must exist); empty: system CAs")
+    cert_file: str = f("", doc="client certificate (PEM) for mutual TLS (must exist)")
+    key_file: str = f("", doc="client key (PEM) for mutual TLS (must exist)")
+    topic_prefix: str = f("meterwatch/v1", check=topic_prefix_problem,
+                          doc="topic prefix P: no wildcards, no empty levels, not $…, at most 256 bytes")
     keepalive_s: int = f(60, lo=5, hi=3600)
 
 

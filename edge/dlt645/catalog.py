@@ -7,7 +7,6 @@ file of the same shape adds vendor DIs or replaces a built-in item with the same
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,11 +14,7 @@ from typing import Any
 
 from edge.dlt645.values import FieldFormat, Value, decode_field, encode_field, parse_format, parse_record
 from edge.errors import ConfigError, ConfigIssue
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from tomlconf import Doc, check_keys, load
 
 __all__ = ["BUILTIN_PATH", "Block", "Catalog", "Item", "load_catalog"]
 
@@ -102,14 +97,8 @@ class Catalog:
         return [it.name for it in self.items if it.protocol == protocol]
 
 
-def _issue(path: str, key: str, msg: str) -> ConfigIssue:
-    return ConfigIssue(file=path, line=None, key=key, message=msg)
-
-
-def _parse_item(raw: dict[str, Any], path: str, key: str, issues: list[ConfigIssue]) -> Item | None:
-    unknown = set(raw) - _ITEM_KEYS
-    if unknown:
-        issues.append(_issue(path, key, f"unknown keys {sorted(unknown)}"))
+def _parse_item(doc: Doc, raw: dict[str, Any], key: str) -> Item | None:
+    if check_keys(doc, raw, key, _ITEM_KEYS):
         return None
     try:
         protocol = str(raw.get("protocol", "2007"))
@@ -131,9 +120,9 @@ def _parse_item(raw: dict[str, Any], path: str, key: str, issues: list[ConfigIss
                     time_di=str(time_di).upper() if time_di else None, trailing=bool(raw.get("trailing", False)),
                     bits=bits)
     except KeyError as exc:
-        issues.append(_issue(path, key, f"missing key {exc.args[0]!r}"))
+        doc.error(key, f"missing key {exc.args[0]!r}")
     except (ValueError, TypeError) as exc:
-        issues.append(_issue(path, key, str(exc)))
+        doc.error(key, str(exc))
     return None
 
 
@@ -145,35 +134,41 @@ def load_catalog(extra: Iterable[str | Path] = (), *, builtin: bool = True) -> C
     issues: list[ConfigIssue] = []
     for path in paths:
         try:
-            doc = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            issues.append(_issue(str(path), "", f"cannot read catalogue: {exc}"))
+            doc = load(path, what="catalogue")
+        except ConfigError as exc:
+            issues.extend(exc.issues)
             continue
-        for k in set(doc) - {"item", "block"}:
-            issues.append(_issue(str(path), k, "unknown key (expected [[item]] and [[block]])"))
-        for n, raw in enumerate(doc.get("item", [])):
-            it = _parse_item(raw, str(path), f"item[{n}]", issues)
-            if it is not None:
-                for key, old in list(items.items()):  # a replaced DI or a renamed quantity drops the old entry
-                    if key[0] == it.protocol and (old.di == it.di or old.name == it.name):
-                        del items[key]
-                items[(it.protocol, it.di)] = it
-        for n, raw in enumerate(doc.get("block", [])):
-            unknown = set(raw) - _BLOCK_KEYS
-            if unknown or "di" not in raw or "items" not in raw:
-                issues.append(_issue(str(path), f"block[{n}]", f"needs di and items, unknown keys {sorted(unknown)}"))
-                continue
-            b = Block(di=str(raw["di"]).upper(), items=tuple(str(x) for x in raw["items"]),
-                      protocol=str(raw.get("protocol", "2007")))
-            blocks[(b.protocol, b.di)] = b
+        _load_file(doc, items, blocks)
+        issues.extend(doc.issues)
     names = {(it.protocol, it.name) for it in items.values()}
     for (_, di), b in blocks.items():
         missing = [x for x in b.items if (b.protocol, x) not in names]
         if missing:
-            issues.append(_issue("catalogue", f"block {di}", f"items {missing} are not in the catalogue"))
+            issues.append(ConfigIssue("catalogue", None, f"block {di}", f"items {missing} are not in the catalogue"))
     if issues:
         raise ConfigError(issues)
     return Catalog(items=tuple(items.values()), blocks=tuple(blocks.values()))
+
+
+def _load_file(doc: Doc, items: dict[tuple[str, str], Item], blocks: dict[tuple[str, str], Block]) -> None:
+    """The items and blocks of one catalogue file into ``items``/``blocks`` (later files win per DI)."""
+    for k in set(doc.data) - {"item", "block"}:
+        doc.error(k, "unknown key (expected [[item]] and [[block]])")
+    for n, raw in enumerate(doc.data.get("item", [])):
+        it = _parse_item(doc, raw, f"item[{n}]")
+        if it is not None:
+            for key, old in list(items.items()):  # a replaced DI or a renamed quantity drops the old entry
+                if key[0] == it.protocol and (old.di == it.di or old.name == it.name):
+                    del items[key]
+            items[(it.protocol, it.di)] = it
+    for n, raw in enumerate(doc.data.get("block", [])):
+        unknown = set(raw) - _BLOCK_KEYS
+        if unknown or "di" not in raw or "items" not in raw:
+            doc.error(f"block[{n}]", f"needs di and items, unknown keys {sorted(unknown)}")
+            continue
+        b = Block(di=str(raw["di"]).upper(), items=tuple(str(x) for x in raw["items"]),
+                  protocol=str(raw.get("protocol", "2007")))
+        blocks[(b.protocol, b.di)] = b
 
 
 def block_items(catalog: Catalog, block: Block) -> Sequence[Item]:

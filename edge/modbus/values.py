@@ -25,6 +25,8 @@ DEFAULT_LIMITS: dict[str, tuple[float, float]] = {
     "f": (0.0, 100.0),      # 0 when the meter has no voltage
     "e_fwd": _E, "e_rev": _E, "e_fwd_daily": _E,
     "t_amb": (-60.0, 100.0),
+    # status words (DL/T 645 run status words 1-7 are 16 bits; a Modbus profile may assemble them from bits)
+    **{f"sw{k}": (0.0, 65535.0) for k in range(1, 8)},
 }
 
 

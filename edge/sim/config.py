@@ -8,17 +8,11 @@ parameters are checked against the catalogue in ``edge.sim.catalogue``.
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edge.errors import ConfigError, ConfigIssue
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from tomlconf import Doc, build_valid, check_keys, parse, read_text
 
 __all__ = ["AreaSpec", "Cadence", "ScenarioSpec", "ServeSpec", "SimConfig", "load_sim_config", "parse_sim_config"]
 
@@ -84,9 +78,9 @@ SERVE_CHOICES = {"split": ("even", "branch"), "meter_values": ("secondary", "pri
 SERVE_BAUDS = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 
 
-def _check_serve(serve: ServeSpec, area: AreaSpec, issues: list[ConfigIssue], file: str, text: str) -> None:
+def _check_serve(serve: ServeSpec, area: AreaSpec, doc: Doc) -> None:
     def bad(key: str, msg: str) -> None:
-        issues.append(ConfigIssue(file, _line_of(text, key), f"serve.{key}", msg))
+        doc.error(f"serve.{key}", msg)
 
     for key, choices in SERVE_CHOICES.items():
         if getattr(serve, key) not in choices:
@@ -135,18 +129,6 @@ class SimConfig:
 _RFC3339 = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)Z$")
 
 
-def _line_of(text: str, key: str, occurrence: int = 0) -> int | None:
-    """Best-effort line number of ``key =`` (or of the n-th ``[[scenario]]``) for messages."""
-    pat = re.compile(rf"^\s*{re.escape(key)}\s*=" if not key.startswith("[") else rf"^\s*{re.escape(key)}")
-    seen = 0
-    for n, line in enumerate(text.splitlines(), 1):
-        if pat.match(line):
-            if seen == occurrence:
-                return n
-            seen += 1
-    return None
-
-
 def _parse_time(value: Any) -> float:
     import calendar
 
@@ -161,53 +143,70 @@ def _parse_time(value: Any) -> float:
     return float(calendar.timegm((y, mo, d, h, mi, s)))
 
 
-def _fill(cls: type, table: dict[str, Any], prefix: str, issues: list[ConfigIssue], file: str,
-          text: str) -> Any:
-    fields = cls.__dataclass_fields__  # type: ignore[attr-defined]
-    kwargs: dict[str, Any] = {}
+def _fill(cls: type, table: Any, prefix: str, doc: Doc) -> Any:
+    """``cls`` from ``table``: unknown keys and wrong types reported, negative numbers reported and left at
+    their default; whatever is wrong, the defaults stand in so the other checks still run."""
+    if not isinstance(table, dict):
+        doc.error(prefix, "must be a table")
+        return cls()
+    kept = dict(table)
     for k, v in table.items():
-        if k not in fields:
-            issues.append(ConfigIssue(file, _line_of(text, k), f"{prefix}.{k}",
-                                      f"unknown key; known: {', '.join(sorted(fields))}"))
-            continue
-        want = type(fields[k].default)
-        if want is float and isinstance(v, int) and not isinstance(v, bool):
-            v = float(v)
-        if not isinstance(v, want) or isinstance(v, bool) != (want is bool):
-            issues.append(ConfigIssue(file, _line_of(text, k), f"{prefix}.{k}",
-                                      f"expected {want.__name__}, got {v!r}"))
-            continue
-        if want in (int, float) and v < 0:
-            issues.append(ConfigIssue(file, _line_of(text, k), f"{prefix}.{k}", f"must be >= 0, got {v}"))
-            continue
-        kwargs[k] = v
-    return cls(**kwargs)
+        if isinstance(v, int | float) and not isinstance(v, bool) and v < 0:
+            doc.error(f"{prefix}.{k}", f"must be >= 0, got {v}")
+            del kept[k]
+    built = build_valid(doc, cls, kept, prefix)
+    return built if built is not None else cls()
 
 
 def parse_sim_config(text: str, file: str = "<inline>") -> SimConfig:
     """Parse and validate a simulator TOML document; raise ``ConfigError`` listing every problem."""
     from edge.sim.catalogue import validate_scenario
 
-    issues: list[ConfigIssue] = []
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([ConfigIssue(file, None, "<toml>", str(exc))]) from None
-    top = {"sim", "area", "export", "serve", "scenario"}
-    for k in doc:
-        if k not in top:
-            issues.append(ConfigIssue(file, _line_of(text, f"[{k}]") or _line_of(text, k), k,
-                                      f"unknown table; known: {', '.join(sorted(top))}"))
-    sim = dict(doc.get("sim", {}))
+    doc = parse(text, file)
+    for k in doc.data:
+        if k not in _TOP:
+            doc.error(k, f"unknown table; known: {', '.join(sorted(_TOP))}")
+    seed, start, step_s = _sim_table(doc, doc.data.get("sim", {}))
+    area = _fill(AreaSpec, doc.data.get("area", {}), "area", doc)
+    if area.customers < 1 or area.branches < 1 or area.nodes_per_branch < 1:
+        doc.error("area", "customers, branches and nodes_per_branch must be >= 1")
+    if area.rated_kva <= 0:
+        doc.error("area.rated_kva", "must be > 0")
+    export = _fill(Cadence, doc.data.get("export", {}), "export", doc)
+    for name in ("master_s", "meter_s", "tamper_s", "balance_s"):
+        v = getattr(export, name)
+        if v <= 0 or v % step_s or 86400 % v:
+            doc.error(f"export.{name}", f"{v} must be a positive multiple of sim.step_s ({step_s}) that divides a day")
+    serve = _fill(ServeSpec, doc.data.get("serve", {}), "serve", doc)
+    _check_serve(serve, area, doc)
+    scenarios = []
+    raw = doc.data.get("scenario", [])
+    if not isinstance(raw, list):
+        doc.error("scenario", "must be an array of tables: [[scenario]]")
+        raw = []
+    for n, table in enumerate(raw):
+        spec = validate_scenario(table, key=f"scenario[{n}]", line=doc.line(f"scenario[{n}]"),
+                                 file=file, area=area, issues=doc.issues)
+        if spec is not None:
+            scenarios.append(spec)
+    doc.raise_if_errors()
+    return SimConfig(seed=seed, start=start, step_s=step_s, area=area, export=export, serve=serve,
+                     scenarios=tuple(scenarios), source=file)
+
+
+_TOP = ("sim", "area", "export", "serve", "scenario")
+
+
+def _sim_table(doc: Doc, sim: Any) -> tuple[int, float, int]:
+    """``[sim]``: seed, start (a UTC midnight) and step_s, each checked; defaults where wrong."""
     seed, start, step_s = 1, SimConfig.start, 60
-    for k in list(sim):
-        if k not in ("seed", "start", "step_s"):
-            issues.append(ConfigIssue(file, _line_of(text, k), f"sim.{k}",
-                                      "unknown key; known: seed, start, step_s"))
+    if not isinstance(sim, dict):
+        doc.error("sim", "must be a table")
+        return seed, start, step_s
+    check_keys(doc, sim, "sim", ("seed", "start", "step_s"))
     if "seed" in sim:
-        if not isinstance(sim["seed"], int) or sim["seed"] < 0:
-            issues.append(ConfigIssue(file, _line_of(text, "seed"), "sim.seed",
-                                      f"expected an integer >= 0, got {sim['seed']!r}"))
+        if not isinstance(sim["seed"], int) or isinstance(sim["seed"], bool) or sim["seed"] < 0:
+            doc.error("sim.seed", f"expected an integer >= 0, got {sim['seed']!r}")
         else:
             seed = sim["seed"]
     if "start" in sim:
@@ -216,50 +215,17 @@ def parse_sim_config(text: str, file: str = "<inline>") -> SimConfig:
             if start % 86400:
                 raise ValueError(f"{sim['start']!r} is not a UTC midnight")
         except ValueError as exc:
-            issues.append(ConfigIssue(file, _line_of(text, "start"), "sim.start", str(exc)))
+            doc.error("sim.start", str(exc))
+            start = SimConfig.start
     if "step_s" in sim:
         if sim["step_s"] not in (10, 15, 20, 30, 60):
-            issues.append(ConfigIssue(file, _line_of(text, "step_s"), "sim.step_s",
-                                      f"{sim['step_s']!r} is not one of 10, 15, 20, 30, 60"))
+            doc.error("sim.step_s", f"{sim['step_s']!r} is not one of 10, 15, 20, 30, 60")
         else:
             step_s = sim["step_s"]
-    area = _fill(AreaSpec, doc.get("area", {}), "area", issues, file, text)
-    if area.customers < 1 or area.branches < 1 or area.nodes_per_branch < 1:
-        issues.append(ConfigIssue(file, _line_of(text, "customers"), "area",
-                                  "customers, branches and nodes_per_branch must be >= 1"))
-    if area.rated_kva <= 0:
-        issues.append(ConfigIssue(file, _line_of(text, "rated_kva"), "area.rated_kva", "must be > 0"))
-    export = _fill(Cadence, doc.get("export", {}), "export", issues, file, text)
-    for name in ("master_s", "meter_s", "tamper_s", "balance_s"):
-        v = getattr(export, name)
-        if v <= 0 or v % step_s or 86400 % v:
-            issues.append(ConfigIssue(file, _line_of(text, name), f"export.{name}",
-                                      f"{v} must be a positive multiple of sim.step_s ({step_s}) "
-                                      "that divides a day"))
-    serve = _fill(ServeSpec, doc.get("serve", {}), "serve", issues, file, text)
-    _check_serve(serve, area, issues, file, text)
-    scenarios = []
-    raw = doc.get("scenario", [])
-    if not isinstance(raw, list):
-        issues.append(ConfigIssue(file, _line_of(text, "scenario"), "scenario",
-                                  "must be an array of tables: [[scenario]]"))
-        raw = []
-    for n, table in enumerate(raw):
-        spec = validate_scenario(table, key=f"scenario[{n}]", line=_line_of(text, "[[scenario]]", n),
-                                 file=file, area=area, issues=issues)
-        if spec is not None:
-            scenarios.append(spec)
-    if issues:
-        raise ConfigError(issues)
-    return SimConfig(seed=seed, start=start, step_s=step_s, area=area, export=export, serve=serve,
-                     scenarios=tuple(scenarios), source=file)
+    return seed, start, step_s
 
 
 def load_sim_config(path: str | Path) -> SimConfig:
     """Load ``path`` (a sim TOML file); ``ConfigError`` names file, line and key of every problem."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([ConfigIssue(str(p), None, "<file>", f"cannot read: {exc.strerror}")]) from None
-    return parse_sim_config(text, str(p))
+    return parse_sim_config(read_text(p, what="simulator config"), str(p))

@@ -130,7 +130,8 @@ class SimulatedTtu:
                 words = self._raw(p, values[p.quantity])
             except (struct.error, OverflowError, ValueError):
                 return 4                 # the value does not fit the register type
-            regs[p.address - address:p.end - address] = words
+            for i, w in enumerate(words, start=p.address - address):
+                regs[i] |= w             # bit fields of one status register share it
         return regs
 
     def _raw(self, p: Point, value: float) -> list[int]:

@@ -1,17 +1,30 @@
-"""``meterwatch check-config`` as a user runs it: a real subprocess, exit codes and output."""
+"""``meterwatch check-config`` as a user runs it: a real subprocess, exit codes and output; and
+``meterwatch run`` refusing what check-config refuses, before it starts anything."""
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from tests.support.procs import require_binary
+
 ROOT = Path(__file__).resolve().parents[3]
+EXAMPLE = ROOT / "deploy/examples/edge.toml"
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "edge.cli", *args], capture_output=True, text=True,
                           cwd=ROOT, timeout=60)
+
+
+def _example_copy(tmp_path: Path, old: str = "", new: str = "") -> Path:
+    (tmp_path / "edge.toml").write_text(EXAMPLE.read_text().replace(old, new) if old else EXAMPLE.read_text())
+    (tmp_path / "A01-meters.csv").write_text((ROOT / "deploy/examples/A01-meters.csv").read_text())
+    return tmp_path / "edge.toml"
 
 
 def test_help_lists_the_commands_that_exist():
@@ -24,38 +37,66 @@ def test_help_lists_the_commands_that_exist():
 
 
 def test_example_passes_with_a_summary_and_capacity_per_bus():
-    out = _run("check-config", "deploy/examples/edge.toml")
+    out = _run("check-config", "--no-files", "deploy/examples/edge.toml")
     assert out.returncode == 0, out.stderr
     assert "40 meters" in out.stdout
     assert "bus rs485-1 (dlt645, 2400 baud" in out.stdout
     assert "plan meter_interval: 20 device(s)" in out.stdout
-    assert "DOES NOT FIT" not in out.stdout
+    assert "files (password, CA, certificate, key): not checked (--no-files)" in out.stdout
 
 
-def test_overfull_bus_is_warned(tmp_path: Path):
-    text = (ROOT / "deploy/examples/edge.toml").read_text().replace("interval_s = 900", "interval_s = 30")
-    (tmp_path / "edge.toml").write_text(text)
-    (tmp_path / "A01-meters.csv").write_text((ROOT / "deploy/examples/A01-meters.csv").read_text())
-    out = _run("check-config", str(tmp_path / "edge.toml"))
-    assert out.returncode == 0
-    assert "DOES NOT FIT" in out.stdout and "rounds will overrun" in out.stdout
+def test_example_passes_on_a_gateway_that_has_its_credential_and_ca(tmp_path: Path):
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "mqtt-password").write_text("s3cret\n")
+    subprocess.run([require_binary("openssl"), "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+                    "-subj", "/CN=meterwatch test CA"], cwd=tmp_path, check=True, capture_output=True, timeout=30)
+    config = _example_copy(tmp_path, "/etc/meterwatch/ca.pem", str(tmp_path / "ca.pem"))
+    out = _run("check-config", "--credentials-dir", str(creds), str(config))
+    assert out.returncode == 0, out.stderr
+    assert "files (password, CA, certificate, key): checked" in out.stdout
+    (tmp_path / "ca.pem").write_text("not a certificate\n")
+    out = _run("check-config", "--credentials-dir", str(creds), str(config))
+    assert out.returncode == 1 and "mqtt.ca_file: TLS files do not load" in out.stderr
+
+
+def test_a_plan_that_does_not_fit_its_bus_is_an_error(tmp_path: Path):
+    config = _example_copy(tmp_path, "interval_s = 900", "interval_s = 30")
+    out = _run("check-config", "--no-files", str(config))
+    assert out.returncode == 1
+    assert out.stderr.count("plans.meter_interval: bus ") == 2       # rs485-1 and rs485-2
+    assert "does not fit: a round of 20 meter(s) takes 53.4 s of wire time at 2400 baud" in out.stderr
+    assert "the plans need" in out.stderr and "rounds would overrun" in out.stderr
 
 
 def test_broken_config_exits_1_listing_every_error(tmp_path: Path):
-    text = (ROOT / "deploy/examples/edge.toml").read_text().replace("baud = 2400", "baud = 2401")
-    (tmp_path / "edge.toml").write_text(text)
-    (tmp_path / "A01-meters.csv").write_text((ROOT / "deploy/examples/A01-meters.csv").read_text())
-    out = _run("check-config", str(tmp_path / "edge.toml"))
+    out = _run("check-config", "--no-files", str(_example_copy(tmp_path, "baud = 2400", "baud = 2401")))
     assert out.returncode == 1
     assert "2 error(s)" in out.stderr
     assert out.stderr.count("2401 is not one of") == 2
     assert 'bus "rs485-1"' in out.stderr and 'bus "rs485-2"' in out.stderr
 
 
-def test_duplicate_address_in_csv_names_the_csv_file_and_meter(tmp_path: Path):
-    csv_text = (ROOT / "deploy/examples/A01-meters.csv").read_text().replace("310000000002", "310000000001")
-    (tmp_path / "A01-meters.csv").write_text(csv_text)
-    (tmp_path / "edge.toml").write_text((ROOT / "deploy/examples/edge.toml").read_text())
-    out = _run("check-config", str(tmp_path / "edge.toml"))
+def test_duplicate_address_in_csv_names_the_csv_file_line_and_meter(tmp_path: Path):
+    config = _example_copy(tmp_path)
+    csv = tmp_path / "A01-meters.csv"
+    csv.write_text(csv.read_text().replace("310000000002", "310000000001"))
+    out = _run("check-config", "--no-files", str(config))
     assert out.returncode == 1
-    assert "A01-meters.csv" in out.stderr and 'meter "A01-0002"' in out.stderr
+    assert "A01-meters.csv:3: row 3.address:" in out.stderr and 'meter "A01-0002"' in out.stderr
+
+
+def test_run_refuses_what_check_config_refuses_and_starts_nothing(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]):
+    from edge.commands import run
+
+    config = _example_copy(tmp_path, 'topic_prefix = "meterwatch/v1"', 'topic_prefix = "$SYS/meterwatch"')
+    text = config.read_text().replace('state_dir = "/var/lib/meterwatch"', f'state_dir = "{tmp_path}/state"')
+    config.write_text(text)
+    args = argparse.Namespace(config=str(config), broker=None, log_level="ERROR", flush_timeout=1.0)
+    assert run.run(args) == 1
+    err = capsys.readouterr().err
+    assert "nothing was started" in err
+    assert "mqtt.topic_prefix: starts with '$'" in err and "mqtt.password_file" in err
+    assert not (tmp_path / "state").exists()

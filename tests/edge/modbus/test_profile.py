@@ -26,7 +26,7 @@ def test_shipped_profile_loads_with_name_and_points(name: str) -> None:
 
 def test_dtsu666_power_is_scaled_from_tenths_of_watts_to_kilowatts() -> None:
     p = load_profile("dtsu666").point("p")
-    assert (p.function, p.address, p.rtype, p.word_order) == (3, 0x2012, "float32", "big")
+    assert (p.function, p.address, p.rtype, p.word_order) == (3, 0x2012, "float32", "ABCD")
     assert p.factor(ct_ratio=1, pt_ratio=1) == pytest.approx(1e-4)     # 0.1 W -> kW
     assert p.factor(ct_ratio=200, pt_ratio=1) == pytest.approx(0.02)
 
@@ -54,7 +54,7 @@ def test_site_profile_is_loaded_by_path(tmp_path: Path) -> None:
                  '[points.i_n]\naddress = 0x0100\nscale = 0.5\n')
     prof = load_profile(f)
     assert prof.name == "acme_ttu"
-    assert prof.point("i_n").word_order == "little"
+    assert prof.point("i_n").word_order == "CDAB"        # "little" is the word-swapped order
     assert prof.source == str(f)
 
 
@@ -93,3 +93,28 @@ def test_every_problem_of_a_file_is_reported_not_only_the_first() -> None:
         parse_profile(text, source="site.toml", default_name="site")
     assert [(i.key, i.line) for i in err.value.issues] == [("points.u_a.address", 4), ("points.u_b.type", 8)]
     assert str(err.value).startswith("site.toml:4: points.u_a.address:")
+
+
+def test_the_profile_walked_through_in_docs_extending_is_the_shipped_example() -> None:
+    import sys
+
+    from edge.modbus.codec import decode
+    from edge.modbus.plan import plan_reads
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
+    root = Path(__file__).resolve().parents[3]
+    prof = load_profile(root / "deploy/examples/profiles/pm5300.toml")
+    doc = (root / "docs/extending.md").read_text()
+    shown = tomllib.loads(doc.split("### 2. Write the file\n\n```toml\n")[1].split("```")[0])
+    for quantity, spec in shown["points"].items():
+        p = prof.point(quantity)
+        assert (p.address, p.rtype, p.scale) == (spec["address"], spec.get("type", "float32"), spec.get("scale", 1.0))
+    assert len(prof.points) == 14 and "(the full file has 14 points)" in doc
+    plan = [(r.address, r.address + r.count - 1) for r in plan_reads(prof.points)]
+    assert plan == [(2999, 3068), (3109, 3110), (3203, 3210)] and "**3 requests**" in doc
+    raw = decode([0x0000, 0x0000, 0x0150, 0x1C5D], prof.point("e_fwd").rtype, prof.point("e_fwd").word_order)
+    assert raw * prof.point("e_fwd").scale == pytest.approx(22027.357) and "22 027.357 kWh" in doc

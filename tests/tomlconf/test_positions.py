@@ -1,4 +1,4 @@
-from edge.config._lines import key_lines
+from tomlconf import key_lines
 
 DOC = '''[gateway]
 id = "gw"   # comment
