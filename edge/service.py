@@ -1,10 +1,12 @@
 """The edge daemon (``meterwatch run``): schedulers → queue → engines → outbox → MQTT.
 
 A thin composition of the parts in ``edge.daemon``. Start order is sink first: the publisher (outbox +
-MQTT), then the engines (restored from the outbox's saved state and warmed up), then the bus
-schedulers. Stop order is the reverse, with a bounded flush: schedulers are cancelled, what they
-already delivered is fed to the engines, a last step stores the engines' state, and the publisher
-flushes for at most ``flush_timeout_s``; whatever is left stays in the outbox for the next start.
+MQTT), then the engines (restored from the outbox's saved state and warmed up), then the buses: each
+port is opened by its own supervisor, so a port that is missing at start-up (or fails later) is
+retried on its own while everything else runs, and raises the gateway alert ``port_unavailable``.
+Stop order is the reverse, with a bounded flush: supervisors are cancelled (closing their ports), what
+the schedulers already delivered is fed to the engines, a last step stores the engines' state, and the
+publisher flushes for at most ``flush_timeout_s``; whatever is left stays in the outbox for the next start.
 ``systemd``: READY=1 after the kernels are warm, WATCHDOG=1 from the engine loop while it is healthy,
 STATUS= a one-line state, STOPPING=1 on SIGTERM.
 """
@@ -23,14 +25,16 @@ from typing import Any
 
 from edge import systemd
 from edge.config.model import Config
-from edge.daemon.buses import Bus, build_buses
+from edge.daemon.buses import Bus, build_buses, bus_devices, devices_per_area
 from edge.daemon.engines import Engines
 from edge.daemon.health import Health, Watchdog, status_loop
+from edge.daemon.port_alerts import STATE_KEY, PortAlerts
 from edge.daemon.publishing import build_publisher
 from edge.daemon.warmup import warm_up
 from edge.publish.health import run_health
 from edge.publish.publisher import Publisher
 from edge.scheduler.clock import Clock, WallClock
+from edge.scheduler.port import PortBackoff
 
 __all__ = ["Daemon", "DaemonOptions", "run_daemon"]
 
@@ -45,6 +49,7 @@ class DaemonOptions:
     clock: Clock | None = None              # event time and scheduling (now/sleep); default: the wall clock
     on_step: Callable[[Daemon], None] | None = None   # called after every engine step (demo view)
     notify_systemd: bool = True
+    port_backoff: PortBackoff | None = None  # reopening unavailable ports; default 1 s doubling to 60 s
 
 
 @dataclass
@@ -54,6 +59,7 @@ class Daemon:
     publisher: Publisher | None = None
     engines: Engines | None = None
     buses: list[Bus] = field(default_factory=list)
+    port_alerts: PortAlerts | None = None
     health: Health | None = None
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -78,12 +84,18 @@ class Daemon:
         log.info("kernels ready in %.2f s (%s)", warm_s, describe_backend())
         self.engines = engines = Engines(cfg, self.clock, step_interval_s=options.step_interval_s)
         engines.build(publisher, publisher.outbox.load_state)
+        devices_on = {b.name: devices_per_area(bus_devices(cfg, b)) for b in cfg.buses}
+        self.port_alerts = alerts = PortAlerts(gateway=cfg.gateway.id, topic_prefix=cfg.mqtt.topic_prefix,
+                                               runners=engines.runners, sink=publisher, devices_on=devices_on)
+        await alerts.restore(publisher.outbox.load_state(STATE_KEY), self.clock.now())
         tz = zoneinfo.ZoneInfo(cfg.gateway.timezone)
         utc_offset_s = datetime.now(tz).utcoffset().total_seconds()  # type: ignore[union-attr]
-        self.buses = build_buses(cfg, engines.queue, self.clock, utc_offset_s)
+        self.buses = build_buses(cfg, engines.queue, self.clock, utc_offset_s, on_event=alerts.on_event,
+                                 port_backoff=options.port_backoff)
         for b in self.buses:
             engines.add_routes(b.routes)
-        self.health = Health(engines, publisher, lambda: [b.scheduler.telemetry().to_health() for b in self.buses])
+        self.health = Health(engines, publisher, lambda: [b.supervisor.telemetry() for b in self.buses],
+                             lambda: {"ports_offline": sum(not b.supervisor.online for b in self.buses)})
         self.health.n_buses = len(self.buses)
 
     def _tasks(self) -> list[asyncio.Task[Any]]:
@@ -101,7 +113,7 @@ class Daemon:
                  asyncio.create_task(run_health(self.publisher, health.telemetry,
                                                 interval_s=self.cfg.publish.health_interval_s,
                                                 clock=self.clock.now), name="health")]
-        tasks += [asyncio.create_task(b.scheduler.run(), name=f"bus {b.cfg.name}") for b in self.buses]
+        tasks += [asyncio.create_task(b.supervisor.run(), name=f"bus {b.cfg.name}") for b in self.buses]
         if options.notify_systemd:
             tasks.append(asyncio.create_task(status_loop(health), name="status"))
         return tasks
@@ -116,8 +128,6 @@ class Daemon:
         try:
             await self._start()
             assert self.health is not None
-            for b in self.buses:
-                await b.link.__aenter__() if hasattr(b.link, "__aenter__") else None
             self.health.state = "running"
             if self.options.notify_systemd:
                 systemd.ready(self.health.status_line())
@@ -137,15 +147,12 @@ class Daemon:
             self.health.state = "stopping"
         if self.options.notify_systemd:
             systemd.stopping()
-        for t in reversed(tasks):
+        for t in reversed(tasks):      # the supervisors close their ports and give back the port locks
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         if self.engines is not None:
             with contextlib.suppress(Exception):
                 await self.engines.step(force_snapshot=True)
-        for b in self.buses:
-            with contextlib.suppress(Exception):
-                await b.link.__aexit__(None, None, None) if hasattr(b.link, "__aexit__") else None
         if self.publisher is not None:
             flushed = await self.publisher.stop(self.options.flush_timeout_s)
             log.info("stopped; outbox %s", "empty" if flushed else "kept for the next start")

@@ -1,8 +1,8 @@
-"""The adapters between the scheduler and the protocol clients.
+"""The DL/T 645 port of the daemon: the reader adapter over the client, and the port built from a bus.
 
-The clients themselves are tested over ptys on their own branches; here a minimal stand-in with the
-client's call signature checks only the translation: transaction split, wire estimate, and that a
-"nobody answered" DeviceRead becomes the TransportError the back-off counts.
+A minimal stand-in with the client's call signature checks the translation: transaction split, wire
+estimate, that a "nobody answered" DeviceRead becomes the TransportError the back-off counts, and that
+a failed port passes through as a PortError.
 """
 
 from __future__ import annotations
@@ -14,15 +14,17 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from edge.errors import ProtocolError, TransportError
+from edge.config.model import BusConfig, MasterConfig, MeterConfig
+from edge.dlt645.bus import Dlt645Port, Dlt645Reader, build_port
+from edge.dlt645.link import TcpLink
+from edge.errors import PortError, ProtocolError, TransportError
 from edge.readings import DeviceRead, Failure, Reading
-from edge.scheduler import DeviceReader, Dlt645Reader, LinkTiming, ModbusReader
-from edge.scheduler.capacity import transaction_wire_s
-from edge.scheduler.fake import FakeReader
-from edge.scheduler.reader import is_silent
+from edge.scheduler import LinkTiming
 
 
 @dataclass(frozen=True)
+
+
 class DiResult:       # the shape of edge.dlt645.client.DiResult
     di: str
     data: bytes | None = None
@@ -55,14 +57,6 @@ class StandInClient:
                                                 for q in quantities])
 
 
-def test_both_adapters_and_the_fake_satisfy_the_reader_protocol():
-    from edge.scheduler import LoopClock
-
-    assert isinstance(Dlt645Reader(StandInClient(set()), {}, LinkTiming()), DeviceReader)
-    assert isinstance(ModbusReader({}, LinkTiming(protocol="modbus-rtu")), DeviceReader)
-    assert isinstance(FakeReader(LoopClock(0.0)), DeviceReader)
-
-
 def test_dlt645_adapter_reads_by_address_and_names_the_device():
     client = StandInClient(set())
     reader = Dlt645Reader(client, {"0301": "000000000301"}, LinkTiming())
@@ -77,35 +71,11 @@ def test_dlt645_adapter_turns_a_silent_meter_into_transport_error():
         asyncio.run(reader.read("0302", ("e_fwd",)))
 
 
-def test_an_error_reply_is_not_silence():
-    dr = DeviceRead(device="m", failures=[Failure(device="m", quantity="sw7", reason="ERR 02: no such data", ts=0)])
-    assert not is_silent(dr)
-    assert is_silent(DeviceRead(device="m", failures=[Failure(device="m", quantity="sw7", reason="No reply", ts=0)]))
-    garbled = "04000507: bad reply (checksum), 2 tries"
-    assert not is_silent(DeviceRead(device="m", failures=[Failure(device="m", quantity="sw7", reason=garbled, ts=0)]))
-
-
-def test_the_dlt645_clients_silence_wording_is_recognised():
-    # as edge.dlt645.client words it: the DI first, then the items it skipped after the silence
-    dr = DeviceRead(device="m", failures=[
-        Failure(device="m", quantity="e_fwd", reason="00010000: no reply within 0.93 s, 2 tries", ts=0),
-        Failure(device="m", quantity="u_a", reason="skipped: meter silent on 00010000", ts=0)])
-    assert is_silent(dr)
-
-
 def test_dlt645_adapter_splits_per_meter_block_support():
     reader = Dlt645Reader(StandInClient(set()), {"a": "1", "b": "2"}, LinkTiming(), block_reads={"b": True})
     assert reader.split("a", ("u_a", "u_b", "u_c")) == [("u_a",), ("u_b",), ("u_c",)]
     assert reader.split("b", ("u_a", "u_b", "u_c")) == [("u_a", "u_b", "u_c")]
     assert reader.estimate_s("b", ("u_a", "u_b", "u_c")) < reader.estimate_s("a", ("u_a", "u_b", "u_c"))
-
-
-def test_modbus_adapter_reads_a_plan_in_one_transaction():
-    timing = LinkTiming(protocol="modbus-rtu", baud=9600, response_delay_s=0.01)
-    reader = ModbusReader({}, timing, registers=60)    # no device object: the fallback estimate
-    qs = ("u_a", "u_b", "u_c", "i_a")
-    assert reader.split("master", qs) == [qs]
-    assert reader.estimate_s("master", qs) == transaction_wire_s(timing, qs, modbus_registers=60)
 
 
 def _clock_reader(results: list[DiResult]) -> Dlt645Reader:
@@ -135,41 +105,24 @@ def test_silent_clock_read_is_transport_error_and_bad_bcd_is_protocol_error():
         asyncio.run(impossible.read_clock("0301"))
 
 
-class StandInModbusDevice:
-    """The shape of edge.modbus.device.ModbusDevice: plan() of requests, read(), and a silent flag."""
-
-    @dataclass(frozen=True)
-    class Request:
-        count: int
-
-    def __init__(self, *, answers: bool) -> None:
-        self.answers = answers
-        self.silent = False
-
-    def plan(self, quantities: Sequence[str]) -> list[Request]:
-        return [self.Request(count=14), self.Request(count=2)]
-
-    async def read(self, quantities: Sequence[str], *, device: str = "master") -> DeviceRead:
-        if self.answers:
-            return DeviceRead(device=device, readings=[Reading(device=device, quantity=q, value=1.0, ts=1.0)
-                                                       for q in quantities])
-        self.silent = True
-        return DeviceRead(device=device, failures=[Failure(device=device, quantity=q, reason="NoReplyError: 1",
-                                                           ts=1.0) for q in quantities])
+class FailedPortClient(StandInClient):
+    async def read(self, address: str, quantities: Sequence[str], *, device: str | None = None) -> DeviceRead:
+        raise PortError("/dev/ttyUSB0: port failed: hang-up")
 
 
-def test_modbus_estimate_follows_the_devices_own_request_plan():
-    timing = LinkTiming(protocol="modbus-rtu", baud=9600, response_delay_s=0.01)
-    reader = ModbusReader({"master": StandInModbusDevice(answers=True)}, timing)
-    want = (transaction_wire_s(timing, ["u_a"], modbus_registers=14)
-            + transaction_wire_s(timing, ["u_a"], modbus_registers=2))
-    assert reader.estimate_s("master", ("u_a", "i_a")) == pytest.approx(want)
+def test_a_failed_port_passes_through_the_reader_as_port_error_not_silence():
+    reader = Dlt645Reader(FailedPortClient(set()), {"0301": "000000000301"}, LinkTiming())
+    with pytest.raises(PortError, match="hang-up"):
+        asyncio.run(reader.read("0301", ("e_fwd",)))
 
 
-def test_a_silent_modbus_device_is_transport_error_for_the_scheduler():
-    timing = LinkTiming(protocol="modbus-rtu", baud=9600)
-    live = ModbusReader({"master": StandInModbusDevice(answers=True)}, timing)
-    assert asyncio.run(live.read("master", ("u_a",))).ok
-    dead = ModbusReader({"master": StandInModbusDevice(answers=False)}, timing)
-    with pytest.raises(TransportError, match="'master': NoReplyError"):
-        asyncio.run(dead.read("master", ("u_a",)))
+def test_build_port_reads_meters_and_a_dlt645_master_by_address_over_the_bus_link():
+    bus = BusConfig(name="rs485-1", port="tcp://10.0.0.5:4001", protocol="dlt645", baud=2400)
+    devices = {"0301": MeterConfig(id="0301", address="301", bus="rs485-1", phase="A"),
+               "master:A01": MasterConfig(bus="rs485-1", address="77")}
+    port = build_port(bus, devices, utc_offset_s=8 * 3600)
+    assert isinstance(port, Dlt645Port) and isinstance(port.link, TcpLink) and port.port == bus.port
+    assert port.failed is None and port.client.link is port.link
+    assert port.reader._addresses == {"0301": "000000000301", "master:A01": "000000000077"}
+    with pytest.raises(ValueError, match="'master:A01' has no DL/T 645 address"):
+        build_port(bus, {"master:A01": MasterConfig(bus="rs485-1", profile="ttu")})
