@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -125,7 +126,7 @@ def test_a_port_missing_at_start_is_retried_with_capped_backoff_and_polled_withi
 
     s = supervise(160, plug_in_at_100_s, present=False)
     tries = [t - EPOCH0 for t, _ in s.port.opens]
-    gaps = [round(b - a, 3) for a, b in zip(tries, tries[1:], strict=False)]
+    gaps = [round(b - a, 3) for a, b in itertools.pairwise(tries)]
     assert gaps[:5] == [1, 2, 4, 8, 8] and max(gaps) == 8          # 1 s doubling, capped at 8 s
     assert [ok for _, ok in s.port.opens].count(True) == 1
     back = next(t for t, ok in s.port.opens if ok) - EPOCH0
@@ -167,7 +168,7 @@ def test_a_port_that_fails_right_after_every_open_is_retried_less_and_less_often
 
     s = supervise(60, keeps_failing)
     opens = [t - EPOCH0 for t, _ in s.port.opens]
-    gaps = [b - a for a, b in zip(opens, opens[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(opens)]
     assert gaps[:5] == pytest.approx([1, 2, 4, 8, 8], abs=0.5)     # back-off + one transaction: no storm
     assert s.health["port_failures"] in (len(opens), len(opens) - 1)
     assert [e.state for e in s.events] == ["available"]            # each open worked: no alert, counted
