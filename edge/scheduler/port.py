@@ -15,7 +15,8 @@ A ``PortSupervisor`` owns one ``Port`` (the protocol module's link and devices, 
   raises no alert). A port that fails again within ``stable_s`` of being opened keeps its back-off
   growing, so a flapping port costs little.
 - **back**: the first successful open after an outage ends it: an ``"available"`` ``PortEvent`` with how
-  long it lasted, and the scheduler carries on with its pending rounds.
+  long it lasted, and the scheduler carries on with its pending rounds. The very first open sends one
+  too, so that an alert left active by the previous run is cleared.
 """
 
 from __future__ import annotations
