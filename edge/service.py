@@ -63,9 +63,8 @@ class Daemon:
     health: Health | None = None
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
 
-    @property
-    def clock(self) -> Clock:
-        return self.options.clock or WallClock()
+    def __post_init__(self) -> None:
+        self.clock: Clock = self.options.clock or WallClock()
 
     @property
     def state(self) -> str:

@@ -44,7 +44,9 @@ class Health:
     def status_line(self) -> str:
         depth = self.publisher.stats().depth if self.publisher.outbox else 0
         conn = "connected" if self.publisher.connected else "broker unreachable"
-        return (f"{self.state}: {len(self.engines.runners)} area(s), {self.n_buses} bus(es), "
+        offline = int(self._counters().get("ports_offline", 0))
+        ports = f" ({offline} port(s) offline)" if offline else ""
+        return (f"{self.state}: {len(self.engines.runners)} area(s), {self.n_buses} bus(es){ports}, "
                 f"{self.engines.active_alerts()} active alert(s), outbox {depth}, {conn}")
 
 
