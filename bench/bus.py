@@ -183,7 +183,7 @@ def run_real(timing: LinkTiming, *, n_meters: int, dead: set[str], with_master: 
         from edge.sim.sources import StaticSource
     except ImportError as exc:
         raise SystemExit(f"real mode needs edge.dlt645 and edge.sim.meterbus ({exc}); use --fake") from exc
-    from edge.scheduler import Dlt645Reader
+    from edge.dlt645.bus import Dlt645Reader
     from tests.support.pty import pty_pair
 
     devs = devices(n_meters, with_master=with_master)

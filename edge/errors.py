@@ -14,6 +14,7 @@ __all__ = [
     "ConfigIssue",
     "DeviceError",
     "MeterwatchError",
+    "PortError",
     "ProtocolError",
     "TransportError",
 ]
@@ -29,6 +30,11 @@ class ProtocolError(MeterwatchError):
 
 class TransportError(MeterwatchError):
     """The port or connection failed (cannot open, closed under us, no reply before the deadline)."""
+
+
+class PortError(TransportError):
+    """The port itself is missing or failed (cannot be opened, hung up, connection lost or refused):
+    every device behind it is unreachable until the port is reopened. Not a device's silence."""
 
 
 class DeviceError(MeterwatchError):

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
 from detect import Engine, ReadingBatch
+from detect.alarms import Alert
 from detect.area import Area
 from detect.params import Params
 from detect.quantities import QUANTITY_CODE
@@ -76,6 +77,8 @@ class AreaRunner:
         self.stats = StepStats()
         self.last_event_ts = 0.0
         self.snapshots = snapshots       # replay has nowhere to restore from: no snapshot cost
+        # The gateway's own active alerts about this area (port_unavailable), listed with the engine's.
+        self.extra_active: Callable[[], list[Alert]] = lambda: []
 
     def _restore(self, blob: bytes) -> Engine:
         try:
@@ -150,7 +153,7 @@ class AreaRunner:
         self.stats.last_advance_ms = ms
         self.stats.max_advance_ms = max(self.stats.max_advance_ms, ms)
         self.stats.steps += 1
-        msgs = self.serializer.output(out, active=self.engine.active_alerts(), ts=ts)
+        msgs = self.serializer.output(out, active=[*self.engine.active_alerts(), *self.extra_active()], ts=ts)
         items: list[tuple[str, dict[str, Any], str, bool]] = []
         for topic, payload in msgs:
             kind = kind_of(payload)

@@ -5,6 +5,12 @@ the first reply frame the caller accepts, or what went wrong. One exchange at a 
 minimum idle gap before each request; a deadline per request from the baud rate, the expected reply
 length and the meter's maximum response delay (``edge.wire``); a partial frame that goes quiet is
 dropped; the last raw frames are kept in a ring for diagnostics; counters for the scheduler.
+
+A link can be closed and opened again any number of times (the daemon reopens a port that vanished or
+hung up). A failure of the port itself (cannot open, end of file, hang-up, connection lost) is a
+``PortError``; the link stops reading at once (no busy loop on a hung-up descriptor) and every exchange
+raises it until the link is reopened. Serial ports are opened with an exclusive ``flock`` so that a
+second program (``meterwatch read``, picocom) cannot talk on a bus the daemon is polling.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
 import time
 from abc import ABC, abstractmethod
 from collections import deque
@@ -22,7 +29,8 @@ from urllib.parse import urlparse
 
 from edge import timebase
 from edge.dlt645.codec import DecodeError, Decoder, Frame
-from edge.errors import TransportError
+from edge.errors import PortError, TransportError
+from edge.serialport import OPEN_ERRORS, open_error_text
 from edge.wire import byte_time_s, dlt645_reply_deadline_s
 
 __all__ = ["Exchange", "Link", "LinkStats", "RawRecord", "SerialLink", "TcpLink", "open_link"]
@@ -117,8 +125,21 @@ class Link(ABC):
         self._rx_event.set()
 
     def _on_error(self, exc: BaseException) -> None:
-        self._error = exc
+        if self._error is None:     # the first cause is the one worth reporting
+            self._error = exc
         self._rx_event.set()
+
+    def _reset(self) -> None:
+        """Forget everything of a previous opening: its error and any bytes half received."""
+        self._error = None
+        self._rx.clear()
+        self._rx_event.clear()
+        self._decoder.reset()
+
+    @property
+    def failed(self) -> BaseException | None:
+        """Why the port failed since it was opened (None while it works)."""
+        return self._error
 
     def deadline_s(self, request_len: int, reply_data_len: int, response_delay_s: float | None = None) -> float:
         """Reply deadline of a request of ``request_len`` bytes expecting ``reply_data_len`` data bytes."""
@@ -155,7 +176,7 @@ class Link(ABC):
 
     def _check(self) -> None:
         if self._error is not None:
-            raise TransportError(f"{self.name}: link failed: {self._error}")
+            raise PortError(f"{self.name}: port failed: {self._error}")
 
     async def exchange(self, request: bytes, *, reply_data_len: int,
                        accept: Callable[[Frame], bool] | None = None, response_delay_s: float | None = None,
@@ -163,7 +184,7 @@ class Link(ABC):
         """Send ``request`` and wait for a reply frame that ``accept`` takes (default: any reply frame).
 
         With ``collect`` keep listening until the deadline and return every accepted frame (scans,
-        to see collisions). Raises ``TransportError`` only when the port itself fails.
+        to see collisions). Raises ``PortError`` only when the port itself fails.
         """
         accept = accept or (lambda f: f.is_reply)
         async with self._lock:
@@ -251,13 +272,17 @@ class SerialLink(Link):
         self._fd = -1
 
     async def open(self) -> None:
+        """Open (again) with an exclusive lock; raises ``PortError`` naming the port and the cause."""
         import serial
 
+        await self.close()
+        self._reset()
         try:
             ser = serial.Serial(self.port, self.baud, bytesize=8, parity=self.parity, stopbits=1, timeout=0,
-                                write_timeout=5)
-        except (serial.SerialException, ValueError, OSError) as exc:
-            raise TransportError(f"{self.port}: cannot open at {self.baud} {self.parity}: {exc}") from exc
+                                write_timeout=5, exclusive=True)
+        except OPEN_ERRORS as exc:
+            raise PortError(f"{self.port}: cannot open at {self.baud} baud, 8{self.parity}1: "
+                            f"{open_error_text(exc)}") from None
         self._ser = ser
         self._fd = ser.fileno()
         asyncio.get_running_loop().add_reader(self._fd, self._readable)
@@ -268,13 +293,23 @@ class SerialLink(Link):
         except BlockingIOError:
             return
         except OSError as exc:
-            asyncio.get_running_loop().remove_reader(self._fd)
-            self._on_error(exc)
+            self._hang_up(exc)
             return
-        if data:
-            self._on_data(data)
+        if not data:
+            # End of file: the pty's other side closed or the adapter went away. The descriptor stays
+            # readable for good, so stop watching it (a registered reader would spin at 100 % CPU).
+            self._hang_up(ConnectionError("hang-up (end of file): device unplugged or port closed"))
+            return
+        self._on_data(data)
+
+    def _hang_up(self, exc: BaseException) -> None:
+        with contextlib.suppress(Exception):
+            asyncio.get_running_loop().remove_reader(self._fd)
+        self._on_error(exc)
 
     async def _write(self, data: bytes) -> None:
+        if self._ser is None:
+            raise PortError(f"{self.port}: port not open")
         view = memoryview(data)
         while view:
             try:
@@ -283,15 +318,37 @@ class SerialLink(Link):
                 await asyncio.sleep(0.001)
                 continue
             except OSError as exc:
-                raise TransportError(f"{self.port}: write failed: {exc}") from exc
+                self._hang_up(exc)
+                raise PortError(f"{self.port}: write failed: {exc}") from None
             view = view[n:]
 
     async def close(self) -> None:
         if self._ser is not None:
             with contextlib.suppress(Exception):
                 asyncio.get_running_loop().remove_reader(self._fd)
-            self._ser.close()  # type: ignore[attr-defined]
+            with contextlib.suppress(Exception):   # closing a vanished USB device may fail: it is gone anyway
+                self._ser.close()  # type: ignore[attr-defined]
             self._ser = None
+            self._fd = -1
+
+
+# A converter that loses power never closes the connection: without these, requests would go into the
+# void until the kernel gives up after ~15 min of retransmissions. Unacknowledged data now fails the
+# connection after 20 s, an idle one after ~25 s of unanswered keepalives.
+_TCP_USER_TIMEOUT_MS = 20_000
+_KEEPALIVE = (("TCP_KEEPIDLE", 10), ("TCP_KEEPINTVL", 5), ("TCP_KEEPCNT", 3))
+
+
+def _tune_socket(sock: socket.socket | None) -> None:
+    if sock is None:
+        return
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        for name, value in _KEEPALIVE:
+            if hasattr(socket, name):
+                sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
+        if hasattr(socket, "TCP_USER_TIMEOUT"):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, _TCP_USER_TIMEOUT_MS)
 
 
 class TcpLink(Link):
@@ -304,28 +361,34 @@ class TcpLink(Link):
         self._reader_task: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
+        """Connect (again); raises ``PortError`` naming the converter and the cause."""
+        await self.close()
+        self._reset()
         try:
-            reader, self._writer = await asyncio.wait_for(asyncio.open_connection(self.host, self.tcp_port), 10)
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(self.host, self.tcp_port), 10)
         except (OSError, asyncio.TimeoutError) as exc:
-            raise TransportError(f"{self.name}: cannot connect: {exc}") from exc
+            raise PortError(f"{self.name}: cannot connect: {exc or 'timed out after 10 s'}") from None
+        _tune_socket(writer.get_extra_info("socket"))
+        self._writer = writer
         self._reader_task = asyncio.create_task(self._pump(reader))
 
     async def _pump(self, reader: asyncio.StreamReader) -> None:
         try:
             while data := await reader.read(4096):
                 self._on_data(data)
-            self._on_error(ConnectionError("connection closed by peer"))
+            self._on_error(ConnectionError("connection closed by the converter"))
         except OSError as exc:
             self._on_error(exc)
 
     async def _write(self, data: bytes) -> None:
         if self._writer is None:
-            raise TransportError(f"{self.name}: not open")
+            raise PortError(f"{self.name}: not connected")
         try:
             self._writer.write(data)
             await self._writer.drain()
         except OSError as exc:
-            raise TransportError(f"{self.name}: write failed: {exc}") from exc
+            self._on_error(exc)
+            raise PortError(f"{self.name}: write failed: {exc}") from None
 
     async def close(self) -> None:
         if self._reader_task is not None:

@@ -11,7 +11,9 @@ server drops replies of offline devices in ``trace_packet``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import termios
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -26,8 +28,9 @@ from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from edge import timebase
-from edge.errors import ProtocolError, TransportError
+from edge.errors import PortError, ProtocolError
 from edge.modbus.link import LinkCounters, LinkSettings, NoReplyError, RegisterReply
+from edge.serialport import OPEN_ERRORS, open_error_text
 
 __all__ = ["FRAME_RING", "ModbusLink", "RegisterHandler", "RegisterServer"]
 
@@ -80,18 +83,41 @@ class ModbusLink:
         return self._client is not None and self._client.connected
 
     async def connect(self) -> None:
-        """Open the port / connection; raises ``TransportError`` naming the port."""
-        if self._client is None:
-            self._client = self._make_client()
-        if self._client.connected:
+        """Open the port / connection (again); raises ``PortError`` naming the port and the cause."""
+        if self._client is not None and self._client.connected:
             return
-        ok = await self._client.connect()
+        self.close()
+        if self.settings.kind == "rtu":
+            self._check_serial()
+        self._client = self._make_client()
+        try:
+            ok = await self._client.connect()
+        except (OSError, ValueError, termios.error) as exc:
+            self.close()
+            raise PortError(f"{self.settings.name}: cannot open the port: {exc}") from None
         if not ok:
-            raise TransportError(f"{self.settings.name}: cannot open the port")
+            self.close()
+            what = "cannot open the port" if self.settings.kind == "rtu" else "cannot connect (refused or unreachable)"
+            raise PortError(f"{self.settings.name}: {what}")
+
+    def _check_serial(self) -> None:
+        """Open and close the serial port with pyserial first: pymodbus only logs why an open failed, and
+        a parity the port rejects escapes its constructor after the port was opened and locked (the
+        descriptor and its lock leak until garbage collection)."""
+        import serial
+
+        s = self.settings
+        try:
+            serial.Serial(s.port, s.baud, bytesize=s.bytesize, parity=s.parity, stopbits=s.stopbits,
+                          exclusive=True).close()
+        except OPEN_ERRORS as exc:
+            raise PortError(f"{s.port}: cannot open at {s.baud} baud, {s.bytesize}{s.parity}{s.stopbits}: "
+                            f"{open_error_text(exc)}") from None
 
     def close(self) -> None:
         if self._client is not None:
-            self._client.close()
+            with contextlib.suppress(Exception):   # closing a vanished port may fail: it is gone anyway
+                self._client.close()
             self._client = None
 
     async def __aenter__(self) -> ModbusLink:
@@ -105,7 +131,7 @@ class ModbusLink:
         """FC03/FC04 read of ``count`` registers at ``address`` from ``device_id``.
 
         Returns the registers or the exception code. Raises ``NoReplyError`` when the device stays silent,
-        ``TransportError`` when the port is down, ``ProtocolError`` on a reply that does not fit the request.
+        ``PortError`` when the port is down, ``ProtocolError`` on a reply that does not fit the request.
         """
         if function not in (3, 4):
             raise ValueError(f"only FC03/FC04 reads are sent, got function {function}")
@@ -113,7 +139,7 @@ class ModbusLink:
         c.requests += 1
         try:
             await self.connect()
-        except TransportError:
+        except PortError:
             c.failures += 1
             raise
         try:
@@ -121,21 +147,24 @@ class ModbusLink:
             reader = self._client.read_holding_registers if function == 3 else self._client.read_input_registers
             rr = await reader(address, count=count, device_id=device_id)
         except ModbusIOException:
-            c.no_replies += 1
             c.failures += 1
+            if not self.connected:   # the connection dropped while we waited: the port, not the device
+                self.close()
+                raise PortError(f"{self.settings.name}: connection lost") from None
+            c.no_replies += 1
             waited = self.settings.timeout_s * (self.settings.retries + 1)
             raise NoReplyError(device_id, waited, self.settings.name, self.settings.retries + 1) from None
         except ConnectionException as exc:
             c.failures += 1
             self.close()
-            raise TransportError(f"{self.settings.name}: connection failed: {exc}") from None
+            raise PortError(f"{self.settings.name}: connection failed: {exc}") from None
         except ModbusException as exc:
             c.failures += 1
             raise ProtocolError(f"{self.settings.name}: device {device_id}: {exc}") from None
         except OSError as exc:   # the port vanished under us (USB adapter unplugged, converter reset)
             c.failures += 1
             self.close()
-            raise TransportError(f"{self.settings.name}: port error: {exc}") from None
+            raise PortError(f"{self.settings.name}: port error: {exc}") from None
         ts = self._rx_ts or timebase.now()
         if rr.isError():
             code = int(getattr(rr, "exception_code", 0))

@@ -2,7 +2,9 @@
 
 ``ModbusDevice`` is built from (link, profile, device id, CT ratio, PT ratio). ``read()`` returns a
 ``DeviceRead`` with one ``Reading`` per good quantity and one ``Failure`` (with the reason) per bad one;
-it never raises for a device or value problem, so one dead meter never aborts a bus round.
+it never raises for a device or value problem, so one dead meter never aborts a bus round. A failed
+port (``PortError``: the converter or adapter, not the device) is raised: it is not the device's
+silence, and the daemon reopens the port.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Literal
 
 from detect.quantities import UNITS
 from edge import timebase
-from edge.errors import ProtocolError, TransportError
+from edge.errors import PortError, ProtocolError, TransportError
 from edge.modbus.link import NoReplyError, RegisterLink, RegisterReply
 from edge.modbus.plan import DEFAULT_MAX_GAP, Request, one_request_per_point, plan_reads, split
 from edge.modbus.profile import Point, Profile
@@ -139,6 +141,8 @@ class ModbusDevice:
         probe = Request(function=p.function, address=p.address, count=p.count, points=(p,))
         try:
             await self._send(probe)
+        except PortError:
+            raise
         except (NoReplyError, TransportError) as exc:
             self._went_silent()
             for q in points:
@@ -185,6 +189,8 @@ class ModbusDevice:
             req = queue.pop(0)
             try:
                 reply = await self._send(req)
+            except PortError:
+                raise
             except (NoReplyError, TransportError) as exc:
                 # a silent device: do not spend the bus on its other requests; back off instead
                 self._went_silent()

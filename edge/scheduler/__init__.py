@@ -1,4 +1,4 @@
-"""Bus scheduling: one scheduler per port, reading plans, back-off, capacity planning (issue 6).
+"""Bus scheduling: one scheduler per port, its supervision, reading plans, back-off, capacity planning.
 
 See docs/scheduler.md.
 """
@@ -14,7 +14,8 @@ from edge.scheduler.plans import (
     default_plans,
     local_offset_s,
 )
-from edge.scheduler.reader import DeviceReader, Dlt645Reader, ModbusReader
+from edge.scheduler.port import Port, PortBackoff, PortEvent, PortSupervisor
+from edge.scheduler.reader import DeviceReader
 from edge.scheduler.telemetry import BusTelemetry, PlanTelemetry
 
 __all__ = [
@@ -26,12 +27,14 @@ __all__ = [
     "ClockPolicy",
     "DeviceReader",
     "DeviceSpec",
-    "Dlt645Reader",
     "LinkTiming",
     "LoopClock",
-    "ModbusReader",
     "PlanLoad",
     "PlanTelemetry",
+    "Port",
+    "PortBackoff",
+    "PortEvent",
+    "PortSupervisor",
     "ReadingPlan",
     "VirtualTimeLoop",
     "WallClock",

@@ -14,6 +14,11 @@ read of the same meter would only delay everyone else. Nothing is skipped silent
 Dead devices: see ``BackoffPolicy``. Reads of a backed-off device are answered at once with failures
 (reason "backed off ...") so the pipeline still sees, per slot, which devices were not read.
 
+Port failure: a ``PortError`` from the reader (the port, not a device, failed) is nobody's silence: it
+ends ``run()`` with the transaction still pending, and the ``PortSupervisor`` reopens the port and calls
+``run()`` again. The rounds carry on from where they were; slots that passed meanwhile are counted as
+overruns, as any slot that could not be served.
+
 Output: one ``DeviceRead`` per device per plan slot into ``out`` (bounded). When ``out`` is full the
 oldest batch is dropped and counted (``queue_dropped``): the bus must keep moving, and the freshest
 data is worth more to live detection than a backlog the engine cannot absorb.
@@ -28,7 +33,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from edge.errors import TransportError
+from edge.errors import PortError, TransportError
 from edge.readings import DeviceRead, Failure
 from edge.scheduler.clock import Clock, WallClock
 from edge.scheduler.plans import BackoffPolicy, ClockPolicy, DeviceSpec, ReadingPlan
@@ -115,6 +120,8 @@ class BusScheduler:
         self._sync_due = False
         self._round_drifts: dict[str, float] = {}
         self._t0 = self._window_start = self._window_busy = 0.0
+        self._started = False
+        self._resuming = False        # run() again after the port was reopened
         self._devices: dict[str, _Device] = {}
         for spec in devices:
             if spec.device in self._devices:
@@ -176,13 +183,17 @@ class BusScheduler:
     # ---- main loop ----------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Poll the bus until cancelled."""
+        """Poll the bus until cancelled, or until the port fails (``PortError``); call again to resume."""
         now = self._clock.now()
-        self._t0 = self._window_start = now
-        for rnd in self._rounds:
-            slot = rnd.plan.slot_at_or_before(now)
-            self._open_round(rnd, slot, now=now, first=True)
-            rnd.next_slot = slot + rnd.plan.interval_s
+        if not self._started:
+            self._started = True
+            self._t0 = self._window_start = now
+            for rnd in self._rounds:
+                slot = rnd.plan.slot_at_or_before(now)
+                self._open_round(rnd, slot, now=now, first=True)
+                rnd.next_slot = slot + rnd.plan.interval_s
+        else:
+            self._resuming = True
         while True:
             now = self._clock.now()
             self._tick(now)
@@ -205,17 +216,20 @@ class BusScheduler:
                             rnd.plan.class_name, rnd.plan.name)
                 rnd.next_slot = rnd.plan.slot_at_or_before(now) + interval
             elif rnd.next_slot + interval <= now:
-                # Stepped forward or the gateway was suspended: open only the newest slot; the slots
-                # in between could not be served by anyone and are counted as overruns.
+                # Stepped forward, the gateway was suspended or the port was down: open only the newest
+                # slot; the slots in between could not be served by anyone and are counted as overruns.
                 latest = rnd.plan.slot_at_or_before(now)
                 missed = round((latest - rnd.next_slot) / interval)
                 rnd.overrun += missed
-                log.warning('bus "%s" plan %s/%s: %d slots passed without the scheduler running '
-                            "(clock step or suspend)", self.bus, rnd.plan.class_name, rnd.plan.name, missed)
+                why = "the port was unavailable" if self._resuming else "clock step or suspend"
+                log.log(logging.INFO if self._resuming else logging.WARNING,
+                        'bus "%s" plan %s/%s: %d slots passed without the scheduler running (%s)',
+                        self.bus, rnd.plan.class_name, rnd.plan.name, missed, why)
                 rnd.next_slot = latest
             if rnd.next_slot <= now:
                 self._open_round(rnd, rnd.next_slot, now=now)
                 rnd.next_slot += interval
+        self._resuming = False
         backed = [d for d in self._devices.values() if d.backed_off]
         if not backed:
             return
@@ -266,7 +280,11 @@ class BusScheduler:
             rnd.overrun += 1
             rnd.max_lateness_s = max(rnd.max_lateness_s, late)
             # Counted every time; logged at most once a minute per plan so a 5-s plan cannot flood the log.
-            if now - rnd.last_warned >= 60.0:
+            if self._resuming:      # not the bus's load: the supervisor already said why
+                log.info('bus "%s" plan %s/%s: %d of %d devices not read while the port was unavailable; '
+                         "they are read first now", self.bus, rnd.plan.class_name, rnd.plan.name,
+                         len(rnd.pending), len(rnd.jobs))
+            elif now - rnd.last_warned >= 60.0:
                 log.warning('bus "%s" plan %s/%s: round of slot %.0f overran its interval: %d of %d devices '
                             "not read yet (%.1f s past deadline; %d overruns so far); they are read first "
                             "in the next round", self.bus, rnd.plan.class_name, rnd.plan.name, rnd.slot,
@@ -316,6 +334,9 @@ class BusScheduler:
         try:
             dr = await asyncio.wait_for(self._reader.read(job.device, group),
                                         self._guard_s(self._reader.estimate_s(job.device, group)))
+        except PortError:
+            self._c.busy_s += self._clock.now() - t0
+            raise           # the transaction stays pending; the port is reopened and it goes first
         except (TransportError, TimeoutError, asyncio.TimeoutError) as exc:
             silent_reason = str(exc) or f"no reply from {job.device!r}"
             dr = DeviceRead(device=job.device)
@@ -351,6 +372,9 @@ class BusScheduler:
         try:
             meter_ts = await asyncio.wait_for(self._reader.read_clock(job.device),
                                               self._guard_s(self._reader.clock_estimate_s(job.device)))
+        except PortError:
+            self._c.busy_s += self._clock.now() - t0
+            raise
         except (TransportError, TimeoutError, asyncio.TimeoutError) as exc:
             t1 = self._clock.now()
             self._c.busy_s += t1 - t0
@@ -463,6 +487,8 @@ class BusScheduler:
         t0 = self._clock.now()
         try:
             await asyncio.wait_for(self._reader.broadcast_time(t0), self._guard_s(0.5))
+        except PortError:
+            raise
         except Exception as exc:
             log.warning('bus "%s": broadcast time sync failed: %r', self.bus, exc)
         self._c.busy_s += self._clock.now() - t0
@@ -481,7 +507,7 @@ class BusScheduler:
         """Snapshot; starts a new utilisation/lateness window."""
         now = self._clock.now()
         elapsed = now - self._window_start
-        util = (self._c.busy_s - self._window_busy) / elapsed if elapsed > 0 else None
+        util = (self._c.busy_s - self._window_busy) / elapsed if elapsed > 0 and self._started else None
         self._window_start, self._window_busy = now, self._c.busy_s
         plans = []
         for rnd in self._rounds:

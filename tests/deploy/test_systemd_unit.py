@@ -1,5 +1,5 @@
-"""The shipped unit passes ``systemd-analyze verify`` without a single message and is hardened to an
-exposure of at most 2.0 by ``systemd-analyze security --offline=true``.
+"""The shipped units (edge daemon and collector) pass ``systemd-analyze verify`` without a single message
+and are hardened to an exposure of at most 2.0 by ``systemd-analyze security --offline=true``.
 
 ``verify`` complains when ExecStart= names a binary that does not exist. The unit ships with the
 install path ``/usr/bin/meterwatch``; the test verifies a temporary copy whose ExecStart points at the
@@ -18,17 +18,19 @@ import pytest
 
 from tests.support.procs import require_binary
 
-UNIT = Path(__file__).resolve().parents[2] / "deploy" / "systemd" / "meterwatch-edge.service"
+SYSTEMD = Path(__file__).resolve().parents[2] / "deploy" / "systemd"
+UNIT = SYSTEMD / "meterwatch-edge.service"
+UNITS = [UNIT, SYSTEMD / "meterwatch-collector.service"]
 MAX_EXPOSURE = 2.0
 
 
-def _installed_copy(tmp_path: Path) -> Path:
+def _installed_copy(tmp_path: Path, unit_file: Path = UNIT) -> Path:
     exe = Path(sys.executable).parent / "meterwatch"
     assert exe.is_file(), f"{exe} missing: install the package into the venv (pip install -e .)"
-    text = UNIT.read_text()
+    text = unit_file.read_text()
     assert "ExecStart=/usr/bin/meterwatch " in text
-    unit = tmp_path / UNIT.name
-    unit.write_text(text.replace("ExecStart=/usr/bin/meterwatch ", f"ExecStart={exe} "))
+    unit = tmp_path / unit_file.name
+    unit.write_text(re.sub(r"^(Exec\w+=)/usr/bin/meterwatch ", rf"\g<1>{exe} ", text, flags=re.M))
     return unit
 
 
@@ -37,8 +39,9 @@ def _analyze(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([exe, *args], cwd=cwd, capture_output=True, text=True, timeout=60)
 
 
-def test_unit_verifies_without_any_warning(tmp_path: Path) -> None:
-    unit = _installed_copy(tmp_path)
+@pytest.mark.parametrize("unit_file", UNITS, ids=lambda p: p.stem)
+def test_unit_verifies_without_any_warning(tmp_path: Path, unit_file: Path) -> None:
+    unit = _installed_copy(tmp_path, unit_file)
     res = _analyze("verify", str(unit), cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "" and res.stderr.strip() == "", res.stdout + res.stderr
@@ -66,8 +69,9 @@ def test_exposure_parser_reads_the_summary_line() -> None:
         exposure("no summary")
 
 
-def test_unit_is_hardened_to_exposure_at_most_two(tmp_path: Path) -> None:
-    unit = _installed_copy(tmp_path)
+@pytest.mark.parametrize("unit_file", UNITS, ids=lambda p: p.stem)
+def test_unit_is_hardened_to_exposure_at_most_two(tmp_path: Path, unit_file: Path) -> None:
+    unit = _installed_copy(tmp_path, unit_file)
     res = _analyze("security", "--offline=true", "--no-pager", str(unit), cwd=tmp_path)
     level = exposure(res.stdout)
     assert level <= MAX_EXPOSURE, res.stdout
@@ -76,7 +80,19 @@ def test_unit_is_hardened_to_exposure_at_most_two(tmp_path: Path) -> None:
 def test_unit_keeps_the_settings_the_daemon_relies_on() -> None:
     text = UNIT.read_text()
     for line in ("Type=notify", "MemoryDenyWriteExecute=no", "SupplementaryGroups=dialout",
-                 "DeviceAllow=char-ttyS rw", "DeviceAllow=char-ttyUSB rw", "StateDirectory=meterwatch",
+                 "DeviceAllow=char-ttyS rw", "DeviceAllow=char-ttyUSB rw", "DeviceAllow=char-ttyACM rw",
+                 # on-board UARTs of ARM gateways (Raspberry Pi, i.MX, AM335x, STM32MP1)
+                 "DeviceAllow=char-ttyAMA rw", "DeviceAllow=char-ttymxc rw", "DeviceAllow=char-ttyO rw",
+                 "DeviceAllow=char-ttySTM rw", "RuntimeDirectory=meterwatch", "StateDirectory=meterwatch",
                  "CacheDirectory=meterwatch", "ConfigurationDirectory=meterwatch",
                  "LoadCredential=mqtt-password:", "WatchdogSec="):
         assert re.search(rf"^{re.escape(line)}", text, re.M), line
+
+
+def test_collector_unit_keeps_what_the_collector_needs_and_nothing_more() -> None:
+    text = (SYSTEMD / "meterwatch-collector.service").read_text()
+    for line in ("DynamicUser=yes", "PrivateDevices=yes", "CapabilityBoundingSet=", "MemoryDenyWriteExecute=yes",
+                 "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6", "LoadCredential=mqtt-password:",
+                 "LoadCredential=influx-token:", "ExecStartPre=/usr/bin/meterwatch collector -c"):
+        assert re.search(rf"^{re.escape(line)}", text, re.M), line
+    assert "DeviceAllow" not in text and "SupplementaryGroups" not in text

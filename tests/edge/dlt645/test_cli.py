@@ -4,16 +4,28 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from edge.commands import read
+from edge.commands import read, scan
 from tests.edge.dlt645 import simbus
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _args(*argv: str) -> argparse.Namespace:
     p = argparse.ArgumentParser()
     read.add_arguments(p)
+    return p.parse_args(list(argv))
+
+
+def _scan_args(*argv: str) -> argparse.Namespace:
+    p = argparse.ArgumentParser()
+    scan.add_arguments(p)
     return p.parse_args(list(argv))
 
 
@@ -50,3 +62,53 @@ def test_read_rejects_bad_arguments_before_touching_the_port(capsys):
     assert read.run(_args("--port", "/dev/null", "--address", "1", "no_such_quantity")) == 2
     err = capsys.readouterr().err
     assert "--address" in err and "no_such_quantity" in err
+
+
+@pytest.fixture
+def lock_dir(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    d = tmp_path / "locks"
+    monkeypatch.setenv("MW_LOCK_DIR", str(d))
+    return d
+
+
+def _holder(port: str, lock_dir) -> subprocess.Popen[str]:  # type: ignore[no-untyped-def]
+    """Another process holding ``port`` as the daemon does."""
+    code = ("import sys, time\nfrom edge import portlock\n"
+            "portlock.acquire(sys.argv[1], program='meterwatch run', bus='rs485-1')\nprint('held', flush=True)\n"
+            "time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, port], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "MW_LOCK_DIR": str(lock_dir)}, cwd=REPO)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_read_and_scan_refuse_a_port_the_daemon_holds_naming_its_pid_by_any_name_of_the_port(
+        ptys, tmp_path, lock_dir, capsys):
+    _dev, cli = ptys
+    by_id = tmp_path / "usb-FTDI_RS485-if00-port0"     # a /dev/serial/by-id/ style name of the same tty
+    by_id.symlink_to(os.path.realpath(cli))
+    proc = _holder(str(by_id), lock_dir)
+    try:
+        assert read.run(_args("--port", cli, "--parity", "N", "--address", "1", "00010000")) == 3
+        assert scan.run(_scan_args("--port", os.path.realpath(cli), "--parity", "N", "--quiet")) == 3
+    finally:
+        proc.kill()
+        proc.wait(5)
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2
+    for line in err:
+        assert f'in use by meterwatch run (pid {proc.pid}, bus "rs485-1")' in line and "systemctl stop" in line
+    # the holder is gone: its lock went with it, and the port can be used again (nobody answers: exit 1)
+    assert read.run(_args("--port", cli, "--parity", "N", "--timeout", "0.2", "--address", "1", "00010000")) == 1
+
+
+def test_read_with_a_parity_or_baud_the_port_cannot_do_is_a_clear_error_not_a_traceback(ptys, capsys):
+    _dev, cli = ptys
+    assert read.run(_args("--port", cli, "--parity", "N", "--timeout", "0.1", "--address", "1", "00010000")) == 1
+    assert read.run(_args("--port", cli, "--parity", "E", "--address", "1", "00010000")) == 3
+    err = capsys.readouterr().err
+    assert f"{cli}: cannot open at 2400 baud, 8E1:" in err and "does not support this baud rate or parity" in err
+    assert read.run(_args("--port", cli, "--baud", "12345", "--address", "1")) == 2
+    assert scan.run(_scan_args("--port", cli, "--baud", "0")) == 2
+    err = capsys.readouterr().err
+    assert "read: --baud 12345 is not one of 600, 1200, 2400" in err and "scan: --baud 0 is not one of" in err

@@ -11,10 +11,12 @@ import pytest
 
 from edge.dlt645 import codec
 from edge.dlt645.link import SerialLink, TcpLink, open_link
-from edge.errors import TransportError
+from edge.errors import PortError, TransportError
 from edge.sim.meterbus import Fault, MeterBus, SimMeter
 from edge.sim.sources import StaticSource
 from edge.wire import byte_time_s
+from tests.support.procs import free_port
+from tests.support.pty import PtyPair
 
 A1, A2 = "000000000001", "000000000002"
 
@@ -129,3 +131,93 @@ def test_an_adapter_echoing_the_request_does_not_cut_the_wait_for_the_reply(ptys
         ex = asyncio.run(go())
     assert ex.frame is not None and ex.frame.address == A1  # arrived 0.25 s after the echo went quiet
     assert len(ex.ignored) == 1 and not ex.ignored[0].is_reply
+
+
+def _read_a1(link) -> bytes:  # type: ignore[no-untyped-def]
+    async def go() -> bytes:
+        ex = await link.exchange(codec.encode_read(A1, "00010000"), reply_data_len=8,
+                                 accept=lambda f: f.address == A1)
+        assert ex.frame is not None
+        return bytes(ex.frame.data[4:])
+    return go()  # type: ignore[return-value]
+
+
+def test_a_hung_up_pty_fails_the_link_without_spinning_and_the_same_link_reopens_on_the_new_pty(tmp_path):
+    """USB adapter unplugged and re-enumerated behind the same path: end of file is a PortError (not
+    a busy loop on the readable descriptor) and open() on the same link object works again."""
+    pair = PtyPair(tmp_path).start()
+    bus = _bus()
+
+    async def go() -> tuple[float, str]:
+        link = SerialLink(pair.client, baud=9600, parity="N", max_response_delay_s=0.1)
+        await link.open()
+        with bus.serving(pair.device):
+            assert await _read_a1(link) == bytes.fromhex("50010000")
+            pair.hang_up()
+        await asyncio.sleep(0.2)
+        assert link.failed is not None
+        cpu0 = time.process_time()
+        await asyncio.sleep(1.0)            # the loop idles: nothing may poll the dead descriptor
+        cpu = time.process_time() - cpu0
+        with pytest.raises(PortError, match=r"hang-up|Input/output"):
+            await _read_a1(link)
+        with pytest.raises(PortError, match="no such device"):
+            await link.open()                 # the path is gone while the adapter re-enumerates
+        pair.start()
+        with bus.serving(pair.device):
+            await link.open()
+            assert link.failed is None
+            got = await _read_a1(link)
+        await link.close()
+        return cpu, got.hex()
+    try:
+        cpu, got = asyncio.run(go())
+    finally:
+        pair.hang_up()
+    assert cpu < 0.1, f"{cpu:.2f} s of CPU in 1 s after the hang-up: the link spins"
+    assert got == "50010000"
+
+
+def test_a_converter_restart_fails_the_link_and_the_same_link_reconnects_to_the_same_port():
+    port = free_port()
+    bus = _bus()
+
+    async def go() -> str:
+        link = TcpLink("127.0.0.1", port, baud=9600, max_response_delay_s=0.1)
+        with bus.serving(f"tcp://127.0.0.1:{port}"):
+            await link.open()
+            assert await _read_a1(link) == bytes.fromhex("50010000")
+        await asyncio.sleep(0.2)              # the converter closed the connection on its way down
+        assert isinstance(link.failed, ConnectionError)
+        with pytest.raises(PortError, match=f"tcp://127.0.0.1:{port}: port failed: connection closed"):
+            await _read_a1(link)
+        with pytest.raises(PortError, match="cannot connect"):
+            await link.open()
+        with bus.serving(f"tcp://127.0.0.1:{port}"):
+            await link.open()
+            got = await _read_a1(link)
+        await link.close()
+        return got.hex()
+    assert asyncio.run(go()) == "50010000"
+
+
+def test_a_second_program_cannot_open_a_serial_port_the_link_holds(ptys):
+    _dev, cli = ptys
+
+    async def go() -> None:
+        async with SerialLink(cli, baud=9600, parity="N"):
+            with pytest.raises(PortError, match="in use by another program"):
+                await SerialLink(cli, baud=9600, parity="N").open()
+    asyncio.run(go())
+
+
+def test_a_parity_the_port_cannot_do_is_a_port_error_not_a_termios_traceback(ptys):
+    _dev, cli = ptys
+
+    async def go() -> None:
+        # A pty takes the first open's settings silently (no parity) and rejects parity with EINVAL after.
+        async with SerialLink(cli, baud=2400, parity="N"):
+            pass
+        await SerialLink(cli, baud=2400, parity="E").open()
+    with pytest.raises(PortError, match=r"cannot open at 2400 baud, 8E1: .*does not support this baud rate or parity"):
+        asyncio.run(go())

@@ -10,13 +10,15 @@ from typing import Any
 
 import pytest
 
-from edge.errors import TransportError
+from edge.errors import PortError, TransportError
 from edge.modbus.adapter import FRAME_RING, ModbusLink
 from edge.modbus.link import LinkSettings, NoReplyError
 from edge.modbus.profile import load_profile
 from edge.sim.sources import StaticSource
+from edge.sim.ttu import SimulatedTtu
 from tests.edge.modbus.conftest import MASTER
 from tests.support.procs import free_port
+from tests.support.pty import PtyPair
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -45,24 +47,24 @@ def test_the_import_scan_sees_both_import_forms(tmp_path: Path) -> None:
     assert [_imports_pymodbus(tmp_path / n) for n in ("a.py", "b.py", "c.py")] == [True, True, False]
 
 
-def test_closed_tcp_port_is_a_transport_error_naming_it() -> None:
+def test_closed_tcp_port_is_a_port_error_naming_it() -> None:
     port = free_port()
 
     async def go() -> None:
         link = ModbusLink(LinkSettings(kind="tcp", port="127.0.0.1", tcp_port=port, timeout_s=0.3, retries=0))
-        with pytest.raises(TransportError, match=f"tcp://127.0.0.1:{port}: cannot open the port"):
+        with pytest.raises(PortError, match=f"tcp://127.0.0.1:{port}: cannot connect"):
             await link.connect()
-        with pytest.raises(TransportError):
+        with pytest.raises(PortError):
             await link.read_registers(function=3, address=0, count=2, device_id=1)
         assert link.counters.failures == 1
 
     asyncio.run(go())
 
 
-def test_missing_serial_port_is_a_transport_error(tmp_path: Path) -> None:
+def test_missing_serial_port_is_a_port_error_with_the_cause(tmp_path: Path) -> None:
     async def go() -> None:
         link = ModbusLink(LinkSettings(kind="rtu", port=str(tmp_path / "ttyNone"), parity="N", timeout_s=0.2))
-        with pytest.raises(TransportError, match="ttyNone: cannot open the port"):
+        with pytest.raises(PortError, match="ttyNone: cannot open at 9600 baud, 8N1: no such device"):
             await link.connect()
 
     asyncio.run(go())
@@ -128,3 +130,57 @@ def test_tcp_link_recovers_after_pymodbus_drops_it_for_repeated_silence(channel_
             assert reply.exception_code is None and len(reply.registers) == 2
 
     asyncio.run(go())
+
+
+def _read(link: ModbusLink) -> Any:
+    return link.read_registers(function=3, address=0, count=2, device_id=1)
+
+
+@pytest.mark.integration
+def test_a_restarted_tcp_ttu_is_a_port_error_while_down_and_the_same_link_reconnects() -> None:
+    port = free_port()
+    source = StaticSource.only({"master": MASTER})
+
+    async def go() -> None:
+        link = ModbusLink(LinkSettings(kind="tcp", port="127.0.0.1", tcp_port=port, timeout_s=0.3, retries=0))
+        ttu = SimulatedTtu(load_profile("ttu"), source, transport="tcp", port="")
+        ttu._server.tcp_port = port       # the same port after the restart, as a real TTU
+        async with ttu:
+            assert (await _read(link)).exception_code is None
+        with pytest.raises(PortError, match=f"tcp://127.0.0.1:{port}: (connection lost|cannot connect)"):
+            await _read(link)          # in flight when the TTU went down, or sent after
+        with pytest.raises(PortError, match=f"tcp://127.0.0.1:{port}: cannot connect"):
+            await _read(link)
+        ttu = SimulatedTtu(load_profile("ttu"), source, transport="tcp")
+        ttu._server.tcp_port = port
+        async with ttu:
+            await link.connect()
+            assert len((await _read(link)).registers) == 2
+        link.close()
+
+    asyncio.run(go())
+
+
+@pytest.mark.integration
+def test_an_rtu_adapter_unplugged_and_back_is_a_port_error_then_reopens(tmp_path: Path) -> None:
+    pair = PtyPair(tmp_path).start()
+    source = StaticSource.only({"master": MASTER})
+
+    async def go() -> None:
+        link = ModbusLink(LinkSettings(kind="rtu", port=pair.client, parity="N", timeout_s=0.3, retries=0))
+        async with SimulatedTtu(load_profile("ttu"), source, transport="serial", port=pair.device):
+            assert (await _read(link)).exception_code is None
+            pair.hang_up()
+            await asyncio.sleep(0.2)
+            with pytest.raises(PortError, match="no such device"):
+                await _read(link)
+        pair.start()
+        async with SimulatedTtu(load_profile("ttu"), source, transport="serial", port=pair.device):
+            await link.connect()
+            assert len((await _read(link)).registers) == 2
+        link.close()
+
+    try:
+        asyncio.run(go())
+    finally:
+        pair.hang_up()

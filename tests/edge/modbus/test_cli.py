@@ -107,4 +107,15 @@ def test_unreachable_port_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[
     code = read_command.run(parse("--port", str(tmp_path / "ttyNone"), "--protocol", "modbus-rtu",
                                   "--parity", "N", "--profile", "ttu"))
     assert code == 3
-    assert "cannot open the port" in capsys.readouterr().err
+    assert "ttyNone: cannot open at 9600 baud, 8N1: no such device" in capsys.readouterr().err
+
+
+def test_a_parity_the_port_cannot_do_exits_3_with_the_reason_not_a_traceback(
+        ptys: tuple[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    _dev, cli = ptys
+    for _ in range(2):   # a fresh pty takes the first open's settings silently; the next one says EINVAL
+        code = read_command.run(parse("--port", cli, "--protocol", "modbus-rtu", "--parity", "E",
+                                      "--profile", "ttu", "--timeout", "0.1"))
+    assert code == 3
+    err = capsys.readouterr().err
+    assert f"meterwatch read: {cli}: cannot open" in err and "Invalid argument" in err and "Traceback" not in err
