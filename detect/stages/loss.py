@@ -1,22 +1,23 @@
 """Line loss per 15-min interval and per day (docs/lineloss.md): registers at the interval bounds, area
 balance with PV export and master reverse flow, gap estimates from each meter's own history, the online
 technical-loss model (NTL and its onset, ``ntl_rise``), daily bands, persistent-abnormal days and the
-``line_loss_high`` / ``line_loss_negative`` alerts. Physical checks, suspects and mapping: ``_theft``,
-``_mapping`` (called from here so the engine needs one hook per interval and per day).
+``line_loss_high`` / ``line_loss_negative`` conditions. The interval energies it finds feed the physical
+checks (``theft``); its rings feed the suspect ranking.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from detect import _mapping, _theft
-from detect._emit import run_alarm
-from detect._lossstate import LossState
+from detect.clock import EngineClock
+from detect.columns import Columns
+from detect.context import AreaContext
 from detect.kernels.lineloss import (
     BAND_HIGH,
     BAND_NEGATIVE,
@@ -31,54 +32,118 @@ from detect.kernels.lineloss import (
     interval_energies,
     register_capacity_kwh,
 )
-from detect.kernels.techloss import S_A, S_B, S_CUSUM, S_N, track
+from detect.kernels.techloss import S_A, S_B, S_CUSUM, S_N, new_state, track
+from detect.observe import AlarmSpec, AlarmView, Condition, Seen
 from detect.quantities import QUANTITY_CODE
+from detect.stages._fmt import num
+from detect.stages.meters import MeterState
 
-if TYPE_CHECKING:
-    from detect.engine import Engine
+__all__ = ["LossInterval", "LossState", "alarms", "close_day", "close_interval", "new_day", "place", "ring_len"]
 
 Q = QUANTITY_CODE
 F64 = npt.NDArray[np.float64]
+F32 = npt.NDArray[np.float32]
+I64 = npt.NDArray[np.int64]
 BAND_NAMES = {BAND_QUALIFIED: "qualified", BAND_NEGATIVE: "negative", BAND_HIGH: "high", BAND_NONE: "not_computable"}
 
 
-def tracker_specs(eng: Engine) -> list[tuple[str, int, float, float]]:
-    """Alarm trackers of this stage (kind@subject, subjects, persistence on/off)."""
-    n = eng.area.n_meters
-    tp = eng.params.theft
-    specs = [("line_loss_high@area", 1, 0.0, 0.0), ("line_loss_negative@area", 1, 0.0, 0.0),
-             ("ntl_rise@area", 1, 0.0, 0.0), ("ntl_swing@area", 1, 0.0, 0.0),
-             ("theft_suspect@meter", n, 0.0, 0.0), ("mapping_suspect@meter", n, 0.0, 0.0)]
-    specs += [(f"{c}@meter", n, _theft.persist_of(c, tp), tp.physical_clear_s) for c in _theft.CHECKS]
-    return specs
+@dataclass(eq=False)
+class LossState(Columns):
+    """Devices ``0..N`` (master ``N``). Open-interval slots follow the engine's numbering (``k % n_slots``)
+    but carry their own interval index ``slot_k`` (reset when a reading first lands in them)."""
+
+    PREFIX = "l."
+    IN_EVERY_SNAPSHOT = False      # snapshots of the issue-7 engine have none: it starts fresh
+    WHAT = "line-loss state"
+
+    slot_k: I64            # (S,) interval held by the slot (this stage's accumulators), -1 = free
+    r_first: F64           # (S, D) first / last e_rev reading in the open interval
+    r_first_ts: F64
+    r_last: F64
+    r_last_ts: F64
+    i2_sum: F64            # (S, 3) master Σ I² and count per phase
+    i2_n: I64
+    um_sum: F64            # (S, 3) master phase voltage sum and count
+    um_n: I64
+    p_sum: F64             # (S, N) meter active power samples (kW) for ∫P dt
+    p_n: I64
+    carry: F64             # (4, D) last reading before the bound being closed: fwd value, fwd ts, rev value, rev ts
+    around: F64            # (8, D) readings around the last closed bound: fwd before v/t, after v/t, rev ...
+    e_typ: F64             # (N,) EWMA of each meter's interval energy (kWh)
+    ring_k: I64            # (W,) interval index held by each ring row
+    ring_fwd: F32          # (W, N) customer forward interval energies (kWh), NaN = not read
+    ring_rev_pv: F32       # (W, P) PV customers' reverse interval energies
+    ring_ntl: F64          # (W,) area NTL per interval (kWh)
+    techloss: F64          # (12,) RLS model of detect.kernels.techloss
+    day_fwd: F64           # (D,) Σ of the day's interval energies, and intervals counted
+    day_rev: F64
+    day_n: I64             # (2, D) read intervals (fwd, rev)
+    day_est_fwd: F64       # (N,) Σ measured-or-estimated energy, intervals covered
+    day_est_rev: F64
+    day_est_n: I64         # (2, N)
+    day_tech: F64          # (2,) Σ technical loss, intervals with a value
+    frozen: F64            # (4, N) e_fwd_daily: previous and latest value and ts
+    ntl_days: F64          # (B,) daily NTL % of supply of the previous days (NaN: unknown or in alarm)
+    abnormal_run: I64      # (1,) consecutive abnormal days
+
+    @classmethod
+    def fresh(cls, ctx: AreaContext, n_slots: int) -> LossState:
+        n, s, w = ctx.n_meters, n_slots, ring_len(ctx)
+        d, nan, n_pv = n + 1, np.nan, int(ctx.area.meter_pv.sum())
+        return cls(
+            slot_k=np.full(s, -1, np.int64),
+            r_first=np.full((s, d), nan), r_first_ts=np.full((s, d), nan),
+            r_last=np.full((s, d), nan), r_last_ts=np.full((s, d), nan),
+            i2_sum=np.zeros((s, 3)), i2_n=np.zeros((s, 3), np.int64),
+            um_sum=np.zeros((s, 3)), um_n=np.zeros((s, 3), np.int64),
+            p_sum=np.zeros((s, n)), p_n=np.zeros((s, n), np.int64),
+            carry=np.full((4, d), nan), around=np.full((8, d), nan), e_typ=np.full(n, nan),
+            ring_k=np.full(w, -1, np.int64), ring_fwd=np.full((w, n), nan, np.float32),
+            ring_rev_pv=np.full((w, n_pv), nan, np.float32), ring_ntl=np.full(w, nan),
+            techloss=new_state(),
+            day_fwd=np.zeros(d), day_rev=np.zeros(d), day_n=np.zeros((2, d), np.int64),
+            day_est_fwd=np.zeros(n), day_est_rev=np.zeros(n), day_est_n=np.zeros((2, n), np.int64),
+            day_tech=np.zeros(2), frozen=np.full((4, n), nan),
+            ntl_days=np.full(ctx.params.tech_loss.day_baseline_days, nan), abnormal_run=np.zeros(1, np.int64))
+
+    def reset_slot(self, slot: int, k: int) -> None:
+        self.slot_k[slot] = k
+        for name in ("r_first", "r_first_ts", "r_last", "r_last_ts"):
+            getattr(self, name)[slot] = np.nan
+        for name in ("i2_sum", "i2_n", "um_sum", "um_n", "p_sum", "p_n"):
+            getattr(self, name)[slot] = 0
 
 
-def new_state(eng: Engine, n_slots: int) -> LossState:
-    return LossState.fresh(eng.area.n_meters, n_slots, ring_len(eng), int(eng.area.meter_pv.sum()),
-                           eng.params.tech_loss.day_baseline_days, eng.params.mapping.window_days * per_day(eng))
+def ring_len(ctx: AreaContext) -> int:
+    """Intervals in the energy rings: enough for the gap estimates and the suspect ranking window."""
+    prm = ctx.params
+    return max(prm.theft.window_days, prm.line_loss.estimate_days) * ctx.per_day
 
 
-def ring_len(eng: Engine) -> int:
-    prm = eng.params
-    days = max(prm.theft.window_days, prm.line_loss.estimate_days)
-    return days * per_day(eng)
+def alarms(ctx: AreaContext) -> list[AlarmSpec]:
+    return [AlarmSpec(key=key, subjects=1) for key in
+            ("line_loss_high@area", "line_loss_negative@area", "ntl_rise@area")]
 
 
-def per_day(eng: Engine) -> int:
-    return 86400 // eng.params.interval_s
+@dataclass(frozen=True, eq=False)
+class LossInterval:
+    e_fwd: F64              # (N,) customers' forward / reverse energy of the interval (kWh), NaN = not read
+    e_rev: F64
+    ntl_kwh: float          # the area's non-technical loss of the interval, NaN = unknown
+    fields: dict[str, Any]  # the interval summary's line-loss fields
 
 
 # ---- placement (every chunk of readings) ---------------------------------------------------------------
-def place(eng: Engine, dev: npt.NDArray[np.int32], q: npt.NDArray[np.int16], v: F64, ts: F64) -> None:
-    """Keep what this stage needs beyond the engine's own accumulators: e_rev first/last per open interval,
-    master Σ I² per interval, meter power samples, the daily frozen registers."""
-    ls = eng.loss
-    n = eng.area.n_meters
-    interval = eng.params.interval_s
-    slots = eng.slots_for(ts)
+def place(ctx: AreaContext, ls: LossState, clock: EngineClock, dev: npt.NDArray[np.int32],
+          q: npt.NDArray[np.int16], v: F64, ts: F64) -> LossState:
+    """Keep what this stage needs beyond the meters' accumulators: e_rev first/last per open interval,
+    master Σ I² and voltages per interval, meter power samples, the daily frozen registers."""
+    n = ctx.n_meters
+    interval = ctx.params.interval_s
+    slots = clock.slots_for(ts, interval)
     ok = ~np.isnan(v) & (slots >= 0)
     if not ok.any():
-        return
+        return ls
     k = np.floor(ts / interval).astype(np.int64)
     for s in np.unique(slots[ok]).tolist():
         kk = int(k[ok & (slots == s)][0])
@@ -89,11 +154,11 @@ def place(eng: Engine, dev: npt.NDArray[np.int32], q: npt.NDArray[np.int16], v: 
     if m.any():
         es, ed, ev, et = slots[m], d64[m], v[m], ts[m]
         # time-sorted input: assign in reverse for "first", forward for "last"; keep older/newer ones
-        for idx in (np.arange(len(es))[::-1],):
-            cur = ls.r_first_ts[es[idx], ed[idx]]
-            take = idx[~(cur <= et[idx])]
-            ls.r_first[es[take], ed[take]] = ev[take]
-            ls.r_first_ts[es[take], ed[take]] = et[take]
+        idx = np.arange(len(es))[::-1]
+        cur = ls.r_first_ts[es[idx], ed[idx]]
+        take = idx[~(cur <= et[idx])]
+        ls.r_first[es[take], ed[take]] = ev[take]
+        ls.r_first_ts[es[take], ed[take]] = et[take]
         cur = ls.r_last_ts[es, ed]
         take = np.flatnonzero(~(cur > et))
         ls.r_last[es[take], ed[take]] = ev[take]
@@ -121,18 +186,21 @@ def place(eng: Engine, dev: npt.NDArray[np.int32], q: npt.NDArray[np.int16], v: 
                 ls.frozen[0, mi], ls.frozen[2, mi] = ls.frozen[1, mi], ls.frozen[3, mi]
                 ls.frozen[1, mi], ls.frozen[3, mi] = v[i], ts[i]
 
+    return ls
+
 
 # ---- interval close -------------------------------------------------------------------------------------
-def _bound_energies(eng: Engine, k: int) -> tuple[F64, F64]:
+def _bound_energies(ctx: AreaContext, ls: LossState, meters: MeterState, clock: EngineClock,
+                    k: int) -> tuple[F64, F64]:
     """Forward and reverse energy of every device in interval k from the registers interpolated to its
     bounds (the lineloss kernel: rollover, meter replacement, gaps)."""
-    st, ls, prm, area = eng.state, eng.loss, eng.params, eng.area
+    st, prm, area = meters, ctx.params, ctx.area
     interval = prm.interval_s
-    n_s = len(st.slot_k)
+    n_s = len(clock.slot_k)
     slot, nxt = k % n_s, (k + 1) % n_s
     b0, b1 = float(k * interval), float((k + 1) * interval)
     d = area.n_meters + 1
-    own = st.slot_k[slot] == k
+    own = clock.slot_k[slot] == k
     mine = ls.slot_k[slot] == k
     # last reading before b1: the last one in the interval, else the carried one
     fl, flt = (st.e_last[slot], st.e_last_ts[slot]) if own else (np.full(d, np.nan), np.full(d, np.nan))
@@ -144,7 +212,7 @@ def _bound_energies(eng: Engine, k: int) -> tuple[F64, F64]:
     c[2] = np.where(got_r, rl, c[2])
     c[3] = np.where(got_r, rlt, c[3])
     # first reading at/after b1 (the next interval's slot, open up to the lateness)
-    nf = st.slot_k[nxt] == k + 1
+    nf = clock.slot_k[nxt] == k + 1
     nr = ls.slot_k[nxt] == k + 1
     af, aft = (st.e_first[nxt], st.e_first_ts[nxt]) if nf else (np.full(d, np.nan), np.full(d, np.nan))
     ar, art = (ls.r_first[nxt], ls.r_first_ts[nxt]) if nr else (np.full(d, np.nan), np.full(d, np.nan))
@@ -174,19 +242,20 @@ def _bound_energies(eng: Engine, k: int) -> tuple[F64, F64]:
     ls.around[:] = new
     cap = np.append(register_capacity_kwh(np.maximum(area.meter_ct_ratio, 1.0)), prm.register_rollover_kwh)
     e = interval_energies(ts, reg, np.array([b0, b1]), rollover_kwh=np.concatenate([cap, cap]),
-                          max_gap_s=1.5 * interval, backend=eng.kernel_backend)
+                          max_gap_s=1.5 * interval, backend=ctx.backend)
     return e[:d, 0], e[d:, 0]
 
 
-def close_interval(eng: Engine, k: int, fields: dict[str, Any]) -> None:
-    """Fill the line-loss fields of interval ``k``'s summary and run the per-interval checks."""
-    ls, prm, area = eng.loss, eng.params, eng.area
+def close_interval(ctx: AreaContext, ls: LossState, meters: MeterState, clock: EngineClock, k: int,
+                   alarms: AlarmView) -> tuple[LossState, LossInterval]:
+    """The line-loss fields of interval ``k``'s summary, and the interval energies for the next stages."""
+    prm, area = ctx.params, ctx.area
     n = area.n_meters
-    e_fwd, e_rev = _bound_energies(eng, k)
+    e_fwd, e_rev = _bound_energies(ctx, ls, meters, clock, k)
     pv = area.meter_pv
     pv_idx = np.flatnonzero(pv)
     w = len(ls.ring_k)
-    pd = per_day(eng)
+    pd = ctx.per_day
     # gap estimates: the same interval of the previous days, from this stage's ring
     est_f = np.full(n, np.nan)
     est_r = np.full(n, np.nan)
@@ -198,15 +267,15 @@ def close_interval(eng: Engine, k: int, fields: dict[str, Any]) -> None:
             um = np.flatnonzero(unread)
             hist = ls.ring_fwd[rows][:, um].T.astype(np.float64)
             est_f[um] = estimate_from_history(hist, min_samples=prm.line_loss.estimate_min_days,
-                                              backend=eng.kernel_backend)
+                                              backend=ctx.backend)
             if len(pv_idx):
                 histr = ls.ring_rev_pv[rows].T.astype(np.float64)
                 er = estimate_from_history(histr, min_samples=prm.line_loss.estimate_min_days,
-                                           backend=eng.kernel_backend)
+                                           backend=ctx.backend)
                 est_r[pv_idx] = er
     fwd_for_bal = np.where(np.isnan(e_fwd), np.nan, np.maximum(e_fwd, 0.0))
     bal = balance(fwd_for_bal[None, :], e_rev[None, :], pv, est_f[None, :], est_r[None, :],
-                  min_coverage_pct=prm.line_loss.min_coverage_pct, backend=eng.kernel_backend)
+                  min_coverage_pct=prm.line_loss.min_coverage_pct, backend=ctx.backend)
     status = int(bal.status[0])
     supply, sales = float(bal.supply_kwh[0]), float(bal.sales_kwh[0])
     loss = supply - sales if math.isfinite(supply) and math.isfinite(sales) else math.nan
@@ -216,9 +285,9 @@ def close_interval(eng: Engine, k: int, fields: dict[str, Any]) -> None:
     if ls.slot_k[slot] == k and (ls.i2_n[slot] > 0).all():
         i2 = float((ls.i2_sum[slot] / ls.i2_n[slot]).sum())
     # while the area is in NTL alarm the model does not learn, or it would absorb the theft as "technical"
-    if status == STATUS_COMPUTED and not eng.trackers["ntl_rise@area"].active()[0]:
+    if status == STATUS_COMPUTED and not alarms["ntl_rise@area"][0]:
         tl = track(np.array([loss]), np.array([i2 if math.isfinite(i2) else np.nan]), ls.techloss,
-                   prm.tech_loss, rated_current_a=area.rated_current_a, backend=eng.kernel_backend)
+                   prm.tech_loss, rated_current_a=area.rated_current_a, backend=ctx.backend)
         tech, ntl = float(tl.tech_kwh[0]), float(tl.ntl_kwh[0])
     else:
         # not trained on estimates (their error is far above the residual noise); the model still says
@@ -227,22 +296,18 @@ def close_interval(eng: Engine, k: int, fields: dict[str, Any]) -> None:
         tech = float(ls.techloss[S_A] + ls.techloss[S_B] * x) if ls.techloss[S_N] >= 2 else math.nan
         ntl = loss - tech if math.isfinite(loss) else math.nan
     tech = tech if math.isfinite(loss) else math.nan
-    fields.update({
-        "supply_kwh": _num(supply), "sales_kwh": _num(sales), "loss_kwh": _num(loss),
-        "loss_pct": _num(float(bal.loss_pct[0])), "technical_loss_kwh": _num(tech), "ntl_kwh": _num(ntl),
-        "status": STATUS_NAMES[status], "coverage_pct": _num(float(bal.coverage_pct[0])),
-    })
-    # rings for estimates, ranking and mapping
+    fields = {
+        "supply_kwh": num(supply), "sales_kwh": num(sales), "loss_kwh": num(loss),
+        "loss_pct": num(float(bal.loss_pct[0])), "technical_loss_kwh": num(tech), "ntl_kwh": num(ntl),
+        "status": STATUS_NAMES[status], "coverage_pct": num(float(bal.coverage_pct[0])),
+    }
+    # rings for estimates and the suspect ranking
     r = k % w
     ls.ring_k[r] = k
     ls.ring_fwd[r] = e_fwd[:n]
     if len(pv_idx):
         ls.ring_rev_pv[r] = e_rev[pv_idx]
     ls.ring_ntl[r] = ntl
-    rv = k % len(ls.ring_uk)
-    ls.ring_uk[rv] = k
-    ls.ring_u[rv] = _mapping.meter_voltage(eng, slot, k)
-    ls.ring_um[rv] = _mapping.master_voltage(eng, k)
     with np.errstate(invalid="ignore"):
         upd = np.isfinite(e_fwd[:n])
         ls.e_typ = np.where(np.isnan(ls.e_typ), e_fwd[:n], np.where(upd, 0.98 * ls.e_typ + 0.02 * e_fwd[:n],
@@ -259,21 +324,17 @@ def close_interval(eng: Engine, k: int, fields: dict[str, Any]) -> None:
         ls.day_est_n[row, got] += 1
     if math.isfinite(tech):
         ls.day_tech += (tech, 1)
-    _theft.interval_checks(eng, k, e_fwd[:n], e_rev[:n], ntl)
+    return ls, LossInterval(e_fwd=e_fwd[:n], e_rev=e_rev[:n], ntl_kwh=ntl, fields=fields)
 
 
-def _num(x: float) -> float | None:
-    return float(x) if math.isfinite(x) else None
-
-
-def _ntl_alarm(eng: Engine, end: float, ntl_pct: float, date: str) -> None:
+def _ntl_condition(ctx: AreaContext, ls: LossState, end: float, ntl_pct: float, date: str,
+                   active: bool) -> Condition:
     """``ntl_rise``: the day's non-technical loss (loss − modelled technical loss, % of supply) rose above
     its own baseline (median of the previous days not in alarm) by ``day_rise_k`` robust deviations and at
     least ``day_rise_min_pp``. Judged per day: interval residuals carry load-correlated model error that a
     day averages out, and a theft shows on the first whole day."""
-    ls, tp = eng.loss, eng.params.tech_loss
+    tp = ctx.params.tech_loss
     hist = ls.ntl_days[np.isfinite(ls.ntl_days)]
-    active = bool(eng.trackers["ntl_rise@area"].active()[0])
     valid = math.isfinite(ntl_pct) and len(hist) >= 3
     base = float(np.median(hist)) if len(hist) else math.nan
     sd = max(1.4826 * float(np.median(np.abs(hist - base))), tp.day_sd_floor_pp) if len(hist) else math.nan
@@ -281,18 +342,20 @@ def _ntl_alarm(eng: Engine, end: float, ntl_pct: float, date: str) -> None:
     margin = max(tp.day_rise_k * sd, tp.day_rise_min_pp) if valid else math.nan
     on = valid and rise > margin
     off = valid and rise < margin / 2
-    s = ls.techloss
-    run_alarm(eng, "ntl_rise@area", subj=[0], ts=[end], on=[on], off=[off], valid=[valid], values=[rise],
-              threshold=margin, unit="pp", severity=lambda _x: "major", updates=False,
-              evidence=lambda _k: {"date": date, "ntl_pct": ntl_pct, "baseline_pct": base, "robust_sd_pp": sd,
-                                   "cusum_sd": float(s[S_CUSUM]), "a_kwh": float(s[S_A]), "b_kwh": float(s[S_B])},
-              describe=lambda st, _i, x: (f"non-technical loss rose by {x:.2f} pp of supply on {date} (more loss "
-                                          "than the load explains: theft, bypass or a metering fault?)"
-                                          if st != "cleared" else f"non-technical loss back to its baseline on {date}"))
+    evidence = {"date": date, "ntl_pct": ntl_pct, "baseline_pct": base, "robust_sd_pp": sd,
+                "cusum_sd": float(ls.techloss[S_CUSUM]), "a_kwh": float(ls.techloss[S_A]),
+                "b_kwh": float(ls.techloss[S_B])}
     # the baseline keeps only days outside the alarm
     keep = ntl_pct if math.isfinite(ntl_pct) and not (on or active) else math.nan
     ls.ntl_days[:] = np.roll(ls.ntl_days, -1)
     ls.ntl_days[-1] = keep
+    return Condition(key="ntl_rise@area", subj=[0], ts=[end], on=[on], off=[off], valid=[valid], values=[rise],
+                     threshold=margin, unit="pp", severity=lambda _x: "major", updates=False,
+                     evidence=lambda _k: dict(evidence),
+                     describe=lambda st, _i, x: (f"non-technical loss rose by {x:.2f} pp of supply on {date} (more "
+                                                 "loss than the load explains: theft, bypass or a metering fault?)"
+                                                 if st != "cleared" else
+                                                 f"non-technical loss back to its baseline on {date}"))
 
 
 def _band_message(date: str, word: str, thr: float, run: int) -> Callable[[str, int, float], str]:
@@ -305,12 +368,13 @@ def _band_message(date: str, word: str, thr: float, run: int) -> Callable[[str, 
 
 
 # ---- day close ------------------------------------------------------------------------------------------
-def close_day(eng: Engine, end: float, fields: dict[str, Any], partial: bool) -> None:
-    """Fill the daily line-loss fields, bands and persistent-abnormal count; raise the day's alerts; run the
-    suspect ranking and the mapping check."""
-    ls, prm, area = eng.loss, eng.params, eng.area
+def close_day(ctx: AreaContext, ls: LossState, end: float, date: str, partial: bool,
+              alarms: AlarmView) -> tuple[LossState, Seen]:
+    """The daily line-loss fields, band and persistent-abnormal count of the local day ending at ``end``;
+    the ``ntl_rise``, ``line_loss_high`` and ``line_loss_negative`` conditions."""
+    prm, area = ctx.params, ctx.area
     n = area.n_meters
-    pd = per_day(eng)
+    pd = ctx.per_day
     start = end - 86400.0
     full = ls.day_n == pd
     fwd = np.where(full[0], ls.day_fwd, np.nan)
@@ -321,16 +385,16 @@ def close_day(eng: Engine, end: float, fields: dict[str, Any], partial: bool) ->
     if ok.any():
         fwd_m = daily_energies(fwd[:n, None], np.where(ok, fz[0], np.nan), np.where(ok, fz[1], np.nan),
                                rollover_kwh=register_capacity_kwh(np.maximum(area.meter_ct_ratio, 1.0)),
-                               backend=eng.kernel_backend)
+                               backend=ctx.backend)
         fwd = np.append(fwd_m, fwd[n])
     est_f = np.where(ls.day_est_n[0] == pd, ls.day_est_fwd, np.nan)
     est_r = np.where(ls.day_est_n[1] == pd, ls.day_est_rev, np.nan)
     bal = balance(np.maximum(fwd, 0.0)[None, :], rev[None, :], area.meter_pv, est_f[None, :], est_r[None, :],
-                  min_coverage_pct=prm.line_loss.min_coverage_pct, backend=eng.kernel_backend)
+                  min_coverage_pct=prm.line_loss.min_coverage_pct, backend=ctx.backend)
     status = int(bal.status[0]) if not partial else 2
     loss_pct = float(bal.loss_pct[0]) if status != 2 else math.nan
     band = int(bands(np.array([loss_pct]), np.array([status], np.int8), prm.line_loss,
-                     backend=eng.kernel_backend)[0])
+                     backend=ctx.backend)[0])
     supply, sales = float(bal.supply_kwh[0]), float(bal.sales_kwh[0])
     loss = supply - sales if status != 2 else math.nan
     tech = float(ls.day_tech[0]) if ls.day_tech[1] == pd and status != 2 else math.nan
@@ -340,25 +404,28 @@ def close_day(eng: Engine, end: float, fields: dict[str, Any], partial: bool) ->
         ls.abnormal_run[0] = 0
     run = int(ls.abnormal_run[0])
     persistent = run >= prm.line_loss.persistent_days
-    fields.update({
-        "supply_kwh": _num(supply) if status != 2 else None, "sales_kwh": _num(sales) if status != 2 else None,
-        "loss_kwh": _num(loss), "loss_pct": _num(loss_pct), "technical_loss_kwh": _num(tech),
-        "ntl_kwh": _num(loss - tech), "band": BAND_NAMES[band], "status": STATUS_NAMES[status],
-        "coverage_pct": _num(float(bal.coverage_pct[0])), "abnormal_days": run, "persistent_abnormal": persistent,
-    })
+    fields = {
+        "supply_kwh": num(supply) if status != 2 else None, "sales_kwh": num(sales) if status != 2 else None,
+        "loss_kwh": num(loss), "loss_pct": num(loss_pct), "technical_loss_kwh": num(tech),
+        "ntl_kwh": num(loss - tech), "band": BAND_NAMES[band], "status": STATUS_NAMES[status],
+        "coverage_pct": num(float(bal.coverage_pct[0])), "abnormal_days": run, "persistent_abnormal": persistent,
+    }
     lp = prm.line_loss
-    date = str(fields.get("date", ""))
-    _ntl_alarm(eng, end, (loss - tech) / supply * 100 if status != 2 and supply > 0 else math.nan, str(date))
+    conditions = [_ntl_condition(ctx, ls, end, (loss - tech) / supply * 100 if status != 2 and supply > 0
+                                 else math.nan, date, bool(alarms["ntl_rise@area"][0]))]
     valid = band != BAND_NONE
+    evidence = {"date": date, "supply_kwh": supply, "sales_kwh": sales, "status": STATUS_NAMES[status],
+                "coverage_pct": float(bal.coverage_pct[0]), "abnormal_days": run, "persistent": persistent}
     for key, code, thr, word in (("line_loss_high@area", BAND_HIGH, lp.high_pct, "above"),
                                  ("line_loss_negative@area", BAND_NEGATIVE, lp.negative_pct, "below")):
-        run_alarm(eng, key, subj=[0], ts=[end], on=[band == code], off=[band != code], valid=[valid],
-                  values=[loss_pct], threshold=thr, unit="%",
-                  severity=lambda _x: "major" if persistent else "warning",
-                  evidence=lambda _k: {"date": date, "supply_kwh": supply, "sales_kwh": sales, "status":
-                                       STATUS_NAMES[status], "coverage_pct": float(bal.coverage_pct[0]),
-                                       "abnormal_days": run, "persistent": persistent},
-                  describe=_band_message(date, word, thr, run))
-    _theft.daily(eng, end, fields, fwd[:n])
-    _mapping.daily(eng, end)
-    ls.reset_day()
+        conditions.append(Condition(
+            key=key, subj=[0], ts=[end], on=[band == code], off=[band != code], valid=[valid], values=[loss_pct],
+            threshold=thr, unit="%", severity=lambda _x: "major" if persistent else "warning",
+            evidence=lambda _k: dict(evidence), describe=_band_message(date, word, thr, run)))
+    return ls, Seen(conditions=tuple(conditions), fields=fields)
+
+
+def new_day(ls: LossState) -> LossState:
+    for name in ("day_fwd", "day_rev", "day_n", "day_est_fwd", "day_est_rev", "day_est_n", "day_tech"):
+        getattr(ls, name)[...] = 0
+    return ls

@@ -1,0 +1,122 @@
+"""The master meter / TTU between polls: per-interval and per-day statistics of its polls, the ring of
+recent master power (the outage balance reads it) and the realtime summary of each poll."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from detect.clock import EngineClock
+from detect.columns import Columns
+from detect.context import AreaContext
+from detect.stages._fmt import num
+from detect.stages.balance import Balance
+from detect.stages.load import Load
+from detect.stages.polls import Polls
+from detect.stages.thermal import Heat
+
+__all__ = ["MASTER_RING", "MasterState", "accumulate", "new_day", "realtime"]
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+MASTER_RING = 1024
+
+
+@dataclass(eq=False)
+class MasterState(Columns):
+    PREFIX = "s."
+
+    m_load_max: F64                # (S,) per open interval
+    m_load_sum: F64
+    m_n: I64
+    m_imb_sum: F64
+    m_imb_n: I64
+    m_neutral_max: F64
+    m_hot_max: F64
+    m_u_n: I64                     # (S, 3) phase voltage readings, and those within the limits
+    m_u_ok: I64
+    day_load_max: F64              # (1,)
+    master_ring_ts: F64            # (R,) recent polls for the outage balance
+    master_ring_p: F64
+    master_ring_pos: I64           # (1,)
+    last_sample_ts: F64            # (1,) last master poll processed
+
+    @classmethod
+    def fresh(cls, n_slots: int) -> MasterState:
+        s, nan = n_slots, np.nan
+        return cls(m_load_max=np.full(s, nan), m_load_sum=np.zeros(s), m_n=np.zeros(s, np.int64),
+                   m_imb_sum=np.zeros(s), m_imb_n=np.zeros(s, np.int64), m_neutral_max=np.full(s, nan),
+                   m_hot_max=np.full(s, nan), m_u_n=np.zeros((s, 3), np.int64), m_u_ok=np.zeros((s, 3), np.int64),
+                   day_load_max=np.full(1, nan), master_ring_ts=np.full(MASTER_RING, nan),
+                   master_ring_p=np.full(MASTER_RING, nan), master_ring_pos=np.zeros(1, np.int64),
+                   last_sample_ts=np.full(1, -math.inf))
+
+    def reset_slot(self, slot: int) -> None:
+        for name in ("m_load_sum", "m_n", "m_imb_sum", "m_imb_n", "m_u_n", "m_u_ok"):
+            getattr(self, name)[slot] = 0
+        for name in ("m_load_max", "m_neutral_max", "m_hot_max"):
+            getattr(self, name)[slot] = np.nan
+
+
+def accumulate(ctx: AreaContext, st: MasterState, clock: EngineClock, polls: Polls, load: Load, bal: Balance,
+               heat: Heat) -> MasterState:
+    """Per-interval and per-day master statistics, the recent-power ring, the last poll processed."""
+    prm = ctx.params
+    ts, beta, imb = polls.ts, load.beta, bal.imbalance_pct
+    slots = clock.slots_for(ts, prm.interval_s)
+    ok = slots >= 0
+    s = slots[ok]
+    np.fmax.at(st.m_load_max, s, beta[ok])
+    b_ok = ok & ~np.isnan(beta)
+    np.add.at(st.m_load_sum, slots[b_ok], beta[b_ok])
+    np.add.at(st.m_n, slots[b_ok], 1)
+    i_ok = ok & ~np.isnan(imb)
+    np.add.at(st.m_imb_sum, slots[i_ok], imb[i_ok])
+    np.add.at(st.m_imb_n, slots[i_ok], 1)
+    np.fmax.at(st.m_neutral_max, s, bal.neutral_pct[ok])
+    np.fmax.at(st.m_hot_max, s, heat.hot[ok])
+    nom = prm.voltage.nominal_v
+    low, high = nom * (1 + prm.voltage.low_pct / 100), nom * (1 + prm.voltage.high_pct / 100)
+    u = polls.voltages()
+    for ph in range(3):
+        uu = u[ok, ph]
+        live = ~np.isnan(uu)
+        np.add.at(st.m_u_n[:, ph], s[live], 1)
+        np.add.at(st.m_u_ok[:, ph], s[live], ((uu[live] >= low) & (uu[live] <= high)).astype(np.int64))
+    if np.isfinite(beta).any():
+        st.day_load_max[0] = np.fmax(st.day_load_max[0], np.nanmax(beta))
+    r = len(st.master_ring_ts)
+    pos = int(st.master_ring_pos[0])
+    p_kw = polls.col("p")
+    for j in range(len(ts)):
+        st.master_ring_ts[(pos + j) % r] = ts[j]
+        st.master_ring_p[(pos + j) % r] = p_kw[j]
+    st.master_ring_pos[0] = (pos + len(ts)) % r
+    st.last_sample_ts[0] = ts[-1]
+    return st
+
+
+def realtime(polls: Polls, load: Load, bal: Balance, heat: Heat) -> list[tuple[float, dict[str, Any]]]:
+    """(poll time, fields) of the realtime summary of every poll."""
+    col = {name: polls.col(name) for name in ("u_a", "u_b", "u_c", "i_a", "i_b", "i_c", "i_n", "p", "q", "pf", "f")}
+    out = []
+    for j in range(len(polls)):
+        fields: dict[str, Any] = {
+            "load_pct": load.beta[j], "load_s_pct": load.beta_s[j], "s_kva": load.s_kva[j], "p_kw": col["p"][j],
+            "q_kvar": col["q"][j], "u_a": col["u_a"][j], "u_b": col["u_b"][j], "u_c": col["u_c"][j],
+            "i_a": col["i_a"][j], "i_b": col["i_b"][j], "i_c": col["i_c"][j], "i_n": col["i_n"][j],
+            "imbalance_pct": bal.imbalance_pct[j], "neutral_pct": bal.neutral_pct[j], "hotspot_c": heat.hot[j],
+            "top_oil_c": heat.top_oil[j], "ageing_rate": heat.ageing[j], "loss_of_life_h": heat.loss_of_life_h[j],
+            "time_to_limit_min": heat.ttl[j], "pf": col["pf"][j], "f_hz": col["f"][j], "t_amb_c": heat.ambient[j],
+        }
+        out.append((float(polls.ts[j]), {k: num(float(val)) for k, val in fields.items()}))
+    return out
+
+
+def new_day(st: MasterState) -> MasterState:
+    st.day_load_max[0] = np.nan
+    return st
