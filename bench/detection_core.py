@@ -20,11 +20,17 @@ persistence elapsed (fraction, worst lag), overload raises in a 30-day area whos
 outage-vs-communication classification (per kind) and the worst ``outage_area`` latency.
 ``--eval`` (and ``--sim``) run only this part; add ``--cost`` for both. ``--sim DIR`` grades one existing export
 (``meterwatch simulate -c sim.toml --export DIR``).
+
+Against another version (``--baseline DIR``, e.g. a worktree of main: ``git worktree add --detach DIR main``):
+the cost part of this tree's engine and of DIR's engine on the same synthetic area, alternately in fresh
+processes (``--rounds`` each, numba caches warmed first), so machine load hits both alike. Figures: the
+medians per version and ``advance_over_baseline`` (< 1: this tree is faster).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -202,6 +208,54 @@ def startup() -> tuple[float, float]:
         shutil.rmtree(cache, ignore_errors=True)
 
 
+COMPARE = """
+import importlib.util, json, sys
+sys.path.insert(0, {tree!r})
+import detect.engine
+assert detect.engine.__file__.startswith({tree!r}), detect.engine.__file__
+spec = importlib.util.spec_from_file_location("detection_core_bench", {script!r})
+dc = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(dc)
+print(json.dumps(dc.cost({meters}, "numba", {warm}, {intervals})))
+"""
+
+
+def compare(baseline: Path, meters: int, intervals: int, rounds: int) -> dict[str, float]:
+    """This tree's and ``baseline``'s cost figures, measured in fresh processes in ABBA order (the order
+    alternates each round, so a load that drifts hits both alike): medians per version, and the median of
+    the per-round ratios."""
+    here = Path(__file__).resolve().parents[1]
+    if not (baseline / "detect" / "engine.py").is_file():
+        raise SystemExit(f"--baseline {baseline}: no detect/engine.py there (a checkout of meterwatch?)")
+    runs: dict[str, list[dict[str, float]]] = {"this": [], "baseline": []}
+    for r in range(rounds + 1):                         # round 0 warms both numba caches, not counted
+        order = (("this", here), ("baseline", baseline))
+        for label, tree in order if r % 2 else order[::-1]:
+            code = COMPARE.format(tree=str(tree.resolve()), script=str(Path(__file__).resolve()), meters=meters,
+                                  warm=4, intervals=intervals if r else 1)
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+            if out.returncode:
+                raise SystemExit(f"--baseline: the {label} run failed:\n{out.stderr[-2000:]}")
+            if r:
+                runs[label].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    res: dict[str, float] = {}
+    for key in ("advance_ms", "advance_max_ms", "snapshot_ms", "restore_ms", "snapshot_kb"):
+        this = [x[key] for x in runs["this"]]
+        base = [x[key] for x in runs["baseline"]]
+        res[key], res[f"baseline_{key}"] = statistics.median(this), statistics.median(base)
+        res[f"{key.removesuffix('_ms')}_over_baseline"] = statistics.median(a / b for a, b in zip(this, base, strict=True))
+    return res
+
+
+def print_compare(args: argparse.Namespace) -> None:
+    res = compare(args.baseline, args.meters, args.intervals, args.rounds)
+    print(f"meters: {args.meters}")
+    print(f"baseline: {args.baseline}")
+    print(f"rounds: {args.rounds} per version, {args.intervals} measured intervals each")
+    for key, value in res.items():
+        print(f"{key}: {value:.3f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--meters", type=int, default=2000)
@@ -213,7 +267,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-v", "--verbose", action="store_true", help="--eval: per-case lines on stderr")
     ap.add_argument("--sim", type=Path, help="grade one exported simulator directory")
     ap.add_argument("--skip-startup", action="store_true", help="do not measure cold/warm start-up")
+    ap.add_argument("--baseline", type=Path, metavar="DIR",
+                    help="compare the engine cost with the checkout in DIR (only); see the module doc")
+    ap.add_argument("--rounds", type=int, default=5, help="--baseline: measured runs per version (default 5)")
     args = ap.parse_args(argv)
+    if args.baseline is not None:
+        print_compare(args)
+        return 0
     if (not args.eval and args.sim is None) or args.cost:
         print_cost(args)
     if args.eval:

@@ -15,7 +15,10 @@ chunk of readings), ``_close_interval`` and ``_close_day``. docs/extending.md sh
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any, TypeVar
 
 import numpy as np
@@ -28,7 +31,9 @@ from detect.area import Area
 from detect.backend import backend
 from detect.batch import ReadingBatch
 from detect.clock import EngineClock
+from detect.columns import Columns
 from detect.context import AreaContext
+from detect.moments import DayMoment, IntervalMoment, PollMoment
 from detect.observe import AlarmSpec, Observed
 from detect.params import Params
 from detect.quantities import CT_SCALED, QUANTITY_CODE
@@ -47,11 +52,16 @@ from detect.stages import (
     theft,
     thermal,
 )
+from detect.stages._fmt import num
 
-__all__ = ["STAGES", "Engine", "Output", "Summary"]
+__all__ = ["DETECTORS", "STAGES", "Engine", "Output", "Summary"]
 
 # Every stage that declares alert kinds (its ``alarms(ctx)``): the engine makes their trackers.
 STAGES = (load, thermal, balance, supply, meters, availability, summaries, loss, theft, mapping)
+# Detectors that act on master polls, a closed interval or a closed day with their own state: one line each,
+# run in this order after the built-in stages of the same moment (docs/extending.md).
+DETECTORS: tuple[ModuleType, ...] = ()
+HOOKS = ("on_polls", "on_interval", "on_day")
 # The engine's attributes holding column states (each ``arrays()`` / ``restore(arrays, like)``): the snapshot.
 STATE_ATTRS = ("clock", "readings", "meters", "master", "thermal", "day", "availability", "loss", "theft",
                "mapping")
@@ -81,7 +91,8 @@ _CT_SCALED = np.array(sorted(QUANTITY_CODE[q] for q in CT_SCALED), dtype=np.int1
 class Engine:
     """Streaming detection for one transformer area."""
 
-    def __init__(self, area: Area, params: Params | None = None, *, backend_name: str | None = None) -> None:
+    def __init__(self, area: Area, params: Params | None = None, *, backend_name: str | None = None,
+                 detectors: Sequence[ModuleType] = DETECTORS) -> None:
         self.area = area
         self.params = params or Params()
         self.backend_name = backend_name or backend()
@@ -99,7 +110,10 @@ class Engine:
         self.loss = loss.LossState.fresh(ctx, n_slots)
         self.theft = theft.TheftState.fresh(ctx)
         self.mapping = mapping.MappingState.fresh(ctx)
-        specs: list[AlarmSpec] = [s for stage in STAGES for s in stage.alarms(ctx)]
+        self.detectors = _checked(detectors)
+        self.detector_states: dict[str, Columns | None] = {
+            d.NAME: d.fresh(ctx) if hasattr(d, "fresh") else None for d in self.detectors}
+        specs: list[AlarmSpec] = [s for stage in (*STAGES, *self.detectors) for s in stage.alarms(ctx)]
         self.board = AlarmBoard(area, specs, ctx.ops["alarms"], update_min_s=self.params.alarms.update_min_s,
                                 update_rel=self.params.alarms.update_rel)
         self._pending: list[ReadingBatch] = []
@@ -176,6 +190,9 @@ class Engine:
         arrays: dict[str, npt.NDArray[Any]] = {}
         for name in STATE_ATTRS:
             arrays.update(getattr(self, name).arrays())
+        for name, st in self.detector_states.items():
+            if st is not None:
+                arrays.update({f"d.{name}.{key}": a for key, a in st.arrays().items()})
         arrays.update(self.board.arrays())
         header = {"started_ts": self.clock.started_ts, "master_voltage_dead": self.supply.voltage_dead,
                   "alarms": self.board.book.to_json(), "counters": self.counters}
@@ -183,16 +200,21 @@ class Engine:
 
     @classmethod
     def restore(cls, blob: bytes, *, area: Area | None = None, params: Params | None = None,
-                backend_name: str | None = None) -> Engine:
+                backend_name: str | None = None, detectors: Sequence[ModuleType] = DETECTORS) -> Engine:
         """Rebuild an engine from ``snapshot()`` bytes (of this version or an earlier one). The area and
         parameters are in the snapshot; pass them to override (the shapes must still fit: same meters and
-        branches)."""
+        branches). A detector the snapshot has no state of starts fresh."""
         header, arrays = snapshot.unpack(blob)
         eng = cls(area or snapshot.area_of(header, arrays), params or snapshot.params_from_dict(header["params"]),
-                  backend_name=backend_name)
+                  backend_name=backend_name, detectors=detectors)
         for name in STATE_ATTRS:
             fresh = getattr(eng, name)
             setattr(eng, name, type(fresh).restore(arrays, fresh))
+        for name, st in eng.detector_states.items():
+            prefix = f"d.{name}."
+            own = {k[len(prefix):]: a for k, a in arrays.items() if k.startswith(prefix)}
+            if st is not None and own:
+                eng.detector_states[name] = type(st).restore(own, st)
         eng.board.load(arrays, header["alarms"])
         eng.counters.update(header["counters"])
         eng.clock.started_ts = float(header["started_ts"]) if header["started_ts"] is not None else math.nan
@@ -216,6 +238,17 @@ class Engine:
         if observed.conditions:
             self._alerts += self.board.apply(observed.conditions)
         return observed
+
+    def _detect(self, hook: str, moment: Any) -> dict[str, Any]:
+        """The ``DETECTORS`` that act at this moment, in order; the summary fields they fill."""
+        fields: dict[str, Any] = {}
+        for det in self.detectors:
+            step = getattr(det, hook, None)
+            if step is not None:
+                state, seen = step(self.ctx, self.detector_states[det.NAME], moment)
+                self.detector_states[det.NAME] = state
+                fields.update(self._see(seen).fields)
+        return fields
 
     def _chunk(self, batch: ReadingBatch, until: float) -> None:
         """Readings up to event time ``until`` (time-sorted, their intervals open), then availability."""
@@ -249,7 +282,10 @@ class Engine:
         self.supply, seen = supply.step(ctx, self.supply, p)
         self._see(seen)
         self.master = master.accumulate(ctx, self.master, self.clock, p, ld, bal, heat)
-        self._summaries += [Summary(kind="realtime", ts=t, fields=f) for t, f in master.realtime(p, ld, bal, heat)]
+        extra = self._detect("on_polls", PollMoment(polls=p, load=ld, heat=heat, balance=bal, alarms=self.board.view))
+        for j, (t, f) in enumerate(master.realtime(p, ld, bal, heat)):
+            f.update((k, num(float(a[j]))) for k, a in extra.items())
+            self._summaries.append(Summary(kind="realtime", ts=t, fields=f))
 
     def _availability(self, now: float) -> None:
         """Outage or communication failure, judged on who is silent at ``now``."""
@@ -279,7 +315,10 @@ class Engine:
                                           li.ntl_kwh, self.availability.explained)
         self._see(seen)
         end = float((k + 1) * self.params.interval_s)
-        self._summaries.append(Summary(kind="interval", ts=end, fields=fields | li.fields))
+        extra = self._detect("on_interval", IntervalMoment(
+            k=k, start=end - self.params.interval_s, end=end, meters=closed, loss=li, readings=self.readings,
+            explained=self.availability.explained, alarms=self.board.view))
+        self._summaries.append(Summary(kind="interval", ts=end, fields=fields | li.fields | extra))
         self._summaries.append(Summary(kind="meters_interval", ts=end, fields=closed.fields))
         clock.slot_k[slot] = -1
         if ctx.ends_day(end):
@@ -296,7 +335,9 @@ class Engine:
         self._see(ranking)
         suspects = self._see(theft.suspects(ctx, self.theft, ranking, end, view))
         self._see(mapping.close_day(ctx, self.mapping, end, explained))
-        self._summaries.append(Summary(kind="daily", ts=end, fields=day.fields | lossday.fields | suspects.fields))
+        fields = day.fields | lossday.fields | suspects.fields
+        fields |= self._detect("on_day", DayMoment(day=day, fields=dict(fields), explained=explained, alarms=view))
+        self._summaries.append(Summary(kind="daily", ts=end, fields=fields))
         self._see(summaries.collection(ctx, day))
         # every day accumulator starts over
         self.day = summaries.new_day(ctx, self.day, self.thermal, end)
@@ -304,3 +345,18 @@ class Engine:
         self.master = master.new_day(self.master)
         self.loss = loss.new_day(self.loss)
         self.theft = theft.new_day(self.theft)
+
+
+def _checked(detectors: Sequence[ModuleType]) -> tuple[ModuleType, ...]:
+    """The detector modules, each with a NAME, ``alarms(ctx)`` and at least one hook; names unique."""
+    names: set[str] = set()
+    for d in detectors:
+        name = getattr(d, "NAME", None)
+        if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+            raise ValueError(f"detector {d.__name__}: NAME must be a lower-case identifier, got {name!r}")
+        if name in names:
+            raise ValueError(f"detector {d.__name__}: NAME {name!r} is used by another detector")
+        names.add(name)
+        if not callable(getattr(d, "alarms", None)) or not any(callable(getattr(d, h, None)) for h in HOOKS):
+            raise ValueError(f"detector {d.__name__}: needs alarms(ctx) and at least one of {', '.join(HOOKS)}")
+    return tuple(detectors)
