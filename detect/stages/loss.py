@@ -252,59 +252,25 @@ def close_interval(ctx: AreaContext, ls: LossState, meters: MeterState, clock: E
     prm, area = ctx.params, ctx.area
     n = area.n_meters
     e_fwd, e_rev = _bound_energies(ctx, ls, meters, clock, k)
-    pv = area.meter_pv
-    pv_idx = np.flatnonzero(pv)
-    w = len(ls.ring_k)
-    pd = ctx.per_day
-    # gap estimates: the same interval of the previous days, from this stage's ring
-    est_f = np.full(n, np.nan)
-    est_r = np.full(n, np.nan)
-    unread = np.isnan(e_fwd[:n]) | (pv & np.isnan(e_rev[:n]))
-    if unread.any():
-        rows = [(k - j * pd) % w for j in range(1, w // pd + 1)]
-        rows = [r for r, j in zip(rows, range(1, w // pd + 1), strict=True) if ls.ring_k[r] == k - j * pd]
-        if rows:
-            um = np.flatnonzero(unread)
-            hist = ls.ring_fwd[rows][:, um].T.astype(np.float64)
-            est_f[um] = estimate_from_history(hist, min_samples=prm.line_loss.estimate_min_days,
-                                              backend=ctx.backend)
-            if len(pv_idx):
-                histr = ls.ring_rev_pv[rows].T.astype(np.float64)
-                er = estimate_from_history(histr, min_samples=prm.line_loss.estimate_min_days,
-                                           backend=ctx.backend)
-                est_r[pv_idx] = er
+    est_f, est_r = _estimates(ctx, ls, k, e_fwd, e_rev)
     fwd_for_bal = np.where(np.isnan(e_fwd), np.nan, np.maximum(e_fwd, 0.0))
-    bal = balance(fwd_for_bal[None, :], e_rev[None, :], pv, est_f[None, :], est_r[None, :],
+    bal = balance(fwd_for_bal[None, :], e_rev[None, :], area.meter_pv, est_f[None, :], est_r[None, :],
                   min_coverage_pct=prm.line_loss.min_coverage_pct, backend=ctx.backend)
     status = int(bal.status[0])
     supply, sales = float(bal.supply_kwh[0]), float(bal.sales_kwh[0])
     loss = supply - sales if math.isfinite(supply) and math.isfinite(sales) else math.nan
-    # technical-loss model: Σ_φ mean I_φ² at the master over the interval
-    slot = k % len(ls.slot_k)
-    i2 = math.nan
-    if ls.slot_k[slot] == k and (ls.i2_n[slot] > 0).all():
-        i2 = float((ls.i2_sum[slot] / ls.i2_n[slot]).sum())
     # while the area is in NTL alarm the model does not learn, or it would absorb the theft as "technical"
-    if status == STATUS_COMPUTED and not alarms["ntl_rise@area"][0]:
-        tl = track(np.array([loss]), np.array([i2 if math.isfinite(i2) else np.nan]), ls.techloss,
-                   prm.tech_loss, rated_current_a=area.rated_current_a, backend=ctx.backend)
-        tech, ntl = float(tl.tech_kwh[0]), float(tl.ntl_kwh[0])
-    else:
-        # not trained on estimates (their error is far above the residual noise); the model still says
-        # how much of the loss is load-driven
-        x = i2 / (3.0 * area.rated_current_a ** 2)
-        tech = float(ls.techloss[S_A] + ls.techloss[S_B] * x) if ls.techloss[S_N] >= 2 else math.nan
-        ntl = loss - tech if math.isfinite(loss) else math.nan
-    tech = tech if math.isfinite(loss) else math.nan
+    tech, ntl = _technical(ctx, ls, k, loss, learn=status == STATUS_COMPUTED and not alarms["ntl_rise@area"][0])
     fields = {
         "supply_kwh": num(supply), "sales_kwh": num(sales), "loss_kwh": num(loss),
         "loss_pct": num(float(bal.loss_pct[0])), "technical_loss_kwh": num(tech), "ntl_kwh": num(ntl),
         "status": STATUS_NAMES[status], "coverage_pct": num(float(bal.coverage_pct[0])),
     }
     # rings for estimates and the suspect ranking
-    r = k % w
+    r = k % len(ls.ring_k)
     ls.ring_k[r] = k
     ls.ring_fwd[r] = e_fwd[:n]
+    pv_idx = np.flatnonzero(area.meter_pv)
     if len(pv_idx):
         ls.ring_rev_pv[r] = e_rev[pv_idx]
     ls.ring_ntl[r] = ntl
@@ -312,7 +278,56 @@ def close_interval(ctx: AreaContext, ls: LossState, meters: MeterState, clock: E
         upd = np.isfinite(e_fwd[:n])
         ls.e_typ = np.where(np.isnan(ls.e_typ), e_fwd[:n], np.where(upd, 0.98 * ls.e_typ + 0.02 * e_fwd[:n],
                                                                     ls.e_typ))
-    # day accumulators
+    _day_sums(ls, e_fwd, e_rev, est_f, est_r, tech)
+    return ls, LossInterval(e_fwd=e_fwd[:n], e_rev=e_rev[:n], ntl_kwh=ntl, fields=fields)
+
+
+def _estimates(ctx: AreaContext, ls: LossState, k: int, e_fwd: F64, e_rev: F64) -> tuple[F64, F64]:
+    """Gap estimates of the unread meters: the same interval of the previous days, from this stage's ring."""
+    n, pv, pd, w = ctx.n_meters, ctx.area.meter_pv, ctx.per_day, len(ls.ring_k)
+    pv_idx = np.flatnonzero(pv)
+    est_f = np.full(n, np.nan)
+    est_r = np.full(n, np.nan)
+    unread = np.isnan(e_fwd[:n]) | (pv & np.isnan(e_rev[:n]))
+    if not unread.any():
+        return est_f, est_r
+    rows = [(k - j * pd) % w for j in range(1, w // pd + 1)]
+    rows = [r for r, j in zip(rows, range(1, w // pd + 1), strict=True) if ls.ring_k[r] == k - j * pd]
+    if rows:
+        min_days = ctx.params.line_loss.estimate_min_days
+        um = np.flatnonzero(unread)
+        hist = ls.ring_fwd[rows][:, um].T.astype(np.float64)
+        est_f[um] = estimate_from_history(hist, min_samples=min_days, backend=ctx.backend)
+        if len(pv_idx):
+            histr = ls.ring_rev_pv[rows].T.astype(np.float64)
+            est_r[pv_idx] = estimate_from_history(histr, min_samples=min_days, backend=ctx.backend)
+    return est_f, est_r
+
+
+def _technical(ctx: AreaContext, ls: LossState, k: int, loss: float, *, learn: bool) -> tuple[float, float]:
+    """(technical loss, NTL) of interval ``k`` from the model L = a + b·ΣI², with x = Σ_φ mean I_φ² at the
+    master over the interval; the model learns only from ``learn`` intervals."""
+    area = ctx.area
+    slot = k % len(ls.slot_k)
+    i2 = math.nan
+    if ls.slot_k[slot] == k and (ls.i2_n[slot] > 0).all():
+        i2 = float((ls.i2_sum[slot] / ls.i2_n[slot]).sum())
+    if learn:
+        tl = track(np.array([loss]), np.array([i2 if math.isfinite(i2) else np.nan]), ls.techloss,
+                   ctx.params.tech_loss, rated_current_a=area.rated_current_a, backend=ctx.backend)
+        tech, ntl = float(tl.tech_kwh[0]), float(tl.ntl_kwh[0])
+    else:
+        # not trained on estimates (their error is far above the residual noise); the model still says
+        # how much of the loss is load-driven
+        x = i2 / (3.0 * area.rated_current_a ** 2)
+        tech = float(ls.techloss[S_A] + ls.techloss[S_B] * x) if ls.techloss[S_N] >= 2 else math.nan
+        ntl = loss - tech if math.isfinite(loss) else math.nan
+    return (tech if math.isfinite(loss) else math.nan), ntl
+
+
+def _day_sums(ls: LossState, e_fwd: F64, e_rev: F64, est_f: F64, est_r: F64, tech: float) -> None:
+    """The day accumulators: measured energies, measured-or-estimated energies, technical loss."""
+    n = len(est_f)
     for row, e in ((0, e_fwd), (1, e_rev)):
         got = np.isfinite(e)
         (ls.day_fwd if row == 0 else ls.day_rev)[got] += e[got]
@@ -324,7 +339,6 @@ def close_interval(ctx: AreaContext, ls: LossState, meters: MeterState, clock: E
         ls.day_est_n[row, got] += 1
     if math.isfinite(tech):
         ls.day_tech += (tech, 1)
-    return ls, LossInterval(e_fwd=e_fwd[:n], e_rev=e_rev[:n], ntl_kwh=ntl, fields=fields)
 
 
 def _ntl_condition(ctx: AreaContext, ls: LossState, end: float, ntl_pct: float, date: str,

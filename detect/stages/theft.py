@@ -85,33 +85,10 @@ def interval(ctx: AreaContext, st: TheftState, rd: ReadingsState, ls: LossState,
     held)."""
     prm, area = ctx.params, ctx.area
     n = area.n_meters
-    interval_s = prm.interval_s
-    end = float((k + 1) * interval_s)
+    end = float((k + 1) * prm.interval_s)
     now = end + prm.lateness_s
     tp = prm.theft
-    meas = np.full((n, len(FIELDS)), np.nan)
-    # measurements: the latest read within one cadence of the bound; status words and event counters: the
-    # latest tamper read within its sweep (hourly by default)
-    m = _fresh(rd, n, MEAS, now, interval_s + prm.lateness_s)
-    meas[:, COL["u_a"]:COL["i_n"] + 1] = m[:, :7]
-    meas[:, COL["p_kw"]] = m[:, 7]
-    meas[:, COL["de_fwd_kwh"]] = de_fwd
-    meas[:, COL["de_rev_kwh"]] = de_rev
-    slot = k % len(ls.slot_k)
-    if ls.slot_k[slot] == k:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            pint = np.where(ls.p_n[slot] > 0, ls.p_sum[slot] / np.maximum(ls.p_n[slot], 1), np.nan) * interval_s / 3600
-        meas[:, COL["p_int_kwh"]] = pint
-    w = _fresh(rd, n, WORDS, now, tp.tamper_max_age_s)
-    for j, name in enumerate(WORDS):
-        meas[:, COL[name]] = w[:, j]
-    ev = _fresh(rd, n, ("evt_cover_open", "evt_terminal_open"), now, tp.tamper_max_age_s).T
-    with np.errstate(invalid="ignore"):
-        inc = ev - st.evt_prev
-    meas[:, COL["d_cover"]] = inc[0]
-    meas[:, COL["d_terminal"]] = inc[1]
-    st.evt_prev = np.where(np.isnan(ev), st.evt_prev, ev)
-    meas[:, COL["expected_kwh"]] = ls.e_typ
+    meas, w = _measurements(ctx, st, rd, ls, k, de_fwd, de_rev)
     cond, val = run_physical_checks(meas, area.meter_kind, area.meter_pv, tp, nominal_v=prm.voltage.nominal_v,
                                     area_ntl_kwh=ntl, backend=ctx.backend)
     # energy vs power is judged on whole days (one power sample per interval is far from ∫P dt)
@@ -149,6 +126,39 @@ def interval(ctx: AreaContext, st: TheftState, rd: ReadingsState, ls: LossState,
         ok = valid & judged if check == "neutral_mismatch" else valid
         conditions.append(_condition(ctx, check, idx, ts, cond[:, c], ok | cond[:, c] & valid, val[:, c], meas))
     return st, Seen(conditions=tuple(conditions))
+
+
+def _measurements(ctx: AreaContext, st: TheftState, rd: ReadingsState, ls: LossState, k: int, de_fwd: F64,
+                  de_rev: F64) -> tuple[F64, F64]:
+    """The per-meter values the physical checks judge (``FIELDS``), and the status words: measurements are
+    the latest read within one cadence of the bound; status words and event counters the latest tamper
+    read within its sweep (hourly by default)."""
+    prm, n = ctx.params, ctx.n_meters
+    interval_s = prm.interval_s
+    now = float((k + 1) * interval_s) + prm.lateness_s
+    tp = prm.theft
+    meas = np.full((n, len(FIELDS)), np.nan)
+    m = _fresh(rd, n, MEAS, now, interval_s + prm.lateness_s)
+    meas[:, COL["u_a"]:COL["i_n"] + 1] = m[:, :7]
+    meas[:, COL["p_kw"]] = m[:, 7]
+    meas[:, COL["de_fwd_kwh"]] = de_fwd
+    meas[:, COL["de_rev_kwh"]] = de_rev
+    slot = k % len(ls.slot_k)
+    if ls.slot_k[slot] == k:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pint = np.where(ls.p_n[slot] > 0, ls.p_sum[slot] / np.maximum(ls.p_n[slot], 1), np.nan) * interval_s / 3600
+        meas[:, COL["p_int_kwh"]] = pint
+    w = _fresh(rd, n, WORDS, now, tp.tamper_max_age_s)
+    for j, name in enumerate(WORDS):
+        meas[:, COL[name]] = w[:, j]
+    ev = _fresh(rd, n, ("evt_cover_open", "evt_terminal_open"), now, tp.tamper_max_age_s).T
+    with np.errstate(invalid="ignore"):
+        inc = ev - st.evt_prev
+    meas[:, COL["d_cover"]] = inc[0]
+    meas[:, COL["d_terminal"]] = inc[1]
+    st.evt_prev = np.where(np.isnan(ev), st.evt_prev, ev)
+    meas[:, COL["expected_kwh"]] = ls.e_typ
+    return meas, w
 
 
 def _condition(ctx: AreaContext, check: str, idx: npt.NDArray[np.int64], ts: F64, cond: B, valid: B, val: F64,
