@@ -15,7 +15,9 @@ replaying the rest. Recorded with the engine of issue 17's start, that tail is t
 uninterrupted replay's end (``--record`` says so), though not the same bytes: a restored active alert's
 ``evidence`` keys come back sorted (the snapshot header is written with ``sort_keys``).
 
-``tests/detect/test_golden.py`` replays and compares. When a change alters detection ON PURPOSE, re-record
+``tests/detect/test_golden.py`` replays and compares. ``platform.json`` says where they were recorded: the
+last bits of a float can depend on the numpy / numba versions and the CPU's SIMD extensions, and a
+failure names any difference. When a change alters detection ON PURPOSE, re-record
 and say in the commit which outputs changed and why::
 
     .venv/bin/python -m tests.detect.golden --record            # outputs, from the stored inputs
@@ -176,6 +178,32 @@ def restart_tail() -> bytes:
     return _restart_run(blob)[1]
 
 
+def platform() -> dict[str, Any]:
+    """What the last bits of the floats may depend on: library versions and the CPU's SIMD extensions
+    (numpy and libm pick math routines by them)."""
+    import platform as pf
+
+    import numba
+    import numpy as np
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as cpu
+    except ImportError:                 # numpy 1.x
+        from numpy.core._multiarray_umath import __cpu_features__ as cpu
+
+    return {"python": pf.python_version(), "numpy": np.__version__, "numba": numba.__version__,
+            "machine": pf.machine(), "simd": sorted(k for k, v in cpu.items() if v and k.startswith("AVX512"))}
+
+
+def platform_note() -> str:
+    """Empty, or where the recording and this run differ in ``platform()``."""
+    path = GOLDEN / "platform.json"
+    if not path.exists():
+        return ""
+    then, now = json.loads(path.read_text(encoding="utf-8")), platform()
+    diff = {k: (then.get(k), now[k]) for k in now if then.get(k) != now[k]}
+    return f"\nrecorded on another platform (recorded, now): {diff}" if diff else ""
+
+
 def read_xz(path: Path) -> bytes:
     with lzma.open(path, "rb") as f:
         return f.read()
@@ -214,6 +242,7 @@ def describe(data: bytes) -> str:
 
 
 def record(names: list[str], inputs: bool) -> None:
+    (GOLDEN / "platform.json").write_text(json.dumps(platform(), indent=1) + "\n", encoding="utf-8")
     for name in names:
         if inputs:
             export_inputs(SPECS[name], GOLDEN / name)

@@ -21,7 +21,7 @@ def test_replay_publishes_exactly_the_recorded_messages(name: str) -> None:
     want = golden.read_xz(golden.GOLDEN / name / "out.jsonl.xz")
     got = golden.replay_golden(name)
     assert want, f"golden {name}: empty recording"
-    assert got == want, f"golden {name}: {golden.first_difference(want, got)}\n{RERECORD}"
+    assert got == want, f"golden {name}: {golden.first_difference(want, got)}\n{RERECORD}{golden.platform_note()}"
 
 
 def test_snapshot_of_the_recorded_version_restores_and_continues_exactly() -> None:
@@ -30,4 +30,4 @@ def test_snapshot_of_the_recorded_version_restores_and_continues_exactly() -> No
     want = golden.read_xz(golden.GOLDEN / "restart" / "tail.jsonl.xz")
     got = golden.restart_tail()
     assert "alert:master_offline:cleared" in golden.describe(want)    # the snapshot holds an active alarm
-    assert got == want, f"restart tail: {golden.first_difference(want, got)}\n{RERECORD}"
+    assert got == want, f"restart tail: {golden.first_difference(want, got)}\n{RERECORD}{golden.platform_note()}"
