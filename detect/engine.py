@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, TypeVar
@@ -239,15 +239,16 @@ class Engine:
             self._alerts += self.board.apply(observed.conditions)
         return observed
 
-    def _detect(self, hook: str, moment: Any) -> dict[str, Any]:
-        """The ``DETECTORS`` that act at this moment, in order; the summary fields they fill."""
+    def _detect(self, hook: str, moment: Callable[[], Any]) -> dict[str, Any]:
+        """The ``DETECTORS`` that act at this moment (``moment()`` makes what they see), in order; the
+        summary fields they fill."""
         fields: dict[str, Any] = {}
-        for det in self.detectors:
-            step = getattr(det, hook, None)
-            if step is not None:
-                state, seen = step(self.ctx, self.detector_states[det.NAME], moment)
-                self.detector_states[det.NAME] = state
-                fields.update(self._see(seen).fields)
+        steps = [d for d in self.detectors if getattr(d, hook, None) is not None]
+        seen_by_all = moment() if steps else None
+        for det in steps:
+            state, seen = getattr(det, hook)(self.ctx, self.detector_states[det.NAME], seen_by_all)
+            self.detector_states[det.NAME] = state
+            fields.update(self._see(seen).fields)
         return fields
 
     def _chunk(self, batch: ReadingBatch, until: float) -> None:
@@ -262,12 +263,13 @@ class Engine:
             self.counters["master_readings_late"] += int((m & ~fresh).sum())
             if fresh.any():
                 self._polls(batch.ts[fresh], batch.quantity[fresh], batch.value[fresh])
-            d, q, v, t = batch.device, batch.quantity, batch.value, batch.ts
-            self.readings = readings.place(ctx, self.readings, d, q, v, t)
+            chunk = readings.Chunk.of(clock, self.params.interval_s, batch.device, batch.quantity, batch.value,
+                                      batch.ts)
+            self.readings = readings.place(ctx, self.readings, chunk)
             self.meters, seen = meters.place(ctx, self.meters, clock, int(self.day.day_index[0]),
-                                             self.availability.explained, d, q, v, t)
+                                             self.availability.explained, chunk)
             self._see(seen)
-            self.loss = loss.place(ctx, self.loss, clock, d, q, v, t)
+            self.loss = loss.place(ctx, self.loss, chunk)
         if until >= clock.watermark[0]:
             self._availability(until)
 
@@ -282,9 +284,11 @@ class Engine:
         self.supply, seen = supply.step(ctx, self.supply, p)
         self._see(seen)
         self.master = master.accumulate(ctx, self.master, self.clock, p, ld, bal, heat)
-        extra = self._detect("on_polls", PollMoment(polls=p, load=ld, heat=heat, balance=bal, alarms=self.board.view))
+        extra = self._detect("on_polls", lambda: PollMoment(polls=p, load=ld, heat=heat, balance=bal,
+                                                            alarms=self.board.view))
         for j, (t, f) in enumerate(master.realtime(p, ld, bal, heat)):
-            f.update((k, num(float(a[j]))) for k, a in extra.items())
+            if extra:
+                f.update((k, num(float(a[j]))) for k, a in extra.items())
             self._summaries.append(Summary(kind="realtime", ts=t, fields=f))
 
     def _availability(self, now: float) -> None:
@@ -292,10 +296,10 @@ class Engine:
         ctx, av = self.ctx, availability
         sil = av.silence(ctx, self.readings, self.clock, now)
         self._see(av.area(ctx, sil))
-        self.availability, seen = av.branches(ctx, self.availability, sil, self.readings, self.meters, self.master,
-                                              self.supply.voltage_dead, self.board.view)
-        self._see(seen)
-        self.availability, seen = av.offline(ctx, self.availability, sil, self.meters, self.board.view)
+        self.availability, br = av.branches(ctx, self.availability, sil, self.readings, self.meters, self.master,
+                                            self.supply.voltage_dead, self.board.view)
+        self._see(br)
+        self.availability, seen = av.offline(ctx, self.availability, sil, br, self.meters, self.board.view)
         self._see(seen)
 
     def _close_interval(self, k: int) -> None:
@@ -315,7 +319,7 @@ class Engine:
                                           li.ntl_kwh, self.availability.explained)
         self._see(seen)
         end = float((k + 1) * self.params.interval_s)
-        extra = self._detect("on_interval", IntervalMoment(
+        extra = self._detect("on_interval", lambda: IntervalMoment(
             k=k, start=end - self.params.interval_s, end=end, meters=closed, loss=li, readings=self.readings,
             explained=self.availability.explained, alarms=self.board.view))
         self._summaries.append(Summary(kind="interval", ts=end, fields=fields | li.fields | extra))
@@ -336,7 +340,8 @@ class Engine:
         suspects = self._see(theft.suspects(ctx, self.theft, ranking, end, view))
         self._see(mapping.close_day(ctx, self.mapping, end, explained))
         fields = day.fields | lossday.fields | suspects.fields
-        fields |= self._detect("on_day", DayMoment(day=day, fields=dict(fields), explained=explained, alarms=view))
+        fields |= self._detect("on_day", lambda: DayMoment(day=day, fields=dict(fields), explained=explained,
+                                                           alarms=view))
         self._summaries.append(Summary(kind="daily", ts=end, fields=fields))
         self._see(summaries.collection(ctx, day))
         # every day accumulator starts over

@@ -38,7 +38,7 @@ class AlarmSpec:
     persist_off_s: float = 0.0
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, slots=True)
 class Condition:
     """Condition events of one alert kind (see the module doc). ``values`` is the number published with
     the alert; ``describe`` makes the human message, ``evidence`` the numbers behind it.
@@ -59,7 +59,7 @@ class Condition:
     updates: bool = True
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, slots=True)
 class Clear:
     """End the active alarms of ``key`` among the ``subjects`` (a mask) at ``ts``, with ``message``
     saying what explains them; inactive subjects are left alone."""
@@ -70,7 +70,7 @@ class Clear:
     message: str
 
 
-Observation = Condition | Clear
+Observation = Condition | Clear          # plain (not frozen) records: built by the dozen on every tick
 AlarmView = Mapping[str, npt.NDArray[np.bool_]]
 
 

@@ -27,7 +27,7 @@ from detect.stages.master import MasterState
 from detect.stages.meters import MeterState
 from detect.stages.readings import ReadingsState
 
-__all__ = ["AvailabilityState", "Silence", "alarms", "area", "branches", "offline", "silence"]
+__all__ = ["AvailabilityState", "Branches", "Silence", "alarms", "area", "branches", "offline", "silence"]
 
 F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
@@ -132,6 +132,15 @@ def area(ctx: AreaContext, sil: Silence) -> Seen:
     return Seen(conditions=tuple(out))
 
 
+@dataclass(frozen=True, eq=False)
+class Branches:
+    """What ``branches`` observed, and which meters an active area or phase outage explains (``offline``
+    adds the branch outages the engine has applied since)."""
+
+    conditions: tuple[Clear | Condition, ...]
+    area_or_phase: B
+
+
 def _outages(ctx: AreaContext, alarms: AlarmView) -> tuple[bool, B]:
     """(area outage active, meters on a phase whose outage is active)."""
     phase_out = alarms["outage_phase@phase"]
@@ -140,7 +149,7 @@ def _outages(ctx: AreaContext, alarms: AlarmView) -> tuple[bool, B]:
 
 
 def branches(ctx: AreaContext, st: AvailabilityState, sil: Silence, rd: ReadingsState, meters: MeterState,
-             master: MasterState, voltage_dead: bool, alarms: AlarmView) -> tuple[AvailabilityState, Seen]:
+             master: MasterState, voltage_dead: bool, alarms: AlarmView) -> tuple[AvailabilityState, Branches]:
     """An area outage explains a ``master_offline``; then ``outage_branch`` on the meters no area or
     phase outage explains."""
     now = sil.now
@@ -153,12 +162,14 @@ def branches(ctx: AreaContext, st: AvailabilityState, sil: Silence, rd: Readings
     st.explained_ts[in_outage] = now
     restored = ~in_outage & (now - st.explained_ts <= sil.gap * 1.02 + ctx.params.master_group_s)
     overdue = sil.overdue & ~restored
-    # it looked like a communication failure until the meters went quiet too
-    explain = Clear(key="master_offline@transformer", subjects=np.array([area_out]), ts=now,
-                    message="explained by an area outage")
     cond = _branch_condition(ctx, sil, overdue | sil.dead, overdue, area_out | meter_phase_out, rd, meters, master,
                              voltage_dead)
-    return st, Seen(conditions=(explain, cond))
+    if not area_out:
+        return st, Branches(conditions=(cond,), area_or_phase=meter_phase_out)
+    # it looked like a communication failure until the meters went quiet too
+    explain = Clear(key="master_offline@transformer", subjects=np.ones(1, np.bool_), ts=now,
+                    message="explained by an area outage")
+    return st, Branches(conditions=(explain, cond), area_or_phase=area_out | meter_phase_out)
 
 
 def _branch_condition(ctx: AreaContext, sil: Silence, down: B, silent: B, explained: B, rd: ReadingsState,
@@ -203,13 +214,12 @@ def _branch_condition(ctx: AreaContext, sil: Silence, down: B, silent: B, explai
                                                else f"branch {names[i]} supply restored"))
 
 
-def offline(ctx: AreaContext, st: AvailabilityState, sil: Silence, meters: MeterState,
+def offline(ctx: AreaContext, st: AvailabilityState, sil: Silence, br: Branches, meters: MeterState,
             alarms: AlarmView) -> tuple[AvailabilityState, Seen]:
     """Which meters an active outage explains (kept in the state for the other stages), and
     ``meter_offline`` for the silent ones it does not; an outage clears their ``meter_offline``."""
     area, op, now, n = ctx.area, ctx.params.outage, sil.now, ctx.n_meters
-    area_out, meter_phase_out = _outages(ctx, alarms)
-    explained = area_out | meter_phase_out | alarms["outage_branch@branch"][area.meter_branch]
+    explained = br.area_or_phase | alarms["outage_branch@branch"][area.meter_branch]
     st.explained = explained
     st.explained_ts[explained] = now
     gap, seen = sil.gap, sil.seen
@@ -217,15 +227,16 @@ def offline(ctx: AreaContext, st: AvailabilityState, sil: Silence, meters: Meter
     idx = np.arange(n)
     names = area.meter_ids
     kw = typical_kw(ctx, meters, idx) if silent.any() else np.full(n, np.nan)
-    cadence = gap.copy()
     cond = Condition(
         key="meter_offline@meter", subj=idx, ts=np.full(n, now), on=silent & ~explained, off=~silent,
         valid=~explained, values=now - seen, threshold=float(np.median(op.meter_silent_rounds * gap)) if n else 0.0,
         unit="s", severity=lambda _x: "warning", updates=False,
-        evidence=lambda k: {"last_seen_s_ago": now - seen[k], "cadence_s": cadence[k], "typical_kw": kw[k],
+        evidence=lambda k: {"last_seen_s_ago": now - seen[k], "cadence_s": gap[k], "typical_kw": kw[k],
                             "master_online": not sil.master_silent},
         describe=lambda s, i, x: (f"meter {names[i]} silent for {x:.0f} s with supply present "
                                   "(communication failure)" if s != "cleared" else f"meter {names[i]} answering again"))
+    if not explained.any():
+        return st, Seen(conditions=(cond,))
     return st, Seen(conditions=(cond, Clear(key="meter_offline@meter", subjects=explained, ts=now,
                                             message="explained by an outage")))
 

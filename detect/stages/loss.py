@@ -37,6 +37,7 @@ from detect.observe import AlarmSpec, AlarmView, Condition, Seen
 from detect.quantities import QUANTITY_CODE
 from detect.stages._fmt import num
 from detect.stages.meters import MeterState
+from detect.stages.readings import Chunk
 
 __all__ = ["LossInterval", "LossState", "alarms", "close_day", "close_interval", "new_day", "place", "ring_len"]
 
@@ -134,14 +135,13 @@ class LossInterval:
 
 
 # ---- placement (every chunk of readings) ---------------------------------------------------------------
-def place(ctx: AreaContext, ls: LossState, clock: EngineClock, dev: npt.NDArray[np.int32],
-          q: npt.NDArray[np.int16], v: F64, ts: F64) -> LossState:
+def place(ctx: AreaContext, ls: LossState, chunk: Chunk) -> LossState:
     """Keep what this stage needs beyond the meters' accumulators: e_rev first/last per open interval,
     master Σ I² and voltages per interval, meter power samples, the daily frozen registers."""
     n = ctx.n_meters
     interval = ctx.params.interval_s
-    slots = clock.slots_for(ts, interval)
-    ok = ~np.isnan(v) & (slots >= 0)
+    d64, q, v, ts, slots = chunk.dev, chunk.q, chunk.v, chunk.ts, chunk.slot
+    ok = chunk.valid & (slots >= 0)
     if not ok.any():
         return ls
     k = np.floor(ts / interval).astype(np.int64)
@@ -149,7 +149,6 @@ def place(ctx: AreaContext, ls: LossState, clock: EngineClock, dev: npt.NDArray[
         kk = int(k[ok & (slots == s)][0])
         if ls.slot_k[s] != kk:
             ls.reset_slot(s, kk)
-    d64 = dev.astype(np.int64)
     m = ok & (q == Q["e_rev"])
     if m.any():
         es, ed, ev, et = slots[m], d64[m], v[m], ts[m]
@@ -178,7 +177,7 @@ def place(ctx: AreaContext, ls: LossState, clock: EngineClock, dev: npt.NDArray[
     if pm.any():
         np.add.at(ls.p_sum, (slots[pm], d64[pm]), v[pm])
         np.add.at(ls.p_n, (slots[pm], d64[pm]), 1)
-    fz = ~np.isnan(v) & (d64 < n) & (q == Q["e_fwd_daily"])
+    fz = chunk.valid & (d64 < n) & (q == Q["e_fwd_daily"])
     if fz.any():
         for i in np.flatnonzero(fz).tolist():        # once a day per meter: a loop is fine
             mi = int(d64[i])

@@ -13,13 +13,12 @@ import numpy.typing as npt
 from detect.clock import EngineClock
 from detect.columns import Columns
 from detect.context import AreaContext
-from detect.stages._fmt import num
 from detect.stages.balance import Balance
 from detect.stages.load import Load
 from detect.stages.polls import Polls
 from detect.stages.thermal import Heat
 
-__all__ = ["MASTER_RING", "MasterState", "accumulate", "new_day", "realtime"]
+__all__ = ["MASTER_RING", "REALTIME", "MasterState", "accumulate", "new_day", "realtime"]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -81,7 +80,7 @@ def accumulate(ctx: AreaContext, st: MasterState, clock: EngineClock, polls: Pol
     np.fmax.at(st.m_hot_max, s, heat.hot[ok])
     nom = prm.voltage.nominal_v
     low, high = nom * (1 + prm.voltage.low_pct / 100), nom * (1 + prm.voltage.high_pct / 100)
-    u = polls.voltages()
+    u = polls.u
     for ph in range(3):
         uu = u[ok, ph]
         live = ~np.isnan(uu)
@@ -100,21 +99,21 @@ def accumulate(ctx: AreaContext, st: MasterState, clock: EngineClock, polls: Pol
     return st
 
 
+REALTIME = ("load_pct", "load_s_pct", "s_kva", "p_kw", "q_kvar", "u_a", "u_b", "u_c", "i_a", "i_b", "i_c", "i_n",
+            "imbalance_pct", "neutral_pct", "hotspot_c", "top_oil_c", "ageing_rate", "loss_of_life_h",
+            "time_to_limit_min", "pf", "f_hz", "t_amb_c")
+
+
 def realtime(polls: Polls, load: Load, bal: Balance, heat: Heat) -> list[tuple[float, dict[str, Any]]]:
-    """(poll time, fields) of the realtime summary of every poll."""
-    col = {name: polls.col(name) for name in ("u_a", "u_b", "u_c", "i_a", "i_b", "i_c", "i_n", "p", "q", "pf", "f")}
-    out = []
-    for j in range(len(polls)):
-        fields: dict[str, Any] = {
-            "load_pct": load.beta[j], "load_s_pct": load.beta_s[j], "s_kva": load.s_kva[j], "p_kw": col["p"][j],
-            "q_kvar": col["q"][j], "u_a": col["u_a"][j], "u_b": col["u_b"][j], "u_c": col["u_c"][j],
-            "i_a": col["i_a"][j], "i_b": col["i_b"][j], "i_c": col["i_c"][j], "i_n": col["i_n"][j],
-            "imbalance_pct": bal.imbalance_pct[j], "neutral_pct": bal.neutral_pct[j], "hotspot_c": heat.hot[j],
-            "top_oil_c": heat.top_oil[j], "ageing_rate": heat.ageing[j], "loss_of_life_h": heat.loss_of_life_h[j],
-            "time_to_limit_min": heat.ttl[j], "pf": col["pf"][j], "f_hz": col["f"][j], "t_amb_c": heat.ambient[j],
-        }
-        out.append((float(polls.ts[j]), {k: num(float(val)) for k, val in fields.items()}))
-    return out
+    """(poll time, fields) of the realtime summary of every poll; NaN and infinity are None."""
+    c = polls.col
+    table = np.column_stack([
+        load.beta, load.beta_s, load.s_kva, c("p"), c("q"), c("u_a"), c("u_b"), c("u_c"), c("i_a"), c("i_b"),
+        c("i_c"), c("i_n"), bal.imbalance_pct, bal.neutral_pct, heat.hot, heat.top_oil, heat.ageing,
+        heat.loss_of_life_h, heat.ttl, c("pf"), c("f"), heat.ambient]).astype(np.float64)
+    cells = table.astype(object)
+    cells[~np.isfinite(table)] = None
+    return [(float(t), dict(zip(REALTIME, row, strict=True))) for t, row in zip(polls.ts, cells.tolist(), strict=True)]
 
 
 def new_day(st: MasterState) -> MasterState:

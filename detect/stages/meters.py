@@ -19,17 +19,17 @@ from detect.columns import Columns
 from detect.context import AreaContext
 from detect.kernels_codes import ESTIMATED_CODES
 from detect.observe import AlarmSpec, Condition, Seen
-from detect.quantities import QUANTITY_CODE
+from detect.quantities import QUANTITIES, QUANTITY_CODE
 from detect.stages._fmt import json_list
-from detect.stages.readings import last_per_key
+from detect.stages.readings import Chunk, last_per_key
 
 __all__ = ["ClosedMeters", "MeterState", "alarms", "close_interval", "new_day", "place"]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 Q = QUANTITY_CODE
-VOLTAGES = np.array([Q["u_a"], Q["u_b"], Q["u_c"]])
-CURRENTS = np.array([Q["i_a"], Q["i_b"], Q["i_c"]])
+IS_VOLTAGE = np.isin(np.arange(len(QUANTITIES)), [Q["u_a"], Q["u_b"], Q["u_c"]])   # by quantity code
+IS_CURRENT = np.isin(np.arange(len(QUANTITIES)), [Q["i_a"], Q["i_b"], Q["i_c"]])
 
 
 @dataclass(eq=False)
@@ -92,15 +92,13 @@ def _first_per_key(key: I64) -> I64:
 
 
 def place(ctx: AreaContext, st: MeterState, clock: EngineClock, day_index: int, explained: npt.NDArray[np.bool_],
-          dev: npt.NDArray[np.int32], q: npt.NDArray[np.int16], v: F64, ts: F64) -> tuple[MeterState, Seen]:
+          chunk: Chunk) -> tuple[MeterState, Seen]:
     """Place time-sorted readings whose interval is still open (the engine dropped the rest); the voltage
     conditions of the meters (``explained``: meters whose supply an outage explains, held)."""
-    if not len(ts):
+    if not len(chunk):
         return st, Seen()
     n = ctx.n_meters
-    d64 = dev.astype(np.int64)
-    valid = ~np.isnan(v)
-    slots = clock.slots_for(ts, ctx.params.interval_s)
+    d64, q, v, ts, valid, slots = chunk.dev, chunk.q, chunk.v, chunk.ts, chunk.valid, chunk.slot
     e_mask = (q == Q["e_fwd"]) & valid & (slots >= 0)
     if e_mask.any():            # energy registers: first and last reading per (interval, device)
         es, ed, ev, et = slots[e_mask], d64[e_mask], v[e_mask], ts[e_mask]
@@ -121,19 +119,20 @@ def place(ctx: AreaContext, st: MeterState, clock: EngineClock, day_index: int, 
         & (day <= day_index + 1)
     st.day_collected[day[coll] % 2, d64[coll]] = True
     meter = d64 < n
-    volt = meter & np.isin(q, VOLTAGES) & (slots >= 0)
+    meter_u = meter & IS_VOLTAGE[q]
+    volt = meter_u & (slots >= 0)
     if volt.any():
         vp, op = ctx.params.voltage, ctx.params.outage
         nom = vp.nominal_v
         ctx.ops["voltage"].accumulate_voltage(
             slots[volt], d64[volt], v[volt], nom * (1 + vp.low_pct / 100), nom * (1 + vp.high_pct / 100),
             nom * op.dead_voltage_pct / 100, st.u_min, st.u_max, st.u_sum, st.u_n, st.u_ok, st.u_dead)
-    cur = meter & np.isin(q, CURRENTS) & valid & (slots >= 0)
+    cur = meter & IS_CURRENT[q] & valid & (slots >= 0)
     if cur.any():
         np.fmax.at(st.i_max, (slots[cur], d64[cur]), np.abs(v[cur]))
     # conditions only on readings not older than what the alarms have already seen (late ones are placed
     # in their interval statistics above, but cannot rewrite a persistence that already ran)
-    volt_live = meter & np.isin(q, VOLTAGES) & valid & (ts >= clock.watermark[0])
+    volt_live = meter_u & valid & (ts >= clock.watermark[0])
     if not volt_live.any():
         return st, Seen()
     return st, Seen(conditions=_voltage_conditions(ctx, explained, d64[volt_live], v[volt_live], ts[volt_live]))

@@ -20,16 +20,13 @@ F64 = npt.NDArray[np.float64]
 class Polls:
     ts: F64        # (G,) time of each poll: its last reading
     x: F64         # (G, Q) every quantity; held from earlier polls up to ``master_hold_s``, else NaN
+    u: F64         # (G, 3) the phase voltages (columns of ``x``, side by side)
 
     def __len__(self) -> int:
         return len(self.ts)
 
     def col(self, name: str) -> F64:
         return self.x[:, QUANTITY_CODE[name]]
-
-    def voltages(self) -> F64:
-        """(G, 3) phase voltages."""
-        return np.stack([self.col("u_a"), self.col("u_b"), self.col("u_c")], axis=1)
 
 
 def group(ctx: AreaContext, readings: ReadingsState, ts: F64, q: npt.NDArray[np.int16], v: F64) -> Polls:
@@ -55,4 +52,5 @@ def group(ctx: AreaContext, readings: ReadingsState, ts: F64, q: npt.NDArray[np.
     filled, filled_ts = vals[idx, cols][1:], when[idx, cols][1:]
     stale = ~(sample_ts[:, None] - filled_ts <= hold)
     filled[stale] = np.nan
-    return Polls(ts=sample_ts, x=filled)
+    u = np.stack([filled[:, QUANTITY_CODE[name]] for name in ("u_a", "u_b", "u_c")], axis=1)
+    return Polls(ts=sample_ts, x=filled, u=u)

@@ -8,15 +8,38 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from detect.clock import EngineClock
 from detect.columns import Columns
 from detect.context import AreaContext
 from detect.quantities import QUANTITIES
 
-__all__ = ["ReadingsState", "last_per_key", "place"]
+__all__ = ["Chunk", "ReadingsState", "last_per_key", "place"]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 NQ = len(QUANTITIES)
+
+
+@dataclass(frozen=True, eq=False)
+class Chunk:
+    """New readings in time order (their intervals open), with what every stage derives from them
+    computed once."""
+
+    dev: I64                         # device index (meters 0..N-1, master N)
+    q: npt.NDArray[np.int16]         # quantity code
+    v: F64                           # value, NaN = not read
+    ts: F64                          # event time
+    valid: npt.NDArray[np.bool_]     # a value was read
+    slot: I64                        # open-interval slot of each reading (-1: its interval is not open)
+
+    @classmethod
+    def of(cls, clock: EngineClock, interval_s: float, dev: npt.NDArray[np.int32], q: npt.NDArray[np.int16],
+           v: F64, ts: F64) -> Chunk:
+        return cls(dev=dev.astype(np.int64), q=q, v=v, ts=ts, valid=~np.isnan(v),
+                   slot=clock.slots_for(ts, interval_s))
+
+    def __len__(self) -> int:
+        return len(self.ts)
 
 
 @dataclass(eq=False)
@@ -52,14 +75,12 @@ def last_per_key(key: I64) -> I64:
     return len(key) - 1 - first_in_rev
 
 
-def place(ctx: AreaContext, st: ReadingsState, dev: npt.NDArray[np.int32], q: npt.NDArray[np.int16], v: F64,
-          ts: F64) -> ReadingsState:
+def place(ctx: AreaContext, st: ReadingsState, chunk: Chunk) -> ReadingsState:
     """Take time-sorted readings: latest values (an older reading never overwrites a newer one), last
     seen, read cadence. A NaN value is "not read": it does not count as hearing from the device."""
-    if not len(ts):
+    if not len(chunk):
         return st
-    d64 = dev.astype(np.int64)
-    valid = ~np.isnan(v)
+    d64, q, v, ts, valid = chunk.dev, chunk.q, chunk.v, chunk.ts, chunk.valid
     cell = d64 * NQ + q
     idx = last_per_key(cell[valid])
     sel = np.flatnonzero(valid)[idx]

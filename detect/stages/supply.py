@@ -41,7 +41,7 @@ def step(ctx: AreaContext, st: SupplyState, polls: Polls) -> tuple[SupplyState, 
     low, high = nom * (1 + vp.low_pct / 100), nom * (1 + vp.high_pct / 100)
     hyst = nom * vp.hysteresis_pct / 100
     ploss, dead = nom * vp.phase_loss_pct / 100, nom * op.area_voltage_pct / 100
-    ts, u = polls.ts, polls.voltages()
+    ts, u = polls.ts, polls.u
     g = len(ts)
     subj = np.tile(np.arange(3), g)
     t3 = np.repeat(ts, 3)

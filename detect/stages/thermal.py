@@ -6,7 +6,8 @@ hot-spot temperature, ageing rate, loss of life, time to the hot-spot limit; the
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass, fields
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -37,7 +38,7 @@ class ThermalState:
     started: float = 0.0            # 1.0 once the first poll set the steady state
 
     def as_array(self) -> F64:
-        return np.array(astuple(self), dtype=np.float64)
+        return np.array([getattr(self, name) for name in _NAMES], dtype=np.float64)
 
     @classmethod
     def from_array(cls, a: F64) -> ThermalState:
@@ -56,6 +57,11 @@ class ThermalState:
         return cls.from_array(np.asarray(got, dtype=np.float64))
 
 
+_NAMES = tuple(f.name for f in fields(ThermalState))
+LOSS_OF_LIFE, STARTED = _NAMES.index("loss_of_life_h"), _NAMES.index("started")   # positions in the array
+THETA_O, D1, D2, K, AMBIENT = (_NAMES.index(n) for n in ("theta_o_c", "d_theta_1_k", "d_theta_2_k", "k", "ambient_c"))
+
+
 @dataclass(frozen=True, eq=False)
 class Heat:
     top_oil: F64
@@ -72,8 +78,10 @@ def alarms(ctx: AreaContext) -> list[AlarmSpec]:
                       persist_off_s=ctx.params.thermal.hotspot_clear_persist_s)]
 
 
+@cache
 def kernel_params(tp: ThermalParams) -> F64:
-    """The kernel's float64[12] parameter vector (detect.kernels.thermal)."""
+    """The kernel's float64[12] parameter vector (detect.kernels.thermal); one per parameter set (the
+    kernels only read it)."""
     return np.array([
         tp.delta_theta_or_k, tp.delta_theta_hr_k, tp.tau_o_min * 60.0, tp.tau_w_min * 60.0, tp.r_ratio,
         tp.x_exp, tp.y_exp, tp.k11, tp.k21, tp.k22, tp.substep_s, 0.0 if tp.insulation == "normal" else 1.0])
@@ -93,11 +101,10 @@ def step(ctx: AreaContext, st: ThermalState, polls: Polls, beta: F64) -> tuple[T
     for j in range(g):
         o, h, a = ops.thermal_run(polls.ts[j:j + 1], k_load[j:j + 1], amb[j:j + 1], s, prm)
         top_oil[j], hot[j], ageing[j] = o[0], h[0], a[0]
-        now = ThermalState.from_array(s)
-        lol[j] = now.loss_of_life_h
-        if now.started:
-            ttl[j] = ops.time_to_limit_min(now.theta_o_c, now.d_theta_1_k, now.d_theta_2_k, now.k, now.ambient_c,
-                                           prm, tp.hotspot_limit_c, 1440.0)
+        lol[j] = s[LOSS_OF_LIFE]
+        if s[STARTED]:
+            ttl[j] = ops.time_to_limit_min(s[THETA_O], s[D1], s[D2], s[K], s[AMBIENT], prm, tp.hotspot_limit_c,
+                                           1440.0)
     heat = Heat(top_oil=top_oil, hot=hot, ageing=ageing, loss_of_life_h=lol, ttl=ttl, ambient=amb,
                 conditions=(_hotspot(ctx, polls.ts, hot, ttl, beta),))
     return ThermalState.from_array(s), heat

@@ -17,7 +17,7 @@ def test_missing_export_files_are_named(tmp_path: Path) -> None:
 
 def test_cost_part_runs_on_a_small_area() -> None:
     res = detection_core.cost(50, "numba", 2, 2)
-    assert res["advance_ms"] > 0 and res["readings"] > 50
+    assert res["advance_ms"] > 0 and res["advance_cpu_ms"] > 0 and res["readings"] > 50
 
 
 @pytest.mark.slow
@@ -27,6 +27,7 @@ def test_baseline_comparison_runs_both_trees_and_prints_the_ratios(capsys: pytes
     assert detection_core.main(["--baseline", str(root), "--meters", "20", "--intervals", "1", "--rounds", "1"]) == 0
     out = dict(line.split(": ", 1) for line in capsys.readouterr().out.splitlines())
     assert float(out["advance_ms"]) > 0 and float(out["baseline_advance_ms"]) > 0
+    assert float(out["advance_cpu_ms"]) > 0 and float(out["baseline_advance_cpu_ms"]) > 0
     assert float(out["advance_over_baseline"]) == pytest.approx(                # one round: its ratio
         float(out["advance_ms"]) / float(out["baseline_advance_ms"]), rel=1e-2)
     assert float(out["snapshot_kb_over_baseline"]) == 1.0           # the same engine writes the same state
