@@ -26,7 +26,9 @@ Against another version (``--baseline DIR``, e.g. a worktree of main: ``git work
 the cost part of this tree's engine and of DIR's engine on the same synthetic area, alternately in fresh
 processes (``--rounds`` each, numba caches warmed first), so machine load hits both alike. Figures: the
 medians per version and ``advance_over_baseline`` (< 1: this tree is faster); ``advance_cpu_ms`` is the
-process CPU time of the same ticks, steadier than wall time on a shared machine.
+process CPU time of the same ticks, steadier than wall time on a shared machine. Then ``paired_*``: both
+engines in one process (DIR's detect/ imported as ``detect_base``), fed the same ticks alternately, the
+median of the per-tick CPU-time ratios — the steadiest of the three on a loaded machine.
 """
 
 from __future__ import annotations
@@ -251,8 +253,62 @@ def compare(baseline: Path, meters: int, intervals: int, rounds: int) -> dict[st
     return res
 
 
+PAIRED = """
+import dataclasses, importlib.util, json, re, statistics, sys, time
+from pathlib import Path
+pkg = Path({tmp!r}) / "detect_base"
+for f in pkg.rglob("*.py"):                     # the baseline's detect/ as package detect_base
+    text = re.sub(r"\\bdetect\\.", "detect_base.", f.read_text(encoding="utf-8"))
+    f.write_text(re.sub(r"\\bfrom detect import", "from detect_base import", text), encoding="utf-8")
+sys.path[:0] = [{here!r}, {tmp!r}]
+import detect.engine as this
+import detect_base.area as base_area, detect_base.batch as base_batch, detect_base.engine as base
+assert this.__file__.startswith({here!r}), this.__file__
+spec = importlib.util.spec_from_file_location("detection_core_bench", {script!r})
+dc = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(dc)
+area = dc.make_area({meters})
+barea = base_area.Area(**{{f.name: getattr(area, f.name) for f in dataclasses.fields(base_area.Area) if f.init}})
+synth = dc.Synth(area)
+engines = {{"this": this.Engine(area), "baseline": base.Engine(barea)}}
+cpu = {{"this": [], "baseline": []}}
+for k in range({warm} + {intervals}):
+    b = synth.interval(k)
+    engines["this"].ingest(b)
+    engines["baseline"].ingest(base_batch.ReadingBatch(device=b.device, quantity=b.quantity, value=b.value, ts=b.ts))
+    for label in (("this", "baseline") if k % 2 else ("baseline", "this")):
+        c = time.process_time()
+        engines[label].advance(dc.T0 + (k + 1) * dc.INTERVAL)
+        if k >= {warm}:
+            cpu[label].append((time.process_time() - c) * 1e3)
+print(json.dumps(cpu))
+"""
+
+
+def compare_paired(baseline: Path, meters: int, intervals: int) -> dict[str, float]:
+    """Both engines in one process, fed the same ticks alternately (the baseline's detect/ imported as
+    ``detect_base``): per-tick CPU time, immune to load that changes between processes."""
+    here = Path(__file__).resolve().parents[1]
+    tmp = Path(tempfile.mkdtemp(prefix="mw-paired-"))
+    try:
+        shutil.copytree(baseline / "detect", tmp / "detect_base", ignore=shutil.ignore_patterns("__pycache__"))
+        code = PAIRED.format(tmp=str(tmp), here=str(here), script=str(Path(__file__).resolve()), meters=meters,
+                             warm=8, intervals=intervals)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+        if out.returncode:
+            raise SystemExit(f"--baseline: the paired run failed:\n{out.stderr[-2000:]}")
+        cpu = json.loads(out.stdout.strip().splitlines()[-1])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    ratios = [a / b for a, b in zip(cpu["this"], cpu["baseline"], strict=True)]
+    return {"paired_advance_cpu_ms": statistics.median(cpu["this"]),
+            "paired_baseline_advance_cpu_ms": statistics.median(cpu["baseline"]),
+            "paired_advance_over_baseline": statistics.median(ratios)}
+
+
 def print_compare(args: argparse.Namespace) -> None:
     res = compare(args.baseline, args.meters, args.intervals, args.rounds)
+    res.update(compare_paired(args.baseline, args.meters, max(args.intervals * args.rounds, 20)))
     print(f"meters: {args.meters}")
     print(f"baseline: {args.baseline}")
     print(f"rounds: {args.rounds} per version, {args.intervals} measured intervals each")

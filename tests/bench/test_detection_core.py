@@ -31,6 +31,8 @@ def test_baseline_comparison_runs_both_trees_and_prints_the_ratios(capsys: pytes
     assert float(out["advance_over_baseline"]) == pytest.approx(                # one round: its ratio
         float(out["advance_ms"]) / float(out["baseline_advance_ms"]), rel=1e-2)
     assert float(out["snapshot_kb_over_baseline"]) == 1.0           # the same engine writes the same state
+    assert float(out["paired_advance_cpu_ms"]) > 0 and float(out["paired_baseline_advance_cpu_ms"]) > 0
+    assert 0.2 < float(out["paired_advance_over_baseline"]) < 5     # the same code, one process: near 1
 
 
 def test_baseline_that_is_not_a_checkout_is_named(tmp_path: Path) -> None:
