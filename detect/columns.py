@@ -59,5 +59,5 @@ class Columns:
             if got.shape != want.shape:
                 raise ValueError(f"snapshot: {cls.WHAT} field {name!r} has shape {got.shape}, "
                                  f"this area and configuration need {want.shape}")
-            values[name] = np.asarray(got).astype(want.dtype).copy()
+            values[name] = np.array(got, dtype=want.dtype)         # a copy: the blob's arrays are not kept
         return cls(**values)

@@ -261,7 +261,7 @@ class Engine:
             m = batch.device == self.area.master_index
             fresh = m & (batch.ts > self.master.last_sample_ts[0])
             self.counters["master_readings_late"] += int((m & ~fresh).sum())
-            if fresh.any():
+            if fresh.any():      # before readings.place: a poll holds what it lacks from the master's last values
                 self._polls(batch.ts[fresh], batch.quantity[fresh], batch.value[fresh])
             chunk = readings.Chunk.of(clock, self.params.interval_s, batch.device, batch.quantity, batch.value,
                                       batch.ts)
