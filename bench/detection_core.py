@@ -6,6 +6,7 @@ master/TTU polled every 60 s (12 quantities), every meter read once per 15-min i
 (u_a, i_a, p, e_fwd; three-phase meters also u_b, u_c, i_b, i_c). Figures (medians):
   ingest_ms            one full 15-min batch into Engine.ingest
   advance_ms           Engine.advance over one 15-min interval with every detector (closes an interval)
+  advance_cpu_ms       the same as process CPU time (what other jobs on the machine do not inflate)
   numpy_advance_ms     the same on the numpy reference kernels; ratio numpy/numba
   kernels_*_ms         the kernels' share of one tick alone (energy, voltage, persistence, thermal), both backends
   cold_start_s         first engine run in a fresh process with an empty numba cache (compile)
@@ -20,11 +21,20 @@ persistence elapsed (fraction, worst lag), overload raises in a 30-day area whos
 outage-vs-communication classification (per kind) and the worst ``outage_area`` latency.
 ``--eval`` (and ``--sim``) run only this part; add ``--cost`` for both. ``--sim DIR`` grades one existing export
 (``meterwatch simulate -c sim.toml --export DIR``).
+
+Against another version (``--baseline DIR``, e.g. a worktree of main: ``git worktree add --detach DIR main``):
+the cost part of this tree's engine and of DIR's engine on the same synthetic area, alternately in fresh
+processes (``--rounds`` each, numba caches warmed first), so machine load hits both alike. Figures: the
+medians per version and ``advance_over_baseline`` (< 1: this tree is faster); ``advance_cpu_ms`` is the
+process CPU time of the same ticks, steadier than wall time on a shared machine. Then ``paired_*``: both
+engines in one process (DIR's detect/ imported as ``detect_base``), fed the same ticks alternately, the
+median of the per-tick CPU-time ratios — the steadiest of the three on a loaded machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -107,7 +117,7 @@ def cost(n_meters: int, backend: str, warm_intervals: int, measured: int) -> dic
     synth = Synth(area)
     eng = Engine(area, backend_name=backend)
     batches = [synth.interval(k) for k in range(warm_intervals + measured)]
-    ingest_ms, advance_ms = [], []
+    ingest_ms, advance_ms, advance_cpu_ms = [], [], []
     # the daemon hands names to ReadingBatch.from_records: time the name-to-index mapping of one batch
     last = batches[-1]
     names = [area.meter_ids[d] if d < area.n_meters else area.master_id for d in last.device.tolist()]
@@ -120,12 +130,13 @@ def cost(n_meters: int, backend: str, warm_intervals: int, measured: int) -> dic
     for k, b in enumerate(batches):
         t = time.perf_counter()
         eng.ingest(b)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         eng.advance(T0 + (k + 1) * INTERVAL)     # interval k processed, interval k-1 closed
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         if k >= warm_intervals:
             ingest_ms.append((t1 - t) * 1e3)
             advance_ms.append((t2 - t1) * 1e3)
+            advance_cpu_ms.append((c2 - c1) * 1e3)
     snap_ms, restore_ms = [], []
     blob = b""
     for _ in range(3):
@@ -139,7 +150,8 @@ def cost(n_meters: int, backend: str, warm_intervals: int, measured: int) -> dic
             "snapshot_ms": statistics.median(snap_ms), "restore_ms": statistics.median(restore_ms),
             "snapshot_kb": len(blob) / 1024,
             "from_records_ms": statistics.median(rec_ms),
-            "advance_ms": statistics.median(advance_ms), "advance_max_ms": max(advance_ms)}
+            "advance_ms": statistics.median(advance_ms), "advance_max_ms": max(advance_ms),
+            "advance_cpu_ms": statistics.median(advance_cpu_ms)}
 
 
 def kernel_time(backend: str, n: int, repeats: int = 20) -> float:
@@ -202,6 +214,108 @@ def startup() -> tuple[float, float]:
         shutil.rmtree(cache, ignore_errors=True)
 
 
+COMPARE = """
+import importlib.util, json, sys
+sys.path.insert(0, {tree!r})
+import detect.engine
+assert detect.engine.__file__.startswith({tree!r}), detect.engine.__file__
+spec = importlib.util.spec_from_file_location("detection_core_bench", {script!r})
+dc = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(dc)
+print(json.dumps(dc.cost({meters}, "numba", {warm}, {intervals})))
+"""
+
+
+def compare(baseline: Path, meters: int, intervals: int, rounds: int) -> dict[str, float]:
+    """This tree's and ``baseline``'s cost figures, measured in fresh processes in ABBA order (the order
+    alternates each round, so a load that drifts hits both alike): medians per version, and the median of
+    the per-round ratios."""
+    here = Path(__file__).resolve().parents[1]
+    if not (baseline / "detect" / "engine.py").is_file():
+        raise SystemExit(f"--baseline {baseline}: no detect/engine.py there (a checkout of meterwatch?)")
+    runs: dict[str, list[dict[str, float]]] = {"this": [], "baseline": []}
+    for r in range(rounds + 1):                         # round 0 warms both numba caches, not counted
+        order = (("this", here), ("baseline", baseline))
+        for label, tree in order if r % 2 else order[::-1]:
+            code = COMPARE.format(tree=str(tree.resolve()), script=str(Path(__file__).resolve()), meters=meters,
+                                  warm=4, intervals=intervals if r else 1)
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+            if out.returncode:
+                raise SystemExit(f"--baseline: the {label} run failed:\n{out.stderr[-2000:]}")
+            if r:
+                runs[label].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    res: dict[str, float] = {}
+    for key in ("advance_ms", "advance_cpu_ms", "advance_max_ms", "snapshot_ms", "restore_ms", "snapshot_kb"):
+        this = [x[key] for x in runs["this"]]
+        base = [x[key] for x in runs["baseline"]]
+        res[key], res[f"baseline_{key}"] = statistics.median(this), statistics.median(base)
+        res[f"{key.removesuffix('_ms')}_over_baseline"] = statistics.median(a / b for a, b in zip(this, base, strict=True))
+    return res
+
+
+PAIRED = """
+import dataclasses, importlib.util, json, re, statistics, sys, time
+from pathlib import Path
+pkg = Path({tmp!r}) / "detect_base"
+for f in pkg.rglob("*.py"):                     # the baseline's detect/ as package detect_base
+    text = re.sub(r"\\bdetect\\.", "detect_base.", f.read_text(encoding="utf-8"))
+    f.write_text(re.sub(r"\\bfrom detect import", "from detect_base import", text), encoding="utf-8")
+sys.path[:0] = [{here!r}, {tmp!r}]
+import detect.engine as this
+import detect_base.area as base_area, detect_base.batch as base_batch, detect_base.engine as base
+assert this.__file__.startswith({here!r}), this.__file__
+spec = importlib.util.spec_from_file_location("detection_core_bench", {script!r})
+dc = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(dc)
+area = dc.make_area({meters})
+barea = base_area.Area(**{{f.name: getattr(area, f.name) for f in dataclasses.fields(base_area.Area) if f.init}})
+synth = dc.Synth(area)
+engines = {{"this": this.Engine(area), "baseline": base.Engine(barea)}}
+cpu = {{"this": [], "baseline": []}}
+for k in range({warm} + {intervals}):
+    b = synth.interval(k)
+    engines["this"].ingest(b)
+    engines["baseline"].ingest(base_batch.ReadingBatch(device=b.device, quantity=b.quantity, value=b.value, ts=b.ts))
+    for label in (("this", "baseline") if k % 2 else ("baseline", "this")):
+        c = time.process_time()
+        engines[label].advance(dc.T0 + (k + 1) * dc.INTERVAL)
+        if k >= {warm}:
+            cpu[label].append((time.process_time() - c) * 1e3)
+print(json.dumps(cpu))
+"""
+
+
+def compare_paired(baseline: Path, meters: int, intervals: int) -> dict[str, float]:
+    """Both engines in one process, fed the same ticks alternately (the baseline's detect/ imported as
+    ``detect_base``): per-tick CPU time, immune to load that changes between processes."""
+    here = Path(__file__).resolve().parents[1]
+    tmp = Path(tempfile.mkdtemp(prefix="mw-paired-"))
+    try:
+        shutil.copytree(baseline / "detect", tmp / "detect_base", ignore=shutil.ignore_patterns("__pycache__"))
+        code = PAIRED.format(tmp=str(tmp), here=str(here), script=str(Path(__file__).resolve()), meters=meters,
+                             warm=8, intervals=intervals)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+        if out.returncode:
+            raise SystemExit(f"--baseline: the paired run failed:\n{out.stderr[-2000:]}")
+        cpu = json.loads(out.stdout.strip().splitlines()[-1])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    ratios = [a / b for a, b in zip(cpu["this"], cpu["baseline"], strict=True)]
+    return {"paired_advance_cpu_ms": statistics.median(cpu["this"]),
+            "paired_baseline_advance_cpu_ms": statistics.median(cpu["baseline"]),
+            "paired_advance_over_baseline": statistics.median(ratios)}
+
+
+def print_compare(args: argparse.Namespace) -> None:
+    res = compare(args.baseline, args.meters, args.intervals, args.rounds)
+    res.update(compare_paired(args.baseline, args.meters, max(args.intervals * args.rounds, 20)))
+    print(f"meters: {args.meters}")
+    print(f"baseline: {args.baseline}")
+    print(f"rounds: {args.rounds} per version, {args.intervals} measured intervals each")
+    for key, value in res.items():
+        print(f"{key}: {value:.3f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--meters", type=int, default=2000)
@@ -213,7 +327,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-v", "--verbose", action="store_true", help="--eval: per-case lines on stderr")
     ap.add_argument("--sim", type=Path, help="grade one exported simulator directory")
     ap.add_argument("--skip-startup", action="store_true", help="do not measure cold/warm start-up")
+    ap.add_argument("--baseline", type=Path, metavar="DIR",
+                    help="compare the engine cost with the checkout in DIR (only); see the module doc")
+    ap.add_argument("--rounds", type=int, default=5, help="--baseline: measured runs per version (default 5)")
     args = ap.parse_args(argv)
+    if args.baseline is not None:
+        print_compare(args)
+        return 0
     if (not args.eval and args.sim is None) or args.cost:
         print_cost(args)
     if args.eval:
@@ -245,6 +365,7 @@ def print_cost(args: argparse.Namespace) -> None:
     print(f"ingest_ms: {numba['ingest_ms']:.3f}")
     print(f"advance_ms: {numba['advance_ms']:.2f}")
     print(f"advance_max_ms: {numba['advance_max_ms']:.2f}")
+    print(f"advance_cpu_ms: {numba['advance_cpu_ms']:.2f}")
     print("advance_goal_ms: 20")
     print(f"advance_vs_goal: {numba['advance_ms'] / 20.0:.3f}")
     print(f"advance_share_of_interval: {numba['advance_ms'] / 1e3 / INTERVAL:.2e}")

@@ -165,9 +165,6 @@ class AlarmBook:
         return replace(last, state="cleared", value=_clean(value), ts=ts, cleared_at=ts, message=message,
                        evidence=_evidence(evidence) if evidence is not None else last.evidence)
 
-    def is_active(self, kind: str, subject_type: str, subject_id: str) -> bool:
-        return (kind, subject_type, subject_id) in self.active
-
     def list_active(self) -> list[Alert]:
         """Active alerts, oldest first."""
         return sorted(self.active.values(), key=lambda a: (a.raised_at, a.alert_id))

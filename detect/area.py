@@ -66,10 +66,6 @@ class Area:
         """Rated LV phase current I_N = S_N / (√3 · U_N): 577.4 A for 400 kVA at 400 V."""
         return self.rated_kva * 1000.0 / (math.sqrt(3.0) * self.lv_voltage_v)
 
-    @property
-    def nominal_phase_v(self) -> float:
-        return self.lv_voltage_v / math.sqrt(3.0)
-
     def device_index(self, device: str) -> int:
         """Index of a device name ("master" or a meter id); ``KeyError`` names the area and the device."""
         try:

@@ -4,30 +4,67 @@ summaries; ``snapshot``/``restore`` carry the whole state, active alarms include
 Event time: the engine's clock is the ``ts`` given to ``advance``. Readings up to it are processed in
 time order; readings that arrive late are still placed if their interval is open (an interval closes
 ``lateness_s`` after its end), realtime detectors only see master polls newer than the last one.
+
+The engine is the only owner of alarms and output. The stages (``detect.stages``) are steps that take
+the area context, their own state and what is new, and return their new state and what they observed:
+conditions, which the engine turns into raised / updated / cleared events (``AlarmBoard``), and summary
+fields. The order they run in is below, in one place: ``_polls`` (every master poll), ``_chunk`` (every
+chunk of readings), ``_close_interval`` and ``_close_day``. docs/extending.md shows how to add one.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from detect import _availability, _loss, _master, _meters, _summaries
-from detect._lossstate import LossState
-from detect.alarms import AlarmBook, AlarmTracker, Alert
-from detect.area import PHASES, Area
-from detect.backend import TOPICS, backend, kernels
+from detect import snapshot
+from detect.alarmboard import AlarmBoard
+from detect.alarms import Alert
+from detect.area import Area
+from detect.backend import backend
 from detect.batch import ReadingBatch
+from detect.clock import EngineClock
+from detect.columns import Columns
+from detect.context import AreaContext
+from detect.moments import DayMoment, IntervalMoment, PollMoment
+from detect.observe import AlarmSpec, Observed
 from detect.params import Params
 from detect.quantities import CT_SCALED, QUANTITY_CODE
-from detect.state import SNAPSHOT_VERSION, EngineState, pack, unpack
+from detect.stages import (
+    availability,
+    balance,
+    load,
+    loss,
+    mapping,
+    master,
+    meters,
+    polls,
+    readings,
+    summaries,
+    supply,
+    theft,
+    thermal,
+)
+from detect.stages._fmt import num
 
-__all__ = ["Engine", "Output", "Summary"]
+__all__ = ["DETECTORS", "STAGES", "Engine", "Output", "Summary"]
+
+# Every stage that declares alert kinds (its ``alarms(ctx)``): the engine makes their trackers.
+STAGES = (load, thermal, balance, supply, meters, availability, summaries, loss, theft, mapping)
+# Detectors that act on master polls, a closed interval or a closed day with their own state: one line each,
+# run in this order after the built-in stages of the same moment (docs/extending.md).
+DETECTORS: tuple[ModuleType, ...] = ()
+HOOKS = ("on_polls", "on_interval", "on_day")
+# The engine's attributes holding column states (each ``arrays()`` / ``restore(arrays, like)``): the snapshot.
+STATE_ATTRS = ("clock", "readings", "meters", "master", "thermal", "day", "availability", "loss", "theft",
+               "mapping")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,29 +82,7 @@ class Output:
     summaries: list[Summary] = field(default_factory=list)
 
 
-def _tracker_specs(area: Area, prm: Params) -> list[tuple[str, int, float, float]]:
-    lp, vp, ip, tp = prm.load, prm.voltage, prm.imbalance, prm.thermal
-    n, nb = area.n_meters, len(area.branches)
-    return [
-        ("overload@transformer", 1, lp.overload_persist_s, lp.overload_clear_persist_s),
-        ("heavy_load@transformer", 1, lp.heavy_load_persist_s, lp.band_clear_persist_s),
-        ("overload_2h@transformer", 1, lp.overload_2h_persist_s, lp.band_clear_persist_s),
-        ("hotspot@transformer", 1, 0.0, tp.hotspot_clear_persist_s),
-        ("imbalance@transformer", 1, ip.persist_s, ip.clear_persist_s),
-        ("neutral_current@transformer", 1, ip.persist_s, ip.clear_persist_s),
-        ("low_voltage@phase", 3, vp.persist_s, vp.clear_persist_s),
-        ("high_voltage@phase", 3, vp.persist_s, vp.clear_persist_s),
-        ("phase_loss@phase", 3, vp.phase_loss_persist_s, vp.phase_loss_persist_s),
-        ("outage_phase@phase", 3, 0.0, 0.0),
-        ("outage_area@area", 1, 0.0, 0.0),
-        ("master_offline@transformer", 1, 0.0, 0.0),
-        ("outage_branch@branch", nb, 0.0, 0.0),
-        ("meter_offline@meter", n, 0.0, 0.0),
-        ("low_voltage@meter", n, vp.persist_s, vp.clear_persist_s),
-        ("high_voltage@meter", n, vp.persist_s, vp.clear_persist_s),
-        ("collection_rate_low@area", 1, 0.0, 0.0),
-    ]
-
+Obs = TypeVar("Obs", bound=Observed)
 
 # Quantities a CT scales (secondary → primary); voltages, power factor, status words and counters are not.
 _CT_SCALED = np.array(sorted(QUANTITY_CODE[q] for q in CT_SCALED), dtype=np.int16)
@@ -76,30 +91,31 @@ _CT_SCALED = np.array(sorted(QUANTITY_CODE[q] for q in CT_SCALED), dtype=np.int1
 class Engine:
     """Streaming detection for one transformer area."""
 
-    def __init__(self, area: Area, params: Params | None = None, *, backend_name: str | None = None) -> None:
+    def __init__(self, area: Area, params: Params | None = None, *, backend_name: str | None = None,
+                 detectors: Sequence[ModuleType] = DETECTORS) -> None:
         self.area = area
         self.params = params or Params()
         self.backend_name = backend_name or backend()
-        self.ops: dict[str, ModuleType] = {t: kernels(t, self.backend_name) for t in TOPICS}
-        prm = self.params
-        n_slots = math.ceil(prm.lateness_s / prm.interval_s) + 2
-        self.state = EngineState.fresh(area.n_meters, n_slots, prm.history_intervals, prm.outage.meter_cadence_s,
-                                        prm.outage.master_cadence_s)
-        self.kernel_backend = self.backend_name
-        self.loss = _loss.new_state(self, n_slots)
-        self.book = AlarmBook(area.id, update_min_s=prm.alarms.update_min_s, update_rel=prm.alarms.update_rel)
-        self.trackers = {key: AlarmTracker(key.split("@")[0], size, on_s, off_s, self.ops["alarms"])
-                         for key, size, on_s, off_s in _tracker_specs(area, prm) + _loss.tracker_specs(self)}
-        self.subject_names: dict[str, tuple[str, ...]] = {
-            "transformer": (area.master_id,), "phase": PHASES, "meter": area.meter_ids,
-            "branch": area.branches, "area": (area.id,)}
-        tp = prm.thermal
-        self.thermal_params = np.array([
-            tp.delta_theta_or_k, tp.delta_theta_hr_k, tp.tau_o_min * 60.0, tp.tau_w_min * 60.0, tp.r_ratio,
-            tp.x_exp, tp.y_exp, tp.k11, tp.k21, tp.k22, tp.substep_s, 0.0 if tp.insulation == "normal" else 1.0])
-        self.started_ts = math.nan
-        self.master_voltage_dead = False
-        self._explained = np.zeros(area.n_meters, np.bool_)
+        ctx = self.ctx = AreaContext.build(area, self.params, self.backend_name)
+        n_slots = math.ceil(self.params.lateness_s / self.params.interval_s) + 2
+        # one state per stage that keeps one; only that stage changes it
+        self.clock = EngineClock.fresh(n_slots)
+        self.readings = readings.ReadingsState.fresh(ctx)
+        self.meters = meters.MeterState.fresh(ctx, n_slots)
+        self.master = master.MasterState.fresh(n_slots)
+        self.thermal = thermal.ThermalState()
+        self.supply = supply.SupplyState()
+        self.day = summaries.DayState.fresh()
+        self.availability = availability.AvailabilityState.fresh(ctx)
+        self.loss = loss.LossState.fresh(ctx, n_slots)
+        self.theft = theft.TheftState.fresh(ctx)
+        self.mapping = mapping.MappingState.fresh(ctx)
+        self.detectors = _checked(detectors)
+        self.detector_states: dict[str, Columns | None] = {
+            d.NAME: d.fresh(ctx) if hasattr(d, "fresh") else None for d in self.detectors}
+        specs: list[AlarmSpec] = [s for stage in (*STAGES, *self.detectors) for s in stage.alarms(ctx)]
+        self.board = AlarmBoard(area, specs, ctx.ops["alarms"], update_min_s=self.params.alarms.update_min_s,
+                                update_rel=self.params.alarms.update_rel)
         self._pending: list[ReadingBatch] = []
         self._alerts: list[Alert] = []
         self._summaries: list[Summary] = []
@@ -138,167 +154,214 @@ class Engine:
     def advance(self, ts: float) -> Output:
         """Process everything up to event time ``ts``; returns the alert events and summaries produced."""
         t_now = float(ts)
-        st, prm = self.state, self.params
-        interval = prm.interval_s
+        clock, interval = self.clock, self.params.interval_s
         batch = ReadingBatch.concat(self._pending)
         ready = batch.ts <= t_now
         self._pending = [batch.take(~ready)] if (~ready).any() else []
         batch = batch.take(np.flatnonzero(ready)[np.argsort(batch.ts[ready], kind="stable")])
-        if math.isnan(self.started_ts):
-            self.started_ts = float(min(t_now, batch.ts[0])) if len(batch) else t_now
-            k0 = int(self.started_ts // interval)
-            st.first_open_k[0] = k0
-            st.day_index[0] = _summaries.day_of(self, self.started_ts)
-            st.day_lol_start_h[0] = st.thermal[3]
-        if t_now < st.watermark[0]:
-            t_now = float(st.watermark[0])       # event time never goes back
-        k_of = np.floor(batch.ts / interval).astype(np.int64)
-        late = k_of < st.first_open_k[0]
+        if math.isnan(clock.started_ts):
+            clock.started_ts = float(min(t_now, batch.ts[0])) if len(batch) else t_now
+            clock.first_open_k[0] = int(clock.started_ts // interval)
+            self.day = summaries.start(self.ctx, self.day, clock.started_ts, self.thermal)
+        t_now = max(t_now, float(clock.watermark[0]))       # event time never goes back
+        late = np.floor(batch.ts / interval).astype(np.int64) < clock.first_open_k[0]
         if late.any():
             self.counters["readings_late_dropped"] += int(late.sum())
             batch = batch.take(~late)
         pos = 0
         while True:
-            k = int(st.first_open_k[0])
-            close_at = (k + 1) * interval + prm.lateness_s
+            k = int(clock.first_open_k[0])
+            close_at = (k + 1) * interval + self.params.lateness_s
             if close_at > t_now:
                 break
             end = int(np.searchsorted(batch.ts, close_at, side="left"))
             self._chunk(batch.take(slice(pos, end)), close_at)  # type: ignore[arg-type]
             pos = end
-            _summaries.close_interval(self, k)
-            st.first_open_k[0] = k + 1
+            self._close_interval(k)
+            clock.first_open_k[0] = k + 1
         self._chunk(batch.take(slice(pos, len(batch))), t_now)  # type: ignore[arg-type]
-        st.watermark[0] = max(st.watermark[0], t_now)
+        clock.watermark[0] = max(clock.watermark[0], t_now)
         out = Output(alerts=self._alerts, summaries=self._summaries)
         self._alerts, self._summaries = [], []
         return out
 
     def snapshot(self) -> bytes:
         """The whole engine state as bytes (pending, not yet advanced readings included)."""
-        arrays: dict[str, npt.NDArray[Any]] = {f"s.{k}": v for k, v in self.state.arrays().items()}
-        for key, tr in self.trackers.items():
-            for name, arr in tr.arrays().items():
-                arrays[f"t.{key}.{name}"] = arr
-        pend = ReadingBatch.concat(self._pending)
-        arrays.update({"p.device": pend.device, "p.quantity": pend.quantity, "p.value": pend.value, "p.ts": pend.ts})
-        arrays["a.meter_phase"] = self.area.meter_phase
-        arrays["a.meter_branch"] = self.area.meter_branch
-        arrays["a.meter_kind"] = self.area.meter_kind
-        arrays["a.meter_pv"] = self.area.meter_pv
-        arrays["a.meter_ct_ratio"] = self.area.meter_ct_ratio
-        arrays["x.explained"] = self._explained
-        arrays.update({f"l.{k}": v for k, v in self.loss.arrays().items()})
-        a = self.area
-        header = {
-            "version": SNAPSHOT_VERSION, "started_ts": self.started_ts, "master_voltage_dead": self.master_voltage_dead,
-            "alarms": self.book.to_json(), "counters": self.counters, "params": dataclasses.asdict(self.params),
-            "area": {"id": a.id, "name": a.name, "grid": a.grid, "rated_kva": a.rated_kva,
-                     "lv_voltage_v": a.lv_voltage_v, "cooling": a.cooling, "meter_ids": list(a.meter_ids),
-                     "branches": list(a.branches), "master_id": a.master_id},
-        }
-        return pack(header, arrays)
+        arrays: dict[str, npt.NDArray[Any]] = {}
+        for name in STATE_ATTRS:
+            arrays.update(getattr(self, name).arrays())
+        for name, st in self.detector_states.items():
+            if st is not None:
+                arrays.update({f"d.{name}.{key}": a for key, a in st.arrays().items()})
+        arrays.update(self.board.arrays())
+        header = {"started_ts": self.clock.started_ts, "master_voltage_dead": self.supply.voltage_dead,
+                  "alarms": self.board.book.to_json(), "counters": self.counters}
+        return snapshot.write(self.area, self.params, arrays, ReadingBatch.concat(self._pending), header)
 
     @classmethod
     def restore(cls, blob: bytes, *, area: Area | None = None, params: Params | None = None,
-                backend_name: str | None = None) -> Engine:
-        """Rebuild an engine from ``snapshot()`` bytes. The area and parameters are in the snapshot; pass
-        them to override (the shapes must still fit: same meters and branches)."""
-        header, arrays = unpack(blob)
-        if area is None:
-            ah = header["area"]
-            area = Area(id=ah["id"], name=ah["name"], grid=ah["grid"], rated_kva=ah["rated_kva"],
-                        lv_voltage_v=ah["lv_voltage_v"], cooling=ah["cooling"], meter_ids=tuple(ah["meter_ids"]),
-                        meter_phase=arrays["a.meter_phase"], meter_branch=arrays["a.meter_branch"],
-                        meter_kind=arrays["a.meter_kind"], meter_pv=arrays["a.meter_pv"],
-                        meter_ct_ratio=arrays["a.meter_ct_ratio"], branches=tuple(ah["branches"]),
-                        master_id=ah["master_id"])
-        if params is None:
-            params = _params_from_dict(header["params"])
-        eng = cls(area, params, backend_name=backend_name)
-        eng.state = EngineState.from_arrays({k[2:]: v for k, v in arrays.items() if k.startswith("s.")}, eng.state)
-        for key, tr in eng.trackers.items():
-            if f"t.{key}.state" not in arrays:      # a kind added after the snapshot was taken: starts idle
-                continue
-            tr.load({name: arrays[f"t.{key}.{name}"] for name in ("state", "onset_ts", "clear_ts")})
-        eng.book.load_json(header["alarms"])
+                backend_name: str | None = None, detectors: Sequence[ModuleType] = DETECTORS) -> Engine:
+        """Rebuild an engine from ``snapshot()`` bytes (of this version or an earlier one). The area and
+        parameters are in the snapshot; pass them to override (the shapes must still fit: same meters and
+        branches). A detector the snapshot has no state of starts fresh."""
+        header, arrays = snapshot.unpack(blob)
+        eng = cls(area or snapshot.area_of(header, arrays), params or snapshot.params_from_dict(header["params"]),
+                  backend_name=backend_name, detectors=detectors)
+        for name in STATE_ATTRS:
+            fresh = getattr(eng, name)
+            setattr(eng, name, type(fresh).restore(arrays, fresh))
+        for name, st in eng.detector_states.items():
+            prefix = f"d.{name}."
+            own = {k[len(prefix):]: a for k, a in arrays.items() if k.startswith(prefix)}
+            if st is not None and own:
+                eng.detector_states[name] = type(st).restore(own, st)
+        eng.board.load(arrays, header["alarms"])
         eng.counters.update(header["counters"])
-        eng.started_ts = float(header["started_ts"]) if header["started_ts"] is not None else math.nan
-        eng.master_voltage_dead = bool(header["master_voltage_dead"])
-        eng._explained = arrays["x.explained"].astype(np.bool_)
-        loss = {k[2:]: v for k, v in arrays.items() if k.startswith("l.")}
-        if loss:                # snapshots of the issue-7 engine have no line-loss state: start it fresh
-            eng.loss = LossState.from_arrays(loss, eng.loss)
-        if len(arrays["p.ts"]):
-            eng._pending = [ReadingBatch.from_columns(arrays["p.device"], arrays["p.quantity"], arrays["p.value"],
-                                                      arrays["p.ts"])]
-        if params.outage.cadence == "fixed":     # configured cadences win over what an older run learned
-            eng.state.gap_ewma_s[: area.n_meters] = params.outage.meter_cadence_s
-            eng.state.gap_ewma_s[area.n_meters] = params.outage.master_cadence_s
+        eng.clock.started_ts = float(header["started_ts"]) if header["started_ts"] is not None else math.nan
+        eng.supply = supply.SupplyState(voltage_dead=bool(header["master_voltage_dead"]))
+        eng._pending = snapshot.pending_of(arrays)
+        eng.readings.fix_cadences(eng.ctx)      # configured cadences win over what an older run learned
         return eng
 
     def active_alerts(self) -> list[Alert]:
         """Currently active alerts (the retained ``alerts/active`` list)."""
-        return self.book.list_active()
+        return self.board.book.list_active()
 
-    # ---- used by the detector modules -----------------------------------------------------------
-    def emit(self, alert: Alert) -> None:
-        self._alerts.append(alert)
-
-    def summary(self, kind: str, ts: float, fields: dict[str, Any]) -> None:
-        self._summaries.append(Summary(kind=kind, ts=ts, fields=fields))
-
-    def slots_for(self, ts: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
-        """Open-interval slot of each timestamp, -1 where its interval is not open."""
-        st = self.state
-        k = np.floor(ts / self.params.interval_s).astype(np.int64)
-        slot = k % len(st.slot_k)
-        return np.where(st.slot_k[slot] == k, slot, -1)
-
-    def day_of_ts(self, ts: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
-        """Local day number (days since the epoch in local time) of each timestamp."""
-        return np.floor((ts + self.params.utc_offset_s) / _summaries.DAY_S).astype(np.int64)
-
-    def explained_meters(self) -> npt.NDArray[np.bool_]:
+    @property
+    def explained(self) -> npt.NDArray[np.bool_]:
         """Meters whose silence or dead voltage an active outage (area, phase, branch) explains."""
-        return self._explained
+        return self.availability.explained
 
-    def set_explained(self, mask: npt.NDArray[np.bool_]) -> None:
-        self._explained = mask
+    # ---- the order ------------------------------------------------------------------------------
+    def _see(self, observed: Obs) -> Obs:
+        """Turn a stage's conditions into alert events, now (later stages see the alarms they changed)."""
+        if observed.conditions:
+            self._alerts += self.board.apply(observed.conditions)
+        return observed
 
-    # ---- internals ------------------------------------------------------------------------------
-    def _open_slots(self, until: float) -> None:
-        st = self.state
-        k_end = int(until // self.params.interval_s)
-        for k in range(int(st.first_open_k[0]), k_end + 1):
-            slot = k % len(st.slot_k)
-            if st.slot_k[slot] != k:
-                st.reset_slot(slot, k)
+    def _detect(self, hook: str, moment: Callable[[], Any]) -> dict[str, Any]:
+        """The ``DETECTORS`` that act at this moment (``moment()`` makes what they see), in order; the
+        summary fields they fill."""
+        fields: dict[str, Any] = {}
+        steps = [d for d in self.detectors if getattr(d, hook, None) is not None]
+        seen_by_all = moment() if steps else None
+        for det in steps:
+            state, seen = getattr(det, hook)(self.ctx, self.detector_states[det.NAME], seen_by_all)
+            self.detector_states[det.NAME] = state
+            fields.update(self._see(seen).fields)
+        return fields
 
     def _chunk(self, batch: ReadingBatch, until: float) -> None:
-        self._open_slots(until)
-        st, n = self.state, self.area.master_index
+        """Readings up to event time ``until`` (time-sorted, their intervals open), then availability."""
+        ctx, clock = self.ctx, self.clock
+        for slot in clock.open_until(until, self.params.interval_s):
+            self.meters.reset_slot(slot)
+            self.master.reset_slot(slot)
         if len(batch):
-            m = batch.device == n
-            fresh = m & (batch.ts > st.last_sample_ts[0])
+            m = batch.device == self.area.master_index
+            fresh = m & (batch.ts > self.master.last_sample_ts[0])
             self.counters["master_readings_late"] += int((m & ~fresh).sum())
-            if fresh.any():
-                _master.process(self, batch.ts[fresh], batch.quantity[fresh], batch.value[fresh])
-            _meters.place(self, batch.device, batch.quantity, batch.value, batch.ts)
-            _loss.place(self, batch.device, batch.quantity, batch.value, batch.ts)
-        if until >= st.watermark[0]:
-            _availability.evaluate(self, until)
+            if fresh.any():      # before readings.place: a poll holds what it lacks from the master's last values
+                self._polls(batch.ts[fresh], batch.quantity[fresh], batch.value[fresh])
+            chunk = readings.Chunk.of(clock, self.params.interval_s, batch.device, batch.quantity, batch.value,
+                                      batch.ts)
+            self.readings = readings.place(ctx, self.readings, chunk)
+            self.meters, seen = meters.place(ctx, self.meters, clock, int(self.day.day_index[0]),
+                                             self.availability.explained, chunk)
+            self._see(seen)
+            self.loss = loss.place(ctx, self.loss, chunk)
+        if until >= clock.watermark[0]:
+            self._availability(until)
+
+    def _polls(self, ts: npt.NDArray[np.float64], q: npt.NDArray[np.int16], v: npt.NDArray[np.float64]) -> None:
+        """New master polls: load, heat, balance, supply; their statistics and realtime summaries."""
+        ctx = self.ctx
+        p = polls.group(ctx, self.readings, ts, q, v)
+        ld = self._see(load.step(ctx, p))
+        self.thermal, heat = thermal.step(ctx, self.thermal, p, ld.beta)
+        self._see(heat)
+        bal = self._see(balance.step(ctx, p, ld.beta))
+        self.supply, seen = supply.step(ctx, self.supply, p)
+        self._see(seen)
+        self.master = master.accumulate(ctx, self.master, self.clock, p, ld, bal, heat)
+        extra = self._detect("on_polls", lambda: PollMoment(polls=p, load=ld, heat=heat, balance=bal,
+                                                            alarms=self.board.view))
+        for j, (t, f) in enumerate(master.realtime(p, ld, bal, heat)):
+            if extra:
+                f.update((k, num(float(a[j]))) for k, a in extra.items())
+            self._summaries.append(Summary(kind="realtime", ts=t, fields=f))
+
+    def _availability(self, now: float) -> None:
+        """Outage or communication failure, judged on who is silent at ``now``."""
+        ctx, av = self.ctx, availability
+        sil = av.silence(ctx, self.readings, self.clock, now)
+        self._see(av.area(ctx, sil))
+        self.availability, br = av.branches(ctx, self.availability, sil, self.readings, self.meters, self.master,
+                                            self.supply.voltage_dead, self.board.view)
+        self._see(br)
+        self.availability, seen = av.offline(ctx, self.availability, sil, br, self.meters, self.board.view)
+        self._see(seen)
+
+    def _close_interval(self, k: int) -> None:
+        """Interval ``k`` is complete (``lateness_s`` after its end): energies, line loss, physical checks,
+        its summaries; then the day, if it ends with it."""
+        ctx, clock = self.ctx, self.clock
+        slot = k % len(clock.slot_k)
+        if clock.slot_k[slot] != k:        # nothing was ever placed in it: an empty interval
+            clock.slot_k[slot] = k
+            self.meters.reset_slot(slot)
+            self.master.reset_slot(slot)
+        self.meters, closed = meters.close_interval(ctx, self.meters, slot, k)
+        self.day, fields = summaries.interval_fields(ctx, self.day, closed, self.master, slot, k)
+        self.loss, li = loss.close_interval(ctx, self.loss, self.meters, clock, k, self.board.view)
+        self.mapping = mapping.interval(ctx, self.mapping, self.meters, self.loss, clock, k)
+        self.theft, seen = theft.interval(ctx, self.theft, self.readings, self.loss, k, li.e_fwd, li.e_rev,
+                                          li.ntl_kwh, self.availability.explained)
+        self._see(seen)
+        end = float((k + 1) * self.params.interval_s)
+        extra = self._detect("on_interval", lambda: IntervalMoment(
+            k=k, start=end - self.params.interval_s, end=end, meters=closed, loss=li, readings=self.readings,
+            explained=self.availability.explained, alarms=self.board.view))
+        self._summaries.append(Summary(kind="interval", ts=end, fields=fields | li.fields | extra))
+        self._summaries.append(Summary(kind="meters_interval", ts=end, fields=closed.fields))
+        clock.slot_k[slot] = -1
+        if ctx.ends_day(end):
+            self._close_day(end)
+
+    def _close_day(self, end: float) -> None:
+        """The local day ending at ``end``: line loss, energy vs power, suspects, mapping, collection."""
+        ctx, explained, view = self.ctx, self.availability.explained, self.board.view
+        day = summaries.close_day(ctx, self.day, self.clock, self.meters, self.master, self.thermal, end)
+        self.loss, lossday = loss.close_day(ctx, self.loss, end, day.date, day.partial, view)
+        self._see(lossday)
+        self._see(theft.energy_power(ctx, self.theft, end, explained))
+        self.theft, ranking = theft.rank(ctx, self.theft, self.loss, end, view)
+        self._see(ranking)
+        suspects = self._see(theft.suspects(ctx, self.theft, ranking, end, view))
+        self._see(mapping.close_day(ctx, self.mapping, end, explained))
+        fields = day.fields | lossday.fields | suspects.fields
+        fields |= self._detect("on_day", lambda: DayMoment(day=day, fields=dict(fields), explained=explained,
+                                                           alarms=view))
+        self._summaries.append(Summary(kind="daily", ts=end, fields=fields))
+        self._see(summaries.collection(ctx, day))
+        # every day accumulator starts over
+        self.day = summaries.new_day(ctx, self.day, self.thermal, end)
+        self.meters = meters.new_day(self.meters, day.row)
+        self.master = master.new_day(self.master)
+        self.loss = loss.new_day(self.loss)
+        self.theft = theft.new_day(self.theft)
 
 
-def _params_from_dict(d: dict[str, Any]) -> Params:
-    kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(Params):
-        if f.name not in d:
-            continue
-        value = d[f.name]
-        sub = f.default_factory if f.default_factory is not dataclasses.MISSING else None
-        if isinstance(value, dict) and sub is not None:
-            kwargs[f.name] = type(sub())(**value)
-        else:
-            kwargs[f.name] = value
-    return Params(**kwargs)
+def _checked(detectors: Sequence[ModuleType]) -> tuple[ModuleType, ...]:
+    """The detector modules, each with a NAME, ``alarms(ctx)`` and at least one hook; names unique."""
+    names: set[str] = set()
+    for d in detectors:
+        name = getattr(d, "NAME", None)
+        if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+            raise ValueError(f"detector {d.__name__}: NAME must be a lower-case identifier, got {name!r}")
+        if name in names:
+            raise ValueError(f"detector {d.__name__}: NAME {name!r} is used by another detector")
+        names.add(name)
+        if not callable(getattr(d, "alarms", None)) or not any(callable(getattr(d, h, None)) for h in HOOKS):
+            raise ValueError(f"detector {d.__name__}: needs alarms(ctx) and at least one of {', '.join(HOOKS)}")
+    return tuple(detectors)

@@ -6,6 +6,7 @@ Not the area simulator (edge.sim): just enough physics to make balance, voltage 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,7 @@ import numpy as np
 from detect.alarms import Alert
 from detect.area import Area
 from detect.batch import ReadingBatch
-from detect.engine import Engine, Summary
+from detect.engine import DETECTORS, Engine, Summary
 from detect.params import Params
 from detect.quantities import QUANTITY_CODE as Q
 
@@ -36,10 +37,12 @@ class Sim:
     t: float = T0
     step_s: float = 60.0                       # one master poll per step
     meter_every_min: int = 15
+    detectors: tuple[ModuleType, ...] = DETECTORS
+    f_hz: float = 50.0
 
     def __post_init__(self) -> None:
         n = self.area.n_meters
-        self.engine = Engine(self.area, self.params, backend_name=self.backend_name)
+        self.engine = Engine(self.area, self.params, backend_name=self.backend_name, detectors=self.detectors)
         self.meter_kw = np.full(n, self.kw)
         self.reg = np.full(n, 100.0)
         self.silent = np.zeros(n, np.bool_)      # no answer (communication)
@@ -66,7 +69,7 @@ class Sim:
         p = sum(p_ph) if self.beta is None else sum(ii * uu / 1000 for ii, uu in zip(i, u, strict=True))
         return {"u_a": u[0], "u_b": u[1], "u_c": u[2], "i_a": i[0], "i_b": i[1], "i_c": i[2],
                 "i_n": self.i_n if self.i_n is not None else 0.1 * max(i), "p": p, "q": 0.2 * p, "pf": 0.98,
-                "f": 50.0, "e_fwd": self.master_e}
+                "f": self.f_hz, "e_fwd": self.master_e}
 
     def step(self) -> None:
         """One minute: a master poll (unless silent), meter reads on the quarter hour, then advance."""

@@ -107,8 +107,8 @@ def test_read_cadences_are_learned_so_a_slower_master_is_not_offline() -> None:
     sim.run(6 * 60)
     offline = sim.raised("master_offline")
     assert len(offline) <= 1 and all(a.ts - start < 600 for a in offline)   # only before the 2nd poll
-    assert sim.engine.state.gap_ewma_s[-1] == 300.0
-    assert np.allclose(sim.engine.state.gap_ewma_s[:-1], 900.0)
+    assert sim.engine.readings.gap_ewma_s[-1] == 300.0
+    assert np.allclose(sim.engine.readings.gap_ewma_s[:-1], 900.0)
     assert not sim.raised("meter_offline")
 
 
@@ -119,7 +119,7 @@ def test_phase_outage_explains_its_meters() -> None:
     sim.run(60)
     assert [a.subject_id for a in sim.raised("outage_phase")] == ["B"]
     assert not sim.raised("meter_offline") and not sim.raised("outage_branch") and not sim.raised("outage_area")
-    explained = sim.engine.explained_meters()
+    explained = sim.engine.explained
     assert explained[sim.area.meter_phase == 1].all() and not explained[sim.area.meter_phase != 1].any()
 
 

@@ -125,10 +125,10 @@ def test_future_readings_wait_for_their_event_time() -> None:
     eng = Engine(area)
     eng.ingest(_meter_energy_batch(3, 0, [(T0 + 5000, 1.0)]))
     eng.advance(T0 + 100)
-    assert np.isnan(eng.state.last_value[0, Q["e_fwd"]])
+    assert np.isnan(eng.readings.last_value[0, Q["e_fwd"]])
     eng = Engine.restore(eng.snapshot())                       # pending readings survive a restart
     eng.advance(T0 + 5001)
-    assert eng.state.last_value[0, Q["e_fwd"]] == 1.0
+    assert eng.readings.last_value[0, Q["e_fwd"]] == 1.0
 
 
 def test_numba_and_numpy_backends_give_the_same_alerts_and_summaries() -> None:
@@ -191,7 +191,7 @@ def test_infinite_values_are_not_read_and_counted() -> None:
                                          [T0, T0, T0], n_devices=4))
     out = eng.advance(T0 + 10)
     assert eng.counters["readings_non_finite"] == 2
-    assert np.isnan(eng.state.last_value[0, Q["u_a"]])
+    assert np.isnan(eng.readings.last_value[0, Q["u_a"]])
     rt = [s.fields for s in out.summaries if s.kind == "realtime"]
     assert rt[0]["i_a"] is None and rt[0]["u_a"] == 230.0
 
@@ -246,14 +246,14 @@ def test_restore_with_an_area_that_does_not_fit_names_the_field() -> None:
 
 
 def test_snapshot_from_before_explained_ts_restores_with_it_fresh() -> None:
-    from detect.state import pack, unpack
+    from detect.snapshot import pack, unpack
 
     sim = Sim(make_area(n=6, n_branches=2))
     sim.run(30)
     header, arrays = unpack(sim.engine.snapshot())
     del arrays["s.explained_ts"]
     eng = Engine.restore(pack(header, arrays))
-    assert eng.state.explained_ts.shape == (6,) and np.isnan(eng.state.explained_ts).all()
+    assert eng.availability.explained_ts.shape == (6,) and np.isnan(eng.availability.explained_ts).all()
     del arrays["s.last_seen"]
     with pytest.raises(ValueError, match="state field 'last_seen' missing"):
         Engine.restore(pack(header, arrays))

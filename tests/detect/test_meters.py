@@ -18,7 +18,7 @@ def test_meter_low_voltage_only_after_one_hour() -> None:
     sim.run(6)
     (r,) = [a for a in sim.raised("low_voltage") if a.subject_type == "meter"]
     assert r.subject_id == "m004" and r.value == 190.0
-    assert r.ts - (sim.engine.started_ts + onset_min * 60) == pytest.approx(3600.0, abs=2.0)
+    assert r.ts - (sim.engine.clock.started_ts + onset_min * 60) == pytest.approx(3600.0, abs=2.0)
 
 
 def test_meter_voltage_recovering_inside_hysteresis_does_not_clear() -> None:

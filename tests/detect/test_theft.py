@@ -3,9 +3,12 @@ mapping through the engine, on the crafted area of ``lossarea``."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
+from detect.stages import availability
 from tests.detect.lossarea import LossArea
 
 
@@ -64,16 +67,23 @@ def test_relay_open_while_current_flows_is_relay_bypass() -> None:
     assert [a.subject_id for a in la.raised("relay_bypass")] == ["m005"]
 
 
-def test_voltage_loss_bit_is_held_not_raised_while_an_area_outage_explains_it() -> None:
+def test_voltage_loss_bit_is_held_not_raised_while_an_area_outage_explains_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     la = LossArea(n=6)
     la.run_days(0.3)
-    la.engine.set_explained(np.ones(6, np.bool_))      # as under an active area/phase/branch outage
-    orig = la.engine.set_explained
-    la.engine.set_explained = lambda _m: orig(np.ones(6, np.bool_))  # type: ignore[method-assign]
+    real = availability.offline
+
+    def all_explained(*args: Any, **kwargs: Any) -> Any:       # as under an active area/phase/branch outage
+        st, seen = real(*args, **kwargs)
+        st.explained = np.ones(6, np.bool_)
+        return st, seen
+
+    monkeypatch.setattr(availability, "offline", all_explained)
+    la.engine.availability.explained = np.ones(6, np.bool_)
     la.sw["sw4"][0] = 1
     la.run_days(0.3)
     assert not la.raised("voltage_loss")
-    la.engine.set_explained = orig                     # type: ignore[method-assign]
+    monkeypatch.undo()
     la.run_days(0.3)
     assert [a.subject_id for a in la.raised("voltage_loss")] == ["m000"]
 

@@ -34,13 +34,14 @@ def test_kernels_run_without_numba() -> None:
 
 
 def test_the_benchmark_script_imports_and_writes_a_valid_export(tmp_path: Path) -> None:
+    from detect.area import Area
+    from edge.replay import ReplayStats, read_batches  # before bench/ is on the path: bench/edge.py
+
     sys.path.insert(0, str(ROOT / "bench"))
     try:
         import lineloss_kernels as bench
     finally:
         sys.path.pop(0)
-    from detect.area import Area
-    from edge.replay import ReplayStats, read_batches
 
     rows = bench.write_replay_csv(tmp_path / "x.csv", 5, 1)
     stats = ReplayStats()

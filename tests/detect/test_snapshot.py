@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from detect.state import MAGIC, SNAPSHOT_VERSION, pack, unpack
+from detect.snapshot import MAGIC, SNAPSHOT_VERSION, pack, unpack
 
 
 def _arrays() -> dict[str, np.ndarray]:
