@@ -13,6 +13,7 @@ from typing import Any
 
 import tomlconf
 from tomlconf import Doc, build_valid, read_text
+from wire.topics import DEFAULT_PREFIX
 
 __all__ = ["BatchConfig", "CollectorConfig", "InfluxConfig", "MqttConfig", "load", "parse"]
 
@@ -24,7 +25,7 @@ class MqttConfig:
     username: str = ""
     password_file: str = ""
     ca_file: str = ""
-    topic_prefix: str = "meterwatch/v1"
+    topic_prefix: str = DEFAULT_PREFIX
     shared_group: str = ""                      # "" = plain subscription; else $share/<group>/<prefix>/#
     session_expiry_s: int = 7 * 86400           # how long the broker queues for us while we are down
     receive_maximum: int = 10_000               # unacked messages in flight to us: the back-pressure bound

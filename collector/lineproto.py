@@ -1,4 +1,4 @@
-"""InfluxDB line protocol encoding of points, and RFC 3339 timestamps to epoch nanoseconds.
+"""InfluxDB line protocol encoding of points.
 
 Numbers are always written as floats (no ``i`` suffix): JSON does not tell 5 from 5.0, and InfluxDB
 rejects a batch whose field type differs from the one already stored in the shard, so one integer
@@ -7,11 +7,10 @@ sneaking in where a float was stored before would turn good data into a 400.
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import lru_cache
 from typing import NamedTuple
 
-__all__ = ["FieldValue", "Point", "encode", "encode_head", "encode_many", "encode_rows", "ts_ns"]
+__all__ = ["FieldValue", "Point", "encode", "encode_head", "encode_many", "encode_rows"]
 
 FieldValue = float | bool | str
 
@@ -100,19 +99,3 @@ def encode_rows(head: str, key: str, ids: list[str], numbers: list[tuple[str, li
 
 def encode_many(points: list[Point]) -> bytes:
     return ("\n".join(encode(p) for p in points) + "\n").encode() if points else b""
-
-
-@lru_cache(maxsize=8192)
-def ts_ns(text: str) -> int:
-    """``2026-03-01T00:15:00.250Z`` -> epoch nanoseconds, exact (no float rounding of the fraction)."""
-    if not text.endswith("Z"):
-        raise ValueError(f"timestamp {text!r} is not UTC (must end in Z)")
-    base, _, frac = text[:-1].partition(".")
-    if frac and not frac.isdigit():
-        raise ValueError(f"timestamp {text!r} has a bad fraction")
-    try:
-        dt = datetime.fromisoformat(base + "+00:00")
-    except ValueError as e:
-        raise ValueError(f"timestamp {text!r} is not RFC 3339: {e}") from None
-    whole = int(dt.timestamp())
-    return whole * 1_000_000_000 + int((frac + "000000000")[:9] or 0)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from collector.lineproto import FieldValue, Point, encode_head, encode_rows, ts_ns
+from collector.lineproto import FieldValue, Point, encode_head, encode_rows
+from wire.kinds import ENVELOPE
+from wire.timefmt import parse_ns as ts_ns
 
 __all__ = ["MEASUREMENTS", "MappingError", "map_payload", "meters_lines"]
 
@@ -39,13 +41,12 @@ MEASUREMENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "alerts_active": (("grid", "area", "gateway"), ("count", "critical", "major", "warning", "info", "msg_id")),
     "gateway_status": (("gateway",), ("state", "online", "version", "boot_id", "msg_id")),
     "gateway_health": (("gateway",), (
-        "uptime_s", "version", "outbox_depth", "outbox_bytes", "outbox_dropped_summaries",
-        "outbox_dropped_alerts", "buses", "msg_id")),
+        "uptime_s", "version", "outbox_depth", "outbox_bytes", "outbox_inflight", "outbox_dropped_summaries",
+        "outbox_dropped_alerts", "outbox_superseded", "outbox_rejected", "buses", "msg_id")),
     "bus_health": (("gateway", "bus"), (
         "reads_ok", "reads_failed", "utilisation", "round_time_s", "lateness_s", "devices_backed_off")),
 }
 
-_ENVELOPE = {"schema", "msg_id", "gateway", "grid", "area", "ts"}
 _METER_ARRAYS = ("e_kwh", "u_min", "u_max", "u_mean", "i_max")
 _SEVERITIES = ("critical", "major", "warning", "info")
 
@@ -72,7 +73,7 @@ def _time(payload: dict[str, Any], key: str) -> int:
 def _numbers(payload: dict[str, Any], skip: set[str] | frozenset[str] = frozenset()) -> dict[str, FieldValue]:
     """Every top-level number (schema fields and additional ones); nulls mean 'not known' and are left out."""
     return {k: float(v) for k, v in payload.items()
-            if k not in skip and (type(v) is float or type(v) is int)}
+            if k not in skip and k not in ENVELOPE and (type(v) is float or type(v) is int)}
 
 
 def _area_tags(p: dict[str, Any]) -> dict[str, str]:

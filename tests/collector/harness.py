@@ -25,7 +25,7 @@ from collector.service import Collector
 from collector.testing import Message
 from collector.writer import make_writer
 
-PREFIX = "meterwatch/v1"
+PREFIX = "meterwatch/v2"
 DEAD = "test-collector/deadletter"
 HEALTH = "test-collector/health"
 ROOT = Path(__file__).resolve().parents[2]

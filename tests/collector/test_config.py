@@ -43,7 +43,7 @@ def test_unknown_table_is_an_error_with_its_line():
 
 def test_every_bad_value_is_reported_at_once_with_its_line():
     text = ('[mqtt]\nurl = "http://h"\nreceive_maximum = 70000\nshared_group = "a/b"\n'
-            'dead_letter_topic = "meterwatch/v1/dead"\nsession_expiry_s = "1d"\n'
+            'dead_letter_topic = "meterwatch/v2/dead"\nsession_expiry_s = "1d"\n'
             '[influx]\napi = "v3"\n[batch]\nmax_points = 0\n')
     with pytest.raises(ConfigError) as e:
         parse(text, "c.toml")

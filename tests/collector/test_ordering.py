@@ -73,7 +73,7 @@ class SlowFirstWriter:
 
 
 def test_acks_follow_receive_order_when_a_later_batch_is_written_first():
-    msgs = [m for m in area_stream(AreaSpec(meters=2, intervals=2)) if m.payload["schema"] == "meterwatch.realtime/1"]
+    msgs = [m for m in area_stream(AreaSpec(meters=2, intervals=2)) if m.payload["schema"] == "meterwatch.realtime/2"]
     cfg = CollectorConfig(mqtt=MqttConfig(health_interval_s=60),
                           batch=BatchConfig(max_points=1, max_delay_s=0.05, retry_initial_s=0.01,
                                             writes_in_flight=3))

@@ -166,11 +166,11 @@ def test_every_panel_returns_data_from_what_the_edge_really_publishes(mosquitto,
     area, prm = load_area_file(tmp_path / "exp" / "area.toml")
     replayed: list[tuple[str, dict]] = []
     replay(area, prm, tmp_path / "exp" / "readings.csv", None, on_message=lambda t, p: replayed.append((t, p)))
-    daily = [p for _, p in replayed if p["schema"] == "meterwatch.daily/1"]
+    daily = [p for _, p in replayed if p["schema"] == "meterwatch.daily/2"]
     suspects = [s["meter"] for p in daily for s in p["suspects"]]
     assert "M0004" in suspects, "the replay should rank the bypassed meter (otherwise the suspect panels are empty)"
     alerted = next(p["subject"]["id"] for _, p in replayed
-                   if p["schema"] == "meterwatch.alert/1" and p["subject"]["type"] == "meter")
+                   if p["schema"] == "meterwatch.alert/2" and p["subject"]["type"] == "meter")
 
     create_db(influx1.url)
     cfg = write_config(tmp_path / "c.toml", mqtt_url=mosquitto.url, influx_url=influx1.url, api="v1")

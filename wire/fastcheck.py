@@ -6,7 +6,7 @@ small subset (type, const, enum, pattern, min/maxLength, minimum, required, prop
 additionalProperties, items, anyOf, format), so each schema is compiled once into nested closures.
 
 The checker only answers valid / invalid. For an invalid payload the caller asks jsonschema
-(``edge.publish.schemas.validate``) for the full message, so error texts stay the reference ones.
+(``wire.schemas.validate``) for the full message, so error texts stay the reference ones.
 ``format`` is accepted and not checked, like jsonschema without its optional format packages; the
 mapping parses every timestamp it uses and rejects bad ones. A schema using any other keyword is
 refused at compile time (``UnsupportedSchema``) so the caller falls back to jsonschema.
