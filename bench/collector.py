@@ -45,7 +45,7 @@ if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
 elif str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from collector.decode import decode_lines  # noqa: E402
+from collector.decode import Rules, decode_lines  # noqa: E402
 from collector.testing import AreaSpec, area_stream  # noqa: E402
 from tests.collector.harness import (  # noqa: E402
     HEALTH,
@@ -57,6 +57,8 @@ from tests.collector.harness import (  # noqa: E402
 )
 from tests.support.procs import Mosquitto, VictoriaMetrics  # noqa: E402
 
+RULES = Rules(prefix=PREFIX, max_bytes=1 << 30, server="victoriametrics")
+
 
 def stream(areas: int, meters: int, intervals: int, *, days_before: int = 0) -> tuple[list[tuple[str, bytes]], int]:
     """The areas' messages; ``days_before`` shifts the same areas that many days earlier (the warm-up)."""
@@ -66,7 +68,7 @@ def stream(areas: int, meters: int, intervals: int, *, days_before: int = 0) -> 
         spec = AreaSpec(area=f"A{a:03d}", gateway=f"gw-{a:04d}", meters=meters, intervals=intervals, seed=a,
                         start=start)
         items.extend((m.topic, m.encode()) for m in area_stream(spec, PREFIX))
-    points = sum(decode_lines(t, p, prefix=PREFIX, max_bytes=1 << 30)[1] for t, p in items)
+    points = sum(decode_lines(t, p, RULES).points for t, p in items)
     return items, points
 
 
@@ -74,7 +76,7 @@ def decode_rate(items: list[tuple[str, bytes]]) -> float:
     t = time.perf_counter()
     n = 0
     for topic, payload in items:
-        n += decode_lines(topic, payload, prefix=PREFIX, max_bytes=1 << 30)[1]
+        n += decode_lines(topic, payload, RULES).points
     return n / (time.perf_counter() - t)
 
 
@@ -83,7 +85,8 @@ def tsdb_rate(vm: VictoriaMetrics, items: list[tuple[str, bytes]], batch_points:
     cur: list[bytes] = []
     n_cur = 0
     for topic, payload in items:
-        _, n, body = decode_lines(topic, payload, prefix=PREFIX, max_bytes=1 << 30)
+        d = decode_lines(topic, payload, RULES)
+        n, body = d.points, d.body
         cur.append(body)
         n_cur += n
         if n_cur >= batch_points:

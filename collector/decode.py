@@ -26,13 +26,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from collector.lineproto import Point, encode_many
-from collector.mapping import MappingError, map_payload, meters_lines
+from collector.mapping import MappingError, for_server, map_payload, meters_lines
+from collector.schema import Server
 from wire import Topic, TopicError, parse_msg_id
 from wire.schemas import SchemaInvalid, UnknownSchema, is_valid, kind_of, undocumented, validate
 from wire.spec import Kind
 from wire.topics import parse
 
-__all__ = ["REASONS", "Accepted", "Rejected", "accept", "decode", "decode_lines"]
+__all__ = ["REASONS", "Accepted", "Decoded", "Rejected", "Rules", "accept", "decode", "decode_lines"]
 
 REASONS = ("oversized", "malformed_json", "unknown_schema", "schema_invalid", "topic_unknown", "topic_mismatch",
            "spoofed", "bloated", "unmappable", "db_rejected", "collector_error")
@@ -116,23 +117,44 @@ def accept(topic: str, data: bytes, *, prefix: str, max_bytes: int, max_extra_fi
     return Accepted(kind, t, payload, len(extra))
 
 
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """What the collector accepts and how it stores it (from ``collector.toml``)."""
+
+    prefix: str
+    max_bytes: int
+    max_extra_fields: int = 32
+    server: Server = "influxdb"
+    per_meter: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """An accepted message and its points as line protocol for the configured server."""
+
+    accepted: Accepted
+    points: int
+    body: bytes
+
+
 def decode(topic: str, data: bytes, *, prefix: str, max_bytes: int) -> tuple[str, list[Point]]:
-    """``(kind, points)`` for a message, or raises ``Rejected``."""
+    """``(kind, points)`` of a message as InfluxDB stores them, or raises ``Rejected``."""
     a = accept(topic, data, prefix=prefix, max_bytes=max_bytes)
     try:
         return a.kind.name, map_payload(a.kind.name, a.payload)
-    except (MappingError, ValueError, OverflowError) as e:
+    except (MappingError, ValueError) as e:
         raise Rejected(topic, "unmappable", str(e)) from None
 
 
-def decode_lines(topic: str, data: bytes, *, prefix: str, max_bytes: int) -> tuple[str, int, bytes]:
-    """``(kind, number of points, line protocol)`` — what the service writes; raises ``Rejected``."""
-    a = accept(topic, data, prefix=prefix, max_bytes=max_bytes)
+def decode_lines(topic: str, data: bytes, rules: Rules) -> Decoded:
+    """The accepted message and its line protocol (what the service writes); raises ``Rejected``."""
+    a = accept(topic, data, prefix=rules.prefix, max_bytes=rules.max_bytes, max_extra_fields=rules.max_extra_fields)
     try:
         if a.kind.name == "meters_interval":
-            n, body = meters_lines(a.payload)
-            return a.kind.name, n, body
-        points = map_payload(a.kind.name, a.payload)
-        return a.kind.name, len(points), encode_many(points)
-    except (MappingError, ValueError, OverflowError) as e:  # OverflowError: an integer beyond float range
+            n, body = meters_lines(a.payload)           # validated even when not stored
+            return Decoded(a, n, body) if rules.per_meter else Decoded(a, 0, b"")
+        points = for_server(map_payload(a.kind.name, a.payload), rules.server)
+        return Decoded(a, len(points), encode_many(points))
+    except (MappingError, ValueError) as e:
         raise Rejected(topic, "unmappable", str(e)) from None

@@ -1,8 +1,13 @@
-"""InfluxDB line protocol encoding of points.
+r"""InfluxDB line protocol encoding of points.
 
 Numbers are always written as floats (no ``i`` suffix): JSON does not tell 5 from 5.0, and InfluxDB
 rejects a batch whose field type differs from the one already stored in the shard, so one integer
 sneaking in where a float was stored before would turn good data into a 400.
+
+String field values escape only ``\`` and ``"``. A newline or tab inside the quotes is written as is and
+stored as is (checked against InfluxDB 1.6: an escaped ``\n`` would be stored as the two characters
+backslash and n). Tag values cannot hold a newline at all; the wire format's ids exclude control
+characters, so none reaches a tag.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ class Point(NamedTuple):
 
 _KEY_ESC = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})
 _MEAS_ESC = str.maketrans({",": r"\,", " ": r"\ "})
-_STR_ESC = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n"})
+_STR_ESC = str.maketrans({"\\": "\\\\", '"': '\\"'})
 
 
 # Escaped names and tag pairs repeat on every point: cache them (bounded; ids beyond the cache still work).

@@ -46,6 +46,7 @@ class AreaSpec:
     intervals: int = 8
     start: datetime = datetime(2026, 3, 1, tzinfo=timezone.utc)
     seed: int = 1
+    revisions: bool = False   # re-send each interval once, corrected, right after the original (same point)
 
 
 def load_jsonl(path: str | Path) -> list[Message]:
@@ -119,7 +120,10 @@ def area_stream(spec: AreaSpec, prefix: str = DEFAULT_PREFIX) -> Iterator[Messag
         for j in range(spec.realtime_per_interval):
             ts = t0 + timedelta(seconds=(j + 1) * INTERVAL_S / (spec.realtime_per_interval + 1), milliseconds=250)
             yield msg("realtime", ts, _realtime(rng))
-        yield msg("interval", t1, _interval(rng, t0, t1, spec.meters))
+        body = _interval(rng, t0, t1, spec.meters)
+        yield msg("interval", t1, body)
+        if spec.revisions:
+            yield msg("interval", t1 + timedelta(seconds=5), _revised(body))
         yield msg("meters_interval", t1, _meters(rng, t0, t1, meters))
         yield from _alerts(rng, k, t1, meters, active, msg)
         yield msg("health", t1, _health(rng, k, spec.area))
@@ -128,6 +132,13 @@ def area_stream(spec: AreaSpec, prefix: str = DEFAULT_PREFIX) -> Iterator[Messag
     yield msg("daily", end, _daily(rng, day0, meters))
     yield msg("status", end + timedelta(seconds=1), {"state": "offline", "version": "0.1.0",
                                                        "boot_id": f"boot-{spec.seed}"})
+
+
+def _revised(body: dict[str, Any]) -> dict[str, Any]:
+    """The interval recomputed: what a gateway re-sends when late meter readings arrive."""
+    sales = round(body["sales_kwh"] + 0.5, 3)
+    return {**body, "sales_kwh": sales, "loss_kwh": round(body["supply_kwh"] - sales, 3),
+            "status": "computed", "meters_read": body["meters_expected"]}
 
 
 def _realtime(rng: random.Random) -> dict[str, Any]:

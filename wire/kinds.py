@@ -13,7 +13,8 @@ from typing import Any
 
 from wire.spec import Field, Kind, boolean, integer, json_obj, number, string, timestamp
 
-__all__ = ["ALERT_SEVERITIES", "ALERT_STATES", "ENVELOPE", "ID_PATTERN", "KINDS", "SUBJECT_TYPES", "envelope"]
+__all__ = ["ALERT_SEVERITIES", "ALERT_STATES", "ENGINE_STATS", "ENVELOPE", "HEALTH_COUNTERS", "ID_PATTERN", "KINDS",
+           "SUBJECT_TYPES", "envelope"]
 
 VERSION = 2
 # Gateway, grid and area ids are MQTT topic levels and database tags: no / + # $, no spaces, no controls.
@@ -25,6 +26,14 @@ ALERT_STATES = ("raised", "updated", "cleared")
 ALERT_SEVERITIES = ("info", "warning", "major", "critical")
 SUBJECT_TYPES = ("transformer", "meter", "branch", "area", "phase", "gateway")
 LOSS_STATUS = ("computed", "estimated", "not_computable")
+# health.engine{area}: the engine's step statistics (edge.pipeline.StepStats) consumers store.
+ENGINE_STATS = ("steps", "messages", "alerts", "readings_fed", "readings_rejected", "snapshots", "last_advance_ms",
+                "max_advance_ms", "last_snapshot_ms")
+# health.counters: the daemon's and the publisher's (mqtt_*) counters consumers store. Another key is
+# carried on the wire but not stored until it is documented here.
+HEALTH_COUNTERS = ("queue_full_waits", "unrouted_reads", "engine_step_errors", "queue_depth", "telemetry_failed",
+                   "mqtt_connects", "mqtt_connect_refused", "mqtt_connect_failed", "mqtt_disconnects",
+                   "mqtt_published", "mqtt_invalid_payloads")
 
 
 def envelope(kind_name: str, version: int, scope: str, stream: bool) -> tuple[Field, ...]:
@@ -194,9 +203,11 @@ _HEALTH = (
              "`round_time_s`, `lateness_s`, `devices_backed_off`"),
     json_obj("outbox", _OUTBOX, "outbox `depth`, `bytes`, `inflight` and cumulative drop counters"),
     json_obj("engine", {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": {
-        "type": ["number", "object"]}}}, "per area id: the engine's step statistics", required=False),
+        "type": ["number", "object"]}}}, "per area id: the engine's step statistics ("
+             + ", ".join(f"`{k}`" for k in ENGINE_STATS) + ")", required=False),
     json_obj("counters", {"type": "object", "additionalProperties": {"type": "number"}},
-             "the daemon's and the publisher's (`mqtt_*`) counters", required=False),
+             "the daemon's and the publisher's counters; stored by the collector: "
+             + ", ".join(f"`{k}`" for k in HEALTH_COUNTERS), required=False),
 )
 
 

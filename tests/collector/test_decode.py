@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from collector.decode import REASONS, Rejected, accept, decode, decode_lines
+from collector.decode import REASONS, Rejected, Rules, accept, decode, decode_lines
 from collector.lineproto import encode_many
 from collector.testing import AreaSpec, area_stream
 
@@ -95,8 +95,12 @@ def test_decode_lines_writes_the_same_bytes_as_the_documented_points():
     extra = [(mi.topic, json.dumps(no_flags).encode()), (mi.topic, json.dumps(all_null).encode())]
     for topic, data in [(m.topic, m.encode()) for m in msgs] + extra:
         kind, points = decode(topic, data, prefix=P, max_bytes=10**7)
-        kind2, n, body = decode_lines(topic, data, prefix=P, max_bytes=10**7)
-        assert (kind2, n, body) == (kind, len(points), encode_many(points))
+        d = decode_lines(topic, data, Rules(prefix=P, max_bytes=10**7))
+        assert (d.accepted.kind.name, d.points, d.body) == (kind, len(points), encode_many(points))
+        vm = decode_lines(topic, data, Rules(prefix=P, max_bytes=10**7, server="victoriametrics"))
+        assert b'"' not in vm.body, "no string field goes to VictoriaMetrics"
+        off = decode_lines(topic, data, Rules(prefix=P, max_bytes=10**7, per_meter=False))
+        assert (off.points, off.body) == ((0, b"") if kind == "meters_interval" else (d.points, d.body))
 
 
 def test_numbers_beyond_float_range_are_unmappable():
@@ -110,5 +114,5 @@ def test_numbers_beyond_float_range_are_unmappable():
         data = json.dumps(payload).encode().replace(b"Infinity", b"1e400")
         assert b"1e400" in data
         with pytest.raises(Rejected) as e:
-            decode_lines(m.topic, data, prefix=P, max_bytes=10**7)
+            decode_lines(m.topic, data, Rules(prefix=P, max_bytes=10**7))
         assert e.value.reason == "unmappable"

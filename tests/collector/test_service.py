@@ -20,6 +20,7 @@ from tests.collector.harness import (
     collector_thread,
     create_db,
     expected_points,
+    influx_mismatches,
     influxql,
     missing_in_vm,
     publish_all,
@@ -249,7 +250,7 @@ def test_points_the_database_refuses_are_dead_lettered_and_the_rest_of_the_batch
         dead.close()
 
 
-def test_redelivered_messages_overwrite_their_points_instead_of_duplicating_them(mosquitto, influx1, tmp_path):
+def test_redelivered_messages_are_written_once_and_their_points_never_duplicated(mosquitto, influx1, tmp_path):
     msgs = _stream(meters=5, intervals=3)
     create_db(influx1.url)
     cfg = write_config(tmp_path / "c.toml", mqtt_url=mosquitto.url, influx_url=influx1.url, api="v1")
@@ -259,11 +260,15 @@ def test_redelivered_messages_overwrite_their_points_instead_of_duplicating_them
         deadline = time.monotonic() + 15
         while col.health.counters["acked"] < 2 * len(msgs) and time.monotonic() < deadline:
             time.sleep(0.05)
-    assert col.health.counters["written_messages"] == 2 * len(msgs)
-    points = expected_points(msgs)
+    retained = sum(1 for m in msgs if "topic_seq" not in m.payload)      # state, not tracked: written again
+    assert col.health.counters["acked"] == 2 * len(msgs)
+    assert col.health.counters["written_messages"] == len(msgs) + retained
+    assert col.gaps is not None and col.gaps.counters()["duplicates"] == len(msgs) - retained
+    points = expected_points(msgs, "influxdb")
     for meas in {p.measurement for p in points}:
         res = influxql(influx1.url, f'SELECT * FROM "{meas}"')["results"][0]
         assert len(res["series"][0]["values"]) == sum(1 for p in points if p.measurement == meas), meas
+    assert influx_mismatches(influx1.url, points) == []
 
 
 def test_own_health_is_published_with_counts_including_dead_letters(mosquitto, victoria, tmp_path):
