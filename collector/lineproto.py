@@ -65,11 +65,25 @@ def encode_head(measurement: str, tags: dict[str, str]) -> str:
     return _measurement(measurement) + "".join([_tag_pair(k, tags[k]) for k in sorted(tags) if tags[k]])
 
 
+_KEYS: dict[str, str] = {}     # field name -> escaped "name=" (field names are the schema's: bounded)
+
+
 def encode(p: Point) -> str:
-    """One line of line protocol (no trailing newline)."""
-    head = encode_head(p.measurement, p.tags)
-    fields = ",".join([_field_key(k) + _field(v) for k, v in p.fields.items()])
-    return f"{head} {fields} {p.time_ns}"
+    """One line of line protocol (no trailing newline). The field loop is ``_field`` inlined: it runs
+    for every field of every point."""
+    parts = []
+    keys = _KEYS
+    for k, v in p.fields.items():
+        key = keys.get(k) or keys.setdefault(k, k.translate(_KEY_ESC) + "=")
+        if isinstance(v, float):
+            if v - v != 0:       # inf and nan: the cheap finiteness test
+                raise ValueError(f"non-finite number {v!r} cannot be stored")
+            parts.append(key + repr(v))
+        elif isinstance(v, str):
+            parts.append(key + '"' + v.translate(_STR_ESC) + '"')
+        else:
+            parts.append(key + _field(v))
+    return f"{encode_head(p.measurement, p.tags)} {','.join(parts)} {p.time_ns}"
 
 
 def encode_rows(head: str, key: str, ids: list[str], numbers: list[tuple[str, list]],

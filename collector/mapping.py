@@ -52,11 +52,17 @@ def _num(v: Any) -> float:
 
 
 def _numbers(payload: dict[str, Any], names: tuple[str, ...]) -> dict[str, FieldValue]:
-    """The declared numbers present in ``payload``; nulls mean "not known" and are left out."""
+    """The declared numbers present in ``payload``; nulls mean "not known" and are left out. (Floats
+    pass as they are: the line protocol encoder refuses non-finite ones.)"""
     out: dict[str, FieldValue] = {}
     for k in names:
         v = payload.get(k)
-        if v is not None and type(v) is not bool:
+        if v is None:
+            continue
+        t = type(v)
+        if t is float:
+            out[k] = v
+        elif t is int:
             out[k] = _num(v)
     return out
 

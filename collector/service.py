@@ -74,13 +74,10 @@ class Collector:
         c["batches"] += 1
         c["written_points"] += points
         self.health.last_batch_points = points
-        for entry in batch.entries:
-            if entry.points:
-                c["written_messages"] += 1
-            if self.sub.ack(entry.msg):
-                c["acked"] += 1
-            else:
-                c["stale_dropped"] += 1
+        c["written_messages"] += sum(1 for e in batch.entries if e.points)
+        acked = self.sub.ack_many([e.msg for e in batch.entries])
+        c["acked"] += acked
+        c["stale_dropped"] += len(batch.entries) - acked
 
     def _writer_loop(self) -> None:
         while (batch := self._ready.get()) is not None:
@@ -129,7 +126,7 @@ class Collector:
     # -- health ---------------------------------------------------------------------------------------
     def publish_health(self) -> None:
         snap = self.health.snapshot(queue_depth=self.sub.inbox.qsize(), pending=self._completion.pending,
-                                    connected=self.sub.client.is_connected(),
+                                    connected=self.sub.is_connected(),
                                     sequences=self.gaps.counters() if self.gaps else None)
         log.info("health %s", json.dumps(snap, separators=(",", ":")))
         self.sub.publish(f"{self.cfg.mqtt.health_topic}/{self.cfg.mqtt.client_id}", json.dumps(snap).encode(), qos=0)

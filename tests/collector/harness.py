@@ -73,8 +73,10 @@ writes_in_flight = {writes_in_flight}
     return path
 
 
-def mqtt_client(url: str, client_id: str = "", inflight: int = 20) -> mqtt.Client:
+def mqtt_client(url: str, client_id: str = "", inflight: int = 20, auth: tuple[str, str] | None = None) -> mqtt.Client:
     c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    if auth:
+        c.username_pw_set(*auth)
     c.max_inflight_messages_set(inflight)
     c.max_queued_messages_set(0)
     u = urllib.parse.urlsplit(url)
@@ -83,9 +85,10 @@ def mqtt_client(url: str, client_id: str = "", inflight: int = 20) -> mqtt.Clien
     return c
 
 
-def publish_all(url: str, items: Iterable[tuple[str, bytes]], retain: bool = False) -> int:
+def publish_all(url: str, items: Iterable[tuple[str, bytes]], retain: bool = False,
+                auth: tuple[str, str] | None = None) -> int:
     """Publish at QoS 1 and wait for every PUBACK; returns the count."""
-    c = mqtt_client(url, inflight=1000)
+    c = mqtt_client(url, inflight=1000, auth=auth)
     infos = [c.publish(t, p, qos=1, retain=retain) for t, p in items]
     for i in infos:
         i.wait_for_publish(30)

@@ -27,18 +27,12 @@ class _Info:
         return True
 
 
-class _Client:
-    def is_connected(self):
-        return True
-
-
 class FakeSubscriber:
     def __init__(self):
         self.inbox: queue.Queue[Inbound] = queue.Queue()
         self.generation = 0
         self.subscribed = threading.Event()
         self.subscribed.set()
-        self.client = _Client()
         self.acks: list[tuple[int, float]] = []
 
     def start(self):
@@ -47,9 +41,13 @@ class FakeSubscriber:
     def stop(self):
         pass
 
-    def ack(self, msg):
-        self.acks.append((msg.mid, time.monotonic()))
+    def is_connected(self):
         return True
+
+    def ack_many(self, msgs):
+        now = time.monotonic()
+        self.acks.extend((m.mid, now) for m in msgs)
+        return len(msgs)
 
     def publish(self, topic, payload, qos=1):
         return _Info()
