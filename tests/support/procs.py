@@ -154,7 +154,8 @@ class Influx1(Service):
 
     @classmethod
     @contextmanager
-    def running(cls, tmp: Path) -> Iterator[Influx1]:
+    def running(cls, tmp: Path, extra_data: str = "") -> Iterator[Influx1]:
+        """``extra_data``: more lines for the ``[data]`` section."""
         exe = require_binary("influxd")
         tmp.mkdir(parents=True, exist_ok=True)
         port, bind = free_port(), free_port()
@@ -162,7 +163,7 @@ class Influx1(Service):
         conf.write_text(
             f'bind-address = "127.0.0.1:{bind}"\nreporting-disabled = true\n'
             f'[meta]\n  dir = "{tmp}/meta"\n'
-            f'[data]\n  dir = "{tmp}/data"\n  wal-dir = "{tmp}/wal"\n  query-log-enabled = false\n'
+            f'[data]\n  dir = "{tmp}/data"\n  wal-dir = "{tmp}/wal"\n  query-log-enabled = false\n  {extra_data}'
             f'[http]\n  bind-address = "127.0.0.1:{port}"\n  log-enabled = false\n'
             '[monitor]\n  store-enabled = false\n'
         )
