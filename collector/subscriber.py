@@ -49,11 +49,9 @@ class Inbound:
 class Delivery:
     """A message we published: ``wait_for_publish`` until the broker's PUBACK (QoS 1) or the write (QoS 0)."""
 
-    def __init__(self, done: bool = False) -> None:
+    def __init__(self) -> None:
         self._event = threading.Event()
         self._ok = False
-        if done:
-            self.finish(True)
 
     def finish(self, ok: bool) -> None:
         self._ok = ok
@@ -129,7 +127,9 @@ class Subscriber:
     def publish(self, topic: str, payload: bytes, qos: int = 1) -> Delivery:
         with self._lock:
             if not qos:
-                return Delivery(done=self._write(mqtt5.publish(topic, payload)))
+                d = Delivery()
+                d.finish(self._write(mqtt5.publish(topic, payload)))
+                return d
             self._next_pid = self._next_pid % 65535 + 1
             pid, d = self._next_pid, Delivery()
             self._pending[pid] = d
