@@ -96,11 +96,11 @@ def _write_lines(url: str, body: bytes, chunk: int = 4 << 20) -> None:
         start = end
 
 
-def _day_bodies(areas: int, day: int, meters: int, server: str) -> tuple[bytes, int]:
+def _day_bodies(areas: int, day: int, meters: int, server: str, realtime: int) -> tuple[bytes, int]:
     bodies, points = [], 0
     for a in range(areas):
         spec = AreaSpec(area=f"A{a:03d}", gateway=f"gw-{a:04d}", meters=meters, intervals=96, seed=a * 100 + day,
-                        realtime_per_interval=180, start=AreaSpec().start + timedelta(days=day))
+                        realtime_per_interval=realtime, start=AreaSpec().start + timedelta(days=day))
         for m in area_stream(spec, PREFIX):
             dec = decode_lines(m.topic, m.encode(), Rules(prefix=PREFIX, max_bytes=1 << 30, server=server))
             bodies.append(dec.body)
@@ -108,16 +108,16 @@ def _day_bodies(areas: int, day: int, meters: int, server: str) -> tuple[bytes, 
     return b"".join(bodies), points
 
 
-def disk_per_point(areas: int, days: int, meters: int, tmp: Path) -> tuple[float, float, int]:
+def disk_per_point(areas: int, days: int, meters: int, tmp: Path, realtime: int = 180) -> tuple[float, float, int]:
     """Bytes on disk per point of the days after the first (the first day's size holds the fixed costs:
     index, series files, preallocation): (VictoriaMetrics, InfluxDB 1.6, points measured)."""
     with VictoriaMetrics.running(tmp / "vm") as vm:
-        vm_sizes, points = _grow(days, lambda d: _day_bodies(areas, d, meters, "victoriametrics"),
+        vm_sizes, points = _grow(days, lambda d: _day_bodies(areas, d, meters, "victoriametrics", realtime),
                                  lambda body: _write_lines(f"{vm.url}/write", body), lambda: _vm_size(vm, tmp))
     with Influx1.running(tmp / "influx", extra_data='cache-snapshot-write-cold-duration = "1s"\n'
                          '  compact-full-write-cold-duration = "1s"\n') as inf:
         _post(f"{inf.url}/query", urllib.parse.urlencode({"q": 'CREATE DATABASE "cap"'}).encode())
-        influx_sizes, _ = _grow(days, lambda d: _day_bodies(areas, d, meters, "influxdb"),
+        influx_sizes, _ = _grow(days, lambda d: _day_bodies(areas, d, meters, "influxdb", realtime),
                                 lambda body: _write_lines(f"{inf.url}/write?db=cap", body),
                                 lambda: _influx_size(tmp))
     return (vm_sizes[-1] - vm_sizes[0]) / points, (influx_sizes[-1] - influx_sizes[0]) / points, points
@@ -159,6 +159,8 @@ def main() -> int:
     ap.add_argument("--meters", type=int, default=100, help="customers per area (10 M meters / 100 000 areas)")
     ap.add_argument("--areas", type=int, default=4, help="areas written to measure disk use")
     ap.add_argument("--days", type=int, default=3, help="days written for disk use (the first is not counted)")
+    ap.add_argument("--disk-realtime", type=int, default=180,
+                    help="realtime messages per 15 min in the disk measurement (180: every 5 s)")
     ap.add_argument("--overhead-us", type=float, default=8.0,
                     help="collector CPU per message beyond decoding (MQTT, batching, acks): "
                          "bench/collector.py us_per_realtime_msg minus decode_us_realtime")
@@ -180,14 +182,15 @@ def main() -> int:
     print(f"series_influxdb_area: {s_influx_area} (+{args.meters} per-meter series with per_meter on: {s_influx})")
     print(f"series_vm_area: {s_vm}")
     with tempfile.TemporaryDirectory() as d:
-        vm_bpp, influx_bpp, points = disk_per_point(args.areas, args.days, args.meters, Path(d))
+        vm_bpp, influx_bpp, points = disk_per_point(args.areas, args.days, args.meters, Path(d),
+                                                    args.disk_realtime)
     print(f"disk_points_written: {points}")
     print(f"disk_bytes_per_point_vm: {vm_bpp:.2f}")
     print(f"disk_bytes_per_point_influxdb: {influx_bpp:.2f}")
     meter_points = PER_DAY["meters_interval"] * per["meters_interval"][1]
     for n in SCALES:
         print(f"areas_{n}: msgs_per_s {n * day_msgs / 86400:.0f}  points_per_s {n * day_points / 86400:.0f}  "
-              f"collector_cores {n * day_cpu_s / 86400:.2f}  broker_mb_per_s {n * day_bytes / 86400 / 1e6:.2f}  "
+              f"collector_cores {n * day_cpu_s / 86400:.4g}  broker_mb_per_s {n * day_bytes / 86400 / 1e6:.2f}  "
               f"series_influxdb {n * s_influx_area}  series_vm {n * s_vm}  "
               f"disk_gb_per_day_vm {n * day_points * vm_bpp / 1e9:.1f}  "
               f"disk_gb_per_day_influxdb_area_only {n * (day_points - meter_points) * influx_bpp / 1e9:.1f}")

@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.integration
 def test_capacity_model_prints_measured_inputs_and_scales_them():
-    r = subprocess.run([sys.executable, "bench/collector_capacity.py", "--meters", "10", "--areas", "1", "--days", "2"], cwd=ROOT,
+    r = subprocess.run([sys.executable, "bench/collector_capacity.py", "--meters", "10", "--areas", "1", "--days", "2",
+                        "--disk-realtime", "10"], cwd=ROOT,
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     out = r.stdout
