@@ -19,7 +19,7 @@ services:
 	bash scripts/ensure-services.sh
 
 lint: $(STAMP)
-	$(BIN)/ruff check edge detect collector tomlconf tests bench
+	$(BIN)/ruff check edge detect collector tomlconf wire tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -5,7 +5,7 @@
 
 Figures, one per line:
 - efficiency: useful reads/min on one bus with 64 meters (Td 100 ms) / the wire limit for the same reads
-  (the limit is the edge.wire time of exactly the transactions that returned data);
+  (the limit is the edge.wiretime time of exactly the transactions that returned data);
 - dead_meter_ratio: live meters' read rate with 10 % of the meters dead / the rate with none dead. The bus
   is saturated, so "the rate" is the aggregate readings/min of the live meters (all 64 when none are dead):
   what is lost is exactly the wire time the dead meters still cost. (``dead_meter_ratio_same_meters``
@@ -58,7 +58,7 @@ class Tally:
     """What a scenario measured, independent of fake or real reader."""
 
     elapsed_s: float = 0.0
-    ok_wire_s: float = 0.0              # edge.wire time of the transactions that returned data
+    ok_wire_s: float = 0.0              # edge.wiretime time of the transactions that returned data
     ok_reads: int = 0
     readings_by_device: dict[str, int] = field(default_factory=dict)
     steady_by_device: dict[str, int] = field(default_factory=dict)   # readings after the warm-up

@@ -1,28 +1,31 @@
-"""Collector throughput against real mosquitto + victoria-metrics.
+"""Collector cost per message and throughput, against real mosquitto + victoria-metrics.
 
 Prints (one ``name: value`` per line, medians of --runs):
-  points_per_s_1proc      sustained points/s written and acknowledged by one collector process
+  us_per_realtime_msg     CPU µs of the collector process per realtime message (network thread, decoding,
+                          writes), draining a stream of realtime messages only (goal <= 40)
+  realtime_msgs_per_s_per_core        1e6 / us_per_realtime_msg
+  ratio_to_baseline_per_core          that rate against main before issue 22 (101 µs per message)
+  points_per_s_1proc      sustained points/s written and acknowledged by one collector process (mixed stream)
   points_per_s_2proc      the same with two processes on one shared subscription
-  scaling_ratio_2proc     points_per_s_2proc / points_per_s_1proc (goal >= 1.7)
-  decode_points_per_s     the in-process ceiling: JSON + schema + mapping + line protocol, no I/O, one core
+  scaling_ratio_2proc     points_per_s_2proc / points_per_s_1proc
+  points_per_collector_cpu_s_<n>proc  points per CPU second of collector: points/s per core
+  us_per_msg_<n>proc      collector CPU µs per message of the mixed stream
   cpu_s_<role>_<n>proc    CPU seconds used during the drain by the collectors, mosquitto, victoria-metrics
-  points_per_collector_cpu_s_<n>proc   points per CPU second of collector (what one free core would give)
+  decode_points_per_s     the in-process ceiling: JSON + schema + mapping + line protocol, no I/O, one core
   tsdb_points_per_s       victoria-metrics ingesting the same line protocol posted directly (the peer limit)
-  ratio_1proc_to_decode, ratio_1proc_to_tsdb
-  machine_ceiling_points_per_s_2proc   cores / (CPU seconds per point of collectors + broker + TSDB)
-  scaling_ceiling_2proc   the best scaling ratio this machine allows (min(2, ceiling / 1-process rate))
+  machine_ceiling_points_per_s_2proc  cores / (CPU seconds per point of collectors + broker + TSDB)
+  points_per_s_2proc_to_machine_ceiling  how close two collectors come to what the machine allows (goal >= 0.9)
 
 Method: victoria-metrics starts with the same areas' series already written (two intervals of the day
 before: sustained operation, not the first hour of a deployment); the stream is queued at the broker for
-the collectors' persistent sessions while they are offline, then the collectors start and drain it; the
-rate is taken from their own health messages (written_points over time) from the first to the last
-write, so process start-up is not counted. Collectors run with the defaults except ``max_delay_s = 0.1``
-(the last, partial batch of the stream would otherwise wait the default 1 s and be counted as slowness).
-The machine may be shared: the figures are medians, and mosquitto, victoria-metrics and the collectors
-all run on the same cores unless the machine has a core per collector plus two: then each collector gets
-a core of its own and broker and TSDB share the rest (``core_layout`` in the output).
+the collectors' persistent sessions while they are offline, then the collectors start and drain it; rates
+and CPU are taken from the first write to the last (from the collectors' own health messages), so process
+start-up is not counted. Collectors run with the defaults except ``max_delay_s = 0.1`` and
+``server = "victoriametrics"``, ``per_meter = "on"``. The machine may be shared: the figures are medians,
+and mosquitto, victoria-metrics and the collectors all run on the same cores unless the machine has a core
+per collector plus two (``core_layout`` in the output).
 
-    .venv/bin/python bench/collector.py [--runs 3] [--areas 16] [--meters 500] [--intervals 40]
+    .venv/bin/python bench/collector.py [--runs 3] [--areas 16] [--meters 500] [--intervals 40] [--realtime 20000]
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -45,7 +49,7 @@ if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
 elif str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from collector.decode import decode_lines  # noqa: E402
+from collector.decode import Rules, decode_lines  # noqa: E402
 from collector.testing import AreaSpec, area_stream  # noqa: E402
 from tests.collector.harness import (  # noqa: E402
     HEALTH,
@@ -57,6 +61,8 @@ from tests.collector.harness import (  # noqa: E402
 )
 from tests.support.procs import Mosquitto, VictoriaMetrics  # noqa: E402
 
+RULES = Rules(prefix=PREFIX, max_bytes=1 << 30, server="victoriametrics")
+
 
 def stream(areas: int, meters: int, intervals: int, *, days_before: int = 0) -> tuple[list[tuple[str, bytes]], int]:
     """The areas' messages; ``days_before`` shifts the same areas that many days earlier (the warm-up)."""
@@ -66,7 +72,7 @@ def stream(areas: int, meters: int, intervals: int, *, days_before: int = 0) -> 
         spec = AreaSpec(area=f"A{a:03d}", gateway=f"gw-{a:04d}", meters=meters, intervals=intervals, seed=a,
                         start=start)
         items.extend((m.topic, m.encode()) for m in area_stream(spec, PREFIX))
-    points = sum(decode_lines(t, p, prefix=PREFIX, max_bytes=1 << 30)[1] for t, p in items)
+    points = sum(decode_lines(t, p, RULES).points for t, p in items)
     return items, points
 
 
@@ -74,7 +80,7 @@ def decode_rate(items: list[tuple[str, bytes]]) -> float:
     t = time.perf_counter()
     n = 0
     for topic, payload in items:
-        n += decode_lines(topic, payload, prefix=PREFIX, max_bytes=1 << 30)[1]
+        n += decode_lines(topic, payload, RULES).points
     return n / (time.perf_counter() - t)
 
 
@@ -83,7 +89,8 @@ def tsdb_rate(vm: VictoriaMetrics, items: list[tuple[str, bytes]], batch_points:
     cur: list[bytes] = []
     n_cur = 0
     for topic, payload in items:
-        _, n, body = decode_lines(topic, payload, prefix=PREFIX, max_bytes=1 << 30)
+        d = decode_lines(topic, payload, RULES)
+        n, body = d.points, d.body
         cur.append(body)
         n_cur += n
         if n_cur >= batch_points:
@@ -124,25 +131,44 @@ def pin(roles: dict[str, list[int]]) -> None:
             os.sched_setaffinity(int(task.name), services)
 
 
-def drain_rate(tmp: Path, items: list[tuple[str, bytes]], points: int, nproc: int,
-               warm: list[tuple[str, bytes]]) -> tuple[float, dict[str, float]]:
-    """(points/s, CPU seconds spent per role during the drain)."""
+@dataclass
+class Drain:
+    points_per_s: float
+    cpu: dict[str, float]       # CPU seconds per role from the first write to the end
+    collector_cpu_s: float      # CPU seconds of the collectors for the whole stream, start-up subtracted
+
+
+def _health_rows(health: Listener) -> list[tuple[str, int, int, float]]:
+    return [(h["collector"], h["written_points"], h["received"], t)
+            for (_, h), t in zip(health.messages, health.arrival_times, strict=True)]
+
+
+def _start(tmp: Path, mq: Mosquitto, vm: VictoriaMetrics, nproc: int) -> tuple[list[CollectorProcess], float]:
+    """The collectors with their persistent sessions made and stopped, and the CPU seconds their start-up
+    took (imports, connect, subscribe: subtracted from a drain's CPU)."""
+    group = "bench" if nproc > 1 else ""
+    procs = []
+    for i in range(nproc):
+        cfg = write_config(tmp / f"c{i}.toml", mqtt_url=mq.url, influx_url=vm.url, client_id=f"bench-{i}",
+                           shared_group=group, max_points=5000, max_delay_s=0.1, receive_maximum=10000,
+                           health_interval_s=0.05, max_payload_bytes=1 << 26)
+        procs.append(CollectorProcess(cfg, tmp / f"c{i}.log"))
+    startup = 0.0
+    for p in procs:         # create each collector's persistent session and subscription, then stop
+        p.start()
+        startup += cpu_s(p.proc.pid)  # type: ignore[union-attr]
+        p.stop()
+    return procs, startup
+
+
+def drain(tmp: Path, items: list[tuple[str, bytes]], points: int, nproc: int,
+          warm: list[tuple[str, bytes]], *, timed: bool = True) -> Drain:
+    """Drain ``items`` (queued at the broker) with ``nproc`` collectors; ``timed``: also the rate."""
     with Mosquitto.running(tmp / "mq") as mq, VictoriaMetrics.running(tmp / "vm") as vm:
-        # Sustained operation: the database already holds these areas' series (from the day before), as
-        # it does after the first day of a deployment. Creating ~10^5 new series costs victoria-metrics
-        # about twice as much CPU per point as appending to existing ones, and would be counted otherwise.
+        # Sustained operation: the database already holds these areas' series (from the day before).
+        # Creating ~10^5 new series costs victoria-metrics about twice as much CPU per point.
         tsdb_rate(vm, warm)
-        group = "bench" if nproc > 1 else ""
-        procs = []
-        for i in range(nproc):
-            cfg = write_config(tmp / f"c{i}.toml", mqtt_url=mq.url, influx_url=vm.url, client_id=f"bench-{i}",
-                               shared_group=group, max_points=5000, max_delay_s=0.1, receive_maximum=10000,
-                               health_interval_s=0.1, max_payload_bytes=1 << 26)
-            procs.append(CollectorProcess(cfg, tmp / f"c{i}.log"))
-        # Create each collector's persistent session and subscription, then take them offline.
-        for p in procs:
-            p.start()
-            p.stop()
+        procs, startup = _start(tmp, mq, vm, nproc)
         publish_all(mq.url, items)
         health = Listener(mq.url, f"{HEALTH}/#")
         try:
@@ -153,41 +179,125 @@ def drain_rate(tmp: Path, items: list[tuple[str, bytes]], points: int, nproc: in
             roles = {"mosquitto": [mq.proc.pid], "victoria": [vm.proc.pid],  # type: ignore[union-attr]
                      "collectors": [p.proc.pid for p in procs]}  # type: ignore[union-attr]
             pin(roles)
-            cpu0: dict[str, float] | None = None
-            deadline = time.monotonic() + 600
-            while time.monotonic() < deadline:
-                last: dict[str, int] = {}
-                for _, h in health.messages:
-                    last[h["collector"]] = max(last.get(h["collector"], 0), h["written_points"])
-                if cpu0 is None and sum(last.values()) > 0:
-                    cpu0 = {r: sum(cpu_s(x) for x in pids) for r, pids in roles.items()}
-                if sum(last.values()) >= points:
-                    break
-                time.sleep(0.1)
-            else:
-                raise RuntimeError(f"collectors wrote {sum(last.values())} of {points} points")
-            cpu = {r: sum(cpu_s(x) for x in pids) - (cpu0 or {}).get(r, 0.0) for r, pids in roles.items()}
-            msgs = [(h["collector"], h["uptime_s"], h["written_points"], t) for (_, h), t in
-                    zip(health.messages, health.arrival_times, strict=True)]
+            cpu0 = _wait_drained(health, roles, points)
+            end = {r: sum(cpu_s(x) for x in pids) for r, pids in roles.items()}
+            rows = _health_rows(health)
         finally:
             for p in procs:
                 p.stop()
             health.close()
-        return _rate(msgs, points), cpu
+        cpu = {r: end[r] - cpu0[r] for r in roles}
+        return Drain(_rate(rows, points) if timed else 0.0, cpu, end["collectors"] - startup)
 
 
-def _rate(msgs: list[tuple[str, float, int, float]], points: int) -> float:
+def _wait_drained(health: Listener, roles: dict[str, list[int]], points: int) -> dict[str, float]:
+    """CPU seconds per role when the first write showed up; returns when every point is written."""
+    cpu0: dict[str, float] | None = None
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        written: dict[str, int] = {}
+        for c, wp, _, _ in _health_rows(health):
+            written[c] = max(written.get(c, 0), wp)
+        if cpu0 is None and sum(written.values()) > 0:
+            cpu0 = {r: sum(cpu_s(x) for x in pids) for r, pids in roles.items()}
+        if sum(written.values()) >= points:
+            assert cpu0 is not None
+            return cpu0
+        time.sleep(0.02)
+    raise RuntimeError(f"collectors wrote {sum(written.values())} of {points} points")
+
+
+def _rate(rows: list[tuple[str, int, int, float]], points: int) -> float:
     """points / (time of the last health that completes the stream - time of the first that shows a write)."""
-    first = min(t for _, _, wp, t in msgs if wp > 0)
+    first = min(t for _, wp, _, t in rows if wp > 0)
     totals: dict[str, int] = {}
     end = None
-    for c, _, wp, t in sorted(msgs, key=lambda m: m[3]):
+    for c, wp, _, t in sorted(rows, key=lambda r: r[3]):
         totals[c] = wp
         if end is None and sum(totals.values()) >= points:
             end = t
     assert end is not None
-    first_batch = min(wp for _, _, wp, _ in msgs if wp > 0)
+    if end - first < 0.2:
+        raise SystemExit(f"the stream drained in {end - first:.2f} s: too small to time (raise --areas/--realtime)")
+    first_batch = min(wp for _, wp, _, _ in rows if wp > 0)
     return (points - first_batch) / (end - first)
+
+
+def realtime_stream(n: int) -> tuple[list[tuple[str, bytes]], int]:
+    """``n`` realtime messages spread over 40 areas (as a TTU polled every minute sends them)."""
+    items: list[tuple[str, bytes]] = []
+    per_area = max(1, n // 40)
+    for a in range(40):
+        spec = AreaSpec(area=f"A{a:03d}", gateway=f"gw-{a:04d}", meters=1, seed=a,
+                        intervals=max(1, per_area // 5), realtime_per_interval=5)
+        items.extend((m.topic, m.encode()) for m in area_stream(spec, PREFIX)
+                     if m.payload["schema"] == "meterwatch.realtime/2")
+    return items, sum(decode_lines(t, p, RULES).points for t, p in items)
+
+
+BASELINE_US_PER_MSG = 101.0   # main before issue 22: paho-mqtt, json, jsonschema-subset checker (the issue)
+
+
+def _median(xs: list[float]) -> float:
+    return statistics.median(xs)
+
+
+def per_message(args: argparse.Namespace) -> None:
+    items, points = realtime_stream(args.realtime)
+    runs = []
+    for _ in range(args.runs):
+        with tempfile.TemporaryDirectory() as d:
+            runs.append(drain(Path(d), items, points, 1, items[:40], timed=False))
+    us = _median([1e6 * r.collector_cpu_s / len(items) for r in runs])
+    print(f"realtime_messages: {len(items)}")
+    print(f"us_per_realtime_msg: {us:.1f}")
+    print(f"realtime_msgs_per_s_per_core: {1e6 / us:.0f}")
+    print(f"ratio_to_baseline_per_core: {BASELINE_US_PER_MSG / us:.2f}")
+
+
+def throughput(args: argparse.Namespace) -> None:
+    items, points = stream(args.areas, args.meters, args.intervals)
+    warm, _ = stream(args.areas, args.meters, 2, days_before=1)
+    print(f"messages: {len(items)}")
+    print(f"points: {points}")
+    print(f"bytes: {sum(len(p) for _, p in items)}")
+    dec = _median([decode_rate(items) for _ in range(args.runs)])
+    print(f"decode_points_per_s: {dec:.0f}")
+    with tempfile.TemporaryDirectory() as d, VictoriaMetrics.running(Path(d) / "vm") as vm:
+        tsdb_rate(vm, warm)     # the same warm-up as the drains get
+        tsdb = _median([tsdb_rate(vm, items) for _ in range(args.runs)])
+    print(f"tsdb_points_per_s: {tsdb:.0f}")
+    by_n: dict[int, list[Drain]] = {1: [], 2: []}
+    for _ in range(args.runs):
+        for n in (1, 2):
+            with tempfile.TemporaryDirectory() as d:
+                by_n[n].append(drain(Path(d), items, points, n, warm))
+        print(f"run: 1proc {by_n[1][-1].points_per_s:.0f} pts/s | 2proc {by_n[2][-1].points_per_s:.0f} pts/s",
+              file=sys.stderr)
+    p1, p2 = (_median([r.points_per_s for r in by_n[n]]) for n in (1, 2))
+    print(f"points_per_s_1proc: {p1:.0f}")
+    print(f"points_per_s_2proc: {p2:.0f}")
+    print(f"scaling_ratio_2proc: {p2 / p1:.2f}")
+    for n, runs in by_n.items():
+        for role in ("collectors", "mosquitto", "victoria"):
+            print(f"cpu_s_{role}_{n}proc: {_median([r.cpu[role] for r in runs]):.2f}")
+        print(f"points_per_collector_cpu_s_{n}proc: {_median([points / r.collector_cpu_s for r in runs]):.0f}")
+        print(f"us_per_msg_{n}proc: {_median([1e6 * r.collector_cpu_s / len(items) for r in runs]):.1f}")
+    # The machine's ceiling: all cores divided by the CPU every role spends per point (2-process runs).
+    # On a machine with fewer cores than collectors + broker + database, this, not the collector, bounds
+    # the 2-process rate; the ratio below says how close the collectors come to it.
+    ncores = len(os.sched_getaffinity(0))
+    ceiling = ncores / _median([(r.collector_cpu_s + r.cpu["mosquitto"] + r.cpu["victoria"]) / points
+                                for r in by_n[2]])
+    layout = core_layout(2)
+    print(f"cores: {ncores}")
+    print("core_layout: " + ("shared (every process on every core)" if layout is None else
+                             f"collectors {layout[0]}, broker+tsdb {layout[1]}"))
+    print(f"machine_ceiling_points_per_s_2proc: {ceiling:.0f}")
+    print(f"scaling_ceiling_2proc: {min(2.0, ceiling / p1):.2f}")
+    print(f"points_per_s_2proc_to_machine_ceiling: {p2 / ceiling:.2f}")
+    print(f"ratio_1proc_to_decode: {p1 / dec:.2f}")
+    print(f"ratio_1proc_to_tsdb: {p1 / tsdb:.2f}")
 
 
 def main() -> int:
@@ -196,56 +306,11 @@ def main() -> int:
     ap.add_argument("--areas", type=int, default=16)
     ap.add_argument("--meters", type=int, default=500)
     ap.add_argument("--intervals", type=int, default=40)
+    ap.add_argument("--realtime", type=int, default=20000, help="realtime messages for us_per_realtime_msg")
     args = ap.parse_args()
-    items, points = stream(args.areas, args.meters, args.intervals)
-    warm, _ = stream(args.areas, args.meters, 2, days_before=1)
-    print(f"messages: {len(items)}")
-    print(f"points: {points}")
-    print(f"bytes: {sum(len(p) for _, p in items)}")
-    dec = statistics.median(decode_rate(items) for _ in range(args.runs))
-    print(f"decode_points_per_s: {dec:.0f}")
-    with tempfile.TemporaryDirectory() as d, VictoriaMetrics.running(Path(d) / "vm") as vm:
-        tsdb_rate(vm, warm)     # the same warm-up as the drains get
-        tsdb = statistics.median(tsdb_rate(vm, items) for _ in range(args.runs))
-    print(f"tsdb_points_per_s: {tsdb:.0f}")
-    one, two, cpu1, cpu2 = [], [], [], []
-    for _ in range(args.runs):
-        with tempfile.TemporaryDirectory() as d:
-            r, c = drain_rate(Path(d), items, points, 1, warm)
-            one.append(r)
-            cpu1.append(c)
-        with tempfile.TemporaryDirectory() as d:
-            r, c = drain_rate(Path(d), items, points, 2, warm)
-            two.append(r)
-            cpu2.append(c)
-        print(f"run: 1proc {one[-1]:.0f} pts/s cpu {cpu1[-1]} | 2proc {two[-1]:.0f} pts/s cpu {cpu2[-1]}",
-              file=sys.stderr)
-    p1, p2 = statistics.median(one), statistics.median(two)
-    print(f"points_per_s_1proc: {p1:.0f}")
-    print(f"points_per_s_2proc: {p2:.0f}")
-    print(f"scaling_ratio_2proc: {p2 / p1:.2f}")
-    # CPU view: what one core of collector does, and who else burned the shared cores during the drain.
-    for label, runs in (("1proc", cpu1), ("2proc", cpu2)):
-        for role in ("collectors", "mosquitto", "victoria"):
-            print(f"cpu_s_{role}_{label}: {statistics.median(c[role] for c in runs):.2f}")
-        per_core = statistics.median(points / c["collectors"] for c in runs)
-        print(f"points_per_collector_cpu_s_{label}: {per_core:.0f}")
-    # The machine's ceiling: all cores divided by the CPU every role spends per point (2-process runs).
-    # On a machine with fewer cores than collectors + broker + database, this, not the collector, bounds
-    # the 2-process rate; the ratio below says how close the collectors come to it.
-    ncores = len(os.sched_getaffinity(0))
-    cpu_per_point = statistics.median(sum(c.values()) / points for c in cpu2)
-    ceiling = ncores / cpu_per_point
-    print(f"cores: {ncores}")
-    layout = core_layout(2)
-    print("core_layout: " + ("shared (every process on every core)" if layout is None else
-                             f"collectors {layout[0]}, broker+tsdb {layout[1]}"))
-    print(f"machine_ceiling_points_per_s_2proc: {ceiling:.0f}")
-    print(f"scaling_ceiling_2proc: {min(2.0, ceiling / p1):.2f}")
-    print(f"points_per_s_2proc_to_machine_ceiling: {p2 / ceiling:.2f}")
-    print(f"ratio_1proc_to_decode: {p1 / dec:.2f}")
-    print(f"ratio_1proc_to_tsdb: {p1 / tsdb:.2f}")
-    print(f"runs: {args.runs} (medians; 2-core machine shared with other jobs, broker and TSDB on the same cores)")
+    per_message(args)
+    throughput(args)
+    print(f"runs: {args.runs} (medians; machine shared with other jobs unless said otherwise)")
     return 0
 
 

@@ -40,10 +40,10 @@ if str(ROOT) not in sys.path:
 from detect.kernels.suspects import map_at_k  # noqa: E402
 from detect.params import Params  # noqa: E402
 from edge.areafile import load_area_file  # noqa: E402
-from edge.publish.schemas import validate  # noqa: E402
 from edge.replayer import ReplayResult, replay  # noqa: E402
 from edge.sim.config import parse_sim_config  # noqa: E402
 from edge.sim.export import export  # noqa: E402
+from wire.schemas import validate  # noqa: E402
 
 START = "2026-07-01T00:00:00Z"
 START_TS = 1782864000.0
@@ -99,13 +99,13 @@ def run_area(tmp: Path, name: str, text: str, days: int, params: Callable[[Param
 
     def on(_topic: str, p: dict[str, Any]) -> None:
         s = p["schema"]
-        if s == "meterwatch.alert/1":
+        if s == "meterwatch.alert/2":
             alerts.append(p)
-        elif s == "meterwatch.daily/1":
+        elif s == "meterwatch.daily/2":
             daily.append(p)
-        elif s == "meterwatch.interval/1" and keep_interval:
+        elif s == "meterwatch.interval/2" and keep_interval:
             interval.append(p)
-        if s in ("meterwatch.alert/1", "meterwatch.daily/1") or checked[0] < 50:
+        if s in ("meterwatch.alert/2", "meterwatch.daily/2") or checked[0] < 50:
             checked[0] += 1
             try:
                 validate(p)
@@ -203,9 +203,9 @@ def run_area_existing(d: Path) -> Run:
     bad = [0]
 
     def on(_t: str, p: dict[str, Any]) -> None:
-        if p["schema"] == "meterwatch.alert/1":
+        if p["schema"] == "meterwatch.alert/2":
             alerts.append(p)
-        elif p["schema"] == "meterwatch.daily/1":
+        elif p["schema"] == "meterwatch.daily/2":
             daily.append(p)
         else:
             return

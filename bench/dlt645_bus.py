@@ -3,7 +3,7 @@
 One simulated bus on a real pseudo-terminal (socat) at 2400 baud, meters answering after 100 ms.
 The client reads forward active energy (00010000) round-robin from 8 meters for a fixed time; the
 wire limit is the same read computed from frame sizes, baud rate, response delay and the 20 ms gap
-(edge.wire). Also the streaming decoder's throughput in frames/s against the frames/s a 2400-baud
+(edge.wiretime). Also the streaming decoder's throughput in frames/s against the frames/s a 2400-baud
 wire can carry, and a realistic poll (energy, U, I, P, PF, SW7 with block reads: 6 reads per meter)
 in meters/min against its wire limit (the reference estimates 19-31 meters/min per 2400-baud bus).
 Prints `name: value` lines; medians over --runs runs.
@@ -29,7 +29,7 @@ from edge.dlt645.codec import Decoder, Frame
 from edge.dlt645.link import open_link
 from edge.sim.meterbus import MeterBus, SimMeter
 from edge.sim.sources import StaticSource
-from edge.wire import byte_time_s, dlt645_frame_bytes, dlt645_read_time_s
+from edge.wiretime import byte_time_s, dlt645_frame_bytes, dlt645_read_time_s
 from tests.support.pty import pty_pair
 
 BAUD = 2400

@@ -129,7 +129,7 @@ def latency(tmp: Path, broker: Mosquitto, crossings: int, cache: Path) -> None:
     sub = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-alerts", protocol=paho.MQTTv5)
     sub.on_message = on_message
     sub.connect("127.0.0.1", broker.port)
-    sub.subscribe("meterwatch/v1/+/+/alert", 1)
+    sub.subscribe("meterwatch/v2/+/+/+/alert", 1)
     sub.loop_start()
     from_sample: list[float] = []
     from_data: list[float] = []

@@ -1,6 +1,6 @@
 """Modbus full-device read: requests, bytes and wire time per shipped profile, coalesced vs naive.
 
-Wire time is the RTU formula of edge/wire.py at 9600 baud 8E1 (11 bits per character), with the t3.5
+Wire time is the RTU formula of edge/wiretime.py at 9600 baud 8E1 (11 bits per character), with the t3.5
 silent interval after the request and after the reply and a 10 ms device turnaround per request.
 The computed byte counts are checked against real reads of the simulated device over a socat pty
 pair, counted by the link as they cross the port (``measured_vs_computed_bytes`` must be 1.000).
@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from edge.modbus.plan import DEFAULT_MAX_GAP, Request, one_request_per_point, plan_reads
 from edge.modbus.profile import load_profile, shipped_profiles
-from edge.wire import modbus_rtu_read_time_s
+from edge.wiretime import modbus_rtu_read_time_s
 
 BAUD = 9600
 SLAVE_TIME_S = 0.01

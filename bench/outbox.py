@@ -38,12 +38,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from edge.publish.mqtt import MqttSettings, parse_broker_url
 from edge.publish.outbox import Outbox
 from edge.publish.publisher import Publisher, PublisherSettings
+from wire import Outgoing
 
-TOPIC = "meterwatch/v1/bench/A01/alert"
+TOPIC = "meterwatch/v2/gw-bench/bench/A01/alert"
 
 
 def alert_payload(n: int) -> dict[str, object]:
-    return {"schema": "meterwatch.alert/1", "gateway": "gw-bench", "ts": "2026-11-23T13:40:02Z",
+    return {"schema": "meterwatch.alert/2", "gateway": "gw-bench", "ts": "2026-11-23T13:40:02Z",
             "grid": "bench", "area": "A01", "alert_id": f"A01-overload-{n}", "state": "raised",
             "kind": "overload", "severity": "major", "subject": {"type": "transformer", "id": "T1"},
             "value": 112.5, "threshold": 100.0, "unit": "%", "raised_at": "2026-11-23T13:40:02Z",
@@ -87,7 +88,7 @@ async def bench_publish(url: str, d: Path, n: int, batch: int, preload: bool = F
     """Messages/s from submit (one durable put per ``batch`` messages) until every PUBACK deleted its
     row; with ``preload`` the outbox is filled before the publisher starts (drain only)."""
     state = d / f"pub-{time.monotonic_ns()}"
-    items = [(TOPIC, alert_payload(i), "alert", False) for i in range(n)]
+    items = [Outgoing(TOPIC, "alert", alert_payload(i)) for i in range(n)]
     if preload:
         ob = Outbox(state / "outbox.sqlite3", gateway="gw-bench")
         for i in range(0, n, 500):

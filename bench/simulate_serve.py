@@ -30,7 +30,7 @@ from edge.modbus.device import ModbusDevice
 from edge.modbus.link import LinkSettings
 from edge.modbus.profile import load_profile
 from edge.sim.config import parse_sim_config
-from edge.wire import modbus_rtu_read_time_s
+from edge.wiretime import modbus_rtu_read_time_s
 
 
 def _config(meters: int) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 import tomlconf
 from tomlconf import Doc, build_valid, read_text
+from wire.topics import DEFAULT_PREFIX
 
 __all__ = ["BatchConfig", "CollectorConfig", "InfluxConfig", "MqttConfig", "load", "parse"]
 
@@ -24,13 +25,16 @@ class MqttConfig:
     username: str = ""
     password_file: str = ""
     ca_file: str = ""
-    topic_prefix: str = "meterwatch/v1"
+    topic_prefix: str = DEFAULT_PREFIX
     shared_group: str = ""                      # "" = plain subscription; else $share/<group>/<prefix>/#
     session_expiry_s: int = 7 * 86400           # how long the broker queues for us while we are down
     receive_maximum: int = 10_000               # unacked messages in flight to us: the back-pressure bound
     keepalive_s: int = 30
     max_payload_bytes: int = 4 * 1024 * 1024
+    max_extra_fields: int = 32                  # undocumented properties dropped; more than this: dead letter
+    gap_tracking: str = "auto"                  # auto: on without shared_group; on; off (docs/collector.md)
     dead_letter_topic: str = "meterwatch-collector/deadletter"
+    alert_topic: str = "meterwatch-collector/alert"     # gap alerts (meterwatch.collector_alert/1)
     health_topic: str = "meterwatch-collector/health"   # /<client_id> is appended
     health_interval_s: float = 30.0
 
@@ -39,6 +43,8 @@ class MqttConfig:
 class InfluxConfig:
     url: str = "http://127.0.0.1:8086"
     api: str = "v2"          # v2: influxdb-client write API (2.x, 3.x, 1.8+); v1: POST /write (1.x < 1.8)
+    server: str = "influxdb"  # influxdb or victoriametrics: where identifiers and strings go (influx-schema.md)
+    per_meter: str = "auto"  # meter_interval (one series per meter): auto = on for victoriametrics; on; off
     org: str = "meterwatch"  # v2
     bucket: str = "meterwatch"  # v2 (for 1.8+: "database/retention_policy")
     token_file: str = ""     # v2 token, or "user:password" for 1.8+
@@ -63,11 +69,21 @@ class CollectorConfig:
     influx: InfluxConfig = field(default_factory=InfluxConfig)
     batch: BatchConfig = field(default_factory=BatchConfig)
     log_level: str = "info"
+    state_file: str = ""     # sequence state (gaps, duplicates) kept across restarts; "" = in memory only
     source: str = "<defaults>"
+
+    @property
+    def per_meter(self) -> bool:
+        return self.influx.per_meter == "on" or (self.influx.per_meter == "auto"
+                                                  and self.influx.server == "victoriametrics")
+
+    @property
+    def gap_tracking(self) -> bool:
+        return self.mqtt.gap_tracking == "on" or (self.mqtt.gap_tracking == "auto" and not self.mqtt.shared_group)
 
 
 _SECTIONS: dict[str, type] = {"mqtt": MqttConfig, "influx": InfluxConfig, "batch": BatchConfig}
-_TOP = {"log_level"}
+_TOP = {"log_level", "state_file"}
 
 
 def _check(cfg: CollectorConfig, doc: Doc) -> None:
@@ -84,7 +100,7 @@ def _check(cfg: CollectorConfig, doc: Doc) -> None:
         bad("mqtt", "topic_prefix", f"{prefix!r} must be a topic without wildcards or edge slashes")
     if m.shared_group and any(c in m.shared_group for c in "/#+"):
         bad("mqtt", "shared_group", f"{m.shared_group!r} must not contain / # +")
-    for key in ("dead_letter_topic", "health_topic"):
+    for key in ("dead_letter_topic", "health_topic", "alert_topic"):
         t = getattr(m, key)
         if not t or any(c in t for c in "#+"):
             bad("mqtt", key, f"{t!r} must be a topic without wildcards")
@@ -99,6 +115,13 @@ def _check(cfg: CollectorConfig, doc: Doc) -> None:
         bad("mqtt", "health_interval_s", "must be > 0")
     if i.api not in ("v1", "v2"):
         bad("influx", "api", f"{i.api!r} is not one of v1, v2")
+    for table, key, value, allowed in (("influx", "server", i.server, ("influxdb", "victoriametrics")),
+                                       ("influx", "per_meter", i.per_meter, ("auto", "on", "off")),
+                                       ("mqtt", "gap_tracking", m.gap_tracking, ("auto", "on", "off"))):
+        if value not in allowed:
+            bad(table, key, f"{value!r} is not one of {', '.join(allowed)}")
+    if m.max_extra_fields < 0:
+        bad("mqtt", "max_extra_fields", "must be >= 0")
     if not re.match(r"^https?://", i.url):
         bad("influx", "url", f"{i.url!r} is not http:// or https://")
     if i.timeout_s <= 0:
@@ -131,7 +154,6 @@ def parse(text: str, file: str = "<string>") -> CollectorConfig:
     _check(cfg, doc)
     doc.raise_if_errors()
     return cfg
-
 
 
 def load(path: str | Path) -> CollectorConfig:

@@ -1,17 +1,21 @@
-"""InfluxDB line protocol encoding of points, and RFC 3339 timestamps to epoch nanoseconds.
+r"""InfluxDB line protocol encoding of points.
 
 Numbers are always written as floats (no ``i`` suffix): JSON does not tell 5 from 5.0, and InfluxDB
 rejects a batch whose field type differs from the one already stored in the shard, so one integer
 sneaking in where a float was stored before would turn good data into a 400.
+
+String field values escape only ``\`` and ``"``. A newline or tab inside the quotes is written as is and
+stored as is (checked against InfluxDB 1.6: an escaped ``\n`` would be stored as the two characters
+backslash and n). Tag values cannot hold a newline at all; the wire format's ids exclude control
+characters, so none reaches a tag.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import lru_cache
 from typing import NamedTuple
 
-__all__ = ["FieldValue", "Point", "encode", "encode_head", "encode_many", "encode_rows", "ts_ns"]
+__all__ = ["FieldValue", "Point", "encode", "encode_head", "encode_many", "encode_rows"]
 
 FieldValue = float | bool | str
 
@@ -25,7 +29,7 @@ class Point(NamedTuple):
 
 _KEY_ESC = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})
 _MEAS_ESC = str.maketrans({",": r"\,", " ": r"\ "})
-_STR_ESC = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n"})
+_STR_ESC = str.maketrans({"\\": "\\\\", '"': '\\"'})
 
 
 # Escaped names and tag pairs repeat on every point: cache them (bounded; ids beyond the cache still work).
@@ -61,11 +65,25 @@ def encode_head(measurement: str, tags: dict[str, str]) -> str:
     return _measurement(measurement) + "".join([_tag_pair(k, tags[k]) for k in sorted(tags) if tags[k]])
 
 
+_KEYS: dict[str, str] = {}     # field name -> escaped "name=" (field names are the schema's: bounded)
+
+
 def encode(p: Point) -> str:
-    """One line of line protocol (no trailing newline)."""
-    head = encode_head(p.measurement, p.tags)
-    fields = ",".join([_field_key(k) + _field(v) for k, v in p.fields.items()])
-    return f"{head} {fields} {p.time_ns}"
+    """One line of line protocol (no trailing newline). The field loop is ``_field`` inlined: it runs
+    for every field of every point."""
+    parts = []
+    keys = _KEYS
+    for k, v in p.fields.items():
+        key = keys.get(k) or keys.setdefault(k, k.translate(_KEY_ESC) + "=")
+        if isinstance(v, float):
+            if v - v != 0:       # inf and nan: the cheap finiteness test
+                raise ValueError(f"non-finite number {v!r} cannot be stored")
+            parts.append(key + repr(v))
+        elif isinstance(v, str):
+            parts.append(key + '"' + v.translate(_STR_ESC) + '"')
+        else:
+            parts.append(key + _field(v))
+    return f"{encode_head(p.measurement, p.tags)} {','.join(parts)} {p.time_ns}"
 
 
 def encode_rows(head: str, key: str, ids: list[str], numbers: list[tuple[str, list]],
@@ -100,19 +118,3 @@ def encode_rows(head: str, key: str, ids: list[str], numbers: list[tuple[str, li
 
 def encode_many(points: list[Point]) -> bytes:
     return ("\n".join(encode(p) for p in points) + "\n").encode() if points else b""
-
-
-@lru_cache(maxsize=8192)
-def ts_ns(text: str) -> int:
-    """``2026-03-01T00:15:00.250Z`` -> epoch nanoseconds, exact (no float rounding of the fraction)."""
-    if not text.endswith("Z"):
-        raise ValueError(f"timestamp {text!r} is not UTC (must end in Z)")
-    base, _, frac = text[:-1].partition(".")
-    if frac and not frac.isdigit():
-        raise ValueError(f"timestamp {text!r} has a bad fraction")
-    try:
-        dt = datetime.fromisoformat(base + "+00:00")
-    except ValueError as e:
-        raise ValueError(f"timestamp {text!r} is not RFC 3339: {e}") from None
-    whole = int(dt.timestamp())
-    return whole * 1_000_000_000 + int((frac + "000000000")[:9] or 0)

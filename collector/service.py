@@ -1,216 +1,137 @@
 """The collector loop: receive, decode, batch, write, then acknowledge in receive order.
 
-Threads: paho's network thread only enqueues; the main thread decodes and fills batches; writer
-threads (``[batch] writes_in_flight``, default 2) each write one batch at a time. Batches are numbered
-in the order they were closed, and a batch is acknowledged only when it and every earlier batch are
-done, so acknowledgements leave in the order the messages arrived even when a later write returns
-first. Decoding the next batch overlaps the writes; at most one finished batch waits for a free writer
-(a queue of one), which stalls decoding when the database is slow. A message is acknowledged only when:
-its points were accepted by the database, or it was dead-lettered and the broker confirmed the
-dead-letter publish. While the database is unreachable the current batch is retried with exponential
-back-off and nothing is acknowledged; the broker's in-flight window (ReceiveMaximum) then fills and it
-stops sending — back-pressure all the way to the broker's queue for our persistent session.
+Threads: paho's network thread only enqueues; the main thread decodes, tracks sequences and fills
+batches; writer threads (``[batch] writes_in_flight``, default 2) each write one batch at a time, in the
+order rules of ``collector.batches`` (acknowledgements in receive order; a batch writing a point an
+earlier unfinished batch writes waits for it). At most one finished batch waits for a free writer (a
+queue of one), which stalls decoding when the database is slow. A message is acknowledged only when:
+its points were accepted by the database, it was a duplicate (already written), or it was dead-lettered
+and the broker confirmed the dead-letter publish. While the database is unreachable the current batch
+is retried with exponential back-off and nothing is acknowledged; the broker's in-flight window
+(ReceiveMaximum) then fills and it stops sending — back-pressure all the way to the broker's queue for
+our persistent session.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
+from collector.batches import Batch, Completion, Entry, KeyOrder
 from collector.config import CollectorConfig
-from collector.decode import Rejected, decode_lines
+from collector.decode import Decoded, Rejected, Rules, decode_lines
+from collector.gaps import GapReporter
 from collector.health import Health
 from collector.subscriber import Inbound, Subscriber
-from collector.writer import RejectedWrite, TooLarge, TransientWrite, Writer
+from collector.writer import Writer
+from collector.writing import BatchWriting
 
 __all__ = ["Collector"]
 
 log = logging.getLogger(__name__)
 
-_DEAD_LETTER_WAIT_S = 10.0
-
-
-@dataclass
-class _Entry:
-    msg: Inbound
-    points: int = 0     # number of points in ``body``
-    body: bytes = b""   # the message's points as line protocol, encoded on the decoding thread
-    dead: Any = None    # MQTTMessageInfo of the dead-letter publish
-
-
-@dataclass
-class _Batch:
-    entries: list[_Entry] = field(default_factory=list)
-    points: int = 0
-    opened: float = 0.0
-    seq: int = 0  # hand-over order = receive order; acknowledgements follow it
-
-    def add(self, e: _Entry) -> None:
-        if not self.entries:
-            self.opened = time.monotonic()
-        self.entries.append(e)
-        self.points += e.points
+_TIME_KEY = {"interval": "interval_start", "meters_interval": "interval_start", "daily": "day_start"}
 
 
 class Collector:
-    """Wire a ``Subscriber`` to a ``Writer``; ``run(stop)`` until ``stop`` is set."""
+    """Wire a ``Subscriber`` to a ``Writer``; ``run()`` until ``stop()``."""
 
     def __init__(self, cfg: CollectorConfig, writer: Writer, subscriber: Subscriber | None = None) -> None:
         self.cfg = cfg
         self.writer = writer
         self.sub = subscriber or Subscriber(cfg.mqtt)
         self.health = Health(cfg.mqtt.client_id)
+        m = cfg.mqtt
+        self.rules = Rules(prefix=m.topic_prefix, max_bytes=m.max_payload_bytes, max_extra_fields=m.max_extra_fields,
+                           server=cfg.influx.server, per_meter=cfg.per_meter)
+        self.gaps = GapReporter(cfg, self.sub, self.health) if cfg.gap_tracking else None
         self._stop = threading.Event()
-        self._max_entries = max(1, cfg.mqtt.receive_maximum // 2)
-        self._ready: queue.Queue[_Batch | None] = queue.Queue(maxsize=1)
-        self._pending = 0  # messages handed to the writers and not yet acknowledged or dropped
-        self._lock = threading.Lock()  # counters, pending, and the in-order acknowledgement below
+        self._max_entries = max(1, m.receive_maximum // 2)
+        self._ready: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
+        self._keys = KeyOrder()
+        self._completion = Completion(self._acknowledge)
+        self._writing = BatchWriting(cfg, writer, self.health, self._dead_letter, self._stop)
         self._seq = 0
-        self._next_ack = 0
-        self._done: dict[int, tuple[_Batch, bool]] = {}
         self._next_health = 0.0
         self._announced = False
 
-    # -- dead letters -------------------------------------------------------------------------------
-    def _dead_letter(self, msg: Inbound, reason: str, detail: str) -> Any:
+    # -- dead letters and acknowledgements ----------------------------------------------------------
+    def _dead_letter(self, msg: Inbound, reason: str, detail: str) -> object:
         m = self.cfg.mqtt
-        body = msg.payload[: m.max_payload_bytes]
-        doc = {"schema": "meterwatch.deadletter/1", "collector": m.client_id, "topic": msg.topic,
-               "reason": reason, "detail": detail[:2000], "size": len(msg.payload),
-               "truncated": len(body) < len(msg.payload),
-               "payload_b64": base64.b64encode(body).decode()}
-        with self._lock:
+        with self.health.lock:
             self.health.dead_letters[reason] += 1
         log.warning("dead-letter %s: %s: %s", msg.topic, reason, detail[:300])
-        return self.sub.publish(m.dead_letter_topic, json.dumps(doc).encode(), qos=1)
+        return self.sub.publish(m.dead_letter_topic, self.health.dead_letter(msg.topic, msg.payload, reason, detail,
+                                                                            m.max_payload_bytes), qos=1)
 
-    # -- writing ------------------------------------------------------------------------------------
-    def _backoff(self, attempt: int, hint: float | None) -> float:
-        b = self.cfg.batch
-        return max(hint or 0.0, min(b.retry_max_s, b.retry_initial_s * 2 ** attempt))
-
-    def _write_retrying(self, body: bytes) -> None:
-        """Write until accepted; raises RejectedWrite/TooLarge (not retried). Gives up only on stop."""
-        attempt = 0
-        while True:
-            t = time.monotonic()
-            try:
-                self.writer.write(body)
-                self.health.last_write_ms = (time.monotonic() - t) * 1000
-                return
-            except TransientWrite as e:
-                with self._lock:
-                    self.health.counters["write_failures"] += 1
-                delay = self._backoff(attempt, e.retry_after_s)
-                log.warning("write failed (%s); retry in %.1f s, nothing acknowledged meanwhile", e, delay)
-                attempt += 1
-                if self._stop.wait(delay):
-                    raise
-
-    def _write_batch(self, batch: _Batch) -> bool:
-        """Write the batch (message by message after a 400/413); True when every message of it may be
-        acknowledged. Raises TransientWrite only when stopping."""
-        points = sum(e.points for e in batch.entries)
-        if points:
-            try:
-                self._write_retrying(b"".join(e.body for e in batch.entries))
-            except (RejectedWrite, TooLarge) as e:
-                log.warning("batch of %d points refused (%s): writing message by message", points, e)
-                for entry in batch.entries:
-                    if entry.points:
-                        try:
-                            self._write_retrying(entry.body)
-                        except (RejectedWrite, TooLarge) as e2:
-                            entry.dead = self._dead_letter(entry.msg, "db_rejected", str(e2))
-                            entry.points, entry.body = 0, b""
-        for entry in batch.entries:
-            if entry.dead is not None:
-                try:
-                    entry.dead.wait_for_publish(_DEAD_LETTER_WAIT_S)
-                except (RuntimeError, ValueError) as e:
-                    log.warning("dead-letter publish failed: %s", e)
-                if not entry.dead.is_published():
-                    log.warning("dead-letter publish unconfirmed: batch left unacknowledged for redelivery")
-                    return False
-        return True
-
-    def _finish(self, batch: _Batch, ok: bool) -> None:
-        """Record a written batch and acknowledge every batch that is now complete in hand-over order:
-        with several writes in flight a later batch may be accepted first, and then waits."""
-        with self._lock:
-            self._done[batch.seq] = (batch, ok)
-            while self._next_ack in self._done:
-                done, good = self._done.pop(self._next_ack)
-                self._next_ack += 1
-                self._pending -= len(done.entries)
-                if good:
-                    self._acknowledge(done)
-
-    def _acknowledge(self, batch: _Batch) -> None:
+    def _acknowledge(self, batch: Batch) -> None:
         c = self.health.counters
         points = sum(e.points for e in batch.entries)
         c["batches"] += 1
         c["written_points"] += points
         self.health.last_batch_points = points
-        for entry in batch.entries:
-            if entry.points:
-                c["written_messages"] += 1
-            if self.sub.ack(entry.msg):
-                c["acked"] += 1
-            else:
-                c["stale_dropped"] += 1
+        c["written_messages"] += sum(1 for e in batch.entries if e.points)
+        acked = self.sub.ack_many([e.msg for e in batch.entries])
+        c["acked"] += acked
+        c["stale_dropped"] += len(batch.entries) - acked
 
     def _writer_loop(self) -> None:
-        """Take batches and write them; on stop, one last attempt each, then leave the rest
-        unacknowledged for redelivery."""
-        while True:
-            batch = self._ready.get()
-            if batch is None:
-                return
+        while (batch := self._ready.get()) is not None:
+            for dep in batch.deps:        # an earlier batch writes one of our points: let it land first
+                dep.wait()
             ok = False
             try:
-                ok = self._write_batch(batch)
-            except TransientWrite:
-                log.warning("stopping with %d messages unwritten: the broker redelivers them", len(batch.entries))
-            except Exception:  # a bug must not kill the writer: leave the batch unacknowledged (redelivered)
-                with self._lock:
-                    self.health.counters["internal_errors"] += 1
-                log.exception("writing a batch of %d messages failed unexpectedly", len(batch.entries))
+                ok = self._writing.write(batch)
             finally:
-                self._finish(batch, ok)
+                self._keys.release(batch)
+                self._completion.finish(batch, ok)
 
-    # -- main loop ----------------------------------------------------------------------------------
-    def _take(self, msg: Inbound, batch: _Batch) -> None:
+    # -- decoding -----------------------------------------------------------------------------------
+    def _take(self, msg: Inbound, batch: Batch) -> None:
         self.health.counters["received"] += 1
         if msg.generation != self.sub.generation:
             self.health.counters["stale_dropped"] += 1  # the broker redelivers it on the new connection
             return
-        m = self.cfg.mqtt
         try:
-            _kind, n, body = decode_lines(msg.topic, msg.payload, prefix=m.topic_prefix,
-                                          max_bytes=m.max_payload_bytes)
+            d = decode_lines(msg.topic, msg.payload, self.rules)
         except Rejected as r:
-            batch.add(_Entry(msg, dead=self._dead_letter(msg, r.reason, r.detail)))
+            batch.add(Entry(msg, dead=self._dead_letter(msg, r.reason, r.detail)))
             return
         except Exception as e:  # a bug of ours: keep the message (dead letter), keep running
-            with self._lock:
+            with self.health.lock:
                 self.health.counters["internal_errors"] += 1
             log.exception("decoding %s failed unexpectedly", msg.topic)
-            batch.add(_Entry(msg, dead=self._dead_letter(msg, "collector_error", repr(e))))
+            batch.add(Entry(msg, dead=self._dead_letter(msg, "collector_error", repr(e))))
             return
-        batch.add(_Entry(msg, n, body))
+        batch.add(self._entry(msg, d))
 
+    def _entry(self, msg: Inbound, d: Decoded) -> Entry:
+        a, c = d.accepted, self.health.counters
+        if a.extras:
+            c["extra_fields"] += a.extras
+        if d.points == 0 and a.kind.name == "meters_interval":
+            c["not_stored_per_meter"] += 1
+        points, body = d.points, d.body
+        if self.gaps is not None and a.kind.stream:
+            verdict = self.gaps.observe(a)
+            if verdict is None:
+                return Entry(msg)                   # a duplicate: written before, acknowledged only
+            points, body = points + verdict[0], body + verdict[1]
+        return Entry(msg, points, body, point_key(msg.topic, a.kind.name, a.payload))
+
+    # -- health ---------------------------------------------------------------------------------------
     def publish_health(self) -> None:
-        snap = self.health.snapshot(queue_depth=self.sub.inbox.qsize(), pending=self._pending,
-                                    connected=self.sub.client.is_connected())
+        snap = self.health.snapshot(queue_depth=self.sub.inbox.qsize(), pending=self._completion.pending,
+                                    connected=self.sub.is_connected(),
+                                    sequences=self.gaps.counters() if self.gaps else None)
         log.info("health %s", json.dumps(snap, separators=(",", ":")))
         self.sub.publish(f"{self.cfg.mqtt.health_topic}/{self.cfg.mqtt.client_id}", json.dumps(snap).encode(), qos=0)
+        if self.gaps is not None:
+            self.gaps.save()
 
     def stop(self) -> None:
         self._stop.set()
@@ -224,17 +145,28 @@ class Collector:
             self.publish_health()
             self._next_health = now + self.cfg.mqtt.health_interval_s
 
-    def _hand_over(self, batch: _Batch) -> None:
+    # -- main loop ----------------------------------------------------------------------------------
+    def _hand_over(self, batch: Batch) -> None:
         batch.seq = self._seq
         self._seq += 1
-        with self._lock:
-            self._pending += len(batch.entries)
-        while True:  # blocks while the writer is busy and one batch already waits: back-pressure
+        self._keys.claim(batch)
+        self._completion.handed_over(batch)
+        while True:  # blocks while the writers are busy and one batch already waits: back-pressure
             try:
                 self._ready.put(batch, timeout=0.2)
                 return
             except queue.Full:
                 self._tick_health()
+
+    def _fill(self, batch: Batch) -> None:
+        b = self.cfg.batch
+        wait = b.max_delay_s - (time.monotonic() - batch.opened) if batch.entries else 0.2
+        try:
+            self._take(self.sub.inbox.get(timeout=max(0.0, min(wait, 0.2))), batch)
+            while batch.points < b.max_points and len(batch.entries) < self._max_entries:
+                self._take(self.sub.inbox.get_nowait(), batch)
+        except queue.Empty:
+            pass
 
     def run(self) -> None:
         b = self.cfg.batch
@@ -242,23 +174,18 @@ class Collector:
                    for i in range(b.writes_in_flight)]
         for w in writers:
             w.start()
+        if self.gaps is not None:
+            self.gaps.load()
         self.sub.start()
-        batch = _Batch()
+        batch = Batch()
         try:
             while not self._stop.is_set():
                 self._tick_health()
-                now = time.monotonic()
-                wait = b.max_delay_s - (now - batch.opened) if batch.entries else 0.2
-                try:
-                    self._take(self.sub.inbox.get(timeout=max(0.0, min(wait, 0.2))), batch)
-                    while batch.points < b.max_points and len(batch.entries) < self._max_entries:
-                        self._take(self.sub.inbox.get_nowait(), batch)
-                except queue.Empty:
-                    pass
+                self._fill(batch)
                 if batch.entries and (batch.points >= b.max_points or len(batch.entries) >= self._max_entries
                                       or time.monotonic() - batch.opened >= b.max_delay_s):
                     self._hand_over(batch)
-                    batch = _Batch()
+                    batch = Batch()
             if batch.entries:
                 log.info("stopping: flushing the last batch of %d points", batch.points)
                 self._hand_over(batch)
@@ -271,3 +198,11 @@ class Collector:
             self.publish_health()
             self.sub.stop()
             self.writer.close()
+
+
+
+def point_key(topic: str, kind: str, payload: dict[str, Any]) -> tuple[str, str]:
+    """The point a message writes: its topic and its point's time (alert events: also their topic_seq,
+    which the mapping puts into the time)."""
+    t = payload[_TIME_KEY.get(kind, "ts")]
+    return topic, f"{t}#{payload['topic_seq']}" if kind == "alert" else t

@@ -2,7 +2,8 @@
 
 The edge daemon and replay produce the real thing; this generator stands in for them where a test or a
 benchmark needs a deterministic stream with every payload kind and every optional field exercised.
-Each message is ``(topic, payload)`` exactly as the daemon would publish it (DESIGN §5).
+Each message is ``(topic, payload)`` exactly as the daemon would publish it (``wire``: topics, kinds,
+``msg_id`` ``<gateway>:<n>`` and per-topic ``topic_seq`` as the outbox stamps them).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from edge.publish.schemas import TOPICS
+from wire import KINDS, Topic, format_msg_id, stamp
+from wire.timefmt import rfc3339 as wire_time
+from wire.topics import DEFAULT_PREFIX, build
 
 __all__ = ["AreaSpec", "Message", "area_stream", "dump_jsonl", "load_jsonl", "rfc3339", "topic_for"]
 
@@ -43,6 +46,7 @@ class AreaSpec:
     intervals: int = 8
     start: datetime = datetime(2026, 3, 1, tzinfo=timezone.utc)
     seed: int = 1
+    revisions: bool = False   # re-send each interval once, corrected, right after the original (same point)
 
 
 def load_jsonl(path: str | Path) -> list[Message]:
@@ -67,46 +71,48 @@ def dump_jsonl(messages: Iterable[Message], path: str | Path) -> None:
 
 def rfc3339(t: datetime) -> str:
     """UTC RFC 3339 with ``Z`` and milliseconds only when there are any (the payload convention)."""
-    t = t.astimezone(timezone.utc)
-    if t.microsecond:
-        return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return wire_time(t.timestamp())
 
 
 def topic_for(prefix: str, kind: str, *, grid: str = "", area: str = "", gateway: str = "") -> str:
-    if kind in ("status", "health"):
-        return f"{prefix}/gateway/{gateway}/{TOPICS[kind]}"
-    return f"{prefix}/{grid}/{area}/{TOPICS[kind]}"
+    scoped = KINDS[kind].scope == "area"
+    return build(prefix, Topic(gateway=gateway, kind=kind, grid=grid if scoped else "", area=area if scoped else ""))
 
 
 class _Ids:
+    """msg_id and topic_seq as the gateway's outbox assigns them."""
+
     def __init__(self, gateway: str) -> None:
         self.gateway, self.n = gateway, 0
+        self.per_topic: dict[str, int] = {}
 
-    def next(self) -> str:
+    def stamp(self, topic: str, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         self.n += 1
-        return f"{self.gateway}-{self.n:08d}"
+        seq = None
+        if KINDS[kind].stream:
+            seq = self.per_topic[topic] = self.per_topic.get(topic, 0) + 1
+        return stamp(payload, msg_id=format_msg_id(self.gateway, self.n), topic_seq=seq)
 
 
 def _maybe(rng: random.Random, value: float, p_null: float = 0.05) -> float | None:
     return None if rng.random() < p_null else round(value, 3)
 
 
-def area_stream(spec: AreaSpec, prefix: str = "meterwatch/v1") -> Iterator[Message]:
+def area_stream(spec: AreaSpec, prefix: str = DEFAULT_PREFIX) -> Iterator[Message]:
     """Every payload kind for ``spec.intervals`` 15-min intervals, in publishing order."""
     rng = random.Random(spec.seed)
     ids = _Ids(spec.gateway)
     env = {"gateway": spec.gateway, "grid": spec.grid, "area": spec.area}
     meters = [f"{spec.area}-m{i:04d}" for i in range(spec.meters)]
 
-    def msg(kind: str, ts: datetime, body: dict[str, Any], *, area_level: bool = True) -> Message:
-        head: dict[str, Any] = {"schema": f"meterwatch.{kind}/1", "msg_id": ids.next(), "ts": rfc3339(ts)}
-        head.update(env if area_level else {"gateway": spec.gateway})
-        head.update(body)
-        return Message(topic_for(prefix, kind, **env), head)
+    def msg(kind: str, ts: datetime, body: dict[str, Any]) -> Message:
+        area_level = KINDS[kind].scope == "area"
+        head: dict[str, Any] = {"schema": KINDS[kind].tag, **(env if area_level else {"gateway": spec.gateway}),
+                                "ts": rfc3339(ts), **body}
+        topic = topic_for(prefix, kind, **env)
+        return Message(topic, ids.stamp(topic, kind, head))
 
-    yield msg("status", spec.start, {"state": "online", "version": "0.1.0", "boot_id": f"boot-{spec.seed}"},
-              area_level=False)
+    yield msg("status", spec.start, {"state": "online", "version": "0.1.0", "boot_id": f"boot-{spec.seed}"})
     active: dict[str, dict[str, Any]] = {}
     for k in range(spec.intervals):
         t0 = spec.start + timedelta(seconds=k * INTERVAL_S)
@@ -114,15 +120,25 @@ def area_stream(spec: AreaSpec, prefix: str = "meterwatch/v1") -> Iterator[Messa
         for j in range(spec.realtime_per_interval):
             ts = t0 + timedelta(seconds=(j + 1) * INTERVAL_S / (spec.realtime_per_interval + 1), milliseconds=250)
             yield msg("realtime", ts, _realtime(rng))
-        yield msg("interval", t1, _interval(rng, t0, t1, spec.meters))
+        body = _interval(rng, t0, t1, spec.meters)
+        yield msg("interval", t1, body)
+        if spec.revisions:
+            yield msg("interval", t1 + timedelta(seconds=5), _revised(body))
         yield msg("meters_interval", t1, _meters(rng, t0, t1, meters))
         yield from _alerts(rng, k, t1, meters, active, msg)
-        yield msg("health", t1, _health(rng, k))
+        yield msg("health", t1, _health(rng, k, spec.area))
     day0 = spec.start.replace(hour=0, minute=0, second=0, microsecond=0)
     end = spec.start + timedelta(seconds=spec.intervals * INTERVAL_S)
     yield msg("daily", end, _daily(rng, day0, meters))
     yield msg("status", end + timedelta(seconds=1), {"state": "offline", "version": "0.1.0",
-                                                       "boot_id": f"boot-{spec.seed}"}, area_level=False)
+                                                       "boot_id": f"boot-{spec.seed}"})
+
+
+def _revised(body: dict[str, Any]) -> dict[str, Any]:
+    """The interval recomputed: what a gateway re-sends when late meter readings arrive."""
+    sales = round(body["sales_kwh"] + 0.5, 3)
+    return {**body, "sales_kwh": sales, "loss_kwh": round(body["supply_kwh"] - sales, 3),
+            "status": "computed", "meters_read": body["meters_expected"]}
 
 
 def _realtime(rng: random.Random) -> dict[str, Any]:
@@ -206,7 +222,7 @@ def _alerts(rng: random.Random, k: int, ts: datetime, meters: list[str], active:
         yield msg("alerts_active", ts, {"alerts": list(active.values())})
 
 
-def _health(rng: random.Random, k: int) -> dict[str, Any]:
+def _health(rng: random.Random, k: int, area: str) -> dict[str, Any]:
     return {
         "uptime_s": 60.0 + k * INTERVAL_S, "version": "0.1.0",
         "buses": [{"name": "rs485-1", "reads_ok": 100 * (k + 1), "reads_failed": rng.randint(0, 5),
@@ -214,10 +230,14 @@ def _health(rng: random.Random, k: int) -> dict[str, Any]:
                    "lateness_s": None, "devices_backed_off": rng.randint(0, 2)},
                   {"name": "ttu", "reads_ok": 900 * (k + 1), "reads_failed": 0, "utilisation": 0.05,
                    "round_time_s": 1.0, "lateness_s": 0.0, "devices_backed_off": 0}],
-        "outbox": {"depth": rng.randint(0, 10), "bytes": rng.randint(0, 4096), "dropped_summaries": 0,
-                   "dropped_alerts": 0},
-        "engine": {"ingest_lag_s": round(rng.uniform(0, 2), 2), "snapshots": k, "mode": "numba"},
-        "counters": {"mqtt_reconnects": float(k // 4), "frames bad": 1.0},
+        "outbox": {"depth": rng.randint(0, 10), "bytes": rng.randint(0, 4096), "inflight": rng.randint(0, 3),
+                   "dropped_summaries": 0, "dropped_alerts": 0, "superseded": k // 3, "rejected": 0},
+        "engine": {area: {"steps": 15.0 * (k + 1), "messages": 9.0 * (k + 1), "alerts": float(k),
+                          "readings_fed": 500.0 * (k + 1), "readings_rejected": float(k % 2), "snapshots": float(k),
+                          "last_advance_ms": round(rng.uniform(1, 9), 2), "max_advance_ms": 12.5,
+                          "last_snapshot_ms": 3.25}},
+        "counters": {"mqtt_disconnects": float(k // 4), "mqtt_published": 20.0 * (k + 1), "queue_depth": 0.0,
+                     "unrouted_reads": 0.0},
     }
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -22,9 +22,9 @@ from detect.alarms import Alert
 from detect.area import Area
 from detect.params import Params
 from detect.quantities import QUANTITY_CODE
-from edge.publish.schemas import kind_of
 from edge.publish.serializers import Serializer
 from edge.readings import DeviceRead
+from wire import Outgoing
 
 __all__ = ["AreaRunner", "MessageSink", "StepStats"]
 
@@ -34,8 +34,7 @@ log = logging.getLogger(__name__)
 class MessageSink(Protocol):
     """Where a step's messages go: ``edge.publish.Publisher`` in the daemon, a file in replay."""
 
-    async def submit_many(self, items: list[tuple[str, dict[str, Any], str, bool]], *,
-                          state: dict[str, bytes] | None = None) -> list[str]: ...
+    async def submit_many(self, items: Sequence[Outgoing], *, state: dict[str, bytes] | None = None) -> list[str]: ...
 
 
 @dataclass
@@ -68,8 +67,8 @@ class AreaRunner:
         self.sink = sink
         self.state_key = f"engine:{area.id}"
         self.engine = self._restore(saved_state) if saved_state else Engine(area, params)
-        self.serializer = Serializer(gateway=gateway, grid=area.grid or "-", area=area.id,
-                                     msg_ids=lambda: "pending", topic_prefix=topic_prefix)
+        self.serializer = Serializer(gateway=gateway, grid=area.grid or "default", area=area.id,
+                                     topic_prefix=topic_prefix)
         self.snapshot_interval_s = snapshot_interval_s
         self._last_snapshot_s = time.monotonic()
         self.publish_realtime = publish_realtime
@@ -154,11 +153,7 @@ class AreaRunner:
         self.stats.max_advance_ms = max(self.stats.max_advance_ms, ms)
         self.stats.steps += 1
         msgs = self.serializer.output(out, active=[*self.engine.active_alerts(), *self.extra_active()], ts=ts)
-        items: list[tuple[str, dict[str, Any], str, bool]] = []
-        for topic, payload in msgs:
-            kind = kind_of(payload)
-            if self._wanted(kind):
-                items.append((topic, payload, kind, kind == "alerts_active"))
+        items = [m for m in msgs if self._wanted(m.kind)]
         state: dict[str, bytes] | None = None
         due = time.monotonic() - self._last_snapshot_s >= self.snapshot_interval_s
         if self.snapshots and (out.alerts or force_snapshot or (due and items)):
@@ -179,7 +174,7 @@ class AreaRunner:
                         await self.sink.submit_many([item])
                         kept.append(item)
                     except ValueError as one:
-                        self._reject_message(item[2], str(one))
+                        self._reject_message(item.kind, str(one))
                 if state:
                     await self.sink.submit_many([], state=state)
                 items = kept

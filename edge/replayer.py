@@ -1,8 +1,9 @@
 """Replay an exported readings CSV through the same engine and serialisers as the daemon (DESIGN §6).
 
 ``replay(area, params, readings, out)`` streams ``edge.replay.read_batches`` into an ``edge.pipeline.AreaRunner``
-whose sink writes JSON lines ``{"topic": ..., "payload": ...}`` with msg_ids ``replay:<seq>``: exactly the
-messages the daemon would publish, in publication order. Used by ``meterwatch replay`` and by
+whose sink writes JSON lines ``{"topic": ..., "payload": ...}`` with msg_ids ``<gateway>:<seq>`` and
+per-topic ``topic_seq`` as the outbox would stamp them: exactly the messages the daemon would publish, in
+publication order. Used by ``meterwatch replay`` and by
 ``bench/detection_eval.py`` (in-process, same code).
 """
 
@@ -12,7 +13,7 @@ import asyncio
 import json
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -22,31 +23,38 @@ from detect.batch import ReadingBatch
 from detect.params import Params
 from edge.pipeline import AreaRunner
 from edge.replay import ReplayStats, read_batches
+from wire import KINDS, Outgoing, format_msg_id, stamp
+from wire.topics import DEFAULT_PREFIX
 
 __all__ = ["JsonlSink", "ReplayResult", "replay"]
 
 
 class JsonlSink:
-    """A ``MessageSink`` writing one JSON object per line; assigns msg_ids ``replay:<seq>``. ``on_message``
-    (optional) sees every (topic, payload) as written, for in-process evaluation."""
+    """A ``MessageSink`` writing one JSON object per line; stamps ids as the outbox does (msg_id
+    ``<gateway>:1, 2 …``, ``topic_seq`` per stream topic). ``on_message`` (optional) sees every
+    (topic, payload) as written, for in-process evaluation."""
 
-    def __init__(self, stream: IO[str] | None,
-                 on_message: Callable[[str, dict[str, Any]], None] | None = None) -> None:
+    def __init__(self, stream: IO[str] | None, on_message: Callable[[str, dict[str, Any]], None] | None = None,
+                 *, gateway: str = "replay") -> None:
         self.stream = stream
         self.on_message = on_message
+        self.gateway = gateway
         self.seq = 0
+        self.topic_seq: Counter[str] = Counter()
         self.by_kind: Counter[str] = Counter()
 
-    async def submit_many(self, items: list[tuple[str, dict[str, Any], str, bool]], *,
-                          state: dict[str, bytes] | None = None) -> list[str]:
+    async def submit_many(self, items: Sequence[Outgoing], *, state: dict[str, bytes] | None = None) -> list[str]:
         ids = []
         lines = []
-        for topic, payload, kind, _retain in items:
+        for item in items:
+            topic = item.topic
             self.seq += 1
-            msg_id = f"replay:{self.seq}"
-            payload = dict(payload, msg_id=msg_id)
+            msg_id = format_msg_id(self.gateway, self.seq)
+            if item.stream:
+                self.topic_seq[topic] += 1
+            payload = stamp(item.payload, msg_id=msg_id, topic_seq=self.topic_seq[topic] if item.stream else None)
             ids.append(msg_id)
-            self.by_kind[kind] += 1
+            self.by_kind[item.kind] += 1
             if self.stream is not None:
                 lines.append(json.dumps({"topic": topic, "payload": payload}, separators=(",", ":")))
             if self.on_message is not None:
@@ -81,20 +89,20 @@ class ReplayResult:
 
 
 def replay(area: Area, params: Params, readings: str | Path, out: IO[str] | None, *,
-           progress: IO[str] | None = None, gateway: str = "replay", topic_prefix: str = "meterwatch/v1",
+           progress: IO[str] | None = None, gateway: str = "replay", topic_prefix: str = DEFAULT_PREFIX,
            batch_s: float = 3600.0, reorder_s: float = 300.0,
            on_message: Callable[[str, dict[str, Any]], None] | None = None) -> ReplayResult:
     """Run ``readings`` through the engine of ``area``; JSON lines to ``out`` (None: count only)."""
     result = ReplayResult(stats=ReplayStats())
 
     def seen(topic: str, payload: dict[str, Any]) -> None:
-        if payload.get("schema") == "meterwatch.alert/1":
+        if payload.get("schema") == KINDS["alert"].tag:
             (result.raised if payload["state"] == "raised" else
              result.cleared if payload["state"] == "cleared" else Counter())[payload["kind"]] += 1
         if on_message is not None:
             on_message(topic, payload)
 
-    sink = JsonlSink(out, seen)
+    sink = JsonlSink(out, seen, gateway=gateway)
     runner = AreaRunner(area, params, gateway=gateway, topic_prefix=topic_prefix, sink=sink, snapshots=False)
     t0 = time.perf_counter()
 

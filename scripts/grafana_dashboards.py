@@ -68,11 +68,11 @@ DASHBOARDS: dict[str, tuple[str, list[dict[str, Any]], list[Panel]]] = {
          f'"threshold", "unit", "message", "alert_id" FROM "alert" WHERE {AREA}', "none", "table"),
     ]),
     "theft-suspects": ("meterwatch · theft suspects", [GRID, AREA_VAR], [
-        ("Suspect ranking (latest day)", f'SELECT last("rank") AS "rank", last("score") AS "score", '
-         f'last("evidence") AS "evidence" FROM "theft_suspect" WHERE {AREA} GROUP BY "area", "meter"',
+        ("Suspect ranking (latest day)", f'SELECT last("meter") AS "meter", last("score") AS "score", '
+         f'last("evidence") AS "evidence" FROM "theft_suspect" WHERE {AREA} GROUP BY "area", "rank"',
          "none", "table"),
         ("Suspect score per day", f'SELECT max("score") AS "score" FROM "theft_suspect" WHERE {AREA} '
-         'GROUP BY time(1d), "meter" fill(none)', "none", "timeseries"),
+         'GROUP BY time(1d), "rank" fill(none)', "none", "timeseries"),
         ("Daily loss and non-technical loss", f'SELECT last("loss_pct") AS "loss %", last("ntl_kwh") AS "NTL kWh" '
          f'FROM "area_daily" WHERE {AREA} GROUP BY time(1d), "area" fill(none)', "none", "timeseries"),
         ("Theft alerts", f'SELECT "state", "subject_id", "value", "message" FROM "alert" '
@@ -88,7 +88,7 @@ DASHBOARDS: dict[str, tuple[str, list[dict[str, Any]], list[Panel]]] = {
          f'{AREA} GROUP BY time($__interval), "meter" fill(none)', "amp", "timeseries"),
         ("Reads and estimates", f'SELECT "read", "estimated", "e_kwh" FROM "meter_interval" WHERE '
          f'"meter" =~ /^$meter$/ AND {AREA}', "none", "table"),
-        ("Suspect rank", f'SELECT "rank", "score" FROM "theft_suspect" WHERE "meter" =~ /^$meter$/ AND {AREA}',
+        ("Suspect rank", f'SELECT "score", "rank" FROM "theft_suspect" WHERE "meter" =~ /^$meter$/ AND {AREA}',
          "none", "table"),
         ("Alerts on this meter", f'SELECT "state", "kind", "severity", "value", "message" FROM "alert" '
          f'WHERE "subject_id" =~ /^$meter$/ AND {AREA}', "none", "table"),

@@ -17,6 +17,8 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+from wire.topics import DEFAULT_PREFIX, filters
+
 __all__ = ["add_arguments", "format_active", "format_alert", "run"]
 
 _SEVERITY_MARK = {"info": "·", "warning": "!", "major": "!!", "critical": "!!!"}
@@ -24,7 +26,7 @@ _SEVERITY_MARK = {"info": "·", "warning": "!", "major": "!!", "critical": "!!!"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--broker", default="mqtt://localhost:1883", help="mqtt://host[:port] or mqtts://host[:port]")
-    p.add_argument("--prefix", default="meterwatch/v1", help="topic prefix (default meterwatch/v1)")
+    p.add_argument("--prefix", default=DEFAULT_PREFIX, help=f"topic prefix (default {DEFAULT_PREFIX})")
     p.add_argument("--active", action="store_true", help="also show each area's retained active-alert list")
     p.add_argument("--grid", default="+", help="only this grid (default: all)")
     p.add_argument("--area", default="+", help="only this area (default: all)")
@@ -89,9 +91,8 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"meterwatch alerts: {exc}", file=sys.stderr)
         return 2
-    topics = [f"{args.prefix}/{args.grid}/{args.area}/alert"]
-    if args.active:
-        topics.append(f"{args.prefix}/{args.grid}/{args.area}/alerts/active")
+    topics = filters(args.prefix, ["alert", "alerts_active"] if args.active else ["alert"], grid=args.grid,
+                     area=args.area)
     seen: OrderedDict[str, None] = OrderedDict()   # recent msg_ids: at-least-once means duplicates
     state = {"shown": 0, "malformed": 0, "exit": 0}
     done = threading.Event()

@@ -13,6 +13,7 @@ from typing import Any
 
 from detect.params import Params
 from edge.config.checks import timezone_problem, topic_prefix_problem
+from wire.topics import DEFAULT_PREFIX
 
 __all__ = [
     "BAUD_RATES",
@@ -63,7 +64,7 @@ class MqttConfig:
     ca_file: str = f("", doc="CA bundle for mqtts:// (must exist); empty: system CAs")
     cert_file: str = f("", doc="client certificate (PEM) for mutual TLS (must exist)")
     key_file: str = f("", doc="client key (PEM) for mutual TLS (must exist)")
-    topic_prefix: str = f("meterwatch/v1", check=topic_prefix_problem,
+    topic_prefix: str = f(DEFAULT_PREFIX, check=topic_prefix_problem,
                           doc="topic prefix P: no wildcards, no empty levels, not $…, at most 256 bytes")
     keepalive_s: int = f(60, lo=5, hi=3600)
 

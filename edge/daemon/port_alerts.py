@@ -1,7 +1,7 @@
 """The gateway alert ``port_unavailable``: a port that cannot be opened, raised once and cleared when
 the port opens again (``PortEvent`` from ``edge.scheduler.port``).
 
-One alert per area with devices on the port, on that area's alert topic (``P/{grid}/{area}/alert``), so
+One alert per area with devices on the port, on that area's alert topic (``P/{gateway}/{grid}/{area}/alert``), so
 it reaches whoever watches the area, and listed in the area's retained ``alerts/active`` with the
 engine's alerts. Subject: ``{"type": "gateway", "id": "<gateway>/<bus>"}``; value: the area's devices on
 the port (unit ``devices``); evidence: bus, port, error, attempts, seconds down. The active alerts are
@@ -21,8 +21,8 @@ from typing import Any
 
 from detect.alarms import Alert
 from edge.pipeline import AreaRunner, MessageSink
-from edge.publish.serializers import topic_for
 from edge.scheduler.port import PortEvent
+from wire import Outgoing
 
 __all__ = ["KIND", "STATE_KEY", "PortAlerts"]
 
@@ -103,17 +103,15 @@ class PortAlerts:
 
     async def _store(self, changed: list[Alert]) -> None:
         """The alert events and each touched area's active list, with the state, in one transaction."""
-        items: list[tuple[str, dict[str, Any], str, bool]] = []
+        items: list[Outgoing] = []
         for a in changed:
-            runner = self.runners[a.alert_id.split(":", 1)[0]]
-            ser, area = runner.serializer, runner.area.id
-            items.append((topic_for(self.prefix, ser.grid, area, "alert"), ser.alert(a), "alert", False))
+            ser = self.runners[a.alert_id.split(":", 1)[0]].serializer
+            items.append(Outgoing(ser.topic("alert"), "alert", ser.alert(a)))
         for area in dict.fromkeys(a.alert_id.split(":", 1)[0] for a in changed):
             runner = self.runners[area]
             ser = runner.serializer
             active = [*runner.engine.active_alerts(), *self.of_area(area)]
-            items.append((topic_for(self.prefix, ser.grid, area, "alerts_active"),
-                          ser.alerts_active(active, changed[-1].ts), "alerts_active", True))
+            items.append(Outgoing(ser.topic("alerts_active"), "alerts_active", ser.alerts_active(active, changed[-1].ts)))
         state = json.dumps([a.to_dict() for a in self.active.values()]).encode()
         await self.sink.submit_many(items, state={STATE_KEY: state})
         for a in changed:

@@ -3,7 +3,7 @@
 A link owns the port and the timing, never the meaning: ``exchange()`` sends one request and returns
 the first reply frame the caller accepts, or what went wrong. One exchange at a time (a lock); a
 minimum idle gap before each request; a deadline per request from the baud rate, the expected reply
-length and the meter's maximum response delay (``edge.wire``); a partial frame that goes quiet is
+length and the meter's maximum response delay (``edge.wiretime``); a partial frame that goes quiet is
 dropped; the last raw frames are kept in a ring for diagnostics; counters for the scheduler.
 
 A link can be closed and opened again any number of times (the daemon reopens a port that vanished or
@@ -31,7 +31,7 @@ from edge import timebase
 from edge.dlt645.codec import DecodeError, Decoder, Frame
 from edge.errors import PortError, TransportError
 from edge.serialport import OPEN_ERRORS, open_error_text
-from edge.wire import byte_time_s, dlt645_reply_deadline_s
+from edge.wiretime import byte_time_s, dlt645_reply_deadline_s
 
 __all__ = ["Exchange", "Link", "LinkStats", "RawRecord", "SerialLink", "TcpLink", "open_link"]
 

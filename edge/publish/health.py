@@ -1,4 +1,4 @@
-"""The gateway ``health`` payload (``P/gateway/{gw}/health``), built every minute.
+"""The gateway ``health`` payload (``P/{gateway}/health``), built every minute.
 
 The publisher does not know the buses or the engine: the pipeline hands their telemetry in as plain
 dicts (``{"name": "rs485-1", "reads_ok": 1200, "reads_failed": 3, "utilisation": 0.41, ...}`` per bus,
@@ -18,7 +18,8 @@ from typing import Any, Protocol
 
 from edge import __version__
 from edge.publish.outbox import OutboxStats
-from edge.publish.timefmt import rfc3339
+from wire import KINDS
+from wire.timefmt import rfc3339
 
 __all__ = ["HealthInputs", "build_health", "run_health", "versions"]
 
@@ -48,7 +49,7 @@ def versions() -> dict[str, str]:
 def build_health(*, gateway: str, now_s: float, uptime_s: float, outbox: OutboxStats,
                  inputs: HealthInputs, publisher_counters: Mapping[str, float] | None = None,
                  version_info: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The health payload without ``msg_id`` (the outbox assigns it)."""
+    """The health payload without ``msg_id`` and ``topic_seq`` (the outbox assigns them)."""
     buses = []
     for bus in inputs.buses:
         if "name" not in bus:
@@ -57,7 +58,7 @@ def build_health(*, gateway: str, now_s: float, uptime_s: float, outbox: OutboxS
     counters = {**(inputs.counters or {}), **{f"mqtt_{k}": v for k, v in (publisher_counters or {}).items()}}
     info = dict(version_info or versions())
     return {
-        "schema": "meterwatch.health/1",
+        "schema": KINDS["health"].tag,
         "gateway": gateway,
         "ts": rfc3339(now_s),
         "uptime_s": round(uptime_s, 3),
@@ -74,10 +75,9 @@ class _Submitter(Protocol):
     settings: Any
     counters: dict[str, int]
 
-    def gateway_topic(self, suffix: str) -> str: ...
+    def gateway_topic(self, kind: str) -> str: ...
     def stats(self) -> OutboxStats: ...
-    async def submit(self, topic: str, payload: dict[str, Any], *, kind: str,
-                     retain: bool = False) -> str: ...
+    async def submit(self, topic: str, payload: dict[str, Any], *, kind: str) -> str: ...
 
 
 async def run_health(publisher: _Submitter, telemetry: Callable[[], HealthInputs], *,

@@ -1,7 +1,8 @@
 """The durable outbox: every payload is written here before it is published and deleted only on PUBACK.
 
 One SQLite database (WAL) in the state directory holds the queued messages, the ``msg_id`` sequence
-(so ids continue across restarts and are never reused) and the drop counters (so ``health`` reports
+(so ids continue across restarts and are never reused), each stream topic's ``topic_seq`` (the outbox
+owns both ids: ``wire.message``) and the drop counters (so ``health`` reports
 them cumulatively across restarts).
 
 Send order: priority class first (alerts, then realtime/health, then bulk summaries), then sequence.
@@ -27,6 +28,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from wire import Outgoing, format_msg_id, stamp
 
 __all__ = [
     "ALERT_CLASS",
@@ -71,6 +74,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_send_order ON outbox (priority, seq);
 CREATE INDEX IF NOT EXISTS outbox_topic ON outbox (topic) WHERE retain = 1;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS topic_seq (topic TEXT PRIMARY KEY, last INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, blob BLOB NOT NULL, saved_s REAL NOT NULL);
 """
 _EXPIRY_CHECK_S = 60.0
@@ -169,7 +173,7 @@ class Outbox:
 
     # -- ids ---------------------------------------------------------------------------------------
     def msg_id(self, seq: int) -> str:
-        return f"{self.gateway}:{seq}"
+        return format_msg_id(self.gateway, seq)
 
     def allocate_msg_id(self) -> str:
         """A fresh ``msg_id`` for a message that does not go through the queue (birth/death status)."""
@@ -189,36 +193,44 @@ class Outbox:
         self._next_seq = seq + 1
         return seq
 
+    def _take_topic_seq(self, topic: str) -> int:
+        """The next ``topic_seq`` of a stream topic: 1, 2, 3 … in the same transaction as the row."""
+        row = self._db.execute("INSERT INTO topic_seq (topic, last) VALUES (?, 1) ON CONFLICT(topic) "
+                               "DO UPDATE SET last = last + 1 RETURNING last", (topic,)).fetchone()
+        return int(row[0])
+
     # -- writing -----------------------------------------------------------------------------------
-    def put(self, topic: str, payload: dict[str, Any], *, kind: str, retain: bool = False,
-            qos: int = 1) -> Message:
-        """Assign ``msg_id``, serialise and store durably. Returns the stored message.
+    def put(self, topic: str, payload: dict[str, Any], *, kind: str, qos: int = 1) -> Message:
+        """Assign ``msg_id`` (and ``topic_seq`` for stream kinds), serialise and store durably. Returns the
+        stored message.
 
-        ``payload`` is not modified; the stored copy carries the ``msg_id``.
+        ``payload`` is not modified; the stored copy carries the ids (``wire.message.stamp``).
         """
-        return self.put_many([(topic, payload, kind, retain)], qos=qos)[0]
+        return self.put_many([Outgoing(topic, kind, payload)], qos=qos)[0]
 
-    def put_many(self, items: Sequence[tuple[str, dict[str, Any], str, bool]], *, qos: int = 1,
+    def put_many(self, items: Sequence[Outgoing], *, qos: int = 1,
                  state: dict[str, bytes] | None = None) -> list[Message]:
-        """Store ``(topic, payload, kind, retain)`` items in one transaction: one fsync for a whole
-        engine step's output instead of one per message. All or nothing.
+        """Store messages in one transaction: one fsync for a whole engine step's output instead of one
+        per message. All or nothing.
 
         ``state`` (key -> blob, e.g. an engine snapshot) is saved in the same transaction, so the
         state that produced the messages and the messages themselves survive a crash together: after
         a restart an alert is neither lost nor raised a second time."""
-        for topic, _, kind, _ in items:
-            if kind not in PRIORITY_OF_KIND:
-                raise ValueError(f"unknown payload kind {kind!r} for topic {topic!r}")
+        for item in items:
+            if item.kind not in PRIORITY_OF_KIND:
+                raise ValueError(f"unknown payload kind {item.kind!r} for topic {item.topic!r}")
         now = self._clock()
         out = []
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            for topic, payload, kind, retain in items:
+            for item in items:
+                topic, kind, retain = item.topic, item.kind, item.retain
                 seq = self._take_seq()
                 msg_id = self.msg_id(seq)
+                topic_seq = self._take_topic_seq(topic) if item.stream else None
                 try:
-                    data = json.dumps({**payload, "msg_id": msg_id}, separators=(",", ":"),
-                                      ensure_ascii=False, allow_nan=False).encode("utf-8")
+                    data = json.dumps(stamp(item.payload, msg_id=msg_id, topic_seq=topic_seq),
+                                      separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
                 except (TypeError, ValueError) as exc:
                     raise ValueError(f"{kind} payload for {topic!r} is not valid JSON: {exc}") from None
                 if retain:

@@ -2,7 +2,7 @@
 
     publisher = Publisher(PublisherSettings(gateway="gw-0042", state_dir=...), MqttSettings(...))
     await publisher.start()
-    msg_id = await publisher.submit(topic, payload, kind="alert")
+    msg_id = await publisher.submit(topic, payload, kind="alert")   # or submit_many([Outgoing, ...])
     ...
     await publisher.stop()            # bounded flush, offline status, disconnect
 
@@ -37,7 +37,9 @@ from edge.publish.mqtt import (
     Unreachable,
 )
 from edge.publish.outbox import Outbox, OutboxStats
-from edge.publish.timefmt import rfc3339
+from wire import KINDS, Outgoing
+from wire.timefmt import rfc3339
+from wire.topics import DEFAULT_PREFIX, gateway_topic
 
 __all__ = ["Publisher", "PublisherSettings", "boot_id"]
 
@@ -60,7 +62,7 @@ def boot_id() -> str:
 class PublisherSettings:
     gateway: str
     state_dir: Path
-    topic_prefix: str = "meterwatch/v1"
+    topic_prefix: str = DEFAULT_PREFIX
     outbox_max_bytes: int = 64 * 1024 * 1024
     alert_ttl_s: float = 7 * 86400.0
     outbox_synchronous: str = "FULL"
@@ -96,8 +98,9 @@ class Publisher:
                          "published": 0, "invalid_payloads": 0}
 
     # -- topics -------------------------------------------------------------------------------------
-    def gateway_topic(self, suffix: str) -> str:
-        return f"{self.settings.topic_prefix}/gateway/{self.settings.gateway}/{suffix}"
+    def gateway_topic(self, kind: str) -> str:
+        """The topic of a gateway payload kind (``status``, ``health``): ``P/{gateway}/{kind}``."""
+        return gateway_topic(self.settings.topic_prefix, self.settings.gateway, kind)
 
     @property
     def status_topic(self) -> str:
@@ -106,7 +109,7 @@ class Publisher:
     def _status(self, state: str) -> bytes:
         assert self.outbox is not None
         return json.dumps({
-            "schema": "meterwatch.status/1", "msg_id": self.outbox.allocate_msg_id(),
+            "schema": KINDS["status"].tag, "msg_id": self.outbox.allocate_msg_id(),
             "gateway": self.settings.gateway, "ts": rfc3339(self._clock()), "state": state,
             "version": __version__, "boot_id": self._boot_id,
         }, separators=(",", ":")).encode()
@@ -127,18 +130,23 @@ class Publisher:
             log.info("outbox holds %d messages from a previous run", self.outbox.stats().depth)
             self._wake()
 
-    async def submit(self, topic: str, payload: dict[str, Any], *, kind: str, retain: bool = False) -> str:
-        """Store ``payload`` durably for ``topic`` and schedule it; returns its ``msg_id``.
+    async def submit(self, topic: str, payload: dict[str, Any], *, kind: str) -> str:
+        """Store ``payload`` durably for ``topic`` and schedule it; returns its ``msg_id``. Retained or
+        not follows from the kind (``wire.kinds``).
 
         A payload that cannot be stored (unknown kind, NaN, not JSON-able) raises ``ValueError`` naming
         the topic; nothing is stored and ``counters["invalid_payloads"]`` counts it.
         """
-        return (await self.submit_many([(topic, payload, kind, retain)]))[0]
+        try:
+            item = Outgoing(topic, kind, payload)
+        except ValueError:
+            self.counters["invalid_payloads"] += 1
+            raise
+        return (await self.submit_many([item]))[0]
 
-    async def submit_many(self, items: Sequence[tuple[str, dict[str, Any], str, bool]], *,
-                          state: dict[str, bytes] | None = None) -> list[str]:
-        """``submit`` for ``(topic, payload, kind, retain)`` items in one durable transaction (all or
-        nothing), together with ``state`` blobs (see ``Outbox.put_many``)."""
+    async def submit_many(self, items: Sequence[Outgoing], *, state: dict[str, bytes] | None = None) -> list[str]:
+        """``submit`` for several messages in one durable transaction (all or nothing), together with
+        ``state`` blobs (see ``Outbox.put_many``)."""
         if self.outbox is None:
             raise RuntimeError("publisher not started")
         try:

@@ -1,44 +1,27 @@
-"""Engine output (alerts, summaries, the active-alert list) to the MQTT payloads of DESIGN §5.
+"""Engine output (alerts, summaries, the active-alert list) to the wire's payloads (``wire.kinds``).
 
-Shared by the daemon and replay so both publish byte-for-byte the same JSON. The envelope is
-``schema, msg_id, gateway, grid, area, ts``; ``msg_id`` comes from a caller-provided sequence (the outbox
-owns uniqueness per gateway), timestamps are RFC 3339 UTC with ``Z``. Every payload validates against
-``schemas/<kind>.json`` (see ``edge.publish.schemas``).
+Shared by the daemon and replay so both publish byte-for-byte the same JSON. A payload here has the
+envelope ``schema, gateway, grid, area, ts``; ``msg_id`` and ``topic_seq`` are set by the outbox when it
+stores the message (``wire.message.stamp``). Timestamps are RFC 3339 UTC with ``Z``; once stamped, every
+payload validates against its kind's schema (``wire.schemas``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timezone
+from collections.abc import Iterable
 from typing import Any
 
 from detect.alarms import Alert
 from detect.engine import Output, Summary
-from edge.publish.schemas import TOPICS
+from wire import KINDS, Outgoing
+from wire.timefmt import rfc3339
+from wire.topics import DEFAULT_PREFIX, area_topic
 
-__all__ = ["SCHEMA_VERSION", "Serializer", "rfc3339", "topic_for"]
+__all__ = ["Serializer"]
 
-SCHEMA_VERSION = 1
 # Summary fields that are event times (epoch s) in the engine and RFC 3339 strings on the wire.
 _TIME_FIELDS = frozenset({"interval_start", "interval_end", "day_start", "day_end"})
-
-
-def rfc3339(ts: float) -> str:
-    """Epoch seconds to ``2026-11-23T13:35:00Z`` (milliseconds kept only when present)."""
-    if not math.isfinite(ts):
-        raise ValueError(f"timestamp {ts!r} is not a finite epoch time")
-    dt = datetime.fromtimestamp(ts, tz=timezone.utc)
-    if dt.microsecond:
-        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def topic_for(prefix: str, grid: str, area: str, kind: str) -> str:
-    """``P/{grid}/{area}/<suffix>`` for an area payload kind."""
-    return f"{prefix}/{grid}/{area}/{TOPICS[kind]}"
-
-
 _PLAIN = (int, bool, str)
 
 
@@ -58,18 +41,19 @@ def _json_value(v: Any) -> Any:
 
 
 class Serializer:
-    """Builds payloads for one area of one gateway; ``msg_ids`` yields a fresh id per payload."""
+    """Builds the payloads and topics of one area of one gateway."""
 
-    def __init__(self, *, gateway: str, grid: str, area: str, msg_ids: Iterator[str] | Callable[[], str],
-                 topic_prefix: str = "meterwatch/v1") -> None:
+    def __init__(self, *, gateway: str, grid: str, area: str, topic_prefix: str = DEFAULT_PREFIX) -> None:
         if not gateway or not grid or not area:
             raise ValueError(f"serializer needs gateway, grid and area (got {gateway!r}, {grid!r}, {area!r})")
         self.gateway, self.grid, self.area, self.prefix = gateway, grid, area, topic_prefix
-        self._next: Callable[[], str] = msg_ids if callable(msg_ids) else (lambda: next(msg_ids))
+
+    def topic(self, kind: str) -> str:
+        return area_topic(self.prefix, self.gateway, self.grid, self.area, kind)
 
     def _envelope(self, kind: str, ts: float) -> dict[str, Any]:
-        return {"schema": f"meterwatch.{kind}/{SCHEMA_VERSION}", "msg_id": self._next(), "gateway": self.gateway,
-                "grid": self.grid, "area": self.area, "ts": rfc3339(ts)}
+        return {"schema": KINDS[kind].tag, "gateway": self.gateway, "grid": self.grid, "area": self.area,
+                "ts": rfc3339(ts)}
 
     @staticmethod
     def _alert_body(a: Alert) -> dict[str, Any]:
@@ -82,11 +66,11 @@ class Serializer:
         }
 
     def alert(self, a: Alert) -> dict[str, Any]:
-        """One alert event payload (``meterwatch.alert/1``)."""
+        """One alert event payload (``alert``)."""
         return self._envelope("alert", a.ts) | self._alert_body(a)
 
     def alerts_active(self, alerts: Iterable[Alert], ts: float) -> dict[str, Any]:
-        """The retained list of active alerts (``meterwatch.alerts_active/1``)."""
+        """The retained list of active alerts (``alerts_active``)."""
         return self._envelope("alerts_active", ts) | {"alerts": [self._alert_body(a) for a in alerts]}
 
     def summary(self, s: Summary) -> dict[str, Any]:
@@ -95,12 +79,11 @@ class Serializer:
         return self._envelope(s.kind, s.ts) | body
 
     def output(self, out: Output, *, active: Iterable[Alert] | None = None,
-               ts: float | None = None) -> list[tuple[str, dict[str, Any]]]:
-        """Every payload of one ``advance``, as (topic, payload) in publication order: summaries, alert
-        events, then the active list if any alert changed (``active`` and ``ts`` given)."""
-        msgs = [(topic_for(self.prefix, self.grid, self.area, s.kind), self.summary(s)) for s in out.summaries]
-        msgs += [(topic_for(self.prefix, self.grid, self.area, "alert"), self.alert(a)) for a in out.alerts]
+               ts: float | None = None) -> list[Outgoing]:
+        """Every message of one ``advance`` in publication order: summaries, alert events, then the
+        active list if any alert changed (``active`` and ``ts`` given)."""
+        msgs = [Outgoing(self.topic(s.kind), s.kind, self.summary(s)) for s in out.summaries]
+        msgs += [Outgoing(self.topic("alert"), "alert", self.alert(a)) for a in out.alerts]
         if out.alerts and active is not None and ts is not None:
-            msgs.append((topic_for(self.prefix, self.grid, self.area, "alerts_active"),
-                         self.alerts_active(active, ts)))
+            msgs.append(Outgoing(self.topic("alerts_active"), "alerts_active", self.alerts_active(active, ts)))
         return msgs

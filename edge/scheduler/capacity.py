@@ -2,7 +2,7 @@
 
 Shared by the bus scheduler (wire-time estimates for planning and utilisation) and ``check-config``
 (warn before any I/O when the plans do not fit the bus). Plain functions over plain numbers and the
-plan dataclasses; the formulas themselves live in ``edge.wire``.
+plan dataclasses; the formulas themselves live in ``edge.wiretime``.
 
 Per-quantity DL/T 645-2007 value sizes (data bytes after the 4-byte DI) and the FF blocks come from the
 DI catalogue (``edge.dlt645.catalog``, dlt645.md §3). Where a meter supports FF block reads, several
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from detect.quantities import QUANTITY_CODE
 from edge.scheduler.plans import ReadingPlan
-from edge.wire import dlt645_read_time_s, modbus_rtu_read_time_s
+from edge.wiretime import dlt645_read_time_s, modbus_rtu_read_time_s
 
 __all__ = [
     "CLOCK_REPLIES",

@@ -1,6 +1,6 @@
 """An in-process DL/T 645 bus below the channel: for scheduler tests and ``bench/bus.py --fake``.
 
-``FakeReader`` implements ``DeviceReader`` by sleeping for the wire time ``edge.wire`` computes for each
+``FakeReader`` implements ``DeviceReader`` by sleeping for the wire time ``edge.wiretime`` computes for each
 transaction (a dead meter costs the no-reply deadline instead) and returning values from a
 ``ValueSource``. It never touches a port; the real path is the DL/T 645 client over a pty against the
 simulated meter bus. Devices can be made dead, slow or clock-skewed while a test runs.
@@ -24,7 +24,7 @@ from edge.scheduler.capacity import (
 )
 from edge.scheduler.clock import Clock
 from edge.sim.source import ValueSource
-from edge.wire import byte_time_s, dlt645_frame_bytes, dlt645_reply_deadline_s
+from edge.wiretime import byte_time_s, dlt645_frame_bytes, dlt645_reply_deadline_s
 
 __all__ = ["FakeReader", "Transaction", "WaveSource"]
 

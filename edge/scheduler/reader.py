@@ -33,7 +33,7 @@ class DeviceReader(Protocol):
         ...
 
     def estimate_s(self, device: str, quantities: Sequence[str]) -> float:
-        """Wire time of reading ``quantities`` from ``device`` (edge.wire formulas)."""
+        """Wire time of reading ``quantities`` from ``device`` (edge.wiretime formulas)."""
         ...
 
     def clock_estimate_s(self, device: str) -> float:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from edge.dlt645.codec import Decoder, Frame
-from edge.wire import byte_time_s
+from edge.wiretime import byte_time_s
 
 if TYPE_CHECKING:
     from edge.sim.meterbus import MeterBus

@@ -30,7 +30,7 @@ from edge.dlt645 import codec
 from edge.dlt645.catalog import Catalog, Item, load_catalog
 from edge.dlt645.codec import Frame
 from edge.sim.source import ValueSource
-from edge.wire import byte_time_s
+from edge.wiretime import byte_time_s
 
 __all__ = ["FAULT_KINDS", "BusStats", "Fault", "MeterBus", "Reply", "SimMeter"]
 

@@ -24,7 +24,7 @@ from edge.modbus.adapter import RegisterServer
 from edge.modbus.profile import Point, Profile
 from edge.modbus.registers import encode
 from edge.sim.source import ValueSource
-from edge.wire import modbus_rtu_read_time_s
+from edge.wiretime import modbus_rtu_read_time_s
 
 __all__ = ["SimulatedTtu", "TtuFaults"]
 

@@ -21,24 +21,33 @@ from paho.mqtt.enums import CallbackAPIVersion
 from collector.config import load
 from collector.decode import decode
 from collector.lineproto import Point
+from collector.mapping import for_server
 from collector.service import Collector
 from collector.testing import Message
 from collector.writer import make_writer
 
-PREFIX = "meterwatch/v1"
-DEAD = "test-collector/deadletter"
-HEALTH = "test-collector/health"
+PREFIX = "meterwatch/v2"
+DEAD = "meterwatch-collector/deadletter"
+HEALTH = "meterwatch-collector/health"
+ALERTS = "meterwatch-collector/alert"
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def write_config(path: Path, *, mqtt_url: str, influx_url: str, api: str = "v2", client_id: str = "col-1",
                  shared_group: str = "", max_points: int = 500, max_delay_s: float = 0.2,
                  max_payload_bytes: int = 1_000_000, receive_maximum: int = 1000, health_interval_s: float = 0.5,
-                 retry_max_s: float = 1.0) -> Path:
+                 retry_max_s: float = 1.0, server: str | None = None, per_meter: str = "on",
+                 writes_in_flight: int = 2, state_file: str = "", username: str = "",
+                 password_file: str = "") -> Path:
+    """The tests run v1 against InfluxDB 1.6 and v2 against VictoriaMetrics unless ``server`` says."""
+    server = server or ("influxdb" if api == "v1" else "victoriametrics")
     path.write_text(f"""log_level = "info"
+state_file = "{state_file}"
 [mqtt]
 url = "{mqtt_url}"
 client_id = "{client_id}"
+username = "{username}"
+password_file = "{password_file}"
 topic_prefix = "{PREFIX}"
 shared_group = "{shared_group}"
 session_expiry_s = 3600
@@ -46,22 +55,28 @@ receive_maximum = {receive_maximum}
 max_payload_bytes = {max_payload_bytes}
 dead_letter_topic = "{DEAD}"
 health_topic = "{HEALTH}"
+alert_topic = "{ALERTS}"
 health_interval_s = {health_interval_s}
 [influx]
 url = "{influx_url}"
 api = "{api}"
+server = "{server}"
+per_meter = "{per_meter}"
 database = "meterwatch"
 [batch]
 max_points = {max_points}
 max_delay_s = {max_delay_s}
 retry_initial_s = 0.1
 retry_max_s = {retry_max_s}
+writes_in_flight = {writes_in_flight}
 """)
     return path
 
 
-def mqtt_client(url: str, client_id: str = "", inflight: int = 20) -> mqtt.Client:
+def mqtt_client(url: str, client_id: str = "", inflight: int = 20, auth: tuple[str, str] | None = None) -> mqtt.Client:
     c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    if auth:
+        c.username_pw_set(*auth)
     c.max_inflight_messages_set(inflight)
     c.max_queued_messages_set(0)
     u = urllib.parse.urlsplit(url)
@@ -70,9 +85,10 @@ def mqtt_client(url: str, client_id: str = "", inflight: int = 20) -> mqtt.Clien
     return c
 
 
-def publish_all(url: str, items: Iterable[tuple[str, bytes]], retain: bool = False) -> int:
+def publish_all(url: str, items: Iterable[tuple[str, bytes]], retain: bool = False,
+                auth: tuple[str, str] | None = None) -> int:
     """Publish at QoS 1 and wait for every PUBACK; returns the count."""
-    c = mqtt_client(url, inflight=1000)
+    c = mqtt_client(url, inflight=1000, auth=auth)
     infos = [c.publish(t, p, qos=1, retain=retain) for t, p in items]
     for i in infos:
         i.wait_for_publish(30)
@@ -113,10 +129,39 @@ class Listener:
         self.client.loop_stop()
 
 
-def expected_points(messages: list[Message]) -> list[Point]:
+def expected_points(messages: list[Message], server: str = "victoriametrics") -> list[Point]:
+    """The points ``messages`` become on ``server`` (every kind, per-meter included)."""
     out: list[Point] = []
     for m in messages:
-        out.extend(decode(m.topic, m.encode(), prefix=PREFIX, max_bytes=10**9)[1])
+        out.extend(for_server(decode(m.topic, m.encode(), prefix=PREFIX, max_bytes=10**9)[1], server))
+    return out
+
+
+def newest(points: list[Point]) -> dict[tuple[str, tuple[tuple[str, str], ...], int], dict]:
+    """(measurement, tags, time) -> fields of the last point written there: what must be stored."""
+    out: dict[tuple[str, tuple[tuple[str, str], ...], int], dict] = {}
+    for p in points:
+        out[(p.measurement, tuple(sorted(p.tags.items())), p.time_ns)] = dict(p.fields)
+    return out
+
+
+def influx_mismatches(url: str, points: list[Point], db: str = "meterwatch") -> list[str]:
+    """Every expected point (newest value per series and time) compared with what InfluxDB holds."""
+    want = newest(points)
+    have: dict[tuple[str, tuple[tuple[str, str], ...], int], dict] = {}
+    for meas in sorted({k[0] for k in want}):
+        res = influxql(url, f'SELECT * FROM "{meas}" GROUP BY *', db)["results"][0]
+        for series in res.get("series", []):
+            tags = tuple(sorted((k, v) for k, v in series.get("tags", {}).items() if v))
+            for row in series["values"]:
+                fields = {c: v for c, v in zip(series["columns"], row, strict=True) if c != "time" and v is not None}
+                have[(meas, tags, int(row[0]))] = fields
+    out = []
+    for key, fields in want.items():
+        got = have.get(key)
+        if got is None or any(got.get(f) != (float(v) if isinstance(v, int) and not isinstance(v, bool) else v)
+                              for f, v in fields.items()):
+            out.append(f"{key}: want {fields}, have {got}")
     return out
 
 

@@ -12,7 +12,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "examples" / "collect
 
 def test_sample_config_loads_through_the_real_loader():
     cfg = load(EXAMPLE)
-    assert cfg.mqtt.shared_group == "collectors"
+    assert cfg.mqtt.shared_group == "" and cfg.gap_tracking and not cfg.per_meter
     assert cfg.mqtt.url == "mqtts://broker.example:8883"
     assert cfg.influx.api == "v2" and cfg.batch.max_points == 5000
     assert cfg.source == str(EXAMPLE)
@@ -43,7 +43,7 @@ def test_unknown_table_is_an_error_with_its_line():
 
 def test_every_bad_value_is_reported_at_once_with_its_line():
     text = ('[mqtt]\nurl = "http://h"\nreceive_maximum = 70000\nshared_group = "a/b"\n'
-            'dead_letter_topic = "meterwatch/v1/dead"\nsession_expiry_s = "1d"\n'
+            'dead_letter_topic = "meterwatch/v2/dead"\nsession_expiry_s = "1d"\n'
             '[influx]\napi = "v3"\n[batch]\nmax_points = 0\n')
     with pytest.raises(ConfigError) as e:
         parse(text, "c.toml")
@@ -78,3 +78,15 @@ def test_unknown_subtable_is_reported_at_its_header_line():
 def test_docs_show_the_sample_config_verbatim():
     doc = (EXAMPLE.parents[2] / "docs" / "collector.md").read_text()
     assert "```toml\n" + EXAMPLE.read_text() + "```" in doc
+
+
+def test_gap_tracking_and_per_meter_follow_the_deployment_unless_set():
+    shared = parse('[mqtt]\nshared_group = "g"\n[influx]\nserver = "victoriametrics"\n')
+    assert not shared.gap_tracking and shared.per_meter
+    forced = parse('[mqtt]\nshared_group = "g"\ngap_tracking = "on"\n[influx]\nper_meter = "off"\n'
+                   'server = "victoriametrics"\n')
+    assert forced.gap_tracking and not forced.per_meter
+    with pytest.raises(ConfigError) as e:
+        parse('[mqtt]\ngap_tracking = "maybe"\n[influx]\nserver = "mysql"\nper_meter = "yes"\n', "c.toml")
+    assert {(i.key, i.line) for i in e.value.issues} == {("mqtt.gap_tracking", 2), ("influx.server", 4),
+                                                        ("influx.per_meter", 5)}

@@ -20,6 +20,7 @@ from tests.collector.harness import (
     collector_thread,
     create_db,
     expected_points,
+    influx_mismatches,
     influxql,
     missing_in_vm,
     publish_all,
@@ -162,8 +163,8 @@ def test_three_collectors_on_a_shared_subscription_split_the_stream_and_survive_
 
 def test_malformed_and_oversized_payloads_go_to_the_dead_letter_topic_with_counts(mosquitto, victoria, tmp_path):
     good = _stream(meters=5, intervals=1)
-    rt = next(m for m in good if m.payload["schema"] == "meterwatch.realtime/1")
-    mi = next(m for m in good if m.payload["schema"] == "meterwatch.meters_interval/1")
+    rt = next(m for m in good if m.payload["schema"] == "meterwatch.realtime/2")
+    mi = next(m for m in good if m.payload["schema"] == "meterwatch.meters_interval/2")
     t_rt = rt.topic
     bad = [
         (t_rt, b"{not json"),                                                        # malformed_json
@@ -171,9 +172,13 @@ def test_malformed_and_oversized_payloads_go_to_the_dead_letter_topic_with_count
         (t_rt, json.dumps({**rt.payload, "pad": "x" * 5000}).encode()),              # oversized
         (t_rt, json.dumps({**rt.payload, "load_pct": "high"}).encode()),             # schema_invalid
         (t_rt, json.dumps({k: v for k, v in rt.payload.items() if k != "u_a"}).encode()),  # schema_invalid
-        (t_rt, json.dumps({**rt.payload, "schema": "meterwatch.nope/1"}).encode()),  # unknown_schema
+        (t_rt, json.dumps({**rt.payload, "schema": "meterwatch.nope/2"}).encode()),  # unknown_schema
         (t_rt, rt.encode().replace(b'"f_hz":50.01', b'"f_hz":NaN')),                 # malformed_json
-        (t_rt.replace("/A01/", "/A99/"), rt.encode()),                               # topic_mismatch
+        (t_rt.replace("/A01/", "/A99/"), rt.encode()),                               # spoofed (area)
+        (t_rt.replace("gw-0001", "victim-gw"), json.dumps({**rt.payload, "gateway": "victim-gw"}).encode()),  # spoofed
+        (t_rt.replace("/realtime", "/interval"), rt.encode()),                       # topic_mismatch
+        (t_rt, json.dumps({**rt.payload, "schema": "meterwatch.realtime/9"}).encode()),  # unknown_schema
+        (t_rt, json.dumps({**rt.payload, **{f"k{i}": i for i in range(40)}}).encode()),  # bloated
         (mi.topic, json.dumps({**mi.payload, "e_kwh": [1.0]}).encode()),             # unmappable
         (t_rt, json.dumps({**rt.payload, "ts": "2026-02-30T00:00:00Z"}).encode()),   # unmappable
         (t_rt, rt.encode().replace(b'"f_hz":50.01', b'"f_hz":1e400')),               # unmappable (inf)
@@ -192,7 +197,8 @@ def test_malformed_and_oversized_payloads_go_to_the_dead_letter_topic_with_count
                 time.sleep(0.05)
             assert col.health.counters["acked"] == len(items)
         assert dict(col.health.dead_letters) == {"malformed_json": 3, "oversized": 1, "schema_invalid": 2,
-                                                 "unknown_schema": 1, "topic_mismatch": 1, "unmappable": 3}
+                                                 "unknown_schema": 2, "topic_mismatch": 1, "spoofed": 2,
+                                                 "bloated": 1, "unmappable": 3}
         dead.wait_for(lambda d: True)
         deadline = time.monotonic() + 5
         while len(dead.messages) < len(bad) and time.monotonic() < deadline:
@@ -200,8 +206,8 @@ def test_malformed_and_oversized_payloads_go_to_the_dead_letter_topic_with_count
         letters = [d for _, d in dead.messages]
         assert len(letters) == len(bad)
         assert sorted(d["reason"] for d in letters) == sorted(
-            ["malformed_json"] * 3 + ["oversized", "unknown_schema", "topic_mismatch"] + ["schema_invalid"] * 2
-            + ["unmappable"] * 3)
+            ["malformed_json"] * 3 + ["oversized", "topic_mismatch", "bloated"] + ["schema_invalid"] * 2
+            + ["unknown_schema"] * 2 + ["spoofed"] * 2 + ["unmappable"] * 3)
         schema_bad = [d for d in letters if d["reason"] == "schema_invalid"]
         assert any("load_pct" in d["detail"] for d in schema_bad)
         assert any("'u_a' is a required property" in d["detail"] for d in schema_bad)
@@ -219,7 +225,7 @@ def test_points_the_database_refuses_are_dead_lettered_and_the_rest_of_the_batch
     msgs = _stream(meters=4, intervals=2)
     create_db(influx1.url)
     # A string stored first under realtime.load_pct makes InfluxDB refuse our float: HTTP 400, field type conflict.
-    rt = expected_points([m for m in msgs if m.payload["schema"] == "meterwatch.realtime/1"])
+    rt = expected_points([m for m in msgs if m.payload["schema"] == "meterwatch.realtime/2"])
     req = urllib.request.Request(f"{influx1.url}/write?db=meterwatch",
                                  data=f'realtime,area=A01,gateway=gw-0001,grid=jinli-1 load_pct="hot" {rt[0].time_ns - 1}'
                                  .encode(), method="POST")
@@ -244,7 +250,7 @@ def test_points_the_database_refuses_are_dead_lettered_and_the_rest_of_the_batch
         dead.close()
 
 
-def test_redelivered_messages_overwrite_their_points_instead_of_duplicating_them(mosquitto, influx1, tmp_path):
+def test_redelivered_messages_are_written_once_and_their_points_never_duplicated(mosquitto, influx1, tmp_path):
     msgs = _stream(meters=5, intervals=3)
     create_db(influx1.url)
     cfg = write_config(tmp_path / "c.toml", mqtt_url=mosquitto.url, influx_url=influx1.url, api="v1")
@@ -254,11 +260,15 @@ def test_redelivered_messages_overwrite_their_points_instead_of_duplicating_them
         deadline = time.monotonic() + 15
         while col.health.counters["acked"] < 2 * len(msgs) and time.monotonic() < deadline:
             time.sleep(0.05)
-    assert col.health.counters["written_messages"] == 2 * len(msgs)
-    points = expected_points(msgs)
+    retained = sum(1 for m in msgs if "topic_seq" not in m.payload)      # state, not tracked: written again
+    assert col.health.counters["acked"] == 2 * len(msgs)
+    assert col.health.counters["written_messages"] == len(msgs) + retained
+    assert col.gaps is not None and col.gaps.counters()["duplicates"] == len(msgs) - retained
+    points = expected_points(msgs, "influxdb")
     for meas in {p.measurement for p in points}:
         res = influxql(influx1.url, f'SELECT * FROM "{meas}"')["results"][0]
         assert len(res["series"][0]["values"]) == sum(1 for p in points if p.measurement == meas), meas
+    assert influx_mismatches(influx1.url, points) == []
 
 
 def test_own_health_is_published_with_counts_including_dead_letters(mosquitto, victoria, tmp_path):

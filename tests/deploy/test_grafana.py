@@ -81,7 +81,7 @@ def test_every_panel_query_returns_data_from_influxdb_1_6_written_by_the_collect
     cfg = write_config(tmp_path / "c.toml", mqtt_url=mosquitto.url, influx_url=influx1.url, api="v1")
     with collector_thread(cfg) as col:
         publish_all(mosquitto.url, ((m.topic, m.encode()) for m in msgs))
-        points = expected_points(msgs)
+        points = expected_points(msgs, "influxdb")
         # every point is there, with every field (strings included: InfluxDB stores them)
         for meas in sorted({p.measurement for p in points}):
             want = [p for p in points if p.measurement == meas]
@@ -95,7 +95,7 @@ def test_every_panel_query_returns_data_from_influxdb_1_6_written_by_the_collect
     assert col.health.counters["acked"] == len(msgs)
     # a sample point compared field by field
     alert = next(p for p in points if p.measurement == "alert" and "cleared_at" in p.fields)
-    rows = influxql(influx1.url, f'SELECT * FROM "alert" WHERE "alert_id" = \'{alert.tags["alert_id"]}\' '
+    rows = influxql(influx1.url, f'SELECT * FROM "alert" WHERE "alert_id" = \'{alert.fields["alert_id"]}\' '
                                  f'AND time = {alert.time_ns}')["results"][0]["series"][0]
     stored = dict(zip(rows["columns"], rows["values"][0], strict=True))
     for k, v in {**alert.fields, **{k: v for k, v in alert.tags.items() if v}}.items():
@@ -107,7 +107,7 @@ def test_every_panel_query_returns_data_from_influxdb_1_6_written_by_the_collect
     alerted = next(p for p in points if p.measurement == "alert" and p.tags["subject_type"] == "meter"
                    and p.tags["area"] == "A01")
     values = {"grid": "(jinli-1)", "area": "(A01)", "gateway": "(gw-0001)",
-              "meter": f"({suspect.tags['meter']}|{alerted.tags['subject_id']})"}
+              "meter": f"({suspect.fields['meter']}|{alerted.fields['subject_id']})"}
     empty = []
     count = 0
     for dash, title, q in _panels():
@@ -166,11 +166,11 @@ def test_every_panel_returns_data_from_what_the_edge_really_publishes(mosquitto,
     area, prm = load_area_file(tmp_path / "exp" / "area.toml")
     replayed: list[tuple[str, dict]] = []
     replay(area, prm, tmp_path / "exp" / "readings.csv", None, on_message=lambda t, p: replayed.append((t, p)))
-    daily = [p for _, p in replayed if p["schema"] == "meterwatch.daily/1"]
+    daily = [p for _, p in replayed if p["schema"] == "meterwatch.daily/2"]
     suspects = [s["meter"] for p in daily for s in p["suspects"]]
     assert "M0004" in suspects, "the replay should rank the bypassed meter (otherwise the suspect panels are empty)"
     alerted = next(p["subject"]["id"] for _, p in replayed
-                   if p["schema"] == "meterwatch.alert/1" and p["subject"]["type"] == "meter")
+                   if p["schema"] == "meterwatch.alert/2" and p["subject"]["type"] == "meter")
 
     create_db(influx1.url)
     cfg = write_config(tmp_path / "c.toml", mqtt_url=mosquitto.url, influx_url=influx1.url, api="v1")

@@ -149,7 +149,7 @@ def _restart_run(snapshot: bytes | None) -> tuple[bytes, bytes]:
         area, params, csv = _batches(RESTART_SCENARIO, Path(tmp))
         out = io.StringIO()
         sink = JsonlSink(out)
-        runner = AreaRunner(area, params, gateway="replay", topic_prefix="meterwatch/v1", sink=sink,
+        runner = AreaRunner(area, params, gateway="replay", topic_prefix="meterwatch/v2", sink=sink,
                             snapshots=False)
         taken = b""
         tail_from = -1

@@ -4,27 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import math
-from typing import Any
 
 from detect.area import Area
 from detect.params import Params
 from edge.pipeline import AreaRunner
-from edge.publish.schemas import validate
 from edge.readings import DeviceRead, Reading
+from wire import Outgoing, stamp
+from wire.schemas import validate
 
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 
 
 class ListSink:
     def __init__(self) -> None:
-        self.items: list[tuple[str, dict[str, Any], str, bool]] = []
+        self.items: list[Outgoing] = []
         self.state: dict[str, bytes] = {}
         self.calls = 0
 
     async def submit_many(self, items, *, state=None):
         self.calls += 1
-        for _, payload, _, _ in items:
-            if any(isinstance(v, float) and math.isnan(v) for v in payload.values()):
+        for item in items:
+            if any(isinstance(v, float) and math.isnan(v) for v in item.payload.values()):
                 raise ValueError("nan")
         self.items.extend(items)
         self.state.update(state or {})
@@ -50,14 +50,14 @@ def test_overload_raises_once_with_state_saved_in_the_same_step():
         ts = T0 + 5 * k
         runner.feed([("master", _master(ts, rated * 1.02))])
         asyncio.run(runner.step(ts))
-    alerts = [p for _, p, kind, _ in sink.items if kind == "alert"]
+    alerts = [m.payload for m in sink.items if m.kind == "alert"]
     assert [a["kind"] for a in alerts if a["state"] == "raised"].count("overload") == 1
     assert "engine:A01" in sink.state
-    for topic, payload, _, _ in sink.items:
-        validate(payload)
-        assert topic.startswith("mw/")
-    active = [p for _, p, kind, retain in sink.items if kind == "alerts_active"]
-    assert active and all(r for _, _, k, r in sink.items if k == "alerts_active")
+    for n, m in enumerate(sink.items, 1):
+        validate(stamp(m.payload, msg_id=f"gw:{n}", topic_seq=n if m.stream else None))
+        assert m.topic.startswith("mw/gw/default/A01/")
+    active = [m for m in sink.items if m.kind == "alerts_active"]
+    assert active and all(m.retain for m in active)
 
 
 def test_restored_runner_does_not_raise_an_active_alert_again():
@@ -77,7 +77,7 @@ def test_restored_runner_does_not_raise_an_active_alert_again():
         ts = T0 + 5 * k
         again.feed([("master", _master(ts, rated * 1.02))])
         asyncio.run(again.step(ts))
-    raised = [p for _, p, kind, _ in sink2.items if kind == "alert" and p["state"] == "raised"]
+    raised = [m.payload for m in sink2.items if m.kind == "alert" and m.payload["state"] == "raised"]
     assert raised == []
 
 

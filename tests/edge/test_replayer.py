@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from edge.areafile import load_area_file
-from edge.publish.schemas import validate
 from edge.replayer import replay
 from edge.sim.config import parse_sim_config
 from edge.sim.export import export
+from wire.schemas import validate
 
 SIM = """
 [sim]
@@ -57,13 +57,17 @@ def test_export_replays_into_schema_valid_messages_with_the_expected_alerts(expo
     res = replay(area, prm, exported / "readings.csv", out)
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert len(lines) == sum(res.messages.values()) > 0
+    seqs: dict[str, list[int | None]] = {}
     for i, msg in enumerate(lines, start=1):
         assert set(msg) == {"topic", "payload"}
         validate(msg["payload"])
         assert msg["payload"]["msg_id"] == f"replay:{i}"
-        assert msg["topic"].startswith("meterwatch/v1/sim/E2E/")
+        assert msg["topic"].startswith("meterwatch/v2/replay/sim/E2E/")
+        seqs.setdefault(msg["topic"], []).append(msg["payload"].get("topic_seq"))
+    for topic, got in seqs.items():     # numbered per topic as the outbox does; none on the retained list
+        assert got == ([None] * len(got) if topic.endswith("/alerts/active") else list(range(1, len(got) + 1)))
     raised = {(m["payload"]["kind"], m["payload"]["subject"]["id"]) for m in lines
-              if m["payload"]["schema"] == "meterwatch.alert/1" and m["payload"]["state"] == "raised"}
+              if m["payload"]["schema"] == "meterwatch.alert/2" and m["payload"]["state"] == "raised"}
     assert ("cover_open", "M0004") in raised
     assert ("neutral_mismatch", "M0005") in raised
     assert ("mapping_suspect", "M0011") in raised
@@ -72,7 +76,7 @@ def test_export_replays_into_schema_valid_messages_with_the_expected_alerts(expo
     # nothing else on meters: no false physical alerts in this area
     assert {s for k, s in raised if k not in ("mapping_suspect", "high_voltage", "low_voltage")} == {
         "M0004", "M0005", "E2E"}
-    daily = [m["payload"] for m in lines if m["payload"]["schema"] == "meterwatch.daily/1"]
+    daily = [m["payload"] for m in lines if m["payload"]["schema"] == "meterwatch.daily/2"]
     assert [d["status"] for d in daily] == ["computed", "computed"]
     balance = [row.split(",") for row in (exported / "balance.csv").read_text().splitlines()[1:]]
     day1 = [r for r in balance if 1782864000 <= int(r[0]) < 1782864000 + 86400]

@@ -97,7 +97,10 @@ class Service:
 class Mosquitto(Service):
     @classmethod
     @contextmanager
-    def running(cls, tmp: Path, extra_conf: str = "", port: int | None = None) -> Iterator[Mosquitto]:
+    def running(cls, tmp: Path, extra_conf: str = "", port: int | None = None, *,
+                stock: bool = False) -> Iterator[Mosquitto]:
+        """``stock``: mosquitto's own queue defaults (max_queued_messages 1000, max_inflight_messages
+        20), as a Debian install has them, instead of the unlimited queue deploy/mosquitto/ configures."""
         exe = require_binary("mosquitto", "/usr/sbin/mosquitto")
         tmp.mkdir(parents=True, exist_ok=True)
         port = port or free_port()
@@ -108,9 +111,8 @@ class Mosquitto(Service):
             "persistence true\n"
             f"persistence_location {tmp}/\n"
             "autosave_interval 1\n"
-            "max_queued_messages 0\n"
-            "max_inflight_messages 0\n"
-            f"log_dest file {tmp}/mosquitto.log\n"
+            + ("" if stock else "max_queued_messages 0\nmax_inflight_messages 0\n")
+            + f"log_dest file {tmp}/mosquitto.log\n"
             # As root (CI containers) mosquitto drops to user "mosquitto", which cannot write the
             # private temp dir: persistence and the log would silently fail. Stay who we are.
             + ("user root\n" if os.geteuid() == 0 else "")
@@ -152,7 +154,8 @@ class Influx1(Service):
 
     @classmethod
     @contextmanager
-    def running(cls, tmp: Path) -> Iterator[Influx1]:
+    def running(cls, tmp: Path, extra_data: str = "") -> Iterator[Influx1]:
+        """``extra_data``: more lines for the ``[data]`` section."""
         exe = require_binary("influxd")
         tmp.mkdir(parents=True, exist_ok=True)
         port, bind = free_port(), free_port()
@@ -160,7 +163,7 @@ class Influx1(Service):
         conf.write_text(
             f'bind-address = "127.0.0.1:{bind}"\nreporting-disabled = true\n'
             f'[meta]\n  dir = "{tmp}/meta"\n'
-            f'[data]\n  dir = "{tmp}/data"\n  wal-dir = "{tmp}/wal"\n  query-log-enabled = false\n'
+            f'[data]\n  dir = "{tmp}/data"\n  wal-dir = "{tmp}/wal"\n  query-log-enabled = false\n  {extra_data}'
             f'[http]\n  bind-address = "127.0.0.1:{port}"\n  log-enabled = false\n'
             '[monitor]\n  store-enabled = false\n'
         )

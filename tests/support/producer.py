@@ -18,7 +18,7 @@ from pathlib import Path
 from edge.publish.mqtt import MqttSettings
 from edge.publish.publisher import Publisher, PublisherSettings
 
-PREFIX = "meterwatch/v1/grid-t/A01"
+PREFIX = "meterwatch/v2/gw-t/grid-t/A01"
 
 
 async def main(args: argparse.Namespace) -> int:

@@ -18,16 +18,17 @@ from paho.mqtt.enums import CallbackAPIVersion
 from edge.commands.alerts import format_active, format_alert
 from edge.publish.mqtt import MqttSettings
 from edge.publish.publisher import Publisher, PublisherSettings
-from edge.publish.schemas import validate
 from tests.support.procs import Mosquitto
+from wire.schemas import validate
 
 ROOT = Path(__file__).resolve().parents[3]
-P = "meterwatch/v1/jinli-1/A01"
+P = "meterwatch/v2/gw-1/jinli-1/A01"
 
 
 def overload(state: str = "raised", msg_id: str = "gw-1:7") -> dict[str, Any]:
     return {
-        "schema": "meterwatch.alert/1", "msg_id": msg_id, "gateway": "gw-1", "ts": "2026-11-23T13:40:02Z",
+        "schema": "meterwatch.alert/2", "msg_id": msg_id, "topic_seq": int(msg_id.rsplit(":")[1]), "gateway": "gw-1",
+        "ts": "2026-11-23T13:40:02Z",
         "grid": "jinli-1", "area": "A01", "alert_id": "A01-overload-T1", "state": state,
         "kind": "overload", "severity": "major", "subject": {"type": "transformer", "id": "T1"},
         "value": 112.5, "threshold": 100.0, "unit": "%", "raised_at": "2026-11-23T13:40:02Z",
@@ -48,7 +49,7 @@ def test_alert_line_names_state_area_subject_value_and_threshold() -> None:
 
 def test_active_list_has_a_header_and_one_line_per_alert() -> None:
     a = overload()
-    active = {"schema": "meterwatch.alerts_active/1", "msg_id": "gw-1:8", "gateway": "gw-1",
+    active = {"schema": "meterwatch.alerts_active/2", "msg_id": "gw-1:8", "gateway": "gw-1",
               "ts": "2026-11-23T13:41:00Z", "grid": "jinli-1", "area": "A01",
               "alerts": [{k: a[k] for k in ("alert_id", "state", "kind", "severity", "subject", "value",
                                             "threshold", "unit", "raised_at", "message", "evidence")}]}
@@ -65,9 +66,9 @@ def test_tails_active_list_and_alerts_skips_duplicates_and_survives_garbage(
         pub = Publisher(PublisherSettings(gateway="gw-1", state_dir=tmp_path / "state"),
                         MqttSettings(url=mosquitto.url, client_id="gw-1"))
         await pub.start()
-        await pub.submit(f"{P}/alerts/active", {"schema": "meterwatch.alerts_active/1", "gateway": "gw-1",
+        await pub.submit(f"{P}/alerts/active", {"schema": "meterwatch.alerts_active/2", "gateway": "gw-1",
                                                 "ts": "2026-11-23T13:41:00Z", "grid": "jinli-1", "area": "A01",
-                                                "alerts": []}, kind="alerts_active", retain=True)
+                                                "alerts": []}, kind="alerts_active")
         assert await pub.wait_drained(10)
         await pub.stop(2)
 
@@ -92,7 +93,7 @@ def test_tails_active_list_and_alerts_skips_duplicates_and_survives_garbage(
     lines = [ln for ln in out.splitlines() if ln.strip()]
     assert "0 active alert(s)" in lines[0]
     assert "RAISED" in lines[1] and "CLEARED" in lines[2] and len(lines) == 3   # duplicate shown once
-    assert "malformed message on meterwatch/v1/jinli-1/A01/alert" in err
+    assert "malformed message on meterwatch/v2/gw-1/jinli-1/A01/alert" in err
 
 
 @pytest.mark.integration

@@ -91,7 +91,7 @@ def test_run_refuses_what_check_config_refuses_and_starts_nothing(tmp_path: Path
                                                                   capsys: pytest.CaptureFixture[str]):
     from edge.commands import run
 
-    config = _example_copy(tmp_path, 'topic_prefix = "meterwatch/v1"', 'topic_prefix = "$SYS/meterwatch"')
+    config = _example_copy(tmp_path, 'topic_prefix = "meterwatch/v2"', 'topic_prefix = "$SYS/meterwatch"')
     text = config.read_text().replace('state_dir = "/var/lib/meterwatch"', f'state_dir = "{tmp_path}/state"')
     config.write_text(text)
     args = argparse.Namespace(config=str(config), broker=None, log_level="ERROR", flush_timeout=1.0)

@@ -10,9 +10,9 @@ import pytest
 
 from edge.cli import main
 from edge.commands import replay
-from edge.publish.schemas import validate
 from edge.sim.config import parse_sim_config
 from edge.sim.export import export
+from wire.schemas import validate
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -82,7 +82,7 @@ def test_replay_command_writes_schema_valid_jsonl_and_counts_malformed_rows(
     for m in msgs:
         validate(m["payload"])                                # raises on any violation
     kinds = {m["payload"]["schema"] for m in msgs}
-    assert {"meterwatch.interval/1", "meterwatch.daily/1", "meterwatch.alert/1", "meterwatch.realtime/1"} <= kinds
+    assert {"meterwatch.interval/2", "meterwatch.daily/2", "meterwatch.alert/2", "meterwatch.realtime/2"} <= kinds
 
 
 def test_replay_reports_a_bad_area_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

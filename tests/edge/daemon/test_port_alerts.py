@@ -10,9 +10,10 @@ from typing import Any
 
 from detect.alarms import Alert
 from edge.daemon.port_alerts import STATE_KEY, PortAlerts
-from edge.publish.schemas import validate
 from edge.publish.serializers import Serializer
 from edge.scheduler.port import PortEvent
+from wire import stamp
+from wire.schemas import validate
 
 T0 = 1_790_000_000.0
 
@@ -30,7 +31,7 @@ class StandInRunner:
 
     def __init__(self, area: str) -> None:
         self.area = type("A", (), {"id": area})()
-        self.serializer = Serializer(gateway="gw-7", grid="g1", area=area, msg_ids=lambda: "gw-7:0")
+        self.serializer = Serializer(gateway="gw-7", grid="g1", area=area, topic_prefix="mw/v2")
         self.engine = StandInEngine()
         self.extra_active: Any = None
 
@@ -39,16 +40,15 @@ class Sink:
     def __init__(self) -> None:
         self.calls: list[tuple[list[tuple[str, dict[str, Any], str, bool]], dict[str, bytes]]] = []
 
-    async def submit_many(self, items: list[tuple[str, dict[str, Any], str, bool]], *,
-                          state: dict[str, bytes] | None = None) -> list[str]:
-        for _, payload, kind, _ in items:
-            assert validate(payload) == kind
-        self.calls.append((items, dict(state or {})))
+    async def submit_many(self, items, *, state: dict[str, bytes] | None = None) -> list[str]:
+        for n, m in enumerate(items, 1):
+            assert validate(stamp(m.payload, msg_id=f"gw-7:{n}", topic_seq=n if m.stream else None)) == m.kind
+        self.calls.append(([(m.topic, m.payload, m.kind, m.retain) for m in items], dict(state or {})))
         return ["x"] * len(items)
 
 
 def _alerts(runners: dict[str, StandInRunner], sink: Sink) -> PortAlerts:
-    return PortAlerts(gateway="gw-7", topic_prefix="mw/v1", runners=runners, sink=sink,  # type: ignore[arg-type]
+    return PortAlerts(gateway="gw-7", topic_prefix="mw/v2", runners=runners, sink=sink,  # type: ignore[arg-type]
                       devices_on={"rs485-2": {"A01": 12, "A02": 3}, "ttu": {"A01": 1}})
 
 
@@ -66,8 +66,8 @@ def test_raised_once_in_every_area_on_the_port_and_listed_in_their_active_lists(
     asyncio.run(pa.on_event(ev("unavailable", T0 + 5)))          # the same outage: nothing new
     (items, state), = sink.calls
     topics = [(t, kind) for t, _, kind, _ in items]
-    assert topics == [("mw/v1/g1/A01/alert", "alert"), ("mw/v1/g1/A02/alert", "alert"),
-                      ("mw/v1/g1/A01/alerts/active", "alerts_active"), ("mw/v1/g1/A02/alerts/active", "alerts_active")]
+    assert topics == [("mw/v2/gw-7/g1/A01/alert", "alert"), ("mw/v2/gw-7/g1/A02/alert", "alert"),
+                      ("mw/v2/gw-7/g1/A01/alerts/active", "alerts_active"), ("mw/v2/gw-7/g1/A02/alerts/active", "alerts_active")]
     a01 = items[0][1]
     assert a01["kind"] == "port_unavailable" and a01["state"] == "raised" and a01["severity"] == "major"
     assert a01["subject"] == {"type": "gateway", "id": "gw-7/rs485-2"} and a01["value"] == 12
@@ -104,7 +104,7 @@ def test_after_a_restart_an_active_alert_is_neither_raised_again_nor_forgotten()
     # restarted with the TTU bus gone from the configuration
     runners = {a: StandInRunner(a) for a in ("A01", "A02")}
     after_sink = Sink()
-    after = PortAlerts(gateway="gw-7", topic_prefix="mw/v1", runners=runners, sink=after_sink,  # type: ignore[arg-type]
+    after = PortAlerts(gateway="gw-7", topic_prefix="mw/v2", runners=runners, sink=after_sink,  # type: ignore[arg-type]
                        devices_on={"rs485-2": {"A01": 12, "A02": 3}})
     asyncio.run(after.restore(blob, T0 + 100))
     (items, _), = after_sink.calls

@@ -14,7 +14,7 @@ from edge.dlt645.link import SerialLink, TcpLink, open_link
 from edge.errors import PortError, TransportError
 from edge.sim.meterbus import Fault, MeterBus, SimMeter
 from edge.sim.sources import StaticSource
-from edge.wire import byte_time_s
+from edge.wiretime import byte_time_s
 from tests.support.procs import free_port
 from tests.support.pty import PtyPair
 

@@ -17,7 +17,7 @@ from tests.support.procs import Mosquitto
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[3]
-PREFIX = "meterwatch/v1/grid-t/A01"
+PREFIX = "meterwatch/v2/gw-t/grid-t/A01"
 
 
 def producer(url: str, state: Path, *extra: str) -> subprocess.Popen[str]:
@@ -30,7 +30,7 @@ def producer(url: str, state: Path, *extra: str) -> subprocess.Popen[str]:
 def test_sigkill_ten_times_while_producing_loses_nothing(mosquitto: Mosquitto, tmp_path: Path) -> None:
     rng = random.Random(9)
     state = tmp_path / "state"
-    topics = (f"{PREFIX}/alert", f"{PREFIX}/summary/realtime", "meterwatch/v1/gateway/gw-kill/status")
+    topics = (f"{PREFIX}/alert", f"{PREFIX}/summary/realtime", "meterwatch/v2/gw-kill/status")
     with Subscriber.running(mosquitto.port, *topics) as sub:
         produced: list[str] = []
         for _ in range(10):

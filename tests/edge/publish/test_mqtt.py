@@ -17,7 +17,7 @@ from edge.publish.publisher import Publisher, PublisherSettings
 from tests.support.mqtt import Subscriber
 from tests.support.procs import Mosquitto, free_port, require_binary
 
-PREFIX = "meterwatch/v1/grid-t/A01"
+PREFIX = "meterwatch/v2/gw-t/grid-t/A01"
 
 
 def test_broker_urls_default_ports_and_reject_other_schemes() -> None:
@@ -103,7 +103,7 @@ def test_tls_with_client_certificate_and_password_delivers(
             pub = Publisher(PublisherSettings(gateway="gw-tls", state_dir=tmp_path / "state"),
                             tls_settings(broker, pki, secret))
             await pub.start()
-            msg_id = await pub.submit(f"{PREFIX}/alert", {"schema": "meterwatch.alert/1", "n": 1}, kind="alert")
+            msg_id = await pub.submit(f"{PREFIX}/alert", {"schema": "meterwatch.alert/2", "n": 1}, kind="alert")
             assert await pub.wait_drained(10), pub.last_error
             assert pub.last_error is None
             await pub.stop(2)
@@ -126,7 +126,7 @@ def test_tls_without_the_client_certificate_is_reported_not_raised(
     async def run() -> Publisher:
         pub = Publisher(PublisherSettings(gateway="gw-tls", state_dir=tmp_path / "state"), settings)
         await pub.start()
-        await pub.submit(f"{PREFIX}/alert", {"schema": "meterwatch.alert/1"}, kind="alert")
+        await pub.submit(f"{PREFIX}/alert", {"schema": "meterwatch.alert/2"}, kind="alert")
         deadline = time.monotonic() + 10
         while pub.counters["connect_failed"] < 2 and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
@@ -151,7 +151,7 @@ def test_wrong_password_is_a_clear_error_retried_with_backoff_then_recovers(
             pub = Publisher(PublisherSettings(gateway="gw-tls", state_dir=tmp_path / "state"),
                             tls_settings(broker, pki, secret))
             await pub.start()
-            msg_id = await pub.submit(f"{PREFIX}/alert", {"schema": "meterwatch.alert/1"}, kind="alert")
+            msg_id = await pub.submit(f"{PREFIX}/alert", {"schema": "meterwatch.alert/2"}, kind="alert")
             await asyncio.sleep(2.5)
             refused = pub.counters["connect_refused"]
             assert not pub.connected and pub.stats().depth == 1      # kept, not lost

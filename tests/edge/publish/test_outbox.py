@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from edge.publish.outbox import Outbox
+from wire import Outgoing
 
-P = "meterwatch/v1/jinli-1/A01"
+P = "meterwatch/v2/gw-1/jinli-1/A01"
 
 
 class Clock:
@@ -21,11 +22,11 @@ class Clock:
 
 
 def summary(n: int, pad: int = 0) -> dict[str, object]:
-    return {"schema": "meterwatch.realtime/1", "n": n, "pad": "x" * pad}
+    return {"schema": "meterwatch.realtime/2", "n": n, "pad": "x" * pad}
 
 
 def alert(n: int) -> dict[str, object]:
-    return {"schema": "meterwatch.alert/1", "n": n}
+    return {"schema": "meterwatch.alert/2", "n": n}
 
 
 def seq(msg_id: str) -> int:
@@ -64,15 +65,15 @@ def test_stored_payload_carries_msg_id_and_caller_dict_is_untouched(tmp_path: Pa
 
 def test_alerts_go_before_bulk_summaries_and_topic_order_is_kept(tmp_path: Path) -> None:
     ob = Outbox(tmp_path / "o.db", gateway="gw-1")
-    ob.put(f"{P}/meters/interval", {"schema": "meterwatch.meters_interval/1", "n": 0}, kind="meters_interval")
+    ob.put(f"{P}/meters/interval", {"schema": "meterwatch.meters_interval/2", "n": 0}, kind="meters_interval")
     ob.put(f"{P}/summary/realtime", summary(1), kind="realtime")
     ob.put(f"{P}/alert", alert(2), kind="alert")
     ob.put(f"{P}/summary/realtime", summary(3), kind="realtime")
     ob.put(f"{P}/alert", alert(4), kind="alert")
     order = [(p["schema"], p["n"]) for p in drain(ob)]
-    assert order == [("meterwatch.alert/1", 2), ("meterwatch.alert/1", 4),
-                     ("meterwatch.realtime/1", 1), ("meterwatch.realtime/1", 3),
-                     ("meterwatch.meters_interval/1", 0)]
+    assert order == [("meterwatch.alert/2", 2), ("meterwatch.alert/2", 4),
+                     ("meterwatch.realtime/2", 1), ("meterwatch.realtime/2", 3),
+                     ("meterwatch.meters_interval/2", 0)]
 
 
 def test_bound_drops_oldest_summaries_first_and_keeps_alerts(tmp_path: Path) -> None:
@@ -86,8 +87,8 @@ def test_bound_drops_oldest_summaries_first_and_keeps_alerts(tmp_path: Path) -> 
     assert st.bytes <= 5_000
     assert st.dropped_summaries > 0 and st.dropped_alerts == 0
     left = drain(ob)
-    alerts = [p["n"] for p in left if p["schema"] == "meterwatch.alert/1"]
-    summaries = [p["n"] for p in left if p["schema"] == "meterwatch.realtime/1"]
+    alerts = [p["n"] for p in left if p["schema"] == "meterwatch.alert/2"]
+    summaries = [p["n"] for p in left if p["schema"] == "meterwatch.realtime/2"]
     assert alerts == list(range(0, 100, 10))
     produced = [i for i in range(100) if i % 10]
     assert summaries == produced[-len(summaries):]          # the newest survive, in order
@@ -130,12 +131,12 @@ def test_alerts_expire_after_the_ttl_and_are_counted(tmp_path: Path) -> None:
 def test_retained_message_supersedes_queued_ones_of_its_topic_but_not_inflight(tmp_path: Path) -> None:
     ob = Outbox(tmp_path / "o.db", gateway="gw-1")
     active = f"{P}/alerts/active"
-    body = {"schema": "meterwatch.alerts_active/1"}
-    ob.put(active, {**body, "n": 1}, kind="alerts_active", retain=True)
+    body = {"schema": "meterwatch.alerts_active/2"}
+    ob.put(active, {**body, "n": 1}, kind="alerts_active")
     inflight = ob.take(1)
-    ob.put(active, {**body, "n": 2}, kind="alerts_active", retain=True)
-    ob.put(active, {**body, "n": 3}, kind="alerts_active", retain=True)
-    ob.put(f"{P}/alerts/other", {**body, "n": 4}, kind="alerts_active", retain=True)
+    ob.put(active, {**body, "n": 2}, kind="alerts_active")
+    ob.put(active, {**body, "n": 3}, kind="alerts_active")
+    ob.put(f"{P}/alerts/other", {**body, "n": 4}, kind="alerts_active")
     assert ob.stats().superseded == 1            # n=2; n=1 is with the broker already
     ob.ack(m.seq for m in inflight)
     assert sorted(p["n"] for p in drain(ob)) == [3, 4]
@@ -195,13 +196,13 @@ def test_bad_settings_are_clear_errors(tmp_path: Path) -> None:
 
 def test_put_many_is_one_transaction_all_or_nothing(tmp_path: Path) -> None:
     ob = Outbox(tmp_path / "o.db", gateway="gw-1")
-    msgs = ob.put_many([(f"{P}/alert", alert(1), "alert", False),
-                        (f"{P}/alerts/active", {"schema": "meterwatch.alerts_active/1"}, "alerts_active", True)])
+    msgs = ob.put_many([Outgoing(f"{P}/alert", "alert", alert(1)),
+                        Outgoing(f"{P}/alerts/active", "alerts_active", {"schema": "meterwatch.alerts_active/2"})])
     base = seq(msgs[0].msg_id)
     assert seq(msgs[1].msg_id) == base + 1
     with pytest.raises(ValueError):
-        ob.put_many([(f"{P}/alert", alert(2), "alert", False),
-                     (f"{P}/summary/realtime", {"v": float("inf")}, "realtime", False)])
+        ob.put_many([Outgoing(f"{P}/alert", "alert", alert(2)),
+                     Outgoing(f"{P}/summary/realtime", "realtime", {"v": float("inf")})])
     assert ob.stats().depth == 2
     assert seq(ob.put(f"{P}/alert", alert(3), kind="alert").msg_id) == base + 2   # no id burnt
 
@@ -225,3 +226,21 @@ def test_a_corrupt_outbox_is_set_aside_and_a_new_one_started(tmp_path: Path,
     assert "unreadable" in caplog.text and str(ob.recovered_from) in caplog.text
     assert ob.put(f"{P}/alert", alert(1), kind="alert").msg_id.startswith("gw-1:")
     assert ob.stats().depth == 1
+
+
+def test_stream_topics_get_consecutive_topic_seq_that_survives_reopen_and_rollback(tmp_path: Path) -> None:
+    db = tmp_path / "o.db"
+    ob = Outbox(db, gateway="gw-1")
+    got = [ob.put(f"{P}/alert", alert(i), kind="alert") for i in range(3)]
+    ob.put(f"{P}/summary/realtime", summary(1), kind="realtime")
+    with pytest.raises(ValueError):    # rolled back: no topic_seq burnt either
+        ob.put_many([Outgoing(f"{P}/alert", "alert", alert(4)), Outgoing(f"{P}/alert", "alert", {"v": float("nan")})])
+    active = ob.put(f"{P}/alerts/active", {"schema": "meterwatch.alerts_active/2"}, kind="alerts_active")
+    ob.close()
+    ob = Outbox(db, gateway="gw-1")
+    got.append(ob.put(f"{P}/alert", alert(5), kind="alert"))
+    payloads = [json.loads(m.payload) for m in got]
+    assert [p["topic_seq"] for p in payloads] == [1, 2, 3, 4]
+    assert [p["msg_id"] for p in payloads] == [m.msg_id for m in got]
+    assert json.loads(ob.put(f"{P}/summary/realtime", summary(2), kind="realtime").payload)["topic_seq"] == 2
+    assert "topic_seq" not in json.loads(active.payload)      # retained state, not a stream

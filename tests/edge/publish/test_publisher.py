@@ -12,12 +12,13 @@ import pytest
 from edge.publish.health import HealthInputs, run_health
 from edge.publish.mqtt import MqttSettings
 from edge.publish.publisher import Publisher, PublisherSettings
-from edge.publish.schemas import validate
 from tests.support.mqtt import Subscriber
 from tests.support.procs import Mosquitto
+from wire import Outgoing
+from wire.schemas import validate
 
 pytestmark = pytest.mark.integration
-PREFIX = "meterwatch/v1/grid-t/A01"
+PREFIX = "meterwatch/v2/gw-t/grid-t/A01"
 
 
 def make_publisher(url: str, state_dir: Path, **kw: object) -> Publisher:
@@ -56,7 +57,7 @@ def test_broker_restart_mid_run_loses_no_msg_id(mosquitto: Mosquitto, tmp_path: 
                     assert pub.stats().depth > 0                # queued during the outage
                     await asyncio.to_thread(mosquitto.start)
                 kind, suffix = ("alert", "alert") if n % 3 == 0 else ("realtime", "summary/realtime")
-                produced.append(await pub.submit(f"{PREFIX}/{suffix}", {"schema": f"meterwatch.{kind}/1",
+                produced.append(await pub.submit(f"{PREFIX}/{suffix}", {"schema": f"meterwatch.{kind}/2",
                                                                         "n": n}, kind=kind))
                 await asyncio.sleep(0.002)
             assert await pub.wait_drained(20)
@@ -86,10 +87,10 @@ def test_long_outage_fills_the_bound_drops_oldest_summaries_and_keeps_alerts(
             alerts, summaries = [], []
             for n in range(400):
                 if n % 20 == 0:
-                    alerts.append(await pub.submit(f"{PREFIX}/alert", {"schema": "meterwatch.alert/1",
+                    alerts.append(await pub.submit(f"{PREFIX}/alert", {"schema": "meterwatch.alert/2",
                                                                        "n": n}, kind="alert"))
                 summaries.append(await pub.submit(f"{PREFIX}/summary/interval",
-                                                  {"schema": "meterwatch.interval/1", "n": n, "pad": "z" * 300},
+                                                  {"schema": "meterwatch.interval/2", "n": n, "pad": "z" * 300},
                                                   kind="interval"))
             st = pub.stats()
             assert st.bytes <= 30_000 and st.dropped_summaries > 0 and st.dropped_alerts == 0
@@ -142,7 +143,7 @@ def test_birth_is_retained_online_and_clean_stop_leaves_offline(mosquitto: Mosqu
 
 
 def test_health_goes_out_periodically_and_validates(mosquitto: Mosquitto, tmp_path: Path) -> None:
-    with Subscriber.running(mosquitto.port, "meterwatch/v1/gateway/+/health") as sub:
+    with Subscriber.running(mosquitto.port, "meterwatch/v2/+/health") as sub:
         async def run() -> None:
             pub = make_publisher(mosquitto.url, tmp_path / "state")
             await pub.start()
@@ -155,7 +156,7 @@ def test_health_goes_out_periodically_and_validates(mosquitto: Mosquitto, tmp_pa
                     raise RuntimeError("scheduler telemetry broke")
                 return HealthInputs(buses=[{"name": "rs485-1", "reads_ok": 10 * calls, "reads_failed": 1,
                                             "utilisation": 0.4, "round_time_s": 12.5}],
-                                    engine={"advance_ms_p50": 1.5})
+                                    engine={"A01": {"last_advance_ms": 1.5}})
             task = asyncio.create_task(run_health(pub, telemetry, interval_s=0.1))
             await wait_until(lambda: len(sub.snapshot()) >= 3, 10)
             task.cancel()
@@ -179,7 +180,7 @@ def test_stop_with_the_broker_down_is_bounded_and_keeps_messages_for_the_next_st
             await asyncio.to_thread(mosquitto.stop)
             pub = make_publisher(mosquitto.url, tmp_path / "state")
             await pub.start()
-            ids = [await pub.submit(f"{PREFIX}/alert", {"schema": "meterwatch.alert/1", "n": n}, kind="alert")
+            ids = [await pub.submit(f"{PREFIX}/alert", {"schema": "meterwatch.alert/2", "n": n}, kind="alert")
                    for n in range(5)]
             t = time.monotonic()
             assert await pub.stop(flush_timeout_s=0.5) is False
@@ -218,7 +219,7 @@ def test_a_payload_that_cannot_be_stored_is_a_clear_counted_error(tmp_path: Path
         pub = make_publisher(f"mqtt://127.0.0.1:{free_port()}", tmp_path / "state")   # nobody there
         await pub.start()
         with pytest.raises(ValueError, match="summary/realtime"):
-            await pub.submit(f"{PREFIX}/summary/realtime", {"schema": "meterwatch.realtime/1",
+            await pub.submit(f"{PREFIX}/summary/realtime", {"schema": "meterwatch.realtime/2",
                                                             "p": float("nan")}, kind="realtime")
         assert pub.stats().depth == 0
         await pub.stop(0.1)
@@ -233,7 +234,7 @@ def test_inflight_window_is_used_and_never_exceeded(mosquitto: Mosquitto, tmp_pa
         await pub.start()
         await wait_until(lambda: pub.connected)
         seen = []
-        items = [(f"{PREFIX}/summary/realtime", {"schema": "meterwatch.realtime/1", "n": n}, "realtime", False)
+        items = [Outgoing(f"{PREFIX}/summary/realtime", "realtime", {"schema": "meterwatch.realtime/2", "n": n})
                  for n in range(400)]
         await pub.submit_many(items)
         deadline = time.monotonic() + 10

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import itertools
 import json
+from typing import Any
 
 import pytest
 
 from detect.alarms import Alert
 from detect.engine import Output
 from detect.params import OutageParams, Params
-from edge.publish.schemas import validate
-from edge.publish.serializers import Serializer, rfc3339, topic_for
+from edge.publish.serializers import Serializer
 from tests.detect.sim import Sim, make_area
+from wire import stamp
+from wire.schemas import undocumented, validate
 
 
 def busy_sim() -> Sim:
@@ -35,16 +36,22 @@ def sim() -> Sim:
 
 
 def serializer() -> Serializer:
-    ids = (f"gw-1-{i}" for i in itertools.count(1))
-    return Serializer(gateway="gw-1", grid="jinli-1", area="A01", msg_ids=ids)
+    return Serializer(gateway="gw-1", grid="jinli-1", area="A01", topic_prefix="mw/v2")
 
 
-def test_every_summary_kind_validates(sim: Sim) -> None:
+def wire(payload: dict[str, Any], n: int = 1) -> dict[str, Any]:
+    """As the outbox stores it: ids stamped, JSON round trip."""
+    return json.loads(json.dumps(stamp(payload, msg_id=f"gw-1:{n}", topic_seq=n), allow_nan=False))
+
+
+def test_every_summary_kind_validates_and_documents_every_property(sim: Sim) -> None:
     ser = serializer()
     kinds = set()
     for s in sim.summaries:
-        payload = ser.summary(s)
-        kinds.add(validate(json.loads(json.dumps(payload, allow_nan=False))))
+        payload = wire(ser.summary(s))
+        kinds.add(validate(payload))
+        # a property the engine adds must be documented in wire.kinds, or the collector drops it
+        assert undocumented(payload, s.kind) == [], s.kind
     assert kinds == {"realtime", "interval", "daily", "meters_interval"}
 
 
@@ -52,12 +59,12 @@ def test_alert_events_and_active_list_validate(sim: Sim) -> None:
     ser = serializer()
     states = set()
     for a in sim.alerts:
-        payload = ser.alert(a)
-        assert validate(json.loads(json.dumps(payload, allow_nan=False))) == "alert"
+        payload = wire(ser.alert(a))
+        assert validate(payload) == "alert" and undocumented(payload, "alert") == []
         states.add(a.state)
     assert {"raised", "cleared"} <= states
     assert {a.kind for a in sim.alerts} >= {"overload", "overload_2h", "low_voltage", "meter_offline", "hotspot"}
-    active = ser.alerts_active(sim.engine.active_alerts(), sim.t)
+    active = stamp(ser.alerts_active(sim.engine.active_alerts(), sim.t), msg_id="gw-1:9", topic_seq=None)
     assert validate(active) == "alerts_active" and active["alerts"]
 
 
@@ -66,13 +73,13 @@ def test_envelope_ids_timestamps_and_topics() -> None:
     a = Alert(alert_id="A01:overload:transformer:master:1", state="raised", kind="overload", severity="major",
               subject_type="transformer", subject_id="master", value=97.0, threshold=95.0, unit="%",
               raised_at=1.5, cleared_at=None, ts=1.5, message="m", evidence={"x": float("nan")})
-    p1, p2 = ser.alert(a), ser.alert(a)
-    assert (p1["msg_id"], p2["msg_id"]) == ("gw-1-1", "gw-1-2")
+    p1 = ser.alert(a)
+    assert "msg_id" not in p1 and "topic_seq" not in p1     # the outbox stamps them
+    assert p1["schema"] == "meterwatch.alert/2" and p1["gateway"] == "gw-1"
     assert p1["ts"] == "1970-01-01T00:00:01.500Z" and p1["evidence"] == {"x": None}
-    assert rfc3339(1763904900.0) == "2025-11-23T13:35:00Z"
-    assert topic_for("meterwatch/v1", "jinli-1", "A01", "alerts_active") == "meterwatch/v1/jinli-1/A01/alerts/active"
+    assert ser.topic("alerts_active") == "mw/v2/gw-1/jinli-1/A01/alerts/active"
     with pytest.raises(ValueError, match="not a finite"):
-        rfc3339(float("nan"))
+        ser.alert(Alert(**{**a.__dict__, "ts": float("nan")}))
 
 
 def test_output_orders_summaries_alerts_then_active_list(sim: Sim) -> None:
@@ -84,7 +91,9 @@ def test_output_orders_summaries_alerts_then_active_list(sim: Sim) -> None:
     eng = sim2.engine
     out = Output(alerts=sim2.alerts, summaries=sim2.summaries[-2:])
     out_msgs = ser.output(out, active=eng.active_alerts(), ts=sim2.t)
-    topics = [t.rsplit("/", 1)[-1] for t, _ in out_msgs]
-    assert topics[:2] == ["realtime", "realtime"] and topics[-1] == "active" and "alert" in topics
-    for _, payload in out_msgs:
-        validate(payload)
+    kinds = [m.kind for m in out_msgs]
+    assert kinds[:2] == ["realtime", "realtime"] and kinds[-1] == "alerts_active" and "alert" in kinds
+    assert [m.topic for m in out_msgs] == [ser.topic(k) for k in kinds]
+    assert [m.retain for m in out_msgs] == [k == "alerts_active" for k in kinds]
+    for n, m in enumerate(out_msgs, 1):
+        validate(stamp(m.payload, msg_id=f"gw-1:{n}", topic_seq=n if m.stream else None))

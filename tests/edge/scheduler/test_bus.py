@@ -326,12 +326,12 @@ def test_a_quantity_the_reader_cannot_read_names_the_device_and_plan():
 
 
 def test_health_entry_validates_against_the_health_schema():
-    from edge.publish.schemas import validate
+    from wire.schemas import validate
 
     run = run_bus(meters(4), [customer_plan(interval_s=60)], 130, setup=lambda r: r.dead.add("m001"))
     t = run.telemetry
     assert t is not None
-    payload = {"schema": "meterwatch.health/1", "msg_id": "h-1", "gateway": "gw-0042",
+    payload = {"schema": "meterwatch.health/2", "msg_id": "gw-0042:1", "topic_seq": 1, "gateway": "gw-0042", "uptime_s": 130.0,
                "ts": "2026-11-23T00:00:00Z", "buses": [t.to_health()],
                "outbox": {"depth": 0, "bytes": 0, "dropped_summaries": 0, "dropped_alerts": 0}}
     assert validate(payload) == "health"

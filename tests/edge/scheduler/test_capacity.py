@@ -6,7 +6,7 @@ import pytest
 
 from edge.scheduler import LinkTiming, ReadingPlan, bus_capacity, default_plans, wire_fraction
 from edge.scheduler.capacity import dlt645_transactions, transaction_wire_s
-from edge.wire import dlt645_frame_bytes, dlt645_reply_deadline_s
+from edge.wiretime import dlt645_frame_bytes, dlt645_reply_deadline_s
 
 
 @pytest.mark.parametrize(("baud", "td_s", "ms", "per_min"), [

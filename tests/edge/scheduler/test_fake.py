@@ -10,7 +10,7 @@ from edge.errors import TransportError
 from edge.scheduler import LinkTiming, LoopClock, VirtualTimeLoop
 from edge.scheduler.capacity import transaction_wire_s
 from edge.scheduler.fake import FakeReader
-from edge.wire import dlt645_frame_bytes, dlt645_reply_deadline_s
+from edge.wiretime import dlt645_frame_bytes, dlt645_reply_deadline_s
 
 
 def _run(coro_fn):  # type: ignore[no-untyped-def]

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 import pytest
 
 from edge.errors import PortError
-from edge.publish.schemas import validate
 from edge.readings import DeviceRead
 from edge.scheduler import BusScheduler, LoopClock, PortBackoff, PortEvent, PortSupervisor, VirtualTimeLoop
 from edge.scheduler.fake import FakeReader
 from tests.edge.scheduler.harness import EPOCH0, meters
 from tests.edge.scheduler.test_bus import MASTER, customer_plan, master_plan
+from wire.schemas import validate
 
 
 class FakePort:
@@ -184,7 +184,8 @@ def test_the_health_entry_carries_the_port_state_and_validates_against_the_schem
     h = s.health
     assert h["port_online"] == 0 and h["port_failures"] == 1 and h["port_offline_s"] == pytest.approx(30, abs=1.5)
     assert "no such device" in str(h["port_error"]) and h["port"] == s.port.port
-    payload = {"schema": "meterwatch.health/1", "msg_id": "gw:1", "gateway": "gw", "ts": "2026-01-01T00:00:00Z",
+    payload = {"schema": "meterwatch.health/2", "msg_id": "gw:1", "topic_seq": 1, "gateway": "gw", "uptime_s": 40.0,
+               "ts": "2026-01-01T00:00:00Z",
                "buses": [h], "outbox": {"depth": 0, "bytes": 0, "dropped_summaries": 0, "dropped_alerts": 0}}
     assert validate(payload) == "health"
     assert [e.state for e in s.events] == ["available", "unavailable"]

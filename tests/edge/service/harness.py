@@ -35,7 +35,7 @@ RATED_KVA = 100.0
 LV_V = 400.0
 RATED_A = RATED_KVA * 1000 / (math.sqrt(3) * LV_V)
 GATEWAY = "gw-test"
-PREFIX = "meterwatch/v1"
+PREFIX = "meterwatch/v2"
 REPO = Path(__file__).resolve().parents[3]
 
 

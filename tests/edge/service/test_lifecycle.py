@@ -55,7 +55,7 @@ def retained_status(port: int) -> dict:  # type: ignore[type-arg]
     got: list[dict] = []  # type: ignore[type-arg]
     done = threading.Event()
     c = paho.Client(CallbackAPIVersion.VERSION2, client_id="status-reader", protocol=paho.MQTTv5)
-    c.on_connect = lambda cl, *a: cl.subscribe(f"{PREFIX}/gateway/{GATEWAY}/status", 1)
+    c.on_connect = lambda cl, *a: cl.subscribe(f"{PREFIX}/{GATEWAY}/status", 1)
 
     def on_message(cl: paho.Client, ud: object, msg: paho.MQTTMessage) -> None:
         got.append({**json.loads(msg.payload), "_retain": msg.retain})

@@ -138,9 +138,9 @@ def test_ct_meters_export_secondary_values_and_a_healthy_area_replays_to_its_tru
     daily, alerts = [], []
 
     def on(_topic: str, p: dict) -> None:
-        if p["schema"] == "meterwatch.daily/1":
+        if p["schema"] == "meterwatch.daily/2":
             daily.append(p)
-        elif p["schema"] == "meterwatch.alert/1":
+        elif p["schema"] == "meterwatch.alert/2":
             alerts.append(p)
 
     replay(area, prm, tmp_path / "readings.csv", None, on_message=on)

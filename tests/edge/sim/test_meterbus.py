@@ -12,7 +12,7 @@ from edge.dlt645 import codec
 from edge.dlt645.codec import Decoder, Frame, decode_frame
 from edge.sim.meterbus import Fault, MeterBus, SimMeter
 from edge.sim.sources import RandomWalkSource, StaticSource
-from edge.wire import byte_time_s
+from edge.wiretime import byte_time_s
 
 A1, A2 = "000000000001", "000000000002"
 

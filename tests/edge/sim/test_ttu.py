@@ -117,7 +117,7 @@ def test_port_is_closed_after_the_context_exits() -> None:
 
 def test_wire_emulation_makes_a_read_take_the_rtu_wire_time(ptys: tuple[str, str]) -> None:
     from edge.modbus.device import ModbusDevice
-    from edge.wire import modbus_rtu_read_time_s
+    from edge.wiretime import modbus_rtu_read_time_s
 
     prof = load_profile("dtsu666")
     dev_side, cli_side = ptys

@@ -6,7 +6,7 @@ small subset (type, const, enum, pattern, min/maxLength, minimum, required, prop
 additionalProperties, items, anyOf, format), so each schema is compiled once into nested closures.
 
 The checker only answers valid / invalid. For an invalid payload the caller asks jsonschema
-(``edge.publish.schemas.validate``) for the full message, so error texts stay the reference ones.
+(``wire.schemas.validate``) for the full message, so error texts stay the reference ones.
 ``format`` is accepted and not checked, like jsonschema without its optional format packages; the
 mapping parses every timestamp it uses and rejects bad ones. A schema using any other keyword is
 refused at compile time (``UnsupportedSchema``) so the caller falls back to jsonschema.
@@ -77,7 +77,10 @@ def compile_schema(schema: dict[str, Any]) -> Check:
         checks.append(lambda v: any(v == a and type(v) is type(a) for a in allowed))
     if "pattern" in schema:
         search = re.compile(schema["pattern"]).search
-        checks.append(lambda v: type(v) is not str or search(v) is not None)
+        if schema.get("type") == "string" and len(checks) == 1:   # the common case: one test, not two
+            checks[0] = lambda v: type(v) is str and search(v) is not None
+        else:
+            checks.append(lambda v: type(v) is not str or search(v) is not None)
     if "minLength" in schema:
         lo = int(schema["minLength"])
         checks.append(lambda v: type(v) is not str or len(v) >= lo)
@@ -94,10 +97,17 @@ def compile_schema(schema: dict[str, Any]) -> Check:
         checks.append(_items_check(schema["items"]))
     if any(k in schema for k in ("required", "properties", "additionalProperties")):
         checks.append(_object_check(schema))
+    return _all(checks)
+
+
+def _all(checks: list[Check]) -> Check:
     if not checks:
         return lambda v: True
     if len(checks) == 1:
         return checks[0]
+    if len(checks) == 2:
+        a, b = checks
+        return lambda v: a(v) and b(v)
     return lambda v: all(c(v) for c in checks)
 
 
@@ -109,9 +119,18 @@ def _items_check(item_schema: dict[str, Any]) -> Check:
     return lambda v: type(v) is not list or all(map(each, v))
 
 
+def _number_or_null(schema: dict[str, Any]) -> bool:
+    t = schema.get("type")
+    return set(schema) - _IGNORED == {"type"} and isinstance(t, list) and set(t) == {"number", "null"}
+
+
 def _object_check(schema: dict[str, Any]) -> Check:
-    required = tuple(schema.get("required", ()))
-    props = {k: compile_schema(s) for k, s in schema.get("properties", {}).items()}
+    """Required keys as one set test; properties that are a nullable number (most of them) checked
+    inline; the others through their compiled checks."""
+    required = frozenset(schema.get("required", ()))
+    spec = schema.get("properties", {})
+    numbers = frozenset(k for k, s in spec.items() if _number_or_null(s))
+    props = {k: compile_schema(s) for k, s in spec.items() if k not in numbers}
     extra_spec = schema.get("additionalProperties", True)
     extra: Check | None
     if extra_spec is True:
@@ -124,10 +143,13 @@ def _object_check(schema: dict[str, Any]) -> Check:
     def check(v: Any) -> bool:
         if type(v) is not dict:
             return True
-        for k in required:
-            if k not in v:
-                return False
+        if not required <= v.keys():
+            return False
         for k, item in v.items():
+            if k in numbers:
+                if item is not None and (t := type(item)) is not float and t is not int:
+                    return False
+                continue
             c = props.get(k, extra)
             if c is not None and not c(item):
                 return False
