@@ -65,8 +65,10 @@ def split(buf, pos, end, delim, fs, fe):
 
 @kernel
 def _blank(buf, a, b):
+    """Only spaces, quotes and delimiters (commas, tabs, semicolons) between a and b."""
     for k in range(a, b):  # noqa: SIM110 - a generator does not compile in nopython mode
-        if buf[k] != 32 and buf[k] != 34:
+        c = buf[k]
+        if c != 32 and c != 34 and c != 44 and c != 9 and c != 59:
             return False
     return True
 
@@ -139,7 +141,7 @@ def scan(buf, first_line, spec, vcols, vq, dev_h, dev_i, q_h, q_i, tz_utc, tz_of
     out = 0
     line = first_line
     pos = 0
-    prev = np.array([0, 0, 0, 0], np.int64)      # previous ts field a,b and device field a,b
+    pta = ptb = pda = pdb = 0                    # previous ts and device fields
     pts = np.nan
     pts_status = BAD_TS
     pdev = -1
@@ -150,21 +152,21 @@ def scan(buf, first_line, spec, vcols, vq, dev_h, dev_i, q_h, q_i, tz_utc, tz_of
         nxt = end + 1
         if end > pos and buf[end - 1] == 13:
             end -= 1
-        if end > pos and not _blank(buf, pos, end):
-            nf = split(buf, pos, end, delim, fs, fe)
+        nf = split(buf, pos, end, delim, fs, fe) if end > pos else 0
+        if nf > 0 and not (fe[c_ts] == fs[c_ts] and _blank(buf, pos, end)):   # blank lines, ",,,," rows
             if nf < max_col:
                 out = _emit(out, BAD_COLUMNS, -1, -1, np.nan, np.nan, line, nf if nf >= 0 else ncols, pos, end,
                             out_dev, out_q, out_val, out_ts, out_status, out_line, out_col, out_start, out_end)
             else:
                 a, b = field(buf, fs[c_ts], fe[c_ts])
-                if not _same(buf, a, b, prev[0], prev[1]):
+                if not _same(buf, a, b, pta, ptb):
                     ts, st = P.timestamp(buf, a, b, mode, tz_utc, tz_off, day_shift)
                     pts, pts_status = ts, _ts_status(st)
-                    prev[0], prev[1] = a, b
+                    pta, ptb = a, b
                 a, b = field(buf, fs[c_dev], fe[c_dev])
-                if not _same(buf, a, b, prev[2], prev[3]):
+                if not _same(buf, a, b, pda, pdb):
                     pdev = P.lookup(dev_h, dev_i, P.fnv1a(buf, a, b, False))
-                    prev[2], prev[3] = a, b
+                    pda, pdb = a, b
                 if pts_status != OK and pts_status != SLOW_TS:
                     out = _emit(out, pts_status, pdev, -1, np.nan, pts, line, c_ts, pos, end,
                                 out_dev, out_q, out_val, out_ts, out_status, out_line, out_col, out_start, out_end)

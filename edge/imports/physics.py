@@ -127,47 +127,57 @@ class _Rates:
     cadence: float
 
 
-def _series(dev: np.ndarray, ts: np.ndarray, val: np.ndarray) -> list[tuple[int, np.ndarray, np.ndarray]]:
-    order = np.lexsort((ts, dev))
-    dev, ts, val = dev[order], ts[order], val[order]
-    cuts = np.flatnonzero(np.diff(dev)) + 1
-    return [(int(d[0]), t, v) for d, t, v in zip(np.split(dev, cuts), np.split(ts, cuts), np.split(val, cuts),
-                                                   strict=True) if d.size]
+@dataclass
+class _Sorted:
+    """Readings of one class and quantity sorted by (device, ts), with the consecutive pairs of a device."""
+
+    dev: np.ndarray
+    ts: np.ndarray
+    val: np.ndarray
+    pair: np.ndarray            # index i of each pair (i, i + 1) of the same device
+
+    @classmethod
+    def of(cls, dev: np.ndarray, ts: np.ndarray, val: np.ndarray) -> _Sorted:
+        order = np.lexsort((ts, dev))
+        d, t, v = dev[order], ts[order], val[order]
+        return cls(d, t, v, np.flatnonzero(d[1:] == d[:-1]))
 
 
-def _decreasing_share(groups: list[tuple[int, np.ndarray, np.ndarray]]) -> tuple[float, int]:
-    dec = moved = 0
-    for _, _, v in groups:
-        dv = np.diff(v)
-        tol = 1e-9 * max(1.0, float(np.max(np.abs(v))))
-        moved += int(np.count_nonzero(np.abs(dv) > tol))
-        dec += int(np.count_nonzero(dv < -tol))
+def _group_quantile(groups: np.ndarray, values: np.ndarray, frac: float) -> tuple[np.ndarray, np.ndarray]:
+    """(group ids, the ``frac`` quantile of each group's values, nearest rank)."""
+    order = np.lexsort((values, groups))
+    g, v = groups[order], values[order]
+    ids, start, count = np.unique(g, return_index=True, return_counts=True)
+    return ids, v[start + np.floor(frac * (count - 1)).astype(np.int64)]
+
+
+def _decreasing_share(s: _Sorted) -> tuple[float, int]:
+    dv = s.val[s.pair + 1] - s.val[s.pair]
+    tol = 1e-9 * np.maximum(1.0, np.abs(s.val[s.pair + 1]))
+    moved = int(np.count_nonzero(np.abs(dv) > tol))
+    dec = int(np.count_nonzero(dv < -tol))
     return (dec / moved if moved else float("nan")), moved
 
 
-def _rates(groups: list[tuple[int, np.ndarray, np.ndarray]], interval: bool) -> _Rates | None:
-    devs, peaks, means, cads = [], [], [], []
-    for d, t, v in groups:
-        if t.size < 2:
-            continue
-        dt = np.diff(t)
-        cad = float(np.median(dt[dt > 0])) if np.any(dt > 0) else 0.0
-        if cad <= 0:
-            continue
-        if interval:                            # kWh per interval -> kW
-            r = v * 3600.0 / cad
-            mean = float(np.mean(v)) * 3600.0 / cad
-        else:
-            ok = dt > 0
-            r = np.maximum(np.diff(v)[ok], 0.0) * 3600.0 / dt[ok]
-            mean = float(np.sum(np.maximum(np.diff(v), 0.0)) * 3600.0 / (t[-1] - t[0]))
-        devs.append(d)
-        peaks.append(float(np.percentile(r, 95)) if r.size else 0.0)
-        means.append(mean)
-        cads.append(cad)
-    if not devs:
+def _rates(s: _Sorted, interval: bool) -> _Rates | None:
+    i = s.pair[s.ts[s.pair + 1] > s.ts[s.pair]]
+    if i.size == 0:
         return None
-    return _Rates(np.array(devs), np.array(peaks), np.array(means), float(np.median(cads)))
+    pd, dt = s.dev[i], s.ts[i + 1] - s.ts[i]
+    devs, cad = _group_quantile(pd, dt, 0.5)
+    if interval:                                    # kWh per interval -> kW
+        known = np.isin(s.dev, devs)
+        k = np.searchsorted(devs, s.dev[known])
+        r = s.val[known] * 3600.0 / cad[k]
+        mean = np.bincount(k, weights=r, minlength=devs.size) / np.maximum(np.bincount(k, minlength=devs.size), 1)
+        _, peak = _group_quantile(s.dev[known], r, 0.95)
+    else:
+        rise = np.maximum(s.val[i + 1] - s.val[i], 0.0)
+        k = np.searchsorted(devs, pd)
+        mean = np.bincount(k, weights=rise, minlength=devs.size) * 3600.0 / np.bincount(k, weights=dt,
+                                                                                         minlength=devs.size)
+        _, peak = _group_quantile(pd, rise * 3600.0 / dt, 0.95)
+    return _Rates(devs.astype(np.int64), peak, mean, float(np.median(cad)))
 
 
 def _who(cname: str) -> str:
@@ -185,7 +195,7 @@ def _how(key: str) -> str:
     return f'[kinds] "{key}" = "register" or "interval" in a mapping file (or --kind {key}=...)'
 
 
-def _kind(cname: str, q: str, groups: list[tuple[int, np.ndarray, np.ndarray]], stated: Stated,
+def _kind(cname: str, q: str, groups: _Sorted, stated: Stated,
           fallback: str | None) -> tuple[str, str]:
     """(register | interval, why) of one energy quantity of one class."""
     said = _stated(stated.kinds, cname, q, "energy")  # type: ignore[arg-type]
@@ -296,7 +306,7 @@ def _energy(conv: Conversion, cname: str, cls: int, in_cls: np.ndarray, dev: np.
     present = [c for c in _E if np.any(in_cls & (q == c))]
     if not present:
         return None, 1.0
-    groups = {c: _series(dev[in_cls & (q == c)], ts[in_cls & (q == c)], val[in_cls & (q == c)]) for c in present}
+    groups = {c: _Sorted.of(dev[in_cls & (q == c)], ts[in_cls & (q == c)], val[in_cls & (q == c)]) for c in present}
     kinds: dict[int, str] = {}
     fallback = None
     for c in present:
@@ -325,9 +335,10 @@ def _power(conv: Conversion, cname: str, cls: int, in_cls: np.ndarray, dev: np.n
     sel = in_cls & (q == pcode)
     if not sel.any():
         return
-    groups = _series(dev[sel], ts[sel], np.abs(val[sel]))
-    prates = _Rates(np.array([d for d, _, _ in groups]), np.array([np.percentile(v, 95) for _, _, v in groups]),
-                    np.array([np.mean(v) for _, _, v in groups]), 0.0)
+    devs, peak = _group_quantile(dev[sel], np.abs(val[sel]), 0.95)
+    k = np.searchsorted(devs, dev[sel])
+    mean = np.bincount(k, weights=np.abs(val[sel])) / np.bincount(k)
+    prates = _Rates(devs.astype(np.int64), peak, mean, 0.0)
     ratio = _power_ratio(prates, erates, escale)
     said = _stated(stated.units, cname, "p", "power")  # type: ignore[arg-type]
     if said is None and "p" not in stated.unit_hints and ratio is not None:
