@@ -30,7 +30,7 @@ from tomlconf import key_lines
 
 __all__ = ["AreaFile", "load_area", "load_area_file"]
 
-DEFAULT_TIMEZONE = GatewayConfig.__dataclass_fields__["timezone"].default
+DEFAULT_TIMEZONE = str(GatewayConfig.__dataclass_fields__["timezone"].default)
 
 
 @dataclass

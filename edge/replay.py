@@ -19,13 +19,13 @@ import numpy as np
 import numpy.typing as npt
 
 from detect.area import Area
-from edge.imports import ImportError, ImportOptions, ImportStats, Readings
+from edge.imports import ExportError, ImportOptions, ImportStats, Readings
 
 __all__ = ["HEADER", "ReadingBatch", "ReplayError", "ReplayStats", "read_batches"]
 
 HEADER = "ts,device,quantity,value"
 
-ReplayError = ImportError
+ReplayError = ExportError
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,7 +130,7 @@ def read_batches(path: str | Path, area: Area, *, batch_s: float = 900.0, reorde
     A window is emitted once a reading ``reorder_s`` later than its end has been seen (or at the end of the
     file). ``stats`` (optional) collects counts and error lines; ``progress`` (e.g. ``sys.stderr``) shows a
     progress bar; ``options`` carry the mapping and the time zone (``readings``: an export already opened with
-    them). Raises ``ReplayError`` (``edge.imports.ImportError``) only when the file as a whole cannot be read.
+    them). Raises ``ReplayError`` (``edge.imports.ExportError``) only when the file as a whole cannot be read.
     """
     if batch_s <= 0 or reorder_s < 0:
         raise ValueError(f"batch_s must be > 0 and reorder_s >= 0, got {batch_s}, {reorder_s}")

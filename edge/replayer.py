@@ -21,8 +21,8 @@ from typing import IO, Any
 from detect.area import Area
 from detect.batch import ReadingBatch
 from detect.params import Params
-from edge.pipeline import AreaRunner
 from edge.imports import ImportOptions, Readings
+from edge.pipeline import AreaRunner
 from edge.replay import ReplayStats, read_batches
 from wire import KINDS, Outgoing, format_msg_id, stamp
 from wire.topics import DEFAULT_PREFIX

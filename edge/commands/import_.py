@@ -75,7 +75,7 @@ def open_area(args: argparse.Namespace, command: str) -> AreaFile | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edge.imports import ImportError, MappingError, Readings
+    from edge.imports import ExportError, MappingError, Readings
     from edge.imports.inspect import report
 
     af = open_area(args, "import")
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     try:
         readings = Readings(args.inspect, af.area, import_options(args, af))
-    except (ImportError, MappingError, ValueError) as exc:
+    except (ExportError, MappingError, ValueError) as exc:
         print(f"meterwatch import: {exc}", file=sys.stderr)
         return 1
     lines: list[Any] = report(readings, rows=args.rows)

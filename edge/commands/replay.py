@@ -31,7 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from edge.commands.import_ import import_options, open_area
-    from edge.imports import ImportError, MappingError, Readings
+    from edge.imports import ExportError, MappingError, Readings
     from edge.replay import ReplayStats
     from edge.replayer import replay
 
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     stats = ReplayStats()
     try:
         readings = Readings(args.readings, af.area, import_options(args, af), stats)
-    except (ImportError, MappingError, ValueError) as exc:
+    except (ExportError, MappingError, ValueError) as exc:
         print(f"meterwatch replay: {exc}", file=sys.stderr)
         return 1
     for d in readings.conversion.decisions:

@@ -8,7 +8,7 @@ export into columnar readings in our units; ``read_meter_list`` reads an archive
 from __future__ import annotations
 
 from edge.imports.mapping import PRESETS, Mapping, MappingError, load_mapping
-from edge.imports.reader import ImportError, ImportOptions, ImportStats, Readings
+from edge.imports.reader import ExportError, ImportOptions, ImportStats, Readings
 
-__all__ = ["PRESETS", "ImportError", "ImportOptions", "ImportStats", "Mapping", "MappingError", "Readings",
+__all__ = ["PRESETS", "ExportError", "ImportOptions", "ImportStats", "Mapping", "MappingError", "Readings",
            "load_mapping"]

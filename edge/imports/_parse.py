@@ -367,7 +367,7 @@ def localize(tz_utc, tz_off, local):
 def timestamp(buf, a, b, mode, tz_utc, tz_off, day_shift):
     """(UTC seconds, status) of the timestamp field buf[a:b] in time ``mode``. A local time goes through the
     zone table; a date alone is local midnight plus ``day_shift`` seconds."""
-    if mode == TIME_EPOCH_S or mode == TIME_EPOCH_MS or mode == TIME_EXCEL:
+    if mode in (TIME_EPOCH_S, TIME_EPOCH_MS, TIME_EXCEL):
         v, st = number(buf, a, b, 0)
         if st != OK:
             return np.nan, st

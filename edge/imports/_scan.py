@@ -66,7 +66,7 @@ def split(buf, pos, end, delim, fs, fe):
 @kernel
 def _blank(buf, a, b):
     """Only spaces, quotes and delimiters (commas, tabs, semicolons) between a and b."""
-    for k in range(a, b):  # noqa: SIM110 - a generator does not compile in nopython mode
+    for k in range(a, b):
         c = buf[k]
         if c != 32 and c != 34 and c != 44 and c != 9 and c != 59:
             return False

@@ -35,7 +35,7 @@ def _shape(r: Readings) -> list[str]:
     out.append(f"header: {where}, {len(head.header)} columns{trail}")
     out.append(f"layout: {plan.layout} (mapping: {r.options.mapping.source})")
     out.append("columns:")
-    for i, h in enumerate(head.header):
+    for i in range(len(head.header)):
         out.append(f"  {src.column(i):<34} -> {plan.meaning.get(i, 'ignored')}")
     zone = r.zone.describe(None) if r.zone.fixed else r.zone.name
     out.append(f"time: {plan.time_name}; times without a zone are read in {zone}, from {r.zone_source}")

@@ -82,7 +82,7 @@ class Conversion:
 
 
 def _to_register(conv: Conversion, dev: np.ndarray, q: np.ndarray, val: np.ndarray, ts: np.ndarray,
-                 cls: np.ndarray, sel: np.ndarray, master: int) -> tuple[np.ndarray, ...]:
+                 cls: np.ndarray, sel: np.ndarray, master: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     if conv.state is None:
         conv.state = np.full((master + 1, NQ), np.nan)
     idx = np.flatnonzero(sel)
@@ -245,8 +245,10 @@ def _unit(cname: str, fam: str, q: str, rates: _Rates | None, ratings: np.ndarra
     key = f"{cname}.{fam}"
     how = f'[units] "{key}" = "..." in a mapping file (or --unit {key}=...)'
     if rates is None:
-        if said is not None or hint is not None:
-            return float(said if said is not None else hint[0]), "stated" if said is not None else "header", None  # type: ignore[index]
+        if said is not None:
+            return float(said), "stated", None  # type: ignore[arg-type]
+        if hint is not None:
+            return hint[0], "header", None
         if fam == "power" or stated.ours:
             return 1.0, "our unit, not checked: too few readings", None
         raise PhysicsError(f"{_who(cname)} {fam} ({q}): cannot tell {'/'.join(_UNIT_NAMES[fam].values())}: no device "

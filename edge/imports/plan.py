@@ -15,7 +15,16 @@ from detect.quantities import QUANTITIES, QUANTITY_CODE
 from edge.imports import _parse as P
 from edge.imports.mapping import ROLES, Mapping
 from edge.imports.sniff import Head
-from edge.imports.vocab import ENERGY, UNITS, kind_hint, normalise, quantity_aliases, quantity_of, role_of, unit_of
+from edge.imports.vocab import (
+    ENERGY,
+    UNITS,
+    kind_hint,
+    normalise,
+    quantity_aliases,
+    quantity_of,
+    role_of,
+    unit_of,
+)
 from edge.imports.zones import Zone
 
 __all__ = ["TIME_NAMES", "Plan", "PlanError", "resolve"]

@@ -1,6 +1,6 @@
 """An export opened for import: source, plan and unit/kind conversion decided, readings streamed as columns.
 
-``Readings(path, area, options)`` sniffs and plans at once (``ImportError`` with what was found and how to
+``Readings(path, area, options)`` sniffs and plans at once (``ExportError`` with what was found and how to
 state it, before anything runs), parses a first sample of ``sample_bytes`` to decide units and kinds against
 physics (``edge.imports.physics``), then ``chunks()`` yields ``(device, quantity, value, ts)`` arrays in file
 order — the sample first, nothing parsed twice. Bad rows are counted by reason in ``ImportStats`` and named by
@@ -32,7 +32,7 @@ from edge.imports.source import Source, open_source
 from edge.imports.vocab import UNITS, normalise
 from edge.imports.zones import Zone, ZoneError, parse_zone
 
-__all__ = ["MASTER_NAMES", "ImportError", "ImportOptions", "ImportStats", "Readings"]
+__all__ = ["MASTER_NAMES", "ExportError", "ImportOptions", "ImportStats", "Readings"]
 
 HEADER = ["ts", "device", "quantity", "value"]
 MASTER_NAMES = ("master", "总表", "台区总表", "考核表")
@@ -43,7 +43,7 @@ _TIME_WHAT = {"text": "a date and time (ISO 8601, with or without a zone, or a d
               "compact": "YYYYMMDD[hhmm[ss]]", "excel": "Excel serial days"}
 
 
-class ImportError(MeterwatchError):  # noqa: A001 - the import layer's own error, named for its users
+class ExportError(MeterwatchError):
     """The export as a whole cannot be imported; the message names the file and says how to state it."""
 
 
@@ -96,7 +96,7 @@ def _names(area: Area, aliases: dict[str, str], devices: dict[str, str]) -> dict
         names.setdefault(name, area.master_index)
     for text, target in devices.items():
         if target != "master" and target not in names:
-            raise ImportError(f"[devices] {text!r} = {target!r}: no meter {target!r} in area {area.id}")
+            raise ExportError(f"[devices] {text!r} = {target!r}: no meter {target!r} in area {area.id}")
         names[text] = area.master_index if target == "master" else names[target]
     return names
 
@@ -122,7 +122,7 @@ class Readings:
         self.stats = stats if stats is not None else ImportStats()
         m = self.options.mapping
         if not self.path.is_file():
-            raise ImportError(f"{self.path}: cannot open readings: no such file")
+            raise ExportError(f"{self.path}: cannot open readings: no such file")
         try:
             zone_text = m.timezone or self.options.timezone
             self.zone: Zone = parse_zone(zone_text)
@@ -133,7 +133,7 @@ class Readings:
             self.plan: Plan = resolve(self.source.head, m, self.zone, self.zone_source)
             self._tables(m)
         except (SniffError, PlanError, ZoneError, MappingError, ValueError) as exc:
-            raise ImportError(f"{self.path}: {exc}") from None
+            raise ExportError(f"{self.path}: {exc}") from None
         self._chunks = self.source.chunks(self.options.chunk_bytes)
         self._pending = self._sample()
 
@@ -158,9 +158,10 @@ class Readings:
                 break
         cols = [np.concatenate(c) for c in zip(*parts, strict=True)] if parts else [np.zeros(0)] * 4
         try:
-            self.conversion: Conversion = decide(*cols, self.area, _stated(self.options.mapping, self.plan))
+            self.conversion: Conversion = decide(cols[0], cols[1], cols[2], cols[3], self.area,
+                                                 _stated(self.options.mapping, self.plan))
         except (PhysicsError, MappingError) as exc:
-            raise ImportError(f"{self.path}: {exc}") from None
+            raise ExportError(f"{self.path}: {exc}") from None
         return parts
 
     def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
@@ -175,7 +176,7 @@ class Readings:
         n = dev.size
         out = self.conversion.apply(dev, q, val, ts, self.area.master_index)
         self.stats.base_readings += out[0].size - n
-        return out  # type: ignore[return-value]
+        return out
 
     def _parse(self, data: bytes, first_line: int, done: int) -> tuple[np.ndarray, ...]:
         buf = np.frombuffer(data, dtype=np.uint8)
@@ -192,7 +193,7 @@ class Readings:
         self.stats.bytes_read = done or self.stats.bytes_read + len(data)
         ok = status == S.OK
         for r in np.flatnonzero(~ok):
-            ok[r] = self._problem(data, int(status[r]), int(line[r]), int(col[r]), int(a[r]), int(b[r]), ts, val, r)
+            ok[r] = self._problem(data, int(status[r]), int(line[r]), int(col[r]), int(a[r]), int(b[r]), ts, val, int(r))
         self.stats.accepted += int(ok.sum())
         if ok.all():
             return dev, q, val, ts

@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,11 +96,16 @@ def _delimiter(lines: list[str]) -> str:
     return best
 
 
-def _recognised(cells: list[str]) -> int:
-    return sum(1 for c in cells if c.strip() and (role_of(c) or quantity_of(c)))
+def _readings_header(cell: str) -> bool:
+    return bool(role_of(cell) or quantity_of(cell))
 
 
-def find_header(rows: list[list[str]], header_line: int = 0, wanted: tuple[str, ...] = ()) -> int:
+def _recognised(cells: list[str], known: Callable[[str], bool]) -> int:
+    return sum(1 for c in cells if c.strip() and known(c))
+
+
+def find_header(rows: list[list[str]], header_line: int = 0, wanted: tuple[str, ...] = (),
+                known: Callable[[str], bool] = _readings_header) -> int:
     """0-based index in ``rows`` of the header: given (1-based), holding every ``wanted`` header, or the
     first with two recognised cells; ``SniffError`` when none is found."""
     if header_line:
@@ -110,7 +116,7 @@ def find_header(rows: list[list[str]], header_line: int = 0, wanted: tuple[str, 
         stripped = [c.strip() for c in cells]
         if wanted and all(w in stripped for w in wanted):
             return i
-        if not wanted and _recognised(cells) >= 2:
+        if not wanted and _recognised(cells, known) >= 2:
             return i
     what = f"a line holding the headers {list(wanted)}" if wanted else "a header line"
     first = " | ".join(",".join(c.strip() for c in r)[:60] for r in rows[:3])
@@ -118,9 +124,10 @@ def find_header(rows: list[list[str]], header_line: int = 0, wanted: tuple[str, 
                      "mapping file ([columns] ts = ..., device = ...) or set header_line")
 
 
-def head_from_rows(rows: list[list[str]], header_line: int, wanted: tuple[str, ...]) -> tuple[int, list[str], int]:
+def head_from_rows(rows: list[list[str]], header_line: int, wanted: tuple[str, ...],
+                   known: Callable[[str], bool] = _readings_header) -> tuple[int, list[str], int]:
     """(index of the header in ``rows``, its cells without trailing empties, how many were dropped)."""
-    i = find_header(rows, header_line, wanted)
+    i = find_header(rows, header_line, wanted, known)
     header = [c.strip() for c in rows[i]]
     trailing = 0
     while header and not header[-1]:
@@ -130,7 +137,7 @@ def head_from_rows(rows: list[list[str]], header_line: int, wanted: tuple[str, .
 
 
 def sniff_text(path: Path, *, encoding: str = "auto", delimiter: str = "auto", header_line: int = 0,
-               wanted: tuple[str, ...] = ()) -> Head:
+               wanted: tuple[str, ...] = (), known: Callable[[str], bool] = _readings_header) -> Head:
     """Sniff a text export (``SniffError`` when its head cannot be understood)."""
     with path.open("rb") as fh:
         raw = fh.read(HEAD_BYTES)
@@ -139,7 +146,7 @@ def sniff_text(path: Path, *, encoding: str = "auto", delimiter: str = "auto", h
     last: SniffError | None = None
     for enc, text in decode_head(raw, encoding):
         try:
-            head = _sniff_decoded(raw, enc, text, delimiter, header_line, wanted)
+            head = _sniff_decoded(raw, enc, text, delimiter, header_line, wanted, known)
         except SniffError as exc:
             last = exc
             continue
@@ -149,14 +156,14 @@ def sniff_text(path: Path, *, encoding: str = "auto", delimiter: str = "auto", h
 
 
 def _sniff_decoded(raw: bytes, enc: str, text: str, delimiter: str, header_line: int,
-                   wanted: tuple[str, ...]) -> Head:
+                   wanted: tuple[str, ...], known: Callable[[str], bool]) -> Head:
     bom = raw.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     all_lines = text.split("\n")
     lines = [ln.rstrip("\r") for ln in all_lines]
     numbered = [(n, ln) for n, ln in enumerate(lines, start=1) if ln.strip()][:60]
     delim = delimiter if delimiter != "auto" else _delimiter([ln for _, ln in numbered])
     rows = [_split(ln, delim) for _, ln in numbered]
-    i, header, trailing = head_from_rows(rows, header_line, wanted)
+    i, header, trailing = head_from_rows(rows, header_line, wanted, known)
     hline = numbered[i][0]
     head = Head(encoding=enc, delimiter=delim, header_line=hline, header=header, trailing_empty=trailing,
                 bom=bom, crlf="\r\n" in text[:4096], preamble=[ln for n, ln in numbered[:i]],
