@@ -178,6 +178,7 @@ class XlsxSource(Source):
 
     def chunks(self, chunk_bytes: int) -> Iterator[tuple[bytes, int, int]]:
         rows_per_chunk = max(1, chunk_bytes // 64)
+        width = len(self.head.header)
         for s, name in enumerate(self.names):
             skip = self.header_rows[name]
             buf = io.StringIO()
@@ -187,6 +188,8 @@ class XlsxSource(Source):
                     continue
                 if n == 0:
                     first = s * _SHEET_LINES + r
+                if len(cells) < width:          # a sheet row ends at its last written cell
+                    cells = (*cells, *(None,) * (width - len(cells)))
                 buf.write(_csv_line(cells) + "\n")
                 n += 1
                 if n >= rows_per_chunk:
