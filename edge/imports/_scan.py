@@ -153,9 +153,9 @@ def scan(buf, first_line, spec, vcols, vq, dev_h, dev_i, q_h, q_i, tz_utc, tz_of
         if end > pos and buf[end - 1] == 13:
             end -= 1
         nf = split(buf, pos, end, delim, fs, fe) if end > pos else 0
-        if nf > 0 and not (fe[c_ts] == fs[c_ts] and _blank(buf, pos, end)):   # blank lines, ",,,," rows
+        if nf != 0 and not (nf > c_ts and fe[c_ts] == fs[c_ts] and _blank(buf, pos, end)):   # blank, ",,,,"
             if nf < max_col:
-                out = _emit(out, BAD_COLUMNS, -1, -1, np.nan, np.nan, line, nf if nf >= 0 else ncols, pos, end,
+                out = _emit(out, BAD_COLUMNS, -1, -1, np.nan, np.nan, line, nf, pos, end,
                             out_dev, out_q, out_val, out_ts, out_status, out_line, out_col, out_start, out_end)
             else:
                 a, b = field(buf, fs[c_ts], fe[c_ts])

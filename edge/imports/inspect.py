@@ -66,8 +66,9 @@ def report(r: Readings, rows: int = 8) -> list[str]:
         out.append(f"  rejected {reason}: {count:,}")
     out.extend(f"  {m}" for m in st.messages[:10])
     if n:
-        out.append(f"span: {_utc(tmin)} .. {_utc(tmax)}; devices: {len(devices)} of {r.area.n_meters} meters + master "
-                   f"({'present' if r.area.master_index in devices else 'absent'})")
+        meters = len(devices - {r.area.master_index})
+        out.append(f"span: {_utc(tmin)} .. {_utc(tmax)}; meters: {meters} of {r.area.n_meters}; master: "
+                   f"{'present' if r.area.master_index in devices else 'absent'}")
     out.append("first readings (UTC, our units):")
     out.extend(first or ["  none"])
     return out

@@ -244,6 +244,8 @@ def _unit(cname: str, fam: str, q: str, rates: _Rates | None, ratings: np.ndarra
     hint = stated.unit_hints.get(q)
     key = f"{cname}.{fam}"
     how = f'[units] "{key}" = "..." in a mapping file (or --unit {key}=...)'
+    if rates is not None and not (np.any(rates.peak > 0) and rates.mean.sum() > 0):
+        rates = None                            # all zero: no evidence of the unit
     if rates is None:
         if said is not None:
             return float(said), "stated", None  # type: ignore[arg-type]

@@ -117,17 +117,23 @@ def _time_mode(cells: list[str], mapping: Mapping, ts_header: str) -> tuple[str,
         raise PlanError(f"column {ts_header!r} is empty in the head of the file: no time format to detect")
     if not all(_NUMERIC.match(v) for v in vals):
         return "text", "detected"
+    nums = [float(v) for v in vals]
     ints = {len(v.split(".")[0]) for v in vals}
-    if ints == {13}:
-        return "epoch_ms", "detected: 13-digit numbers"
-    if ints == {10}:
-        return "epoch_s", "detected: 10-digit numbers"
-    if ints <= {8, 12, 14} and len(ints) == 1:
+    if len(ints) == 1 and ints <= {8, 12, 14} and all(_compact_date(v) for v in vals):
         return "compact", f"detected: {ints.pop()}-digit YYYYMMDD... numbers"
-    if all(20000 <= float(v) < 80000 for v in vals):
+    if all(1e8 <= n < 1e10 for n in nums):
+        return "epoch_s", "detected: epoch seconds"
+    if all(1e11 <= n < 1e13 for n in nums):
+        return "epoch_ms", "detected: epoch milliseconds"
+    if all(20000 <= n < 80000 for n in nums):
         return "excel", "detected: Excel serial days"
     raise PlanError(f"column {ts_header!r} holds numbers {vals[:3]} that are neither epoch seconds (10 digits), "
                     "epoch milliseconds (13), YYYYMMDD[hhmm[ss]] nor Excel serial days; state time = ... in the mapping")
+
+
+def _compact_date(v: str) -> bool:
+    raw = np.frombuffer(v.encode(), dtype=np.uint8)
+    return bool(P.compact_time(raw, 0, raw.size)[2] == P.OK) and 1970 <= int(v[:4]) <= 2100
 
 
 def _sample_times(cells: list[str]) -> tuple[bool, bool]:

@@ -204,21 +204,22 @@ class Readings:
         """Resolve a row left to Python (True) or record why it is rejected (False)."""
         text = data[a:b].decode("utf-8", "replace")
         cells = next(csv.reader(io.StringIO(text), delimiter=self.source.head.delimiter), [])
-        cell = cells[col].strip() if 0 <= col < len(cells) else ""
+        cell = cells[col].strip() if 0 <= col < len(cells) and code != S.BAD_COLUMNS else ""
         if code in (S.SLOW_TS, S.SLOW_VALUE):
             got = self._slow(cells, col)
             if isinstance(got, tuple):
                 ts[r], val[r] = got
                 return True
             code = got
-        self.stats.error(REASONS[code], f"{self.path}: {self.source.where(line)}, {self.source.column(col)}: "
-                                        f"{self._why(code, cell, col)}: {text[:120]!r}")
+        where = self.source.where(line) + ("" if code == S.BAD_COLUMNS else f", {self.source.column(col)}")
+        self.stats.error(REASONS[code], f"{self.path}: {where}: {self._why(code, cell, col)}: {text[:120]!r}")
         return False
 
     def _why(self, code: int, cell: str, col: int) -> str:
         p = self.plan
         if code == S.BAD_COLUMNS:
-            return f"expected {len(p.header)} columns ({','.join(p.header)}), found {col}"
+            found = f"{col}" if col >= 0 else f"values beyond column {len(p.header)}"
+            return f"expected {len(p.header)} columns ({','.join(p.header)}), found {found}"
         if code == S.UNKNOWN_DEVICE:
             return f"unknown device {cell!r} (not 'master' nor a meter of area {self.area.id})"
         if code == S.UNKNOWN_QUANTITY:

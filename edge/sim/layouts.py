@@ -68,7 +68,7 @@ def _ts_text(spec: LayoutSpec, ts: float) -> str:
     if spec.time == "epoch_s":
         return str(int(ts))
     if spec.time == "epoch_ms":
-        return str(int(round(ts * 1000)))
+        return str(round(ts * 1000))
     local = time.gmtime(ts + spec.offset_h * 3600)
     if spec.time == "iso_offset":
         sign = "+" if spec.offset_h >= 0 else "-"
