@@ -208,7 +208,7 @@ def _write_xlsx(dest: Path, spec: LayoutSpec, header: list[str], lines: Iterator
     rows = 0
     for block in lines:
         for line in block:
-            cells: list[object] = line.split(spec.delimiter)
+            cells: list[object] = list(line.split(spec.delimiter))
             stamp = dt.datetime.strptime(str(cells[0]), "%Y-%m-%d %H:%M:%S")
             day = stamp.strftime("%m-%d")
             if day not in sheets:
