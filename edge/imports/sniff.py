@@ -118,7 +118,7 @@ def find_header(rows: list[list[str]], header_line: int = 0, wanted: tuple[str, 
             return i
         if not wanted and _recognised(cells, known) >= 2:
             return i
-    what = f"a line holding the headers {list(wanted)}" if wanted else "a header line"
+    what = f"line holding the headers {list(wanted)}" if wanted else "header line"
     first = " | ".join(",".join(c.strip() for c in r)[:60] for r in rows[:3])
     raise SniffError(f"no {what} in the first 15 lines (they begin: {first!r}); name the columns in a "
                      "mapping file ([columns] ts = ..., device = ...) or set header_line")
