@@ -6,6 +6,7 @@ against physics, row counts and the first readings. The options are those of ``m
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -53,9 +54,12 @@ def import_options(args: argparse.Namespace, af: AreaFile) -> ImportOptions:
 
     mapping = load_mapping(args.mapping).with_options(
         encoding=args.encoding, units=_pairs(args.unit, "unit"), kinds=_pairs(args.kind, "kind"),
-        day_label=args.day_label, sheet=args.sheet, timezone=args.timezone)
-    source = ("--timezone" if args.timezone else "mapping" if mapping.timezone else f"the area ({af.timezone_source})")
-    return ImportOptions(mapping=mapping, timezone=af.timezone, zone_source=source, aliases=af.aliases)
+        day_label=args.day_label, sheet=args.sheet)
+    if args.timezone:                       # the option wins over the mapping and the area
+        return ImportOptions(mapping=dataclasses.replace(mapping, timezone=""), timezone=args.timezone,
+                             zone_source="--timezone", aliases=af.aliases)
+    return ImportOptions(mapping=mapping, timezone=af.timezone, zone_source=f"the area ({af.timezone_source})",
+                         aliases=af.aliases)
 
 
 def open_area(args: argparse.Namespace, command: str) -> AreaFile | None:

@@ -126,7 +126,7 @@ class Readings:
         try:
             zone_text = m.timezone or self.options.timezone
             self.zone: Zone = parse_zone(zone_text)
-            self.zone_source = "mapping" if m.timezone else self.options.zone_source
+            self.zone_source = f"the mapping ({m.source})" if m.timezone else self.options.zone_source
             wanted = tuple(v for k, v in m.columns.items() if k in ("ts", "device"))
             self.source: Source = open_source(self.path, encoding=m.encoding, delimiter=m.delimiter,
                                               header_line=m.header_line, sheet=m.sheet, wanted=wanted)

@@ -79,7 +79,7 @@ def test_interval_consumption_is_detected_and_summed_back_into_registers(sample)
 
 def test_a_header_saying_register_over_consumption_stops(sample) -> None:  # type: ignore[no-untyped-def]
     area, cols = sample
-    with pytest.raises(PhysicsError, match="the header says register but .* of .* steps decrease"):
+    with pytest.raises(PhysicsError, match=r"the header says register but .* of .* steps decrease"):
         decide(*_interval(cols, area.master_index), area, Stated(kind_hints={"e_fwd": "register"}))  # type: ignore[arg-type]
 
 

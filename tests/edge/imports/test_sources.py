@@ -33,7 +33,7 @@ def test_gbk_semicolons_preamble_and_trailing_columns_are_sniffed(tmp_path: Path
 def test_utf16_tab_delimited_text_as_excel_saves_unicode_text(tmp_path: Path) -> None:
     p = tmp_path / "x.txt"
     p.write_bytes("表号\t抄表时间\t正向有功总电能\nM1\t2026-07-01 08:00\t1\nM1\t2026-07-01 09:00\t2\n".encode("utf-16"))
-    r, rows = _read(p)
+    _, rows = _read(p)
     assert sniff_text(p).encoding == "utf-16" and [v for _, _, v, _ in rows] == [1.0, 2.0]
 
 
