@@ -18,6 +18,7 @@ from edge.imports.sniff import Head
 from edge.imports.vocab import (
     ENERGY,
     UNITS,
+    family,
     kind_hint,
     normalise,
     quantity_aliases,
@@ -34,6 +35,10 @@ TIME_NAMES = {"text": P.TIME_TEXT, "epoch_s": P.TIME_EPOCH_S, "epoch_ms": P.TIME
 _NUMERIC = re.compile(r"^\s*\d+(\.\d+)?\s*$")
 _DATA_DAY = ("数据日期", "用电日期", "dataday", "datadate")
 _FREEZE = ("冻结日期", "冻结时间", "freezedate", "freezetime")
+
+
+_DISPLAY = {"kwh": "kWh", "wh": "Wh", "mwh": "MWh", "kw": "kW", "w": "W", "mw": "MW", "kvar": "kvar", "var": "var",
+            "kw·h": "kWh", "kw.h": "kWh", "千瓦时": "kWh", "度": "kWh", "瓦时": "Wh", "兆瓦时": "MWh", "千瓦": "kW", "瓦": "W"}
 
 
 class PlanError(ValueError):
@@ -238,10 +243,9 @@ def _hints(plan: Plan, q: str | None, header: str) -> None:
         if unit not in UNITS:
             raise PlanError(f"column {header!r}: unknown unit {unit!r}; known: {', '.join(UNITS)}")
         fam, factor = UNITS[unit]
-        from edge.imports.vocab import family
         if fam != family(q):
             raise PlanError(f"column {header!r}: unit {unit!r} ({fam}) does not fit {q} ({family(q)})")
-        plan.unit_hints[q] = (factor, unit)
+        plan.unit_hints[q] = (factor, _DISPLAY.get(unit, unit))
     hint = kind_hint(header)
     if hint and q in ENERGY:
         plan.kind_hints[q] = hint

@@ -29,7 +29,7 @@ def test_inspect_shows_encoding_columns_time_units_rows_and_first_readings(capsy
 def test_inspect_of_an_undecidable_file_says_what_to_state(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["import", "--inspect", str(CORPUS / "kwh_header_wh_data.csv"), "--area", str(CORPUS / "area.toml")])
     err = capsys.readouterr().err
-    assert code == 1 and "the header says kwh but" in err and '--unit meters.energy=...' in err
+    assert code == 1 and "the header says kWh but" in err and '--unit meters.energy=...' in err
 
 
 def test_a_bad_unit_option_is_named(capsys: pytest.CaptureFixture[str]) -> None:

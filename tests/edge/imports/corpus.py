@@ -65,7 +65,7 @@ SPECS = (
     LayoutSpec("kwh_header_wh_data.csv", layout="wide", units_in_header=True, time="iso_offset",
                meters_scale=1000.0, note="header says kWh, the meters' numbers are Wh: must stop"),
 )
-STOPS = {"kwh_header_wh_data.csv": "the header says kwh but"}
+STOPS = {"kwh_header_wh_data.csv": "the header says kWh but"}
 WIDE_COLUMNS = ["u_a", "u_b", "u_c", "i_a", "i_b", "i_c", "i_n", "p", "p_a", "p_b", "p_c", "q", "pf", "f", "e_fwd",
                 "e_rev", "sw1", "sw2", "sw3", "sw4", "sw5", "sw6", "sw7", "evt_cover_open", "evt_terminal_open",
                 "evt_power_down", "evt_event_clear", "evt_meter_clear", "e_fwd_daily", "t_amb"]
