@@ -104,3 +104,20 @@ def test_one_reading_per_meter_cannot_tell_a_unit_outside_our_own_format(sample)
 def test_identity_conversion_returns_the_arrays_untouched() -> None:
     arrays = (np.zeros(3, np.int32), np.zeros(3, np.int16), np.ones(3), np.arange(3.0))
     assert all(a is b for a, b in zip(Conversion.identity().apply(*arrays, 5), arrays, strict=True))
+
+
+def test_a_missed_interval_stays_a_gap_never_a_zero(sample) -> None:  # type: ignore[no-untyped-def]
+    area, cols = sample
+    cons = _interval(cols, area.master_index)
+    conv = decide(*cons, area, Stated())  # type: ignore[arg-type]
+    sel = np.flatnonzero((cons[0] == 0) & (cons[1] == E))
+    drop = np.zeros(cons[0].size, bool)
+    drop[sel[10:12]] = True                                       # two 15-min values of meter 0 never arrived
+    dev, q, val, ts = conv.apply(*(c[~drop] for c in cons), area.master_index)
+    mine = (dev == 0) & (q == E)
+    t, v = ts[mine], val[mine]
+    order = np.argsort(t, kind="stable")
+    t, v = t[order], v[order]
+    k = int(np.flatnonzero(np.diff(t) > 900)[0])
+    assert t[k + 1] - t[k] == 2700.0                               # the engine sees no reads for 45 min: a gap
+    assert v[k + 1] - v[k] == pytest.approx(cons[2][sel[12]])      # only the consumption that arrived is added

@@ -107,3 +107,9 @@ def test_xlsx_cells_errors_name_sheet_row_and_column_letter(tmp_path: Path) -> N
     assert r.stats.messages[0].endswith("sheet '七月' row 3, column A (表号): unknown device 'M9' (not 'master' nor a "
                                         "meter of area A01): 'M9,2026-07-01 08:00:00,221'")
     assert "sheet '七月' row 4, column C (A相电压): value 'n/a' is not a finite number" in r.stats.messages[1]
+
+
+def test_the_shipped_example_mapping_loads() -> None:
+    root = Path(__file__).resolve().parents[3]
+    m = load_mapping(root / "deploy" / "examples" / "mapping-ami-wide.toml")
+    assert m.layout == "wide" and m.units == {"energy": "Wh"} and m.columns["device"] == "电能表资产编号"
