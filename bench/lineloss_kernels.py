@@ -106,8 +106,10 @@ def write_replay_csv(path: Path, meters: int, days: int, seed: int = 0) -> int:
             out = []
             for minute in range(15):
                 tm = t + minute * 60
-                master_reg[0] += rng.uniform(0, meters * 0.02)
+                step = rng.uniform(0, meters * 0.02)        # kWh this minute; P and Q agree with it
+                master_reg[0] += step
                 vals = [*rng.uniform(0, 300, len(mq) - 2), *master_reg]
+                vals[mq.index("p")], vals[mq.index("q")] = step * 60.0, step * 20.0
                 out.extend(f"{tm},master,{q},{v:.2f}\n" for q, v in zip(mq, vals, strict=True))
             for i in range(meters):
                 ts = f"{t + i * 0.4:.1f}"
