@@ -6,8 +6,9 @@ file as ``meterwatch simulate --export`` writes it (``[[area]]`` with ``meters_c
 ``branches`` and ``timezone``). Parsing and validation are the configuration loader's
 (``edge.config.loader``); this only picks the area, builds the engine's dense model with branches in the
 order the file lists them, and says which time zone the area's clocks keep: ``[gateway] timezone`` of a
-full configuration, ``timezone`` of a bare area, else the gateway default (Asia/Shanghai). A zone whose UTC
-offset is not ``detection.utc_offset_s`` (where the engine's days begin) is warned about.
+full configuration, ``timezone`` of a bare area (an IANA name), else the gateway default (Asia/Shanghai).
+As in a full configuration, ``detection.utc_offset_s`` follows that zone when not written, and is rejected
+when written and in disagreement (``edge.config.localtime``).
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ import numpy as np
 from detect.area import Area
 from detect.params import Params
 from edge.area import build_area
+from edge.config.checks import timezone_problem
 from edge.config.loader import load_config_doc, parse_toml, read_text
 from edge.config.model import AreaConfig, GatewayConfig
 from edge.errors import ConfigError, ConfigIssue
-from edge.imports.zones import ZoneError, format_offset, parse_zone
 from tomlconf import key_lines
 
 __all__ = ["AreaFile", "load_area", "load_area_file"]
@@ -40,7 +41,6 @@ class AreaFile:
     timezone: str
     timezone_source: str
     aliases: dict[str, str] = field(default_factory=dict)    # meter address (as written, and 12 digits) -> id
-    warnings: list[str] = field(default_factory=list)
 
 
 def load_area_file(path: str | Path, area_id: str | None = None) -> tuple[Area, Params]:
@@ -50,18 +50,32 @@ def load_area_file(path: str | Path, area_id: str | None = None) -> tuple[Area, 
     return af.area, af.params
 
 
-def _pop_timezones(doc: dict[str, Any], file: str, lines: dict[str, int]) -> dict[str, tuple[str, int | None]]:
-    """Take ``timezone`` out of each bare ``[[area]]`` (the loader does not know the key): id -> (zone, line)."""
-    zones: dict[str, tuple[str, int | None]] = {}
+def _area_zone(doc: dict[str, Any], file: str, lines: dict[str, int], area_id: str | None) -> str | None:
+    """Take ``timezone`` out of the bare ``[[area]]`` tables (the loader does not know the key) and put the
+    chosen area's into a placeholder ``[gateway]``, so ``utc_offset_s`` follows it or must agree with it, as in
+    a full configuration. ``ConfigError`` naming file, line and key for a zone that is not an IANA name."""
     raw = doc.get("area")
     if not isinstance(raw, list):
-        return zones
+        return None
+    zones: dict[str, str] = {}
     for i, a in enumerate(raw):
         if isinstance(a, dict) and "timezone" in a:
             a = dict(a)
-            zones[str(a.get("id"))] = (str(a.pop("timezone")), lines.get(f"area[{i}].timezone"))
+            tz = str(a.pop("timezone"))
             raw[i] = a
-    return zones
+            why = timezone_problem(tz)
+            if why:
+                raise ConfigError([ConfigIssue(file=file, line=lines.get(f"area[{i}].timezone"),
+                                               key=f"area[{i}].timezone", message=why)])
+            zones[str(a.get("id"))] = tz
+    chosen = zones.get(area_id) if area_id else (next(iter(zones.values())) if len(set(zones.values())) == 1 else None)
+    if chosen is None and zones and not area_id:
+        raise ConfigError([ConfigIssue(file=file, line=None, key="area.timezone",
+                                       message="areas keep different time zones; replay one with --area-id")])
+    if chosen:
+        grid = next((str(a["grid"]) for a in raw if isinstance(a, dict) and a.get("grid")), "replay")
+        doc["gateway"] = {"id": "replay", "grid": grid, "timezone": chosen}
+    return chosen
 
 
 def load_area(path: str | Path, area_id: str | None = None) -> AreaFile:
@@ -71,7 +85,7 @@ def load_area(path: str | Path, area_id: str | None = None) -> AreaFile:
     doc = parse_toml(text, str(p))
     bare = "gateway" not in doc
     lines = key_lines(text)
-    zones = _pop_timezones(doc, str(p), lines) if bare else {}
+    zone = _area_zone(doc, str(p), lines, area_id) if bare else None
     cfg = load_config_doc(doc, lines, str(p), p.parent, areas_only=bare)
     areas = [a for a in cfg.areas if area_id in (None, a.id)]
     if len(areas) != 1:
@@ -84,14 +98,12 @@ def load_area(path: str | Path, area_id: str | None = None) -> AreaFile:
     grid = str(raw.get("grid") or cfg.gateway.grid) if bare else cfg.gateway.grid
     area = _with_branches(build_area(chosen, grid), chosen, raw, p)
     if bare:
-        tz, line = zones.get(chosen.id, (DEFAULT_TIMEZONE, None))
-        source = f"{p.name}, area {chosen.id}" if chosen.id in zones else "default (the area file names none)"
+        tz = zone or DEFAULT_TIMEZONE
+        source = f"{p.name}, area {chosen.id}" if zone else "default (the area file names none)"
     else:
-        tz, line, source = cfg.gateway.timezone, lines.get("gateway.timezone"), f"{p.name} [gateway]"
-    af = AreaFile(area=area, params=chosen.detection, timezone=tz, timezone_source=source,
-                  aliases=_aliases(chosen))
-    af.warnings.extend(_zone_warnings(af, str(p), line))
-    return af
+        tz, source = cfg.gateway.timezone, f"{p.name} [gateway]"
+    return AreaFile(area=area, params=chosen.detection, timezone=tz, timezone_source=source,
+                    aliases=_aliases(chosen))
 
 
 def _with_branches(area: Area, chosen: AreaConfig, raw: dict[str, Any], p: Path) -> Area:
@@ -115,18 +127,3 @@ def _aliases(chosen: AreaConfig) -> dict[str, str]:
             out.setdefault(m.address, m.id)
             out.setdefault(m.address.zfill(12), m.id)
     return out
-
-
-def _zone_warnings(af: AreaFile, file: str, line: int | None) -> list[str]:
-    try:
-        zone = parse_zone(af.timezone)
-    except ZoneError as exc:
-        raise ConfigError([ConfigIssue(file=file, line=line, key="timezone", message=str(exc))]) from None
-    off = float(af.params.utc_offset_s)
-    recent = sorted(set(zone.offsets[-4:].tolist()))
-    if off in recent:
-        return []
-    keeps = " or ".join(f"UTC{format_offset(o)}" for o in recent)
-    return [f"{file}: timezone {af.timezone} keeps {keeps} but detection.utc_offset_s = {int(off)} "
-            f"(UTC{format_offset(off)}): the engine's days would not begin at the area's midnight; set "
-            f"detection.utc_offset_s = {int(recent[0])} or name the zone the meters keep"]

@@ -73,8 +73,6 @@ def open_area(args: argparse.Namespace, command: str) -> AreaFile | None:
         for issue in exc.issues:
             print(f"  {issue}", file=sys.stderr)
         return None
-    for w in af.warnings:
-        print(f"meterwatch {command}: warning: {w}", file=sys.stderr)
     return af
 
 

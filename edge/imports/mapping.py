@@ -33,19 +33,13 @@ Presets are the same structure with only ``layout`` set: ``long`` (``ts,device,q
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from detect.quantities import QUANTITIES
-from tomlconf import key_lines
 from edge.imports.vocab import ENERGY, POWER, UNITS, normalise
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from tomlconf import ConfigError, key_lines, parse_toml
 
 __all__ = ["LAYOUTS", "PRESETS", "Mapping", "MappingError", "load_mapping", "stated_key"]
 
@@ -168,9 +162,9 @@ def load_mapping(spec: str | Path | None) -> Mapping:
     except UnicodeDecodeError:
         text = path.read_bytes().decode("gb18030", "replace")
     try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise MappingError(f"{path}: not valid TOML: {exc}") from None
+        doc = parse_toml(text, str(path))
+    except ConfigError as exc:
+        raise MappingError(str(exc)) from None
     return _from_doc(doc, str(path), key_lines(text))
 
 

@@ -121,6 +121,9 @@ def _check(col: str, value: Any) -> str | None:
         return f"{value!r} is not one of {', '.join(meta['choices'])}"
     if meta.get("pattern") and isinstance(value, str) and not re.fullmatch(meta["pattern"], value):
         return f"{value!r} is not a valid value (expected to match {meta['pattern']})"
+    check = meta.get("check")
+    if check is not None and check(value):
+        return str(check(value))
     lo, hi = meta.get("min"), meta.get("max")
     if isinstance(value, float) and ((lo is not None and value < lo) or (hi is not None and value > hi)):
         return f"{value!r} is out of range [{lo}, {hi}]"
@@ -150,13 +153,16 @@ def _meter(row: list[str], cols: dict[str, int], lineno: int, issues: _Issues) -
     return None if bad else MeterConfig(**rec)
 
 
-def read_meter_list(path: Path, *, for_replay: bool = False) -> tuple[list[MeterConfig], list[ConfigIssue]]:
-    """The meters of a meter list, and every problem found (each naming file, line and column)."""
+def read_meter_list(path: Path, *, for_replay: bool = False
+                    ) -> tuple[list[tuple[MeterConfig, int]], list[ConfigIssue]]:
+    """The meters of a meter list with the line each stands on, and every problem found (each naming file,
+    line and column; an unreadable file is one issue with key ``<file>``)."""
     issues = _Issues(path)
     try:
         head = sniff_text(path, known=lambda c: normalise(c) in _LOOK or normalise(c) in _CUSTOMER_N)
     except OSError as exc:
-        raise OSError(exc.errno, exc.strerror) from None
+        issues.add("<file>", None, f"cannot read meter list: {exc.strerror or exc}")
+        return [], issues.items
     except SniffError as exc:
         issues.add("header", None, f"{exc}")
         return [], issues.items
@@ -176,5 +182,5 @@ def read_meter_list(path: Path, *, for_replay: bool = False) -> tuple[list[Meter
             continue
         m = _meter(row, cols, lineno, issues)
         if m is not None:
-            meters.append(m)
+            meters.append((m, lineno))
     return meters, issues.items

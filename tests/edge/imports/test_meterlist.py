@@ -24,16 +24,16 @@ def test_a_gbk_archive_list_with_chinese_headers_and_values(tmp_path: Path) -> N
     p.write_bytes(LIST.encode("gbk"))
     meters, issues = read_meter_list(p)
     assert not issues
-    assert [(m.id, m.address, m.bus, m.phase, m.branch, m.kind, m.pv, m.ct_ratio) for m in meters] == [
-        ("A01-0001", "310000000001", "rs485-1", "A", "B1", "single", False, 1.0),
-        ("A01-0002", "310000000002", "rs485-1", "ABC", "B2", "three", True, 40.0)]
+    assert [(m.id, m.address, m.bus, m.phase, m.branch, m.kind, m.pv, m.ct_ratio, line) for m, line in meters] == [
+        ("A01-0001", "310000000001", "rs485-1", "A", "B1", "single", False, 1.0, 3),
+        ("A01-0002", "310000000002", "rs485-1", "ABC", "B2", "three", True, 40.0, 4)]
 
 
 def test_replay_needs_no_bus_or_address_but_the_daemon_does(tmp_path: Path) -> None:
     p = tmp_path / "m.csv"
     p.write_text("表号,相别\nm1,A\nm2,B\n", encoding="utf-8-sig")
     meters, issues = read_meter_list(p, for_replay=True)
-    assert not issues and [(m.id, m.bus, m.address) for m in meters] == [("m1", "", ""), ("m2", "", "")]
+    assert not issues and [(m.id, m.bus, m.address) for m, _ in meters] == [("m1", "", ""), ("m2", "", "")]
     _, issues = read_meter_list(p)
     assert "missing column(s) address, bus (replay does without bus and address" in issues[0].message
 
@@ -62,7 +62,15 @@ def test_addresses_are_other_names_of_the_meters_in_an_export(tmp_path: Path) ->
     (tmp_path / "area.toml").write_text('[[area]]\nid = "A01"\ntransformer = { rated_kva = 100 }\n'
                                         'master = { bus = "ttu" }\nmeters_csv = "meters.csv"\ntimezone = "Asia/Shanghai"\n')
     af = load_area(tmp_path / "area.toml")
-    assert af.aliases["310000000002"] == "A01-0002" and af.timezone == "Asia/Shanghai" and not af.warnings
-    (tmp_path / "area.toml").write_text((tmp_path / "area.toml").read_text().replace("Asia/Shanghai", "UTC"))
-    warning = load_area(tmp_path / "area.toml").warnings[0]
-    assert "timezone UTC keeps UTC+00:00 but detection.utc_offset_s = 28800 (UTC+08:00)" in warning
+    assert af.aliases["310000000002"] == "A01-0002" and af.timezone == "Asia/Shanghai"
+    assert af.params.utc_offset_s == 28800
+    text = (tmp_path / "area.toml").read_text()
+    (tmp_path / "area.toml").write_text(text.replace("Asia/Shanghai", "UTC"))
+    assert load_area(tmp_path / "area.toml").params.utc_offset_s == 0          # follows the zone when not written
+    (tmp_path / "area.toml").write_text(text.replace("Asia/Shanghai", "UTC") + "[detection]\nutc_offset_s = 28800\n")
+    with pytest.raises(ConfigError, match=r"disagrees with gateway\.timezone 'UTC'"):
+        load_area(tmp_path / "area.toml")
+    (tmp_path / "area.toml").write_text(text.replace("Asia/Shanghai", "Mars/Base"))
+    with pytest.raises(ConfigError) as err:
+        load_area(tmp_path / "area.toml")
+    assert (err.value.issues[0].key, err.value.issues[0].line) == ("area[0].timezone", 6)
