@@ -11,7 +11,8 @@ Excel sheet holds, so its rate is measured on fewer days and extrapolated, said 
 Prints ``name: value`` lines: for each file its size, rows, readings and the import's rows/s and readings/s
 (sniff, plan, unit/kind decision and the whole scan, as ``meterwatch replay`` reads it), next to its floor and
 their ratio (text: reading the bytes and finding the lines; xlsx: openpyxl's own walk over the cells); then replay's total time (engine and JSON lines
-included) on our own CSV and on the wide GBK CSV, and their ratio (issue 20: the import must not double it).
+included) on our own CSV and on the wide GBK CSV, replayed in turn ``--repeat`` times (medians), and their
+ratio (issue 20: the import must not double it).
 """
 
 from __future__ import annotations
@@ -101,18 +102,21 @@ def measure_import(name: str, path: Path, area_file: Path, repeat: int, scale: f
     print(f"{name}_import_over_{floor}: {t / max(t_raw, 1e-9):.2f}")
 
 
-def measure_replay(name: str, path: Path, area_file: Path, tmp: Path, repeat: int) -> float:
+def measure_replays(files: dict[str, Path], area_file: Path, tmp: Path, repeat: int) -> dict[str, float]:
+    """Median replay time per file, the files replayed in turn (a, b, a, b, ...) so load drifts hit both."""
     af = load_area(area_file)
     opts = ImportOptions(timezone="UTC", aliases=af.aliases)
-
-    def run() -> None:
-        with (tmp / "events.jsonl").open("w") as out:
-            res = replay(af.area, af.params, path, out, options=opts)
-        assert res.stats.rejected == 0, res.stats.messages[:3]
-
-    t = _median(run, repeat)
-    print(f"replay_{name}_s: {t:.1f}")
-    return t
+    times: dict[str, list[float]] = {name: [] for name in files}
+    for _ in range(repeat):
+        for name, path in files.items():
+            t0 = time.perf_counter()
+            with (tmp / "events.jsonl").open("w") as out:
+                res = replay(af.area, af.params, path, out, options=opts)
+            times[name].append(time.perf_counter() - t0)
+            assert res.stats.rejected == 0, res.stats.messages[:3]
+    for name, ts in times.items():
+        print(f"replay_{name}_s: {statistics.median(ts):.1f}")
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -147,9 +151,8 @@ def main(argv: list[str] | None = None) -> None:
         measure_import("daily_xlsx", tmp / DAILY_XLSX.name, area_file, args.repeat)
         measure_import("wide_xlsx", tmp / WIDE_XLSX.name, area_file, args.repeat,
                        scale=args.days / min(args.xlsx_days, args.days))
-        own = measure_replay("own_csv", clean, area_file, tmp, args.repeat)
-        wide = measure_replay("wide_gbk_csv", tmp / GBK_WIDE.name, area_file, tmp, args.repeat)
-        print(f"replay_wide_gbk_over_own: {wide / own:.2f}")
+        t = measure_replays({"own_csv": clean, "wide_gbk_csv": tmp / GBK_WIDE.name}, area_file, tmp, args.repeat)
+        print(f"replay_wide_gbk_over_own: {t['wide_gbk_csv'] / t['own_csv']:.2f}")
 
 
 if __name__ == "__main__":
