@@ -10,9 +10,9 @@ Excel sheet holds, so its rate is measured on fewer days and extrapolated, said 
 
 Prints ``name: value`` lines: for each file its size, rows, readings and the import's rows/s and readings/s
 (sniff, plan, unit/kind decision and the whole scan, as ``meterwatch replay`` reads it), next to its floor and
-their ratio (text: reading the bytes and finding the lines; xlsx: openpyxl's own walk over the cells); then replay's total time (engine and JSON lines
-included) on our own CSV and on the wide GBK CSV, replayed in turn ``--repeat`` times (medians), and their
-ratio (issue 20: the import must not double it).
+their ratio (text: reading the bytes and finding the lines; xlsx: openpyxl's own walk over the cells); then
+replay's total time (engine and JSON lines included) on our own CSV and on the wide GBK CSV, replayed in turn
+``--repeat`` times (medians), and their ratio (issue 20: the import must not double it).
 """
 
 from __future__ import annotations
