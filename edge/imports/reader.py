@@ -53,7 +53,6 @@ class ImportStats:
 
     rows: int = 0
     accepted: int = 0
-    empty_cells: int = 0
     base_readings: int = 0
     bytes_read: int = 0
     errors: Counter[str] = field(default_factory=Counter)
@@ -66,7 +65,7 @@ class ImportStats:
 
     def absorb(self, other: ImportStats) -> None:
         """Take over the counts of ``other`` (an export opened before this object was handed in)."""
-        for name in ("rows", "accepted", "empty_cells", "base_readings", "bytes_read"):
+        for name in ("rows", "accepted", "base_readings", "bytes_read"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors.update(other.errors)
         self.messages.extend(other.messages[: max(0, self.max_messages - len(self.messages))])
