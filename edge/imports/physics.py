@@ -114,7 +114,8 @@ def _ratings(area: Area) -> npt.NDArray[np.float64]:
     """kW each device can draw as its registers count it (meters' CT secondary), master last."""
     phases = np.where(area.meter_kind == KIND_THREE, 3.0, 1.0)
     amps = np.where(area.meter_ct_ratio > 1.0, 10.0, 100.0)
-    return np.r_[phases * area.nominal_phase_v * amps / 1000.0, area.rated_kva]
+    phase_v = area.lv_voltage_v / np.sqrt(3.0)
+    return np.r_[phases * phase_v * amps / 1000.0, area.rated_kva]
 
 
 @dataclass
