@@ -11,6 +11,7 @@ import pytest
 
 from edge.cli import main
 from tests.edge.imports.corpus import SPECS, STOPS, write_corpus
+from wire import KINDS
 
 CORPUS = Path(__file__).resolve().parents[2] / "data" / "exports"
 
@@ -23,8 +24,8 @@ def _replay(tmp: Path, name: str, *extra: str) -> tuple[int, list[dict[str, Any]
 
 
 def _outcome(msgs: list[dict[str, Any]]) -> tuple[list[tuple[str, float | None]], set[tuple[Any, ...]]]:
-    daily = [(m["date"], m.get("loss_kwh")) for m in msgs if m["schema"] == "meterwatch.daily/1"]
-    alerts = {(m["kind"], m["subject"]["id"], m["state"], m["ts"]) for m in msgs if m["schema"] == "meterwatch.alert/1"}
+    daily = [(m["date"], m.get("loss_kwh")) for m in msgs if m["schema"] == KINDS["daily"].tag]
+    alerts = {(m["kind"], m["subject"]["id"], m["state"], m["ts"]) for m in msgs if m["schema"] == KINDS["alert"].tag}
     return daily, alerts
 
 
