@@ -93,6 +93,7 @@ def write_replay_csv(path: Path, meters: int, days: int, seed: int = 0) -> int:
     rng = np.random.default_rng(seed)
     t0 = 1_767_225_600
     reg = rng.uniform(100, 5000, meters)
+    master_reg = np.array([reg.sum(), 0.0])       # forward and reverse registers: they only grow
     rows = 0
     mq = ("u_a", "u_b", "u_c", "i_a", "i_b", "i_c", "i_n", "p", "q", "pf", "e_fwd", "e_rev")
     with path.open("w") as f:
@@ -105,7 +106,11 @@ def write_replay_csv(path: Path, meters: int, days: int, seed: int = 0) -> int:
             out = []
             for minute in range(15):
                 tm = t + minute * 60
-                out.extend(f"{tm},master,{q},{rng.uniform(0, 300):.2f}\n" for q in mq)
+                step = rng.uniform(0, meters * 0.02)        # kWh this minute; P and Q agree with it
+                master_reg[0] += step
+                vals = [*rng.uniform(0, 300, len(mq) - 2), *master_reg]
+                vals[mq.index("p")], vals[mq.index("q")] = step * 60.0, step * 20.0
+                out.extend(f"{tm},master,{q},{v:.2f}\n" for q, v in zip(mq, vals, strict=True))
             for i in range(meters):
                 ts = f"{t + i * 0.4:.1f}"
                 mid = f"m{i:04d}"

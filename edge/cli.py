@@ -23,7 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "read": ("edge.commands.read", "read one meter (DL/T 645) or TTU (Modbus) and print the values"),
     "simulate": ("edge.commands.simulate", "serve or export a simulated transformer area"),
     "alerts": ("edge.commands.alerts", "tail alerts from an MQTT broker, as a subscriber would"),
-    "replay": ("edge.commands.replay", "run an exported readings CSV through the detection engine (JSON lines out)"),
+    "replay": ("edge.commands.replay", "run a utility's export of readings through the detection engine (JSON lines out)"),
+    "import": ("edge.commands.import_", "inspect a utility's export: encoding, columns, time, units, rows"),
     "scan": ("edge.commands.scan", "find every DL/T 645 meter on a bus"),
     "collector": ("edge.commands.collector", "write gateways' MQTT alerts and summaries into InfluxDB"),
 }

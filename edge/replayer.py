@@ -1,6 +1,6 @@
 """Replay an exported readings CSV through the same engine and serialisers as the daemon (DESIGN §6).
 
-``replay(area, params, readings, out)`` streams ``edge.replay.read_batches`` into an ``edge.pipeline.AreaRunner``
+``replay(area, params, path, out)`` streams ``edge.replay.read_batches`` into an ``edge.pipeline.AreaRunner``
 whose sink writes JSON lines ``{"topic": ..., "payload": ...}`` with msg_ids ``<gateway>:<seq>`` and
 per-topic ``topic_seq`` as the outbox would stamp them: exactly the messages the daemon would publish, in
 publication order. Used by ``meterwatch replay`` and by
@@ -21,6 +21,7 @@ from typing import IO, Any
 from detect.area import Area
 from detect.batch import ReadingBatch
 from detect.params import Params
+from edge.imports import ImportOptions, Readings
 from edge.pipeline import AreaRunner
 from edge.replay import ReplayStats, read_batches
 from wire import KINDS, Outgoing, format_msg_id, stamp
@@ -88,12 +89,16 @@ class ReplayResult:
         return out
 
 
-def replay(area: Area, params: Params, readings: str | Path, out: IO[str] | None, *,
+def replay(area: Area, params: Params, path: str | Path, out: IO[str] | None, *,
            progress: IO[str] | None = None, gateway: str = "replay", topic_prefix: str = DEFAULT_PREFIX,
            batch_s: float = 3600.0, reorder_s: float = 300.0,
-           on_message: Callable[[str, dict[str, Any]], None] | None = None) -> ReplayResult:
-    """Run ``readings`` through the engine of ``area``; JSON lines to ``out`` (None: count only)."""
-    result = ReplayResult(stats=ReplayStats())
+           on_message: Callable[[str, dict[str, Any]], None] | None = None,
+           options: ImportOptions | None = None, readings: Readings | None = None) -> ReplayResult:
+    """Run the export ``readings`` through the engine of ``area``; JSON lines to ``out`` (None: count only).
+    ``options`` say how to read it (mapping, zone); an export already opened may be passed as ``readings``
+    (its stats become the result's)."""
+    stats = readings.stats if readings is not None and isinstance(readings.stats, ReplayStats) else ReplayStats()
+    result = ReplayResult(stats=stats)
 
     def seen(topic: str, payload: dict[str, Any]) -> None:
         if payload.get("schema") == KINDS["alert"].tag:
@@ -110,8 +115,8 @@ def replay(area: Area, params: Params, readings: str | Path, out: IO[str] | None
         # Event time follows the data: each window is advanced to its end. No flush past the last reading:
         # that would be a silence the data does not contain (master_offline / outage_area); the last
         # interval also lacks the reading at its closing bound, so it could not be computed anyway.
-        for b in read_batches(readings, area, batch_s=batch_s, reorder_s=reorder_s, stats=result.stats,
-                              progress=progress):
+        for b in read_batches(path, area, batch_s=batch_s, reorder_s=reorder_s, stats=result.stats,
+                              progress=progress, options=options, readings=readings):
             runner.feed_batch(ReadingBatch(device=b.device, quantity=b.quantity, value=b.value, ts=b.ts))
             await runner.step(b.t_end)
 

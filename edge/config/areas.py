@@ -84,7 +84,7 @@ def _build_area(doc: Doc, i: int, raw: dict[str, Any], ctx: AreaContext) -> Area
     csv_name = area.meters_csv if area else raw.get("meters_csv")
     reported = len(doc.issues)
     if isinstance(csv_name, str) and csv_name:
-        meters += _csv_meters(doc, csv_name, f"{akey}.meters_csv", adev, ctx.base_dir)
+        meters += _csv_meters(doc, csv_name, f"{akey}.meters_csv", adev, ctx)
     master = area.master if area else _quietly(MasterConfig, raw.get("master"))
     if master is not None and not ctx.areas_only:
         _check_master(doc, master, f"{akey}.master", adev, ctx)
@@ -117,11 +117,11 @@ def _inline_meters(doc: Doc, inline: Any, akey: str, adev: str) -> list[_Placed]
     return placed
 
 
-def _csv_meters(doc: Doc, name: str, key: str, adev: str, base_dir: Path) -> list[_Placed]:
+def _csv_meters(doc: Doc, name: str, key: str, adev: str, ctx: AreaContext) -> list[_Placed]:
     from edge.config.meterlist import read_meter_list
 
-    path = Path(name) if Path(name).is_absolute() else base_dir / name
-    meters, issues = read_meter_list(path)
+    path = Path(name) if Path(name).is_absolute() else ctx.base_dir / name
+    meters, issues = read_meter_list(path, for_replay=ctx.areas_only)     # a replay's list may lack bus, address
     if issues and issues[0].key == "<file>":
         doc.error(key, f"cannot read meter list {path}: {issues[0].message.split(': ', 1)[-1]}", adev)
         return []
@@ -173,7 +173,7 @@ def _check_meters(doc: Doc, meters: list[_Placed], ctx: AreaContext, adev: str) 
         elif bus.protocol != "dlt645":
             p.issue(doc, "bus", f"bus {m.bus!r} speaks {bus.protocol}, customer meters need dlt645")
         addr = m.address.zfill(12)
-        if (m.bus, addr) in ctx.addresses:
+        if m.address and (m.bus, addr) in ctx.addresses:     # only a replay's meter list may omit addresses
             p.issue(doc, "address", f"address {addr} is already used on bus {m.bus!r} by meter "
                     f"{ctx.addresses[(m.bus, addr)]!r}")
         else:

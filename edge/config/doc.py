@@ -41,7 +41,7 @@ with file, line, key path and device:
   characters, empty levels, more than 256 bytes or 16 levels);
 - `gateway.timezone` that is not an IANA zone, or a `utc_offset_s` that disagrees with it (left out,
   `utc_offset_s` follows the zone's standard offset);
-- files that are not UTF-8 (a GBK `edge.toml` or meter list): the file, line and column of the first
+- TOML files that are not UTF-8 (a GBK `edge.toml`): the file, line and column of the first
   undecodable byte and how to convert it;
 - on the machine it runs on (`check-config`, `run`): `password_file`, `ca_file`, `cert_file`,
   `key_file` that do not exist or cannot be read (the password file's name is never printed: it may be
@@ -49,8 +49,11 @@ with file, line, key path and device:
   its deadline, or a bus needing more than 100 % of its wire).
 
 Meter lists can come from the utility's archive export: `meters_csv` names a CSV file (relative to the
-configuration file) with the header `id,address,bus,phase,branch,kind,pv,ct_ratio` (`id`, `address`,
-`bus`, `phase` required; `pv` accepts yes/no/true/false/1/0). For single-phase meters the quantities
+configuration file) with the columns `id,address,bus,phase,branch,kind,pv,ct_ratio` (`id`, `address`,
+`bus`, `phase` required; a replay needs only `id` and `phase`; `pv` accepts yes/no/true/false/1/0, 是/否).
+It is read as archives write it: UTF-8 or GBK/GB18030, Chinese or English headers (户号, 通信地址, 相别,
+倍率 ...) and values (A相, 三相四线, 200/5), a title above the header, trailing empty columns
+(docs/replay.md). For single-phase meters the quantities
 `u_a`, `i_a` are the meter's own voltage and current whatever grid phase (`phase`) it hangs on.
 """
 

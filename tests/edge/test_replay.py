@@ -1,4 +1,5 @@
-"""Replay reader: parsing, validation by line, time batching, reordering, chunk boundaries, progress."""
+"""Replay reader: parsing, validation by file, line and column, time batching, reordering, chunk boundaries,
+progress. (Layouts, encodings, zones and units: tests/edge/imports.)"""
 
 from __future__ import annotations
 
@@ -30,8 +31,8 @@ def _all(path: Path, **kw: object) -> tuple[list[ReadingBatch], ReplayStats]:
 
 def test_rfc3339_and_epoch_timestamps_parse_like_datetime() -> None:
     rng = np.random.default_rng(1)
-    stamps = [datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=int(s))
-              for s in rng.integers(0, 130 * 365 * 86400, 300)]
+    stamps = [datetime(1973, 3, 4, tzinfo=timezone.utc) + timedelta(seconds=int(s))   # epoch s >= 1e8
+              for s in rng.integers(0, 125 * 365 * 86400, 300)]
     stamps += [datetime(2024, 2, 29, 23, 59, 59, tzinfo=timezone.utc), datetime(2100, 3, 1, tzinfo=timezone.utc)]
     rows = []
     for i, dt in enumerate(stamps):
@@ -60,7 +61,7 @@ def test_values_parse_exactly_like_float(tmp_path: Path) -> None:
     rng = np.random.default_rng(2)
     texts = [f"{x:.2f}" for x in rng.uniform(-1e6, 1e8, 200)] + [
         "0", "-0.0", "1e3", "2.5E-3", "+7", "123456.789012345678", "0.000000000000000000000001", ".5", "5."]
-    p = _write(tmp_path, [f"{T0:.0f},0301,e_fwd,{t}" for t in texts])
+    p = _write(tmp_path, [f"{T0:.0f},0301,u_a,{t}" for t in texts])
     batches, stats = _all(p)
     assert stats.rejected == 0
     np.testing.assert_array_equal(np.concatenate([b.value for b in batches]), [float(t) for t in texts])
@@ -70,35 +71,41 @@ def test_malformed_lines_are_counted_and_named_never_fatal(tmp_path: Path) -> No
     rows = [
         f"{T0},0301,u_a,220.1",          # line 2 ok
         f"{T0},0399,u_a,220.1",          # 3 unknown device
-        f"{T0},0301,voltage,220.1",      # 4 unknown quantity
+        f"{T0},0301,volts,220.1",        # 4 unknown quantity ("voltage" would be u_a)
         f"{T0},0301,u_a,abc",            # 5 bad value
         f"{T0},0301,u_a,",               # 6 empty value
         f"{T0},0301,u_a,inf",            # 7 not finite
         f"{T0},0301,u_a",                # 8 three columns
         f"{T0},0301,u_a,1,2",            # 9 five columns
-        "2026-01-01T00:00:00,0301,u_a,1",  # 10 no zone
+        "2026-01-01T08:00:00,0301,U_A,1",  # 10 naive local time (Asia/Shanghai by default), any case: ok
         "2026-02-30T00:00:00Z,0301,u_a,1",  # 11 no such day
         "yesterday,0301,u_a,1",          # 12
         "",                              # 13 blank: skipped silently
         f"{T0 + 60},master,i_n,3.5",     # 14 ok
         "\x00\xff garbage",              # 15
+        ",,,",                           # 16 an empty row as Excel writes it: skipped
     ]
     batches, stats = _all(_write(tmp_path, rows))
-    assert stats.accepted == 2 and stats.rows == 13  # the blank line is no row
+    assert stats.accepted == 3
     assert dict(stats.errors) == {"unknown_device": 1, "unknown_quantity": 1, "bad_value": 3, "bad_columns": 3,
-                                  "bad_ts": 3}
-    assert stats.messages[0].startswith("line 3: unknown device '0399'")
-    assert any(m.startswith("line 4: unknown quantity 'voltage'") for m in stats.messages)
-    assert any(m.startswith("line 11: timestamp '2026-02-30T00:00:00Z'") for m in stats.messages)
-    assert any(m.startswith("line 9: expected 4 columns") for m in stats.messages)
+                                  "bad_ts": 2}
+    name = str(tmp_path / "export.csv")
+    assert stats.messages[0].startswith(f"{name}: line 3, column 2 (device): unknown device '0399'")
+    assert any(m.startswith(f"{name}: line 4, column 3 (quantity): unknown quantity 'volts'; valid (any case): "
+                            "u_a, u_b") for m in stats.messages)
+    assert any(m.startswith(f"{name}: line 11, column 1 (ts): timestamp '2026-02-30T00:00:00Z'") for m in stats.messages)
+    assert any(m.startswith(f"{name}: line 9: expected 4 columns (ts,device,quantity,value), found values beyond column 4")
+               for m in stats.messages)
+    assert any(m.startswith(f"{name}: line 6, column 4 (value): value '' is not a finite number") for m in stats.messages)
     b = batches[0]
-    np.testing.assert_array_equal(b.device, [0, AREA.master_index])
-    np.testing.assert_array_equal(b.quantity, [quantity_code("u_a"), quantity_code("i_n")])
+    np.testing.assert_array_equal(b.device, [0, 0, AREA.master_index])
+    np.testing.assert_array_equal(b.quantity, [quantity_code("u_a"), quantity_code("u_a"), quantity_code("i_n")])
+    np.testing.assert_array_equal(b.ts, [T0, T0, T0 + 60])        # 08:00 in UTC+8 is T0
 
 
-def test_wrong_header_and_missing_file_raise_replay_error(tmp_path: Path) -> None:
-    with pytest.raises(ReplayError, match=r"line 1 must be the header 'ts,device,quantity,value', found 'time,dev"):
-        list(read_batches(_write(tmp_path, [], header="time,dev,q,v"), AREA))
+def test_a_file_without_the_columns_and_a_missing_file_raise_replay_error(tmp_path: Path) -> None:
+    with pytest.raises(ReplayError, match=r"export.csv: no device column among \['time', 'dev', 'q', 'v'\]; name it"):
+        list(read_batches(_write(tmp_path, ["1,2,3,4"], header="time,dev,q,v"), AREA))
     with pytest.raises(ReplayError, match="cannot open readings"):
         list(read_batches(tmp_path / "nope.csv", AREA))
 
@@ -108,7 +115,7 @@ def _stream(n: int, seed: int, jitter_s: float) -> list[tuple[float, str, str, f
     ts = T0 + np.sort(rng.uniform(0, 86400, n))
     shown = ts + rng.uniform(-jitter_s, jitter_s, n) * (rng.random(n) < 0.3)
     devs = rng.choice(["0301", "0302", "0303", "master"], n)
-    return [(float(t), str(d), "e_fwd", float(i)) for i, (t, d) in enumerate(zip(shown, devs, strict=True))]
+    return [(float(t), str(d), "u_a", float(i)) for i, (t, d) in enumerate(zip(shown, devs, strict=True))]
 
 
 @pytest.mark.parametrize("chunk_bytes", [37, 4096, 8 << 20])
@@ -158,7 +165,7 @@ def test_scanner_parses_any_float_and_timestamp_like_python(tmp_path_factory: py
     @given(
         value=st.floats(allow_nan=False, allow_infinity=False, width=64),
         fmt=st.sampled_from(["{!r}", "{:.2f}", "{:.6g}", "{:e}", "{:.15g}"]),
-        secs=st.integers(86_400, 4_000_000_000),  # local times before 1970 are rejected on purpose
+        secs=st.integers(100_000_000, 4_000_000_000),  # epoch seconds before 1973 are no meter reading
         micro=st.integers(0, 999_999),
         zone_min=st.integers(-14 * 60, 14 * 60),
         as_epoch=st.booleans(),
@@ -169,7 +176,7 @@ def test_scanner_parses_any_float_and_timestamp_like_python(tmp_path_factory: py
         tz = timezone(timedelta(minutes=zone_min))
         ts_text = f"{dt.timestamp():.6f}" if as_epoch else dt.astimezone(tz).isoformat()
         p = d / "p.csv"
-        p.write_text(f"ts,device,quantity,value\n{ts_text},0301,p,{text}\n")
+        p.write_text(f"ts,device,quantity,value\n{ts_text},0301,u_a,{text}\n")   # no unit to detect
         stats = ReplayStats()
         got = list(read_batches(p, AREA, stats=stats))
         if not np.isfinite(float(text)):  # e.g. 1.79769313486232e+308 rounds to inf: not a reading

@@ -32,7 +32,7 @@ def test_replay_validates_an_export_against_the_example_area(tmp_path: Path, cap
     code = replay.run(_args("--area", str(ROOT / "deploy/examples/edge.toml"), "--readings", str(csv), "--no-progress"))
     err = capsys.readouterr().err
     assert code == 1
-    assert "line 4: unknown device 'A01-9999'" in err
+    assert "export.csv: line 4, column 2 (device): unknown device 'A01-9999'" in err
     assert "3 rows, 2 accepted, 1 rejected" in err
 
 
@@ -67,7 +67,7 @@ def test_replay_command_writes_schema_valid_jsonl_and_counts_malformed_rows(
                  "1783000000,M9999,e_fwd,1.0\n"               # unknown device
                  "1783000000,M0001,volts,230\n"               # unknown quantity
                  "1783000000,M0001,e_fwd\n"                   # wrong column count
-                 "2026-07-02T10:00:00,M0001,u_a,230\n")       # timestamp without a zone
+                 "2026-02-30T10:00:00,M0001,u_a,230\n")       # no such day
     out = tmp_path / "events.jsonl"
     code = main(["replay", "--area", str(tmp_path / "x" / "area.toml"), "--readings", str(csv),
                  "--out", str(out), "--no-progress"])
