@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from edge import timebase
 from edge.config import load_config
 from edge.config.model import Config, PlanConfig
 from edge.demo_view import Watch, local, render
@@ -112,35 +111,31 @@ async def run_demo(opts: DemoOptions) -> int:
     end_ts = sim_cfg.start + opts.end_h * 3600.0
     work = Path(opts.workdir or tempfile.mkdtemp(prefix="meterwatch-demo-"))
     live = opts.view == "live" or (opts.view == "auto" and sys.stdout.isatty())
-    timebase.set_source(clock.now)
-    try:
-        async with _broker(opts.broker) as broker_url:
-            with serve_area(sim_cfg, clock=clock, out_dir=work / "field", mqtt_url=broker_url) as served:
-                cfg = _demo_config(load_config(served.edge_config), work / "state")
-                watch = Watch(broker_url, cfg.mqtt.topic_prefix)
-                collector = (_start_collector(opts.influx_url, opts.influx_api, broker_url, cfg, work)
-                             if opts.influx_url else None)
-                daemon = Daemon(cfg=cfg, options=DaemonOptions(broker_url=broker_url, clock=_SimSchedulerClock(clock),
-                                                               notify_systemd=False, step_interval_s=0.25))
-                print(f"meterwatch demo: {len(served.buses)} DL/T 645 buses on "
-                      f"{', '.join(b.port for b in served.buses)}, TTU on {served.ttu.port}, broker {broker_url}, "
-                      f"simulated clock ×{opts.speed:g}; files in {work}", flush=True)
-                task = asyncio.create_task(daemon.run(), name="daemon")
-                try:
-                    while clock.now() < end_ts and not task.done():
-                        await asyncio.sleep(1.0)
-                        _show(watch, clock, live)
-                finally:
-                    daemon.stop()
-                    rc = await task
-                await asyncio.sleep(1.0)
-                if collector is not None:
-                    collector.stop()
-                watch.close()
-                _show(watch, clock, live)
-                return _summary(watch, rc)
-    finally:
-        timebase.set_source(None)
+    async with _broker(opts.broker) as broker_url:
+        with serve_area(sim_cfg, clock=clock, out_dir=work / "field", mqtt_url=broker_url) as served:
+            cfg = _demo_config(load_config(served.edge_config), work / "state")
+            watch = Watch(broker_url, cfg.mqtt.topic_prefix)
+            collector = (_start_collector(opts.influx_url, opts.influx_api, broker_url, cfg, work)
+                         if opts.influx_url else None)
+            daemon = Daemon(cfg=cfg, options=DaemonOptions(broker_url=broker_url, clock=_SimSchedulerClock(clock),
+                                                           notify_systemd=False, step_interval_s=0.25))
+            print(f"meterwatch demo: {len(served.buses)} DL/T 645 buses on "
+                  f"{', '.join(b.port for b in served.buses)}, TTU on {served.ttu.port}, broker {broker_url}, "
+                  f"simulated clock ×{opts.speed:g}; files in {work}", flush=True)
+            task = asyncio.create_task(daemon.run(), name="daemon")
+            try:
+                while clock.now() < end_ts and not task.done():
+                    await asyncio.sleep(1.0)
+                    _show(watch, clock, live)
+            finally:
+                daemon.stop()
+                rc = await task
+            await asyncio.sleep(1.0)
+            if collector is not None:
+                collector.stop()
+            watch.close()
+            _show(watch, clock, live)
+            return _summary(watch, rc)
 
 
 def _show(watch: Watch, clock: SimClock, live: bool) -> None:

@@ -47,7 +47,7 @@ class ProtocolPort(Protocol):
 
 class PortBuilder(Protocol):
     def __call__(self, bus: BusConfig, devices: Mapping[str, MeterConfig | MasterConfig], *,
-                 utc_offset_s: float, base_dir: Path) -> ProtocolPort: ...
+                 utc_offset_s: float, base_dir: Path, event_time: Callable[[], float]) -> ProtocolPort: ...
 
 
 PORT_BUILDERS: dict[str, PortBuilder] = {
@@ -111,7 +111,7 @@ def build_buses(cfg: Config, out: asyncio.Queue[DeviceRead], clock: Clock, utc_o
         if not devices:
             continue
         port = PORT_BUILDERS[bus.protocol](bus, {d.name: d.entry for d in devices}, utc_offset_s=utc_offset_s,
-                                           base_dir=base_dir)
+                                           base_dir=base_dir, event_time=clock.now)
         used = {d.class_name for d in devices}
         reader: DeviceReader = port.reader
         scheduler = BusScheduler(

@@ -15,7 +15,8 @@ a dead meter costs a full reply deadline.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -135,11 +136,13 @@ class Dlt645Port:
 
 
 def build_port(bus: BusConfig, devices: Mapping[str, MeterConfig | MasterConfig], *,
-               utc_offset_s: float = 8 * 3600.0, base_dir: Path = Path(".")) -> Dlt645Port:
+               utc_offset_s: float = 8 * 3600.0, base_dir: Path = Path("."),
+               event_time: Callable[[], float] = time.time) -> Dlt645Port:
     """The port of ``bus`` reading ``devices`` (scheduler device name -> entry with its address); the
-    meters' clocks are ``utc_offset_s`` ahead of UTC (``base_dir`` is not needed by DL/T 645)."""
+    meters' clocks are ``utc_offset_s`` ahead of UTC (``base_dir`` is not needed by DL/T 645); readings
+    are stamped by ``event_time``."""
     link = open_link(bus.port, baud=bus.baud, parity=bus.parity,
-                     max_response_delay_s=bus.response_delay_max_s, gap_s=bus.gap_s)
+                     max_response_delay_s=bus.response_delay_max_s, gap_s=bus.gap_s, event_time=event_time)
     client = Dlt645Client(link, retries=bus.retries, use_blocks=bus.block_reads == "auto",
                           meter_utc_offset_s=int(utc_offset_s))
     for name, entry in devices.items():

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from datetime import time as dtime
 
-from edge import timebase
 from edge.dlt645 import codec
 from edge.dlt645.catalog import Block, Catalog, Item, load_catalog
 from edge.dlt645.codec import DecodeError, Frame
@@ -234,7 +233,7 @@ class Dlt645Client:
         for n in names:
             it = self.catalog.by_name(n, protocol)
             if it is None:
-                out.failures.append(Failure(device=out.device, quantity=n, ts=timebase.now(),
+                out.failures.append(Failure(device=out.device, quantity=n, ts=self.link.event_time(),
                                             reason=f"not in the DL/T 645-{protocol} catalogue"))
             else:
                 items.append(it)
@@ -263,7 +262,7 @@ class Dlt645Client:
                 ctx.silent = f"meter silent on {block.di}"
             for n in members:
                 out.failures.append(Failure(device=out.device, quantity=n, reason=f"{block.di}: {res.error}",
-                                            ts=res.ts or timebase.now()))
+                                            ts=res.ts or self.link.event_time()))
             return True
         offset = 0
         assert res.ts is not None
@@ -285,7 +284,7 @@ class Dlt645Client:
                            ctx: _ReadCtx) -> None:
         if ctx.silent:  # one full timeout per read is enough: do not spend one per item
             out.failures.append(Failure(device=out.device, quantity=it.name, reason=f"skipped: {ctx.silent}",
-                                        ts=timebase.now()))
+                                        ts=self.link.event_time()))
             return
         res = ctx.cache.get(it.di) or await self._transact(address, it.di, protocol,
                                                           it.nbytes + (16 if it.trailing else 0))
@@ -293,7 +292,7 @@ class Dlt645Client:
             if res.silent:
                 ctx.silent = f"meter silent on {it.di}"
             out.failures.append(Failure(device=out.device, quantity=it.name, reason=f"{it.di}: {res.error}",
-                                        ts=res.ts or timebase.now()))
+                                        ts=res.ts or self.link.event_time()))
             return
         assert res.ts is not None
         stamp: float | None = None

@@ -25,9 +25,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 from urllib.parse import urlparse
 
-from edge import timebase
 from edge.dlt645.codec import DecodeError, Decoder, Frame
 from edge.errors import PortError, TransportError
 from edge.serialport import OPEN_ERRORS, open_error_text
@@ -84,8 +84,10 @@ class Link(ABC):
     """Base of the serial and TCP links. Use ``async with`` or ``await open()`` / ``await close()``."""
 
     def __init__(self, name: str, *, baud: int = 2400, max_response_delay_s: float = 0.5,
-                 gap_s: float = 0.02, quiet_s: float = 0.5, margin_s: float = 0.1, ring_size: int = 32) -> None:
+                 gap_s: float = 0.02, quiet_s: float = 0.5, margin_s: float = 0.1, ring_size: int = 32,
+                 event_time: Callable[[], float] = time.time) -> None:
         self.name = name
+        self.event_time = event_time   # stamps replies (epoch s); the demo runs it on simulated time
         self.baud = baud
         self.max_response_delay_s = max_response_delay_s
         self.gap_s = gap_s
@@ -216,7 +218,7 @@ class Link(ABC):
                                 errors.append(out)
                             elif accept(out):
                                 if rx_ts is None:
-                                    rx_ts = timebase.now()
+                                    rx_ts = self.event_time()
                                 frames.append(out)
                             else:
                                 ignored.append(out)
@@ -264,8 +266,8 @@ class Link(ABC):
 class SerialLink(Link):
     """A serial port read through the event loop (``add_reader`` on the non-blocking fd)."""
 
-    def __init__(self, port: str, *, baud: int = 2400, parity: str = "E", **kw: float) -> None:
-        super().__init__(port, baud=baud, **kw)  # type: ignore[arg-type]
+    def __init__(self, port: str, *, baud: int = 2400, parity: str = "E", **kw: Any) -> None:
+        super().__init__(port, baud=baud, **kw)
         self.port = port
         self.parity = parity
         self._ser: object | None = None
@@ -354,8 +356,8 @@ def _tune_socket(sock: socket.socket | None) -> None:
 class TcpLink(Link):
     """A transparent serial-to-Ethernet converter at ``tcp://host:port`` (asyncio streams)."""
 
-    def __init__(self, host: str, port: int, *, baud: int = 2400, **kw: float) -> None:
-        super().__init__(f"tcp://{host}:{port}", baud=baud, **kw)  # type: ignore[arg-type]
+    def __init__(self, host: str, port: int, *, baud: int = 2400, **kw: Any) -> None:
+        super().__init__(f"tcp://{host}:{port}", baud=baud, **kw)
         self.host, self.tcp_port = host, port
         self._writer: asyncio.StreamWriter | None = None
         self._reader_task: asyncio.Task[None] | None = None
@@ -403,7 +405,7 @@ class TcpLink(Link):
             self._writer = None
 
 
-def open_link(url_or_path: str, baud: int = 2400, parity: str = "E", **kw: float) -> Link:
+def open_link(url_or_path: str, baud: int = 2400, parity: str = "E", **kw: Any) -> Link:
     """A (not yet opened) link for ``/dev/ttyS1`` or ``tcp://host:port``; use ``async with``."""
     if url_or_path.startswith("tcp://"):
         u = urlparse(url_or_path)

@@ -27,7 +27,6 @@ from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOEx
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from edge import timebase
 from edge.errors import PortError, ProtocolError
 from edge.modbus.link import LinkCounters, LinkSettings, NoReplyError, RegisterReply
 from edge.serialport import OPEN_ERRORS, open_error_text
@@ -45,8 +44,9 @@ logging.getLogger("pymodbus.logging").addHandler(logging.NullHandler())
 class ModbusLink:
     """A client on one port. Requests are serialised by pymodbus (one question at a time)."""
 
-    def __init__(self, settings: LinkSettings) -> None:
+    def __init__(self, settings: LinkSettings, *, event_time: Callable[[], float] = time.time) -> None:
         self.settings = settings
+        self.event_time = event_time   # stamps replies (epoch s); the demo runs it on simulated time
         self.counters = LinkCounters()
         self.frames: deque[tuple[float, str, bytes]] = deque(maxlen=FRAME_RING)  # (ts, "tx"/"rx", bytes)
         self._client: AsyncModbusSerialClient | AsyncModbusTcpClient | None = None
@@ -64,7 +64,7 @@ class ModbusLink:
             # pymodbus hands over its whole receive buffer each time: count only what is new
             grown = data.startswith(self._rx_buf)
             self.counters.bytes_in += len(data) - len(self._rx_buf) if grown else len(data)
-            self._rx_ts, self._rx_buf = timebase.now(), bytes(data)
+            self._rx_ts, self._rx_buf = self.event_time(), bytes(data)
         return data
 
     def _make_client(self) -> AsyncModbusSerialClient | AsyncModbusTcpClient:
@@ -165,7 +165,7 @@ class ModbusLink:
             c.failures += 1
             self.close()
             raise PortError(f"{self.settings.name}: port error: {exc}") from None
-        ts = self._rx_ts or timebase.now()
+        ts = self._rx_ts or self.event_time()
         if rr.isError():
             code = int(getattr(rr, "exception_code", 0))
             c.exception_replies += 1

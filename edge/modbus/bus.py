@@ -14,7 +14,8 @@ one that backs a silent device off, and its probes must reach the wire.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -124,10 +125,12 @@ def link_settings(bus: BusConfig) -> LinkSettings:
 
 
 def build_port(bus: BusConfig, devices: Mapping[str, MeterConfig | MasterConfig], *,
-               utc_offset_s: float = 0.0, base_dir: Path = Path(".")) -> ModbusPort:
+               utc_offset_s: float = 0.0, base_dir: Path = Path("."),
+               event_time: Callable[[], float] = time.time) -> ModbusPort:
     """The port of ``bus`` reading ``devices`` (scheduler device name -> the master's entry); profile
-    paths are relative to ``base_dir`` (the configuration's directory; Modbus needs no ``utc_offset_s``)."""
-    link = ModbusLink(link_settings(bus))
+    paths are relative to ``base_dir`` (the configuration's directory; Modbus needs no ``utc_offset_s``);
+    readings are stamped by ``event_time``."""
+    link = ModbusLink(link_settings(bus), event_time=event_time)
     readers: dict[str, ModbusDevice] = {}
     for name, entry in devices.items():
         if not isinstance(entry, MasterConfig):

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from detect.quantities import UNITS
-from edge import timebase
 from edge.errors import PortError, ProtocolError, TransportError
 from edge.modbus.link import NoReplyError, RegisterLink, RegisterReply
 from edge.modbus.plan import DEFAULT_MAX_GAP, Request, one_request_per_point, plan_reads, split
@@ -116,7 +115,7 @@ class ModbusDevice:
         self.counters.reads += 1
         out = DeviceRead(device)
         points, unknown = self._points(quantities)
-        now_wall = timebase.now()
+        now_wall = self.link.event_time()
         for q in unknown:
             self._fail(out, q, f"profile {self.profile.name!r} has no register for {q!r}", now_wall)
         if not points:
@@ -147,7 +146,7 @@ class ModbusDevice:
             self._went_silent()
             for q in points:
                 self._fail(out, q.quantity, f"{exc}; probe failed, next probe in {self._delay_s:.1f} s",
-                           timebase.now())
+                           self.link.event_time())
             return False
         except ProtocolError:
             pass   # it answered, if oddly: the device is back
@@ -194,7 +193,7 @@ class ModbusDevice:
             except (NoReplyError, TransportError) as exc:
                 # a silent device: do not spend the bus on its other requests; back off instead
                 self._went_silent()
-                ts = timebase.now()
+                ts = self.link.event_time()
                 for r in (req, *queue):
                     for p in r.points:
                         self._fail(out, p.quantity, str(exc), ts)
@@ -202,7 +201,7 @@ class ModbusDevice:
             except ProtocolError as exc:
                 kept.append(req)
                 for p in req.points:
-                    self._fail(out, p.quantity, str(exc), timebase.now())
+                    self._fail(out, p.quantity, str(exc), self.link.event_time())
                 continue
             code = reply.exception_code
             if code is not None:

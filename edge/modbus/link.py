@@ -6,6 +6,7 @@ device reader, the scheduler and the tests depend on this small surface only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -95,6 +96,7 @@ class RegisterLink(Protocol):
 
     settings: LinkSettings
     counters: LinkCounters
+    event_time: Callable[[], float]     # epoch seconds that stamp readings (simulated in the demo)
 
     async def read_registers(self, *, function: int, address: int, count: int, device_id: int) -> RegisterReply:
         """FC03/FC04 read. Raises ``NoReplyError`` (silent), ``TransportError`` (link), ``ProtocolError``."""
