@@ -61,10 +61,13 @@ def test_http_status_is_classified_the_same_by_both_writers(status_server, statu
     assert status_server["bodies"] == [LINE, LINE]  # identical line protocol from both modes
 
 
-def test_both_writers_succeed_on_2xx(status_server):
+@pytest.mark.parametrize("status", [200, 204])
+def test_both_writers_succeed_on_2xx_and_send_the_lines_once(status_server, status):
+    status_server["status"] = status
     for w in _writers(status_server["url"]):
-        w.write(LINE)
+        assert w.write(LINE) is None                  # no exception, nothing to retry
         w.close()
+    assert status_server["bodies"] == [LINE, LINE]    # each writer sent the batch exactly once
 
 
 def test_server_not_listening_is_transient():
