@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -20,10 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
-from detect.area import Area
-from detect.kernels import lineloss, mapping, suspects, techloss, theft
-from detect.params import LineLossParams, MappingParams, TechLossParams, TheftParams
-from edge.replay import ReplayStats, read_batches
+# Run as a script, Python puts bench/ first on sys.path, where bench/edge.py would shadow the package of
+# the same name: put the repository root there instead.
+ROOT = Path(__file__).resolve().parents[1]
+if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
+    sys.path[0] = str(ROOT)
+
+from detect.area import Area  # noqa: E402
+from detect.kernels import lineloss, mapping, suspects, techloss, theft  # noqa: E402
+from detect.params import LineLossParams, MappingParams, TechLossParams, TheftParams  # noqa: E402
+from edge.replay import ReplayStats, read_batches  # noqa: E402
 
 DAY = 96
 
