@@ -1,0 +1,242 @@
+"""Real Prometheus Alertmanager (Debian ``prometheus-alertmanager``) and the receivers it notifies.
+
+``Alertmanager.running(tmp, config)`` starts a private instance on a free loopback port with its own
+storage and no cluster gossip. ``Receiver`` is one local server for every receiver type of
+deploy/alertmanager/alertmanager.yml: webhooks (any path), the WeCom API (``/wecom/gettoken``,
+``/wecom/message/send``) and SMTP — so what Alertmanager renders from our template arrives here for
+real. ``adapt_example`` points the example configuration at a ``Receiver`` with short timings.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import re
+import socketserver
+import subprocess
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from tests.support.procs import Service, free_port, require_binary
+
+__all__ = ["Alertmanager", "Notification", "Receiver", "adapt_example"]
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE_DIR = ROOT / "deploy" / "alertmanager"
+
+
+class Alertmanager(Service):
+    @classmethod
+    @contextmanager
+    def running(cls, tmp: Path, config: str, port: int | None = None) -> Iterator[Alertmanager]:
+        exe = require_binary("prometheus-alertmanager", "alertmanager", "/usr/bin/prometheus-alertmanager")
+        tmp.mkdir(parents=True, exist_ok=True)
+        (tmp / "alertmanager.yml").write_text(config, encoding="utf-8")
+        for tmpl in EXAMPLE_DIR.glob("*.tmpl"):
+            (tmp / tmpl.name).write_text(tmpl.read_text(encoding="utf-8"), encoding="utf-8")
+        port = port or free_port()
+        svc = cls(argv=[exe, f"--config.file={tmp / 'alertmanager.yml'}", f"--storage.path={tmp / 'data'}",
+                        f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=",
+                        "--log.level=debug"],
+                  port=port, workdir=tmp, log=tmp / "alertmanager.log", ready_path="/-/ready")
+        svc.start()
+        try:
+            yield svc
+        finally:
+            svc.stop()
+
+    def api(self, method: str, path: str, body: Any = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            raw = r.read()
+        return json.loads(raw) if raw else None
+
+    def alerts(self, **filters: str) -> list[dict[str, Any]]:
+        q = urllib.parse.urlencode([("filter", f'{k}="{v}"') for k, v in filters.items()])
+        result: list[dict[str, Any]] = self.api("GET", f"/api/v2/alerts?{q}")
+        return result
+
+    def amtool(self, *args: str) -> str:
+        exe = require_binary("amtool", "/usr/bin/amtool")
+        out = subprocess.run([exe, f"--alertmanager.url={self.url}", *args], capture_output=True, text=True,
+                             timeout=30, check=True)
+        return out.stdout
+
+
+@dataclass
+class Notification:
+    receiver: str              # the URL path (webhook), "wecom" or "email"
+    received: float            # wall clock
+    body: dict[str, Any]       # webhook JSON; WeCom message JSON; e-mail {"subject", "to", "text"}
+
+    @property
+    def text(self) -> str:
+        if self.receiver == "wecom":
+            return str(self.body.get("text", {}).get("content", ""))
+        if self.receiver == "email":
+            return str(self.body.get("text", ""))
+        return json.dumps(self.body, ensure_ascii=False)
+
+
+@dataclass
+class Receiver:
+    """Records every notification Alertmanager delivers to it (HTTP and SMTP on two free ports)."""
+
+    http_port: int = 0
+    smtp_port: int = 0
+    notifications: list[Notification] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    fail_http: int = 0   # answer 503 to this many webhook posts first (Alertmanager retries)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def add(self, n: Notification) -> None:
+        with self.lock:
+            self.notifications.append(n)
+
+    def of(self, receiver: str | None = None) -> list[Notification]:
+        with self.lock:
+            return [n for n in self.notifications if receiver is None or n.receiver == receiver]
+
+    def wait_for(self, pred: Callable[[list[Notification]], bool], timeout_s: float, what: str) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if pred(self.of()):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"receiver: {what} not seen within {timeout_s} s; got "
+                             f"{[(n.receiver, n.text[:200]) for n in self.of()]}")
+
+    @classmethod
+    @contextmanager
+    def running(cls) -> Iterator[Receiver]:
+        rec = cls()
+        http = ThreadingHTTPServer(("127.0.0.1", 0), _http_handler(rec))
+        smtp = _SMTPServer(("127.0.0.1", 0), _SMTPHandler)
+        smtp.receiver = rec
+        rec.http_port, rec.smtp_port = http.server_address[1], smtp.server_address[1]
+        threads = [threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+                   for s in (http, smtp)]
+        for t in threads:
+            t.start()
+        try:
+            yield rec
+        finally:
+            for s in (http, smtp):
+                s.shutdown()
+                s.server_close()
+
+
+def _http_handler(rec: Receiver) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def _reply(self, code: int, doc: Any) -> None:
+            body = json.dumps(doc).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            if self.path.startswith("/wecom/gettoken"):
+                self._reply(200, {"errcode": 0, "errmsg": "ok", "access_token": "test-token", "expires_in": 7200})
+            else:
+                self._reply(404, {"error": "unknown path"})
+
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            now = time.time()
+            path = urllib.parse.urlsplit(self.path).path
+            if path == "/wecom/message/send":
+                rec.add(Notification("wecom", now, json.loads(raw)))
+                self._reply(200, {"errcode": 0, "errmsg": "ok"})
+                return
+            with rec.lock:
+                failing = rec.fail_http > 0
+                rec.fail_http -= int(failing)
+            if failing:
+                self._reply(503, {"error": "try later"})
+                return
+            rec.add(Notification(path, now, json.loads(raw)))
+            self._reply(200, {})
+
+    return Handler
+
+
+class _SMTPServer(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+    receiver: Receiver
+
+
+class _SMTPHandler(socketserver.StreamRequestHandler):
+    """Just enough SMTP for Alertmanager's e-mail notifier (no TLS, no AUTH)."""
+
+    server: _SMTPServer
+
+    def _say(self, line: str) -> None:
+        self.wfile.write(line.encode() + b"\r\n")
+        self.wfile.flush()
+
+    def handle(self) -> None:
+        self._say("220 localhost test SMTP")
+        rcpt: list[str] = []
+        while line := self.rfile.readline():
+            cmd = line.decode("utf-8", "replace").strip()
+            verb = cmd.split(" ", 1)[0].upper()
+            if verb in ("EHLO", "HELO"):
+                self._say("250 localhost")
+            elif verb == "RCPT":
+                rcpt.append(cmd)
+                self._say("250 ok")
+            elif verb == "DATA":
+                self._say("354 end with .")
+                data = b""
+                while (chunk := self.rfile.readline()) not in (b".\r\n", b".\n", b""):
+                    data += chunk[1:] if chunk.startswith(b"..") else chunk
+                msg = email.message_from_bytes(data, policy=email.policy.default)
+                part = msg.get_body(preferencelist=("plain",))
+                text = part.get_content() if part is not None else ""
+                self.server.receiver.add(Notification("email", time.time(), {
+                    "subject": str(msg["Subject"]), "to": str(msg["To"]), "text": text}))
+                self._say("250 queued")
+            elif verb == "QUIT":
+                self._say("221 bye")
+                return
+            else:   # MAIL, RSET, NOOP
+                self._say("250 ok")
+
+
+def adapt_example(text: str, rec: Receiver, *, group_wait: str = "1s", group_interval: str = "2s",
+                  repeat_interval: str = "1h") -> str:
+    """The example configuration, its receivers pointed at ``rec`` and its timings shortened. Every
+    replaced setting must be present: the example and the tests cannot drift apart silently."""
+    subs = [
+        (r"wechat_api_url: '[^']+'", f"wechat_api_url: '{rec.url}/wecom/'"),
+        (r"smtp_smarthost: '[^']+'", f"smtp_smarthost: '127.0.0.1:{rec.smtp_port}'"),
+        (r"url: 'http://sms-gateway\.example\.internal:8080(/[^']*)'", rf"url: '{rec.url}\1'"),
+        (r"group_wait: \w+", f"group_wait: {group_wait}"),
+        (r"group_interval: \w+", f"group_interval: {group_interval}"),
+        (r"repeat_interval: \w+", f"repeat_interval: {repeat_interval}"),
+    ]
+    for pattern, repl in subs:
+        text, n = re.subn(pattern, repl, text)
+        if not n:
+            raise AssertionError(f"deploy/alertmanager/alertmanager.yml no longer has {pattern!r}")
+    return text
