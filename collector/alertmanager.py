@@ -30,7 +30,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from collector.alertmanager_client import AlertmanagerClient, Refused, Unreachable
-from collector.alertmanager_config import AlertmanagerConfig, load_area_names
+from collector.alertmanager_config import AlertmanagerConfig, area_names_path, load_area_names
 from collector.alertmanager_model import Presenter
 from collector.alertmanager_state import AlertBook, Change
 from collector.config import CollectorConfig, MqttConfig
@@ -137,7 +137,7 @@ class AlertSink:
         assert cfg.alertmanager is not None
         self.am: AlertmanagerConfig = cfg.alertmanager
         self.prefix = cfg.mqtt.topic_prefix
-        names = load_area_names(self.am.area_names_csv) if self.am.area_names_csv else {}
+        names = load_area_names(area_names_path(self.am, cfg.source)) if self.am.area_names_csv else {}
         self.book = AlertBook(Presenter(area_names=names, tz=self.am.timezone, grafana_url=self.am.grafana_url),
                               offline_severity=self.am.gateway_offline_severity)
         self.client = client or AlertmanagerClient(self.am)

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["AlertmanagerConfig", "AreaNames", "check_alertmanager", "load_area_names"]
+__all__ = ["AlertmanagerConfig", "AreaNames", "area_names_path", "check_alertmanager", "load_area_names",
+           "read_secret"]
 
 SEVERITIES = ("info", "warning", "major", "critical")
 AreaNames = dict[tuple[str, str], str]   # (grid, area) -> the name people use for the area
@@ -38,9 +39,17 @@ class AlertmanagerConfig:
     settle_s: float = 5.0               # after subscribing: wait for retained lists before reconciling
     receive_maximum: int = 1000         # unacknowledged alert messages in flight to the sink
     grafana_url: str = ""               # base URL of Grafana: each alert links the area's dashboard
-    area_names_csv: str = ""            # CSV grid,area,name: the area names people read
+    area_names_csv: str = ""            # CSV grid,area,name (relative: to collector.toml): names people read
     timezone: str = "Asia/Shanghai"     # the times in notifications are local to the areas
     gateway_offline_severity: str = "major"
+
+
+def area_names_path(am: AlertmanagerConfig, config_file: str) -> str:
+    """``area_names_csv`` as given when absolute, else next to the configuration file."""
+    p = Path(am.area_names_csv)
+    if p.is_absolute() or config_file.startswith("<"):
+        return str(p)
+    return str(Path(config_file).parent / p)
 
 
 def load_area_names(path: str) -> AreaNames:
@@ -64,7 +73,7 @@ def load_area_names(path: str) -> AreaNames:
     return names
 
 
-def check_alertmanager(am: AlertmanagerConfig, bad: Callable[[str, str], None]) -> None:
+def check_alertmanager(am: AlertmanagerConfig, config_file: str, bad: Callable[[str, str], None]) -> None:
     """Report every problem of the section through ``bad(key, message)``."""
     if not re.match(r"^https?://[^/\s]+(/\S*)?$", am.url):
         bad("url", f"{am.url!r} is not http(s)://host[:port][/prefix] (required when [alertmanager] is present)")
@@ -77,6 +86,8 @@ def check_alertmanager(am: AlertmanagerConfig, bad: Callable[[str, str], None]) 
     for key in ("timeout_s", "resend_interval_s", "min_firing_s", "retry_initial_s", "settle_s"):
         if getattr(am, key) <= 0:
             bad(key, f"{getattr(am, key)} must be > 0")
+    if am.min_firing_s >= am.expire_after_s:
+        bad("min_firing_s", f"{am.min_firing_s} must be below expire_after_s ({am.expire_after_s})")
     if am.expire_after_s < 2 * am.resend_interval_s:
         bad("expire_after_s", f"{am.expire_after_s} must be at least twice resend_interval_s "
                               f"({am.resend_interval_s}): one late re-post must not end an alert")
@@ -93,10 +104,11 @@ def check_alertmanager(am: AlertmanagerConfig, bad: Callable[[str, str], None]) 
     except (ZoneInfoNotFoundError, ValueError):
         bad("timezone", f"{am.timezone!r} is not an IANA time zone (e.g. Asia/Shanghai)")
     if am.area_names_csv:
+        path = area_names_path(am, config_file)
         try:
-            load_area_names(am.area_names_csv)
+            load_area_names(path)
         except OSError as e:
-            bad("area_names_csv", f"cannot read {am.area_names_csv}: {e.strerror}")
+            bad("area_names_csv", f"cannot read {path}: {e.strerror}")
         except (ValueError, csv.Error) as e:
             bad("area_names_csv", str(e))
 

@@ -91,7 +91,7 @@ class AlertBook:
             if cur is None or cur.labels["severity"] != d["severity"]:
                 changes += self._open(d, ts)
         for e in list(self.entries.values()):
-            if (e.area == area and e.cleared_at is None and e.alert_id not in listed and e.last_ts <= ts
+            if (e.area == area and e.cleared_at is None and e.alert_id not in listed and e.last_ts < ts
                     and self.current.get(e.alert_id) == e.key):
                 changes.append(self._clear(e, None, ts, note="不再在台区活动告警列表中"))
         return changes

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 from typing import Any
 
@@ -13,23 +12,17 @@ from collector.alertmanager_model import Presenter, parse_time
 from collector.alertmanager_state import AlertBook
 from detect.alarms import Alert
 from detect.engine import Summary
-from edge.publish.serializers import Serializer
+from tests.support.alertmanager import make_alert, serializer
 
 T0 = parse_time("2026-07-15T09:16:00Z")     # 17:16 in Shanghai
 NOW = T0 + 30.0
 P = "meterwatch/v1"
-_ids = itertools.count(1)
-SER = Serializer(gateway="gw-1", grid="jinli-1", area="A01", msg_ids=lambda: f"gw-1:{next(_ids)}")
+SER = serializer()
 
 
-def alert(state: str = "raised", *, kind: str = "overload", stype: str = "transformer", sid: str = "T1",
-          severity: str = "major", value: float | None = 108.0, threshold: float | None = 95.0, unit: str = "%",
-          raised: float = T0, ts: float | None = None) -> Alert:
-    ts = raised if ts is None else ts
-    return Alert(alert_id=f"A01:{kind}:{stype}:{sid}:{int(raised)}", state=state, kind=kind, severity=severity,
-                 subject_type=stype, subject_id=sid, value=value, threshold=threshold, unit=unit, raised_at=raised,
-                 cleared_at=ts if state == "cleared" else None, ts=ts, message=f"{kind} {state}",
-                 evidence={"beta_max": value})
+def alert(state: str = "raised", *, raised: float = T0, **kw: Any) -> Alert:
+    a: Alert = make_alert(state, raised=raised, **kw)
+    return a
 
 
 def ev(a: Alert) -> dict[str, Any]:
@@ -66,7 +59,7 @@ def test_a_raise_is_posted_with_routing_labels_and_chinese_annotations():
     assert parse_time(doc["endsAt"]) == pytest.approx(NOW + 300.0)
     assert doc["generatorURL"].startswith("https://grafana.example/d/meterwatch-area-overview/?var-grid=jinli-1"
                                           "&var-area=A01&from=")
-    assert a["evidence"] == '{"beta_max":62.5}'
+    assert a["evidence"] == '{"value":62.5}'
     assert post_all(b, NOW + 1) == []                 # nothing new, no re-post yet
     assert [r for _d, r in post_all(b, NOW + 61)] == [False]   # re-posted while active
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from tests.support.procs import Service, free_port, require_binary
 
-__all__ = ["Alertmanager", "Notification", "Receiver", "adapt_example"]
+__all__ = ["Alertmanager", "Notification", "Publisher", "Receiver", "adapt_example"]
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_DIR = ROOT / "deploy" / "alertmanager"
@@ -240,3 +240,51 @@ def adapt_example(text: str, rec: Receiver, *, group_wait: str = "1s", group_int
         if not n:
             raise AssertionError(f"deploy/alertmanager/alertmanager.yml no longer has {pattern!r}")
     return text
+
+
+class Publisher:
+    """A plain QoS 1 publisher (what a gateway's outbox does on the wire, without the outbox)."""
+
+    def __init__(self, port: int, client_id: str = "test-gateway") -> None:
+        import paho.mqtt.client as paho
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+
+    def send(self, topic: str, payload: dict[str, Any], retain: bool = False) -> float:
+        """Publish and wait for the broker's PUBACK; returns the wall clock when it was sent."""
+        t = time.time()
+        info = self.client.publish(topic, json.dumps(payload).encode(), qos=1, retain=retain)
+        info.wait_for_publish(10)
+        if not info.is_published():
+            raise AssertionError(f"broker did not acknowledge {topic}")
+        return t
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def serializer(gateway: str = "gw-1", grid: str = "jinli-1", area: str = "A01") -> Any:
+    """The edge's own serializer for one area (payloads exactly as a gateway publishes them)."""
+    import itertools
+
+    from edge.publish.serializers import Serializer
+
+    ids = itertools.count(1)
+    return Serializer(gateway=gateway, grid=grid, area=area, msg_ids=lambda: f"{gateway}:{next(ids)}")
+
+
+def make_alert(state: str = "raised", *, kind: str = "overload", stype: str = "transformer", sid: str = "T1",
+               severity: str = "major", value: float | None = 108.0, threshold: float | None = 95.0,
+               unit: str = "%", raised: float, ts: float | None = None, area: str = "A01") -> Any:
+    """An engine alert event (``detect.alarms.Alert``) with the engine's alert_id convention."""
+    from detect.alarms import Alert
+
+    ts = raised if ts is None else ts
+    return Alert(alert_id=f"{area}:{kind}:{stype}:{sid}:{int(raised)}", state=state, kind=kind, severity=severity,
+                 subject_type=stype, subject_id=sid, value=value, threshold=threshold, unit=unit, raised_at=raised,
+                 cleared_at=ts if state == "cleared" else None, ts=ts, message=f"{kind} {state}",
+                 evidence={"value": value})
