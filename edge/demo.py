@@ -65,6 +65,7 @@ class DemoOptions:
     end_h: float = 11.1          # 19:06 local: ~2 min 6 s at 60×
     view: str = "auto"            # "live" redraws the screen, "lines" prints events, "auto" picks by TTY
     workdir: str | None = None
+    alertmanager: str | None = None   # also send the alerts to this Alertmanager (the collector's sink)
 
 
 class _SimSchedulerClock:
@@ -120,6 +121,7 @@ async def run_demo(opts: DemoOptions) -> int:
                 watch = Watch(broker_url, cfg.mqtt.topic_prefix)
                 collector = (_start_collector(opts.influx_url, opts.influx_api, broker_url, cfg, work)
                              if opts.influx_url else None)
+                alerts = _start_alert_sink(opts.alertmanager, broker_url, cfg, work) if opts.alertmanager else None
                 daemon = Daemon(cfg=cfg, options=DaemonOptions(broker_url=broker_url, clock=_SimSchedulerClock(clock),
                                                                notify_systemd=False, step_interval_s=0.25))
                 print(f"meterwatch demo: {len(served.buses)} DL/T 645 buses on "
@@ -136,6 +138,8 @@ async def run_demo(opts: DemoOptions) -> int:
                 await asyncio.sleep(1.0)
                 if collector is not None:
                     collector.stop()
+                if alerts is not None:
+                    await asyncio.to_thread(_stop_alert_sink, alerts)
                 watch.close()
                 _show(watch, clock, live)
                 return _summary(watch, rc)
@@ -215,3 +219,36 @@ def _start_collector(influx_url: str, api: str, broker_url: str, cfg: Config, wo
     proc = subprocess.Popen([sys.executable, "-m", "edge.cli", "collector", "-c", str(conf)],
                             stdout=log_file, stderr=subprocess.STDOUT)
     return _CollectorHandle(proc, log_file)
+
+
+def _start_alert_sink(url: str, broker_url: str, cfg: Config, work: Path) -> Any:
+    """The collector's Alertmanager sink (docs/alerting.md) on the demo's broker, in this process.
+    Settings for a two-minute story: a resolve waits 10 s of firing instead of 40."""
+    from collector.alertmanager import AlertSink
+    from collector.config import AlertmanagerConfig, CollectorConfig, MqttConfig
+
+    names = work / "area-names.csv"
+    names.write_text("grid,area,name\nsim,DEMO1,演示台区 DEMO1\n", encoding="utf-8")
+    sink = AlertSink(CollectorConfig(
+        mqtt=MqttConfig(url=broker_url, client_id="meterwatch-demo", topic_prefix=cfg.mqtt.topic_prefix),
+        alertmanager=AlertmanagerConfig(url=url, settle_s=1.0, min_firing_s=10.0, retry_max_s=5.0,
+                                        area_names_csv=str(names))))
+    sink.start()
+    return sink
+
+
+def _stop_alert_sink(sink: Any, wait_s: float = 20.0) -> None:
+    """Give the sink time to post the last resolves (they wait ``min_firing_s``), then report."""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        snap = sink.snapshot()
+        if snap["pending_posts"] == 0 and snap["unacked"] == 0:
+            break
+        time.sleep(0.25)
+    sink.stop()
+    snap = sink.snapshot()
+    c = snap["counters"]
+    print(f"\nAlertmanager {snap['url']}: {c.get('alerts_posted', 0)} alert states posted in {c.get('posts', 0)} "
+          f"requests, {snap['active']} still active, {snap['pending_posts']} not delivered"
+          + (f" (last error: {snap['last_error']})" if snap["pending_posts"] else "")
+          + f"; see: amtool --alertmanager.url={snap['url']} alert query", flush=True)
