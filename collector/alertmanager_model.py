@@ -103,6 +103,7 @@ class Presenter:
         self.area_names = area_names
         self.tz = ZoneInfo(tz)
         self.grafana_url = grafana_url.rstrip("/")
+        self._dashboards: dict[tuple[str, str], str] = {}
 
     def local(self, ts: float) -> str:
         dt = datetime.fromtimestamp(ts, tz=self.tz)
@@ -113,11 +114,14 @@ class Presenter:
         return self.area_names.get((grid, area), f"台区 {area}")
 
     def dashboard(self, grid: str, area: str, since: float) -> str:
+        """The area's Grafana dashboard from an hour before ``since`` to now ("" without grafana_url)."""
         if not self.grafana_url or not grid or not area:
             return ""
-        q = urllib.parse.urlencode({"var-grid": grid, "var-area": area,
-                                    "from": int((since - 3600) * 1000), "to": "now"})
-        return f"{self.grafana_url}/d/meterwatch-area-overview/?{q}"
+        base = self._dashboards.get((grid, area))
+        if base is None:
+            q = urllib.parse.urlencode({"var-grid": grid, "var-area": area})
+            base = self._dashboards[(grid, area)] = f"{self.grafana_url}/d/meterwatch-area-overview/?{q}"
+        return f"{base}&from={int((since - 3600) * 1000)}&to=now"
 
     def labels(self, p: dict[str, Any], *, gateway: str) -> dict[str, str]:
         subject = p.get("subject") or {}

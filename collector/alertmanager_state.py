@@ -212,10 +212,10 @@ class AlertBook:
                 note = f"{'升级' if _rank(sev) > _rank(old.labels['severity']) else '降级'}为【{SEVERITY_ZH.get(sev, sev)}】"
                 changes.append(self._clear(old, None, ts, note=note))
         key = f"{aid}|{sev}"
-        e = Entry(key=key, alert_id=aid, labels=self.p.labels(p, gateway=str(p["gateway"])),
-                  annotations=self.p.annotations(p, raised_at=parse_time(p["raised_at"]), cleared_at=None),
+        ann = self.p.annotations(p, raised_at=parse_time(p["raised_at"]), cleared_at=None)
+        e = Entry(key=key, alert_id=aid, labels=self.p.labels(p, gateway=str(p["gateway"])), annotations=ann,
                   starts_at=starts, last_ts=ts, area=(str(p["grid"]), str(p["area"])),
-                  generator_url=self.p.dashboard(str(p["grid"]), str(p["area"]), parse_time(p["raised_at"])))
+                  generator_url=ann.get("dashboard", ""))
         prev = self.entries.get(key)
         if prev is not None:   # back to a severity it had: same fingerprint, continue that entry
             e.version, e.posted_version, e.fired_at, e.posted_at = (prev.version, prev.posted_version,
