@@ -74,11 +74,10 @@ class AlertmanagerClient:
         """Alertmanager's active meterwatch alerts (every alert with an ``alert_id`` label)."""
         q = urllib.parse.urlencode({"active": "true", "silenced": "true", "inhibited": "true",
                                     "unprocessed": "true", "filter": 'alert_id=~".+"'})
+        raw = self._call("GET", f"/api/v2/alerts?{q}")
         try:
-            doc = json.loads(self._call("GET", f"/api/v2/alerts?{q}"))
+            doc = json.loads(raw)
         except ValueError as e:
-            if isinstance(e, Refused):
-                raise
             raise Unreachable(f"GET {self.base}/api/v2/alerts: not JSON ({e})") from None
         if not isinstance(doc, list):
             raise Unreachable(f"GET {self.base}/api/v2/alerts: expected a list, got {type(doc).__name__}")

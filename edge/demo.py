@@ -133,13 +133,13 @@ async def run_demo(opts: DemoOptions) -> int:
                         await asyncio.sleep(1.0)
                         _show(watch, clock, live)
                 finally:
+                    if alerts is not None:   # before the gateway stops: its offline status is not the story
+                        await asyncio.to_thread(_stop_alert_sink, alerts)
                     daemon.stop()
                     rc = await task
                 await asyncio.sleep(1.0)
                 if collector is not None:
                     collector.stop()
-                if alerts is not None:
-                    await asyncio.to_thread(_stop_alert_sink, alerts)
                 watch.close()
                 _show(watch, clock, live)
                 return _summary(watch, rc)
