@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from collector.alertmanager_model import parse_time
+from edge.publish.serializers import rfc3339
 from tests.collector.harness import CollectorProcess, write_config
 from tests.support.alertmanager import (
     EXAMPLE_DIR,
@@ -86,7 +87,7 @@ def extra_events() -> list[tuple[str, dict[str, Any], bool]]:
 def live(payload: dict[str, Any], raised: dict[str, str]) -> dict[str, Any]:
     """A low-voltage event re-timed to now, as a live gateway sends it: Alertmanager flushes a group at
     once when its alerts started longer than group_wait ago, so grouping needs alerts of now."""
-    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    now = rfc3339(time.time())   # milliseconds: a start truncated to the second may look older than group_wait
     aid = payload["alert_id"]
     raised.setdefault(aid, now)
     out = {**payload, "raised_at": raised[aid], "ts": now, "alert_id": f"{aid}:live"}
@@ -151,7 +152,7 @@ def test_the_demo_story_reaches_people_once_grouped_inhibited_silenced_and_nothi
                         assert imb["status"]["state"] == "suppressed" and imb["status"]["silencedBy"]
                     if story[i + 1:i + 2] and story[i + 1][1]["ts"] != story[i][1]["ts"]:
                         time.sleep(GAP_S)      # messages of one engine step go out together
-                rec.wait_for(lambda ns: sum("【已恢复】低电压" in n.text for n in ns) == 1, 20, "low voltage resolved")
+                rec.wait_for(lambda ns: any("【已恢复】低电压" in n.text for n in ns), 20, "low voltage resolved")
                 deadline = time.monotonic() + 20
                 while [a["labels"]["alertname"] for a in am.alerts()] != [] and time.monotonic() < deadline:
                     time.sleep(0.2)
@@ -168,6 +169,8 @@ def test_the_demo_story_reaches_people_once_grouped_inhibited_silenced_and_nothi
         (low,) = [n for n in wecom if "【一般】低电压" in n.text]
         assert low.text.splitlines()[0] == "【告警 3 条】台区 DEMO1 低电压"
         assert low.text.count("【一般】低电压") == 3
+        (low_resolved,) = [n for n in wecom if "【已恢复】低电压" in n.text]
+        assert low_resolved.text.count("【已恢复】低电压") == 3
         for kind in ("配变过载", "分支停电"):
             (resolved,) = [n for n in wecom if f"【已恢复】{kind}" in n.text]
             clear = sent[("overload" if kind == "配变过载" else "outage_branch", "cleared")]
