@@ -136,7 +136,7 @@ def _check(cfg: CollectorConfig, doc: Doc) -> None:
     if b.max_delay_s <= 0 or b.retry_initial_s <= 0 or b.retry_max_s < b.retry_initial_s:
         bad("batch", "retry_max_s", "need max_delay_s > 0, retry_initial_s > 0, retry_max_s >= retry_initial_s")
     if cfg.alertmanager is not None:
-        check_alertmanager(cfg.alertmanager, file, lambda key, message: bad("alertmanager", key, message))
+        check_alertmanager(cfg.alertmanager, cfg.source, lambda key, message: bad("alertmanager", key, message))
     if cfg.log_level not in ("debug", "info", "warning", "error"):
         bad("", "log_level", f"{cfg.log_level!r} is not one of debug, info, warning, error")
 
