@@ -39,7 +39,7 @@ if str(ROOT) not in sys.path:
 from collector.alertmanager import AlertSink  # noqa: E402
 from collector.alertmanager_model import rfc3339  # noqa: E402
 from collector.config import AlertmanagerConfig, CollectorConfig, MqttConfig  # noqa: E402
-from tests.support.alertmanager import Alertmanager, Publisher, Receiver, make_alert, serializer  # noqa: E402
+from tests.support.alertmanager import Alertmanager, AreaFeed, Publisher, Receiver, make_alert  # noqa: E402
 from tests.support.procs import Mosquitto  # noqa: E402
 
 P = "meterwatch/v1"
@@ -104,10 +104,9 @@ def via_sink(pub: Publisher, rec: Receiver, tag: str, n: int, rate: float, gw: f
     sent: dict[str, float] = {}
     for i in range(n):
         area = f"{tag}{i:04d}"
-        ser = serializer(gateway="gw-bench", grid="bench", area=area)
-        now = time.time()
-        a = make_alert(raised=now, area=area)
-        sent[a.alert_id] = pub.send(f"{P}/bench/{area}/alert", ser.alert(a))
+        feed = AreaFeed(gateway="gw-bench", grid="bench", area=area, prefix=P)
+        a = make_alert(raised=time.time(), area=area)
+        sent[a.alert_id] = pub.send(*feed.alert(a))
         time.sleep(1.0 / rate)
     got = wait_all(rec, tag, n, 30 + gw)
     return [(got[k] - t - gw) * 1000 for k, t in sent.items()]
@@ -130,13 +129,13 @@ def direct(am: Alertmanager, rec: Receiver, tag: str, n: int, rate: float, gw: f
 
 def burst(sink: AlertSink, pub: Publisher, am: Alertmanager, tag: str, n: int) -> tuple[float, float, float]:
     """events/s, sink CPU µs/event, alertmanager CPU µs/event for n events (raise + clear pairs)."""
-    ser = serializer(gateway="gw-bench", grid="bench", area=f"{tag}")
+    feed = AreaFeed(gateway="gw-bench", grid="bench", area=tag, prefix=P)
     now = time.time()
     msgs = []
     for i in range(n // 2):
         a = make_alert(kind="meter_offline", stype="meter", sid=f"M{i:05d}", severity="warning", value=None,
                        threshold=None, unit="", raised=now - 60, area=tag)
-        msgs += [ser.alert(a), ser.alert(make_alert("cleared", kind="meter_offline", stype="meter", sid=f"M{i:05d}",
+        msgs += [feed.alert(a), feed.alert(make_alert("cleared", kind="meter_offline", stype="meter", sid=f"M{i:05d}",
                                                     severity="warning", value=None, threshold=None, unit="",
                                                     raised=now - 60, ts=now - 30, area=tag))]
     assert am.proc is not None
@@ -145,7 +144,7 @@ def burst(sink: AlertSink, pub: Publisher, am: Alertmanager, tag: str, n: int) -
     assert len(threads) == 2, [t.name for t in threading.enumerate()]
     before = sink.snapshot()["counters"].get("acked", 0)
     cpu0, am0, t0 = thread_cpu_s(threads), proc_cpu_s(am.proc.pid), time.monotonic()
-    infos = [pub.client.publish(f"{P}/bench/{tag}/alert", json.dumps(m).encode(), qos=1) for m in msgs]
+    infos = [pub.client.publish(topic, json.dumps(m).encode(), qos=1) for topic, m in msgs]
     for info in infos:
         info.wait_for_publish(60)
     deadline = time.monotonic() + 300

@@ -26,12 +26,12 @@ from tests.collector.harness import CollectorProcess, write_config
 from tests.support.alertmanager import (
     EXAMPLE_DIR,
     Alertmanager,
+    AreaFeed,
     Notification,
     Publisher,
     Receiver,
     adapt_example,
     make_alert,
-    serializer,
 )
 
 pytestmark = pytest.mark.integration
@@ -68,19 +68,18 @@ def injected(t: str, **kw: Any) -> tuple[float, Any]:
 def extra_events() -> list[tuple[str, dict[str, Any], bool]]:
     """Per-meter alerts a real area adds: a meter of the dead branch reported offline (which the outage
     inhibits) and three low-voltage meters at once (one incident, one message)."""
-    ser = serializer(gateway=GW, grid=GRID, area=AREA)
-    topic = f"meterwatch/v1/{GRID}/{AREA}/alert"
+    feed = AreaFeed(gateway=GW, grid=GRID, area=AREA)
     t18, t25 = parse_time("2026-07-15T10:18:00Z"), parse_time("2026-07-15T10:25:00Z")
     t65, t70 = parse_time("2026-07-15T11:05:00Z"), parse_time("2026-07-15T11:10:00Z")
     offline = {"kind": "meter_offline", "stype": "meter", "sid": "M0010", "severity": "warning", "value": None,
                "threshold": None, "unit": "", "area": AREA}
-    out = [(topic, ser.alert(make_alert(raised=t18, **offline)), False),
-           (topic, ser.alert(make_alert("cleared", raised=t18, ts=t25, **offline)), False)]
+    out = [(*feed.alert(make_alert(raised=t18, **offline)), False),
+           (*feed.alert(make_alert("cleared", raised=t18, ts=t25, **offline)), False)]
     for sid in ("M0014", "M0015", "M0016"):
         low = {"kind": "low_voltage", "stype": "meter", "sid": sid, "severity": "warning", "value": 191.0,
                "threshold": 198.0, "unit": "V", "area": AREA}
-        out += [(topic, ser.alert(make_alert(raised=t65, **low)), False),
-                (topic, ser.alert(make_alert("cleared", raised=t65, ts=t70, **low)), False)]
+        out += [(*feed.alert(make_alert(raised=t65, **low)), False),
+                (*feed.alert(make_alert("cleared", raised=t65, ts=t70, **low)), False)]
     return out
 
 

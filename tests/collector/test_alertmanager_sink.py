@@ -16,16 +16,15 @@ from collector.config import AlertmanagerConfig, CollectorConfig, MqttConfig
 from tests.support.alertmanager import (
     EXAMPLE_DIR,
     Alertmanager,
+    AreaFeed,
     Publisher,
     Receiver,
     adapt_example,
     make_alert,
-    serializer,
 )
 from tests.support.procs import free_port
 
 pytestmark = pytest.mark.integration
-P = "meterwatch/v1"
 GRID, AREA = "jinli-1", "A01"
 
 
@@ -72,13 +71,13 @@ def am_config(rec: Receiver) -> str:
 
 def test_alertmanager_away_delays_notifications_loses_none_and_health_counts_what_waits(
         tmp_path: Path, mosquitto: Any, receiver: Receiver) -> None:
-    ser, now = serializer(), time.time()
+    feed, now = AreaFeed(), time.time()
     port = free_port()
     pub = Publisher(mosquitto.port)
     with running_sink(sink_config(mosquitto.url, f"http://127.0.0.1:{port}")) as sink:
         raise_ = make_alert(raised=now - 60)
-        pub.send(f"{P}/{GRID}/{AREA}/alert", ser.alert(raise_))
-        pub.send(f"{P}/{GRID}/{AREA}/alerts/active", ser.alerts_active([raise_], now - 60), retain=True)
+        pub.send(*feed.alert(raise_))
+        pub.send(*feed.active([raise_], now - 60), retain=True)
         wait(lambda: sink.snapshot()["unacked"] == 2 and not sink.snapshot()["reachable"], 10,
              "health shows two unacknowledged messages and Alertmanager unreachable")
         time.sleep(1.0)
@@ -90,7 +89,7 @@ def test_alertmanager_away_delays_notifications_loses_none_and_health_counts_wha
             snap = sink.snapshot()
             assert snap["reachable"] and snap["pending_posts"] == 0 and snap["active"] == 1
             assert snap["counters"]["acked"] == 2 and snap["counters"]["post_failures"] >= 1
-            t_clear = pub.send(f"{P}/{GRID}/{AREA}/alert", ser.alert(make_alert("cleared", raised=now - 60, ts=now)))
+            t_clear = pub.send(*feed.alert(make_alert("cleared", raised=now - 60, ts=now)))
             receiver.wait_for(lambda ns: bool(wecom_with(receiver, "【已恢复】配变过载")), 15, "the resolve")
             (resolved,) = [n for n in receiver.of("wecom") if "【已恢复】" in n.text]
             assert resolved.received > t_clear
@@ -100,19 +99,17 @@ def test_alertmanager_away_delays_notifications_loses_none_and_health_counts_wha
 
 def test_gateway_offline_is_one_alert_that_inhibits_the_gateways_others_until_it_is_back(
         tmp_path: Path, mosquitto: Any, receiver: Receiver) -> None:
-    ser, now = serializer(), time.time()
+    feed, now = AreaFeed(), time.time()
     pub = Publisher(mosquitto.port)
     with Alertmanager.running(tmp_path / "am", am_config(receiver)) as am, \
             running_sink(sink_config(mosquitto.url, am.url)):
         offline_meter = make_alert(kind="meter_offline", stype="meter", sid="M0003", severity="warning",
                                    value=None, threshold=None, unit="", raised=now - 30)
-        pub.send(f"{P}/{GRID}/{AREA}/alert", ser.alert(offline_meter))
+        pub.send(*feed.alert(offline_meter))
         receiver.wait_for(lambda ns: bool(wecom_with(receiver, "电表通信中断")), 15, "meter offline")
-        will = {"schema": "meterwatch.status/1", "msg_id": "gw-1:500", "gateway": "gw-1",
-                "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 3600)), "state": "offline",
-                "version": "0.1.0", "boot_id": "b1"}
-        pub.send(f"{P}/gateway/gw-1/status", will, retain=True)
-        pub.send(f"{P}/gateway/gw-1/status", will, retain=True)           # redelivered: still one incident
+        will = feed.status("offline", "500", now - 3600)     # armed at connect: its ts is old
+        pub.send(*will, retain=True)
+        pub.send(*will, retain=True)           # redelivered: still one incident
         receiver.wait_for(lambda ns: bool(wecom_with(receiver, "集中器离线")), 15, "gateway offline")
         (held,) = am.alerts(alertname="meter_offline")
         assert held["status"]["state"] == "suppressed" and held["status"]["inhibitedBy"]
@@ -120,9 +117,7 @@ def test_gateway_offline_is_one_alert_that_inhibits_the_gateways_others_until_it
         assert off["labels"]["grid"] == GRID and off["labels"]["area"] == AREA
         text = wecom_with(receiver, "集中器离线")[0]
         assert "集中器 gw-1" in text and "台区 A01（jinli-1/A01）" in text
-        online = {**will, "msg_id": "gw-1:501", "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                  "state": "online"}
-        pub.send(f"{P}/gateway/gw-1/status", online, retain=True)
+        pub.send(*feed.status("online", "501", time.time()), retain=True)
         receiver.wait_for(lambda ns: bool(wecom_with(receiver, "【已恢复】集中器离线")), 15, "gateway back")
         assert len(wecom_with(receiver, "【一般】集中器离线")) + len(wecom_with(receiver, "【重要】集中器离线")) == 1
         wait(lambda: am.alerts(alertname="meter_offline")[0]["status"]["state"] == "active", 10,
@@ -132,19 +127,19 @@ def test_gateway_offline_is_one_alert_that_inhibits_the_gateways_others_until_it
 
 def test_a_restarted_sink_rebuilds_from_the_retained_lists_and_resolves_what_is_gone(
         tmp_path: Path, mosquitto: Any, receiver: Receiver) -> None:
-    ser, now = serializer(), time.time()
+    feed, now = AreaFeed(), time.time()
     pub = Publisher(mosquitto.port)
     overload = make_alert(raised=now - 120)
     with Alertmanager.running(tmp_path / "am", am_config(receiver)) as am:
         cfg = sink_config(mosquitto.url, am.url)
         with running_sink(cfg):
-            pub.send(f"{P}/{GRID}/{AREA}/alert", ser.alert(overload))
-            pub.send(f"{P}/{GRID}/{AREA}/alerts/active", ser.alerts_active([overload], now - 120), retain=True)
+            pub.send(*feed.alert(overload))
+            pub.send(*feed.active([overload], now - 120), retain=True)
             receiver.wait_for(lambda ns: bool(wecom_with(receiver, "【重要】配变过载")), 15, "overload")
         # While the sink is down: the overload clears, and Alertmanager holds an alert of the area whose
         # clear nobody will ever send (e.g. lost with an expired session).
-        pub.send(f"{P}/{GRID}/{AREA}/alert", ser.alert(make_alert("cleared", raised=now - 120, ts=now - 5)))
-        pub.send(f"{P}/{GRID}/{AREA}/alerts/active", ser.alerts_active([], now - 5), retain=True)
+        pub.send(*feed.alert(make_alert("cleared", raised=now - 120, ts=now - 5)))
+        pub.send(*feed.active([], now - 5), retain=True)
         stale = {"alertname": "low_voltage", "severity": "warning", "grid": GRID, "area": AREA, "gateway": "gw-1",
                  "alert_id": f"{AREA}:low_voltage:meter:M0009:1", "meter": "M0009"}
         am.api("POST", "/api/v2/alerts", [{"labels": stale, "annotations": {"summary": "低电压"},

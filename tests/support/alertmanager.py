@@ -267,14 +267,40 @@ class Publisher:
         self.client.loop_stop()
 
 
-def serializer(gateway: str = "gw-1", grid: str = "jinli-1", area: str = "A01") -> Any:
-    """The edge's own serializer for one area (payloads exactly as a gateway publishes them)."""
-    import itertools
+class AreaFeed:
+    """What one gateway publishes for one area, as (topic, payload): the edge's own serializer and topic
+    layout (the one place the tests know them)."""
 
-    from edge.publish.serializers import Serializer
+    def __init__(self, gateway: str = "gw-1", grid: str = "jinli-1", area: str = "A01",
+                 prefix: str = "meterwatch/v1") -> None:
+        import itertools
 
-    ids = itertools.count(1)
-    return Serializer(gateway=gateway, grid=grid, area=area, msg_ids=lambda: f"{gateway}:{next(ids)}")
+        from edge.publish.serializers import Serializer
+
+        ids = itertools.count(1)
+        self.gateway, self.grid, self.area, self.prefix = gateway, grid, area, prefix
+        self.ser = Serializer(gateway=gateway, grid=grid, area=area, msg_ids=lambda: f"{gateway}:{next(ids)}",
+                              topic_prefix=prefix)
+
+    def topic(self, kind: str) -> str:
+        from edge.publish.serializers import topic_for
+
+        if kind == "status":
+            return f"{self.prefix}/gateway/{self.gateway}/status"
+        return topic_for(self.prefix, self.grid, self.area, kind)
+
+    def alert(self, a: Any) -> tuple[str, dict[str, Any]]:
+        return self.topic("alert"), self.ser.alert(a)
+
+    def active(self, alerts: list[Any], ts: float) -> tuple[str, dict[str, Any]]:
+        return self.topic("alerts_active"), self.ser.alerts_active(alerts, ts)
+
+    def status(self, state: str, msg_id: str, ts: float) -> tuple[str, dict[str, Any]]:
+        """The gateway's retained birth/death message (the offline one is its will)."""
+        return self.topic("status"), {
+            "schema": "meterwatch.status/1", "msg_id": f"{self.gateway}:{msg_id}", "gateway": self.gateway,
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts)), "state": state, "version": "0.1.0",
+            "boot_id": "boot-1"}
 
 
 def make_alert(state: str = "raised", *, kind: str = "overload", stype: str = "transformer", sid: str = "T1",
