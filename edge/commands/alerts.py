@@ -119,10 +119,51 @@ def _connect(c: Any, args: argparse.Namespace, host: str, port: int, done: Any) 
             delay = min(delay * 2, 30.0)
 
 
+class _Tail:
+    """The paho callbacks of one ``meterwatch alerts`` run and what they share."""
+
+    def __init__(self, args: argparse.Namespace, topics: list[str]) -> None:
+        import threading
+
+        self.args, self.topics = args, topics
+        self.seen: OrderedDict[str, None] = OrderedDict()   # recent msg_ids: at-least-once means duplicates
+        self.state = {"shown": 0, "malformed": 0, "exit": 0}
+        self.done = threading.Event()
+
+    def fail(self, message: str) -> None:
+        print(f"meterwatch alerts: {message}", file=sys.stderr)
+        self.state["exit"] = 1
+        self.done.set()
+
+    def on_connect(self, client: Any, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
+        if rc.is_failure:
+            self.fail(f"broker {self.args.broker} refused the connection: {rc} "
+                      "(check --username / --password-file / certificates)")
+            return
+        print(f"# connected to {self.args.broker}; watching {', '.join(self.topics)}", file=sys.stderr)
+        client.subscribe([(t, 1) for t in self.topics])
+
+    def on_disconnect(self, client: Any, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
+        if self.done.is_set():
+            return
+        if self.args.follow:
+            print(f"# connection to {self.args.broker} lost ({rc}); reconnecting (--follow)", file=sys.stderr,
+                  flush=True)
+            return
+        self.fail(f"connection to {self.args.broker} lost: {rc} (--follow keeps retrying)")
+
+    def on_connect_fail(self, client: Any, userdata: Any) -> None:
+        print(f"# cannot reconnect to {self.args.broker}; retrying (--follow)", file=sys.stderr, flush=True)
+
+    def on_message(self, client: Any, userdata: Any, msg: Any) -> None:
+        if _show(msg.topic, bytes(msg.payload), self.args, self.seen, self.state):
+            self.state["shown"] += 1
+            if self.args.count and self.state["shown"] >= self.args.count:
+                self.done.set()
+
+
 def run(args: argparse.Namespace) -> int:
     import threading
-
-    import paho.mqtt.client as paho
 
     from edge.errors import ConfigError
     from edge.publish.mqtt import parse_broker_url, read_password
@@ -135,60 +176,27 @@ def run(args: argparse.Namespace) -> int:
         return 2
     topics = filters(args.prefix, ["alert", "alerts_active"] if args.active else ["alert"], grid=args.grid,
                      area=args.area)
-    seen: OrderedDict[str, None] = OrderedDict()   # recent msg_ids: at-least-once means duplicates
-    state = {"shown": 0, "malformed": 0, "exit": 0}
-    done = threading.Event()
-    deadline = threading.Timer(args.timeout, done.set) if args.timeout else None
-    if deadline is not None:
+    tail = _Tail(args, topics)
+    if args.timeout:
+        deadline = threading.Timer(args.timeout, tail.done.set)
         deadline.daemon = True
         deadline.start()
     c = _make_client(args, password)
-
-    def on_connect(client: paho.Client, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
-        if rc.is_failure:
-            print(f"meterwatch alerts: broker {args.broker} refused the connection: {rc} "
-                  "(check --username / --password-file / certificates)", file=sys.stderr)
-            state["exit"] = 1
-            done.set()
-            return
-        print(f"# connected to {args.broker}; watching {', '.join(topics)}", file=sys.stderr)
-        client.subscribe([(t, 1) for t in topics])
-
-    def on_disconnect(client: paho.Client, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
-        if done.is_set():
-            return
-        if args.follow:
-            print(f"# connection to {args.broker} lost ({rc}); reconnecting (--follow)", file=sys.stderr, flush=True)
-            return
-        print(f"meterwatch alerts: connection to {args.broker} lost: {rc} (--follow keeps retrying)",
-              file=sys.stderr)
-        state["exit"] = 1
-        done.set()
-
-    def on_connect_fail(client: paho.Client, userdata: Any) -> None:
-        print(f"# cannot reconnect to {args.broker}; retrying (--follow)", file=sys.stderr, flush=True)
-
-    def on_message(client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
-        if _show(msg.topic, bytes(msg.payload), args, seen, state):
-            state["shown"] += 1
-            if args.count and state["shown"] >= args.count:
-                done.set()
-
-    c.on_connect, c.on_message, c.on_disconnect = on_connect, on_message, on_disconnect
-    c.on_connect_fail = on_connect_fail
-    if not _connect(c, args, host, port, done):
+    c.on_connect, c.on_message, c.on_disconnect = tail.on_connect, tail.on_message, tail.on_disconnect
+    c.on_connect_fail = tail.on_connect_fail
+    if not _connect(c, args, host, port, tail.done):
         if args.follow:
             print(f"meterwatch alerts: stopped without ever reaching {args.broker}", file=sys.stderr)
         return 1
     c.loop_start()
     try:
-        done.wait()
+        tail.done.wait()
     finally:
         c.disconnect()
         c.loop_stop()
-    if state["malformed"]:
-        print(f"# {state['malformed']} malformed message(s) skipped", file=sys.stderr)
-    return state["exit"]
+    if tail.state["malformed"]:
+        print(f"# {tail.state['malformed']} malformed message(s) skipped", file=sys.stderr)
+    return tail.state["exit"]
 
 
 def _show(topic: str, raw: bytes, args: argparse.Namespace, seen: OrderedDict[str, None],

@@ -105,6 +105,67 @@ def count(rec: Receiver, receiver: str, needle: str) -> int:
     return sum(1 for n in rec.of(receiver) if needle in n.text)
 
 
+Story = list[tuple[str, dict[str, Any], bool]]
+
+
+def tell(story: Story, pub: Publisher, rec: Receiver, am: Alertmanager, col: CollectorProcess) -> dict[Any, float]:
+    """Publish the story step by step; kill the collector and stop Alertmanager on the way. Returns when
+    each (kind, state) was first sent."""
+    sent: dict[tuple[str, str], float] = {}
+    raised: dict[str, str] = {}
+    for i, (topic, payload, retain) in enumerate(story):
+        kind, state = payload.get("kind"), payload.get("state")
+        if (kind, state) == ("cover_open", "raised"):
+            rec.wait_for(lambda ns: any("【已恢复】配变过载" in n.text for n in ns), 15, "overload resolved")
+            col.kill()             # SIGKILL: what it held unacknowledged comes back from the broker
+        if (kind, state) == ("outage_branch", "cleared"):
+            rec.wait_for(lambda ns: any(n.receiver == "/alertmanager/dispatch" for n in ns), 15, "SMS")
+            am.stop()              # SIGTERM: Alertmanager keeps silences and its notification log
+        if kind == "low_voltage":
+            payload = live(payload, raised)
+        sent.setdefault((str(kind), str(state)), pub.send(topic, payload, retain=retain))
+        if (kind, state) == ("outage_branch", "raised"):
+            col.start()            # the cover and the outage waited in the broker meanwhile
+        if (kind, state) == ("outage_branch", "cleared"):
+            time.sleep(2 * GAP_S)
+            am.start()
+        if (kind, state) == ("imbalance", "raised"):
+            deadline = time.monotonic() + 10
+            while not am.alerts(alertname="imbalance") and time.monotonic() < deadline:
+                time.sleep(0.1)
+            (imb,) = am.alerts(alertname="imbalance")
+            assert imb["status"]["state"] == "suppressed" and imb["status"]["silencedBy"]
+        if story[i + 1:i + 2] and story[i + 1][1]["ts"] != story[i][1]["ts"]:
+            time.sleep(GAP_S)      # messages of one engine step go out together
+    return sent
+
+
+def check_told(rec: Receiver, sent: dict[Any, float]) -> None:
+    wecom, sms, mail = rec.of("wecom"), rec.of("/alertmanager/dispatch"), rec.of("email")
+    # each incident once, in one message per (area, kind), resolved after its clear
+    assert count(rec, "wecom", "【重要】配变过载") == 1 and count(rec, "wecom", "【已恢复】配变过载") == 1
+    assert count(rec, "wecom", "【紧急】分支停电") == 1 and count(rec, "wecom", "【已恢复】分支停电") == 1
+    assert all(len(kinds_of(n)) == 1 for n in wecom + sms), [n.text for n in wecom]
+    (low,) = [n for n in wecom if "【一般】低电压" in n.text]
+    assert low.text.splitlines()[0] == "【告警 3 条】台区 DEMO1 低电压"
+    assert low.text.count("【一般】低电压") == 3
+    (low_resolved,) = [n for n in wecom if "【已恢复】低电压" in n.text]
+    assert low_resolved.text.count("【已恢复】低电压") == 3
+    for kind, name in (("overload", "配变过载"), ("outage_branch", "分支停电")):
+        (resolved,) = [n for n in wecom if f"【已恢复】{name}" in n.text]
+        assert resolved.received > sent[(kind, "cleared")]
+    # the dispatcher's SMS gateway: the critical outage, firing then resolved, grouped by area
+    assert [(n.body["status"], n.body["groupLabels"]) for n in sms] == [
+        ("firing", {"area": AREA, "grid": GRID}), ("resolved", {"area": AREA, "grid": GRID})]
+    assert sms[0].body["alerts"][0]["annotations"]["summary"].startswith("台区 DEMO1 分支停电：分支 B2")
+    # the theft team's e-mail: the opened cover, once (sent while the collector was dead)
+    assert [kinds_of(n) for n in mail] == [{"电表开盖"}] and "M0007" in mail[0].text
+    # inhibited by the outage, and silenced: never told
+    everything = " ".join(n.text for n in rec.of())
+    assert "电表通信中断" not in everything and "meter_offline" not in everything
+    assert "三相负荷不平衡" not in everything and "imbalance" not in everything
+
+
 def test_the_demo_story_reaches_people_once_grouped_inhibited_silenced_and_nothing_is_lost(
         tmp_path: Path, mosquitto: Any, victoria: Any) -> None:
     story = sorted(replay_story(tmp_path) + extra_events(), key=lambda m: (m[1]["ts"], not m[2]))
@@ -124,63 +185,15 @@ def test_the_demo_story_reaches_people_once_grouped_inhibited_silenced_and_nothi
             col = CollectorProcess(cfg, tmp_path / "collector.log")
             col.start()
             pub = Publisher(mosquitto.port)
-            sent: dict[tuple[str, str], float] = {}
-            raised: dict[str, str] = {}
             try:
-                for i, (topic, payload, retain) in enumerate(story):
-                    kind, state = payload.get("kind"), payload.get("state")
-                    if (kind, state) == ("cover_open", "raised"):
-                        rec.wait_for(lambda ns: any("【已恢复】配变过载" in n.text for n in ns), 15, "overload resolved")
-                        col.kill()             # SIGKILL: what it held unacknowledged comes back from the broker
-                    if (kind, state) == ("outage_branch", "cleared"):
-                        rec.wait_for(lambda ns: any(n.receiver == "/alertmanager/dispatch" for n in ns), 15, "SMS")
-                        am.stop()              # SIGTERM: Alertmanager keeps silences and its notification log
-                    if kind == "low_voltage":
-                        payload = live(payload, raised)
-                    sent.setdefault((str(kind), str(state)), pub.send(topic, payload, retain=retain))
-                    if (kind, state) == ("outage_branch", "raised"):
-                        col.start()            # the cover and the outage waited in the broker meanwhile
-                    if (kind, state) == ("outage_branch", "cleared"):
-                        time.sleep(2 * GAP_S)
-                        am.start()
-                    if (kind, state) == ("imbalance", "raised"):
-                        wait_am = time.monotonic() + 10
-                        while not am.alerts(alertname="imbalance") and time.monotonic() < wait_am:
-                            time.sleep(0.1)
-                        (imb,) = am.alerts(alertname="imbalance")
-                        assert imb["status"]["state"] == "suppressed" and imb["status"]["silencedBy"]
-                    if story[i + 1:i + 2] and story[i + 1][1]["ts"] != story[i][1]["ts"]:
-                        time.sleep(GAP_S)      # messages of one engine step go out together
+                sent = tell(story, pub, rec, am, col)
                 rec.wait_for(lambda ns: any("【已恢复】低电压" in n.text for n in ns), 20, "low voltage resolved")
                 deadline = time.monotonic() + 20
-                while [a["labels"]["alertname"] for a in am.alerts()] != [] and time.monotonic() < deadline:
+                while am.alerts() and time.monotonic() < deadline:
                     time.sleep(0.2)
                 assert am.alerts() == [], "Alertmanager still holds active alerts after every clear"
                 time.sleep(3)          # one more group_interval: nothing else may arrive
             finally:
                 pub.close()
                 col.stop()
-        wecom, sms, mail = rec.of("wecom"), rec.of("/alertmanager/dispatch"), rec.of("email")
-        # each incident once, in one message per (area, kind), resolved after its clear
-        assert count(rec, "wecom", "【重要】配变过载") == 1 and count(rec, "wecom", "【已恢复】配变过载") == 1
-        assert count(rec, "wecom", "【紧急】分支停电") == 1 and count(rec, "wecom", "【已恢复】分支停电") == 1
-        assert all(len(kinds_of(n)) == 1 for n in wecom + sms), [n.text for n in wecom]
-        (low,) = [n for n in wecom if "【一般】低电压" in n.text]
-        assert low.text.splitlines()[0] == "【告警 3 条】台区 DEMO1 低电压"
-        assert low.text.count("【一般】低电压") == 3
-        (low_resolved,) = [n for n in wecom if "【已恢复】低电压" in n.text]
-        assert low_resolved.text.count("【已恢复】低电压") == 3
-        for kind in ("配变过载", "分支停电"):
-            (resolved,) = [n for n in wecom if f"【已恢复】{kind}" in n.text]
-            clear = sent[("overload" if kind == "配变过载" else "outage_branch", "cleared")]
-            assert resolved.received > clear
-        # the dispatcher's SMS gateway: the critical outage, firing then resolved, grouped by area
-        assert [(n.body["status"], n.body["groupLabels"]) for n in sms] == [
-            ("firing", {"area": AREA, "grid": GRID}), ("resolved", {"area": AREA, "grid": GRID})]
-        assert sms[0].body["alerts"][0]["annotations"]["summary"].startswith("台区 DEMO1 分支停电：分支 B2")
-        # the theft team's e-mail: the opened cover, once (sent while the collector was dead)
-        assert [kinds_of(n) for n in mail] == [{"电表开盖"}] and "M0007" in mail[0].text
-        # inhibited by the outage, and silenced: never told
-        everything = " ".join(n.text for n in rec.of())
-        assert "电表通信中断" not in everything and "meter_offline" not in everything
-        assert "三相负荷不平衡" not in everything and "imbalance" not in everything
+        check_told(rec, sent)
