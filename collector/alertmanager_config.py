@@ -33,7 +33,7 @@ class AlertmanagerConfig:
     timeout_s: float = 10.0
     resend_interval_s: float = 60.0     # active alerts are re-posted this often ...
     expire_after_s: float = 300.0       # ... with endsAt this far ahead: a dead collector's alerts end then
-    min_firing_s: float = 40.0          # a resolve waits until the alert fired this long (>= group_wait)
+    min_firing_s: float = 40.0          # a resolve waits until the alert fired this long (> group_wait)
     retry_initial_s: float = 1.0        # back-off after a failed post, doubling
     retry_max_s: float = 60.0
     settle_s: float = 5.0               # after subscribing: wait for retained lists before reconciling

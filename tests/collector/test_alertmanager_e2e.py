@@ -181,7 +181,7 @@ def test_the_demo_story_reaches_people_once_grouped_inhibited_silenced_and_nothi
             cfg = write_config(tmp_path / "collector.toml", mqtt_url=mosquitto.url, influx_url=victoria.url)
             with open(cfg, "a") as fh:
                 fh.write(f'[alertmanager]\nurl = "{am.url}"\nresend_interval_s = 1.0\nexpire_after_s = 10.0\n'
-                         'min_firing_s = 1.0\nsettle_s = 0.5\nretry_initial_s = 0.2\nretry_max_s = 0.5\n')
+                         'min_firing_s = 1.5\nsettle_s = 0.5\nretry_initial_s = 0.2\nretry_max_s = 0.5\n')
             col = CollectorProcess(cfg, tmp_path / "collector.log")
             col.start()
             pub = Publisher(mosquitto.port)
