@@ -215,3 +215,13 @@ def test_decode_accepts_only_valid_payloads_on_their_own_topics():
     for kind in ("alert", "alerts_active", "status"):
         assert any(topic_matches(f, FEED.topic(kind)) for f in feed_topics(P)), kind
     assert not any(topic_matches(f, FEED.topic("meters_interval")) for f in feed_topics(P))
+
+
+def test_every_kind_the_engine_can_raise_has_a_chinese_name():
+    from collector.alertmanager_model import KIND_ZH
+    from detect.area import Area
+    from detect.engine import Engine
+
+    engine = Engine(Area.simple(id="A", rated_kva=100, meter_ids=["m1"]))
+    kinds = {key.split("@")[0] for key in engine.board.trackers} | {"gateway_offline"}
+    assert len(kinds) > 20 and kinds <= set(KIND_ZH), sorted(kinds - set(KIND_ZH))

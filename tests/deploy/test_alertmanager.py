@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from collector.alertmanager_model import KIND_ZH, Entry, Presenter, parse_time
-from detect import _theft
+from detect.stages import theft as _theft
 from tests.support.procs import require_binary
 
 DIR = Path(__file__).resolve().parents[2] / "deploy" / "alertmanager"
