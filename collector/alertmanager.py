@@ -38,7 +38,7 @@ from collector.fastcheck import Check, UnsupportedSchema, compile_schema
 from collector.subscriber import Inbound, Subscriber
 from edge.publish import schemas
 
-__all__ = ["AlertSink", "feed_topics"]
+__all__ = ["AlertSink", "feed_topics", "run_alone"]
 
 log = logging.getLogger(__name__)
 
@@ -328,3 +328,16 @@ class AlertSink:
         return {"url": self.am.url, "phase": self._phase, "connected": self.feed.client.is_connected(),
                 "reachable": self._failures == 0, **stats, "unacked": len(self._records),
                 "last_post_ms": round(self.last_post_ms, 1), "last_error": self.last_error, "counters": c}
+
+
+def run_alone(cfg: CollectorConfig, stop: threading.Event) -> None:
+    """Only the sink, without InfluxDB (``meterwatch collector --alertmanager-only``): an alert forwarder
+    of its own, or the demo's. Its health is logged every ``health_interval_s`` and once at the end."""
+    sink = AlertSink(cfg)
+    sink.start()
+    try:
+        while not stop.wait(cfg.mqtt.health_interval_s):
+            log.info("alertmanager sink health %s", json.dumps(sink.snapshot(), ensure_ascii=False))
+    finally:
+        sink.stop()
+        log.info("alertmanager sink stopped %s", json.dumps(sink.snapshot(), ensure_ascii=False))
