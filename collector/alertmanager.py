@@ -1,6 +1,6 @@
 """The collector's Alertmanager sink: every alert's lifecycle, from the MQTT events to Alertmanager.
 
-    feed (own MQTT session, manual ack) ──inbox──▶ sink thread: validate, AlertBook (alertmanager_state)
+    feed (own MQTT session, manual ack) ──inbox──▶ sink thread: collector.decode.accept, AlertBook
         ──▶ POST /api/v2/alerts (alertmanager_client), back-off while Alertmanager is away
         ──▶ acknowledge each message, in receive order, once Alertmanager accepted what it changed
 
@@ -23,20 +23,16 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from functools import cache
 from typing import Any
-
-import paho.mqtt.client as mqtt
-from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from collector.alertmanager_client import AlertmanagerClient, Refused, Unreachable
 from collector.alertmanager_config import AlertmanagerConfig, area_names_path, load_area_names
 from collector.alertmanager_model import Presenter
 from collector.alertmanager_state import AlertBook, Change
 from collector.config import CollectorConfig, MqttConfig
-from collector.fastcheck import Check, UnsupportedSchema, compile_schema
+from collector.decode import Rejected, accept
 from collector.subscriber import Inbound, Subscriber
-from edge.publish import schemas
+from wire.topics import filters
 
 __all__ = ["AlertSink", "feed_topics", "run_alone"]
 
@@ -48,58 +44,18 @@ _MAX_DRAIN = 1000         # messages taken per turn before posting
 
 
 def feed_topics(prefix: str) -> list[str]:
-    """The topics the sink follows (DESIGN §5): alert events, each area's retained active list and each
-    gateway's retained status. The one place that knows the topic layout."""
-    return [f"{prefix}/+/+/alert", f"{prefix}/+/+/alerts/active", f"{prefix}/gateway/+/status"]
+    """The topics the sink follows: alert events, each area's retained active list and each gateway's
+    retained status (``wire.topics``)."""
+    return filters(prefix, _KINDS)
 
 
-def _topic_agrees(prefix: str, topic: str, kind: str, p: dict[str, Any]) -> bool:
-    """The topic names the payload's own gateway or grid/area (a gateway cannot speak for another)."""
-    rest = topic[len(prefix) + 1:].split("/") if topic.startswith(prefix + "/") else []
-    if kind == "status":
-        return rest == ["gateway", p.get("gateway"), "status"]
-    return rest == [p.get("grid"), p.get("area"), *schemas.TOPICS[kind].split("/")]
-
-
-@cache
-def _check(kind: str) -> Check | None:
-    try:
-        return compile_schema(schemas.load_schema(kind))
-    except UnsupportedSchema:
-        return None
-
-
-class Invalid(ValueError):
-    def __init__(self, reason: str, detail: str) -> None:
-        self.reason = reason
-        super().__init__(f"{reason}: {detail}")
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def decode(prefix: str, topic: str, data: bytes) -> tuple[str, dict[str, Any]]:
-    """``(kind, payload)`` of a message the sink follows, or ``Invalid`` naming why not."""
-    try:
-        p = json.loads(data, parse_constant=_no_constant)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise Invalid("malformed_json", str(e)) from None
-    if not isinstance(p, dict):
-        raise Invalid("malformed_json", "not a JSON object")
-    try:
-        kind = schemas.kind_of(p)
-        if kind not in _KINDS:
-            raise ValueError(f"{kind} is not an alert, active list or status")
-        check = _check(kind)
-        if check is None or not check(p):
-            schemas.validate(p)
-    except ValueError as e:
-        raise Invalid("schema_invalid", str(e)) from None
-    if not _topic_agrees(prefix, topic, kind, p):
-        raise Invalid("topic_mismatch", f"payload of {p.get('gateway')!r} for "
-                                        f"{p.get('grid')!r}/{p.get('area')!r} does not belong on this topic")
-    return kind, p
+def decode(prefix: str, topic: str, data: bytes, max_bytes: int) -> tuple[str, dict[str, Any]]:
+    """``(kind, payload)`` of a message the sink follows, after the collector's own checks (JSON, schema,
+    topic layout, payload and topic agree: a gateway cannot speak for another); ``Rejected`` otherwise."""
+    a = accept(topic, data, prefix=prefix, max_bytes=max_bytes)
+    if a.kind.name not in _KINDS:
+        raise Rejected(topic, "topic_unknown", f"{a.kind.name} is not an alert, active list or status")
+    return a.kind.name, a.payload
 
 
 class _Feed(Subscriber):
@@ -113,13 +69,9 @@ class _Feed(Subscriber):
     def topic_filter(self) -> str:
         return " ".join(self.filters)
 
-    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
-        if reason.is_failure:
-            log.error("alertmanager sink: mqtt %s:%s refused the connection: %s", self._host, self._port, reason)
-            return
-        self.connects += 1
-        log.info("alertmanager sink: mqtt connected (session present: %s)", flags.session_present)
-        client.subscribe([(f, SubscribeOptions(qos=1)) for f in self.filters])
+    @property
+    def topic_filters(self) -> list[str]:
+        return self.filters
 
 
 @dataclasses.dataclass
@@ -137,6 +89,7 @@ class AlertSink:
         assert cfg.alertmanager is not None
         self.am: AlertmanagerConfig = cfg.alertmanager
         self.prefix = cfg.mqtt.topic_prefix
+        self.max_bytes = cfg.mqtt.max_payload_bytes
         names = load_area_names(area_names_path(self.am, cfg.source)) if self.am.area_names_csv else {}
         self.book = AlertBook(Presenter(area_names=names, tz=self.am.timezone, grafana_url=self.am.grafana_url),
                               offline_severity=self.am.gateway_offline_severity)
@@ -209,8 +162,8 @@ class AlertSink:
         if msg.generation != self.feed.generation:
             return  # arrived on a connection that is gone: the broker redelivers it
         try:
-            kind, p = decode(self.prefix, msg.topic, msg.payload)
-        except Invalid as e:
+            kind, p = decode(self.prefix, msg.topic, msg.payload, self.max_bytes)
+        except Rejected as e:   # the collector's own ingest dead-letters it; the sink counts and skips it
             with self._lock:
                 self.counters[f"invalid_{e.reason}"] += 1
             log.warning("alertmanager sink: %s ignored: %s", msg.topic, e)
@@ -307,25 +260,29 @@ class AlertSink:
                         e, self.book.pending(), delay)
 
     def _acknowledge(self) -> None:
-        """Acknowledge, in receive order, the messages whose every change Alertmanager accepted."""
+        """Acknowledge, in receive order and in one write, the messages whose every change Alertmanager
+        accepted (those of a lost connection are redelivered instead)."""
+        ready: list[Inbound] = []
         while self._records:
             rec = self._records[0]
-            if rec.msg.generation != self.feed.generation:
-                self._records.popleft()   # the broker redelivers it on the new connection
-                continue
-            if rec.changes is None or not all(self.book.settled(c) for c in rec.changes):
-                return
+            if rec.msg.generation == self.feed.generation and (
+                    rec.changes is None or not all(self.book.settled(c) for c in rec.changes)):
+                break
             self._records.popleft()
-            ok = self.feed.ack(rec.msg)
+            if rec.msg.generation == self.feed.generation:
+                ready.append(rec.msg)
+        if ready:
+            done = self.feed.ack_many(ready)
             with self._lock:
-                self.counters["acked" if ok else "stale_dropped"] += 1
+                self.counters["acked"] += done
+                self.counters["stale_dropped"] += len(ready) - done
 
     # -- health ---------------------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
         """The sink's part of the collector's health message."""
         with self._lock:
             c, stats = dict(self.counters), dict(self._book_stats)
-        return {"url": self.am.url, "phase": self._phase, "connected": self.feed.client.is_connected(),
+        return {"url": self.am.url, "phase": self._phase, "connected": self.feed.is_connected(),
                 "reachable": self._failures == 0, **stats, "unacked": len(self._records),
                 "last_post_ms": round(self.last_post_ms, 1), "last_error": self.last_error, "counters": c}
 

@@ -48,7 +48,7 @@ class AlertBook:
 
     # -- inputs ---------------------------------------------------------------------------------------
     def event(self, p: dict[str, Any]) -> list[Change]:
-        """An alert event payload (``meterwatch.alert/1``)."""
+        """An alert event payload (kind ``alert``)."""
         self._learn(p)
         aid, ts = str(p["alert_id"]), parse_time(p["ts"])
         if aid in self.done:
@@ -73,7 +73,7 @@ class AlertBook:
         return self._open(p, ts)
 
     def active_list(self, p: dict[str, Any]) -> list[Change]:
-        """An area's retained list of active alerts (``meterwatch.alerts_active/1``)."""
+        """An area's retained list of active alerts (kind ``alerts_active``)."""
         self._learn(p)
         area, ts = (str(p["grid"]), str(p["area"])), parse_time(p["ts"])
         if ts < self.list_ts.get(area, float("-inf")):

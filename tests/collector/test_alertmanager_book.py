@@ -7,16 +7,17 @@ from typing import Any
 
 import pytest
 
-from collector.alertmanager import Invalid, decode, feed_topics
+from collector.alertmanager import decode, feed_topics
 from collector.alertmanager_model import Presenter, parse_time
 from collector.alertmanager_state import AlertBook
+from collector.decode import Rejected
+from collector.testing import AreaSpec, area_stream
 from detect.alarms import Alert
-from detect.engine import Summary
 from tests.support.alertmanager import AreaFeed, make_alert
 
 T0 = parse_time("2026-07-15T09:16:00Z")     # 17:16 in Shanghai
 NOW = T0 + 30.0
-P = "meterwatch/v1"
+P = "meterwatch/v2"
 FEED = AreaFeed()
 SER = FEED.ser
 
@@ -132,7 +133,7 @@ def test_the_retained_active_list_rebuilds_alerts_and_clears_the_ones_it_no_long
 def test_gateway_offline_raises_one_alert_with_the_learned_area_and_online_resolves_it():
     b = book(offline_severity="major")
     b.event(ev(alert()))
-    status = {"schema": "meterwatch.status/1", "msg_id": "gw-1:99", "gateway": "gw-1",
+    status = {"schema": "meterwatch.status/2", "msg_id": "gw-1:99", "gateway": "gw-1",
               "ts": "2026-07-15T09:20:00Z", "state": "offline", "version": "0.1.0", "boot_id": "b"}
     (change,) = b.status(status, NOW)
     assert b.status(status, NOW + 1) == []                                # the same will, redelivered
@@ -158,7 +159,7 @@ def test_reconcile_resolves_what_alertmanager_holds_for_a_listed_area_and_adopts
                         "gateway": "gw-1", "alert_id": "A01:meter_offline:meter:M3:1", "meter": "M3"},
              "annotations": {"summary": "电表通信中断"}, "startsAt": "2026-07-15T08:00:00Z"}
     elsewhere = {"labels": {**stale["labels"], "area": "A02", "alert_id": "A02:x"}, "startsAt": "2026-07-15T08:00:00Z"}
-    status = {"schema": "meterwatch.status/1", "msg_id": "gw-9:5", "gateway": "gw-9", "ts": "2026-07-15T09:00:00Z",
+    status = {"schema": "meterwatch.status/2", "msg_id": "gw-9:5", "gateway": "gw-9", "ts": "2026-07-15T09:00:00Z",
               "state": "offline", "version": "0", "boot_id": "b"}
     b.status(status, NOW)                          # gw-9's area is unknown after a restart ...
     held_offline = {"labels": {"alertname": "gateway_offline", "severity": "major", "gateway": "gw-9",
@@ -196,20 +197,22 @@ def test_everything_active_is_reposted_after_alertmanager_was_away():
 
 
 def test_decode_accepts_only_valid_payloads_on_their_own_topics():
-    payload = ev(alert())
+    topic, payload = FEED.alert(alert())
     raw = json.dumps(payload).encode()
-    summary = json.dumps(SER.summary(Summary(kind="realtime", ts=T0, fields={}))).encode()
-    topic = FEED.topic("alert")
-    assert decode(P, topic, raw) == ("alert", payload)
-    bad = [(AreaFeed(area="A02").topic("alert"), raw, "topic_mismatch"),
+    realtime = next(m for m in area_stream(AreaSpec(gateway="gw-1", meters=2, intervals=1), prefix=P)
+                    if m.payload["schema"].startswith("meterwatch.realtime/"))
+    assert decode(P, topic, raw, 10_000) == ("alert", payload)
+    bad = [(AreaFeed(area="A02").topic("alert"), raw, "spoofed"),       # another area's topic
            (topic, b'{"value": NaN}', "malformed_json"),
            (topic, b"[1]", "malformed_json"),
            (topic, raw.replace(b'"major"', b'"huge"'), "schema_invalid"),
-           (topic, summary, "schema_invalid")]   # not a kind the sink follows
-    for topic, data, reason in bad:
-        with pytest.raises(Invalid) as e:
-            decode(P, topic, data)
-        assert e.value.reason == reason, (topic, data[:60])
+           (topic, raw, "oversized", 100),
+           (topic, realtime.encode(), "topic_mismatch"),
+           (realtime.topic, realtime.encode(), "topic_unknown")]   # a valid payload of a kind the sink ignores
+    for topic_, data, reason, *limit in bad:
+        with pytest.raises(Rejected) as e:
+            decode(P, topic_, data, limit[0] if limit else 10_000)
+        assert e.value.reason == reason, (topic_, data[:60], e.value)
     from edge.sim.broker import topic_matches
 
     for kind in ("alert", "alerts_active", "status"):

@@ -68,7 +68,7 @@ def injected(t: str, **kw: Any) -> tuple[float, Any]:
 def extra_events() -> list[tuple[str, dict[str, Any], bool]]:
     """Per-meter alerts a real area adds: a meter of the dead branch reported offline (which the outage
     inhibits) and three low-voltage meters at once (one incident, one message)."""
-    feed = AreaFeed(gateway=GW, grid=GRID, area=AREA)
+    feed = AreaFeed(gateway=GW, grid=GRID, area=AREA, first_seq=10**9)   # ids apart from the replay's
     t18, t25 = parse_time("2026-07-15T10:18:00Z"), parse_time("2026-07-15T10:25:00Z")
     t65, t70 = parse_time("2026-07-15T11:05:00Z"), parse_time("2026-07-15T11:10:00Z")
     offline = {"kind": "meter_offline", "stype": "meter", "sid": "M0010", "severity": "warning", "value": None,

@@ -107,7 +107,7 @@ def test_gateway_offline_is_one_alert_that_inhibits_the_gateways_others_until_it
                                    value=None, threshold=None, unit="", raised=now - 30)
         pub.send(*feed.alert(offline_meter))
         receiver.wait_for(lambda ns: bool(wecom_with(receiver, "电表通信中断")), 15, "meter offline")
-        will = feed.status("offline", "500", now - 3600)     # armed at connect: its ts is old
+        will = feed.status("offline", 500, now - 3600)     # armed at connect: its ts is old
         pub.send(*will, retain=True)
         pub.send(*will, retain=True)           # redelivered: still one incident
         receiver.wait_for(lambda ns: bool(wecom_with(receiver, "集中器离线")), 15, "gateway offline")
@@ -117,7 +117,7 @@ def test_gateway_offline_is_one_alert_that_inhibits_the_gateways_others_until_it
         assert off["labels"]["grid"] == GRID and off["labels"]["area"] == AREA
         text = wecom_with(receiver, "集中器离线")[0]
         assert "集中器 gw-1" in text and "台区 A01（jinli-1/A01）" in text
-        pub.send(*feed.status("online", "501", time.time()), retain=True)
+        pub.send(*feed.status("online", 501, time.time()), retain=True)
         receiver.wait_for(lambda ns: bool(wecom_with(receiver, "【已恢复】集中器离线")), 15, "gateway back")
         assert len(wecom_with(receiver, "【一般】集中器离线")) + len(wecom_with(receiver, "【重要】集中器离线")) == 1
         wait(lambda: am.alerts(alertname="meter_offline")[0]["status"]["state"] == "active", 10,

@@ -268,39 +268,48 @@ class Publisher:
 
 
 class AreaFeed:
-    """What one gateway publishes for one area, as (topic, payload): the edge's own serializer and topic
-    layout (the one place the tests know them)."""
+    """What one gateway publishes for one area, as (topic, payload): the edge's own serializer, the wire
+    topic layout, and ``msg_id`` / ``topic_seq`` stamped as the gateway's outbox does."""
 
     def __init__(self, gateway: str = "gw-1", grid: str = "jinli-1", area: str = "A01",
-                 prefix: str = "meterwatch/v1") -> None:
+                 prefix: str = "meterwatch/v2", first_seq: int = 1) -> None:
         import itertools
 
         from edge.publish.serializers import Serializer
 
-        ids = itertools.count(1)
         self.gateway, self.grid, self.area, self.prefix = gateway, grid, area, prefix
-        self.ser = Serializer(gateway=gateway, grid=grid, area=area, msg_ids=lambda: f"{gateway}:{next(ids)}",
-                              topic_prefix=prefix)
+        self.ser = Serializer(gateway=gateway, grid=grid, area=area, topic_prefix=prefix)
+        self._seq = itertools.count(first_seq)   # msg_id sequence (apart from another source of the gateway)
+        self._topic_seq: dict[str, int] = {}
 
     def topic(self, kind: str) -> str:
-        from edge.publish.serializers import topic_for
+        from wire.topics import gateway_topic
 
-        if kind == "status":
-            return f"{self.prefix}/gateway/{self.gateway}/status"
-        return topic_for(self.prefix, self.grid, self.area, kind)
+        return gateway_topic(self.prefix, self.gateway, kind) if kind == "status" else self.ser.topic(kind)
+
+    def stamped(self, kind: str, payload: dict[str, Any], msg_id: str | None = None) -> tuple[str, dict[str, Any]]:
+        """``payload`` with the ids the outbox gives it, on its topic."""
+        from wire import KINDS, format_msg_id, stamp
+
+        topic = self.topic(kind)
+        seq = None
+        if KINDS[kind].stream:
+            seq = self._topic_seq[topic] = self._topic_seq.get(topic, 0) + 1
+        return topic, stamp(payload, msg_id=msg_id or format_msg_id(self.gateway, next(self._seq)), topic_seq=seq)
 
     def alert(self, a: Any) -> tuple[str, dict[str, Any]]:
-        return self.topic("alert"), self.ser.alert(a)
+        return self.stamped("alert", self.ser.alert(a))
 
     def active(self, alerts: list[Any], ts: float) -> tuple[str, dict[str, Any]]:
-        return self.topic("alerts_active"), self.ser.alerts_active(alerts, ts)
+        return self.stamped("alerts_active", self.ser.alerts_active(alerts, ts))
 
-    def status(self, state: str, msg_id: str, ts: float) -> tuple[str, dict[str, Any]]:
+    def status(self, state: str, seq: int, ts: float) -> tuple[str, dict[str, Any]]:
         """The gateway's retained birth/death message (the offline one is its will)."""
-        return self.topic("status"), {
-            "schema": "meterwatch.status/1", "msg_id": f"{self.gateway}:{msg_id}", "gateway": self.gateway,
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts)), "state": state, "version": "0.1.0",
-            "boot_id": "boot-1"}
+        from wire import KINDS, format_msg_id, rfc3339
+
+        return self.stamped("status", {"schema": KINDS["status"].tag, "gateway": self.gateway, "ts": rfc3339(ts),
+                                       "state": state, "version": "0.1.0", "boot_id": "boot-1"},
+                            msg_id=format_msg_id(self.gateway, seq))
 
 
 def make_alert(state: str = "raised", *, kind: str = "overload", stype: str = "transformer", sid: str = "T1",
