@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import tomlconf
+from collector.alertmanager_config import AlertmanagerConfig, check_alertmanager
 from tomlconf import Doc, build_valid, read_text
 from wire.topics import DEFAULT_PREFIX
 
-__all__ = ["BatchConfig", "CollectorConfig", "InfluxConfig", "MqttConfig", "load", "parse"]
+__all__ = ["AlertmanagerConfig", "BatchConfig", "CollectorConfig", "InfluxConfig", "MqttConfig", "load", "parse"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -68,6 +69,7 @@ class CollectorConfig:
     mqtt: MqttConfig = field(default_factory=MqttConfig)
     influx: InfluxConfig = field(default_factory=InfluxConfig)
     batch: BatchConfig = field(default_factory=BatchConfig)
+    alertmanager: AlertmanagerConfig | None = None   # [alertmanager] present: alerts go there too
     log_level: str = "info"
     state_file: str = ""     # sequence state (gaps, duplicates) kept across restarts; "" = in memory only
     source: str = "<defaults>"
@@ -82,7 +84,8 @@ class CollectorConfig:
         return self.mqtt.gap_tracking == "on" or (self.mqtt.gap_tracking == "auto" and not self.mqtt.shared_group)
 
 
-_SECTIONS: dict[str, type] = {"mqtt": MqttConfig, "influx": InfluxConfig, "batch": BatchConfig}
+_SECTIONS: dict[str, type] = {"mqtt": MqttConfig, "influx": InfluxConfig, "batch": BatchConfig,
+                              "alertmanager": AlertmanagerConfig}
 _TOP = {"log_level", "state_file"}
 
 
@@ -132,6 +135,8 @@ def _check(cfg: CollectorConfig, doc: Doc) -> None:
         bad("batch", "writes_in_flight", f"{b.writes_in_flight} is not in 1..16")
     if b.max_delay_s <= 0 or b.retry_initial_s <= 0 or b.retry_max_s < b.retry_initial_s:
         bad("batch", "retry_max_s", "need max_delay_s > 0, retry_initial_s > 0, retry_max_s >= retry_initial_s")
+    if cfg.alertmanager is not None:
+        check_alertmanager(cfg.alertmanager, cfg.source, lambda key, message: bad("alertmanager", key, message))
     if cfg.log_level not in ("debug", "info", "warning", "error"):
         bad("", "log_level", f"{cfg.log_level!r} is not one of debug, info, warning, error")
 

@@ -9,6 +9,7 @@ decoded: the collector uses none, and decoding them was half of paho's cost per 
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = ["CONNACK", "DISCONNECT", "PINGRESP", "PUBACK", "PUBLISH", "SUBACK", "Packet", "ProtocolError",
@@ -60,8 +61,10 @@ def connect(client_id: str, *, keepalive_s: int, session_expiry_s: int, receive_
     return _packet(0x10, body)
 
 
-def subscribe(packet_id: int, topic_filter: str, qos: int = 1) -> bytes:
-    return _packet(0x82, _U16.pack(packet_id) + b"\x00" + _str(topic_filter) + bytes((qos,)))
+def subscribe(packet_id: int, topic_filter: str | Sequence[str], qos: int = 1) -> bytes:
+    """One SUBSCRIBE for one filter or several (the Alertmanager sink follows three)."""
+    filters = [topic_filter] if isinstance(topic_filter, str) else topic_filter
+    return _packet(0x82, _U16.pack(packet_id) + b"\x00" + b"".join(_str(f) + bytes((qos,)) for f in filters))
 
 
 def publish(topic: str, payload: bytes, *, qos: int = 0, packet_id: int = 0, retain: bool = False) -> bytes:
@@ -86,7 +89,8 @@ def disconnect() -> bytes:
 @dataclass(slots=True)
 class Packet:
     """A received packet. PUBLISH: ``topic``, ``payload``, ``qos``, ``packet_id``. CONNACK:
-    ``session_present`` and ``reason``. PUBACK/SUBACK: ``packet_id`` and ``reason`` (first reason code)."""
+    ``session_present`` and ``reason``. PUBACK/SUBACK: ``packet_id`` and ``reason`` (SUBACK: the worst
+    reason code of its filters)."""
 
     kind: int
     packet_id: int = 0
@@ -135,7 +139,7 @@ def _decode(first: int, body: memoryview) -> Packet:
         pid = _U16.unpack_from(body, 0)[0]
         if kind == SUBACK:
             plen, i = _read_varint(body, 2)
-            return Packet(SUBACK, pid, reason=body[i + plen])
+            return Packet(SUBACK, pid, reason=max(body[i + plen:]))   # the worst of its filters' codes
         return Packet(PUBACK, pid, reason=body[2] if len(body) > 2 else 0)
     if kind == DISCONNECT:
         return Packet(DISCONNECT, reason=body[0] if len(body) else 0)

@@ -21,6 +21,7 @@ import threading
 import time
 from typing import Any
 
+from collector.alertmanager import AlertSink
 from collector.batches import Batch, Completion, Entry, KeyOrder
 from collector.config import CollectorConfig
 from collector.decode import Decoded, Rejected, Rules, decode_lines
@@ -49,6 +50,7 @@ class Collector:
         self.rules = Rules(prefix=m.topic_prefix, max_bytes=m.max_payload_bytes, max_extra_fields=m.max_extra_fields,
                            server=cfg.influx.server, per_meter=cfg.per_meter)
         self.gaps = GapReporter(cfg, self.sub, self.health) if cfg.gap_tracking else None
+        self.alerts = AlertSink(cfg) if cfg.alertmanager is not None else None   # docs/alerting.md
         self._stop = threading.Event()
         self._max_entries = max(1, m.receive_maximum // 2)
         self._ready: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
@@ -128,6 +130,8 @@ class Collector:
         snap = self.health.snapshot(queue_depth=self.sub.inbox.qsize(), pending=self._completion.pending,
                                     connected=self.sub.is_connected(),
                                     sequences=self.gaps.counters() if self.gaps else None)
+        if self.alerts is not None:
+            snap["alertmanager"] = self.alerts.snapshot()
         log.info("health %s", json.dumps(snap, separators=(",", ":")))
         self.sub.publish(f"{self.cfg.mqtt.health_topic}/{self.cfg.mqtt.client_id}", json.dumps(snap).encode(), qos=0)
         if self.gaps is not None:
@@ -176,6 +180,8 @@ class Collector:
             w.start()
         if self.gaps is not None:
             self.gaps.load()
+        if self.alerts is not None:
+            self.alerts.start()
         self.sub.start()
         batch = Batch()
         try:
@@ -195,6 +201,8 @@ class Collector:
                 self._ready.put(None)
             for w in writers:
                 w.join()
+            if self.alerts is not None:
+                self.alerts.stop()
             self.publish_health()
             self.sub.stop()
             self.writer.close()

@@ -95,6 +95,10 @@ class Subscriber:
         base = f"{self.cfg.topic_prefix}/#"
         return f"$share/{self.cfg.shared_group}/{base}" if self.cfg.shared_group else base
 
+    @property
+    def topic_filters(self) -> list[str]:
+        return [self.topic_filter]
+
     # -- API for the collector's threads -------------------------------------------------------------
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="collector-mqtt", daemon=True)
@@ -202,7 +206,7 @@ class Subscriber:
             with self._lock:
                 self._sock = sock
                 self._last_send = self._last_recv = time.monotonic()
-            self._send(mqtt5.subscribe(1, self.topic_filter))
+            self._send(mqtt5.subscribe(1, self.topic_filters))
             try:
                 self._serve(sock, buf)
             except (OSError, mqtt5.ProtocolError, ConnectionError) as e:

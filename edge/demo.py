@@ -64,6 +64,7 @@ class DemoOptions:
     end_h: float = 11.1          # 19:06 local: ~2 min 6 s at 60×
     view: str = "auto"            # "live" redraws the screen, "lines" prints events, "auto" picks by TTY
     workdir: str | None = None
+    alertmanager: str | None = None   # also send the alerts to this Alertmanager (the collector's sink)
 
 
 class _SimSchedulerClock:
@@ -117,6 +118,7 @@ async def run_demo(opts: DemoOptions) -> int:
             watch = Watch(broker_url, cfg.mqtt.topic_prefix)
             collector = (_start_collector(opts.influx_url, opts.influx_api, broker_url, cfg, work)
                          if opts.influx_url else None)
+            alerts = _start_alert_sink(opts.alertmanager, broker_url, cfg, work) if opts.alertmanager else None
             daemon = Daemon(cfg=cfg, options=DaemonOptions(broker_url=broker_url, clock=_SimSchedulerClock(clock),
                                                            notify_systemd=False, step_interval_s=0.25))
             print(f"meterwatch demo: {len(served.buses)} DL/T 645 buses on "
@@ -128,6 +130,8 @@ async def run_demo(opts: DemoOptions) -> int:
                     await asyncio.sleep(1.0)
                     _show(watch, clock, live)
             finally:
+                if alerts is not None:   # before the gateway stops: its offline status is not the story
+                    await asyncio.to_thread(_stop_alert_sink, alerts, work / "collector-alerts.log")
                 daemon.stop()
                 rc = await task
             await asyncio.sleep(1.0)
@@ -210,3 +214,61 @@ def _start_collector(influx_url: str, api: str, broker_url: str, cfg: Config, wo
     proc = subprocess.Popen([sys.executable, "-m", "edge.cli", "collector", "-c", str(conf)],
                             stdout=log_file, stderr=subprocess.STDOUT)
     return _CollectorHandle(proc, log_file)
+
+
+def _start_alert_sink(url: str, broker_url: str, cfg: Config, work: Path) -> _CollectorHandle:
+    """The collector's Alertmanager sink (docs/alerting.md) on the demo's broker, as it is deployed:
+    ``meterwatch collector --alertmanager-only``. Settings for a two-minute story: a resolve waits 10 s
+    of firing instead of 40, health every second."""
+    import subprocess
+
+    (work / "area-names.csv").write_text("grid,area,name\nsim,DEMO1,演示台区 DEMO1\n", encoding="utf-8")
+    conf = work / "collector-alerts.toml"
+    conf.write_text(
+        "[mqtt]\n"
+        f'url = "{broker_url}"\n'
+        'client_id = "meterwatch-demo-alerts"\n'
+        f'topic_prefix = "{cfg.mqtt.topic_prefix}"\n'
+        'dead_letter_topic = "meterwatch-demo/dead-letter"\n'
+        'health_topic = "meterwatch-demo/collector-health"\n'
+        "health_interval_s = 1.0\n"
+        "\n[alertmanager]\n"
+        f'url = "{url}"\n'
+        "settle_s = 1.0\nmin_firing_s = 10.0\nretry_max_s = 5.0\n"
+        'area_names_csv = "area-names.csv"\n', encoding="utf-8")
+    log_file = open(work / "collector-alerts.log", "wb")  # noqa: SIM115 - closed by _CollectorHandle.stop
+    proc = subprocess.Popen([sys.executable, "-m", "edge.cli", "collector", "-c", str(conf), "--alertmanager-only"],
+                            stdout=log_file, stderr=subprocess.STDOUT)
+    return _CollectorHandle(proc, log_file)
+
+
+def _sink_health(log: Path) -> dict[str, Any] | None:
+    """The sink's last health line in its log (``alertmanager sink health|stopped {json}``)."""
+    import json
+
+    last = None
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        for tag in ("alertmanager sink health ", "alertmanager sink stopped "):
+            if tag in line:
+                last = line.split(tag, 1)[1]
+    return json.loads(last) if last else None
+
+
+def _stop_alert_sink(sink: _CollectorHandle, log: Path, wait_s: float = 20.0) -> None:
+    """Give the sink time to post the last resolves (they wait ``min_firing_s``), stop it, report."""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        snap = _sink_health(log)
+        if snap and snap["phase"] == "running" and snap["pending_posts"] == 0 and snap["unacked"] == 0:
+            break
+        time.sleep(0.5)
+    sink.stop()
+    snap = _sink_health(log)
+    if snap is None:
+        print(f"\nAlertmanager: the sink reported nothing; see {log}", flush=True)
+        return
+    c = snap["counters"]
+    print(f"\nAlertmanager {snap['url']}: {c.get('alerts_posted', 0)} alert states posted in {c.get('posts', 0)} "
+          f"requests, {snap['active']} still active, {snap['pending_posts']} not delivered"
+          + (f" (last error: {snap['last_error']})" if snap["pending_posts"] else "")
+          + f"; see: amtool --alertmanager.url={snap['url']} alert query", flush=True)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the integration tests start (mosquitto, victoria-metrics, influxdb, socat)
+# Installs the Debian packages the integration tests start (mosquitto, victoria-metrics, influxdb, socat,
+# prometheus-alertmanager with amtool)
 # when they are missing. Fails loudly when they are missing and cannot be installed.
 set -euo pipefail
 need=()
@@ -7,10 +8,12 @@ command -v mosquitto        >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || nee
 command -v victoria-metrics >/dev/null 2>&1 || [ -x /usr/bin/victoria-metrics ] || need+=(victoria-metrics)
 command -v influxd          >/dev/null 2>&1 || [ -x /usr/bin/influxd ] || need+=(influxdb)
 command -v socat            >/dev/null 2>&1 || need+=(socat)
+command -v prometheus-alertmanager >/dev/null 2>&1 && command -v amtool >/dev/null 2>&1 \
+  || need+=(prometheus-alertmanager)
 command -v openssl          >/dev/null 2>&1 || need+=(openssl)
 command -v systemd-analyze  >/dev/null 2>&1 || need+=(systemd)
 if [ ${#need[@]} -eq 0 ]; then
-  echo "services: mosquitto, victoria-metrics, influxd, socat present"
+  echo "services: mosquitto, victoria-metrics, influxd, socat, alertmanager present"
   exit 0
 fi
 echo "services: installing ${need[*]}"
@@ -26,7 +29,7 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
 # Debian's packages start their own daemons on the default ports; the tests start private instances on
 # free loopback ports, so the system copies are stopped where a service manager runs them.
-for svc in mosquitto influxdb victoria-metrics; do
+for svc in mosquitto influxdb victoria-metrics prometheus-alertmanager; do
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
     $SUDO systemctl stop "$svc" || true
   fi

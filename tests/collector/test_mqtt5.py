@@ -62,3 +62,9 @@ def test_garbage_is_a_protocol_error():
         mqtt5.parse(bytearray(b"\x30\xff\xff\xff\xff\x01"))
     with pytest.raises(mqtt5.ProtocolError, match="malformed"):
         mqtt5.parse(bytearray(b"\x32\x03\x00\x09a"))     # topic length beyond the packet
+
+
+def test_one_subscribe_for_several_filters_and_its_suback_reports_the_worst_code():
+    assert mqtt5.subscribe(1, ["a/+", "b"]) == bytes.fromhex("820d" "0001" "00" "0003" "612f2b" "01" "0001" "62" "01")
+    (ack,), used = mqtt5.parse(bytearray(bytes.fromhex("9005" "0001" "00" "01" "80")))   # granted QoS 1, refused
+    assert (ack.kind, ack.packet_id, ack.reason, used) == (mqtt5.SUBACK, 1, 0x80, 7)

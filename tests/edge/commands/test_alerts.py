@@ -109,3 +109,61 @@ def test_refused_connection_is_a_clear_error(tmp_path: Path) -> None:
                              cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert res.returncode == 1
     assert "refused the connection" in res.stderr
+
+
+def _alerts(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "edge.cli", "alerts", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def test_no_broker_is_a_clear_error_with_exit_status_1() -> None:
+    from tests.support.procs import free_port
+
+    url = f"mqtt://127.0.0.1:{free_port()}"        # nothing listens there
+    t = time.monotonic()
+    res = subprocess.run([sys.executable, "-m", "edge.cli", "alerts", "--broker", url], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 1 and time.monotonic() - t < 30
+    assert f"cannot connect to broker {url}: Connection refused" in res.stderr
+    assert "--follow keeps retrying" in res.stderr
+
+
+@pytest.mark.integration
+def test_follow_keeps_retrying_until_the_broker_is_there(tmp_path: Path) -> None:
+    from tests.support.procs import free_port
+
+    port = free_port()
+    proc = _alerts("--broker", f"mqtt://127.0.0.1:{port}", "--follow", "--count", "1", "--timeout", "40")
+    assert proc.stderr is not None
+    assert "retrying in 1 s (--follow)" in proc.stderr.readline()
+    with Mosquitto.running(tmp_path / "mosq", port=port) as broker:
+        while "connected to" not in (line := proc.stderr.readline()):
+            assert "retrying" in line, line
+        time.sleep(0.3)     # SUBACK
+        c = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
+        c.connect("127.0.0.1", broker.port)
+        c.loop_start()
+        c.publish(f"{P}/alert", json.dumps(overload()), qos=1).wait_for_publish(5)
+        c.disconnect()
+        c.loop_stop()
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "RAISED" in out
+
+
+@pytest.mark.integration
+def test_a_lost_connection_ends_the_tail_with_an_error_unless_following(tmp_path: Path) -> None:
+    with Mosquitto.running(tmp_path / "mosq") as broker:
+        plain = _alerts("--broker", broker.url, "--timeout", "40")
+        follow = _alerts("--broker", broker.url, "--timeout", "40", "--follow")
+        assert plain.stderr is not None and follow.stderr is not None
+        assert "connected" in plain.stderr.readline() and "connected" in follow.stderr.readline()
+        broker.stop()
+        _out, err = plain.communicate(timeout=30)
+        assert plain.returncode == 1 and f"connection to {broker.url} lost" in err
+        line = follow.stderr.readline()
+        assert "lost" in line and "reconnecting (--follow)" in line, line
+        assert "cannot reconnect" in follow.stderr.readline()
+        assert follow.poll() is None      # still there, retrying
+        follow.terminate()
+        follow.communicate(timeout=10)

@@ -45,3 +45,12 @@ def test_unreadable_credentials_file_is_a_clear_error_not_a_traceback(tmp_path, 
     cfg.write_text(f'[influx]\ntoken_file = "{tmp_path}/missing-token"\n')
     assert main(["collector", "-c", str(cfg)]) == 2
     assert "missing-token" in capsys.readouterr().err
+
+
+def test_alertmanager_only_needs_the_section(tmp_path, capsys):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[mqtt]\nurl = "mqtt://h"\n')
+    assert main(["collector", "-c", str(cfg), "--alertmanager-only"]) == 2
+    assert "--alertmanager-only needs an [alertmanager] section" in capsys.readouterr().err
+    assert main(["collector", "-c", str(ROOT / "deploy/examples/collector.toml"), "--alertmanager-only",
+                 "--check"]) == 0
