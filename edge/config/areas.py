@@ -82,9 +82,13 @@ def _build_area(doc: Doc, i: int, raw: dict[str, Any], ctx: AreaContext) -> Area
     area = build(doc, AreaConfig, raw, akey, adev, nested={"detection": detection})
     meters = _inline_meters(doc, inline, akey, adev)
     csv_name = area.meters_csv if area else raw.get("meters_csv")
+    map_name = area.meters_mapping if area else raw.get("meters_mapping")
     reported = len(doc.issues)
     if isinstance(csv_name, str) and csv_name:
-        meters += _csv_meters(doc, csv_name, f"{akey}.meters_csv", adev, ctx)
+        meters += _csv_meters(doc, csv_name, f"{akey}.meters_csv", adev, ctx,
+                              map_name if isinstance(map_name, str) else "")
+    elif isinstance(map_name, str) and map_name:
+        doc.error(f"{akey}.meters_mapping", "meters_mapping describes a meters_csv file; this area has none", adev)
     master = area.master if area else _quietly(MasterConfig, raw.get("master"))
     if master is not None and not ctx.areas_only:
         _check_master(doc, master, f"{akey}.master", adev, ctx)
@@ -117,11 +121,19 @@ def _inline_meters(doc: Doc, inline: Any, akey: str, adev: str) -> list[_Placed]
     return placed
 
 
-def _csv_meters(doc: Doc, name: str, key: str, adev: str, ctx: AreaContext) -> list[_Placed]:
-    from edge.config.meterlist import read_meter_list
+def _csv_meters(doc: Doc, name: str, key: str, adev: str, ctx: AreaContext, map_name: str = "") -> list[_Placed]:
+    from edge.config.meterlist import load_meter_mapping, read_meter_list
 
+    mapping = None
+    if map_name:
+        map_path = Path(map_name) if Path(map_name).is_absolute() else ctx.base_dir / map_name
+        mapping, map_issues = load_meter_mapping(map_path)
+        if map_issues:
+            doc.extend(map_issues)
+            return []
     path = Path(name) if Path(name).is_absolute() else ctx.base_dir / name
-    meters, issues = read_meter_list(path, for_replay=ctx.areas_only)     # a replay's list may lack bus, address
+    # a replay's list may lack bus and address
+    meters, issues = read_meter_list(path, for_replay=ctx.areas_only, mapping=mapping)
     if issues and issues[0].key == "<file>":
         doc.error(key, f"cannot read meter list {path}: {issues[0].message.split(': ', 1)[-1]}", adev)
         return []

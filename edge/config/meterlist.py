@@ -12,15 +12,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from edge.config.model import MeterConfig
+from edge.imports.meterlist import MeterListMapping, load_meter_mapping
 from edge.imports.meterlist import read_meter_list as _read
 from tomlconf import ConfigIssue
 
-__all__ = ["CSV_COLUMNS", "read_meter_list"]
+__all__ = ["CSV_COLUMNS", "MeterListMapping", "load_meter_mapping", "read_meter_list"]
 
 CSV_COLUMNS = ("id", "address", "bus", "phase", "branch", "kind", "pv", "ct_ratio")
 
 
-def read_meter_list(path: Path, *, for_replay: bool = False) -> tuple[list[tuple[MeterConfig, int]], list[ConfigIssue]]:
+def read_meter_list(path: Path, *, for_replay: bool = False, mapping: MeterListMapping | None = None
+                    ) -> tuple[list[tuple[MeterConfig, int]], list[ConfigIssue]]:
     """The meters of a meter list with the line each stands on, and the issues of the file (an unreadable
-    file is one issue with key ``<file>``)."""
-    return _read(path, for_replay=for_replay)
+    file is one issue with key ``<file>``); ``mapping`` states headers the built-in names do not cover."""
+    return _read(path, for_replay=for_replay, mapping=mapping)

@@ -151,6 +151,8 @@ class AreaConfig:
     master: MasterConfig = f()
     meters: tuple[MeterConfig, ...] = f(())
     meters_csv: str = f("", doc="CSV export: id,address,bus,phase,branch,kind,pv,ct_ratio (path relative to the config)")
+    meters_mapping: str = f("", doc="mapping file (TOML) for a meters_csv whose headers are not recognised: "
+                                    "[columns] field = header text, encoding, delimiter, header_line (docs/replay.md)")
     detection: Params = field(default_factory=Params)
 
 

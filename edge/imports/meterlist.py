@@ -11,6 +11,17 @@ the header, Excel's trailing empty columns) and Chinese or English headers::
 
 Other columns (户名, 地址, ...) are ignored. For a replay ``bus`` and ``address`` may be absent (they mean
 nothing there); the daemon needs them. Every problem is a ``ConfigIssue`` naming the file, line and column.
+
+Headers that none of these names cover are stated in a mapping file (the area's ``meters_mapping``), the
+same small TOML format as a readings mapping (``edge.imports.mapping``), with the meter list's fields as
+column roles::
+
+    encoding = "gbk"                 # auto | utf-8 | gbk | gb18030 | utf-16
+    delimiter = ","                  # auto, or one character
+    header_line = 2                  # 0: the first line with recognised headers
+    [columns]                        # field = header text in the file
+    id = "计量点编号"
+    phase = "供电相序"
 """
 
 from __future__ import annotations
@@ -19,7 +30,7 @@ import csv
 import difflib
 import io
 import re
-from dataclasses import fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +38,9 @@ from edge.config.model import MeterConfig
 from edge.errors import ConfigIssue
 from edge.imports.sniff import SniffError, sniff_text
 from edge.imports.vocab import normalise
+from tomlconf import ConfigError, key_lines, parse_toml
 
-__all__ = ["COLUMNS", "read_meter_list"]
+__all__ = ["COLUMNS", "MeterListMapping", "load_meter_mapping", "read_meter_list"]
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "id": ("id", "meterid", "meter", "表号", "电能表资产编号", "资产编号", "表资产号", "电能表编号", "电表编号"),
@@ -52,6 +64,57 @@ _FALSE = {"0", "false", "no", "n", "f", "", "否", "无"}
 _META = {f.name: f.metadata for f in fields(MeterConfig)}
 
 
+@dataclass(frozen=True)
+class MeterListMapping:
+    """What a meter list's columns mean where its headers are not among ``COLUMNS``' names."""
+
+    encoding: str = "auto"
+    delimiter: str = "auto"
+    header_line: int = 0
+    columns: dict[str, str] = field(default_factory=dict)     # field -> header text
+
+
+_ENCODINGS = ("auto", "utf-8", "gbk", "gb18030", "utf-16")
+
+
+def load_meter_mapping(path: Path) -> tuple[MeterListMapping | None, list[ConfigIssue]]:
+    """The mapping file of a meter list, or the issues (file, line, key) that make it unusable."""
+    issues = _Issues(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+        doc = parse_toml(text, str(path))
+    except OSError as exc:
+        issues.add("<file>", None, f"cannot read meter list mapping: {exc.strerror or exc}")
+        return None, issues.items
+    except (UnicodeDecodeError, ConfigError) as exc:
+        issues.add("<file>", None, f"meter list mapping: {exc}")
+        return None, issues.items
+    lines = key_lines(text)
+    known = ("encoding", "delimiter", "header_line", "columns")
+    for key in doc:
+        if key not in known:
+            issues.add(key, lines.get(key), f"unknown key; known keys: {', '.join(known)}")
+    enc, delim, hline = doc.get("encoding", "auto"), doc.get("delimiter", "auto"), doc.get("header_line", 0)
+    cols = doc.get("columns", {})
+    if enc not in _ENCODINGS:
+        issues.add("encoding", lines.get("encoding"), f"{enc!r} is not one of {', '.join(_ENCODINGS)}")
+    if not (isinstance(delim, str) and (delim == "auto" or len(delim) == 1)):
+        issues.add("delimiter", lines.get("delimiter"), f'{delim!r} must be one character ("\\t" for tab) or auto')
+    if not (isinstance(hline, int) and not isinstance(hline, bool) and hline >= 0):
+        issues.add("header_line", lines.get("header_line"), f"expected a line number, got {hline!r}")
+    if not (isinstance(cols, dict) and all(isinstance(v, str) and v.strip() for v in cols.values())):
+        issues.add("columns", lines.get("columns"), "expected a table of field = header text")
+        cols = {}
+    for fld in cols:
+        if fld not in COLUMNS:
+            issues.add(f"columns.{fld}", lines.get(f"columns.{fld}"),
+                       f"{fld!r} is not a meter list field; fields: {', '.join(COLUMNS)}")
+    if issues.items:
+        return None, issues.items
+    return MeterListMapping(encoding=enc, delimiter=delim, header_line=hline,
+                            columns={k: v.strip() for k, v in cols.items()}), []
+
+
 class _Issues:
     def __init__(self, path: Path) -> None:
         self.path = str(path)
@@ -62,10 +125,29 @@ class _Issues:
                                       device=f'meter "{meter}"' if meter else None))
 
 
-def _columns(header: list[str], issues: _Issues, line: int, for_replay: bool) -> dict[str, int] | None:
+def _stated(header: list[str], stated: dict[str, str], issues: _Issues, line: int) -> dict[str, int] | None:
+    """Columns the mapping names; each header text must be in the file's header."""
+    where = {h.strip(): i for i, h in enumerate(header)}
     cols: dict[str, int] = {}
+    for fld, text in stated.items():
+        if text not in where:
+            issues.add(f"columns.{fld}", line, f"the mapping names column {text!r} for {fld}, but the header is: "
+                                               f"{','.join(header)}")
+            return None
+        cols[fld] = where[text]
+    return cols
+
+
+def _columns(header: list[str], issues: _Issues, line: int, for_replay: bool,
+             stated: dict[str, str] | None = None) -> dict[str, int] | None:
+    cols = _stated(header, stated or {}, issues, line)
+    if cols is None:
+        return None
+    taken = set(cols.values())
     customer = None
     for i, h in enumerate(header):
+        if i in taken:
+            continue
         n = normalise(h)
         if n in _LOOK and _LOOK[n] not in cols:
             cols[_LOOK[n]] = i
@@ -73,7 +155,9 @@ def _columns(header: list[str], issues: _Issues, line: int, for_replay: bool) ->
             customer = i
     if "id" not in cols and customer is not None:
         cols["id"] = customer
-    for h in header:                        # other columns are ignored, but a misspelt one of ours is an error
+    for i, h in enumerate(header):          # other columns are ignored, but a misspelt one of ours is an error
+        if i in taken:
+            continue
         near = difflib.get_close_matches(normalise(h), list(_OURS), n=1, cutoff=0.75)
         if normalise(h) not in _LOOK and normalise(h) not in _CUSTOMER_N and near:
             issues.add("header", line, f"unknown column {h!r} (did you mean {_OURS[near[0]]}?)")
@@ -153,20 +237,26 @@ def _meter(row: list[str], cols: dict[str, int], lineno: int, issues: _Issues) -
     return None if bad else MeterConfig(**rec)
 
 
-def read_meter_list(path: Path, *, for_replay: bool = False
+def read_meter_list(path: Path, *, for_replay: bool = False, mapping: MeterListMapping | None = None
                     ) -> tuple[list[tuple[MeterConfig, int]], list[ConfigIssue]]:
     """The meters of a meter list with the line each stands on, and every problem found (each naming file,
-    line and column; an unreadable file is one issue with key ``<file>``)."""
+    line and column; an unreadable file is one issue with key ``<file>``). ``mapping`` states what the
+    built-in header names do not cover."""
     issues = _Issues(path)
+    mp = mapping or MeterListMapping()
+    stated = set(mp.columns.values())
     try:
-        head = sniff_text(path, known=lambda c: normalise(c) in _LOOK or normalise(c) in _CUSTOMER_N)
+        head = sniff_text(path, encoding=mp.encoding, delimiter=mp.delimiter, header_line=mp.header_line,
+                          known=lambda c: c.strip() in stated or normalise(c) in _LOOK or normalise(c) in _CUSTOMER_N)
     except OSError as exc:
         issues.add("<file>", None, f"cannot read meter list: {exc.strerror or exc}")
         return [], issues.items
-    except SniffError as exc:
-        issues.add("header", None, f"{exc}")
+    except SniffError as exc:     # the hint speaks of the meter list's mapping, not a readings mapping
+        text = str(exc).replace("a mapping file ([columns] ts = ..., device = ...)",
+                                "the area's meters_mapping file ([columns] id = ..., phase = ...)")
+        issues.add("header", None, text)
         return [], issues.items
-    cols = _columns(head.header, issues, head.header_line, for_replay)
+    cols = _columns(head.header, issues, head.header_line, for_replay, mp.columns)
     if cols is None:
         return [], issues.items
     text = path.read_bytes().decode(head.encoding if head.encoding != "utf-8" else "utf-8-sig", "replace")

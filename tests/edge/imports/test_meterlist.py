@@ -74,3 +74,62 @@ def test_addresses_are_other_names_of_the_meters_in_an_export(tmp_path: Path) ->
     with pytest.raises(ConfigError) as err:
         load_area(tmp_path / "area.toml")
     assert (err.value.issues[0].key, err.value.issues[0].line) == ("area[0].timezone", 6)
+
+
+ODD = ("计量点编号;表计通讯地址;采集通道;供电相序\n"       # headers no built-in name covers, ';' separated
+       "A01-0001;310000000001;rs485-1;A\n"
+       "A01-0002;310000000002;rs485-1;C\n")
+ODD_MAP = ('encoding = "gbk"\n'
+           '[columns]\nid = "计量点编号"\naddress = "表计通讯地址"\nbus = "采集通道"\nphase = "供电相序"\n')
+
+
+def test_a_mapping_file_names_the_columns_the_built_in_names_do_not_know(tmp_path: Path) -> None:
+    from edge.imports.meterlist import load_meter_mapping
+
+    p = tmp_path / "m.csv"
+    p.write_bytes(ODD.encode("gbk"))
+    _, issues = read_meter_list(p)
+    assert issues and "no header line" in issues[0].message            # without the mapping: refused, with
+    assert "meters_mapping file ([columns] id = ..." in issues[0].message    # the way out in the message
+    (tmp_path / "map.toml").write_text(ODD_MAP, encoding="utf-8")
+    mapping, problems = load_meter_mapping(tmp_path / "map.toml")
+    assert not problems and mapping is not None
+    meters, issues = read_meter_list(p, mapping=mapping)
+    assert not issues
+    assert [(m.id, m.address, m.bus, m.phase) for m, _ in meters] == [
+        ("A01-0001", "310000000001", "rs485-1", "A"), ("A01-0002", "310000000002", "rs485-1", "C")]
+
+
+def test_a_wrong_meter_list_mapping_is_named_by_file_line_and_key(tmp_path: Path) -> None:
+    from edge.imports.meterlist import load_meter_mapping
+
+    bad = tmp_path / "map.toml"
+    bad.write_text('encoding = "latin9"\n[columns]\nid = "计量点编号"\nphases = "供电相序"\n', encoding="utf-8")
+    mapping, problems = load_meter_mapping(bad)
+    assert mapping is None
+    got = {(i.key, i.line) for i in problems}
+    assert ("encoding", 1) in got and ("columns.phases", 4) in got
+    assert any("fields: id, address, bus" in i.message for i in problems)
+    p = tmp_path / "m.csv"
+    p.write_bytes(ODD.encode("gbk"))
+    (tmp_path / "ok.toml").write_text(ODD_MAP.replace("供电相序", "相序"), encoding="utf-8")
+    mapping, _ = load_meter_mapping(tmp_path / "ok.toml")
+    _, issues = read_meter_list(p, mapping=mapping)
+    assert issues[0].key == "columns.phase" and "'相序'" in issues[0].message and issues[0].line == 1
+
+
+def test_the_area_config_takes_a_meter_list_mapping(tmp_path: Path) -> None:
+    (tmp_path / "meters.csv").write_bytes(ODD.encode("gbk"))
+    (tmp_path / "map.toml").write_text(ODD_MAP, encoding="utf-8")
+    cfg = tmp_path / "edge.toml"
+    base = ('[gateway]\nid = "gw"\ngrid = "g"\n[mqtt]\nurl = "mqtt://localhost"\n'
+            '[[bus]]\nname = "rs485-1"\nport = "/dev/ttyS1"\nprotocol = "dlt645"\n'
+            '[[bus]]\nname = "ttu"\nport = "tcp://127.0.0.1:502"\nprotocol = "modbus-tcp"\n'
+            '[[area]]\nid = "A01"\ntransformer = { rated_kva = 100 }\n'
+            'master = { bus = "ttu", profile = "ttu" }\nmeters_csv = "meters.csv"\n')
+    cfg.write_text(base + 'meters_mapping = "map.toml"\n', encoding="utf-8")
+    assert [(m.id, m.phase) for m in load_config(cfg).areas[0].meters] == [("A01-0001", "A"), ("A01-0002", "C")]
+    cfg.write_text(base + 'meters_mapping = "nowhere.toml"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(cfg)
+    assert "nowhere.toml" in err.value.issues[0].file and "cannot read meter list mapping" in err.value.issues[0].message
