@@ -78,8 +78,8 @@ def zone_offsets(name: str, start: float | None = None, days: int = 366) -> list
 def split_listen(listen: str) -> tuple[str, int]:
     """``host:port`` (``[::1]:8780`` for IPv6) as (host, port); ``ValueError`` when it is not."""
     host, sep, port = listen.rpartition(":")
-    if not sep or not host or not port.isdigit():
-        raise ValueError(f"{listen!r} is not host:port")
+    if not sep or not host or not port.isdigit() or any(c.isspace() for c in listen):
+        raise ValueError(f"{listen!r} is not host:port (e.g. 127.0.0.1:8780, [::1]:8780)")
     return host.strip("[]"), int(port)
 
 

@@ -86,8 +86,7 @@ class StatusConfig:
 
     socket: str = f("", doc="control socket of `meterwatch status` and of reads through the daemon; empty: "
                             "$RUNTIME_DIRECTORY/control.sock under systemd, else <state_dir>/control.sock")
-    listen: str = f("", pattern=r"^(|\[[0-9A-Fa-f:.]+\]:\d{1,5}|[A-Za-z0-9_.-]+:\d{1,5})$",
-                    doc="host:port of the status page and /metrics (e.g. 127.0.0.1:8780); empty: off; any "
+    listen: str = f("", doc="host:port of the status page and /metrics (e.g. 127.0.0.1:8780); empty: off; any "
                         "address but loopback needs token_file")
     token_file: str = f("", doc="file holding the token for the page and /metrics (HTTP Basic password, any "
                                 "user name, or Bearer); relative: in $CREDENTIALS_DIRECTORY; never the token itself")

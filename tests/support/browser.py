@@ -13,10 +13,12 @@ makes is recorded (``Page.requests``), so a test can check that a page loads not
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import queue
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -31,6 +33,12 @@ __all__ = ["Browser", "Page"]
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-extensions", "--disable-default-apps", "--mute-audio", "--remote-debugging-pipe")
+
+
+def _high(fd: int) -> int:
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
+    os.close(fd)
+    return moved
 
 
 class Browser:
@@ -52,11 +60,15 @@ class Browser:
         with tempfile.TemporaryDirectory(prefix="mw-chromium-") as profile:
             r_cmd, w_cmd = os.pipe()      # we write commands -> chromium reads fd 3
             r_ev, w_ev = os.pipe()        # chromium writes fd 4 -> we read
-            # The DevTools pipe is file descriptors 3 (commands in) and 4 (replies out): a shell puts ours
-            # there and execs chromium (subprocess keeps only the descriptors it is given, under their numbers).
+            # Their ends for chromium moved above 9, so that placing one at 3 or 4 cannot overwrite the other.
+            r_cmd, w_ev = (_high(fd) for fd in (r_cmd, w_ev))
+            # The DevTools pipe is file descriptors 3 (commands in) and 4 (replies out): a tiny Python exec
+            # wrapper puts ours there (subprocess keeps descriptors only under their own numbers, and
+            # Debian's chromium is a dash script, whose redirections stop at descriptor 9).
             argv = [exe, *FLAGS, f"--user-data-dir={profile}", f"--lang={lang}", "about:blank"]
+            place = "import os,sys; os.dup2(int(sys.argv[1]), 3); os.dup2(int(sys.argv[2]), 4); os.execv(sys.argv[3], sys.argv[3:])"
             with open(Path(profile) / "stderr.log", "wb") as err:
-                proc = subprocess.Popen(["/bin/sh", "-c", f'exec "$0" "$@" 3<&{r_cmd} 4>&{w_ev}', *argv],
+                proc = subprocess.Popen([sys.executable, "-c", place, str(r_cmd), str(w_ev), *argv],
                                         pass_fds=(r_cmd, w_ev), stdin=subprocess.DEVNULL,
                                         stdout=subprocess.DEVNULL, stderr=err)
             os.close(r_cmd)

@@ -111,7 +111,7 @@ def test_a_client_that_trickles_its_request_is_cut_off_and_too_many_clients_are_
             loop = asyncio.get_running_loop()
             r1, w1 = await asyncio.open_connection("127.0.0.1", port)
             w1.write(b"GET / HTTP/1.1\r\n")              # and never the rest
-            r2, w2 = await asyncio.open_connection("127.0.0.1", port)
+            _r2, w2 = await asyncio.open_connection("127.0.0.1", port)
             w2.write(b"GE")
             await asyncio.sleep(0.1)
             refused = await exchange(port, b"GET / HTTP/1.1\r\nHost: gw\r\n\r\n")
