@@ -33,7 +33,6 @@ from typing import Any
 
 from edge.config.checks import is_loopback, split_listen
 from edge.config.model import Config
-from edge.status import metrics
 from edge.status.http import HttpServer, Request, Response, Stream
 from edge.status.ondemand import OnDemand, ReadRefused, ReadRequest
 from edge.status.snapshot import DaemonView, build_status
@@ -73,7 +72,7 @@ class StatusService:
         self.started = time.monotonic()
         self.endpoints: dict[str, str | None] = {"socket": None, "http": None}
         self.ondemand = OnDemand(daemon.buses, base_dir=Path(cfg.source).parent if cfg.source else Path("."))
-        self.registry = metrics.registry(lambda: self.status(devices=False))
+        self._registry: Any = None            # prometheus-client is imported on the first scrape
         self.server = HttpServer(self.handle)
         self._page = PAGE.read_bytes()
 
@@ -154,7 +153,11 @@ class StatusService:
             await asyncio.sleep(self.push_interval_s)
 
     async def _metrics_get(self, req: Request) -> Response:
-        body, content_type = metrics.render(self.registry, req.headers.get("accept"))
+        from edge.status import metrics
+
+        if self._registry is None:
+            self._registry = metrics.registry(lambda: self.status(devices=False))
+        body, content_type = metrics.render(self._registry, req.headers.get("accept"))
         return Response(200, body, content_type)
 
     async def _read_post(self, req: Request) -> Response:
