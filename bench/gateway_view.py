@@ -27,6 +27,7 @@ import base64
 import contextlib
 import http.client
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -161,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scrape-s", type=float, default=5.0, help="/metrics scrape period (default 5 s)")
     ap.add_argument("--numba-cache", help="NUMBA_CACHE_DIR to use (default: a new one, filled by the first start)")
     args = ap.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))     # stop the daemons on the way out
     with tempfile.TemporaryDirectory(prefix="bench-view-") as d, ExitStack() as stack:
         tmp = Path(d)
         cache = Path(args.numba_cache) if args.numba_cache else tmp / "numba-cache"
