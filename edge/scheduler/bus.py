@@ -36,7 +36,6 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from edge.errors import PortError, TransportError
 from edge.readings import DeviceRead, Failure
@@ -562,11 +561,11 @@ class BusScheduler:
                 "readings": c.readings, "on_demand": self.slots.stats.served,
                 "on_demand_busy_s": self.slots.stats.busy_s}
 
-    def devices_view(self) -> list[dict[str, Any]]:
-        """Per device: last success, last error, back-off (clock times; None = never)."""
-        return [{"device": name, "class": d.spec.class_name, "last_ok": d.last_ok, "last_error": d.last_error,
-                 "last_error_ts": d.last_error_ts, "silent": d.silent, "backed_off": d.backed_off,
-                 "next_probe": d.next_probe if d.backed_off and math.isfinite(d.next_probe) else None}
+    def device_rows(self) -> list[tuple[str, float | None, str | None, float | None, int, bool, float | None]]:
+        """Per device, cheaply (a live view asks every few seconds): (name, last success, last error, its
+        time, silent transactions in a row, backed off, next probe). Clock times; None = never."""
+        return [(name, d.last_ok, d.last_error, d.last_error_ts, d.silent, d.backed_off,
+                 d.next_probe if d.backed_off and math.isfinite(d.next_probe) else None)
                 for name, d in self._devices.items()]
 
     def clock_drifts(self) -> dict[str, float]:

@@ -208,6 +208,12 @@ class HttpServer:
                 await writer.drain()
                 if writer.transport.is_closing():
                     raise _ClientGone
+        except (_ClientGone, ConnectionError, asyncio.CancelledError):
+            raise
+        except Exception:     # a producer bug ends this stream (the client reconnects), not the server
+            self.counters["handler_errors"] += 1
+            log.exception("status server: a stream failed")
+            raise _ClientGone from None
         finally:
             aclose = getattr(resp.chunks, "aclose", None)
             if aclose is not None:

@@ -6,7 +6,8 @@ One HTTP server (``edge.status.http``) on up to two listeners:
   systemd, else ``<state_dir>/control.sock``): local only, guarded by file permissions. ``meterwatch
   status`` reads ``/api/status`` here and ``meterwatch read`` posts ``/api/read``;
 - **TCP** (``[status] listen``, off by default): the page (``/``), ``/api/status``, ``/api/events``
-  (server-sent events, every ``push_interval_s``) and ``/metrics``. A token is required when set
+  (server-sent events, every ``push_interval_s``; after the first, only the devices that changed) and
+  ``/metrics``. A token is required when set
   (HTTP Basic with any user name and the token as password — the browser asks for it — or
   ``Authorization: Bearer``); check-config refuses any address but loopback without one. Reads through
   the daemon are refused here: they touch the wire and belong to someone logged into the gateway.
@@ -35,7 +36,7 @@ from edge.config.checks import is_loopback, split_listen
 from edge.config.model import Config
 from edge.status.http import HttpServer, Request, Response, Stream
 from edge.status.ondemand import OnDemand, ReadRefused, ReadRequest
-from edge.status.snapshot import DaemonView, build_status
+from edge.status.snapshot import DaemonView, build_status, device_entries
 from edge.status.windows import Windows
 
 __all__ = ["PAGE", "StatusService", "control_socket_path", "read_token"]
@@ -147,9 +148,16 @@ class StatusService:
         return Stream(self._events(), "text/event-stream; charset=utf-8")
 
     async def _events(self) -> AsyncIterator[bytes]:
+        """Every ``push_interval_s`` the status document; its ``devices`` are all of them the first time
+        (``devices_full``) and then only those that changed since the previous push to this client."""
         yield b"retry: 3000\n\n"
+        known: dict[tuple[str, str], tuple[Any, ...]] = {}
+        full = True
         while True:
-            yield b"event: status\ndata: " + _json(self.status()) + b"\n\n"
+            doc = self.status(devices=False)
+            doc["devices"] = device_entries(self.daemon.buses, known)
+            doc["devices_full"], full = full, False
+            yield b"event: status\ndata: " + _json(doc) + b"\n\n"
             await asyncio.sleep(self.push_interval_s)
 
     async def _metrics_get(self, req: Request) -> Response:

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from detect.alarms import SEVERITIES
 from edge.config.model import Config
-from edge.daemon.buses import Bus
+from edge.daemon.buses import Bus, BusDevice
 from edge.daemon.engines import Engines
 from edge.daemon.port_alerts import PortAlerts
 from edge.publish.health import versions
@@ -30,7 +30,7 @@ from edge.publish.publisher import Publisher
 from edge.scheduler.clock import Clock
 from edge.status.windows import Windows, process_figures
 
-__all__ = ["SCHEMA", "DaemonView", "build_status", "bus_entries", "device_state"]
+__all__ = ["SCHEMA", "DaemonView", "build_status", "bus_entries", "device_entries", "device_state"]
 
 SCHEMA = "meterwatch.gateway_status/1"
 
@@ -62,7 +62,7 @@ def build_status(d: DaemonView, windows: Windows, *, started: float, endpoints: 
         "buses": bus_entries(d.buses, windows), "alerts": _alerts(d),
     }
     if devices:
-        doc["devices"] = _devices(d.buses)
+        doc["devices"] = device_entries(d.buses)
     return doc
 
 
@@ -126,11 +126,11 @@ def bus_entries(buses: Sequence[Bus], windows: Windows) -> list[dict[str, Any]]:
         totals = b.scheduler.totals()
         rates = windows.bus(b.cfg.name, totals)
         sup = b.supervisor
-        view = b.scheduler.devices_view()
+        rows = b.scheduler.device_rows()
         out.append({
             "name": b.cfg.name, "port": b.cfg.port, "protocol": b.cfg.protocol, "baud": b.cfg.baud,
             "online": sup.online, "port_error": None if sup.online else sup.error,
-            "devices": len(view), "backed_off": sum(v["backed_off"] for v in view),
+            "devices": len(rows), "backed_off": sum(r[5] for r in rows),
             "window_s": rates.window_s, "utilisation": _r(rates.utilisation), "efficiency": _r(rates.efficiency),
             "success": _r(rates.success), "reads_now": rates.reads,
             "reads_ok": int(totals["reads_ok"]), "reads_failed": int(totals["reads_failed"]),
@@ -145,30 +145,44 @@ def _r(v: float | None) -> float | None:
     return None if v is None else round(v, 4)
 
 
-def device_state(v: dict[str, Any], port_online: bool) -> str:
+def device_state(*, last_ok: float | None, last_error_ts: float | None, backed_off: bool, port_online: bool) -> str:
     if not port_online:
         return "port_down"
-    if v["backed_off"]:
+    if backed_off:
         return "backed_off"
-    if v["last_error_ts"] is not None and (v["last_ok"] is None or v["last_error_ts"] > v["last_ok"]):
+    if last_error_ts is not None and (last_ok is None or last_error_ts > last_ok):
         return "error"
-    return "waiting" if v["last_ok"] is None else "ok"
+    return "waiting" if last_ok is None else "ok"
 
 
-def _devices(buses: Sequence[Bus]) -> list[dict[str, Any]]:
+def device_entries(buses: Sequence[Bus], known: dict[tuple[str, str], tuple[Any, ...]] | None = None
+                   ) -> list[dict[str, Any]]:
+    """Every device's entry; with ``known`` (what a reader already has, updated here) only those that
+    changed since: an open page is sent the few devices read since its last update, not all of them."""
     out = []
     for b in buses:
-        info = {dev.name: dev for dev in b.devices}
         online = b.supervisor.online
-        for v in b.scheduler.devices_view():
-            dev = info[v["device"]]
-            entry = dev.entry
-            address = getattr(entry, "address", "") or (f"id {entry.device_id}" if hasattr(entry, "device_id") else "")
-            out.append({"device": dev.engine_name if dev.class_name == "meter" else v["device"], "area": dev.area,
-                        "bus": b.cfg.name, "class": dev.class_name, "address": address,
-                        "state": device_state(v, online), "last_ok": v["last_ok"], "last_error": v["last_error"],
-                        "last_error_ts": v["last_error_ts"], "silent": v["silent"], "next_probe": v["next_probe"]})
+        info = None
+        for row in b.scheduler.device_rows():
+            if known is not None:
+                key, sig = (b.cfg.name, row[0]), (*row[1:], online)
+                if known.get(key) == sig:
+                    continue
+                known[key] = sig
+            info = info or {dev.name: dev for dev in b.devices}
+            out.append(_device_entry(b, info[row[0]], row, online))
     return out
+
+
+def _device_entry(b: Bus, dev: BusDevice, row: tuple[Any, ...], online: bool) -> dict[str, Any]:
+    name, last_ok, last_error, last_error_ts, silent, backed_off, next_probe = row
+    entry = dev.entry
+    address = getattr(entry, "address", "") or (f"id {entry.device_id}" if hasattr(entry, "device_id") else "")
+    return {"device": dev.engine_name if dev.class_name == "meter" else name, "area": dev.area, "bus": b.cfg.name,
+            "class": dev.class_name, "address": address,
+            "state": device_state(last_ok=last_ok, last_error_ts=last_error_ts, backed_off=backed_off, port_online=online),
+            "last_ok": last_ok, "last_error": last_error, "last_error_ts": last_error_ts, "silent": silent,
+            "next_probe": next_probe}
 
 
 def _alerts(d: DaemonView) -> list[dict[str, Any]]:

@@ -130,3 +130,30 @@ def test_a_read_the_daemon_cannot_do_is_refused_with_the_reason(gateway: Gateway
         client.request("POST", "/api/read", {"port": "tcp://127.0.0.1:1", "protocol": "2007", "address": "1"})
     with pytest.raises(ControlError, match="unknown field"):
         client.request("POST", "/api/read", {"port": "x", "protocol": "2007", "baudrate": 9600})
+
+
+def test_the_page_stream_sends_every_device_once_then_only_those_that_changed(gateway: Gateway) -> None:
+    import http.client
+
+    basic = "Basic " + base64.b64encode(f"x:{TOKEN}".encode()).decode()
+    conn = http.client.HTTPConnection("127.0.0.1", int(gateway.http.rsplit(":", 1)[1].strip("/")), timeout=10)
+    conn.request("GET", "/api/events", headers={"Authorization": basic})
+    resp = conn.getresponse()
+    assert resp.status == 200 and resp.getheader("content-type", "").startswith("text/event-stream")
+    events = []
+    while len(events) < 4:
+        line = resp.readline()
+        if line.startswith(b"data: "):
+            events.append(json.loads(line[6:]))
+    conn.close()
+    first, *rest = events
+    assert first["devices_full"] is True and len(first["devices"]) == 4
+    assert all(e["devices_full"] is False for e in rest)
+    # The master is read every second and the push is every 0.5 s: it comes again, not every device each time.
+    assert any(d["device"] == "master:A01" for e in rest for d in e["devices"])
+    assert sum(len(e["devices"]) for e in rest) < 3 * 4
+    sent = {d["device"]: d for d in first["devices"]}
+    for e in rest:                                  # a device is sent again only when something of it changed
+        for d in e["devices"]:
+            assert d != sent[d["device"]], d
+            sent[d["device"]] = d
