@@ -17,7 +17,10 @@ Over ``--window-s`` after both are warm, per daemon: CPU (user+system of the pro
 core), RSS (median of samples every 5 s, and the peak VmHWM), and the engine loop's tick time p50/p99
 (from each daemon's own status document at the end). Printed side by side with the ratios the goals
 are about (CPU on/off ≤ 1.05, RSS on − off ≤ 10 MB), and what the clients received. Both daemons share
-a machine with whatever else runs on it: compare the two columns of one run, not runs.
+a machine with whatever else runs on it: compare the two columns of one run, not runs. Then the cost of
+one request, which noise affects less than a 5 % difference of two small rates: ``--burst`` scrapes and
+status requests back to back against the "on" daemon, its CPU time per request (less its idle rate), and
+what that makes at the page's and a scraper's rates as a share of the daemon's own CPU.
 """
 
 from __future__ import annotations
@@ -153,6 +156,20 @@ def measure(sides: list[Side], seconds: float) -> float:
     return wall
 
 
+def burst(side: Side, port: int, path: str, n: int, idle_cpu_s_per_s: float) -> float:
+    """CPU milliseconds the daemon spends per request of ``path``: ``n`` requests back to back, minus
+    what it would have used meanwhile anyway (``idle_cpu_s_per_s``, the off daemon's rate)."""
+    auth = {"Authorization": "Basic " + base64.b64encode(f"bench:{TOKEN}".encode()).decode()}
+    cpu0, t0 = proc_figures(side.proc.pid)[0], time.monotonic()
+    for _ in range(n):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", path, headers=auth)
+        conn.getresponse().read()
+        conn.close()
+    cpu1, dt = proc_figures(side.proc.pid)[0], time.monotonic() - t0
+    return 1000.0 * max(cpu1 - cpu0 - idle_cpu_s_per_s * dt, 0.0) / n
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--meters", type=int, default=500, help="meters per area (default 500)")
@@ -160,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--window-s", type=float, default=180.0)
     ap.add_argument("--warmup-s", type=float, default=15.0, help="after both are ready, before measuring")
     ap.add_argument("--scrape-s", type=float, default=5.0, help="/metrics scrape period (default 5 s)")
+    ap.add_argument("--burst", type=int, default=200, help="requests per path when measuring the cost of one")
     ap.add_argument("--numba-cache", help="NUMBA_CACHE_DIR to use (default: a new one, filled by the first start)")
     args = ap.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))     # stop the daemons on the way out
@@ -187,7 +205,10 @@ def main(argv: list[str] | None = None) -> int:
         with Clients(port, sides[1].socket, args.scrape_s) as clients:
             time.sleep(1.0)
             wall = measure(sides, args.window_s)
-        report(args, sides, wall, clients)
+        idle = (sides[0].cpu1 - sides[0].cpu0) / wall
+        costs = {path: burst(sides[1], port, path, args.burst, idle)
+                 for path in ("/metrics", "/api/status?devices=0", "/api/status")}
+        report(args, sides, wall, clients, costs)
     return 0
 
 
@@ -200,7 +221,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def report(args: argparse.Namespace, sides: list[Side], wall: float, c: Clients) -> None:
+def report(args: argparse.Namespace, sides: list[Side], wall: float, c: Clients, costs: dict[str, float]) -> None:
     off, on = sides
     cpu = {s.name: 100.0 * (s.cpu1 - s.cpu0) / wall for s in sides}
     rss = {s.name: statistics.median(s.rss) for s in sides}
@@ -223,6 +244,15 @@ def report(args: argparse.Namespace, sides: list[Side], wall: float, c: Clients)
         if a:
             print(f"tick_{q}_ratio_on_off: {b / a:.3f}")
     print(f"ticks_off_on: {eng['off']['ticks']} {eng['on']['ticks']}")
+    print(f"cost_ms_per_metrics_scrape: {costs['/metrics']:.2f}  # CPU of the daemon, {args.burst} back to back")
+    print(f"cost_ms_per_status_without_devices: {costs['/api/status?devices=0']:.2f}  # about a page push")
+    print(f"cost_ms_per_status_with_devices: {costs['/api/status']:.2f}  # meterwatch status")
+    push, scrape = costs["/api/status?devices=0"], costs["/metrics"]
+    if cpu["off"] > 0:
+        for label, scrape_s in (("bench_rates", args.scrape_s), ("scrape_15s", 15.0)):
+            extra = 100.0 * (push / 1000 / 2.0 + scrape / 1000 / scrape_s)
+            print(f"cost_pct_of_daemon_{label}: {100 * extra / cpu['off']:.1f}  # page pushed every 2 s, /metrics "
+                  f"every {scrape_s:g} s, from the per-request costs")
 
 
 if __name__ == "__main__":

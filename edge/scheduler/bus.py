@@ -103,6 +103,7 @@ class _Device:
     last_ok: float | None = None  # clock time of the last transaction it answered
     last_error: str | None = None  # the last failure (silence, error reply, bad value), kept after recovery
     last_error_ts: float | None = None
+    changed: int = 0              # the scheduler's change count when any of the above last changed
 
 
 class BusScheduler:
@@ -121,6 +122,7 @@ class BusScheduler:
         self._guard = (guard_factor, guard_s)
         self._c = _Counters()
         self.slots = ExclusiveSlots(self._clock)   # on-demand reads, between two transactions
+        self.changes = 0              # device state changes so far: live views ask for what changed since
         self._seq = 0
         # Active jobs in a heap with lazy invalidation: a job whose key changes is pushed again with a
         # new version and stale entries are dropped when they reach the top (2000 meters stay cheap).
@@ -406,6 +408,7 @@ class BusScheduler:
             job.cursor += 1
             log.warning('bus "%s" device %r: clock read failed: %r', self.bus, job.device, exc)
             dev.last_error, dev.last_error_ts = f"clock read failed: {exc}", t1
+            self._touch(dev)
         else:
             t1 = self._clock.now()
             self._c.busy_s += t1 - t0
@@ -423,9 +426,14 @@ class BusScheduler:
         if job.active:
             self._finish(job, self._clock.now())
 
+    def _touch(self, dev: _Device) -> None:
+        self.changes += 1
+        dev.changed = self.changes
+
     def _on_answer(self, job: _Job, dev: _Device, t: float) -> None:
         dev.silent = 0
         dev.last_ok = t
+        self._touch(dev)
         if dev.backed_off:
             dev.backed_off = False
             dev.probes_failed = 0
@@ -440,6 +448,7 @@ class BusScheduler:
 
     def _on_silent(self, job: _Job, dev: _Device, t: float, *, cost_s: float) -> None:
         dev.silent += 1
+        self._touch(dev)
         dev.silence_cost_s = cost_s
         if job.probe:
             dev.probes_failed += 1
@@ -561,12 +570,18 @@ class BusScheduler:
                 "readings": c.readings, "on_demand": self.slots.stats.served,
                 "on_demand_busy_s": self.slots.stats.busy_s}
 
-    def device_rows(self) -> list[tuple[str, float | None, str | None, float | None, int, bool, float | None]]:
-        """Per device, cheaply (a live view asks every few seconds): (name, last success, last error, its
-        time, silent transactions in a row, backed off, next probe). Clock times; None = never."""
+    def device_rows(self, since: int = 0) -> list[tuple[str, float | None, str | None, float | None, int, bool,
+                                                        float | None]]:
+        """Per device changed after change count ``since`` (0: every device), cheaply — a live view asks
+        every few seconds: (name, last success, last error, its time, silent transactions in a row, backed
+        off, next probe). Clock times; None = never."""
         return [(name, d.last_ok, d.last_error, d.last_error_ts, d.silent, d.backed_off,
                  d.next_probe if d.backed_off and math.isfinite(d.next_probe) else None)
-                for name, d in self._devices.items()]
+                for name, d in self._devices.items() if d.changed > since or not since]
+
+    def device_counts(self) -> tuple[int, int]:
+        """(devices, of which backed off)."""
+        return len(self._devices), sum(d.backed_off for d in self._devices.values())
 
     def clock_drifts(self) -> dict[str, float]:
         """Last measured drift per device (meter minus gateway, seconds)."""

@@ -151,7 +151,7 @@ class StatusService:
         """Every ``push_interval_s`` the status document; its ``devices`` are all of them the first time
         (``devices_full``) and then only those that changed since the previous push to this client."""
         yield b"retry: 3000\n\n"
-        known: dict[tuple[str, str], tuple[Any, ...]] = {}
+        known: dict[str, tuple[int, bool]] = {}
         full = True
         while True:
             doc = self.status(devices=False)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import os
-import statistics
 import time
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -102,6 +101,7 @@ def _engine(engines: Engines | None) -> dict[str, Any]:
     if engines is None:
         return {}
     recent = sorted(engines.ticks.recent)
+    median = (recent[(len(recent) - 1) // 2] + recent[len(recent) // 2]) / 2 if recent else None
 
     def pct(q: float) -> float | None:
         if not recent:
@@ -115,7 +115,7 @@ def _engine(engines: Engines | None) -> dict[str, Any]:
                       "max_advance_ms": round(st.max_advance_ms, 3), "readings_fed": st.readings_fed,
                       "readings_rejected": st.readings_rejected, "messages": st.messages,
                       "last_event_ts": r.last_event_ts or None}
-    return {"ticks": engines.ticks.count, "tick_ms_p50": round(statistics.median(recent) * 1000.0, 3) if recent else None,
+    return {"ticks": engines.ticks.count, "tick_ms_p50": round(median * 1000.0, 3) if median is not None else None,
             "tick_ms_p99": pct(0.99), "tick_ms_max": round(recent[-1] * 1000.0, 3) if recent else None,
             "queue_depth": engines.queue.qsize(), "counters": dict(engines.counters), "areas": areas}
 
@@ -126,11 +126,11 @@ def bus_entries(buses: Sequence[Bus], windows: Windows) -> list[dict[str, Any]]:
         totals = b.scheduler.totals()
         rates = windows.bus(b.cfg.name, totals)
         sup = b.supervisor
-        rows = b.scheduler.device_rows()
+        n_devices, n_backed_off = b.scheduler.device_counts()
         out.append({
             "name": b.cfg.name, "port": b.cfg.port, "protocol": b.cfg.protocol, "baud": b.cfg.baud,
             "online": sup.online, "port_error": None if sup.online else sup.error,
-            "devices": len(rows), "backed_off": sum(r[5] for r in rows),
+            "devices": n_devices, "backed_off": n_backed_off,
             "window_s": rates.window_s, "utilisation": _r(rates.utilisation), "efficiency": _r(rates.efficiency),
             "success": _r(rates.success), "reads_now": rates.reads,
             "reads_ok": int(totals["reads_ok"]), "reads_failed": int(totals["reads_failed"]),
@@ -155,22 +155,24 @@ def device_state(*, last_ok: float | None, last_error_ts: float | None, backed_o
     return "waiting" if last_ok is None else "ok"
 
 
-def device_entries(buses: Sequence[Bus], known: dict[tuple[str, str], tuple[Any, ...]] | None = None
-                   ) -> list[dict[str, Any]]:
-    """Every device's entry; with ``known`` (what a reader already has, updated here) only those that
-    changed since: an open page is sent the few devices read since its last update, not all of them."""
+def device_entries(buses: Sequence[Bus], known: dict[str, tuple[int, bool]] | None = None) -> list[dict[str, Any]]:
+    """Every device's entry; with ``known`` (per bus, the change count and port state a reader has seen;
+    updated here) only those that changed since: an open page is sent the few devices read since its
+    last update, not all of them (all of a bus whose port went down or came back)."""
     out = []
     for b in buses:
         online = b.supervisor.online
-        info = None
-        for row in b.scheduler.device_rows():
-            if known is not None:
-                key, sig = (b.cfg.name, row[0]), (*row[1:], online)
-                if known.get(key) == sig:
-                    continue
-                known[key] = sig
-            info = info or {dev.name: dev for dev in b.devices}
-            out.append(_device_entry(b, info[row[0]], row, online))
+        since = 0
+        if known is not None:
+            seen = known.get(b.cfg.name)
+            since = seen[0] if seen is not None and seen[1] == online else 0
+            known[b.cfg.name] = (b.scheduler.changes, online)
+            if since and since == b.scheduler.changes:
+                continue
+        rows = b.scheduler.device_rows(since)
+        if rows:
+            info = {dev.name: dev for dev in b.devices}
+            out += [_device_entry(b, info[row[0]], row, online) for row in rows]
     return out
 
 
