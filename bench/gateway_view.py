@@ -177,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--window-s", type=float, default=180.0)
     ap.add_argument("--warmup-s", type=float, default=15.0, help="after both are ready, before measuring")
     ap.add_argument("--scrape-s", type=float, default=5.0, help="/metrics scrape period (default 5 s)")
+    ap.add_argument("--same", action="store_true",
+                    help="A/A run: the second daemon's page is on but nobody opens it or scrapes it (how far two "
+                         "equal daemons differ on this machine)")
     ap.add_argument("--burst", type=int, default=200, help="requests per path when measuring the cost of one")
     ap.add_argument("--numba-cache", help="NUMBA_CACHE_DIR to use (default: a new one, filled by the first start)")
     args = ap.parse_args(argv)
@@ -202,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
             wait_log(proc, log, "kernels ready", 600)      # one at a time: the first fills the numba cache
             sides.append(Side(name=name, proc=proc, socket=str(area.state_dir / "control.sock"), log=log))
         time.sleep(args.warmup_s)
-        with Clients(port, sides[1].socket, args.scrape_s) as clients:
+        clients = Clients(port, sides[1].socket, args.scrape_s)
+        with contextlib.nullcontext() if args.same else clients:
             time.sleep(1.0)
             wall = measure(sides, args.window_s)
         idle = (sides[0].cpu1 - sides[0].cpu0) / wall
