@@ -103,7 +103,7 @@ def field_links(name: str, *links: dict[str, Any]) -> dict[str, Any]:
     return {"matcher": {"id": "byName", "options": name}, "properties": [{"id": "links", "value": list(links)}]}
 
 
-AREA_LINK = field_links("area", link("area page 台区页", "area", "var-grid=${__data.fields.grid}&var-area=${__value.raw}"))
+AREA_LINK = field_links("area", link("area page 台区页", "area-overview", "var-grid=${__data.fields.grid}&var-area=${__value.raw}"))
 GATEWAY_LINK = field_links("gateway", link("gateway page 网关页", "gateway", "var-gateway=${__value.raw}"))
 ACTIVE_ALERTS = (
     # The alert events of the range, one row per alert id with its last state; cleared ones left out.
@@ -330,7 +330,7 @@ NAV = [{"title": "meterwatch", "type": "dashboards", "tags": ["meterwatch"], "as
 def dashboards(tz: str = TIMEZONE) -> list[Dashboard]:
     return [
         Dashboard("grid-overview", "meterwatch · grid overview 网格总览", [GRID], grid_overview(tz)),
-        Dashboard("area", "meterwatch · area 台区", [GRID, ONE_AREA, GATEWAY], area_page(tz), links=[
+        Dashboard("area-overview", "meterwatch · area 台区", [GRID, ONE_AREA, GATEWAY], area_page(tz), links=[
             {"title": "gateway page 网关页", "type": "link", "url": "/d/meterwatch-gateway?var-gateway=${gateway}&${__url_time_range}"},
             {"title": "alerts 告警", "type": "link", "url": "/d/meterwatch-alerts?var-grid=${grid}&var-area=${area}&${__url_time_range}"},
             {"title": "theft suspects 窃电嫌疑", "type": "link", "url": "/d/meterwatch-theft-suspects?var-grid=${grid}&var-area=${area}"}]),

@@ -50,8 +50,8 @@ def test_dashboards_use_the_provisioned_datasource_the_utility_zone_and_link_to_
                 assert "tz('Asia/Shanghai')" in p["targets"][0]["query"], (name, p["title"])
     linked = {m for d in gd.dashboards(DASHBOARDS).values() for m in re.findall(r"/d/(meterwatch-[a-z-]+)",
                                                                                 json.dumps(d))}
-    assert linked <= uids and {"meterwatch-area", "meterwatch-gateway", "meterwatch-meter-drilldown"} <= linked
-    assert render("Europe/Berlin")["area.json"].count("tz('Europe/Berlin')") == 2
+    assert linked <= uids and {"meterwatch-area-overview", "meterwatch-gateway", "meterwatch-meter-drilldown"} <= linked
+    assert render("Europe/Berlin")["area-overview.json"].count("tz('Europe/Berlin')") == 2
 
 
 # ---- against InfluxDB ---------------------------------------------------------------------------------
@@ -188,23 +188,23 @@ def test_area_page_days_suspects_and_alert_history_are_those_the_edge_published(
     a01 = grid.areas["A01"]
     v = {**EAST, "area": "(A01)"}
     yesterday = datetime.fromordinal(gd.NOW.astimezone(gd.TZ).date().toordinal() - 1).strftime("%Y-%m-%d")
-    bars = run(url, "area", "Line loss by day 日线损", v)
+    bars = run(url, "area-overview", "Line loss by day 日线损", v)
     assert {local_date(r["time"]): r["loss"] for r in bars} == pytest.approx(
         {d: p["loss_pct"] for d, p in a01.daily().items() if p["loss_pct"] is not None})
-    table = run(url, "area", "Daily balance 日供售电量", v)
+    table = run(url, "area-overview", "Daily balance 日供售电量", v)
     assert local_date(table[0]["time"]) == yesterday                              # newest first
     for r in table:
         p = a01.daily()[local_date(r["time"])]
         assert (r["supply kWh"], r["sales kWh"], r["loss %"], r["band"]) == (
             pytest.approx(p["supply_kwh"]), pytest.approx(p["sales_kwh"]), pytest.approx(p["loss_pct"]), p["band"])
     # Yesterday's suspects, and only yesterday's: the bypassing customer first, as the ground truth says.
-    suspects = run(url, "area", "Theft suspects yesterday 昨日窃电嫌疑", v)
+    suspects = run(url, "area-overview", "Theft suspects yesterday 昨日窃电嫌疑", v)
     published = a01.daily()[yesterday]["suspects"]
     assert [(r["rank"], r["meter"]) for r in suspects] == [(str(s["rank"]), s["meter"]) for s in published]
     assert suspects[0]["meter"] == gd.THIEF and {local_date(r["time"]) for r in suspects} == {yesterday}
     assert json.loads(suspects[0]["evidence"]) == published[0]["evidence"]
-    history = run(url, "area", "Alert history 告警记录", v)
-    start, end = window("area", "Alert history 告警记录")
+    history = run(url, "area-overview", "Alert history 告警记录", v)
+    start, end = window("area-overview", "Alert history 告警记录")
     events = [m.payload for m in a01.messages if m.payload["schema"] == "meterwatch.alert/2"
               and start <= round(datetime.fromisoformat(m.payload["ts"]).timestamp() * 1000) * 10**6 <= end]
     assert len(history) == len(events) > 0
@@ -234,17 +234,17 @@ def test_gateway_page_reads_now_drops_and_state_follow_the_health_reports(grid_d
 AGG = {"mean": lambda xs: sum(xs) / len(xs), "max": max, "min": min, "sum": sum}
 SERIES = [
     # dashboard, panel, variables, measurement, group-by tags, (alias, agg, field, scale)...
-    ("area", "Transformer load β 配变负载率", {"area": "(A01)"}, "realtime", (),
+    ("area-overview", "Transformer load β 配变负载率", {"area": "(A01)"}, "realtime", (),
      [("β max", "mean", "load_pct", 1), ("β S", "mean", "load_s_pct", 1)]),
-    ("area", "Transformer heat 配变温度", {"area": "(A01)"}, "realtime", (),
+    ("area-overview", "Transformer heat 配变温度", {"area": "(A01)"}, "realtime", (),
      [("hot-spot", "max", "hotspot_c", 1), ("top oil", "max", "top_oil_c", 1)]),
-    ("area", "Voltage band 电压", {"area": "(A01)"}, "realtime", (),
+    ("area-overview", "Voltage band 电压", {"area": "(A01)"}, "realtime", (),
      [("U a", "mean", "u_a", 1), ("U b", "mean", "u_b", 1), ("U c", "mean", "u_c", 1)]),
-    ("area", "Imbalance and neutral 三相不平衡", {"area": "(A01)"}, "realtime", (),
+    ("area-overview", "Imbalance and neutral 三相不平衡", {"area": "(A01)"}, "realtime", (),
      [("imbalance", "mean", "imbalance_pct", 1), ("neutral", "mean", "neutral_pct", 1)]),
-    ("area", "Voltage quality and coverage 电压合格率与采集", {"area": "(A01)"}, "area_interval", (),
+    ("area-overview", "Voltage quality and coverage 电压合格率与采集", {"area": "(A01)"}, "area_interval", (),
      [("U qualified", "mean", "voltage_qualified_pct", 1), ("meters read", "mean", "coverage_pct", 1)]),
-    ("area", "Customers low / high voltage 电压越限户数", {"area": "(A01)"}, "area_interval", (),
+    ("area-overview", "Customers low / high voltage 电压越限户数", {"area": "(A01)"}, "area_interval", (),
      [("low", "max", "meters_low_voltage", 1), ("high", "max", "meters_high_voltage", 1)]),
     ("gateway", "Bus wire use 总线占用", {"gateway": "(gw-east-2)"}, "bus_health", ("bus",),
      [("wire use", "mean", "utilisation", 100)]),
