@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("edge.commands.demo", "the whole pipeline on a simulated area, no services needed"),
     "run": ("edge.commands.run", "run the edge daemon (what the systemd unit starts)"),
     "check-config": ("edge.commands.check_config", "validate an edge configuration before any I/O"),
+    "status": ("edge.commands.status", "what the running daemon is doing: buses, devices, alerts, outbox"),
     "read": ("edge.commands.read", "read one meter (DL/T 645) or TTU (Modbus) and print the values"),
     "simulate": ("edge.commands.simulate", "serve or export a simulated transformer area"),
     "alerts": ("edge.commands.alerts", "tail alerts from an MQTT broker, as a subscriber would"),

@@ -24,7 +24,7 @@ from typing import IO, Any
 
 from edge.config import load_config
 from edge.config.model import Config, PlanConfig
-from edge.demo_view import Watch, local, render
+from edge.demo_view import LogPane, Watch, local, render
 from edge.service import Daemon, DaemonOptions
 from edge.sim.broker import Broker
 from edge.sim.clock import SimClock
@@ -65,6 +65,7 @@ class DemoOptions:
     view: str = "auto"            # "live" redraws the screen, "lines" prints events, "auto" picks by TTY
     workdir: str | None = None
     alertmanager: str | None = None   # also send the alerts to this Alertmanager (the collector's sink)
+    log_level: str = "WARNING"    # into <workdir>/demo.log, never onto the screen
 
 
 class _SimSchedulerClock:
@@ -94,11 +95,12 @@ def _demo_config(cfg: Config, state_dir: Path) -> Config:
     timeout costs a minute of simulated time. The simulated meters answer within 30 ms, so the buses
     wait at most 100 ms and do not retry; dead meters are probed again after 30 s to 5 min."""
     gateway = dataclasses.replace(cfg.gateway, state_dir=str(state_dir))
+    status = dataclasses.replace(cfg.status, listen="127.0.0.1:0", push_interval_s=1.0)   # the page, on a free port
     plans = {**cfg.plans, **DEMO_PLANS}
     plans.pop("meter_clock", None)
     buses = tuple(dataclasses.replace(b, response_delay_max_s=0.1, retries=0, backoff_base_s=30.0,
                                       backoff_max_s=300.0) if b.protocol == "dlt645" else b for b in cfg.buses)
-    return dataclasses.replace(cfg, gateway=gateway, plans=plans, buses=buses)
+    return dataclasses.replace(cfg, gateway=gateway, status=status, plans=plans, buses=buses)
 
 
 def _sim_time(ts: float) -> str:
@@ -112,41 +114,55 @@ async def run_demo(opts: DemoOptions) -> int:
     end_ts = sim_cfg.start + opts.end_h * 3600.0
     work = Path(opts.workdir or tempfile.mkdtemp(prefix="meterwatch-demo-"))
     live = opts.view == "live" or (opts.view == "auto" and sys.stdout.isatty())
-    async with _broker(opts.broker) as broker_url:
-        with serve_area(sim_cfg, clock=clock, out_dir=work / "field", mqtt_url=broker_url) as served:
-            cfg = _demo_config(load_config(served.edge_config), work / "state")
-            watch = Watch(broker_url, cfg.mqtt.topic_prefix)
-            collector = (_start_collector(opts.influx_url, opts.influx_api, broker_url, cfg, work)
-                         if opts.influx_url else None)
-            alerts = _start_alert_sink(opts.alertmanager, broker_url, cfg, work) if opts.alertmanager else None
-            daemon = Daemon(cfg=cfg, options=DaemonOptions(broker_url=broker_url, clock=_SimSchedulerClock(clock),
-                                                           notify_systemd=False, step_interval_s=0.25))
-            print(f"meterwatch demo: {len(served.buses)} DL/T 645 buses on "
-                  f"{', '.join(b.port for b in served.buses)}, TTU on {served.ttu.port}, broker {broker_url}, "
-                  f"simulated clock ×{opts.speed:g}; files in {work}", flush=True)
-            task = asyncio.create_task(daemon.run(), name="daemon")
-            try:
-                while clock.now() < end_ts and not task.done():
-                    await asyncio.sleep(1.0)
-                    _show(watch, clock, live)
-            finally:
-                if alerts is not None:   # before the gateway stops: its offline status is not the story
-                    await asyncio.to_thread(_stop_alert_sink, alerts, work / "collector-alerts.log")
-                daemon.stop()
-                rc = await task
-            await asyncio.sleep(1.0)
-            if collector is not None:
-                collector.stop()
-            watch.close()
-            _show(watch, clock, live)
-            return _summary(watch, rc)
+    work.mkdir(parents=True, exist_ok=True)
+    logs = LogPane(work / "demo.log").install(opts.log_level)
+    try:
+        async with _broker(opts.broker) as broker_url:
+            with serve_area(sim_cfg, clock=clock, out_dir=work / "field", mqtt_url=broker_url) as served:
+                cfg = _demo_config(load_config(served.edge_config), work / "state")
+                watch = Watch(broker_url, cfg.mqtt.topic_prefix)
+                collector = (_start_collector(opts.influx_url, opts.influx_api, broker_url, cfg, work)
+                             if opts.influx_url else None)
+                alerts = _start_alert_sink(opts.alertmanager, broker_url, cfg, work) if opts.alertmanager else None
+                daemon = Daemon(cfg=cfg, options=DaemonOptions(broker_url=broker_url, clock=_SimSchedulerClock(clock),
+                                                               notify_systemd=False, step_interval_s=0.25))
+                print(f"meterwatch demo: {len(served.buses)} DL/T 645 buses on "
+                      f"{', '.join(b.port for b in served.buses)}, TTU on {served.ttu.port}, broker {broker_url}, "
+                      f"simulated clock ×{opts.speed:g}; files in {work}", flush=True)
+                task = asyncio.create_task(daemon.run(), name="daemon")
+                page: str | None = None
+                try:
+                    while clock.now() < end_ts and not task.done():
+                        await asyncio.sleep(1.0)
+                        if page is None and daemon.view is not None and daemon.view.endpoints["http"]:
+                            page = daemon.view.endpoints["http"]
+                            if not live:
+                                print(f"the gateway's status page (meterwatch status): {page}", flush=True)
+                        _show(watch, clock, live, logs, page)
+                finally:
+                    if alerts is not None:   # before the gateway stops: its offline status is not the story
+                        await asyncio.to_thread(_stop_alert_sink, alerts, work / "collector-alerts.log")
+                    daemon.stop()
+                    rc = await task
+                await asyncio.sleep(1.0)
+                if collector is not None:
+                    collector.stop()
+                watch.close()
+                _show(watch, clock, live, logs, None)
+                rc = _summary(watch, rc)
+                print(logs.summary())
+                return rc
+    finally:
+        logs.uninstall()
 
 
-def _show(watch: Watch, clock: SimClock, live: bool) -> None:
+def _show(watch: Watch, clock: SimClock, live: bool, logs: LogPane, page: str | None) -> None:
     if live:
         with watch.lock:
             screen = render(watch.state, sim_time=_sim_time(clock.now()), speed=clock.speed,
-                            title="transformer area DEMO1")
+                            title="transformer area DEMO1", log=logs.pane())
+        if page:
+            screen += f"\n\n  the gateway's own status page: {page}"
         sys.stdout.write("\x1b[H\x1b[2J" + screen + "\n")
         sys.stdout.flush()
     else:

@@ -3,17 +3,23 @@
 ``Watch`` subscribes to everything under the topic prefix like any alert subscriber or dashboard
 would, keeps the latest transformer state, line loss and the alert history, and renders them as a
 terminal screen (redrawn in place on a TTY, as plain event lines otherwise).
+
+``LogPane`` keeps the daemon's and simulator's log out of the story: every record goes to a log file
+in the demo's directory; the live screen shows the last few warnings in a pane of its own, and the end
+of the demo says how many there were and which came most often.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import queue
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as paho
@@ -21,7 +27,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.publish.mqtt import parse_broker_url
 
-__all__ = ["Watch", "local", "render"]
+__all__ = ["LogPane", "Watch", "local", "render"]
 
 
 @dataclass
@@ -121,6 +127,63 @@ class Watch:
         self.new_events.put(line)
 
 
+class LogPane(logging.Handler):
+    """Every log record into ``path``; warnings and errors also counted and kept for the screen."""
+
+    def __init__(self, path: Path, *, keep: int = 4) -> None:
+        super().__init__(logging.WARNING)
+        self.path = path
+        self.counts: Counter[str] = Counter()          # level name -> records
+        self.messages: Counter[tuple[str, str]] = Counter()   # (logger, format string) -> records
+        self.example: dict[tuple[str, str], str] = {}         # ... and its first message
+        self.recent: deque[str] = deque(maxlen=keep)
+        self._file = logging.FileHandler(path, encoding="utf-8")
+        self._file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+
+    def install(self, level: str) -> LogPane:
+        root = logging.getLogger()
+        root.setLevel(level)
+        root.addHandler(self._file)
+        root.addHandler(self)
+        return self
+
+    def uninstall(self) -> None:
+        root = logging.getLogger()
+        for h in (self, self._file):
+            root.removeHandler(h)
+        self._file.close()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+        except Exception:  # a bad format string must not stop the demo
+            text = str(record.msg)
+        first = text.splitlines()[0] if text else ""
+        self.counts[record.levelname] += 1
+        key = (record.name, str(record.msg))                # one kind of message, whatever its arguments
+        self.messages[key] += 1
+        self.example.setdefault(key, f"{record.name}: {first[:120]}")
+        self.recent.append(f"{time.strftime('%H:%M:%S', time.localtime(record.created))} {record.levelname:<7} "
+                           f"{record.name}: {first[:100]}")
+
+    def pane(self) -> list[str]:
+        """The screen's log pane (empty when nothing was logged)."""
+        if not self.counts:
+            return []
+        return ["", f"  log ({self._tally()}, all in {self.path}):", *(f"    {line}" for line in self.recent)]
+
+    def summary(self) -> str:
+        """One line (or a few) for the end of the demo."""
+        if not self.counts:
+            return f"Log: no warnings or errors (everything is in {self.path})."
+        top = "; ".join(f"{n}× {self.example[k]}{' (and alike)' if n > 1 else ''}"
+                        for k, n in self.messages.most_common(3))
+        return f"Log: {self._tally()} in {self.path}; most frequent: {top}"
+
+    def _tally(self) -> str:
+        return ", ".join(f"{n} {lvl.lower()}{'s' if n > 1 else ''}" for lvl, n in sorted(self.counts.items()))
+
+
 def local(rfc3339: Any, utc_offset_s: int = 8 * 3600, fmt: str = "%H:%M:%S") -> str:
     """An RFC 3339 UTC timestamp of a payload as the area's local time of day."""
     try:
@@ -141,7 +204,7 @@ def _f(v: Any, fmt: str = "{:.1f}") -> str:
     return "  –" if v is None else fmt.format(v)
 
 
-def render(state: ViewState, *, sim_time: str, speed: float, title: str) -> str:
+def render(state: ViewState, *, sim_time: str, speed: float, title: str, log: list[str] | None = None) -> str:
     """One screen of the live view."""
     rt, iv = state.realtime, state.interval
     load = rt.get("load_pct")
@@ -166,4 +229,5 @@ def render(state: ViewState, *, sim_time: str, speed: float, title: str) -> str:
     lines += ["", "  recent events:"]
     lines += [f"    {e}" for e in state.events[-8:]] or ["    none yet"]
     lines += ["", "  messages received: " + ", ".join(f"{k} {v}" for k, v in sorted(state.messages.items()))]
+    lines += log or []
     return "\n".join(lines)

@@ -6,6 +6,7 @@ zone, meter lists, Modbus profiles) + what depends on this machine and on the pl
 * the credential and certificate files exist and can be read by this user; the CA bundle, client
   certificate and key load, and the key belongs to the certificate. The password file's name is never
   printed — a password written into ``password_file`` by mistake must not end up in a log;
+* the status page's ``token_file`` (``[status]``) can be read and is not empty;
 * every reading plan fits its bus: a round must finish within its deadline and a bus cannot need more
   than 100 % of its wire (``edge.scheduler``'s planner, the one the bus schedulers plan with).
 
@@ -47,6 +48,9 @@ def preflight(path: str | Path, *, files: bool = True, credentials_dir: str | No
     mqtt = doc.data.get("mqtt")
     if files and isinstance(mqtt, dict):
         _check_files(doc, {k: v for k, v in mqtt.items() if isinstance(v, str)}, credentials_dir)
+    status = doc.data.get("status")
+    if files and isinstance(status, dict) and isinstance(status.get("token_file"), str) and status["token_file"]:
+        _check_token(doc, status["token_file"], credentials_dir)
     capacity = _check_capacity(doc, cfg) if cfg is not None else {}
     doc.raise_if_errors()
     assert cfg is not None
@@ -69,6 +73,18 @@ def _unreadable(path: Path) -> str | None:
         return "is a directory"
     except OSError as exc:
         return exc.strerror or str(exc)
+
+
+def _check_token(doc: Doc, token_file: str, credentials_dir: str | None) -> None:
+    """The status page's token file: readable and not empty (its name is not shown, like the password's)."""
+    path = credential_path(token_file, credentials_dir)
+    why = _unreadable(path)
+    if why is None and not path.read_bytes().strip():
+        why = "it is empty"
+    if why:
+        doc.error("status.token_file", f"cannot use the token file ({why}); relative names are looked up in "
+                  "$CREDENTIALS_DIRECTORY (systemd LoadCredential=, --credentials-dir for check-config), else in "
+                  f"{Path.cwd()}")
 
 
 def _check_files(doc: Doc, mqtt: dict[str, str], credentials_dir: str | None) -> None:

@@ -35,6 +35,7 @@ from edge.publish.health import run_health
 from edge.publish.publisher import Publisher
 from edge.scheduler.clock import Clock, WallClock
 from edge.scheduler.port import PortBackoff
+from edge.status.service import StatusService, control_socket_path, read_token
 
 __all__ = ["Daemon", "DaemonOptions", "run_daemon"]
 
@@ -61,6 +62,7 @@ class Daemon:
     buses: list[Bus] = field(default_factory=list)
     port_alerts: PortAlerts | None = None
     health: Health | None = None
+    view: StatusService | None = None
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
@@ -90,12 +92,14 @@ class Daemon:
         tz = zoneinfo.ZoneInfo(cfg.gateway.timezone)
         utc_offset_s = datetime.now(tz).utcoffset().total_seconds()  # type: ignore[union-attr]
         self.buses = build_buses(cfg, engines.queue, self.clock, utc_offset_s, on_event=alerts.on_event,
-                                 port_backoff=options.port_backoff)
+                                 port_backoff=options.port_backoff, control=control_socket_path(cfg))
         for b in self.buses:
             engines.add_routes(b.routes)
         self.health = Health(engines, publisher, lambda: [b.supervisor.telemetry() for b in self.buses],
                              lambda: {"ports_offline": sum(not b.supervisor.online for b in self.buses)})
         self.health.n_buses = len(self.buses)
+        self.view = StatusService(self, token=read_token(cfg))   # control socket, page, /metrics
+        await self.view.start()
 
     def _tasks(self) -> list[asyncio.Task[Any]]:
         assert self.engines is not None and self.health is not None and self.publisher is not None
@@ -113,6 +117,8 @@ class Daemon:
                                                 interval_s=self.cfg.publish.health_interval_s,
                                                 clock=self.clock.now), name="health")]
         tasks += [asyncio.create_task(b.supervisor.run(), name=f"bus {b.cfg.name}") for b in self.buses]
+        if self.view is not None:
+            tasks.append(asyncio.create_task(self.view.run(), name="gateway view"))
         if options.notify_systemd:
             tasks.append(asyncio.create_task(status_loop(health), name="status"))
         return tasks

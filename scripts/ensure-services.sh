@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the integration tests start (mosquitto, victoria-metrics, influxdb, socat,
-# prometheus-alertmanager with amtool)
+# prometheus-alertmanager with amtool, chromium)
 # when they are missing. Fails loudly when they are missing and cannot be installed.
 set -euo pipefail
 need=()
@@ -12,8 +12,10 @@ command -v prometheus-alertmanager >/dev/null 2>&1 && command -v amtool >/dev/nu
   || need+=(prometheus-alertmanager)
 command -v openssl          >/dev/null 2>&1 || need+=(openssl)
 command -v systemd-analyze  >/dev/null 2>&1 || need+=(systemd)
+# the status page's browser test (tests/edge/status/test_page.py) drives Debian's headless chromium
+command -v chromium         >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then
-  echo "services: mosquitto, victoria-metrics, influxd, socat, alertmanager present"
+  echo "services: mosquitto, victoria-metrics, influxd, socat, alertmanager, chromium present"
   exit 0
 fi
 echo "services: installing ${need[*]}"

@@ -1,5 +1,6 @@
 """``meterwatch read`` and ``scan`` take the port's lock for their run (``edge.portlock``): a port that
-the daemon (or another ``read``) holds is refused, naming the holder, instead of garbling its polling."""
+the daemon (or another ``read``) holds is refused, naming the holder, instead of garbling its polling —
+except that ``read`` asks a daemon with a control socket to read for it (``edge.status.ondemand``)."""
 
 from __future__ import annotations
 
@@ -22,12 +23,17 @@ def bad_baud(baud: int | None, command: str) -> bool:
     return True
 
 
-def with_port_lock(command: str, port: str, run: Callable[[], int]) -> int:
-    """``run()`` while holding ``port``'s lock; exit status 3 with the holder named when it is taken."""
+def with_port_lock(command: str, port: str, run: Callable[[], int],
+                   busy: Callable[[portlock.Holder], int | None] | None = None) -> int:
+    """``run()`` while holding ``port``'s lock. When it is taken: ``busy(holder)`` if that gives an exit
+    status (``read`` asks the daemon), else exit status 3 with the holder named."""
     try:
         lock = portlock.acquire(port, program=f"meterwatch {command}")
     except portlock.PortBusy as exc:
         h = exc.holder
+        code = busy(h) if busy is not None else None
+        if code is not None:
+            return code
         how = ("stop the daemon first (systemctl stop meterwatch-edge) or wait until it no longer polls this "
                "port" if h.program == "meterwatch run" else "wait until it has finished")
         print(f"meterwatch {command}: 端口被占用 / port in use: {exc}; {how}", file=sys.stderr)

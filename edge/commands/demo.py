@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 
@@ -18,7 +17,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--view", default="auto", choices=("auto", "live", "lines"),
                    help="live: redraw the terminal; lines: print events (default: live on a terminal)")
     p.add_argument("--workdir", help="keep the field config, state and logs here (default: a temp directory)")
-    p.add_argument("--log-level", default="WARNING", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    p.add_argument("--log-level", default="WARNING", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                   help="what goes into <workdir>/demo.log (the screen only shows a pane of recent warnings)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -26,8 +26,6 @@ def run(args: argparse.Namespace) -> int:
 
     from edge.demo import DemoOptions, run_demo
 
-    logging.basicConfig(level=args.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not 1 <= args.speed <= 600:
         print("meterwatch demo: --speed must be within 1..600 (wire timing is real; faster overruns the bus)",
               file=sys.stderr)
@@ -36,5 +34,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"meterwatch demo: --alertmanager {args.alertmanager!r} is not an http(s):// URL", file=sys.stderr)
         return 2
     opts = DemoOptions(broker=args.broker, influx_url=args.influx_url, influx_api=args.influx_api,
-                       speed=args.speed, view=args.view, workdir=args.workdir, alertmanager=args.alertmanager)
+                       speed=args.speed, view=args.view, workdir=args.workdir, alertmanager=args.alertmanager,
+                       log_level=args.log_level)
     return asyncio.run(run_demo(opts))

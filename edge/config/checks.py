@@ -17,7 +17,8 @@ import time
 import zoneinfo
 from datetime import datetime, timedelta, timezone
 
-__all__ = ["MAX_PREFIX_BYTES", "MAX_PREFIX_LEVELS", "timezone_problem", "topic_prefix_problem", "zone_offsets"]
+__all__ = ["MAX_PREFIX_BYTES", "MAX_PREFIX_LEVELS", "is_loopback", "listen_problem", "split_listen", "timezone_problem",
+           "topic_prefix_problem", "zone_offsets"]
 
 MAX_PREFIX_BYTES = 256
 MAX_PREFIX_LEVELS = 16
@@ -72,3 +73,39 @@ def zone_offsets(name: str, start: float | None = None, days: int = 366) -> list
         offset = (t0 + timedelta(days=day)).astimezone(tz).utcoffset()
         found.add(int(offset.total_seconds()) if offset is not None else 0)
     return sorted(found)
+
+
+def split_listen(listen: str) -> tuple[str, int]:
+    """``host:port`` (``[::1]:8780`` for IPv6) as (host, port); ``ValueError`` when it is not."""
+    host, sep, port = listen.rpartition(":")
+    if not sep or not host or not port.isdigit() or any(c.isspace() for c in listen):
+        raise ValueError(f"{listen!r} is not host:port (e.g. 127.0.0.1:8780, [::1]:8780)")
+    return host.strip("[]"), int(port)
+
+
+def is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def listen_problem(listen: str, *, has_token: bool) -> str | None:
+    """Why the status page's ``listen`` address cannot be used (None when it can): the port must be a port,
+    and any address reachable from outside the gateway needs a token."""
+    if not listen:
+        return None
+    try:
+        host, port = split_listen(listen)
+    except ValueError as exc:
+        return str(exc)
+    if port > 65535:
+        return f"port {port} is above 65535"
+    if not is_loopback(host) and not has_token:
+        return (f"{host} is reachable from other machines: set token_file (the page and /metrics then ask for "
+                "it), or listen on 127.0.0.1")
+    return None

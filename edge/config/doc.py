@@ -20,6 +20,7 @@ from edge.config.model import (
     MqttConfig,
     PlanConfig,
     PublishConfig,
+    StatusConfig,
     TransformerConfig,
 )
 
@@ -97,6 +98,7 @@ def render() -> str:
     parts += _table("[gateway]", GatewayConfig)
     parts += _table("[mqtt]", MqttConfig)
     parts += _table("[publish]", PublishConfig)
+    parts += _table("[status]", StatusConfig)
     parts += _table("[[bus]]", BusConfig)
     parts += _table("[plans.<name>]", PlanConfig)
     parts.append("\nDefault plans (a `[plans.<name>]` table of the same name overrides keys of it):\n")

@@ -17,7 +17,7 @@ from edge.config.areas import AreaContext, build_areas
 from edge.config.buses import build_buses, build_plans
 from edge.config.localtime import gateway_params
 from edge.config.meterlist import CSV_COLUMNS
-from edge.config.model import Config, GatewayConfig, MqttConfig, PublishConfig
+from edge.config.model import Config, GatewayConfig, MqttConfig, PublishConfig, StatusConfig
 from edge.errors import ConfigError
 from tomlconf import Doc, build, check_keys, key_lines, parse_toml, read_text
 
@@ -26,7 +26,7 @@ __all__ = ["AREA_FILE_KEYS", "CSV_COLUMNS", "load_config", "load_config_doc", "l
 
 # Optional top-level tables that are one dataclass each: a new one is a dataclass in model.py, a field of
 # Config with a default, an entry here and a table in doc.py.
-SECTIONS: dict[str, type] = {"publish": PublishConfig}
+SECTIONS: dict[str, type] = {"publish": PublishConfig, "status": StatusConfig}
 TOP_LEVEL = ("gateway", "mqtt", *SECTIONS, "bus", "plans", "detection", "area")
 # Keys an area file written by ``meterwatch simulate --export`` (or a utility archive) may carry beside
 # the DESIGN §3 ones; only ``load_config_doc(..., areas_only=True)`` accepts them.
@@ -68,6 +68,8 @@ def load_config_doc(data: dict[str, Any], lines: dict[str, int], file: str = "<c
     plans = build_plans(doc, data.get("plans", {}))
     if mqtt is not None:
         _check_mqtt(doc, mqtt)
+    if sections.get("status") is not None:
+        _check_status(doc, sections["status"])
     buses = build_buses(doc, data.get("bus", []))
     ctx = AreaContext(buses={b.name: b for b in buses}, params=params, base_dir=base_dir or Path(file).parent,
                       areas_only=areas_only, timezone=stated_zone)
@@ -99,6 +101,14 @@ def _area_file(data: dict[str, Any]) -> dict[str, Any]:
         data["area"] = [{k: v for k, v in a.items() if k not in AREA_FILE_KEYS} if isinstance(a, dict) else a
                         for a in raw]
     return data
+
+
+def _check_status(doc: Doc, status: StatusConfig) -> None:
+    from edge.config.checks import listen_problem
+
+    why = listen_problem(status.listen, has_token=bool(status.token_file))
+    if why:
+        doc.error("status.listen", why)
 
 
 def _check_mqtt(doc: Doc, mqtt: MqttConfig) -> None:

@@ -26,6 +26,7 @@ __all__ = [
     "MqttConfig",
     "PlanConfig",
     "PublishConfig",
+    "StatusConfig",
     "TransformerConfig",
 ]
 
@@ -77,6 +78,19 @@ class PublishConfig:
     realtime: str = f("every_poll", choices=("every_poll", "off"), doc="publish summary/realtime per master poll")
     meters_interval: str = f("publish", choices=("publish", "off"), doc="publish meters/interval every interval")
     snapshot_interval_s: float = f(300.0, lo=10, hi=86400, doc="engine snapshot period")
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatusConfig:
+    """The daemon's own view: control socket (``meterwatch status``, reads through the daemon), status page, /metrics."""
+
+    socket: str = f("", doc="control socket of `meterwatch status` and of reads through the daemon; empty: "
+                            "$RUNTIME_DIRECTORY/control.sock under systemd, else <state_dir>/control.sock")
+    listen: str = f("", doc="host:port of the status page and /metrics (e.g. 127.0.0.1:8780); empty: off; any "
+                        "address but loopback needs token_file")
+    token_file: str = f("", doc="file holding the token for the page and /metrics (HTTP Basic password, any "
+                                "user name, or Bearer); relative: in $CREDENTIALS_DIRECTORY; never the token itself")
+    push_interval_s: float = f(2.0, lo=0.5, hi=60, doc="how often the open page is updated")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -161,6 +175,7 @@ class Config:
     gateway: GatewayConfig
     mqtt: MqttConfig
     publish: PublishConfig = field(default_factory=PublishConfig)
+    status: StatusConfig = field(default_factory=StatusConfig)
     buses: tuple[BusConfig, ...] = ()
     plans: dict[str, PlanConfig] = field(default_factory=dict)
     areas: tuple[AreaConfig, ...] = ()

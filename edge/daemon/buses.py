@@ -101,8 +101,9 @@ def devices_per_area(devices: list[BusDevice]) -> dict[str, int]:
 
 def build_buses(cfg: Config, out: asyncio.Queue[DeviceRead], clock: Clock, utc_offset_s: float, *,
                 on_event: Callable[[PortEvent], Awaitable[None]] | None = None,
-                port_backoff: PortBackoff | None = None) -> list[Bus]:
-    """A supervised ``Bus`` for every configured bus that has devices. Nothing is opened here."""
+                port_backoff: PortBackoff | None = None, control: str | None = None) -> list[Bus]:
+    """A supervised ``Bus`` for every configured bus that has devices. Nothing is opened here. ``control``:
+    the daemon's control socket, named in its port locks (``meterwatch read`` asks the daemon there)."""
     base_dir = Path(cfg.source).parent if cfg.source else Path(".")
     plans = reading_plans(cfg, utc_offset_s)
     buses = []
@@ -121,6 +122,6 @@ def build_buses(cfg: Config, out: asyncio.Queue[DeviceRead], clock: Clock, utc_o
             clock_policy=ClockPolicy(time_sync=bus.time_sync))
         supervisor = PortSupervisor(
             bus=bus.name, port=port, scheduler=scheduler, clock=clock, backoff=port_backoff, on_event=on_event,
-            lock=functools.partial(portlock.acquire, bus.port, program=LOCK_PROGRAM, bus=bus.name))
+            lock=functools.partial(portlock.acquire, bus.port, program=LOCK_PROGRAM, bus=bus.name, control=control))
         buses.append(Bus(cfg=bus, devices=devices, port=port, scheduler=scheduler, supervisor=supervisor))
     return buses

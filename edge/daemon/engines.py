@@ -12,6 +12,8 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -22,11 +24,26 @@ from edge.pipeline import AreaRunner, MessageSink
 from edge.readings import DeviceRead
 from edge.scheduler.clock import Clock
 
-__all__ = ["QUEUE_MAX", "Engines", "plan_cadences"]
+__all__ = ["QUEUE_MAX", "Engines", "TickTimes", "plan_cadences"]
 
 log = logging.getLogger(__name__)
 
 QUEUE_MAX = 20_000             # DeviceRead batches between schedulers and engines
+
+
+class TickTimes:
+    """How long the engine loop's steps took (drain, every area's advance, storing): the last
+    ``keep`` of them for percentiles, and a count and sum since start for rates."""
+
+    def __init__(self, keep: int = 600) -> None:
+        self.recent: deque[float] = deque(maxlen=keep)
+        self.count = 0
+        self.sum_s = 0.0
+
+    def add(self, seconds: float) -> None:
+        self.recent.append(seconds)
+        self.count += 1
+        self.sum_s += seconds
 
 
 class Engines:
@@ -40,6 +57,7 @@ class Engines:
         self.runners: dict[str, AreaRunner] = {}
         self.route: dict[str, tuple[str, str]] = {}
         self.counters = {"queue_full_waits": 0, "unrouted_reads": 0, "engine_step_errors": 0}
+        self.ticks = TickTimes()
 
     def build(self, sink: MessageSink, saved_state: Callable[[str], bytes | None]) -> None:
         """One runner per configured area, restored from ``saved_state(key)`` where there is one."""
@@ -101,7 +119,9 @@ class Engines:
             first: DeviceRead | None = None
             with contextlib.suppress(asyncio.TimeoutError):
                 first = await asyncio.wait_for(self.queue.get(), wait_s)
+            t0 = time.perf_counter()
             await self.step(first=first)
+            self.ticks.add(time.perf_counter() - t0)
             after_step()
 
 

@@ -19,6 +19,10 @@ ends ``run()`` with the transaction still pending, and the ``PortSupervisor`` re
 ``run()`` again. The rounds carry on from where they were; slots that passed meanwhile are counted as
 overruns, as any slot that could not be served.
 
+On-demand reads (``meterwatch read`` on a port the daemon owns) are slotted in between two
+transactions, before the next scheduled one (``edge.scheduler.slots``): they cost their wire time and
+nothing else.
+
 Output: one ``DeviceRead`` per device per plan slot into ``out`` (bounded). When ``out`` is full the
 oldest batch is dropped and counted (``queue_dropped``): the bus must keep moving, and the freshest
 data is worth more to live detection than a backlog the engine cannot absorb.
@@ -38,6 +42,7 @@ from edge.readings import DeviceRead, Failure
 from edge.scheduler.clock import Clock, WallClock
 from edge.scheduler.plans import BackoffPolicy, ClockPolicy, DeviceSpec, ReadingPlan
 from edge.scheduler.reader import DeviceReader
+from edge.scheduler.slots import ExclusiveSlots
 from edge.scheduler.telemetry import BusTelemetry, PlanTelemetry, _Counters
 
 __all__ = ["BusScheduler"]
@@ -95,6 +100,10 @@ class _Device:
     next_probe: float = math.inf
     probe: _Job | None = None
     silence_cost_s: float = 0.0   # wire time the last unanswered transaction cost
+    last_ok: float | None = None  # clock time of the last transaction it answered
+    last_error: str | None = None  # the last failure (silence, error reply, bad value), kept after recovery
+    last_error_ts: float | None = None
+    changed: int = 0              # the scheduler's change count when any of the above last changed
 
 
 class BusScheduler:
@@ -112,6 +121,8 @@ class BusScheduler:
         self._clock_policy = clock_policy or ClockPolicy()
         self._guard = (guard_factor, guard_s)
         self._c = _Counters()
+        self.slots = ExclusiveSlots(self._clock)   # on-demand reads, between two transactions
+        self.changes = 0              # device state changes so far: live views ask for what changed since
         self._seq = 0
         # Active jobs in a heap with lazy invalidation: a job whose key changes is pushed again with a
         # new version and stale entries are dropped when they reach the top (2000 meters stay cheap).
@@ -197,13 +208,16 @@ class BusScheduler:
         while True:
             now = self._clock.now()
             self._tick(now)
+            if self.slots:
+                self._c.busy_s += await self.slots.serve()
+                continue
             if self._sync_due:
                 await self._broadcast()
                 continue
             job = self._pick()
             if job is None:
                 # Re-check at least every 5 s so that a wall-clock step is noticed promptly.
-                await self._clock.sleep(min(self._next_wake() - now, 5.0))
+                await self.slots.idle(min(self._next_wake() - now, 5.0))
                 continue
             await self._step(job)
 
@@ -331,9 +345,9 @@ class BusScheduler:
         assert job.result is not None
         t0 = self._clock.now()
         silent_reason = None
+        estimate_s = self._reader.estimate_s(job.device, group)
         try:
-            dr = await asyncio.wait_for(self._reader.read(job.device, group),
-                                        self._guard_s(self._reader.estimate_s(job.device, group)))
+            dr = await asyncio.wait_for(self._reader.read(job.device, group), self._guard_s(estimate_s))
         except PortError:
             self._c.busy_s += self._clock.now() - t0
             raise           # the transaction stays pending; the port is reopened and it goes first
@@ -350,14 +364,18 @@ class BusScheduler:
         job.cursor += 1
         if silent_reason is not None:
             self._c.reads_failed += 1
+            dev.last_error, dev.last_error_ts = silent_reason, t1
             job.result.failures.extend(Failure(device=job.device, quantity=q, reason=silent_reason, ts=t1)
                                        for q in group)
             self._on_silent(job, dev, t1, cost_s=t1 - t0)
         else:
             if dr.failures or not dr.readings:
                 self._c.reads_failed += 1
+                dev.last_error = dr.failures[0].reason if dr.failures else "empty reply"
+                dev.last_error_ts = t1
             else:
                 self._c.reads_ok += 1
+                self._c.useful_s += estimate_s
             self._c.readings += len(dr.readings)
             job.result.readings.extend(dr.readings)
             job.result.failures.extend(dr.failures)
@@ -381,6 +399,7 @@ class BusScheduler:
             self._c.reads_failed += 1
             job.cursor += 1
             log.info('bus "%s" device %r: clock read: %s', self.bus, job.device, exc or "no reply")
+            dev.last_error, dev.last_error_ts = f"clock read: {exc or 'no reply'}", t1
             self._on_silent(job, dev, t1, cost_s=t1 - t0)
         except Exception as exc:
             t1 = self._clock.now()
@@ -388,10 +407,13 @@ class BusScheduler:
             self._c.reads_failed += 1
             job.cursor += 1
             log.warning('bus "%s" device %r: clock read failed: %r', self.bus, job.device, exc)
+            dev.last_error, dev.last_error_ts = f"clock read failed: {exc}", t1
+            self._touch(dev)
         else:
             t1 = self._clock.now()
             self._c.busy_s += t1 - t0
             self._c.reads_ok += 1
+            self._c.useful_s += self._reader.clock_estimate_s(job.device)
             job.cursor += 1
             drift = meter_ts - t1     # meter minus gateway at reply arrival; + = meter runs ahead
             self._c.drifts[job.device] = drift
@@ -404,8 +426,14 @@ class BusScheduler:
         if job.active:
             self._finish(job, self._clock.now())
 
+    def _touch(self, dev: _Device) -> None:
+        self.changes += 1
+        dev.changed = self.changes
+
     def _on_answer(self, job: _Job, dev: _Device, t: float) -> None:
         dev.silent = 0
+        dev.last_ok = t
+        self._touch(dev)
         if dev.backed_off:
             dev.backed_off = False
             dev.probes_failed = 0
@@ -420,6 +448,7 @@ class BusScheduler:
 
     def _on_silent(self, job: _Job, dev: _Device, t: float, *, cost_s: float) -> None:
         dev.silent += 1
+        self._touch(dev)
         dev.silence_cost_s = cost_s
         if job.probe:
             dev.probes_failed += 1
@@ -531,6 +560,28 @@ class BusScheduler:
             clock_drift_max_abs_s=max((abs(d) for d in drifts), default=None),
             clocks_over_limit=self._c.clocks_over_limit, time_syncs=self._c.time_syncs,
             plans=tuple(plans), backed_off=backed)
+
+    def totals(self) -> dict[str, float]:
+        """Cumulative counters since start, read without side effects (``telemetry()`` starts a new
+        utilisation window for the health payload; the live views keep their own windows from these)."""
+        c = self._c
+        return {"t0": self._t0, "now": self._clock.now(), "busy_s": c.busy_s, "useful_s": c.useful_s,
+                "reads_ok": c.reads_ok, "reads_failed": c.reads_failed, "reads_skipped": c.reads_skipped,
+                "readings": c.readings, "on_demand": self.slots.stats.served,
+                "on_demand_busy_s": self.slots.stats.busy_s}
+
+    def device_rows(self, since: int = 0) -> list[tuple[str, float | None, str | None, float | None, int, bool,
+                                                        float | None]]:
+        """Per device changed after change count ``since`` (0: every device), cheaply — a live view asks
+        every few seconds: (name, last success, last error, its time, silent transactions in a row, backed
+        off, next probe). Clock times; None = never."""
+        return [(name, d.last_ok, d.last_error, d.last_error_ts, d.silent, d.backed_off,
+                 d.next_probe if d.backed_off and math.isfinite(d.next_probe) else None)
+                for name, d in self._devices.items() if d.changed > since or not since]
+
+    def device_counts(self) -> tuple[int, int]:
+        """(devices, of which backed off)."""
+        return len(self._devices), sum(d.backed_off for d in self._devices.values())
 
     def clock_drifts(self) -> dict[str, float]:
         """Last measured drift per device (meter minus gateway, seconds)."""

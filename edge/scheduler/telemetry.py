@@ -70,6 +70,7 @@ class _Counters:
     reads_skipped: int = 0
     readings: int = 0
     busy_s: float = 0.0
+    useful_s: float = 0.0         # wire-formula time of the transactions that returned everything asked
     recovered: int = 0
     probes: int = 0
     queue_dropped: int = 0

@@ -49,6 +49,7 @@ def test_example_passes_on_a_gateway_that_has_its_credential_and_ca(tmp_path: Pa
     creds = tmp_path / "creds"
     creds.mkdir()
     (creds / "mqtt-password").write_text("s3cret\n")
+    (creds / "status-token").write_text("t0ken\n")           # the status page's token ([status] token_file)
     subprocess.run([require_binary("openssl"), "req", "-x509", "-newkey", "ec", "-pkeyopt",
                     "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
                     "-subj", "/CN=meterwatch test CA"], cwd=tmp_path, check=True, capture_output=True, timeout=30)

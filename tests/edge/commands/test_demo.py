@@ -36,3 +36,7 @@ def test_demo_tells_the_whole_story_and_exits_0(tmp_path: Path):
     assert "CLEARED  overload" in out.stdout
     # the daemon's state and the field config it polled are where the demo said
     assert (tmp_path / "field" / "edge.toml").exists() and (tmp_path / "state" / "outbox.sqlite3").exists()
+    # no log line between the story's lines: they went to demo.log and are summed up at the end
+    assert not [ln for ln in (out.stdout + out.stderr).splitlines() if " WARNING " in ln or " ERROR " in ln]
+    assert (tmp_path / "demo.log").exists() and f"in {tmp_path / 'demo.log'}" in out.stdout.splitlines()[-1]
+    assert "the gateway's status page (meterwatch status): http://127.0.0.1:" in out.stdout

@@ -45,6 +45,24 @@ def test_read_prints_dis_and_quantities_as_json(ptys, capsys):
     assert rows["u_a"]["value"] == pytest.approx(215.9) and rows["i_a"]["value"] == pytest.approx(-0.375)
 
 
+def test_read_shows_values_at_the_resolution_of_their_register(ptys, capsys):
+    dev, cli = ptys
+    bus, _ = simbus.make_bus(19200, faults=False)
+    with bus.serving(dev):
+        code = read.run(_args("--port", cli, "--baud", "19200", "--parity", "N", "--address", "000000000003",
+                              "00010000", "u_a", "i_a"))
+        table = capsys.readouterr().out
+        code_json = read.run(_args("--port", cli, "--baud", "19200", "--parity", "N", "--address", "000000000003",
+                                   "--json", "u_a", "00010000"))
+        raw = capsys.readouterr().out
+    assert code == code_json == 0
+    lines = {ln.split()[0]: ln.split() for ln in table.splitlines()}
+    assert lines["u_a"][2:4] == ["215.9", "V"]          # XXX.X: one decimal
+    assert lines["e_fwd"][2:4] == ["1033.33", "kWh"]    # XXXXXX.XX: two
+    assert lines["i_a"][2:4] == ["-0.375", "A"]         # XXX.XXX, signed
+    assert '"value": 215.9,' in raw and '"text": "215.9"' in raw and '"text": "1033.33"' in raw
+
+
 def test_read_a_1997_meter_and_report_failures_in_the_table(ptys, capsys):
     dev, cli = ptys
     bus, _ = simbus.make_bus(19200, faults=False)

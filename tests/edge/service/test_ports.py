@@ -8,7 +8,7 @@ over real ptys and loopback TCP, publishing to a real mosquitto.
   daemon's CPU time stays small), polled again within two back-off periods;
 - a serial-to-Ethernet converter (DL/T 645 over tcp://) and a Modbus TCP TTU restarting on their ports:
   both polled again within two back-off periods, the other devices never stop;
-- ``meterwatch read`` on a port the daemon holds is refused with the daemon's pid.
+- ``meterwatch read`` on a port the daemon holds goes through the daemon; ``scan`` is refused with its pid.
 
 "Back-off period" is the wait the daemon was in when the port came back: its log says after how many
 failed attempts the port returned, and ``PortBackoff().delay_s(attempts)`` is that wait.
@@ -129,10 +129,15 @@ def test_missing_adapter_at_start_then_unplugged_and_back_every_other_device_ser
             active = [m.payload for m in sub.snapshot() if m.topic.endswith("alerts/active")][-1]
             assert any(a["kind"] == "port_unavailable" for a in active["alerts"])
 
-            # a technician's read of a port the daemon polls is refused, naming the daemon
+            # a technician's read of a port the daemon polls goes through the daemon (docs/status.md); a scan,
+            # which would hold the bus for minutes, is refused, naming the daemon
+            env = {**os.environ, "MW_LOCK_DIR": str(lock_dir)}
             res = subprocess.run([sys.executable, "-m", "edge.cli", "read", "--port", area.meter_ports[0],
                                   "--address", "1", "00010000"], cwd=REPO, capture_output=True, text=True,
-                                 env={**os.environ, "MW_LOCK_DIR": str(lock_dir)}, timeout=60)
+                                 env=env, timeout=60)
+            assert res.returncode == 0 and f"read through the daemon (pid {d.proc.pid}" in res.stderr, res.stderr
+            res = subprocess.run([sys.executable, "-m", "edge.cli", "scan", "--port", area.meter_ports[0]], cwd=REPO,
+                                 capture_output=True, text=True, env=env, timeout=60)
             assert res.returncode == 3 and f"in use by meterwatch run (pid {d.proc.pid}" in res.stderr, res.stderr
 
             # the adapter appears
