@@ -7,7 +7,8 @@ import pytest
 
 from collector.lineproto import Point
 from collector.mapping import MappingError, for_server, map_payload
-from collector.schema import MEASUREMENTS, render
+from collector.schema import MEASUREMENTS
+from collector.schemadoc import render
 from collector.testing import AreaSpec, area_stream
 from wire import KINDS
 from wire.schemas import validate
@@ -40,7 +41,7 @@ def test_every_emitted_measurement_tag_and_field_is_declared(server):
 
 def test_docs_influx_schema_md_is_generated_from_the_declarations():
     assert (ROOT / "docs" / "influx-schema.md").read_text(encoding="utf-8") == render(), \
-        "docs/influx-schema.md drifted: run python -m collector.schema > docs/influx-schema.md"
+        "docs/influx-schema.md drifted: run python -m collector.schemadoc > docs/influx-schema.md"
 
 
 def test_mapping_is_deterministic_so_redelivery_overwrites_the_same_points():
