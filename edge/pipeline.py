@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 class MessageSink(Protocol):
     """Where a step's messages go: ``edge.publish.Publisher`` in the daemon, a file in replay."""
 
-    async def submit_many(self, items: Sequence[Outgoing], *, state: dict[str, bytes] | None = None) -> list[str]: ...
+    async def submit_many(self, items: Sequence[Outgoing], *,
+                          state: dict[str, bytes] | None = None) -> Sequence[str | None]: ...
 
 
 @dataclass
