@@ -10,28 +10,28 @@ the log holds fewer than 4096 frames). Engine state is not in it: it lives in it
   cuts the log back to the reserve when it restarts it (``journal_size_limit``). The log is not cut to
   zero: reusing its space needs no new disk blocks, so on a full disk the deletes that make room for
   alerts can still be written.
+- **Slack**: 1/32 of the budget, at least 8 pages: what the files may briefly need beyond their shares
+  (a log rounded up to whole blocks, a page allocated before the drop policy frees one).
 - **Database**: the rest. The drop policy keeps the pages in use (``page_count - freelist_count``) under
   it; freed pages are reused before the file grows.
 - A budget smaller than the fixed part (shared-memory index, WAL reserve, schema pages and a little
   room) is raised to that minimum, with a warning at start (``DiskBudget.raised``).
 
-The budget is reserved on disk (``reserve``: ``fallocate`` with ``FALLOC_FL_KEEP_SIZE``, which allocates
-blocks past the end of the file without writing anything), so when other files fill the disk the
-outbox still has its space: the database grows into blocks it already owns and a checkpoint never
-needs a new block. The reservation is renewed after every write (a truncation gives back what lies
-past the end of a file).
+The budget is held on disk (``Reserve``): a ballast file ``outbox.sqlite3.reserve`` keeps the share of
+the budget the SQLite files do not use yet, so other files filling the disk cannot take the outbox's
+space. When SQLite reports a full disk the ballast gives blocks back and the write is retried; after
+every transaction it is trimmed or regrown to ``total - outbox files``. (The database file itself is
+never opened by anyone but SQLite: closing a second descriptor of it would drop SQLite's POSIX locks.)
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["FRAME_BYTES", "PAGE_BYTES", "SHM_BYTES", "DiskBudget", "outbox_disk_bytes", "outbox_files",
-           "reserve"]
+__all__ = ["FRAME_BYTES", "PAGE_BYTES", "SHM_BYTES", "DiskBudget", "Reserve", "outbox_disk_bytes",
+           "outbox_files"]
 
 PAGE_BYTES = 4096                     # SQLite's default page size (and a flash/filesystem block)
 FRAME_BYTES = PAGE_BYTES + 24         # one WAL frame: frame header + page
@@ -46,6 +46,7 @@ class DiskBudget:
     requested: int        # bytes asked for (outbox_max_mb)
     total: int            # bytes the outbox will keep to: max(requested, the fixed minimum)
     wal_bytes: int        # WAL reserve (journal_size_limit)
+    slack_bytes: int      # room for the files to overshoot their shares briefly
     db_bytes: int         # database pages in use are kept under this
     checkpoint_pages: int  # wal_autocheckpoint
 
@@ -54,9 +55,10 @@ class DiskBudget:
         if requested <= 0:
             raise ValueError(f"outbox budget must be positive, got {requested} bytes")
         wal = min(max(requested // 8, _WAL_MIN), _WAL_MAX)
-        db = max(requested - SHM_BYTES - wal, _DB_MIN)
-        return cls(requested=requested, total=SHM_BYTES + wal + db, wal_bytes=wal, db_bytes=db,
-                   checkpoint_pages=max(4, wal // FRAME_BYTES // 2))
+        slack = max(8 * PAGE_BYTES, requested // 32)
+        db = max(requested - SHM_BYTES - wal - slack, _DB_MIN)
+        return cls(requested=requested, total=SHM_BYTES + wal + slack + db, wal_bytes=wal, slack_bytes=slack,
+                   db_bytes=db, checkpoint_pages=max(4, wal // FRAME_BYTES // 2))
 
     @property
     def raised(self) -> bool:
@@ -83,28 +85,47 @@ def outbox_disk_bytes(path: Path) -> int:
     return total
 
 
-_FALLOC_FL_KEEP_SIZE = 1
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-_fallocate = getattr(_libc, "fallocate", None)
-if _fallocate is not None:
-    _fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
-    _fallocate.restype = ctypes.c_int
 
+class Reserve:
+    """The ballast file that holds the unused share of the budget (see the module doc)."""
 
-def reserve(path: Path, nbytes: int) -> None:
-    """Allocate disk blocks for the first ``nbytes`` of ``path`` without changing its size or content.
+    def __init__(self, path: Path) -> None:
+        self.path = path
 
-    Raises ``OSError`` (ENOSPC when the disk cannot give them, EOPNOTSUPP on a filesystem without
-    ``fallocate``); a missing file is not an error (nothing to reserve for yet)."""
-    if _fallocate is None:
-        raise OSError(95, "fallocate is not available")
-    try:
-        fd = os.open(path, os.O_WRONLY)
-    except FileNotFoundError:
-        return
-    try:
-        if _fallocate(fd, _FALLOC_FL_KEEP_SIZE, 0, nbytes) != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"cannot reserve {nbytes} bytes for {path}: {os.strerror(err)}")
-    finally:
-        os.close(fd)
+    @property
+    def bytes(self) -> int:
+        try:
+            return os.stat(self.path).st_blocks * 512
+        except OSError:
+            return 0
+
+    def fit(self, target: int) -> None:
+        """Trim or grow the ballast to ``target`` bytes. Growing takes what free disk there is, up to
+        the target; ``OSError`` (ENOSPC) when it could not reach it."""
+        target = max(0, target - target % PAGE_BYTES)
+        have = self.bytes
+        if have > target:
+            os.truncate(self.path, target)
+        elif have < target:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
+            try:
+                try:
+                    os.posix_fallocate(fd, 0, target)
+                except OSError:
+                    st = os.statvfs(self.path)
+                    room = have + st.f_bavail * st.f_frsize
+                    if room > have:
+                        os.posix_fallocate(fd, 0, room - room % PAGE_BYTES)
+                    raise
+            finally:
+                os.close(fd)
+
+    def release(self, nbytes: int) -> int:
+        """Give back up to ``nbytes`` to the filesystem (for SQLite to use); returns what was freed."""
+        have = self.bytes
+        if not have:
+            return 0
+        keep = max(0, have - nbytes)
+        keep -= keep % PAGE_BYTES
+        os.truncate(self.path, keep)
+        return have - self.bytes

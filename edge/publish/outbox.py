@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edge.publish.budget import PAGE_BYTES, DiskBudget, outbox_disk_bytes, outbox_files, reserve
+from edge.publish.budget import PAGE_BYTES, SHM_BYTES, DiskBudget, Reserve, outbox_disk_bytes
 from wire import Outgoing, format_msg_id, stamp
 
 __all__ = [
@@ -187,7 +187,8 @@ class OutboxStats:
     dropped_alerts: int
     superseded: int
     rejected: int
-    disk_bytes: int = 0
+    disk_bytes: int = 0          # SQLite files (database, WAL, index)
+    reserve_bytes: int = 0       # the ballast holding the rest of the budget
     budget_bytes: int = 0
     pending: int = 0
     pending_bytes: int = 0
@@ -218,6 +219,10 @@ class Outbox:
         self._busy_timeout_s = busy_timeout_s
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.recovered_from: Path | None = None
+        self.reserve = Reserve(self.path.with_name(self.path.name + ".reserve"))
+        self._reserve_error: str | None = None
+        # A clean stop deleted the log and the index: room for them comes out of the ballast.
+        self.reserve.release(SHM_BYTES + self.budget.wal_bytes)
         try:
             self._db = self._open(synchronous)
         except sqlite3.DatabaseError as exc:
@@ -236,7 +241,6 @@ class Outbox:
         self._last_expiry_s = float("-inf")
         self.checkpoints = 0
         self.checkpoint_ms_max = 0.0
-        self._reserve_error: str | None = None
         self._reload_totals()
         if "next_seq" not in self.meta():
             # A new outbox (first start, lost or corrupt state directory) starts its sequence at the
@@ -314,14 +318,14 @@ class Outbox:
         """Run ``body`` in one write transaction that also persists the sequence and counters and
         tops up the status ids. On any error the in-memory mirrors go back to what they were."""
         saved = (self._next_seq, dict(self._counters), self._depth, self._bytes, self._last_expiry_s)
-        reserve: list[int] = []
+        status_ids: list[int] = []
         self._db.execute("BEGIN IMMEDIATE")
         try:
             with self._ids_lock:       # past any fallback status id handed out meanwhile
                 self._next_seq = max(self._next_seq, self._fallback_seq + 1)
             result = body()
             if len(self._status_ids) < _STATUS_BLOCK // 2:
-                reserve = list(range(self._next_seq, self._next_seq + _STATUS_BLOCK))
+                status_ids = list(range(self._next_seq, self._next_seq + _STATUS_BLOCK))
                 self._next_seq += _STATUS_BLOCK
             self._set_meta({"next_seq": self._next_seq, **self._counters})
             self._db.execute("COMMIT")
@@ -329,26 +333,24 @@ class Outbox:
             self._next_seq, self._counters, self._depth, self._bytes, self._last_expiry_s = saved
             self._rollback()
             raise
-        if reserve:
+        if status_ids:
             with self._ids_lock:
-                self._status_ids.extend(reserve)
+                self._status_ids.extend(status_ids)
         self._reserve_disk()
         return result
 
     def _reserve_disk(self) -> None:
-        """Keep the budget's blocks allocated for the database and the log (``budget.reserve``)."""
-        db, wal, _ = outbox_files(self.path)
+        """Keep the ballast at the share of the budget the SQLite files do not use (``budget.Reserve``)."""
         try:
-            reserve(db, self.budget.db_bytes)
-            reserve(wal, self.budget.wal_bytes)
+            self.reserve.fit(self.budget.total - outbox_disk_bytes(self.path))
         except OSError as exc:
             if self._reserve_error is None:
-                log.warning("outbox %s: cannot reserve its disk budget (%s); it grows as needed and a full "
-                            "disk can stop it storing until space returns", self.path, exc.strerror or exc)
+                log.warning("outbox %s: cannot hold its disk budget (%s); it grows as needed and a full disk "
+                            "can stop it storing until space returns", self.path, exc.strerror or exc)
             self._reserve_error = str(exc)
         else:
             if self._reserve_error is not None:
-                log.info("outbox %s: disk budget of %d KiB reserved", self.path, self.budget.total // 1024)
+                log.info("outbox %s: disk budget of %d KiB held again", self.path, self.budget.total // 1024)
             self._reserve_error = None
 
     def _rollback(self) -> None:
@@ -391,8 +393,8 @@ class Outbox:
 
         def body() -> list[Message]:
             need = sum(e.size for e in encoded)
-            if need:
-                self._enforce_budget(extra_pages=math.ceil(need / PAGE_BYTES))
+            if need:     # + index and meta pages the insert may touch
+                self._enforce_budget(extra_pages=math.ceil(need / PAGE_BYTES) + 2)
             out = []
             for e in encoded:
                 seq = self._take_seq()
@@ -545,23 +547,31 @@ class Outbox:
         return out
 
     def ack(self, seqs: Iterable[int]) -> None:
-        """The broker acknowledged ``seqs``: delete them in one transaction (one fsync per batch).
+        """The broker acknowledged ``seqs``: delete them (one transaction, one fsync, per batch; a batch
+        is cut so that its log frames stay within a quarter of the WAL reserve).
 
         A lost ack (crash before commit) only means the message is sent again: a duplicate, never a loss.
         Should the delete fail (disk, lock), the messages stay in flight (not sent again) for a retry.
         """
         seqs = list(seqs)
-        if not seqs:
-            return
+        chunk: list[tuple[int, int]] = []
+        freed = 0
+        for seq in seqs:
+            row = self._db.execute("SELECT size FROM outbox WHERE seq = ?", (seq,)).fetchone()
+            if row is None:          # a message superseded or dropped meanwhile is already gone
+                self._inflight.discard(seq)
+                continue
+            chunk.append((seq, int(row[0])))
+            freed += int(row[0])
+            if freed >= self.budget.wal_bytes // 4:
+                self._delete_acked(chunk)
+                chunk, freed = [], 0
+        if chunk:
+            self._delete_acked(chunk)
 
-        def body() -> None:
-            for seq in seqs:
-                row = self._db.execute("SELECT size FROM outbox WHERE seq = ?", (seq,)).fetchone()
-                if row is not None:   # a message superseded or dropped meanwhile is already gone
-                    self._delete_rows([(seq, row[0])], None)
-
-        self._transaction(body)
-        self._inflight.difference_update(seqs)
+    def _delete_acked(self, rows: list[tuple[int, int]]) -> None:
+        self._transaction(lambda: self._delete_rows(rows, None))
+        self._inflight.difference_update(seq for seq, _ in rows)
 
     def reject(self, seq: int) -> None:
         """The broker refused ``seq`` for good (PUBACK reason >= 0x80): delete and count it."""
@@ -587,7 +597,8 @@ class Outbox:
         return OutboxStats(depth=self._depth, bytes=self._bytes, inflight=len(self._inflight),
                            dropped_summaries=c["dropped_summaries"], dropped_alerts=c["dropped_alerts"],
                            superseded=c["superseded"], rejected=c["rejected"],
-                           disk_bytes=outbox_disk_bytes(self.path), budget_bytes=self.budget.total)
+                           disk_bytes=outbox_disk_bytes(self.path), reserve_bytes=self.reserve.bytes,
+                           budget_bytes=self.budget.total)
 
     def close(self) -> None:
         self._db.close()

@@ -143,14 +143,18 @@ class _Writer:
 
     def _make_room_and_retry(self, items: list[Encoded], state: dict[str, bytes],
                              exc: Exception) -> list[Message] | None:
+        """The disk is full: take the room from the outbox's own ballast, else from its oldest summaries."""
         if storage_fault(exc) == "full" and self.outbox is not None:
-            try:
-                if self.outbox.make_room(sum(e.size for e in items)):
-                    return self._write(items, state)
-            except Exception as again:
-                if storage_fault(again) is None:
-                    raise
-                exc = again
+            need = sum(e.size for e in items) + sum(len(b) for b in state.values())
+            for make_room in (lambda ob: ob.reserve.release(need + ob.budget.wal_bytes),
+                              lambda ob: ob.make_room(need)):
+                try:
+                    if make_room(self.outbox):
+                        return self._write(items, state)
+                except Exception as again:
+                    if storage_fault(again) is None:
+                        raise
+                    exc = again
         self._failed(exc)
         return None
 
@@ -227,6 +231,7 @@ class _Writer:
             except Exception as exc:
                 if storage_fault(exc) != "full":
                     raise
+                ob.reserve.release(ob.budget.wal_bytes)
                 ob.checkpoint()
                 ob.ack(seqs)
             return True

@@ -117,21 +117,26 @@ def test_budget_bounds_the_files_on_disk_drops_oldest_summaries_first_and_keeps_
 def test_a_budget_below_the_fixed_minimum_is_raised_to_it(tmp_path: Path) -> None:
     ob = Outbox(tmp_path / "o.db", gateway="gw-1", max_bytes=10_000, synchronous="NORMAL")
     b = ob.budget
-    assert b.raised and b.total == b.db_bytes + b.wal_bytes + 32 * 1024 > 10_000
+    assert b.raised and b.total == b.db_bytes + b.wal_bytes + b.slack_bytes + 32 * 1024 > 10_000
     for i in range(300):
         ob.put(f"{P}/summary/realtime", summary(i, pad=600), kind="realtime")
     assert ob.stats().dropped_summaries > 0
     assert outbox_disk_bytes(ob.path) <= 1.1 * b.total
 
 
-def test_the_budget_is_reserved_on_disk_from_the_start(tmp_path: Path) -> None:
-    """fallocate(KEEP_SIZE): blocks are allocated for the whole budget before they are needed, so
-    other files filling the disk cannot take the outbox's space."""
-    ob = Outbox(tmp_path / "o.db", gateway="gw-1", max_bytes=1 << 20)
+def test_the_budget_is_held_on_disk_from_the_start(tmp_path: Path) -> None:
+    """A ballast file holds what the SQLite files do not use yet, so other files filling the disk
+    cannot take the outbox's space; it shrinks as they grow."""
+    ob = Outbox(tmp_path / "o.db", gateway="gw-1", max_bytes=1 << 20, synchronous="NORMAL")
     ob.put(f"{P}/alert", alert(1), kind="alert")
-    reserved = outbox_disk_bytes(ob.path)
-    assert 0.95 * (1 << 20) <= reserved <= 1.1 * (1 << 20)
-    assert ob.path.stat().st_size < 0.2 * (1 << 20)          # the file itself is still small
+    st = ob.stats()
+    assert st.reserve_bytes > 0.7 * (1 << 20)
+    assert 0.95 * (1 << 20) <= st.disk_bytes + st.reserve_bytes <= 1.05 * (1 << 20)
+    for i in range(800):
+        ob.put(f"{P}/summary/realtime", summary(i, pad=600), kind="realtime")
+    later = ob.stats()
+    assert later.reserve_bytes < st.reserve_bytes
+    assert 0.95 * (1 << 20) <= later.disk_bytes + later.reserve_bytes <= 1.05 * (1 << 20)
 
 
 def test_counters_survive_a_restart(tmp_path: Path) -> None:

@@ -90,6 +90,31 @@ def test_a_corrupt_outbox_is_set_aside_and_the_engine_state_survives_it(tmp_path
     asyncio.run(run())
 
 
+def test_a_disk_filled_by_someone_else_while_running_does_not_stop_the_outbox(tmp_path: Path) -> None:
+    """The ballast holds the budget: the outbox keeps storing (dropping its oldest summaries at its
+    bound) and never has to hold anything in memory."""
+    async def run() -> None:
+        with small_disk(tmp_path / "disk", "1m") as disk:
+            s = OutboxStore(disk / "outbox.sqlite3", gateway="gw", max_bytes=384 * 1024)
+            await s.open()
+            for n in range(20):
+                await s.submit(items(n))
+            fill(disk)
+            ids = []
+            for n in range(20, 600):
+                kind = "alert" if n % 20 == 0 else "realtime"
+                ids += await s.submit(items(n, kind), state={"engine:A01": b"%d" % n} if kind == "alert" else None)
+            st = s.stats()
+            assert None not in ids and st.store == "ok" and st.store_failures == 0
+            assert st.dropped_summaries > 0 and st.dropped_alerts == 0
+            assert st.disk_bytes + st.reserve_bytes <= 1.1 * 384 * 1024
+            alerts = [p["n"] for p in await drain(s) if p["schema"] == "meterwatch.alert/1"]
+            assert alerts == list(range(20, 600, 20))
+            await s.close()
+
+    asyncio.run(run())
+
+
 def test_disk_full_before_the_outbox_exists_holds_drops_summaries_first_and_recovers(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
