@@ -20,7 +20,8 @@ the log holds fewer than 4096 frames). Engine state is not in it: it lives in it
 The budget is held on disk (``Reserve``): a ballast file ``outbox.sqlite3.reserve`` keeps the share of
 the budget the SQLite files do not use yet, so other files filling the disk cannot take the outbox's
 space. When SQLite reports a full disk the ballast gives blocks back and the write is retried; after
-every transaction it is trimmed or regrown to ``total - outbox files``. (The database file itself is
+a transaction it is trimmed or regrown to ``total - outbox files`` once it is off by more than half the
+slack (so the total stays within ±1/64 of the budget, and most transactions resize nothing). (The database file itself is
 never opened by anyone but SQLite: closing a second descriptor of it would drop SQLite's POSIX locks.)
 """
 
@@ -99,14 +100,15 @@ class Reserve:
         except OSError:
             return 0
 
-    def fit(self, target: int) -> None:
-        """Trim or grow the ballast to ``target`` bytes. Growing takes what free disk there is, up to
-        the target; ``OSError`` (ENOSPC) when it could not reach it."""
+    def fit(self, target: int, tolerance: int = 0) -> None:
+        """Trim or grow the ballast to ``target`` bytes when it is off by more than ``tolerance`` (each
+        resize costs the filesystem a journal commit: not on every transaction). Growing takes what
+        free disk there is, up to the target; ``OSError`` (ENOSPC) when it could not reach it."""
         target = max(0, target - target % PAGE_BYTES)
         have = self.bytes
-        if have > target:
+        if have > target + tolerance:
             os.truncate(self.path, target)
-        elif have < target:
+        elif have < target - tolerance:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
             try:
                 try:

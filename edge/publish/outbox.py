@@ -342,7 +342,7 @@ class Outbox:
     def _reserve_disk(self) -> None:
         """Keep the ballast at the share of the budget the SQLite files do not use (``budget.Reserve``)."""
         try:
-            self.reserve.fit(self.budget.total - outbox_disk_bytes(self.path))
+            self.reserve.fit(self.budget.total - outbox_disk_bytes(self.path), self.budget.slack_bytes // 2)
         except OSError as exc:
             if self._reserve_error is None:
                 log.warning("outbox %s: cannot hold its disk budget (%s); it grows as needed and a full disk "
