@@ -102,8 +102,9 @@ class Reserve:
 
     def fit(self, target: int, tolerance: int = 0) -> None:
         """Trim or grow the ballast to ``target`` bytes when it is off by more than ``tolerance`` (each
-        resize costs the filesystem a journal commit: not on every transaction). Growing takes what
-        free disk there is, up to the target; ``OSError`` (ENOSPC) when it could not reach it."""
+        resize costs the filesystem a journal commit: not on every transaction). ``OSError`` (ENOSPC)
+        when the disk has not that much free: the ballast does not take the last free bytes of a disk
+        other services need too."""
         target = max(0, target - target % PAGE_BYTES)
         have = self.bytes
         if have > target + tolerance:
@@ -111,14 +112,10 @@ class Reserve:
         elif have < target - tolerance:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
             try:
-                try:
-                    os.posix_fallocate(fd, 0, target)
-                except OSError:
-                    st = os.statvfs(self.path)
-                    room = have + st.f_bavail * st.f_frsize
-                    if room > have:
-                        os.posix_fallocate(fd, 0, room - room % PAGE_BYTES)
-                    raise
+                st = os.statvfs(self.path)
+                if target - have > st.f_bavail * st.f_frsize:
+                    raise OSError(28, f"{target - have} bytes wanted, {st.f_bavail * st.f_frsize} free")
+                os.posix_fallocate(fd, 0, target)
             finally:
                 os.close(fd)
 

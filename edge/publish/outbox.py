@@ -108,8 +108,8 @@ def storage_fault(exc: BaseException) -> str | None:
     if code is not None:
         return _FAULTS.get(code & 0xFF)
     text = str(exc).lower()      # the few errors raised without a code (e.g. by the sqlite3 module)
-    for needle, fault in (("disk is full", "full"), ("locked", "locked"), ("i/o", "io"),
-                          ("malformed", "corrupt"), ("not a database", "corrupt")):
+    for needle, fault in (("disk is full", "full"), ("locked", "locked"), ("i/o", "io"), ("unable to open", "io"),
+                          ("readonly", "io"), ("malformed", "corrupt"), ("not a database", "corrupt")):
         if needle in text:
             return fault
     return None
@@ -226,7 +226,7 @@ class Outbox:
         try:
             self._db = self._open(synchronous)
         except sqlite3.DatabaseError as exc:
-            if storage_fault(exc) not in ("corrupt", None):
+            if storage_fault(exc) != "corrupt":
                 raise        # a full disk or a lock is not corruption: the caller retries later
             self._set_aside(exc)
             self._db = self._open(synchronous)

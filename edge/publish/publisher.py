@@ -100,7 +100,7 @@ class Publisher:
         self.last_error: str | None = None
         self._refused = False
         self.counters = {"connects": 0, "connect_refused": 0, "connect_failed": 0, "disconnects": 0,
-                         "published": 0, "invalid_payloads": 0}
+                         "published": 0, "invalid_payloads": 0, "submitted": 0}
 
     # -- topics -------------------------------------------------------------------------------------
     def gateway_topic(self, kind: str) -> str:
@@ -165,6 +165,7 @@ class Publisher:
         except ValueError:
             self.counters["invalid_payloads"] += 1
             raise
+        self.counters["submitted"] += len(ids)
         self._wake()
         return ids
 

@@ -31,6 +31,7 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import logging
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -79,8 +80,9 @@ class _Writer:
     def open(self) -> bool:
         try:
             ob = Outbox(self.path, **self.outbox_args)
-        except Exception as exc:
-            self._failed(exc)
+        except (sqlite3.Error, OSError) as exc:
+            # Whatever SQLite says when it cannot open its files, the gateway keeps running and retries.
+            self._failed(exc if storage_fault(exc) else sqlite3.OperationalError(f"disk I/O error: {exc}"))
             return False
         self.outbox = ob
         if ob.recovered_from is not None:
