@@ -92,19 +92,30 @@ class RegisterTracker:
         if not n:
             return reason, []
         key = dev * 2 + reg
-        order = np.lexsort((ts, key))
+        if n == 1 or (n < 64 and len(set(key.tolist())) == n):
+            order = np.arange(n)          # every register once (the daemon's per-read batches): no sort
+            first = np.ones(n, np.bool_)
+        else:
+            order = np.lexsort((ts, key))
+            first = np.ones(n, np.bool_)
+            first[1:] = key[order][1:] != key[order][:-1]
         k, v, t, d = key[order], val[order], ts[order], dev[order]
-        first = np.ones(n, np.bool_)
-        first[1:] = k[1:] != k[:-1]
-        prev_v = np.where(first, self.base_v[k], np.roll(v, 1))
-        prev_t = np.where(first, self.base_t[k], np.roll(t, 1))
+        prev_v, prev_t = self.base_v[k], self.base_t[k]
+        if not first.all():
+            prev_v[1:] = np.where(first[1:], prev_v[1:], v[:-1])
+            prev_t[1:] = np.where(first[1:], prev_t[1:], t[:-1])
         ok = self._plausible(d, prev_v, prev_t, v, t)
         with np.errstate(invalid="ignore"):
-            slow_keys = np.unique(np.concatenate([k[~ok], k[self.cand_n[k] > 0], k[t < self.base_t[k]]]))
+            odd = ~ok | (self.cand_n[k] > 0) | (t < self.base_t[k])
+        last = np.append(first[1:], True)
+        if not odd.any():
+            self.base_v[k[last]] = v[last]
+            self.base_t[k[last]] = t[last]
+            return reason, []
+        slow_keys = np.unique(k[odd])
         fast = ~np.isin(k, slow_keys)
-        last = np.append(k[1:] != k[:-1], True) & fast
-        self.base_v[k[last]] = v[last]
-        self.base_t[k[last]] = t[last]
+        self.base_v[k[last & fast]] = v[last & fast]
+        self.base_t[k[last & fast]] = t[last & fast]
         events: list[Rebaseline] = []
         for key_ in slow_keys.tolist():
             rows = np.flatnonzero(k == key_)
