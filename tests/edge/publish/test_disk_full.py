@@ -14,6 +14,7 @@ import contextlib
 import sqlite3
 import time
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -73,8 +74,11 @@ def test_disk_full_for_60_s_with_the_broker_down_keeps_the_daemon_up_and_loses_n
             assert daemon.proc is not None and daemon.proc.poll() is None, "the daemon exited"
             assert free_bytes(disk) < 4096, "the disk did not stay full"
             filler.unlink()
+            space_back = time.time()
             mosquitto.start()
             daemon.wait_log("storing again after", timeout_s=20)
+            line = next(ln for ln in daemon.text().splitlines() if "storing again after" in ln)
+            stored_again = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp()
             wait_until(lambda: any(m.payload.get("state") == "cleared" for m in sub.snapshot()
                                    if m.topic.endswith("/alert")), 40, "the overload cleared during the fault")
             stored = [s for s, kind, _ in produced(area.outbox_path) if kind == "health"]
@@ -100,4 +104,5 @@ def test_disk_full_for_60_s_with_the_broker_down_keeps_the_daemon_up_and_loses_n
     assert text.count("cannot store") == 1, "the disk error is logged once per episode"
     assert "Traceback" not in text
     print(f"disk full {FULL_S:.0f} s: {len(rows)} stored, {out['dropped_summaries']} summaries dropped as "
-          f"counted, {sum(raised.values())} raised / {sum(cleared.values())} cleared")
+          f"counted, {sum(raised.values())} raised / {sum(cleared.values())} cleared; storing again "
+          f"{stored_again - space_back:.1f} s after the space returned")
