@@ -73,7 +73,7 @@ class DeviceAlerts:
             self._reading(i, q, t, rc, forced.get((i, q, t)))
 
     def _reading(self, i: int, q: int, t: float, rc: int, rebaseline: Rebaseline | None) -> None:
-        active = self.book.is_active(KIND, *self.subjects[i])
+        active = (KIND, *self.subjects[i]) in self.book.active
         if rc >= 0:
             self.bad_run[i, q] += 1
             self.good_run[i, q] = 0

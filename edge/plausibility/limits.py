@@ -81,7 +81,7 @@ class Limits:
                 raise ValueError(f"area {area.id}: {given.shape[0]} meter Imax values for {n} meters")
             i_max = np.where(given > 0, given, i_max)
         phases = np.where(three, 3.0, 1.0)
-        u_n = area.nominal_phase_v
+        u_n = area.lv_voltage_v / math.sqrt(3.0)           # nominal phase voltage
         p_max_kw = np.append(cfg.current_ratio * i_max * u_n * phases / 1000.0,
                              cfg.transformer_ratio * area.rated_kva)
         p_phase_kw = np.append(cfg.current_ratio * i_max * u_n / 1000.0, cfg.transformer_ratio * area.rated_kva / 3)
