@@ -119,9 +119,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--windows", type=int, default=8, help="15-minute windows per run")
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args(argv)
-    logging.disable(logging.WARNING)                 # the first rejection per device is logged: not timed here
-    run(min(args.meters, 50), 2)                     # warm: numba kernels of the engine, numpy paths
-    runs = [run(args.meters, args.windows) for _ in range(args.repeat)]
+    quiet = logging.getLogger("edge.plausibility")   # the first rejection per device is logged: not timed here
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        run(min(args.meters, 50), 2)                 # warm: numba kernels of the engine, numpy paths
+        runs = [run(args.meters, args.windows) for _ in range(args.repeat)]
+    finally:
+        quiet.setLevel(level)
     print(f"# {args.meters} meters + master, {args.windows} windows of 15 min per run, medians of {args.repeat}")
     for key in runs[0]:
         value = statistics.median(r[key] for r in runs)

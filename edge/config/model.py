@@ -172,22 +172,24 @@ class PlausibilityConfig:
     i_max_three_a: float = f(100.0, lo=1, hi=2000, doc="Imax of a direct three-phase meter (nameplate 10(100) A)")
     i_max_ct_a: float = f(6.0, lo=0.1, hi=100,
                           doc="Imax of a CT-connected meter on its secondary (1.5(6) A); primary = × ct_ratio")
-    current_ratio: float = f(2.0, lo=1, hi=100,
+    current_ratio: float = f(4.0, lo=1, hi=100,
                              doc="a meter current above ratio × Imax, or a power above ratio × Imax × U_N × phases, "
-                                 "is rejected")
+                                 "is rejected (4: no meter or service cable carries it for a reading interval; "
+                                 "2 × Imax happens where the meter list has the wrong kind)")
     transformer_ratio: float = f(3.0, lo=1, hi=100,
                                  doc="master currents, powers and energy steps above ratio × the transformer "
                                      "rating are rejected")
     voltage_max_pct: float = f(200.0, lo=110, hi=1000, doc="a voltage above this % of nominal phase voltage is rejected")
-    energy_margin: float = f(1.5, lo=1, hi=1000,
-                             doc="a meter's energy step above margin × Imax × U_N × phases × elapsed time is "
-                                 "rejected")
+    energy_margin: float = f(1.1, lo=1, hi=1000,
+                             doc="an energy step above margin × the power limit × elapsed time is rejected (the "
+                                 "margin covers a voltage up to 10 % high)")
     rebaseline_after: int = f(3, lo=2, hi=1000,
                               doc="a register off its baseline (meter replaced, register reset) for this many "
                                   "mutually consistent readings becomes the new baseline, with a device alert")
-    alert_after: int = f(3, lo=1, hi=10_000, doc="consecutive reads of a device with a rejected value raise "
+    alert_after: int = f(3, lo=1, hi=10_000, doc="rejected readings of one quantity of a device in a row that raise "
                                                  "implausible_reading")
-    clear_after: int = f(3, lo=1, hi=10_000, doc="consecutive clean reads of the device clear it")
+    clear_after: int = f(3, lo=1, hi=10_000, doc="accepted readings in a row of every quantity rejected in the "
+                                                 "episode that clear it")
 
 
 @dataclass(frozen=True, kw_only=True)

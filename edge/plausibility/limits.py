@@ -7,8 +7,12 @@ Meters (Imax from the meter list, or the kind's default from the nameplates 5(60
 10(100) A three-phase, 1.5(6) A secondary for CT-connected; U_N the nominal phase voltage):
 - currents 0 … ``current_ratio`` × Imax; voltages 0 … ``voltage_max_pct`` % of U_N;
 - active/reactive power |x| ≤ ``current_ratio`` × Imax × U_N × phases (per-phase powers: one phase);
-- energy registers 0 … the rollover (999999.99 kWh), steps ≤ ``energy_margin`` × Imax × U_N × phases ×
+- energy registers 0 … the rollover (999999.99 kWh), steps ≤ ``energy_margin`` × that power limit ×
   elapsed time (``edge.plausibility.registers``; a wrap at the rollover is a step like any other).
+``current_ratio`` is 4 by default: a meter list with the wrong kind or Imax is common in the field, and
+a current of twice the nameplate Imax is possible there; four times it, for a whole reading interval,
+is not (no meter or service cable carries it), and the absurd values of a broken decoder (799.999 A,
++800 000 kWh) are far beyond.
 The master (TTU or master meter): the same with the transformer's rating: currents ≤
 ``transformer_ratio`` × I_N, power ≤ ``transformer_ratio`` × S_N (a phase: a third), energy at that rate.
 Everyone: power factor within ±1, frequency 40–70 Hz, ambient temperature −60…90 °C, event counters ≥ 0.
@@ -87,8 +91,7 @@ class Limits:
         p_phase_kw = np.append(cfg.current_ratio * i_max * u_n / 1000.0, cfg.transformer_ratio * area.rated_kva / 3)
         i_dev = np.append(i_max, area.rated_current_a)
         i_lim = np.append(cfg.current_ratio * i_max, cfg.transformer_ratio * area.rated_current_a)
-        energy_kw = np.append(cfg.energy_margin * i_max * u_n * phases / 1000.0,
-                              cfg.transformer_ratio * area.rated_kva)
+        energy_kw = cfg.energy_margin * p_max_kw
         lo, hi = _ranges(n + 1, i_lim, p_max_kw, p_phase_kw, cfg.voltage_max_pct / 100.0 * u_n, rollover_kwh)
         reason_lo = np.array([R[_LOW_REASON.get(q, "negative")] for q in QUANTITIES], np.int8)
         reason_hi = np.array([R[_HIGH_REASON.get(q, "negative")] for q in QUANTITIES], np.int8)

@@ -63,9 +63,9 @@ def test_ct_meters_are_judged_on_their_secondary_and_the_meter_list_can_override
 
 def test_energy_steps_follow_elapsed_time_and_the_rollover_is_a_step_like_any_other() -> None:
     p = Plausibility(area())
-    # m1: 60 A x 230.9 V x 1.5 = 20.8 kW at most: 5.2 kWh in 15 min is possible, 6 kWh is not
+    # m1: 1.1 x 4 x 60 A x 230.9 V = 61 kW at most: 15.2 kWh in 15 min is possible, 16.3 kWh is not
     assert check(p, [("m1", "e_fwd", 100.0, T0), ("m1", "e_fwd", 105.2, T0 + 900)]) == [True, True]
-    assert check(p, [("m1", "e_fwd", 111.3, T0 + 1800)]) == [False]
+    assert check(p, [("m1", "e_fwd", 121.5, T0 + 1800)]) == [False]
     assert check(p, [("m1", "e_fwd", 105.195, T0 + 1900)]) == [True]      # the last digit read back a hair
     assert check(p, [("m2", "e_fwd", 999_999.5, T0), ("m2", "e_fwd", 0.8, T0 + 900)]) == [True, True]
     assert check(p, [("m3", "e_rev", 50.0, T0), ("m3", "e_rev", 49.0, T0 + 900)]) == [True, False]
