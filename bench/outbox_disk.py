@@ -42,8 +42,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from edge.publish.budget import outbox_disk_bytes
 from edge.publish.statefiles import StateFiles
 from edge.publish.store import OutboxStore
+from wire import Outgoing
 
-P = "meterwatch/v1/bench/A01"
+P = "meterwatch/v2/gw/bench/A01"
 
 
 def stream(meters: int, seed: int = 1) -> list[tuple[str, dict[str, Any], str, dict[str, bytes] | None]]:
@@ -53,21 +54,21 @@ def stream(meters: int, seed: int = 1) -> list[tuple[str, dict[str, Any], str, d
     out: list[tuple[str, dict[str, Any], str, dict[str, bytes] | None]] = []
     for k in range(86400 // 5):
         t = k * 5
-        out.append((f"{P}/summary/realtime", {"schema": "meterwatch.realtime/1", "t": t,
+        out.append((f"{P}/summary/realtime", {"schema": "meterwatch.realtime/2", "t": t,
                                               "fields": [round(rnd.random(), 4) for _ in range(60)]}, "realtime", None))
         if t % 60 == 0:
-            out.append(("meterwatch/v1/gateway/gw/health", {"schema": "meterwatch.health/1", "t": t,
+            out.append(("meterwatch/v2/gw/health", {"schema": "meterwatch.health/2", "t": t,
                                                             "x": "h" * 1900}, "health", None))
         if t % 900 == 0:
-            out.append((f"{P}/summary/interval", {"schema": "meterwatch.interval/1", "t": t, "x": "i" * 3000},
+            out.append((f"{P}/summary/interval", {"schema": "meterwatch.interval/2", "t": t, "x": "i" * 3000},
                         "interval", None))
-            out.append((f"{P}/meters/interval", {"schema": "meterwatch.meters_interval/1", "t": t,
+            out.append((f"{P}/meters/interval", {"schema": "meterwatch.meters_interval/2", "t": t,
                                                  "e": [round(rnd.random() * 3, 3) for _ in range(meters)],
                                                  "u": [round(220 + rnd.random() * 10, 1) for _ in range(meters)]},
                         "meters_interval", None))
         if t % 1800 == 0:
             blob = os.urandom(state_size)
-            out.append((f"{P}/alert", {"schema": "meterwatch.alert/1", "t": t, "x": "a" * 800}, "alert",
+            out.append((f"{P}/alert", {"schema": "meterwatch.alert/2", "t": t, "x": "a" * 800}, "alert",
                         {"engine:A01": blob}))
     return out
 
@@ -100,7 +101,7 @@ async def run_budget(d: Path, budget: int, items: list[tuple[str, dict[str, Any]
     for i, (topic, payload, kind, state) in enumerate(items):
         for target, into in ((store, lat), (ref, ref_lat))[:: 1 if i % 2 else -1]:
             t = time.perf_counter()
-            await target.submit([(topic, payload, kind, False)], state=state)
+            await target.submit([Outgoing(topic, kind, payload)], state=state)
             into.append(time.perf_counter() - t)
         if i % 10 == 0:
             floor.append(fsync_once(fh, b"x" * 900))
@@ -112,7 +113,7 @@ async def run_budget(d: Path, budget: int, items: list[tuple[str, dict[str, Any]
             break
     st = store.stats()
     for topic, payload, kind, _ in items[:20]:          # a little in the log, as between two schedules
-        await store.submit([(topic, payload, kind, False)])
+        await store.submit([Outgoing(topic, kind, payload)])
     t = time.perf_counter()
     await store._run(store._writer.maintain)
     ckpt_ms = (time.perf_counter() - t) * 1e3

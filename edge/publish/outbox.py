@@ -13,7 +13,7 @@ submission.
 Disk budget (``edge.publish.budget``): the database pages in use are kept under the budget's database
 share; when a ``put`` would cross it:
 1. the oldest summaries (every kind that is not in the alert class), oldest first, whatever the kind;
-2. only when alerts alone exceed the bound: the oldest alerts (counted in ``dropped_alerts``).
+2. only while alerts alone take more than half of it: the oldest alerts (counted in ``dropped_alerts``).
 Alerts older than ``alert_ttl_s`` (default 7 days) are expired (also counted in ``dropped_alerts``).
 A retained message (``alerts/active``, ``status``) supersedes the queued, not yet sent, retained
 messages of the same topic: the broker keeps only the latest anyway (counted in ``superseded``).
@@ -469,27 +469,38 @@ class Outbox:
         return int(count), int(count - free)
 
     def _enforce_budget(self, extra_pages: int = 0) -> None:
-        """Drop oldest summaries, then oldest alerts, until the pages in use (plus ``extra_pages``
-        about to be written) fit the budget; give surplus free pages at the end back to the disk."""
+        """Drop oldest summaries until the pages in use (plus ``extra_pages`` about to be written) fit
+        the budget; then oldest alerts, but only while alerts alone take more than half of it (pages
+        held by anything else — indexes, another table — must not cost alerts); give surplus free pages
+        at the end back to the disk."""
         limit = self.budget.db_pages
         clause, ids = self._not_inflight()
-        for where, counter in (("priority > ?", "dropped_summaries"), ("priority = ?", "dropped_alerts")):
-            while (excess := self._pages()[1] + extra_pages - limit) > 0:
-                rows = self._db.execute(
-                    f"SELECT seq, size FROM outbox WHERE {where}{clause} ORDER BY seq LIMIT 64",
-                    (ALERT_CLASS, *ids)).fetchall()
-                if not rows:
-                    break
-                chosen, freed = [], 0
-                for seq, size in rows:
-                    if freed >= excess * PAGE_BYTES:
-                        break
-                    chosen.append((seq, size))
-                    freed += size
-                self._delete_rows(chosen, counter)
+        while (excess := self._pages()[1] + extra_pages - limit) > 0:
+            if not self._drop_oldest("priority > ?", clause, ids, excess, "dropped_summaries"):
+                break
+        alert_bytes = int(self._db.execute("SELECT COALESCE(SUM(size), 0) FROM outbox WHERE priority = ?",
+                                           (ALERT_CLASS,)).fetchone()[0])
+        while (excess := self._pages()[1] + extra_pages - limit) > 0 and alert_bytes > self.budget.db_bytes // 2:
+            freed = self._drop_oldest("priority = ?", clause, ids, excess, "dropped_alerts")
+            if not freed:
+                break
+            alert_bytes -= freed
         count, _ = self._pages()
         if self._incremental and count > limit:
             self._db.execute(f"PRAGMA incremental_vacuum({count - limit})").fetchall()
+
+    def _drop_oldest(self, where: str, clause: str, ids: tuple[int, ...], excess_pages: int, counter: str) -> int:
+        """Delete the oldest rows of a class, about ``excess_pages`` of payload; returns bytes freed."""
+        rows = self._db.execute(f"SELECT seq, size FROM outbox WHERE {where}{clause} ORDER BY seq LIMIT 64",
+                                (ALERT_CLASS, *ids)).fetchall()
+        chosen, freed = [], 0
+        for seq, size in rows:
+            if freed >= excess_pages * PAGE_BYTES:
+                break
+            chosen.append((seq, size))
+            freed += size
+        self._delete_rows(chosen, counter)
+        return freed
 
     def make_room(self, need_bytes: int) -> int:
         """The disk is full: delete the oldest summaries (about ``need_bytes`` of payload) so that new

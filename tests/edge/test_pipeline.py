@@ -101,8 +101,9 @@ def test_corrupt_saved_state_starts_fresh_instead_of_crashing():
     assert runner.engine.active_alerts() == []
 
 
-def _alert_events(items: list) -> list[tuple[str, str, str, str]]:  # type: ignore[type-arg]
-    return [(p["kind"], p["state"], p["alert_id"], p["ts"]) for _, p, kind, _ in items if kind == "alert"]
+def _alert_events(items: list[Outgoing]) -> list[tuple[str, str, str, str]]:
+    return [(m.payload["kind"], m.payload["state"], m.payload["alert_id"], m.payload["ts"]) for m in items
+            if m.kind == "alert"]
 
 
 def test_an_implausible_master_current_never_reaches_detection_and_raises_a_device_alert():
@@ -118,11 +119,12 @@ def test_an_implausible_master_current_never_reaches_detection_and_raises_a_devi
     assert [(kind, state) for kind, state, _, _ in events] == [("implausible_reading", "raised"),
                                                                ("implausible_reading", "cleared")]
     assert events[0][2] == events[1][2]
-    for _, payload, _, _ in sink.items:
-        validate(payload)
-        if payload["schema"] == "meterwatch.realtime/1":
-            assert (payload.get("i_max_a") or 0) < 1000, "a rejected current appeared as a measurement"
-    lists = [p["alerts"] for _, p, kind, _ in sink.items if kind == "alerts_active"]
+    for n, m in enumerate(sink.items, 1):
+        validate(stamp(m.payload, msg_id=f"gw:{n}", topic_seq=n if m.stream else None))
+        if m.kind == "realtime":
+            assert max(m.payload.get(k) or 0 for k in ("i_a", "i_b", "i_c")) < 1000, \
+                "a rejected current appeared as a measurement"
+    lists = [m.payload["alerts"] for m in sink.items if m.kind == "alerts_active"]
     assert [a["kind"] for a in lists[0]] == ["implausible_reading"] and lists[-1] == []
     stats = runner.stats.as_dict()
     assert stats["implausible"]["master"]["current"] == 20 * 3     # i_a, i_b, i_c of 20 polls

@@ -10,8 +10,9 @@ from detect.area import KIND_SINGLE, KIND_THREE, Area
 from detect.quantities import QUANTITY_CODE
 from edge.config.model import PlausibilityConfig
 from edge.plausibility import REASONS, Limits, Plausibility
-from edge.publish.schemas import validate
 from edge.publish.serializers import Serializer
+from wire import stamp
+from wire.schemas import validate
 
 T0 = 1_767_225_600.0
 Q = QUANTITY_CODE
@@ -96,7 +97,7 @@ def test_a_lone_spike_is_rejected_and_forgotten() -> None:
 
 def test_persistent_rejections_raise_one_alert_and_clean_reads_clear_it_schema_valid() -> None:
     p = Plausibility(area())
-    ser = Serializer(gateway="gw", grid="g", area="A01", msg_ids=lambda: "gw:1")
+    ser = Serializer(gateway="gw", grid="g", area="A01")
     events = []
     for k in range(10):
         amps = 799.999 if k < 4 else 10.0
@@ -104,8 +105,8 @@ def test_persistent_rejections_raise_one_alert_and_clean_reads_clear_it_schema_v
         events += p.take_alerts()
     assert [(a.state, a.ts) for a in events] == [("raised", T0 + 120), ("cleared", T0 + 360)]
     assert events[0].alert_id == events[1].alert_id and events[0].evidence["reasons"] == "current"
-    for a in events:
-        assert validate(ser.alert(a)) == "alert"
+    for n, a in enumerate(events, 1):
+        assert validate(stamp(ser.alert(a), msg_id=f"gw:{n}", topic_seq=n)) == "alert"
 
 
 def test_verdicts_do_not_depend_on_how_readings_are_batched() -> None:

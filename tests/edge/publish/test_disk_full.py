@@ -52,8 +52,8 @@ def test_disk_full_for_60_s_with_the_broker_down_keeps_the_daemon_up_and_loses_n
         tmp_path: Path, mosquitto: Mosquitto) -> None:
     with small_disk(tmp_path / "disk", "4m") as disk, served_area(disk / "area", mosquitto.url) as area, \
             Subscriber.running(mosquitto.port, f"{PREFIX}/#", client_id="collector-disk") as sub:
-        area.write_config(publish="outbox_max_mb = 0.01")      # raised to the outbox's minimum, ~180 KiB
-        install_audit(area.outbox_path, 10_000)
+        area.write_config(publish="outbox_max_mb = 0.5")       # held in memory at most 33 KiB: drops
+        install_audit(area.outbox_path, 512 * 1024)
         daemon = Daemon(config=area.config, log=tmp_path / "daemon.log")
         try:
             daemon.start()

@@ -4,6 +4,7 @@ holding the outbox's write lock for 12 s, and an outbox that is corrupt at the n
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import statistics
 import subprocess
 import sys
@@ -23,7 +24,7 @@ from tests.support.mqtt import Subscriber
 from tests.support.procs import Mosquitto
 
 pytestmark = pytest.mark.integration
-PREFIX = "meterwatch/v1/grid-t/A01"
+PREFIX = "meterwatch/v2/gw-t/grid-t/A01"
 LOCK_S = 12.0
 HOLD_LOCK = """
 import sqlite3, sys, time
@@ -70,7 +71,7 @@ def test_a_12_s_foreign_lock_blocks_neither_the_event_loop_nor_publishing(mosqui
         while holder.poll() is None:
             kind, topic = ("alert", f"{PREFIX}/alert") if n % 5 == 0 else ("realtime", f"{PREFIX}/summary/realtime")
             t = time.monotonic()
-            await pub.submit(topic, {"schema": f"meterwatch.{kind}/1", "n": n}, kind=kind)
+            await pub.submit(topic, {"schema": f"meterwatch.{kind}/2", "n": n}, kind=kind)
             submit_s.append(time.monotonic() - t)
             n += 1
             await asyncio.sleep(0.05)
@@ -108,7 +109,7 @@ def _master(ts: float, load: float, area: Area) -> DeviceRead:
 def test_a_corrupt_outbox_leaves_no_orphaned_or_doubled_alert(mosquitto: Mosquitto, tmp_path: Path) -> None:
     """The overload is active when the outbox is lost: the engine state (kept apart from the outbox)
     continues it under its id, and it clears under that id; it is never raised a second time."""
-    area = Area.simple(id="A01", rated_kva=100.0, meter_ids=["m1", "m2", "m3"])
+    area = dataclasses.replace(Area.simple(id="A01", rated_kva=100.0, meter_ids=["m1", "m2", "m3"]), grid="grid-t")
     params = Params()
     t0 = 1_767_225_600.0
 
@@ -119,9 +120,8 @@ def test_a_corrupt_outbox_leaves_no_orphaned_or_doubled_alert(mosquitto: Mosquit
         t = time.monotonic()
         await pub.start()
         opened.append(time.monotonic() - t)
-        runner = AreaRunner(area, params, gateway="gw-t", topic_prefix="meterwatch/v1", sink=pub,
+        runner = AreaRunner(area, params, gateway="gw-t", topic_prefix="meterwatch/v2", sink=pub,
                             saved_state=pub.load_state("engine:A01"))
-        runner.serializer.grid = "grid-t"
         for k, load in enumerate(loads):
             ts = start + 5 * k
             runner.feed([("master", _master(ts, load, area))])

@@ -108,7 +108,7 @@ def test_a_disk_filled_by_someone_else_while_running_does_not_stop_the_outbox(tm
             assert None not in ids and st.store == "ok" and st.store_failures == 0
             assert st.dropped_summaries > 0 and st.dropped_alerts == 0
             assert st.disk_bytes + st.reserve_bytes <= 1.1 * 384 * 1024
-            alerts = [p["n"] for p in await drain(s) if p["schema"] == "meterwatch.alert/1"]
+            alerts = [p["n"] for p in await drain(s) if p["schema"] == "meterwatch.alert/2"]
             assert alerts == list(range(20, 600, 20))
             await s.close()
 
