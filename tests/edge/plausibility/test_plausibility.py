@@ -3,13 +3,16 @@ meter replacement, and the verdicts do not depend on how readings are batched.""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from detect.area import KIND_SINGLE, KIND_THREE, Area
 from detect.quantities import QUANTITY_CODE
+from edge.areafile import load_area
 from edge.config.model import PlausibilityConfig
-from edge.plausibility import REASONS, Limits, Plausibility
+from edge.plausibility import REASONS, Limits, Plausibility, limits_for
 from edge.publish.serializers import Serializer
 from wire import stamp
 from wire.schemas import validate
@@ -155,3 +158,19 @@ def test_state_survives_a_snapshot_and_refuses_another_layout() -> None:
     other = Plausibility(Area.simple(id="B", rated_kva=100.0, meter_ids=["x"]))
     with pytest.raises(ValueError, match="another area layout"):
         other.restore(p.snapshot())
+
+
+def test_an_area_file_carries_its_limits_from_the_meter_list_and_area_plausibility(tmp_path: Path) -> None:
+    """What replay and the daemon build from configuration: i_max_a from a Chinese archive column (the
+    nameplate 5(60)A gives 60 A, an empty cell the kind's default), [area.plausibility] on top."""
+    (tmp_path / "meters.csv").write_text("表号,相别,接线方式,倍率,电流规格\nm1,A相,单相,1,5(60)A\n"
+                                         "m2,B相,单相,1,\nm3,三相,三相四线,50,1.5(6)A\n", encoding="utf-8")
+    (tmp_path / "area.toml").write_text('[[area]]\nid = "A01"\nmeters_csv = "meters.csv"\n'
+                                        'transformer = { rated_kva = 100 }\nmaster = { bus = "ttu" }\n'
+                                        '[area.plausibility]\ncurrent_ratio = 2.5\n', encoding="utf-8")
+    af = load_area(tmp_path / "area.toml")
+    assert af.config is not None
+    limits = limits_for(af.config, af.area)
+    assert limits.i_max_a[:3].tolist() == [60.0, 60.0, 6.0]        # m2: the single-phase default
+    assert limits.cfg.current_ratio == 2.5
+    assert limits.hi[0, Q["i_a"]] == 150.0 and limits.hi[2, Q["i_a"]] == 15.0
