@@ -41,6 +41,7 @@ class AreaFile:
     timezone: str
     timezone_source: str
     aliases: dict[str, str] = field(default_factory=dict)    # meter address (as written, and 12 digits) -> id
+    config: AreaConfig | None = None                         # what it was built from (plausibility limits)
 
 
 def load_area_file(path: str | Path, area_id: str | None = None) -> tuple[Area, Params]:
@@ -103,7 +104,7 @@ def load_area(path: str | Path, area_id: str | None = None) -> AreaFile:
     else:
         tz, source = cfg.gateway.timezone, f"{p.name} [gateway]"
     return AreaFile(area=area, params=chosen.detection, timezone=tz, timezone_source=source,
-                    aliases=_aliases(chosen))
+                    aliases=_aliases(chosen), config=chosen)
 
 
 def _with_branches(area: Area, chosen: AreaConfig, raw: dict[str, Any], p: Path) -> Area:

@@ -1,27 +1,32 @@
 """Readings in, durable messages out: one ``AreaRunner`` per area between the schedulers and the outbox.
 
-Flow per area: ``DeviceRead`` batches from the bus schedulers are turned into columnar engine batches
-(``feed``); ``step(ts)`` advances the engine to event time ``ts``, serialises what it produced and stores
-it in the outbox in one transaction. When alerts changed, the engine snapshot is stored in that same
-transaction, so after a kill an alert is neither lost nor raised a second time; between alert changes
-the snapshot is refreshed periodically.
+Flow per area: ``DeviceRead`` batches from the bus schedulers (or replay's columnar batches) are
+checked against physics (``edge.plausibility``: implausible values are counted and dropped, never
+measured) and fed to the engine (``feed`` / ``feed_batch``); ``step(ts)`` advances the engine to event
+time ``ts``, serialises what it and the plausibility checks produced and hands it to the sink in one
+call. When alerts changed, the area's state (engine and plausibility) goes with that call, committed
+together with the messages (``edge.publish.statefiles``), so after a kill an alert is neither lost nor
+raised a second time; between alert changes the state is refreshed periodically.
 """
 
 from __future__ import annotations
 
 import logging
+import struct
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from detect import Engine, ReadingBatch
 from detect.alarms import Alert
 from detect.area import Area
+from detect.engine import Output
 from detect.params import Params
 from detect.quantities import QUANTITY_CODE
+from edge.plausibility import Limits, Plausibility
 from edge.publish.serializers import Serializer
 from edge.readings import DeviceRead
 from wire import Outgoing
@@ -34,7 +39,8 @@ log = logging.getLogger(__name__)
 class MessageSink(Protocol):
     """Where a step's messages go: ``edge.publish.Publisher`` in the daemon, a file in replay."""
 
-    async def submit_many(self, items: Sequence[Outgoing], *, state: dict[str, bytes] | None = None) -> list[str]: ...
+    async def submit_many(self, items: Sequence[Outgoing], *,
+                          state: dict[str, bytes] | None = None) -> Sequence[str | None]: ...
 
 
 @dataclass
@@ -44,15 +50,35 @@ class StepStats:
     alerts: int = 0
     readings_fed: int = 0
     readings_rejected: int = 0
+    readings_implausible: int = 0
     snapshots: int = 0
     last_advance_ms: float = 0.0
     max_advance_ms: float = 0.0
     last_snapshot_ms: float = 0.0
     rejected_reasons: dict[str, int] = field(default_factory=dict)
+    implausible: dict[str, dict[str, int]] = field(default_factory=dict)   # device -> reason -> count
 
-    def as_dict(self) -> dict[str, float]:
-        d = {k: float(v) for k, v in vars(self).items() if isinstance(v, (int, float))}
+    def as_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {k: float(v) for k, v in vars(self).items() if isinstance(v, (int, float))}
+        d["implausible"] = {dev: dict(reasons) for dev, reasons in self.implausible.items()}
         return d
+
+
+_STATE_MAGIC = b"MWAR"
+_STATE_HEAD = struct.Struct("<4sI")
+
+
+def pack_state(engine: bytes, plausibility: bytes) -> bytes:
+    """One blob for the area: the engine snapshot and the plausibility state."""
+    return _STATE_HEAD.pack(_STATE_MAGIC, len(engine)) + engine + plausibility
+
+
+def unpack_state(blob: bytes) -> tuple[bytes, bytes | None]:
+    """(engine, plausibility); a bare engine snapshot of an older version gives (blob, None)."""
+    if blob[:4] != _STATE_MAGIC or len(blob) < _STATE_HEAD.size:
+        return blob, None
+    _, n = _STATE_HEAD.unpack_from(blob)
+    return blob[_STATE_HEAD.size:_STATE_HEAD.size + n], blob[_STATE_HEAD.size + n:]
 
 
 class AreaRunner:
@@ -61,11 +87,14 @@ class AreaRunner:
     def __init__(self, area: Area, params: Params, *, gateway: str, topic_prefix: str,
                  sink: MessageSink, saved_state: bytes | None = None,
                  snapshot_interval_s: float = 300.0, publish_realtime: bool = True,
-                 publish_meters_interval: bool = True, snapshots: bool = True) -> None:
+                 publish_meters_interval: bool = True, snapshots: bool = True,
+                 plausibility: Limits | None = None) -> None:
         self.area = area
         self.params = params
         self.sink = sink
         self.state_key = f"engine:{area.id}"
+        self.plausibility = Plausibility(area, plausibility or Limits.build(
+            area, rollover_kwh=params.register_rollover_kwh))
         self.engine = self._restore(saved_state) if saved_state else Engine(area, params)
         self.serializer = Serializer(gateway=gateway, grid=area.grid or "default", area=area.id,
                                      topic_prefix=topic_prefix)
@@ -80,13 +109,24 @@ class AreaRunner:
         self.extra_active: Callable[[], list[Alert]] = lambda: []
 
     def _restore(self, blob: bytes) -> Engine:
+        engine_blob, plaus_blob = unpack_state(blob)
         try:
-            eng = Engine.restore(blob, area=self.area, params=self.params)
+            eng = Engine.restore(engine_blob, area=self.area, params=self.params)
             log.info("area %s: engine state restored (%d active alerts)", self.area.id, len(eng.active_alerts()))
-            return eng
         except Exception as exc:  # a snapshot from another version or a changed area: start fresh, loudly
             log.error("area %s: saved engine state not usable (%s); starting with fresh state", self.area.id, exc)
             return Engine(self.area, self.params)
+        if plaus_blob is not None:
+            try:
+                self.plausibility.restore(plaus_blob)
+            except Exception as exc:
+                log.error("area %s: saved plausibility state not usable (%s); register baselines start "
+                          "afresh", self.area.id, exc)
+        return eng
+
+    def snapshot(self) -> bytes:
+        """The area's state as saved with its messages: engine and plausibility."""
+        return pack_state(self.engine.snapshot(), self.plausibility.snapshot())
 
     def _reject(self, reason: str, n: int = 1) -> None:
         self.stats.readings_rejected += n
@@ -123,14 +163,20 @@ class AreaRunner:
                 qty.append(code)
                 val.append(float(r.value))
                 tss.append(float(r.ts))
-        if dev:
-            self.engine.ingest(ReadingBatch.from_columns(dev, qty, val, tss, n_devices=self.area.n_meters + 1))
-            self.stats.readings_fed += len(dev)
-            self.last_event_ts = max(self.last_event_ts, max(tss))
-        return len(dev)
+        if not dev:
+            return 0
+        return self.feed_batch(ReadingBatch.from_columns(dev, qty, val, tss, n_devices=self.area.n_meters + 1))
 
     def feed_batch(self, batch: ReadingBatch) -> int:
-        """Queue an already columnar batch (replay: the reader has resolved names and dropped bad rows)."""
+        """Check a columnar batch against physics and queue what is plausible for the engine (replay:
+        the reader has resolved names and dropped unparsable rows). Returns the readings queued."""
+        if not len(batch):
+            return 0
+        keep = self.plausibility.check(batch.device, batch.quantity, batch.value, batch.ts)
+        if not keep.all():
+            self.stats.readings_implausible += int((~keep).sum())
+            self.stats.implausible = self.plausibility.rejected_by_device()
+            batch = batch.take(keep)
         if len(batch):
             self.engine.ingest(batch)
             self.stats.readings_fed += len(batch)
@@ -152,13 +198,18 @@ class AreaRunner:
         self.stats.last_advance_ms = ms
         self.stats.max_advance_ms = max(self.stats.max_advance_ms, ms)
         self.stats.steps += 1
-        msgs = self.serializer.output(out, active=[*self.engine.active_alerts(), *self.extra_active()], ts=ts)
+        device_alerts = self.plausibility.take_alerts()
+        if device_alerts:
+            out = Output(alerts=[*out.alerts, *device_alerts], summaries=out.summaries)
+        active = [*sorted([*self.engine.active_alerts(), *self.plausibility.active_alerts()],
+                          key=lambda a: (a.raised_at, a.alert_id)), *self.extra_active()]
+        msgs = self.serializer.output(out, active=active, ts=ts)
         items = [m for m in msgs if self._wanted(m.kind)]
         state: dict[str, bytes] | None = None
         due = time.monotonic() - self._last_snapshot_s >= self.snapshot_interval_s
         if self.snapshots and (out.alerts or force_snapshot or (due and items)):
             t1 = time.perf_counter()
-            state = {self.state_key: self.engine.snapshot()}
+            state = {self.state_key: self.snapshot()}
             self.stats.last_snapshot_ms = (time.perf_counter() - t1) * 1000.0
             self.stats.snapshots += 1
             self._last_snapshot_s = time.monotonic()

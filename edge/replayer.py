@@ -23,6 +23,7 @@ from detect.batch import ReadingBatch
 from detect.params import Params
 from edge.imports import ImportOptions, Readings
 from edge.pipeline import AreaRunner
+from edge.plausibility import Limits
 from edge.replay import ReplayStats, read_batches
 from wire import KINDS, Outgoing, format_msg_id, stamp
 from wire.topics import DEFAULT_PREFIX
@@ -73,6 +74,7 @@ class ReplayResult:
     cleared: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
     max_advance_ms: float = 0.0
+    implausible: dict[str, dict[str, int]] = field(default_factory=dict)   # device -> reason -> readings
 
     def summary_lines(self) -> list[str]:
         st = self.stats
@@ -81,6 +83,13 @@ class ReplayResult:
                f"time: {self.seconds:.1f} s ({rate:,.0f} readings/s), slowest engine step {self.max_advance_ms:.1f} ms"]
         for reason, count in sorted(st.errors.items()):
             out.append(f"rejected {reason}: {count:,}")
+        by_reason: Counter[str] = Counter()
+        for reasons in self.implausible.values():
+            by_reason.update(reasons)
+        for reason, count in sorted(by_reason.items()):
+            devices = sorted(d for d, r in self.implausible.items() if reason in r)
+            out.append(f"implausible {reason}: {count:,} readings from {len(devices)} device(s) "
+                       f"({', '.join(devices[:5])}{', …' if len(devices) > 5 else ''}), not used for detection")
         out.append("messages: " + ", ".join(f"{k} {v:,}" for k, v in sorted(self.messages.items())))
         for kind in sorted(set(self.raised) | set(self.cleared)):
             out.append(f"alerts {kind}: {self.raised[kind]} raised, {self.cleared[kind]} cleared")
@@ -93,10 +102,12 @@ def replay(area: Area, params: Params, path: str | Path, out: IO[str] | None, *,
            progress: IO[str] | None = None, gateway: str = "replay", topic_prefix: str = DEFAULT_PREFIX,
            batch_s: float = 3600.0, reorder_s: float = 300.0,
            on_message: Callable[[str, dict[str, Any]], None] | None = None,
-           options: ImportOptions | None = None, readings: Readings | None = None) -> ReplayResult:
+           options: ImportOptions | None = None, readings: Readings | None = None,
+           plausibility: Limits | None = None) -> ReplayResult:
     """Run the export ``readings`` through the engine of ``area``; JSON lines to ``out`` (None: count only).
     ``options`` say how to read it (mapping, zone); an export already opened may be passed as ``readings``
-    (its stats become the result's)."""
+    (its stats become the result's). ``plausibility``: the area's limits (``edge.plausibility.limits_for``);
+    default: the defaults for its meters."""
     stats = readings.stats if readings is not None and isinstance(readings.stats, ReplayStats) else ReplayStats()
     result = ReplayResult(stats=stats)
 
@@ -108,7 +119,8 @@ def replay(area: Area, params: Params, path: str | Path, out: IO[str] | None, *,
             on_message(topic, payload)
 
     sink = JsonlSink(out, seen, gateway=gateway)
-    runner = AreaRunner(area, params, gateway=gateway, topic_prefix=topic_prefix, sink=sink, snapshots=False)
+    runner = AreaRunner(area, params, gateway=gateway, topic_prefix=topic_prefix, sink=sink, snapshots=False,
+                        plausibility=plausibility)
     t0 = time.perf_counter()
 
     async def go() -> None:
@@ -124,4 +136,5 @@ def replay(area: Area, params: Params, path: str | Path, out: IO[str] | None, *,
     result.seconds = time.perf_counter() - t0
     result.messages = sink.by_kind
     result.max_advance_ms = runner.stats.max_advance_ms
+    result.implausible = runner.plausibility.rejected_by_device()
     return result

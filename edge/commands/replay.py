@@ -32,6 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from edge.commands.import_ import import_options, open_area
     from edge.imports import ExportError, MappingError, Readings
+    from edge.plausibility import limits_for
     from edge.replay import ReplayStats
     from edge.replayer import replay
 
@@ -51,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115 - closed below
     try:
         result = replay(af.area, af.params, args.readings, out, progress=None if args.no_progress else sys.stderr,
-                        gateway=args.gateway, batch_s=args.batch_s, reorder_s=args.reorder_s, readings=readings)
+                        gateway=args.gateway, batch_s=args.batch_s, reorder_s=args.reorder_s, readings=readings,
+                        plausibility=limits_for(af.config, af.area) if af.config is not None else None)
     finally:
         if args.out:
             out.close()

@@ -19,6 +19,7 @@ from edge.config.model import (
     MeterConfig,
     MqttConfig,
     PlanConfig,
+    PlausibilityConfig,
     PublishConfig,
     StatusConfig,
     TransformerConfig,
@@ -50,8 +51,9 @@ with file, line, key path and device:
   its deadline, or a bus needing more than 100 % of its wire).
 
 Meter lists can come from the utility's archive export: `meters_csv` names a CSV file (relative to the
-configuration file) with the columns `id,address,bus,phase,branch,kind,pv,ct_ratio` (`id`, `address`,
-`bus`, `phase` required; a replay needs only `id` and `phase`; `pv` accepts yes/no/true/false/1/0, 是/否).
+configuration file) with the columns `id,address,bus,phase,branch,kind,pv,ct_ratio` and optionally
+`i_max_a` (`id`, `address`, `bus`, `phase` required; a replay needs only `id` and `phase`; `pv` accepts
+yes/no/true/false/1/0, 是/否; `i_max_a` the meter's Imax, 60 or the nameplate 5(60)A).
 It is read as archives write it: UTF-8 or GBK/GB18030, Chinese or English headers (户号, 通信地址, 相别,
 倍率 ...) and values (A相, 三相四线, 200/5), a title above the header, trailing empty columns
 (docs/replay.md). For single-phase meters the quantities
@@ -110,6 +112,7 @@ def render() -> str:
     parts += _table("[[area]] transformer = {…}", TransformerConfig)
     parts += _table("[[area]] master = {…}", MasterConfig)
     parts += _table("[[area.meter]] (or a CSV row)", MeterConfig)
+    parts += _table("[area.plausibility]", PlausibilityConfig)
     parts.append("\n## Detection parameters: `[detection.<group>]`, per area `[area.detection.<group>]`\n")
     parts.append("Per-area tables override single keys on top of the gateway-wide values.")
     parts += _table("[detection]", Params)

@@ -25,6 +25,7 @@ __all__ = [
     "MeterConfig",
     "MqttConfig",
     "PlanConfig",
+    "PlausibilityConfig",
     "PublishConfig",
     "StatusConfig",
     "TransformerConfig",
@@ -72,7 +73,9 @@ class MqttConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class PublishConfig:
-    outbox_max_mb: float = f(64.0, lo=0.01, hi=100_000, doc="outbox bound (MiB); oldest summaries are dropped first")
+    outbox_max_mb: float = f(64.0, lo=0.01, hi=100_000,
+                             doc="disk budget of the outbox files (database, WAL, index; MiB), reserved at start; "
+                                 "over it the oldest summaries are dropped first, alerts last")
     alert_ttl_days: float = f(30.0, lo=1, hi=3650, doc="unsent alerts are kept this long")
     health_interval_s: float = f(60.0, lo=5, hi=3600)
     realtime: str = f("every_poll", choices=("every_poll", "off"), doc="publish summary/realtime per master poll")
@@ -155,6 +158,38 @@ class MeterConfig:
     pv: bool = f(False, doc="customer has generation (reverse energy is expected)")
     ct_ratio: float = f(1.0, lo=1, hi=100_000)
     protocol: str = f("auto", choices=("auto", "2007", "1997"))
+    i_max_a: float = f(0.0, lo=0, hi=10_000,
+                       doc="the meter's Imax (A; secondary for a CT meter), e.g. 60 for 5(60) A; 0 = its kind's "
+                           "default from [area.plausibility]")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlausibilityConfig:
+    """Physics checks on every reading before detection (docs/detection.md, "Plausibility")."""
+
+    enabled: bool = f(True, doc="reject readings that cannot be true before they reach detection")
+    i_max_single_a: float = f(60.0, lo=1, hi=1000, doc="Imax of a direct single-phase meter (nameplate 5(60) A)")
+    i_max_three_a: float = f(100.0, lo=1, hi=2000, doc="Imax of a direct three-phase meter (nameplate 10(100) A)")
+    i_max_ct_a: float = f(6.0, lo=0.1, hi=100,
+                          doc="Imax of a CT-connected meter on its secondary (1.5(6) A); primary = × ct_ratio")
+    current_ratio: float = f(4.0, lo=1, hi=100,
+                             doc="a meter current above ratio × Imax, or a power above ratio × Imax × U_N × phases, "
+                                 "is rejected (4: no meter or service cable carries it for a reading interval; "
+                                 "2 × Imax happens where the meter list has the wrong kind)")
+    transformer_ratio: float = f(3.0, lo=1, hi=100,
+                                 doc="master currents, powers and energy steps above ratio × the transformer "
+                                     "rating are rejected")
+    voltage_max_pct: float = f(200.0, lo=110, hi=1000, doc="a voltage above this % of nominal phase voltage is rejected")
+    energy_margin: float = f(1.1, lo=1, hi=1000,
+                             doc="an energy step above margin × the power limit × elapsed time is rejected (the "
+                                 "margin covers a voltage up to 10 % high)")
+    rebaseline_after: int = f(3, lo=2, hi=1000,
+                              doc="a register off its baseline (meter replaced, register reset) for this many "
+                                  "mutually consistent readings becomes the new baseline, with a device alert")
+    alert_after: int = f(3, lo=1, hi=10_000, doc="rejected readings of one quantity of a device in a row that raise "
+                                                 "implausible_reading")
+    clear_after: int = f(3, lo=1, hi=10_000, doc="accepted readings in a row of every quantity rejected in the "
+                                                 "episode that clear it")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -164,10 +199,12 @@ class AreaConfig:
     transformer: TransformerConfig = f()
     master: MasterConfig = f()
     meters: tuple[MeterConfig, ...] = f(())
-    meters_csv: str = f("", doc="CSV export: id,address,bus,phase,branch,kind,pv,ct_ratio (path relative to the config)")
+    meters_csv: str = f("", doc="CSV export: id,address,bus,phase,branch,kind,pv,ct_ratio[,i_max_a] (path relative "
+                                "to the config)")
     meters_mapping: str = f("", doc="mapping file (TOML) for a meters_csv whose headers are not recognised: "
                                     "[columns] field = header text, encoding, delimiter, header_line (docs/replay.md)")
     detection: Params = field(default_factory=Params)
+    plausibility: PlausibilityConfig = field(default_factory=PlausibilityConfig)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -21,6 +21,7 @@ from detect.params import Params
 from edge.area import build_area
 from edge.config.model import Config, PlanConfig
 from edge.pipeline import AreaRunner, MessageSink
+from edge.plausibility import limits_for
 from edge.readings import DeviceRead
 from edge.scheduler.clock import Clock
 
@@ -67,7 +68,7 @@ class Engines:
             self.runners[area.id] = AreaRunner(
                 area, plan_cadences(area_cfg.detection, cfg.plans), gateway=cfg.gateway.id,
                 topic_prefix=cfg.mqtt.topic_prefix, sink=sink, saved_state=saved_state(f"engine:{area.id}"),
-                snapshot_interval_s=cfg.publish.snapshot_interval_s,
+                snapshot_interval_s=cfg.publish.snapshot_interval_s, plausibility=limits_for(area_cfg, area),
                 publish_realtime=cfg.publish.realtime == "every_poll",
                 publish_meters_interval=cfg.publish.meters_interval == "publish")
 

@@ -42,12 +42,14 @@ class Health:
         return self.publisher.pumping
 
     def status_line(self) -> str:
-        depth = self.publisher.stats().depth if self.publisher.outbox else 0
+        st = self.publisher.stats() if self.publisher.outbox else None
+        depth = st.depth if st else 0
+        disk = f" (DISK {st.store.upper()}: {st.pending} held in memory)" if st and st.store != "ok" else ""
         conn = "connected" if self.publisher.connected else "broker unreachable"
         offline = int(self._counters().get("ports_offline", 0))
         ports = f" ({offline} port(s) offline)" if offline else ""
         return (f"{self.state}: {len(self.engines.runners)} area(s), {self.n_buses} bus(es){ports}, "
-                f"{self.engines.active_alerts()} active alert(s), outbox {depth}, {conn}")
+                f"{self.engines.active_alerts()} active alert(s), outbox {depth}{disk}, {conn}")
 
 
 class Watchdog:

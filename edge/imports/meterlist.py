@@ -8,6 +8,7 @@ the header, Excel's trailing empty columns) and Chinese or English headers::
     phase     phase, 相位, 相别, 接入相别 (A, A相, 三相, ABC)  branch   branch, 分支, 分支箱, 出线
     kind      kind, 类型, 接线方式 (单相, 三相四线, ...)       pv       pv, 光伏, 是否光伏 (是/否, yes/no, 1/0)
     ct_ratio  ct_ratio, CT变比, 电流互感器变比, 倍率 (40 or 200/5)
+    i_max_a   i_max_a, Imax, 最大电流, 电流规格 (60, or the nameplate 5(60)A: the Imax in parentheses)
 
 Other columns (户名, 地址, ...) are ignored. For a replay ``bus`` and ``address`` may be absent (they mean
 nothing there); the daemon needs them. Every problem is a ``ConfigIssue`` naming the file, line and column.
@@ -51,6 +52,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "kind": ("kind", "type", "类型", "接线方式", "电表类型", "表类型"),
     "pv": ("pv", "光伏", "是否光伏", "分布式电源", "发电"),
     "ct_ratio": ("ctratio", "ct", "ct变比", "电流互感器变比", "倍率", "综合倍率"),
+    "i_max_a": ("imaxa", "imax", "最大电流", "电流规格", "额定电流"),
 }
 _CUSTOMER = ("户号", "用户编号", "用户号", "customer", "customerid")
 _LOOK = {normalise(a): col for col, names in COLUMNS.items() for a in names}
@@ -192,6 +194,11 @@ def _value(col: str, raw: str) -> Any:
             return _ratio(t) if t else 1.0
         except (ValueError, ZeroDivisionError):
             raise ValueError(f"{t!r} is not a number (or primary/secondary like 200/5)") from None
+    if col == "i_max_a":
+        m = re.fullmatch(r"\s*([\d.]+)\s*(?:[(（]\s*([\d.]+)\s*[)）])?\s*a?\s*", t.lower()) if t else None
+        if t and m is None:
+            raise ValueError(f"{t!r} is not an Imax in A (60) nor a nameplate current like 5(60)A")
+        return float(m.group(2) or m.group(1)) if m else 0.0
     if col == "phase":
         return _PHASES.get(normalise(t), t)
     if col == "kind":

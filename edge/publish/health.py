@@ -77,13 +77,14 @@ class _Submitter(Protocol):
 
     def gateway_topic(self, kind: str) -> str: ...
     def stats(self) -> OutboxStats: ...
-    async def submit(self, topic: str, payload: dict[str, Any], *, kind: str) -> str: ...
+    async def submit(self, topic: str, payload: dict[str, Any], *, kind: str) -> str | None: ...
 
 
 async def run_health(publisher: _Submitter, telemetry: Callable[[], HealthInputs], *,
                      interval_s: float = 60.0, clock: Callable[[], float] = time.time) -> None:
     """Publish health every ``interval_s`` until cancelled. A failing telemetry callback is logged and
-    the payload goes out with what is known (empty buses), so health keeps flowing."""
+    the payload goes out with what is known (empty buses), so health keeps flowing; nothing that goes
+    wrong in one tick ends the task (it would take the daemon with it)."""
     started = time.monotonic()
     info = versions()
     topic = publisher.gateway_topic("health")
@@ -97,4 +98,7 @@ async def run_health(publisher: _Submitter, telemetry: Callable[[], HealthInputs
         except Exception:
             log.exception("health telemetry failed; publishing outbox figures only")
             payload = build_health(inputs=HealthInputs(counters={"telemetry_failed": 1}), **common)
-        await publisher.submit(topic, payload, kind="health")
+        try:
+            await publisher.submit(topic, payload, kind="health")
+        except Exception:
+            log.exception("health could not be submitted; trying again at the next tick")

@@ -6,10 +6,12 @@
     ...
     await publisher.stop()            # bounded flush, offline status, disconnect
 
-``submit`` returns once the message is durably in the outbox; one pump task moves messages from the
-outbox to paho, at most ``MqttSettings.inflight`` at a time, and deletes each on its PUBACK. Messages
-paho holds when the connection drops are resent by paho after the reconnect; messages the process held
-when it died are resent from the outbox after the restart (at-least-once; consumers dedupe on msg_id).
+``submit`` returns once the message is durably in the outbox (or, while the disk refuses writes, held
+in memory for it: ``edge.publish.store``); one pump task moves messages from the outbox to paho, at
+most ``MqttSettings.inflight`` at a time, and deletes each on its PUBACK. Messages paho holds when the
+connection drops are resent by paho after the reconnect; messages the process held when it died are
+resent from the outbox after the restart (at-least-once; consumers dedupe on msg_id). Every database
+operation runs on the outbox's writer thread: the event loop never waits for the disk.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ from edge.publish.mqtt import (
     Refused,
     Unreachable,
 )
-from edge.publish.outbox import Outbox, OutboxStats
+from edge.publish.outbox import OutboxStats
+from edge.publish.store import OutboxStore
 from wire import KINDS, Outgoing
 from wire.timefmt import rfc3339
 from wire.topics import DEFAULT_PREFIX, gateway_topic
@@ -48,6 +51,7 @@ log = logging.getLogger(__name__)
 _REFUSED_CODE = 0x80
 _ACK_BATCH = 256        # acked rows deleted per transaction at most
 _ACK_FLUSH_S = 0.05     # ... and never later than this after the first PUBACK of a batch
+_ACK_RETRY_S = 1.0      # after the disk refused a delete
 
 
 def boot_id() -> str:
@@ -81,12 +85,13 @@ class Publisher:
         self.settings = settings
         self.mqtt_settings = mqtt
         self._clock = clock
-        self.outbox: Outbox | None = None
+        self.outbox: OutboxStore | None = None
         self.link: MqttLink | None = None
         self._events: asyncio.Queue[Event | _Wake] | None = None
         self._pump: asyncio.Task[None] | None = None
         self._mid_to_seq: dict[int, int] = {}
         self._acked: list[int] = []     # PUBACKed seqs whose rows are not deleted yet
+        self._ack_retry_at = 0.0
         self._status_acks: dict[int, asyncio.Future[None]] = {}
         self._wake_pending = False
         self._drained = asyncio.Event()
@@ -95,7 +100,7 @@ class Publisher:
         self.last_error: str | None = None
         self._refused = False
         self.counters = {"connects": 0, "connect_refused": 0, "connect_failed": 0, "disconnects": 0,
-                         "published": 0, "invalid_payloads": 0}
+                         "published": 0, "invalid_payloads": 0, "submitted": 0}
 
     # -- topics -------------------------------------------------------------------------------------
     def gateway_topic(self, kind: str) -> str:
@@ -118,9 +123,11 @@ class Publisher:
     async def start(self) -> None:
         """Open the outbox (resuming what a previous run left) and start connecting; returns at once."""
         loop = asyncio.get_running_loop()
-        self.outbox = Outbox(self.settings.state_dir / "outbox.sqlite3", gateway=self.settings.gateway,
-                             max_bytes=self.settings.outbox_max_bytes, alert_ttl_s=self.settings.alert_ttl_s,
-                             synchronous=self.settings.outbox_synchronous, clock=self._clock)
+        self.outbox = OutboxStore(self.settings.state_dir / "outbox.sqlite3", gateway=self.settings.gateway,
+                                  max_bytes=self.settings.outbox_max_bytes, alert_ttl_s=self.settings.alert_ttl_s,
+                                  synchronous=self.settings.outbox_synchronous, clock=self._clock,
+                                  on_stored=self._wake)
+        await self.outbox.open()
         self.link = MqttLink(self.mqtt_settings, loop)
         self._events = self.link.events   # type: ignore[assignment]
         self.link.set_will(self.status_topic, self._status("offline"))
@@ -130,12 +137,14 @@ class Publisher:
             log.info("outbox holds %d messages from a previous run", self.outbox.stats().depth)
             self._wake()
 
-    async def submit(self, topic: str, payload: dict[str, Any], *, kind: str) -> str:
-        """Store ``payload`` durably for ``topic`` and schedule it; returns its ``msg_id``. Retained or
-        not follows from the kind (``wire.kinds``).
+    async def submit(self, topic: str, payload: dict[str, Any], *, kind: str) -> str | None:
+        """Store ``payload`` durably for ``topic`` and schedule it; returns its ``msg_id`` (None while
+        the disk refuses writes: the message is held in memory and stored, in order, later). Retained
+        or not follows from the kind (``wire.kinds``).
 
         A payload that cannot be stored (unknown kind, NaN, not JSON-able) raises ``ValueError`` naming
-        the topic; nothing is stored and ``counters["invalid_payloads"]`` counts it.
+        the topic; nothing is stored and ``counters["invalid_payloads"]`` counts it. Disk and lock
+        problems never raise (``stats().store`` tells).
         """
         try:
             item = Outgoing(topic, kind, payload)
@@ -144,18 +153,27 @@ class Publisher:
             raise
         return (await self.submit_many([item]))[0]
 
-    async def submit_many(self, items: Sequence[Outgoing], *, state: dict[str, bytes] | None = None) -> list[str]:
+    async def submit_many(self, items: Sequence[Outgoing], *,
+                          state: dict[str, bytes] | None = None) -> list[str | None]:
         """``submit`` for several messages in one durable transaction (all or nothing), together with
-        ``state`` blobs (see ``Outbox.put_many``)."""
+        ``state`` blobs, e.g. the engine snapshot that produced them (saved as a state file the same
+        transaction commits: ``edge.publish.statefiles``)."""
         if self.outbox is None:
             raise RuntimeError("publisher not started")
         try:
-            msgs = self.outbox.put_many(items, state=state)
+            ids = await self.outbox.submit(items, state=state)
         except ValueError:
             self.counters["invalid_payloads"] += 1
             raise
+        self.counters["submitted"] += len(ids)
         self._wake()
-        return [m.msg_id for m in msgs]
+        return ids
+
+    def load_state(self, key: str) -> bytes | None:
+        """The committed engine state saved under ``key`` (None on a first start)."""
+        if self.outbox is None:
+            raise RuntimeError("publisher not started")
+        return self.outbox.load_state(key)
 
     async def wait_drained(self, timeout_s: float) -> bool:
         """True once every stored message has been acknowledged, False after ``timeout_s``."""
@@ -190,10 +208,10 @@ class Publisher:
                 await self._pump
         await asyncio.to_thread(self.link.stop)
         self.connected = False
-        self._flush_acks()
-        self.outbox.close()
+        await self._flush_acks()
+        lost = await self.outbox.close()
         self.outbox = None
-        return flushed
+        return flushed and not lost
 
     @property
     def pumping(self) -> bool:
@@ -211,7 +229,9 @@ class Publisher:
             return "publisher stopped"
         st = self.outbox.stats()
         link = "mqtt connected" if self.connected else f"mqtt down ({self.last_error or 'connecting'})"
-        return (f"{link}; outbox {st.depth - len(self._acked)} queued, {st.bytes // 1024} KiB; "
+        disk = "" if st.store == "ok" else f"; DISK {st.store.upper()}, {st.pending} held in memory"
+        return (f"{link}; outbox {st.depth - len(self._acked)} queued, {st.disk_bytes // 1024} of "
+                f"{st.budget_bytes // 1024} KiB on disk{disk}; "
                 f"dropped {st.dropped_summaries} summaries, {st.dropped_alerts} alerts")
 
     def stats(self) -> OutboxStats:
@@ -227,23 +247,25 @@ class Publisher:
 
     def _check_drained(self) -> None:
         # Acked rows awaiting their batched delete count as delivered.
-        if (self.outbox is not None and self.outbox.stats().depth == len(self._acked)
-                and not self._mid_to_seq):
+        st = self.outbox.stats() if self.outbox is not None else None
+        if st is not None and st.depth == len(self._acked) and not st.pending and not self._mid_to_seq:
             self._drained.set()
         else:
             self._drained.clear()
 
-    def _flush_acks(self) -> None:
+    async def _flush_acks(self) -> None:
         if self._acked and self.outbox is not None:
-            self.outbox.ack(self._acked)
-            self._acked = []
+            if await self.outbox.ack(self._acked):
+                self._acked = []
+            else:       # the disk refused: the rows stay (in flight, not re-sent); retry later
+                self._ack_retry_at = time.monotonic() + _ACK_RETRY_S
 
     async def _run_pump(self) -> None:
         assert self._events is not None and self.outbox is not None and self.link is not None
         first_ack_s = 0.0
         while True:
             if self._acked:
-                wait_s = max(0.0, first_ack_s + _ACK_FLUSH_S - time.monotonic())
+                wait_s = max(0.0, max(first_ack_s + _ACK_FLUSH_S, self._ack_retry_at) - time.monotonic())
                 try:
                     batch = [await asyncio.wait_for(self._events.get(), wait_s)]
                 except asyncio.TimeoutError:
@@ -255,20 +277,21 @@ class Publisher:
             had = len(self._acked)
             for ev in batch:
                 try:
-                    self._handle(ev, self._acked)
+                    await self._handle(ev, self._acked)
                 except Exception:   # one bad event must not stop publishing
                     log.exception("publisher: handling %r failed", ev)
             if self._acked and not had:
                 first_ack_s = time.monotonic()
             # Deleting acked rows costs an fsync: batch them (a crash before the delete only means a
             # duplicate), at most _ACK_BATCH rows or _ACK_FLUSH_S after the first PUBACK of a batch.
-            if self._acked and (len(self._acked) >= _ACK_BATCH
-                                or time.monotonic() - first_ack_s >= _ACK_FLUSH_S):
-                self._flush_acks()
-            self._fill_window()
+            now = time.monotonic()
+            if self._acked and now >= self._ack_retry_at and (len(self._acked) >= _ACK_BATCH
+                                                                or now - first_ack_s >= _ACK_FLUSH_S):
+                await self._flush_acks()
+            await self._fill_window()
             self._check_drained()
 
-    def _handle(self, ev: Event | _Wake, acked: list[int]) -> None:
+    async def _handle(self, ev: Event | _Wake, acked: list[int]) -> None:
         assert self.outbox is not None and self.link is not None
         if isinstance(ev, _Wake):
             self._wake_pending = False
@@ -283,7 +306,7 @@ class Publisher:
             if ev.code >= _REFUSED_CODE:
                 log.error("broker refused message %s (%s, code %d): dropped and counted as rejected",
                           self.outbox.msg_id(seq), ev.reason, ev.code)
-                self.outbox.reject(seq)
+                await self.outbox.reject(seq)
             else:
                 acked.append(seq)
                 self.counters["published"] += 1
@@ -321,16 +344,20 @@ class Publisher:
             log.warning("disconnected from %s: %s; reconnecting with back-off", self.link.describe(), ev.reason)
             self.connected = False
 
-    def _fill_window(self) -> None:
+    async def _fill_window(self) -> None:
         assert self.outbox is not None and self.link is not None
         if not self.connected:
             return
         room = self.mqtt_settings.inflight - len(self._mid_to_seq)
-        for msg in self.outbox.take(room):
+        if room <= 0:
+            return
+        msgs = await self.outbox.take(room)
+        for i, msg in enumerate(msgs):
             try:
                 mid = self.link.publish(msg.topic, msg.payload, qos=msg.qos, retain=msg.retain)
             except RuntimeError as exc:
                 log.error("%s", exc)
-                self.outbox.release(msg.seq)
+                for rest in msgs[i:]:
+                    await self.outbox.release(rest.seq)
                 break
             self._mid_to_seq[mid] = msg.seq

@@ -1,4 +1,4 @@
-"""The SQLite outbox on a real file: ids, send order, the drop policy and its counters."""
+"""The SQLite outbox on a real file: ids, send order, the disk budget, the drop policy and its counters."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from edge.publish.budget import outbox_disk_bytes
 from edge.publish.outbox import Outbox
 from wire import Outgoing
 
@@ -45,14 +46,28 @@ def test_msg_ids_continue_across_reopen_and_are_never_reused(tmp_path: Path) -> 
     db = tmp_path / "outbox.sqlite3"
     ob = Outbox(db, gateway="gw-1")
     first = [ob.put(f"{P}/alert", alert(i), kind="alert").msg_id for i in range(3)]
-    status_id = ob.allocate_msg_id()
+    status = [ob.allocate_msg_id() for _ in range(40)]       # more than one reserved block
     drain(ob)                      # everything acked: the table is empty, the sequence is not reset
     ob.close()
     ob = Outbox(db, gateway="gw-1")
-    later = ob.put(f"{P}/alert", alert(9), kind="alert").msg_id
-    base = seq(first[0])
-    assert [seq(m) for m in (*first, status_id, later)] == [base, base + 1, base + 2, base + 3, base + 4]
-    assert all(m.startswith("gw-1:") for m in first)
+    later = [ob.put(f"{P}/alert", alert(9), kind="alert").msg_id, ob.allocate_msg_id()]
+    data = [seq(m) for m in (*first, later[0])]
+    assert data == sorted(data) and data[1:3] == [data[0] + 1, data[0] + 2]
+    every = [seq(m) for m in (*first, *status, *later)]
+    assert len(set(every)) == len(every), "an id was issued twice"
+    assert all(m.startswith("gw-1:") for m in first + status + later)
+
+
+def test_status_ids_need_no_write_and_survive_a_refusing_disk(tmp_path: Path) -> None:
+    """Birth/death ids come from a block reserved durably beforehand; once it is used up without a
+    write, the wall clock in ms (above every issued sequence number), and the sequence jumps past it."""
+    clock = Clock()
+    ob = Outbox(tmp_path / "o.db", gateway="gw-1", clock=clock)
+    stored = seq(ob.put(f"{P}/alert", alert(0), kind="alert").msg_id)
+    ids = [seq(ob.allocate_msg_id()) for _ in range(100)]
+    assert len(set(ids)) == 100 and min(ids) < stored < max(ids)
+    assert max(ids) >= int(clock.t * 1000)                  # the fallback once the block ran out
+    assert seq(ob.put(f"{P}/alert", alert(1), kind="alert").msg_id) > max(ids)
 
 
 def test_stored_payload_carries_msg_id_and_caller_dict_is_untouched(tmp_path: Path) -> None:
@@ -76,29 +91,58 @@ def test_alerts_go_before_bulk_summaries_and_topic_order_is_kept(tmp_path: Path)
                      ("meterwatch.meters_interval/2", 0)]
 
 
-def test_bound_drops_oldest_summaries_first_and_keeps_alerts(tmp_path: Path) -> None:
-    ob = Outbox(tmp_path / "o.db", gateway="gw-1", max_bytes=5_000)
-    for i in range(100):
+def test_budget_bounds_the_files_on_disk_drops_oldest_summaries_first_and_keeps_alerts(tmp_path: Path) -> None:
+    budget = 256 * 1024
+    ob = Outbox(tmp_path / "o.db", gateway="gw-1", max_bytes=budget, synchronous="NORMAL")
+    peak = 0
+    for i in range(1200):
         if i % 10 == 0:
             ob.put(f"{P}/alert", alert(i), kind="alert")
         else:
-            ob.put(f"{P}/summary/realtime", summary(i, pad=100), kind="realtime")
+            ob.put(f"{P}/summary/realtime", summary(i, pad=600), kind="realtime")
+        peak = max(peak, outbox_disk_bytes(ob.path))
     st = ob.stats()
-    assert st.bytes <= 5_000
+    assert peak <= 1.1 * budget, f"{peak} bytes on disk for a budget of {budget}"
+    assert st.disk_bytes <= st.budget_bytes * 1.1 and st.budget_bytes == budget
     assert st.dropped_summaries > 0 and st.dropped_alerts == 0
     left = drain(ob)
     alerts = [p["n"] for p in left if p["schema"] == "meterwatch.alert/2"]
     summaries = [p["n"] for p in left if p["schema"] == "meterwatch.realtime/2"]
-    assert alerts == list(range(0, 100, 10))
-    produced = [i for i in range(100) if i % 10]
+    assert alerts == list(range(0, 1200, 10))
+    produced = [i for i in range(1200) if i % 10]
     assert summaries == produced[-len(summaries):]          # the newest survive, in order
     assert st.dropped_summaries == len(produced) - len(summaries)
 
 
+def test_a_budget_below_the_fixed_minimum_is_raised_to_it(tmp_path: Path) -> None:
+    ob = Outbox(tmp_path / "o.db", gateway="gw-1", max_bytes=10_000, synchronous="NORMAL")
+    b = ob.budget
+    assert b.raised and b.total == b.db_bytes + b.wal_bytes + b.slack_bytes + 32 * 1024 > 10_000
+    for i in range(300):
+        ob.put(f"{P}/summary/realtime", summary(i, pad=600), kind="realtime")
+    assert ob.stats().dropped_summaries > 0
+    assert outbox_disk_bytes(ob.path) <= 1.1 * b.total
+
+
+def test_the_budget_is_held_on_disk_from_the_start(tmp_path: Path) -> None:
+    """A ballast file holds what the SQLite files do not use yet, so other files filling the disk
+    cannot take the outbox's space; it shrinks as they grow."""
+    ob = Outbox(tmp_path / "o.db", gateway="gw-1", max_bytes=1 << 20, synchronous="NORMAL")
+    ob.put(f"{P}/alert", alert(1), kind="alert")
+    st = ob.stats()
+    assert st.reserve_bytes > 0.7 * (1 << 20)
+    assert 0.95 * (1 << 20) <= st.disk_bytes + st.reserve_bytes <= 1.05 * (1 << 20)
+    for i in range(800):
+        ob.put(f"{P}/summary/realtime", summary(i, pad=600), kind="realtime")
+    later = ob.stats()
+    assert later.reserve_bytes < st.reserve_bytes
+    assert 0.95 * (1 << 20) <= later.disk_bytes + later.reserve_bytes <= 1.05 * (1 << 20)
+
+
 def test_counters_survive_a_restart(tmp_path: Path) -> None:
-    ob = Outbox(tmp_path / "o.db", gateway="gw-1", max_bytes=1_000)
-    for i in range(50):
-        ob.put(f"{P}/summary/realtime", summary(i, pad=100), kind="realtime")
+    ob = Outbox(tmp_path / "o.db", gateway="gw-1", max_bytes=1_000, synchronous="NORMAL")
+    for i in range(200):
+        ob.put(f"{P}/summary/realtime", summary(i, pad=600), kind="realtime")
     before = ob.stats()
     ob.close()
     after = Outbox(tmp_path / "o.db", gateway="gw-1", max_bytes=1_000).stats()
@@ -108,13 +152,13 @@ def test_counters_survive_a_restart(tmp_path: Path) -> None:
 
 
 def test_alerts_alone_over_the_bound_lose_the_oldest_and_say_so(tmp_path: Path) -> None:
-    ob = Outbox(tmp_path / "o.db", gateway="gw-1", max_bytes=2_000)
-    for i in range(100):
-        ob.put(f"{P}/alert", {**alert(i), "pad": "y" * 50}, kind="alert")
+    ob = Outbox(tmp_path / "o.db", gateway="gw-1", max_bytes=2_000, synchronous="NORMAL")
+    for i in range(400):
+        ob.put(f"{P}/alert", {**alert(i), "pad": "y" * 400}, kind="alert")
     st = ob.stats()
     left = [p["n"] for p in drain(ob)]
-    assert st.dropped_alerts == 100 - len(left) > 0
-    assert left == list(range(100 - len(left), 100))
+    assert st.dropped_alerts == 400 - len(left) > 0
+    assert left == list(range(400 - len(left), 400))
 
 
 def test_alerts_expire_after_the_ttl_and_are_counted(tmp_path: Path) -> None:
@@ -143,11 +187,12 @@ def test_retained_message_supersedes_queued_ones_of_its_topic_but_not_inflight(t
 
 
 def test_inflight_messages_are_never_dropped_by_the_bound(tmp_path: Path) -> None:
-    ob = Outbox(tmp_path / "o.db", gateway="gw-1", max_bytes=1_500)
+    ob = Outbox(tmp_path / "o.db", gateway="gw-1", max_bytes=1_500, synchronous="NORMAL")
     ob.put(f"{P}/summary/realtime", summary(0, pad=500), kind="realtime")
     sent = ob.take(1)
-    for i in range(1, 20):
+    for i in range(1, 300):
         ob.put(f"{P}/summary/realtime", summary(i, pad=500), kind="realtime")
+    assert ob.stats().dropped_summaries > 0
     assert len(sent) == 1 and sent[0].seq in ob.inflight
     ob.ack([sent[0].seq])
     assert ob.stats().depth == len(drain(ob))
@@ -175,7 +220,8 @@ def test_reject_deletes_and_counts(tmp_path: Path) -> None:
 
 def test_unknown_kind_and_non_finite_values_are_refused_without_a_trace(tmp_path: Path) -> None:
     ob = Outbox(tmp_path / "o.db", gateway="gw-1")
-    before = ob.allocate_msg_id()
+    before = ob.put(f"{P}/alert", alert(0), kind="alert").msg_id
+    drain(ob)
     with pytest.raises(ValueError, match="unknown payload kind 'bogus'"):
         ob.put(f"{P}/x", {}, kind="bogus")
     with pytest.raises(ValueError, match=r"realtime payload for '.*/summary/realtime' is not valid JSON"):
@@ -211,7 +257,7 @@ def test_a_new_outbox_starts_its_ids_at_the_clock_so_a_lost_state_dir_reuses_non
     clock = Clock(1_800_000_000.0)
     old = Outbox(tmp_path / "a" / "o.db", gateway="gw-1", clock=clock)
     old_ids = [seq(old.put(f"{P}/alert", alert(i), kind="alert").msg_id) for i in range(100)]
-    assert old_ids[0] == 1_800_000_000_000
+    assert 1_800_000_000_000 <= old_ids[0] < 1_800_000_000_100     # after the first block of status ids
     clock.t += 1                                       # state directory wiped, gateway restarted
     new = Outbox(tmp_path / "b" / "o.db", gateway="gw-1", clock=clock)
     assert seq(new.put(f"{P}/alert", alert(0), kind="alert").msg_id) > max(old_ids)

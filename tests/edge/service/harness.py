@@ -47,6 +47,8 @@ class ControlledSource:
         self.master_silent = False
         self.meters = [f"m{i + 1}" for i in range(n_meters)]
         self.t0 = time.time()
+        self.e_master = 10_000.0
+        self._e_ts = self.t0
 
     def values(self, device: str, quantities: Any, now: float) -> dict[str, float]:
         hours = max(0.0, now - self.t0) / 3600.0
@@ -55,10 +57,12 @@ class ControlledSource:
                 raise LookupError(device)
             amps = self.load * RATED_A
             p_phase = 230.0 * amps * 0.95 / 1000.0
+            # the register integrates the power (it never runs backwards when the load drops)
+            self.e_master += 3 * p_phase * max(0.0, now - self._e_ts) / 3600.0
+            self._e_ts = max(self._e_ts, now)
             table = {"u_a": 230.0, "u_b": 230.0, "u_c": 230.0, "i_a": amps, "i_b": amps, "i_c": amps,
                      "i_n": 2.0, "p": 3 * p_phase, "p_a": p_phase, "p_b": p_phase, "p_c": p_phase,
-                     "q": p_phase, "pf": 0.95, "f": 50.0, "e_fwd": 10_000.0 + 3 * p_phase * hours,
-                     "e_rev": 0.0}
+                     "q": p_phase, "pf": 0.95, "f": 50.0, "e_fwd": self.e_master, "e_rev": 0.0}
         elif device in self.meters:
             table = {"u_a": 228.0, "i_a": 3.0, "i_n": 3.0, "p": 0.65, "pf": 0.95, "e_fwd": 500.0 + 0.65 * hours,
                      "e_rev": 0.0, "e_fwd_daily": 500.0, "sw3": 0.0, "sw7": 0.0}
