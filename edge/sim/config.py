@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edge.sim.catalogue import ScenarioSpec, validate_scenario
 from tomlconf import Doc, build_valid, check_keys, parse, read_text
 
 __all__ = ["AreaSpec", "Cadence", "ScenarioSpec", "ServeSpec", "SimConfig", "load_sim_config", "parse_sim_config"]
@@ -105,16 +106,6 @@ def _check_serve(serve: ServeSpec, area: AreaSpec, doc: Doc) -> None:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ScenarioSpec:
-    kind: str
-    start_h: float
-    end_h: float
-    subject: str                               # meter id, branch name, phase letter or "area"
-    params: dict[str, Any] = field(default_factory=dict)
-    key: str = ""                              # "scenario[3]" for messages
-
-
-@dataclass(frozen=True, kw_only=True)
 class SimConfig:
     seed: int = 1
     start: float = 1782864000.0                # 2026-07-01T00:00:00Z
@@ -160,8 +151,6 @@ def _fill(cls: type, table: Any, prefix: str, doc: Doc) -> Any:
 
 def parse_sim_config(text: str, file: str = "<inline>") -> SimConfig:
     """Parse and validate a simulator TOML document; raise ``ConfigError`` listing every problem."""
-    from edge.sim.catalogue import validate_scenario
-
     doc = parse(text, file)
     for k in doc.data:
         if k not in _TOP:
