@@ -95,9 +95,10 @@ class AreaSimulator:
         day_start = cfg.start + d * 86400.0
         t = day_start + cfg.step_s * np.arange(self.steps)
         rng = np.random.default_rng([cfg.seed, d + 1])
+        noise = np.random.default_rng([cfg.seed, d + 1, 0x4E01])      # measurement errors, their own stream
         fx = day_effects(cfg, net, day_start, self.steps)
         phys = self._physics(t, rng, fx)
-        m = metering(net, fx, v_el=phys.v_el, i_el=phys.i_el, powered=phys.powered, rng=rng,
+        m = metering(net, fx, v_el=phys.v_el, i_el=phys.i_el, powered=phys.powered, rng=rng, noise=noise,
                      slot_steps=max(1, 900 // cfg.step_s), step_s=cfg.step_s)
         fed = ~fx.foreign
         e_step = m.p * dt_h
@@ -108,7 +109,7 @@ class AreaSimulator:
                                       e_fwd, e_rev, rec)
         meter.update(sw)
         meter.update(events)
-        master = self._master(phys.flow, phys.t_amb, dt_h, rng)
+        master = self._master(phys.flow, phys.t_amb, dt_h, rng, noise)
         stolen = (m.p_true - m.p) * fed * dt_h
         flow = phys.flow
         balance = {
@@ -177,7 +178,7 @@ class AreaSimulator:
         used = (net.three[:, None] | (np.arange(3)[None, :] == 0))
         s_el = s[:, :, None] * 1000.0 * share[None, :, None] * used[None]
         i_f = np.conj(s_el / v_f[:, None, None])
-        vv = v_f[:, None, None] - 2.0 * spec.service_r_ohm * i_f
+        vv = v_f[:, None, None] - 2.0 * net.service_r[None, :, None] * i_f
         f3 = fx.foreign[:, :, None] & used[None]
         return np.where(f3, vv, v_el), np.where(f3, i_f, i_el)
 
@@ -237,7 +238,10 @@ class AreaSimulator:
             "e_fwd": self._reported(e_fwd, rec), "e_rev": self._reported(e_rev, rec),
         }
 
-    def _master(self, flow: Flow, t_amb: F64, dt_h: float, rng: np.random.Generator) -> dict[str, F64]:
+    def _master(self, flow: Flow, t_amb: F64, dt_h: float, rng: np.random.Generator,
+                noise: np.random.Generator) -> dict[str, F64]:
+        u = np.abs(flow.v_bus) * self.net.master_u_gain[None, :] * (
+            1.0 + noise.normal(0.0, self.net.spec.u_noise_pct / 100.0, flow.v_bus.shape))
         s_ph = flow.v_bus * np.conj(flow.i_tr) / 1000.0
         p_ph, q_tot = s_ph.real, s_ph.imag.sum(axis=1)
         p_tot = p_ph.sum(axis=1)
@@ -246,7 +250,7 @@ class AreaSimulator:
         fwd = np.cumsum(np.clip(e, 0, None))
         rev = np.cumsum(np.clip(-e, 0, None))
         out = {
-            "u_a": np.abs(flow.v_bus[:, 0]), "u_b": np.abs(flow.v_bus[:, 1]), "u_c": np.abs(flow.v_bus[:, 2]),
+            "u_a": u[:, 0], "u_b": u[:, 1], "u_c": u[:, 2],
             "i_a": np.abs(flow.i_tr[:, 0]), "i_b": np.abs(flow.i_tr[:, 1]), "i_c": np.abs(flow.i_tr[:, 2]),
             "i_n": np.abs(flow.i_tr.sum(axis=1)),
             "p": p_tot, "p_a": p_ph[:, 0], "p_b": p_ph[:, 1], "p_c": p_ph[:, 2], "q": q_tot,

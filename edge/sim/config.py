@@ -33,7 +33,11 @@ class AreaSpec:
     nodes_per_branch: int = 6
     segment_r_ohm: float = 0.018               # phase conductor resistance per feeder segment
     neutral_r_factor: float = 1.0              # neutral conductor R relative to the phase conductor
-    service_r_ohm: float = 0.08                # service drop, one conductor
+    service_r_ohm: float = 0.08                # service drop, one conductor (the mean over customers)
+    service_r_spread: float = 0.5              # each customer's service drop: service_r_ohm × U(1 ± spread)
+    u_gain_error_pct: float = 0.1              # σ of each meter element's (and master phase's) voltage gain error
+    u_noise_pct: float = 0.03                  # σ of the noise on each voltage reading
+    i_noise_pct: float = 0.2                   # σ of the noise on each meter current reading
     three_phase_every: int = 20                # every n-th customer is three-phase (0 = none)
     commercial_every: int = 9
     industrial_every: int = 37
@@ -159,6 +163,8 @@ def parse_sim_config(text: str, file: str = "<inline>") -> SimConfig:
     area = _fill(AreaSpec, doc.data.get("area", {}), "area", doc)
     if area.customers < 1 or area.branches < 1 or area.nodes_per_branch < 1:
         doc.error("area", "customers, branches and nodes_per_branch must be >= 1")
+    if area.service_r_spread >= 1.0:
+        doc.error("area.service_r_spread", f"{area.service_r_spread} must be below 1 (a resistance stays positive)")
     if area.rated_kva <= 0:
         doc.error("area.rated_kva", "must be > 0")
     export = _fill(Cadence, doc.data.get("export", {}), "export", doc)

@@ -60,18 +60,23 @@ class Metered:
 
 
 def metering(net: Network, fx: DayEffects, *, v_el: npt.NDArray[np.complex128], i_el: npt.NDArray[np.complex128],
-             powered: npt.NDArray[np.bool_], rng: np.random.Generator, slot_steps: int, step_s: int) -> Metered:
+             powered: npt.NDArray[np.bool_], rng: np.random.Generator, noise: np.random.Generator,
+             slot_steps: int, step_s: int) -> Metered:
     """Apply the metering-side effects (factors per element, then the Jokar attacks in scenario order) to the
-    true terminal voltages and currents ``v_el``/``i_el`` (T, N, 3). Under a Jokar attack the current reading
-    follows the metered power at the true power factor."""
+    true terminal voltages and currents ``v_el``/``i_el`` (T, N, 3). Voltage readings carry each element's
+    gain error and, like current readings, a random error per reading (from ``noise``); power and energy
+    are exact (the balance truth stays exact). Under a Jokar attack the current reading follows the metered
+    power at the true power factor."""
+    spec = net.spec
     s_true = v_el * np.conj(i_el) / 1000.0
     p_true_el, q_true_el = s_true.real, s_true.imag
     p_el = p_true_el * fx.k_p
     q_el = q_true_el * fx.k_p
-    u_read = np.abs(v_el) * fx.k_u
-    i_read = np.abs(i_el) * np.abs(fx.k_i)
+    u_read = np.abs(v_el) * fx.k_u * net.u_gain[None] * (1.0 + noise.normal(0.0, spec.u_noise_pct / 100.0, v_el.shape))
+    i_err = 1.0 + noise.normal(0.0, spec.i_noise_pct / 100.0, i_el.shape)
+    i_read = np.abs(i_el) * np.abs(fx.k_i) * i_err
     i_n_true = np.where(net.three[None, :], np.abs(i_el.sum(axis=2)), np.abs(i_el[:, :, 0]))
-    i_n_read = i_n_true * fx.k_in
+    i_n_read = i_n_true * fx.k_in * (1.0 + noise.normal(0.0, spec.i_noise_pct / 100.0, i_n_true.shape))
     for i, kind, w, prm in fx.jokar:
         old = p_el[:, i, 0].copy()
         new = apply_jokar(old, w, kind, prm, rng, slot_steps, step_s)
@@ -81,7 +86,7 @@ def metering(net: Network, fx: DayEffects, *, v_el: npt.NDArray[np.complex128], 
         pf_i = np.abs(p_true_el[:, i, 0]) / np.maximum(np.abs(s_true[:, i, 0]), 1e-9)
         pf_i = np.where(np.abs(s_true[:, i, 0]) > 1e-9, pf_i, net.pf[i])
         cur = np.abs(p_el[:, i, 0]) * 1000.0 / np.maximum(u_read[:, i, 0], 1.0) / pf_i
-        i_read[:, i, 0] = cur
+        i_read[:, i, 0] = cur * i_err[:, i, 0]
         i_n_read[:, i] = cur * fx.k_in[:, i]
     return Metered(p_el=p_el, q_el=q_el, u=u_read, i=i_read, i_n=i_n_read, p_true=p_true_el.sum(axis=2))
 
