@@ -297,7 +297,7 @@ def theft_area(seed: int, j: int, *, days: int = THEFT_DAYS, clean_days: int = C
     shares, eligible, rated = _shares_and_rating(seed, customers)
     family = THEFT_FAMILIES[j % len(THEFT_FAMILIES)]
     thieves = _thieves(rng, family, j, shares, eligible)
-    gaps = _scenario("collection_gaps", 0, 24 * max(days, clean_days), "area", rate=gap_rate)
+    gaps = _scenario("collection_gaps", 0, 24 * 366, "area", rate=gap_rate)      # the whole of any export
     body = ""
     for t in thieves:
         if t.kind == "full":

@@ -114,10 +114,10 @@ def abnormal_runs(band, run_before, out):
         out[d] = run
 
 
-def service_loss(du, cur, pf, phase, out_kw, out_n):
+def service_loss(du, cur, pf, phase, out_term, out_kw, out_n):
     ok = np.isfinite(du) & np.isfinite(cur) & np.isfinite(pf)
     w = np.where(pf >= 0, 1.0, -1.0) / np.maximum(np.abs(np.where(ok, pf, 1.0)), PF_FLOOR)
-    term = np.where(ok, du * cur * w / 1000.0, 0.0)
+    out_term[:] = np.where(ok, du * cur * w / 1000.0, np.nan)
     for p in range(3):
-        out_kw[p] = term[phase == p].sum()
+        out_kw[p] = np.where(ok & (phase == p), out_term, 0.0).sum()
         out_n[p] = (ok & (phase == p)).sum()

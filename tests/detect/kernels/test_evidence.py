@@ -127,11 +127,12 @@ def test_service_loss_matches_reference(seed: int) -> None:
     phase = rng.integers(0, 3, e)
     outs = []
     for mod in (kl, rl):
-        kw, n = np.empty(3), np.empty(3, np.int64)
-        mod.service_loss(du, cur, pf, phase, kw, n)
-        outs.append((kw, n))
+        term, kw, n = np.empty(e), np.empty(3), np.empty(3, np.int64)
+        mod.service_loss(du, cur, pf, phase, term, kw, n)
+        outs.append((term, kw, n))
     close(outs[0][0], outs[1][0])
-    np.testing.assert_array_equal(outs[0][1], outs[1][1])
+    close(outs[0][1], outs[1][1])
+    np.testing.assert_array_equal(outs[0][2], outs[1][2])
 
 
 def test_physics_loss_of_a_resistive_service_cable_is_its_i2r() -> None:
@@ -140,8 +141,9 @@ def test_physics_loss_of_a_resistive_service_cable_is_its_i2r() -> None:
     # a 0.2 Ω loop carrying 20 A at pf 0.9 lagging: the voltage along the current falls by 4 V, so the
     # magnitude drop is 4·0.9 V; an exporting PV meter (pf −1) with its voltage 1 V above the bus
     r, i, pf = 0.2, 20.0, 0.9
-    kw, n = physics_loss([r * i * pf, -1.0], [i, 10.0], [pf, -1.0], [0, 2])
+    term, kw, n = physics_loss([r * i * pf, -1.0], [i, 10.0], [pf, -1.0], [0, 2])
     np.testing.assert_allclose(kw, [r * i * i / 1000, 0.0, 0.01])
+    np.testing.assert_allclose(term, [r * i * i / 1000, 0.01])
     np.testing.assert_array_equal(n, [1, 0, 1])
     with pytest.raises(ValueError, match="phase must be 0, 1 or 2"):
         physics_loss([1.0], [1.0], [1.0], [3])
