@@ -57,9 +57,10 @@ def replay_dir(d: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     daily: list[dict[str, Any]] = []
 
     def on(_t: str, p: dict[str, Any]) -> None:
-        if p["schema"] == "meterwatch.alert/1":
+        kind = p["schema"].removeprefix("meterwatch.").split("/")[0]      # any wire version
+        if kind == "alert":
             alerts.append(p)
-        elif p["schema"] == "meterwatch.daily/1":
+        elif kind == "daily":
             daily.append(p)
 
     replay(area, prm, d / "readings.csv", None, on_message=on)

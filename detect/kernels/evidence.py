@@ -22,20 +22,23 @@ import numpy as np
 
 from detect.kernels import kernel
 
-__all__ = ["SD_FLOOR_FRACTION", "drop_match", "voltage_excess"]
+__all__ = ["FEW_DAYS", "SD_FLOOR_FEW_DAYS", "SD_FLOOR_FRACTION", "drop_match", "voltage_excess"]
 
-SD_FLOOR_FRACTION = 0.05     # a meter's daily scatter around its share is at least 5 % of its daily energy
+SD_FLOOR_FRACTION = 0.05     # a meter's daily scatter around its share is at least 5 % of its daily energy,
+SD_FLOOR_FEW_DAYS = 0.15     # 15 % (a household's usual day-to-day variation) while it is measured on
+FEW_DAYS = 5                 # fewer baseline days than this
 
 
 @kernel
 def drop_match(x_base, total_base, x_since, total_since, excess_since, out_z, out_drop, out_explained):
     """Per meter i (columns): share s_i = Σ x_base[:, i] / Σ total_base over the baseline days (rows), its
-    daily scatter sd_i around s_i·total (floored at ``SD_FLOOR_FRACTION`` of its mean), then over the days
+    daily scatter sd_i around s_i·total (floored at ``SD_FLOOR_FRACTION`` of its mean, ``SD_FLOOR_FEW_DAYS``
+    with fewer than ``FEW_DAYS`` baseline days), then over the days
     since the change point the mean drop d_i = mean(s_i·total_since − x_since[:, i]) (kWh/day),
     z_i = d_i / (sd_i / √days) and explained_i = d_i / mean(excess_since) (the share of the rise the drop
     accounts for). ``total_*`` is the area's (or phase's) true consumption: metered sales, plus the excess
-    NTL on the days since. Days with a NaN (meter or total unread) are skipped; NaN outputs with fewer than
-    two baseline days or no day since."""
+    NTL on the days since. Days with a NaN (meter or total unread) are skipped; NaN outputs without a
+    baseline day or a day since."""
     n_b, n = x_base.shape
     n_s = x_since.shape[0]
     ex = 0.0
@@ -57,7 +60,7 @@ def drop_match(x_base, total_base, x_since, total_since, excess_since, out_z, ou
         out_z[i] = np.nan
         out_drop[i] = np.nan
         out_explained[i] = np.nan
-        if nb < 2 or st <= 0.0:
+        if nb < 1 or st <= 0.0:
             continue
         share = sx / st
         ss = 0.0
@@ -65,7 +68,8 @@ def drop_match(x_base, total_base, x_since, total_since, excess_since, out_z, ou
             if math.isfinite(x_base[d, i]) and math.isfinite(total_base[d]):
                 r = x_base[d, i] - share * total_base[d]
                 ss += r * r
-        sd = max(math.sqrt(ss / (nb - 1)), SD_FLOOR_FRACTION * sx / nb, 1e-6)
+        floor = SD_FLOOR_FRACTION if nb >= FEW_DAYS else SD_FLOOR_FEW_DAYS
+        sd = max(math.sqrt(ss / (nb - 1)) if nb > 1 else 0.0, floor * sx / nb, 1e-6)
         sd_ = 0.0
         ns = 0
         for d in range(n_s):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from detect.kernels.evidence import SD_FLOOR_FRACTION
+from detect.kernels.evidence import FEW_DAYS, SD_FLOOR_FEW_DAYS, SD_FLOOR_FRACTION
 
 __all__ = ["drop_match", "voltage_excess"]
 
@@ -17,15 +17,16 @@ def drop_match(x_base, total_base, x_since, total_since, excess_since, out_z, ou
     with np.errstate(invalid="ignore", divide="ignore"):
         share = sx / st
         r = np.where(ok_b, x_base - share * total_base[:, None], 0.0)
-        sd = np.sqrt((r * r).sum(axis=0) / (nb - 1))
-        sd = np.maximum(np.maximum(sd, SD_FLOOR_FRACTION * sx / nb), 1e-6)
+        sd = np.where(nb > 1, np.sqrt((r * r).sum(axis=0) / np.maximum(nb - 1, 1)), 0.0)
+        floor = np.where(nb >= FEW_DAYS, SD_FLOOR_FRACTION, SD_FLOOR_FEW_DAYS)
+        sd = np.maximum(np.maximum(sd, floor * sx / nb), 1e-6)
         ok_s = np.isfinite(x_since) & np.isfinite(total_since)[:, None]
         ns = ok_s.sum(axis=0)
         drop = np.where(ok_s, share * total_since[:, None] - x_since, 0.0).sum(axis=0) / ns
         ex = np.nanmean(excess_since) if np.isfinite(excess_since).any() else np.nan
         z = drop / (sd / np.sqrt(ns))
         explained = drop / ex if np.isfinite(ex) and ex > 0 else np.full_like(drop, np.nan)
-    bad = (nb < 2) | ~(st > 0)
+    bad = (nb < 1) | ~(st > 0)
     out_z[:] = np.where(bad | (ns == 0), np.nan, z)
     out_drop[:] = np.where(bad | (ns == 0), np.nan, drop)
     out_explained[:] = np.where(bad | (ns == 0), np.nan, explained)

@@ -90,15 +90,13 @@ def interval_loss(ctx: AreaContext, rd: ReadingsState, um: F64, held: F64, held_
     u, cur, p = fresh(U_COLS), fresh(I_COLS), fresh(np.array([Q["p"]]))[:, 0]
     u_el, i_el = u[el.meter, el.col], cur[el.meter, el.col]
     du = um[el.phase] - u_el
-    s_kva = np.zeros(n)
-    np.add.at(s_kva, el.meter, np.nan_to_num(u_el * i_el) / 1000.0)
+    s_kva = np.bincount(el.meter, weights=np.nan_to_num(u_el * i_el) / 1000.0, minlength=n)
     with np.errstate(invalid="ignore", divide="ignore"):
         pf = np.where(s_kva > 1e-3, p / np.maximum(s_kva, 1e-3), np.where(np.isfinite(p), 1.0, np.nan))
     pf = np.clip(pf, -1.0, 1.0)
     el_term, _, _ = physics_loss(du, i_el, pf[el.meter], el.phase, backend=ctx.backend)
     ok = np.isfinite(el_term)
-    term = np.zeros((n, 3))
-    np.add.at(term, (el.meter[ok], el.phase[ok]), el_term[ok])
+    term = np.bincount(el.meter[ok] * 3 + el.phase[ok], weights=el_term[ok], minlength=3 * n).reshape(n, 3)
     read = np.zeros(n, np.bool_)
     read[el.meter[ok]] = True
     # the interval's loss from the samples at both its bounds (the previous one is the meter's held term)

@@ -47,6 +47,7 @@ B = npt.NDArray[np.bool_]
 U_NOMINAL_V = 230.0          # the phase's unexplained current is its NTL power over this voltage
 MIN_HOURS = 24               # voltage evidence needs a day of hourly means
 MIN_PAIRS = 96               # correlation evidence needs a day of interval changes
+RELIST_DAYS = 3              # a suspect listed again within this many days keeps its "since"
 
 
 @dataclass(eq=False)
@@ -54,6 +55,7 @@ class SuspectState(Columns):
     PREFIX = "t."
     IN_EVERY_SNAPSHOT = False      # snapshots from before issue 19 have none: it starts fresh
     WHAT = "suspect-ranking state"
+    OPTIONAL = frozenset({"last_listed"})
 
     d_day: I64             # (R,) local day number of each daily row (-1 free)
     d_e: F64               # (R, N) each meter's energy that day (kWh; NaN: unknown)
@@ -67,6 +69,7 @@ class SuspectState(Columns):
     c_p: F32               # (W, N) each meter's ∫P dt in the interval (kWh)
     c_ntl: F32             # (W, 4) NTL per channel in the interval (kWh)
     since: F64             # (N,) when the meter's current listing began (NaN: not listed)
+    last_listed: F64       # (N,) the last day it was listed (a listing broken for ≤ RELIST_DAYS continues)
 
     @classmethod
     def fresh(cls, ctx: AreaContext) -> SuspectState:
@@ -78,7 +81,7 @@ class SuspectState(Columns):
                    d_sup=np.full((r, 4), nan), d_sales=np.full((r, 4), nan), v_k=np.full(v, -1, np.int64), v_du=np.full((v, e), nan, np.float32),
                    v_ntl=np.full((v, 3), nan, np.float32), c_k=np.full(w, -1, np.int64),
                    c_p=np.full((w, n), nan, np.float32), c_ntl=np.full((w, 4), nan, np.float32),
-                   since=np.full(n, nan))
+                   since=np.full(n, nan), last_listed=np.full(n, nan))
 
 
 def alarms(ctx: AreaContext) -> list[AlarmSpec]:
@@ -146,7 +149,7 @@ def _drop(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence) -> None:
     for c in np.flatnonzero(nd.rising):
         on = int(nd.onset[c])
         base, since = _rows(st, on - tp.baseline_days, on - 1), _rows(st, on, nd.day)
-        if len(base) < 2 or not len(since):
+        if not len(base) or not len(since):
             continue
         total = st.d_sales[:, c] + st.d_ntl[:, c]
         excess = st.d_ntl[since, c] - nd.baseline_pct[c] / 100.0 * st.d_sup[since, c]
@@ -158,6 +161,7 @@ def _drop(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence) -> None:
                                        np.ascontiguousarray(excess), z, drop, expl)
         share = np.nan_to_num(expl, nan=np.inf)
         s = _ramp(z, tp.drop_z) * (share <= tp.drop_max_explained) * np.clip(share / max(tp.drop_min_share, 1e-9), 0, 1)
+        s = _explain_in_turn(s, z, share, tp.drop_min_share)
         better = s > ev.strength["drop"][cand]
         i = cand[better]
         ev.strength["drop"][i] = s[better]
@@ -169,13 +173,27 @@ def _drop(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence) -> None:
         ev.onset[i] = on
 
 
+def _explain_in_turn(s: F64, z: F64, share: F64, min_share: float) -> F64:
+    """The strongest drops explain the rise first: each next one counts only for what is left unexplained
+    (an innocent's ordinary drift is not needed once the thief accounts for the whole rise)."""
+    out = s.copy()
+    explained = 0.0
+    for i in np.argsort(-np.nan_to_num(z, nan=-np.inf)):
+        if s[i] <= 0.0:
+            continue
+        out[i] = s[i] * min(max((1.0 - explained) / max(min_share, 1e-9), 0.0), 1.0)
+        explained += min(max(float(share[i]), 0.0), 1.0)
+    return out
+
+
 def _flagged(nd: NtlDay) -> B:
     """(3,) phases with unexplained loss; all three when only the area channel rose."""
     ph = nd.rising[:3] | nd.excess
     return ph if ph.any() else np.full(3, bool(nd.rising[3]))
 
 
-def _voltage(ctx: AreaContext, st: SuspectState, nd: NtlDay, k_end: int, ev: Evidence, fwd_kwh: F64) -> None:
+def _voltage(ctx: AreaContext, st: SuspectState, nd: NtlDay, k_end: int, ev: Evidence, fwd_kwh: F64,
+             phase_sup: F64) -> None:
     """Voltage evidence of the meters that registered (almost) no consumption today (``fwd_kwh``)."""
     tp, area = ctx.params.theft, ctx.area
     el = elements(area)
@@ -207,6 +225,14 @@ def _voltage(ctx: AreaContext, st: SuspectState, nd: NtlDay, k_end: int, ev: Evi
         ev.strength["voltage"][i] = s[e]
         ev.put("voltage_z", np.array([i]), np.array([z[e]]))
         ev.put("voltage_ohm", np.array([i]), np.array([beta[e]]))
+    # what such a meter takes: its phase's loss above the median phase's, shared among the phase's meters
+    # with voltage evidence (a meter that registers nothing has no drop to measure it by)
+    found = np.unique(el.meter[s > 0])
+    for p in range(3):
+        here = found[(area.meter_phase[found] == p) & ~np.isfinite(ev.stolen[found])]
+        excess = float(nd.phase_excess_pp[p]) / 100.0 * float(phase_sup[p])
+        if len(here) and math.isfinite(excess) and excess > 0:
+            ev.stolen[here] = excess / len(here)
 
 
 def _correlation(ctx: AreaContext, st: SuspectState, nd: NtlDay, k_end: int, ev: Evidence) -> None:
@@ -253,7 +279,7 @@ def close_day(ctx: AreaContext, st: SuspectState, nd: NtlDay, swing: Swing, ld: 
     k_end = int(end // ctx.params.interval_s)
     if signal:
         _drop(ctx, st, nd, ev)
-        _voltage(ctx, st, nd, k_end, ev, ld.meter_fwd_kwh)
+        _voltage(ctx, st, nd, k_end, ev, ld.meter_fwd_kwh, ld.ch_sup[:3])
         _correlation(ctx, st, nd, k_end, ev)
     for check in CHECKS:
         ev.strength["physical"] = np.maximum(ev.strength["physical"],
@@ -274,7 +300,9 @@ def close_day(ctx: AreaContext, st: SuspectState, nd: NtlDay, swing: Swing, ld: 
     top = top[score[top] >= tp.min_score] if signal else top[:0]
     listed = np.zeros(n, np.bool_)
     listed[top] = True
-    st.since = np.where(listed, np.where(np.isnan(st.since), end, st.since), np.nan)
+    fresh = np.isnan(st.since) | ~(end - st.last_listed <= (RELIST_DAYS + 1) * 86400.0)
+    st.since = np.where(listed, np.where(fresh, end, st.since), st.since)
+    st.last_listed = np.where(listed, end, st.last_listed)
     return st, _seen(ctx, st, ev, score, top, end)
 
 
