@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
@@ -151,6 +152,11 @@ def close_day(ctx: AreaContext, st: NtlState, end: float, date: str, ntl_kwh: F6
     return st, out, Seen(conditions=conds, fields={"ntl_phase_pct": [_num(x) for x in pct[:3]]})
 
 
+def _date(day: int) -> str:
+    """The local date of a local day number."""
+    return datetime.fromtimestamp(day * 86400.0, tz=timezone.utc).strftime("%Y-%m-%d")
+
+
 def _num(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
@@ -164,12 +170,14 @@ def _rise_condition(st: NtlState, d: NtlDay, end: float, date: str, was: npt.NDA
         float(rise_pp[TOTAL]) if d.rising[TOTAL] else math.nan
     on = bool(d.rising.any())
     valid = bool(np.isfinite(d.pct).any())
-    since = {CHANNELS[c]: int(d.onset[c]) for c in range(4) if d.rising[c]}
-    evidence: dict[str, Any] = {"date": date, "channels": [CHANNELS[c] for c in range(4) if d.rising[c]],
-                                "rise_pp": {CHANNELS[c]: float(rise_pp[c]) for c in range(4) if d.rising[c]},
-                                "baseline_pct": {CHANNELS[c]: float(d.baseline_pct[c]) for c in range(4) if d.rising[c]},
-                                "ntl_pct": [_num(x) for x in d.pct], "onset_day": since, "area_rise_pp": _num(area_pp),
-                                "new": [CHANNELS[c] for c in range(4) if d.rising[c] and not was[c]]}
+    up = [c for c in range(4) if d.rising[c]]
+    # one entry per rising channel, in the order of "channels" (alert evidence holds no nested objects)
+    evidence: dict[str, Any] = {"date": date, "channels": [CHANNELS[c] for c in up],
+                                "rise_pp": [float(rise_pp[c]) for c in up],
+                                "baseline_pct": [float(d.baseline_pct[c]) for c in up],
+                                "since": [_date(int(d.onset[c])) for c in up],
+                                "ntl_pct": [_num(x) for x in d.pct], "area_rise_pp": _num(area_pp),
+                                "new": [CHANNELS[c] for c in up if not was[c]]}
     where = "the area" if worst == TOTAL else f"phase {CHANNELS[worst]}"
     return Condition(
         key="ntl_rise@area", subj=[0], ts=[end], on=[on], off=[not on], valid=[valid],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import time
 
 import numpy as np
 import pytest
@@ -58,8 +58,8 @@ def test_technical_loss_by_physics_separates_ntl_and_ntl_rise_follows_a_theft() 
     assert len(raised) == 1 and raised[0].subject_type == "area"
     assert raised[0].ts == onset + 86400                  # at the close of the first day of theft
     ev = raised[0].evidence
-    assert ev["channels"] == ["area"] and ev["rise_pp"]["area"] > 0.5        # no per-phase master power here
-    assert ev["onset_day"]["area"] == math.floor(onset / 86400)
+    assert ev["channels"] == ["area"] and ev["rise_pp"][0] > 0.5        # no per-phase master power here
+    assert ev["since"] == [time.strftime("%Y-%m-%d", time.gmtime(onset))]
     after = la.of_kind("interval")[-40:]
     assert np.nanmean([f["ntl_kwh"] for f in after]) > 0.05
 
