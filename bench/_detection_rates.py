@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -265,3 +265,74 @@ def evaluate(sim_dir: Path) -> dict[str, Any]:
             "overload_worst_lag_s": ov["worst_lag_s"], "overload_false_raises": ov["false_raises"],
             "fault_cases": len(faults), "fault_correct": sum(f["ok"] for f in faults),
             "outage_area_latency_max_s": max(area_lat) if area_lat else "n/a"}
+
+
+# ---- theft (issue 19), graded on what a subscriber receives: alert and daily payloads ---------------------
+THEFT_AREA_KINDS = ("ntl_rise", "ntl_phase", "ntl_swing", "line_loss_high")
+DAY_S = 86400.0
+
+
+def utc_ts(s: str) -> float:
+    """Epoch seconds of an RFC 3339 time as the payloads write it (``...Z`` or with an offset)."""
+    from datetime import datetime
+
+    return datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+
+
+def area_alarm_spans(alerts: list[dict[str, Any]], end_ts: float) -> list[tuple[float, float]]:
+    """(raised, cleared) of every area alarm that points at non-technical loss; still active: ``end_ts``."""
+    spans, open_at = [], {}
+    for a in sorted((a for a in alerts if a["kind"] in THEFT_AREA_KINDS), key=lambda a: utc_ts(a["ts"])):
+        key = a["kind"]
+        if a["state"] == "raised" and key not in open_at:
+            open_at[key] = utc_ts(a["raised_at"])
+        elif a["state"] == "cleared" and key in open_at:
+            spans.append((open_at.pop(key), utc_ts(a["ts"])))
+    spans += [(t, end_ts) for t in open_at.values()]
+    return sorted(spans)
+
+
+def listed(daily: list[dict[str, Any]], top: int | None = None) -> list[tuple[float, list[str]]]:
+    """(day end, suspect meters in rank order, at most ``top``) of every daily summary."""
+    return [(utc_ts(p["day_end"]), [s["meter"] for s in p.get("suspects") or []][:top]) for p in daily]
+
+
+def grade_thief(thief: dict[str, Any], spans: list[tuple[float, float]], days: list[tuple[float, list[str]]],
+                supply_kwh: float) -> dict[str, Any]:
+    """One thief (a truth record): its size, how long until an area alarm was on and until it was in the top 3,
+    and on how many of the days after the first two of its theft it stayed in the top 3."""
+    start, end, meter = float(thief["start_ts"]), float(thief["end_ts"]), thief["subject"]
+    on = [max(r, start) for r, c in spans if c > start]
+    alarm = (min(on) - start) / DAY_S if on else math.inf
+    in3 = [(t, meter in m[:3]) for t, m in days if start < t <= end + DAY_S]
+    first3 = min((t for t, hit in in3 if hit), default=math.inf)
+    later = [hit for t, hit in in3 if t > start + 2 * DAY_S]
+    return {"meter": meter, "what": thief["what"], "start_day": (start - thief["_t0"]) / DAY_S,
+            "size_pct": 100.0 * float(thief["magnitude"]) / supply_kwh if supply_kwh > 0 else math.nan,
+            "alarm_d": alarm, "top3_d": (first3 - start) / DAY_S, "kept_days": sum(later), "days": len(later),
+            "listed": any(meter in m for _, m in days)}
+
+
+def grade_theft_run(alerts: list[dict[str, Any]], daily: list[dict[str, Any]], truth: list[dict[str, Any]],
+                    supply: Callable[[float, float], float], t0: float, t_end: float) -> dict[str, Any]:
+    """Every thief of one area and the innocents its suspect lists named (distinct meters, any rank)."""
+    thieves = [dict(r, _t0=t0) for r in truth if r.get("category") == "theft"]
+    spans = area_alarm_spans(alerts, t_end)
+    days = listed(daily)
+    graded = [grade_thief(t, spans, days, supply(float(t["start_ts"]), float(t["end_ts"]))) for t in thieves]
+    guilty = {t["subject"] for t in thieves}
+    innocents = sorted({m for _, ms in days for m in ms} - guilty)
+    lists = [ms for _, ms in days if ms]
+    return {"thieves": graded, "innocents": innocents, "list_days": len(lists),
+            "innocent_first_days": sum(ms[0] not in guilty for ms in lists),
+            "area_alarms": sum(1 for a in alerts if a["kind"] in THEFT_AREA_KINDS and a["state"] == "raised")}
+
+
+def supply_between(balance_csv: Path) -> Callable[[float, float], float]:
+    """supply(t0, t1): the true net supply (kWh) of the balance intervals inside [t0, t1)."""
+    rows = np.loadtxt(balance_csv, delimiter=",", skiprows=1, usecols=(0, 2), ndmin=2)
+
+    def supply(t0: float, t1: float) -> float:
+        sel = (rows[:, 0] >= t0) & (rows[:, 0] < t1)
+        return float(rows[sel, 1].sum())
+    return supply

@@ -190,3 +190,122 @@ def evaluate_sets(root: Path, *, overload_seeds: range = range(11, 19), quiet_da
     res["fault_runs_meter_offline_really_silent"] = silent
     res["eval_wall_s"] = round(time.perf_counter() - t0, 1)
     return res
+
+
+# ---- theft areas (issue 19) ------------------------------------------------------------------------------
+# Seeds are split once and for all: detector parameters are tuned on TUNING_SEEDS only; the figures that
+# count are those of HELD_OUT_SEEDS (bench/detection_eval.py prints which seeds it ran).
+TUNING_SEEDS = tuple(range(1000, 1012))
+HELD_OUT_SEEDS = tuple(range(2000, 2024))
+THEFT_FAMILIES = ("onset_partial", "onset_full", "from_day0", "several")
+THEFT_SIZES_PCT = (0.3, 0.5, 1.0, 2.0, 5.0)
+THEFT_DAYS = 24                     # a theft that starts on day 9 lasts 15 days, past the old 7-day baseline
+THEFT_ONSET_DAYS = (9, 13)
+CLEAN_DAYS = 30
+TARGET_BETA = 0.65                  # the area's rating is set so that its peak load is about this
+
+
+@dataclass(frozen=True, kw_only=True)
+class Thief:
+    meter: str
+    kind: str                       # "partial" (bypass_partial: a shunt slows the meter) | "full" (bypass_full)
+    start_day: float                # days after the start (0: present when monitoring begins)
+    target_pct: float               # stolen energy aimed at, % of the area's supply
+    fraction: float                 # share of the thief's load that bypasses the meter (1 for full)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TheftArea:
+    seed: int
+    family: str
+    customers: int
+    case: Case                      # with the thieves, THEFT_DAYS
+    clean: Case                     # the same area without them, CLEAN_DAYS
+    thieves: tuple[Thief, ...]
+
+
+def _theft_head(seed: int, area_id: str, customers: int, rated_kva: float) -> str:
+    branches = 3 if customers < 80 else 4
+    export = "[export]\nmaster_s = 60\nmeter_s = 900\ntamper_s = 3600\nbalance_s = 900\n"
+    return (f'[sim]\nseed = {seed}\nstart = "2026-07-01T00:00:00Z"\nstep_s = 60\n\n'
+            f'[area]\nid = "{area_id}"\ncustomers = {customers}\nrated_kva = {rated_kva}\nbranches = {branches}\n'
+            f"load_scale = 1.5\nsegment_r_ohm = 0.025\n\n{export}\n")
+
+
+def _shares_and_rating(seed: int, customers: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Each customer's share of the supply (%) over two clean days, who may be a thief (direct-connected,
+    no PV), and a rating that puts the peak load at ``TARGET_BETA``."""
+    from edge.sim.area import AreaSimulator
+    from edge.sim.config import parse_sim_config
+
+    sim = AreaSimulator(parse_sim_config(_theft_head(seed, "PRE", customers, 200.0), "<pre-run>"))
+    energy, supply, peak_kva = np.zeros(customers), 0.0, 0.0
+    for d in range(2):
+        day = sim.day(d)
+        energy += day.meter["p"].sum(axis=0) * sim.cfg.step_s / 3600.0
+        supply += float(day.balance["supply_kwh"].sum())
+        s_ph = np.stack([day.master[f"u_{p}"] * day.master[f"i_{p}"] for p in "abc"], axis=1)
+        peak_kva = max(peak_kva, float(s_ph.max()) * 3.0 / 1000.0)
+    eligible = (sim.net.pv_kwp == 0) & (sim.net.ct_ratio == 1)
+    return 100.0 * energy / supply, eligible, round(peak_kva / TARGET_BETA / 10.0) * 10.0
+
+
+def _pick_thief(rng: np.random.Generator, shares: np.ndarray, free: np.ndarray, kind: str,
+                target: float) -> tuple[int, float]:
+    """(customer index, fraction): a full bypass takes the customer whose share is nearest the target; a
+    partial one a random customer big enough to give it with a fraction in [0.05, 0.8]."""
+    if kind == "full":
+        cand = np.flatnonzero(free)
+        return int(cand[np.argmin(np.abs(shares[cand] - target))]), 1.0
+    cand = np.flatnonzero(free & (shares * 0.8 >= target) & (shares * 0.05 <= target))
+    if cand.size == 0:
+        cand = np.flatnonzero(free)
+        i = int(cand[np.argmax(shares[cand])])
+    else:
+        i = int(rng.choice(cand))
+    return i, float(np.clip(target / shares[i], 0.05, 0.95))
+
+
+def _thieves(rng: np.random.Generator, family: str, j: int, shares: np.ndarray,
+             eligible: np.ndarray) -> list[Thief]:
+    free = eligible.copy()
+    n = 1 if family != "several" else int(rng.integers(2, 4))
+    out = []
+    for k in range(n):
+        target = THEFT_SIZES_PCT[(j // len(THEFT_FAMILIES) + 2 * k) % len(THEFT_SIZES_PCT)]
+        if family == "several":
+            kind = ("partial", "full")[int(rng.integers(0, 2))]
+            start = float((0, *THEFT_ONSET_DAYS)[int(rng.integers(0, 3))])
+        else:
+            kind = "full" if family == "onset_full" or (family == "from_day0" and j % 8 >= 4) else "partial"
+            start = 0.0 if family == "from_day0" else float(THEFT_ONSET_DAYS[0])
+        if start > 0:
+            start += float(rng.integers(0, 24)) / 24.0          # at a random hour
+        i, fraction = _pick_thief(rng, shares, free, kind, target)
+        free[i] = False
+        out.append(Thief(meter=f"M{i + 1:04d}", kind=kind, start_day=start, target_pct=target, fraction=fraction))
+    return out
+
+
+def theft_area(seed: int, j: int, *, days: int = THEFT_DAYS, clean_days: int = CLEAN_DAYS,
+               gap_rate: float = 0.005) -> TheftArea:
+    """The ``j``-th theft area of a seed list: family ``THEFT_FAMILIES[j % 4]``, sizes cycling through
+    ``THEFT_SIZES_PCT``, no terminal-cover event (the thief is to be found from the balance and the physics),
+    ``gap_rate`` collection gaps; and the same area without its thieves for the clean-days count."""
+    rng = np.random.default_rng([seed, 19])
+    customers = int(rng.choice([41, 60, 80]))
+    shares, eligible, rated = _shares_and_rating(seed, customers)
+    family = THEFT_FAMILIES[j % len(THEFT_FAMILIES)]
+    thieves = _thieves(rng, family, j, shares, eligible)
+    gaps = _scenario("collection_gaps", 0, 24 * 366, "area", rate=gap_rate)      # the whole of any export
+    body = ""
+    for t in thieves:
+        if t.kind == "full":
+            body += _scenario("bypass_full", round(t.start_day * 24, 3), 24 * days, t.meter, terminal_open="false")
+        else:
+            body += _scenario("bypass_partial", round(t.start_day * 24, 3), 24 * days, t.meter,
+                              fraction=round(t.fraction, 4), terminal_open="false")
+    head = _theft_head(seed, f"TH{seed}", customers, rated)
+    return TheftArea(seed=seed, family=family, customers=customers, thieves=tuple(thieves),
+                     case=Case(name=f"theft-s{seed}-{family}", toml=head + body + gaps, days=days),
+                     clean=Case(name=f"clean-s{seed}", toml=head + gaps, days=clean_days))

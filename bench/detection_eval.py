@@ -8,7 +8,11 @@ Parts (numbers of areas and cases are printed with each table):
   against the truth balance at full coverage (daily), band, false physical-check / area / mapping alerts;
 - gaps: collection gaps (2 %): interval status and coverage against what the readings allow;
 - physical: every injected tamper kind on its own meter (per seed), alerted within persistence + one sweep;
-- theft: one thief per 25-customer area (h1–h4, bypass full/partial, neutral return; h5/h6 reported apart):
+- theft (issue 19, ``bench/_theft_eval.py``): 41–80-customer areas with partial and full bypasses from 0.3 %
+  of supply, thefts present from day 0 and several thieves per area, each also run clean for 30 days:
+  recall within 1 and 2 days, top 3, days kept in the top 3, innocents listed, by kind and size; tuning and
+  held-out seeds apart (``--theft-seeds``);
+- jokar: one thief per 25-customer area (h1–h4, bypass full/partial, neutral return; h5/h6 reported apart):
   area alarm within 2 days, thief in the top 3, MAP@3, false area alarms before the theft;
 - mapping: 3 mis-registered meters per area, flagged within 3 days; false flags on the other meters;
 - quiet: ``--quiet-areas`` healthy 25-customer areas × 30 days: false area alarms per area-month.
@@ -37,6 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench._sim_cases import CLEAN_DAYS, HELD_OUT_SEEDS, THEFT_DAYS, TUNING_SEEDS  # noqa: E402
+from bench._theft_eval import print_figures, report, run_areas  # noqa: E402
 from detect.kernels.suspects import map_at_k  # noqa: E402
 from detect.params import Params  # noqa: E402
 from edge.areafile import load_area_file  # noqa: E402
@@ -289,7 +295,20 @@ def physical(tmp: Path, seeds: int) -> str:
                  "zero_energy_with_current and energy_power_mismatch have no scenario in the simulator catalogue.")
 
 
-def theft(tmp: Path, seeds: int, only: tuple[str, ...] = ()) -> str:
+def theft(tmp: Path, which: str, areas: int | None, days: int, clean_days: int, keep: Path | None) -> str:
+    """Issue 19: partial and full bypasses from 0.3 % of supply, present from day 0, several per area."""
+    seeds = (TUNING_SEEDS if which == "tuning" else HELD_OUT_SEEDS)[:areas]
+    print(f"theft_seeds_tuning: {','.join(map(str, TUNING_SEEDS))}")
+    print(f"theft_seeds_held_out: {','.join(map(str, HELD_OUT_SEEDS))}")
+    print(f"theft_seeds_this_run ({which}): {','.join(map(str, seeds))}", flush=True)
+    root = keep or tmp / "theft"
+    results = run_areas(seeds, root, reuse=keep is not None, days=days, clean_days=clean_days,
+                        log=lambda m: print(m, file=sys.stderr, flush=True))
+    print_figures(f"theft_{which.replace('-', '_')}", results)
+    return report(results, f"Theft, {which} seeds ({len(seeds)} areas)", table)
+
+
+def jokar(tmp: Path, seeds: int, only: tuple[str, ...] = ()) -> str:
     rows = []
     apart_rows = []
     all_maps: list[float] = []
@@ -380,11 +399,19 @@ def main() -> None:
     ap.add_argument("--replay-days", type=int, default=90, help="days of the healthy 500-meter area")
     ap.add_argument("--out", type=Path, help="also write the markdown here")
     ap.add_argument("--quiet-areas", type=int, default=12, help="healthy 30-day areas for the false-alarm rate")
-    ap.add_argument("--parts", default="physical,gaps,mapping,theft,quiet,healthy")
+    ap.add_argument("--parts", default="physical,gaps,mapping,theft,jokar,quiet,healthy")
+    ap.add_argument("--theft-seeds", choices=("held-out", "tuning"), default="held-out",
+                    help="theft part: the held-out seeds (the figures that count) or the tuning seeds")
+    ap.add_argument("--theft-areas", type=int, help="theft part: only the first N areas of the seed list")
+    ap.add_argument("--theft-days", type=int, default=THEFT_DAYS, help="theft part: days per theft area")
+    ap.add_argument("--clean-days", type=int, default=CLEAN_DAYS, help="theft part: days of each clean area (0: none)")
+    ap.add_argument("--keep", type=Path, help="theft part: keep the exports here and reuse them on the next run")
     args = ap.parse_args()
     t0 = time.perf_counter()
     parts = {"healthy": lambda tmp: healthy(tmp, args.replay_days), "gaps": lambda tmp: gaps(tmp, args.seeds),
-             "physical": lambda tmp: physical(tmp, args.seeds), "theft": lambda tmp: theft(tmp, args.seeds),
+             "physical": lambda tmp: physical(tmp, args.seeds), "jokar": lambda tmp: jokar(tmp, args.seeds),
+             "theft": lambda tmp: theft(tmp, args.theft_seeds, args.theft_areas, args.theft_days, args.clean_days,
+                                        args.keep),
              "mapping": lambda tmp: mapping(tmp, args.seeds), "quiet": lambda tmp: quiet(tmp, args.quiet_areas)}
     md = [f"## Detection evaluation (bench/detection_eval.py --seeds {args.seeds} --replay-days {args.replay_days})\n"]
     with tempfile.TemporaryDirectory(prefix="mw-eval-") as tmp:

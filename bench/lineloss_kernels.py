@@ -28,7 +28,8 @@ if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
     sys.path[0] = str(ROOT)
 
 from detect.area import Area  # noqa: E402
-from detect.kernels import lineloss, mapping, suspects, techloss, theft  # noqa: E402
+from detect.backend import kernels  # noqa: E402
+from detect.kernels import lineloss, mapping, techloss, theft  # noqa: E402
 from detect.params import LineLossParams, MappingParams, TechLossParams, TheftParams  # noqa: E402
 from edge.replay import ReplayStats, read_batches  # noqa: E402
 
@@ -77,15 +78,26 @@ def bench_kernels(n: int, repeat: int) -> None:
         res[backend] = _median_s(lambda b=backend, s=state: _tick(inp, n, s, b), repeat)
         print(f"tick_{backend}_ms: {res[backend] * 1e3:.3f}")
     print(f"tick_reference_over_numba: {res['reference'] / res['numba']:.1f}")
-    # daily: suspect ranking over 14 days and the mapping check over 3 days
-    days = 14
-    x = rng.uniform(0, 0.5, (n, days * DAY))
-    ntl = rng.normal(0, 0.5, days * DAY)
+    # daily: the suspect evidence (drops over 14 + 7 days, voltages over 7 days of hours, correlation over
+    # 14 days of intervals) and the mapping check over 3 days
+    x_base, x_since = rng.uniform(0, 20, (14, n)), rng.uniform(0, 20, (7, n))
+    t_base, t_since = x_base.sum(axis=1) * 1.01, x_since.sum(axis=1) * 1.02
+    du, ncur = 3 + rng.normal(0, 1, (7 * 24, n)), rng.normal(2, 1, (7 * 24, n))
+    group = (np.arange(n) % 12).astype(np.int64)
+    xi, ntl = rng.uniform(0, 0.5, (n, 14 * DAY)), rng.normal(0, 0.5, 14 * DAY)
     v = 225 + rng.normal(0, 1, (n, 3 * DAY))
     vm = 228 + rng.normal(0, 1, (3, 3 * DAY))
     phase = np.arange(n) % 3
+
+    def evidence_day(b: str) -> None:
+        mod = kernels("evidence", b)
+        out = [np.empty(n) for _ in range(3)]
+        mod.drop_match(x_base, t_base, x_since, t_since, t_since - x_since.sum(axis=1), *out)
+        mod.voltage_excess(du, ncur, group, 12, np.ones(n, np.bool_), 24, out[0], out[1], np.empty(n, np.int64))
+        kernels("suspects", b).diff_corr(xi, ntl, DAY, out[2])
+
     for name, fn in (
-        ("rank_suspects", lambda b: suspects.rank_suspects(x, ntl, TheftParams(), backend=b)),
+        ("suspect_evidence", evidence_day),
         ("check_mapping", lambda b: mapping.check_mapping(v, vm, phase, MappingParams(), backend=b)),
     ):
         t_n = _median_s(lambda fn=fn: fn("numba"), max(repeat // 10, 3))

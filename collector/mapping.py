@@ -145,6 +145,10 @@ def _daily(p: dict[str, Any]) -> list[Point]:
         raise MappingError("suspects lists the same rank twice")
     for s in p["suspects"]:
         sf: dict[str, FieldValue] = {"score": _num(s["score"]), "meter": s["meter"]}
+        if s.get("stolen_kwh_per_day") is not None:
+            sf["stolen_kwh_per_day"] = _num(s["stolen_kwh_per_day"])
+        if s.get("since"):
+            sf["since"] = str(s["since"])
         if "evidence" in s:
             sf["evidence"] = json.dumps(s["evidence"], sort_keys=True, ensure_ascii=False)
         out.append(Point("theft_suspect", {**base, "rank": str(s["rank"])}, sf, t))

@@ -251,6 +251,7 @@ def _daily(rng: random.Random, day0: datetime, meters: list[str]) -> dict[str, A
         "meters_expected": len(meters), "meters_collected": len(meters) - 1, "voltage_qualified_pct": 99.1,
         "load_max_pct": 88.0, "ageing_days": 0.8, "abnormal_days": 2,
         "suspects": [{"meter": m, "rank": r + 1, "score": round(0.9 - r * 0.2, 2),
-                      "evidence": {"loss_drop_kwh": 12.5 - r, "cover_open": r == 0}}
+                      "stolen_kwh_per_day": None if r == 2 else 12.5 - r, "since": day0.strftime("%Y-%m-%d"),
+                      "evidence": {"drop_kwh_per_day": 12.5 - r, "physical_strength": 0.5 if r == 0 else 0.0}}
                      for r, m in enumerate(suspects)],
     }

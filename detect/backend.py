@@ -14,7 +14,8 @@ from types import ModuleType
 
 __all__ = ["TOPICS", "backend", "describe", "kernels"]
 
-TOPICS = ("alarms", "energy", "load", "thermal", "voltage", "lineloss", "techloss", "theft", "suspects", "mapping")
+TOPICS = ("alarms", "energy", "load", "thermal", "voltage", "lineloss", "techloss", "theft", "suspects", "mapping",
+          "evidence")
 _VALID = ("numba", "numpy")
 
 

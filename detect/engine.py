@@ -45,10 +45,12 @@ from detect.stages import (
     mapping,
     master,
     meters,
+    ntl,
     polls,
     readings,
     summaries,
     supply,
+    suspects,
     theft,
     thermal,
 )
@@ -57,14 +59,14 @@ from detect.stages._fmt import num
 __all__ = ["DETECTORS", "STAGES", "Engine", "Output", "Summary"]
 
 # Every stage that declares alert kinds (its ``alarms(ctx)``): the engine makes their trackers.
-STAGES = (load, thermal, balance, supply, meters, availability, summaries, loss, theft, mapping)
+STAGES = (load, thermal, balance, supply, meters, availability, summaries, loss, ntl, theft, suspects, mapping)
 # Detectors that act on master polls, a closed interval or a closed day with their own state: one line each,
 # run in this order after the built-in stages of the same moment (docs/extending.md).
 DETECTORS: tuple[ModuleType, ...] = ()
 HOOKS = ("on_polls", "on_interval", "on_day")
 # The engine's attributes holding column states (each ``arrays()`` / ``restore(arrays, like)``): the snapshot.
-STATE_ATTRS = ("clock", "readings", "meters", "master", "thermal", "day", "availability", "loss", "theft",
-               "mapping")
+STATE_ATTRS = ("clock", "readings", "meters", "master", "thermal", "day", "availability", "loss", "ntl", "theft",
+               "suspects", "mapping")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,7 +110,9 @@ class Engine:
         self.day = summaries.DayState.fresh()
         self.availability = availability.AvailabilityState.fresh(ctx)
         self.loss = loss.LossState.fresh(ctx, n_slots)
+        self.ntl = ntl.NtlState.fresh(ctx)
         self.theft = theft.TheftState.fresh(ctx)
+        self.suspects = suspects.SuspectState.fresh(ctx)
         self.mapping = mapping.MappingState.fresh(ctx)
         self.detectors = _checked(detectors)
         self.detector_states: dict[str, Columns | None] = {
@@ -313,11 +317,12 @@ class Engine:
             self.master.reset_slot(slot)
         self.meters, closed = meters.close_interval(ctx, self.meters, slot, k)
         self.day, fields = summaries.interval_fields(ctx, self.day, closed, self.master, slot, k)
-        self.loss, li = loss.close_interval(ctx, self.loss, self.meters, clock, k, self.board.view)
+        self.loss, li = loss.close_interval(ctx, self.loss, self.meters, clock, self.readings, k, self.board.view)
         self.mapping = mapping.interval(ctx, self.mapping, self.meters, self.loss, clock, k)
         self.theft, seen = theft.interval(ctx, self.theft, self.readings, self.loss, k, li.e_fwd, li.e_rev,
                                           li.ntl_kwh, self.availability.explained)
         self._see(seen)
+        self.suspects = suspects.interval(ctx, self.suspects, li, k)
         end = float((k + 1) * self.params.interval_s)
         extra = self._detect("on_interval", lambda: IntervalMoment(
             k=k, start=end - self.params.interval_s, end=end, meters=closed, loss=li, readings=self.readings,
@@ -332,14 +337,17 @@ class Engine:
         """The local day ending at ``end``: line loss, energy vs power, suspects, mapping, collection."""
         ctx, explained, view = self.ctx, self.availability.explained, self.board.view
         day = summaries.close_day(ctx, self.day, self.clock, self.meters, self.master, self.thermal, end)
-        self.loss, lossday = loss.close_day(ctx, self.loss, end, day.date, day.partial, view)
+        self.loss, lossday, energies = loss.close_day(ctx, self.loss, end, day.date, day.partial, view)
         self._see(lossday)
+        self.ntl, nday, ntlseen = ntl.close_day(ctx, self.ntl, end, day.date, energies.ch_ntl, energies.ch_sup)
+        self._see(ntlseen)
         self._see(theft.energy_power(ctx, self.theft, end, explained))
-        self.theft, ranking = theft.rank(ctx, self.theft, self.loss, end, view)
-        self._see(ranking)
-        suspects = self._see(theft.suspects(ctx, self.theft, ranking, end, view))
+        self.theft, swing = theft.swing(ctx, self.theft, self.loss, end, view)
+        self._see(swing)
+        self.suspects, listed = suspects.close_day(ctx, self.suspects, nday, swing, energies, end, view)
+        self._see(listed)
         self._see(mapping.close_day(ctx, self.mapping, end, explained))
-        fields = day.fields | lossday.fields | suspects.fields
+        fields = day.fields | lossday.fields | ntlseen.fields | swing.fields | listed.fields
         fields |= self._detect("on_day", lambda: DayMoment(day=day, fields=dict(fields), explained=explained,
                                                            alarms=view))
         self._summaries.append(Summary(kind="daily", ts=end, fields=fields))

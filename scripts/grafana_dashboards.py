@@ -192,9 +192,10 @@ def area_page(tz: str) -> list[Panel]:
               f'AS "collection %" FROM "area_daily" WHERE {AREA} GROUP BY time(1d) fill(none) tz(\'{tz}\')', "none",
               "table", "Supply, sales and loss per day, with the loss band and the collection rate.",
               time_from="30d", transformations=({"id": "sortBy", "options": {"sort": [{"field": "Time", "desc": True}]}},)),
-        Panel("Theft suspects yesterday 昨日窃电嫌疑", f'SELECT "rank", "meter", "score", "evidence" FROM '
-              f'"theft_suspect" WHERE {AREA}', "none", "table",
-              "Yesterday's suspect list (the utility's day) with its evidence; click a meter for its page.",
+        Panel("Theft suspects yesterday 昨日窃电嫌疑", f'SELECT "rank", "meter", "score", "stolen_kwh_per_day", '
+              f'"since", "evidence" FROM "theft_suspect" WHERE {AREA}', "none", "table",
+              "Yesterday's suspect list (the utility's day) with the estimated stolen kWh per day, since when and "
+              "the evidence; click a meter for its page.",
               time_from="now-1d/d", width=24,
               overrides=(field_links("meter", link("meter page 电表页", "meter-drilldown",
                                                    "var-grid=${grid}&var-area=${area}&var-meter=${__value.raw}")),),
@@ -276,9 +277,10 @@ def alerts_page() -> list[Panel]:
 
 def theft_page(tz: str) -> list[Panel]:
     return [
-        Panel("Suspect ranking yesterday 昨日嫌疑排名", f'SELECT "rank", "meter", "score", "evidence" FROM '
-              f'"theft_suspect" WHERE {AREA}', "none", "table",
-              "Yesterday's suspects per area, by rank, with the evidence (one day, not a mix of days).",
+        Panel("Suspect ranking yesterday 昨日嫌疑排名", f'SELECT "rank", "meter", "score", "stolen_kwh_per_day", '
+              f'"since", "evidence" FROM "theft_suspect" WHERE {AREA}', "none", "table",
+              "Yesterday's suspects per area, by rank, with the estimated stolen kWh per day (估计日窃电量), the day "
+              "the theft began as far as the evidence says (起始日) and the evidence (one day, not a mix of days).",
               time_from="now-1d/d", width=24,
               transformations=({"id": "sortBy", "options": {"sort": [{"field": "rank"}]}},)),
         Panel("Suspect score per day 嫌疑分数", f'SELECT max("score") AS "score" FROM "theft_suspect" WHERE {AREA} '

@@ -99,7 +99,9 @@ _OUTBOX: dict[str, Any] = {"type": "object", "properties": {
     "required": ["depth", "bytes", "dropped_summaries", "dropped_alerts"]}
 _SUSPECT: dict[str, Any] = {"type": "object", "properties": {
     "meter": {"type": "string", "pattern": NAME_PATTERN}, "rank": {"type": "integer", "minimum": 1},
-    "score": {"type": "number"}, "evidence": {"type": "object"}}, "required": ["meter", "rank", "score"]}
+    "score": {"type": "number"}, "stolen_kwh_per_day": _NUMBERS,
+    "since": {"type": "string", "pattern": r"^\d{4}-\d\d-\d\d$"}, "evidence": {"type": "object"}},
+    "required": ["meter", "rank", "score"]}
 
 _LOSS: tuple[Field, ...] = (
     number("supply_kwh", "kWh", "energy into the area (master meter)"),
@@ -151,6 +153,12 @@ _INTERVAL = (
     integer("meters_read", "meters with any reading in the interval", required=False),
     json_obj("master_voltage_qualified_pct", _array(_NUMBERS), "per phase A, B, C: master voltage samples "
              "inside the band, %", required=False),
+    string("technical_loss_method", "physics (the meters' voltage drops and currents) / model (a + b·ΣI²)",
+           enum=("physics", "model"), required=False),
+    number("physics_coverage_pct", "%", "meters whose voltage and current entered the technical loss",
+           required=False),
+    json_obj("ntl_phase_kwh", _array(_NUMBERS), "per phase A, B, C: the interval's non-technical loss "
+             "(the master's phase energy − the meters on it − the phase's technical loss), kWh", required=False),
 )
 
 _METERS = (
@@ -185,7 +193,10 @@ _DAILY = (
     integer("abnormal_days", "consecutive days with an abnormal loss band", nullable=True, required=False),
     boolean("persistent_abnormal", "the abnormal band persisted long enough to alarm", required=False),
     number("ntl_swing_ratio", "", "day-to-day swing of the non-technical loss", required=False),
-    json_obj("suspects", _array(_SUSPECT), "theft suspects ranked: `meter`, `rank`, `score`, `evidence`"),
+    json_obj("ntl_phase_pct", _array(_NUMBERS), "per phase A, B, C: the day's non-technical loss, % of the "
+             "phase's supply", required=False),
+    json_obj("suspects", _array(_SUSPECT), "theft suspects ranked: `meter`, `rank`, `score` (0–1), "
+             "`stolen_kwh_per_day` (estimated, or null), `since` (local date), `evidence` (docs/lineloss.md)"),
 )
 
 _STATUS = (

@@ -27,6 +27,7 @@ __all__ = [
     "BAND_QUALIFIED",
     "DLT645_REGISTER_KWH",
     "JITTER_KWH",
+    "PF_FLOOR",
     "ROLLOVER_WINDOW",
     "STATUS_COMPUTED",
     "STATUS_ESTIMATED",
@@ -45,8 +46,10 @@ __all__ = [
     "interval_energy",
     "loss_band",
     "persistent",
+    "physics_loss",
     "register_at_bounds",
     "register_capacity_kwh",
+    "service_loss",
 ]
 
 STATUS_COMPUTED = 0
@@ -59,6 +62,9 @@ BAND_QUALIFIED = 0
 BAND_NEGATIVE = 1
 BAND_HIGH = 2
 
+# Below this power factor the reading is too poor to turn a drop times a current into a loss (a meter near no
+# load reports pf from noise): the loss term is taken at this power factor.
+PF_FLOOR = 0.5
 # A register that goes down by less than this (half the 0.01 kWh display resolution) is jitter, not a reset.
 JITTER_KWH = 0.005
 # A decrease is a counter rollover when the wrapped advance is below this fraction of the register capacity
@@ -399,3 +405,43 @@ def persistent(band: Any, params: LineLossParams, *, run_before: int = 0,
     runs = np.empty(b.size, dtype=np.int64)
     impl("lineloss", backend).abnormal_runs(b, int(run_before), runs)
     return runs, runs >= params.persistent_days
+
+
+@kernel
+def service_loss(du, cur, pf, phase, out_term, out_kw, out_n):
+    """Technical loss by physics (docs/lineloss.md §1.3): each metering element's term du·cur / |pf| with the
+    sign of pf (kW; du = master phase voltage − the element's voltage in V, cur its current in A, pf its
+    signed power factor: negative while it exports) in out_term (NaN where an input is NaN), and per phase
+    their sum (out_kw) and count (out_n). The exact loss is Σ Re(ΔV·conj(I)) (Tellegen); with magnitudes
+    only, the drop along the current of a resistive path is du / |pf|."""
+    for p in range(3):
+        out_kw[p] = 0.0
+        out_n[p] = 0
+    for e in range(du.shape[0]):
+        out_term[e] = np.nan
+        if not (math.isfinite(du[e]) and math.isfinite(cur[e]) and math.isfinite(pf[e])):
+            continue
+        a = abs(pf[e])
+        w = (1.0 if pf[e] >= 0.0 else -1.0) / (a if a > PF_FLOOR else PF_FLOOR)
+        out_term[e] = du[e] * cur[e] * w / 1000.0
+        out_kw[phase[e]] += out_term[e]
+        out_n[phase[e]] += 1
+
+
+def physics_loss(du: Any, cur: Any, pf: Any, phase: Any, *,
+                 backend: str = "numba") -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """(each element's loss term (E,) kW, the loss per phase (3,) kW, the elements used per phase (3,)) from
+    the elements' voltage drops, currents and power factors (E,); see ``service_loss``."""
+    d = as_f64("du", du, 1)
+    e = d.shape[0]
+    c = as_f64("cur", cur, 1)
+    f = as_f64("pf", pf, 1)
+    check_shape("cur", c, (e,))
+    check_shape("pf", f, (e,))
+    ph = np.ascontiguousarray(phase, dtype=np.int64)
+    check_shape("phase", ph, (e,))
+    if e and (ph.min() < 0 or ph.max() > 2):
+        raise ValueError(f"phase must be 0, 1 or 2, got {sorted(set(ph.tolist()) - {0, 1, 2})[:3]}")
+    term, out, n = np.empty(e), np.empty(3), np.empty(3, np.int64)
+    impl("lineloss", backend).service_loss(d, c, f, ph, term, out, n)
+    return term, out, n

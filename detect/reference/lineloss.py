@@ -10,6 +10,7 @@ from detect.kernels.lineloss import (
     BAND_NONE,
     BAND_QUALIFIED,
     JITTER_KWH,
+    PF_FLOOR,
     ROLLOVER_WINDOW,
     STATUS_COMPUTED,
     STATUS_ESTIMATED,
@@ -17,7 +18,7 @@ from detect.kernels.lineloss import (
 )
 
 __all__ = ["abnormal_runs", "area_balance", "daily_energy", "history_estimate", "interval_energy",
-           "loss_band", "register_at_bounds"]
+           "loss_band", "register_at_bounds", "service_loss"]
 
 
 def _unwrap(v: np.ndarray, roll: float) -> tuple[np.ndarray, np.ndarray]:
@@ -111,3 +112,12 @@ def abnormal_runs(band, run_before, out):
     for d, b in enumerate(band):
         run = run + 1 if b in (BAND_NEGATIVE, BAND_HIGH) else (0 if b == BAND_QUALIFIED else run)
         out[d] = run
+
+
+def service_loss(du, cur, pf, phase, out_term, out_kw, out_n):
+    ok = np.isfinite(du) & np.isfinite(cur) & np.isfinite(pf)
+    w = np.where(pf >= 0, 1.0, -1.0) / np.maximum(np.abs(np.where(ok, pf, 1.0)), PF_FLOOR)
+    out_term[:] = np.where(ok, du * cur * w / 1000.0, np.nan)
+    for p in range(3):
+        out_kw[p] = np.where(ok & (phase == p), out_term, 0.0).sum()
+        out_n[p] = (ok & (phase == p)).sum()

@@ -1,8 +1,10 @@
 """Line loss per 15-min interval and per day (docs/lineloss.md): registers at the interval bounds, area
 balance with PV export and master reverse flow, gap estimates from each meter's own history, the online
-technical-loss model (NTL and its onset, ``ntl_rise``), daily bands, persistent-abnormal days and the
-``line_loss_high`` / ``line_loss_negative`` conditions. The interval energies it finds feed the physical
-checks (``theft``); its rings feed the suspect ranking.
+technical loss by physics from the meters' own voltage drops and currents (``physics``; the online model
+L = a + b·ΣI² where the meters do not give them), the per-phase balance of the master against the meters on
+each phase, daily bands, persistent-abnormal days and the ``line_loss_high`` / ``line_loss_negative``
+conditions. The day's NTL per phase goes to ``ntl`` (its alarms); the interval energies feed the physical
+checks (``theft``) and the suspect ranking (``suspects``).
 """
 
 from __future__ import annotations
@@ -32,14 +34,16 @@ from detect.kernels.lineloss import (
     interval_energies,
     register_capacity_kwh,
 )
-from detect.kernels.techloss import S_A, S_B, S_CUSUM, S_N, new_state, track
+from detect.kernels.techloss import S_A, S_B, S_N, new_state, track
 from detect.observe import AlarmSpec, AlarmView, Condition, Seen
 from detect.quantities import QUANTITY_CODE
+from detect.stages import physics
 from detect.stages._fmt import num
 from detect.stages.meters import MeterState
-from detect.stages.readings import Chunk
+from detect.stages.readings import Chunk, ReadingsState
 
-__all__ = ["LossInterval", "LossState", "alarms", "close_day", "close_interval", "new_day", "place", "ring_len"]
+__all__ = ["LossDay", "LossInterval", "LossState", "alarms", "close_day", "close_interval", "new_day", "place",
+           "ring_len"]
 
 Q = QUANTITY_CODE
 F64 = npt.NDArray[np.float64]
@@ -56,6 +60,9 @@ class LossState(Columns):
     PREFIX = "l."
     IN_EVERY_SNAPSHOT = False      # snapshots of the issue-7 engine have none: it starts fresh
     WHAT = "line-loss state"
+    # added by issue 19: snapshots from before restore them fresh
+    OPTIONAL = frozenset({"pm_sum", "pm_n", "um_first", "um_first_ts", "svc_held", "svc_k", "day_ch_sup", "day_ch_tech", "day_ch_n",
+                          "day_split"})
 
     slot_k: I64            # (S,) interval held by the slot (this stage's accumulators), -1 = free
     r_first: F64           # (S, D) first / last e_rev reading in the open interval
@@ -66,6 +73,10 @@ class LossState(Columns):
     i2_n: I64
     um_sum: F64            # (S, 3) master phase voltage sum and count
     um_n: I64
+    um_first: F64          # (S, 3) the master's phase voltages read first in the slot (at its start bound)
+    um_first_ts: F64       # (S,) and when
+    pm_sum: F64            # (S, 3) master phase active power sum and count (per-phase supply)
+    pm_n: I64
     p_sum: F64             # (S, N) meter active power samples (kW) for ∫P dt
     p_n: I64
     carry: F64             # (4, D) last reading before the bound being closed: fwd value, fwd ts, rev value, rev ts
@@ -84,8 +95,13 @@ class LossState(Columns):
     day_est_n: I64         # (2, N)
     day_tech: F64          # (2,) Σ technical loss, intervals with a value
     frozen: F64            # (4, N) e_fwd_daily: previous and latest value and ts
-    ntl_days: F64          # (B,) daily NTL % of supply of the previous days (NaN: unknown or in alarm)
     abnormal_run: I64      # (1,) consecutive abnormal days
+    svc_held: F64          # (N, 3) each meter's last technical-loss term by physics (kW per phase)
+    svc_k: I64             # (N,) the interval it is from (-1: none)
+    day_ch_sup: F64        # (4,) the day's supply per channel (phases A, B, C, area; kWh)
+    day_ch_tech: F64       # (4,) the day's technical loss per channel (kWh)
+    day_ch_n: I64          # (4,) intervals counted per channel
+    day_split: F64         # (N, 3) Σ over the day's intervals of each meter's split over the phases
 
     @classmethod
     def fresh(cls, ctx: AreaContext, n_slots: int) -> LossState:
@@ -97,6 +113,8 @@ class LossState(Columns):
             r_last=np.full((s, d), nan), r_last_ts=np.full((s, d), nan),
             i2_sum=np.zeros((s, 3)), i2_n=np.zeros((s, 3), np.int64),
             um_sum=np.zeros((s, 3)), um_n=np.zeros((s, 3), np.int64),
+            pm_sum=np.zeros((s, 3)), pm_n=np.zeros((s, 3), np.int64),
+            um_first=np.full((s, 3), nan), um_first_ts=np.full(s, nan),
             p_sum=np.zeros((s, n)), p_n=np.zeros((s, n), np.int64),
             carry=np.full((4, d), nan), around=np.full((8, d), nan), e_typ=np.full(n, nan),
             ring_k=np.full(w, -1, np.int64), ring_fwd=np.full((w, n), nan, np.float32),
@@ -104,14 +122,15 @@ class LossState(Columns):
             techloss=new_state(),
             day_fwd=np.zeros(d), day_rev=np.zeros(d), day_n=np.zeros((2, d), np.int64),
             day_est_fwd=np.zeros(n), day_est_rev=np.zeros(n), day_est_n=np.zeros((2, n), np.int64),
-            day_tech=np.zeros(2), frozen=np.full((4, n), nan),
-            ntl_days=np.full(ctx.params.tech_loss.day_baseline_days, nan), abnormal_run=np.zeros(1, np.int64))
+            day_tech=np.zeros(2), frozen=np.full((4, n), nan), abnormal_run=np.zeros(1, np.int64),
+            svc_held=np.zeros((n, 3)), svc_k=np.full(n, -1, np.int64), day_ch_sup=np.zeros(4),
+            day_ch_tech=np.zeros(4), day_ch_n=np.zeros(4, np.int64), day_split=np.zeros((n, 3)))
 
     def reset_slot(self, slot: int, k: int) -> None:
         self.slot_k[slot] = k
-        for name in ("r_first", "r_first_ts", "r_last", "r_last_ts"):
+        for name in ("r_first", "r_first_ts", "r_last", "r_last_ts", "um_first", "um_first_ts"):
             getattr(self, name)[slot] = np.nan
-        for name in ("i2_sum", "i2_n", "um_sum", "um_n", "p_sum", "p_n"):
+        for name in ("i2_sum", "i2_n", "um_sum", "um_n", "pm_sum", "pm_n", "p_sum", "p_n"):
             getattr(self, name)[slot] = 0
 
 
@@ -122,8 +141,7 @@ def ring_len(ctx: AreaContext) -> int:
 
 
 def alarms(ctx: AreaContext) -> list[AlarmSpec]:
-    return [AlarmSpec(key=key, subjects=1) for key in
-            ("line_loss_high@area", "line_loss_negative@area", "ntl_rise@area")]
+    return [AlarmSpec(key=key, subjects=1) for key in ("line_loss_high@area", "line_loss_negative@area")]
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,6 +149,9 @@ class LossInterval:
     e_fwd: F64              # (N,) customers' forward / reverse energy of the interval (kWh), NaN = not read
     e_rev: F64
     ntl_kwh: float          # the area's non-technical loss of the interval, NaN = unknown
+    ntl_phase_kwh: F64      # (3,) per phase (NaN: the master gives no per-phase power, or too few meters)
+    p_kwh: F64              # (N,) each meter's ∫P dt over the interval from its power readings (kWh)
+    du: F64                 # (E,) each metering element's voltage drop below the master (V; physics.elements)
     fields: dict[str, Any]  # the interval summary's line-loss fields
 
 
@@ -173,6 +194,17 @@ def place(ctx: AreaContext, ls: LossState, chunk: Chunk) -> LossState:
         if sel.any():
             np.add.at(ls.um_sum[:, ph], slots[sel], v[sel])
             np.add.at(ls.um_n[:, ph], slots[sel], 1)
+            # the first of each slot: time-sorted input, so the last assignment of the reversed order wins
+            idx = np.flatnonzero(sel)[::-1]
+            s, t = slots[idx], ts[idx]
+            earlier = ~(ls.um_first_ts[s] < t) | np.isnan(ls.um_first[s, ph])
+            ls.um_first[s[earlier], ph] = v[idx][earlier]
+            ls.um_first_ts[s[earlier]] = np.fmin(ls.um_first_ts[s[earlier]], t[earlier])
+    for ph, name in enumerate(("p_a", "p_b", "p_c")):
+        sel = master & (q == Q[name])
+        if sel.any():
+            np.add.at(ls.pm_sum[:, ph], slots[sel], v[sel])
+            np.add.at(ls.pm_n[:, ph], slots[sel], 1)
     pm = ok & (d64 < n) & (q == Q["p"])
     if pm.any():
         np.add.at(ls.p_sum, (slots[pm], d64[pm]), v[pm])
@@ -245,8 +277,8 @@ def _bound_energies(ctx: AreaContext, ls: LossState, meters: MeterState, clock: 
     return e[:d, 0], e[d:, 0]
 
 
-def close_interval(ctx: AreaContext, ls: LossState, meters: MeterState, clock: EngineClock, k: int,
-                   alarms: AlarmView) -> tuple[LossState, LossInterval]:
+def close_interval(ctx: AreaContext, ls: LossState, meters: MeterState, clock: EngineClock, rd: ReadingsState,
+                   k: int, alarms: AlarmView) -> tuple[LossState, LossInterval]:
     """The line-loss fields of interval ``k``'s summary, and the interval energies for the next stages."""
     prm, area = ctx.params, ctx.area
     n = area.n_meters
@@ -258,14 +290,68 @@ def close_interval(ctx: AreaContext, ls: LossState, meters: MeterState, clock: E
     status = int(bal.status[0])
     supply, sales = float(bal.supply_kwh[0]), float(bal.sales_kwh[0])
     loss = supply - sales if math.isfinite(supply) and math.isfinite(sales) else math.nan
-    # while the area is in NTL alarm the model does not learn, or it would absorb the theft as "technical"
-    tech, ntl = _technical(ctx, ls, k, loss, learn=status == STATUS_COMPUTED and not alarms["ntl_rise@area"][0])
+    slot = k % len(ls.slot_k)
+    mine = ls.slot_k[slot] == k
+    phys = physics.interval_loss(ctx, rd, _master_u_at_end(ls, k), ls.svc_held, ls.svc_k, k)
+    # the model learns only outside an NTL alarm, or it would absorb the theft as "technical"
+    tech_m, _ = _technical(ctx, ls, k, loss, learn=status == STATUS_COMPUTED and not alarms["ntl_rise@area"][0])
+    by_physics = bool(np.isfinite(phys.loss_kwh).all())
+    tech = float(phys.loss_kwh.sum()) if by_physics else tech_m
+    tech = tech if math.isfinite(loss) else math.nan
+    ntl = loss - tech if math.isfinite(loss) and math.isfinite(tech) else math.nan
+    net = np.where(np.isfinite(e_fwd[:n]), np.maximum(e_fwd[:n], 0.0), est_f) - \
+        np.where(area.meter_pv, np.where(np.isfinite(e_rev[:n]), e_rev[:n], est_r), 0.0)
+    ntl_ph = _phase_ntl(ctx, ls, slot if mine else -1, net, phys)
     fields = {
         "supply_kwh": num(supply), "sales_kwh": num(sales), "loss_kwh": num(loss),
         "loss_pct": num(float(bal.loss_pct[0])), "technical_loss_kwh": num(tech), "ntl_kwh": num(ntl),
+        "technical_loss_method": "physics" if by_physics else "model",
+        "physics_coverage_pct": num(phys.coverage_pct), "ntl_phase_kwh": [num(x) for x in ntl_ph],
         "status": STATUS_NAMES[status], "coverage_pct": num(float(bal.coverage_pct[0])),
     }
-    # rings for estimates and the suspect ranking
+    _rings(ctx, ls, k, e_fwd, e_rev, ntl)
+    _day_sums(ls, e_fwd, e_rev, est_f, est_r, tech, np.stack([
+        np.append(_phase_supply(ls, slot if mine else -1, ctx), supply), np.append(phys.loss_kwh, tech)]))
+    ls.day_split += phys.split
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p_kwh = np.where(ls.p_n[slot] > 0, ls.p_sum[slot] / np.maximum(ls.p_n[slot], 1), np.nan) \
+            * prm.interval_s / 3600.0 if mine else np.full(n, np.nan)
+    return ls, LossInterval(e_fwd=e_fwd[:n], e_rev=e_rev[:n], ntl_kwh=ntl, ntl_phase_kwh=ntl_ph, p_kwh=p_kwh,
+                            du=phys.du, fields=fields)
+
+
+def _master_u_at_end(ls: LossState, k: int) -> F64:
+    """(3,) the master's phase voltages at interval k's end bound, where the meters' samples are: its first
+    reading in the next interval, else the interval's mean (NaN unknown)."""
+    n_s = len(ls.slot_k)
+    nxt, slot = (k + 1) % n_s, k % n_s
+    if ls.slot_k[nxt] == k + 1 and np.isfinite(ls.um_first[nxt]).all():
+        return ls.um_first[nxt].copy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(ls.um_n[slot] > 0, ls.um_sum[slot] / np.maximum(ls.um_n[slot], 1), np.nan)
+    return mean if ls.slot_k[slot] == k else np.full(3, np.nan)
+
+
+def _phase_supply(ls: LossState, slot: int, ctx: AreaContext) -> F64:
+    """(3,) the master's energy per phase over the interval from its mean phase power (NaN unknown)."""
+    if slot < 0:
+        return np.full(3, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(ls.pm_n[slot] > 0, ls.pm_sum[slot] / np.maximum(ls.pm_n[slot], 1), np.nan) \
+            * ctx.params.interval_s / 3600.0
+
+
+def _phase_ntl(ctx: AreaContext, ls: LossState, slot: int, net: F64, phys: physics.PhysicsInterval) -> F64:
+    """(3,) per-phase NTL of the interval: the master's phase energy − the meters' energy on that phase −
+    the phase's technical loss by physics (NaN where unknown)."""
+    if not np.isfinite(net).all():
+        return np.full(3, np.nan)
+    return _phase_supply(ls, slot, ctx) - (net[:, None] * phys.split).sum(axis=0) - phys.loss_kwh
+
+
+def _rings(ctx: AreaContext, ls: LossState, k: int, e_fwd: F64, e_rev: F64, ntl: float) -> None:
+    """Rings for the gap estimates and the suspect ranking; the meters' typical interval energy."""
+    n, area = ctx.n_meters, ctx.area
     r = k % len(ls.ring_k)
     ls.ring_k[r] = k
     ls.ring_fwd[r] = e_fwd[:n]
@@ -277,8 +363,6 @@ def close_interval(ctx: AreaContext, ls: LossState, meters: MeterState, clock: E
         upd = np.isfinite(e_fwd[:n])
         ls.e_typ = np.where(np.isnan(ls.e_typ), e_fwd[:n], np.where(upd, 0.98 * ls.e_typ + 0.02 * e_fwd[:n],
                                                                     ls.e_typ))
-    _day_sums(ls, e_fwd, e_rev, est_f, est_r, tech)
-    return ls, LossInterval(e_fwd=e_fwd[:n], e_rev=e_rev[:n], ntl_kwh=ntl, fields=fields)
 
 
 def _estimates(ctx: AreaContext, ls: LossState, k: int, e_fwd: F64, e_rev: F64) -> tuple[F64, F64]:
@@ -324,8 +408,9 @@ def _technical(ctx: AreaContext, ls: LossState, k: int, loss: float, *, learn: b
     return (tech if math.isfinite(loss) else math.nan), ntl
 
 
-def _day_sums(ls: LossState, e_fwd: F64, e_rev: F64, est_f: F64, est_r: F64, tech: float) -> None:
-    """The day accumulators: measured energies, measured-or-estimated energies, technical loss."""
+def _day_sums(ls: LossState, e_fwd: F64, e_rev: F64, est_f: F64, est_r: F64, tech: float, ch: F64) -> None:
+    """The day accumulators: measured energies, measured-or-estimated energies, technical loss, and ``ch``
+    (2, 4): the supply and technical loss of each channel (phases A, B, C, area)."""
     n = len(est_f)
     for row, e in ((0, e_fwd), (1, e_rev)):
         got = np.isfinite(e)
@@ -338,37 +423,37 @@ def _day_sums(ls: LossState, e_fwd: F64, e_rev: F64, est_f: F64, est_r: F64, tec
         ls.day_est_n[row, got] += 1
     if math.isfinite(tech):
         ls.day_tech += (tech, 1)
+    known = np.asarray(np.isfinite(ch).all(axis=0))
+    ls.day_ch_sup[known] += ch[0, known]
+    ls.day_ch_tech[known] += ch[1, known]
+    ls.day_ch_n[known] += 1
 
 
-def _ntl_condition(ctx: AreaContext, ls: LossState, end: float, ntl_pct: float, date: str,
-                   active: bool) -> Condition:
-    """``ntl_rise``: the day's non-technical loss (loss − modelled technical loss, % of supply) rose above
-    its own baseline (median of the previous days not in alarm) by ``day_rise_k`` robust deviations and at
-    least ``day_rise_min_pp``. Judged per day: interval residuals carry load-correlated model error that a
-    day averages out, and a theft shows on the first whole day."""
-    tp = ctx.params.tech_loss
-    hist = ls.ntl_days[np.isfinite(ls.ntl_days)]
-    valid = math.isfinite(ntl_pct) and len(hist) >= 3
-    base = float(np.median(hist)) if len(hist) else math.nan
-    sd = max(1.4826 * float(np.median(np.abs(hist - base))), tp.day_sd_floor_pp) if len(hist) else math.nan
-    rise = ntl_pct - base
-    margin = max(tp.day_rise_k * sd, tp.day_rise_min_pp) if valid else math.nan
-    on = valid and rise > margin
-    off = valid and rise < margin / 2
-    evidence = {"date": date, "ntl_pct": ntl_pct, "baseline_pct": base, "robust_sd_pp": sd,
-                "cusum_sd": float(ls.techloss[S_CUSUM]), "a_kwh": float(ls.techloss[S_A]),
-                "b_kwh": float(ls.techloss[S_B])}
-    # the baseline keeps only days outside the alarm
-    keep = ntl_pct if math.isfinite(ntl_pct) and not (on or active) else math.nan
-    ls.ntl_days[:] = np.roll(ls.ntl_days, -1)
-    ls.ntl_days[-1] = keep
-    return Condition(key="ntl_rise@area", subj=[0], ts=[end], on=[on], off=[off], valid=[valid], values=[rise],
-                     threshold=margin, unit="pp", severity=lambda _x: "major", updates=False,
-                     evidence=lambda _k: dict(evidence),
-                     describe=lambda st, _i, x: (f"non-technical loss rose by {x:.2f} pp of supply on {date} (more "
-                                                 "loss than the load explains: theft, bypass or a metering fault?)"
-                                                 if st != "cleared" else
-                                                 f"non-technical loss back to its baseline on {date}"))
+@dataclass(frozen=True, eq=False)
+class LossDay:
+    """What the day's close found beyond its summary fields: each meter's net energy that day and, per channel
+    (phases A, B, C, area), the NTL, supply and metered consumption (kWh; NaN: not known all day)."""
+
+    meter_kwh: F64
+    meter_fwd_kwh: F64      # each meter's forward (consumed) energy that day
+    ch_ntl: F64
+    ch_sup: F64
+    ch_sales: F64
+
+
+def _channels(ctx: AreaContext, ls: LossState, net: F64, fwd: F64, loss: float, supply: float,
+              sales: float) -> LossDay:
+    """The day's channels: per phase the master's phase energy − the meters' energy on it (their day's
+    energy × their mean split) − the phase's technical loss; the area channel is the daily balance."""
+    full = ls.day_ch_n == ctx.per_day
+    sup = np.where(full, ls.day_ch_sup, np.nan)
+    tech = np.where(full, ls.day_ch_tech, np.nan)
+    split = ls.day_split / ctx.per_day
+    ph_sales = (net[:, None] * split).sum(axis=0) if np.isfinite(net).all() else np.full(3, np.nan)
+    sales_ch = np.append(ph_sales, sales)
+    sup[3] = supply if full[3] else np.nan
+    ntl = np.append(sup[:3] - ph_sales - tech[:3], loss - tech[3])
+    return LossDay(meter_kwh=net, meter_fwd_kwh=fwd, ch_ntl=ntl, ch_sup=sup, ch_sales=sales_ch)
 
 
 def _band_message(date: str, word: str, thr: float, run: int) -> Callable[[str, int, float], str]:
@@ -382,7 +467,7 @@ def _band_message(date: str, word: str, thr: float, run: int) -> Callable[[str, 
 
 # ---- day close ------------------------------------------------------------------------------------------
 def close_day(ctx: AreaContext, ls: LossState, end: float, date: str, partial: bool,
-              alarms: AlarmView) -> tuple[LossState, Seen]:
+              alarms: AlarmView) -> tuple[LossState, Seen, LossDay]:
     """The daily line-loss fields, band and persistent-abnormal count of the local day ending at ``end``;
     the ``ntl_rise``, ``line_loss_high`` and ``line_loss_negative`` conditions."""
     prm, area = ctx.params, ctx.area
@@ -424,8 +509,7 @@ def close_day(ctx: AreaContext, ls: LossState, end: float, date: str, partial: b
         "coverage_pct": num(float(bal.coverage_pct[0])), "abnormal_days": run, "persistent_abnormal": persistent,
     }
     lp = prm.line_loss
-    conditions = [_ntl_condition(ctx, ls, end, (loss - tech) / supply * 100 if status != 2 and supply > 0
-                                 else math.nan, date, bool(alarms["ntl_rise@area"][0]))]
+    conditions = []
     valid = band != BAND_NONE
     evidence = {"date": date, "supply_kwh": supply, "sales_kwh": sales, "status": STATUS_NAMES[status],
                 "coverage_pct": float(bal.coverage_pct[0]), "abnormal_days": run, "persistent": persistent}
@@ -435,10 +519,18 @@ def close_day(ctx: AreaContext, ls: LossState, end: float, date: str, partial: b
             key=key, subj=[0], ts=[end], on=[band == code], off=[band != code], valid=[valid], values=[loss_pct],
             threshold=thr, unit="%", severity=lambda _x: "major" if persistent else "warning",
             evidence=lambda _k: dict(evidence), describe=_band_message(date, word, thr, run)))
-    return ls, Seen(conditions=tuple(conditions), fields=fields)
+    # each meter's energy of the day: frozen registers or all intervals read, else measured-or-estimated
+    got_f = np.where(np.isfinite(fwd[:n]), fwd[:n], est_f)
+    got_r = np.where(np.isfinite(rev[:n]), rev[:n], est_r)
+    net = np.maximum(got_f, 0.0) - np.where(area.meter_pv, got_r, 0.0)
+    day = _channels(ctx, ls, net, got_f, loss, supply, sales) if status != 2 else \
+        LossDay(meter_kwh=net, meter_fwd_kwh=got_f, ch_ntl=np.full(4, np.nan), ch_sup=np.full(4, np.nan),
+                ch_sales=np.full(4, np.nan))
+    return ls, Seen(conditions=tuple(conditions), fields=fields), day
 
 
 def new_day(ls: LossState) -> LossState:
-    for name in ("day_fwd", "day_rev", "day_n", "day_est_fwd", "day_est_rev", "day_est_n", "day_tech"):
+    for name in ("day_fwd", "day_rev", "day_n", "day_est_fwd", "day_est_rev", "day_est_n", "day_tech", "day_ch_sup",
+                 "day_ch_tech", "day_ch_n", "day_split"):
         getattr(ls, name)[...] = 0
     return ls

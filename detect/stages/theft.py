@@ -1,12 +1,12 @@
 """Meter physical checks per interval (each an alert through the lifecycle, held where an outage explains
-it), energy vs power per day, and the daily suspect ranking (``ntl_swing``, ``theft_suspect``, the daily
-``suspects`` list). Kernels: ``detect.kernels.theft`` and ``detect.kernels.suspects`` (docs/lineloss.md)."""
+it), energy vs power per day, and the within-day NTL swing (``ntl_swing``) with its shape evidence. The
+suspect list is ``suspects``. Kernels: ``detect.kernels.theft`` and ``detect.kernels.suspects``
+(docs/lineloss.md)."""
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from detect.columns import Columns
 from detect.context import AreaContext
-from detect.kernels.suspects import rank_suspects
+from detect.kernels.suspects import swing as swing_ratio
 from detect.kernels.theft import C_EP, CHECKS, FIELDS, run_physical_checks
 from detect.observe import AlarmSpec, AlarmView, Condition, Seen
 from detect.params import TheftParams
@@ -22,7 +22,7 @@ from detect.quantities import QUANTITY_CODE
 from detect.stages.loss import LossState
 from detect.stages.readings import ReadingsState
 
-__all__ = ["CHECKS", "Ranking", "TheftState", "alarms", "energy_power", "interval", "new_day", "rank", "suspects"]
+__all__ = ["CHECKS", "Swing", "TheftState", "alarms", "energy_power", "interval", "new_day", "swing"]
 
 B = npt.NDArray[np.bool_]
 F64 = npt.NDArray[np.float64]
@@ -35,6 +35,7 @@ EVENT_CHECKS = ("cover_open", "terminal_cover_open")
 UNITS = {"cover_open": "events", "terminal_cover_open": "events", "neutral_mismatch": "", "voltage_loss": "V",
          "current_loss": "A", "reverse_energy": "kWh", "relay_bypass": "A", "zero_energy_with_current": "kWh",
          "energy_power_mismatch": ""}
+SWING_BASELINE_DAYS = 7   # the swing ratio compares the window's last days with its first ones
 SEVERITY = {"cover_open": "warning", "terminal_cover_open": "major", "relay_bypass": "major",
             "neutral_mismatch": "major", "reverse_energy": "major"}
 
@@ -44,20 +45,23 @@ class TheftState(Columns):
     PREFIX = "l."
     IN_EVERY_SNAPSHOT = False
     WHAT = "line-loss state"
+    OPTIONAL = frozenset({"day_pabs"})     # added by issue 19
 
     evt_prev: F64          # (2, N) cover / terminal event counters at the previous check
     day_de: F64            # (2, N) Σ ΔE and Σ ∫P dt of intervals having both (energy vs power, daily)
     swing_days: I64        # (1,) consecutive days with the NTL swing ratio above its limit
+    day_pabs: F64          # (N,) Σ |∫P dt| of the same intervals (a PV customer's gross exchange)
 
     @classmethod
     def fresh(cls, ctx: AreaContext) -> TheftState:
         n = ctx.n_meters
-        return cls(evt_prev=np.full((2, n), np.nan), day_de=np.zeros((2, n)), swing_days=np.zeros(1, np.int64))
+        return cls(evt_prev=np.full((2, n), np.nan), day_de=np.zeros((2, n)), swing_days=np.zeros(1, np.int64),
+                   day_pabs=np.zeros(n))
 
 
 def alarms(ctx: AreaContext) -> list[AlarmSpec]:
     n, tp = ctx.n_meters, ctx.params.theft
-    return [AlarmSpec(key="ntl_swing@area", subjects=1), AlarmSpec(key="theft_suspect@meter", subjects=n),
+    return [AlarmSpec(key="ntl_swing@area", subjects=1),
             *(AlarmSpec(key=f"{c}@meter", subjects=n, persist_on_s=persist_of(c, tp), persist_off_s=tp.physical_clear_s)
               for c in CHECKS)]
 
@@ -91,10 +95,13 @@ def interval(ctx: AreaContext, st: TheftState, rd: ReadingsState, ls: LossState,
     meas, w = _measurements(ctx, st, rd, ls, k, de_fwd, de_rev)
     cond, val = run_physical_checks(meas, area.meter_kind, area.meter_pv, tp, nominal_v=prm.voltage.nominal_v,
                                     area_ntl_kwh=ntl, backend=ctx.backend)
-    # energy vs power is judged on whole days (one power sample per interval is far from ∫P dt)
-    both = np.isfinite(de_fwd) & np.isfinite(meas[:, COL["p_int_kwh"]])
-    st.day_de[0, both] += de_fwd[both]
+    # energy vs power is judged on whole days (one power sample per interval is far from ∫P dt); a PV
+    # customer's power is net of its export, so its energy is too (forward − reverse)
+    de = np.where(area.meter_pv, de_fwd - de_rev, de_fwd)
+    both = np.isfinite(de) & np.isfinite(meas[:, COL["p_int_kwh"]])
+    st.day_de[0, both] += de[both]
     st.day_de[1, both] += meas[both, COL["p_int_kwh"]]
+    st.day_pabs[both] += np.abs(meas[both, COL["p_int_kwh"]])
     # A register counts in 0.01 kWh on the meter's secondary: with a CT the step is 0.01 × ratio, so a
     # standing register says nothing until ∫P dt is well above that step.
     step_kwh = 0.01 * np.maximum(area.meter_ct_ratio, 1.0)
@@ -179,11 +186,11 @@ def energy_power(ctx: AreaContext, st: TheftState, end: float, explained: B) -> 
     """Energy vs power over the day (``energy_power_mismatch``)."""
     n = ctx.n_meters
     tp = ctx.params.theft
-    de, pint = st.day_de[0], st.day_de[1]
+    de, pint, gross = st.day_de[0], st.day_de[1], st.day_pabs
     with np.errstate(invalid="ignore", divide="ignore"):
-        rel = np.abs(de - pint) / pint
-    cond = (pint >= tp.energy_power_min_kwh) & (rel > tp.energy_power_tolerance)
-    valid = (pint > 0) & ~explained
+        rel = np.abs(de - pint) / gross            # = |ΔE − ∫P dt| / ∫P dt for a meter that never exports
+    cond = (gross >= tp.energy_power_min_kwh) & (rel > tp.energy_power_tolerance)
+    valid = (gross > 0) & ~explained
     return Seen(conditions=(_condition(ctx, "energy_power_mismatch", np.arange(n), np.full(n, end), cond, valid, rel,
                                        np.full((n, len(FIELDS)), np.nan)),))
 
@@ -213,111 +220,56 @@ def _reversal_match(x: F64, ntl: F64, per_day: int) -> F64:
 
 
 @dataclass(frozen=True, eq=False)
-class Ranking:
-    """The day's suspect ranking over the energy window (``result`` None: not enough history yet)."""
+class Swing:
+    """The day's within-day NTL swing: its ``ntl_swing`` condition and, while it swings, each customer's
+    flattened-shape match and time-reversal match (None: not enough history yet)."""
 
-    result: Any = None                 # detect.kernels.suspects ranking of the window
-    x: F64 | None = None               # (N, T) customers' interval energies of the window
-    ntl: F64 | None = None             # (T,) area NTL of the window (unknown = 0)
-    days: int = 0
+    shape: F64 | None = None
+    reversal: F64 | None = None
     conditions: tuple[Condition, ...] = ()
+    fields: dict[str, Any] = field(default_factory=dict)
 
 
-def rank(ctx: AreaContext, st: TheftState, ls: LossState, end: float, alarms: AlarmView) -> tuple[TheftState, Ranking]:
-    """Rank the customers over the energy window; the area signal ``ntl_swing``."""
+def swing(ctx: AreaContext, st: TheftState, ls: LossState, end: float, alarms: AlarmView) -> tuple[TheftState, Swing]:
+    """``ntl_swing``: the NTL's within-day variance over the energy window against its first
+    ``swing_baseline_days`` (a flattened or time-shifted profile keeps the daily energy: no daily balance
+    sees it); with it the evidence of who lost that shape (Jokar h5) or reversed its day (h6)."""
     prm, n = ctx.params, ctx.n_meters
     tp = prm.theft
     pd = ctx.per_day
     k_end = int(end // prm.interval_s)
+    base = SWING_BASELINE_DAYS
     days = tp.window_days
-    while days > tp.baseline_days + 1:
+    while days > base + 1:
         ks = np.arange(k_end - days * pd, k_end)
         if (ls.ring_k[ks % len(ls.ring_k)] == ks).all():
             break
         days -= 1
     else:
-        return st, Ranking()
-    ks = np.arange(k_end - days * pd, k_end)
-    rows = ks % len(ls.ring_k)
+        return st, Swing()
+    rows = np.arange(k_end - days * pd, k_end) % len(ls.ring_k)
     x = ls.ring_fwd[rows].T.astype(np.float64)
     ntl = ls.ring_ntl[rows].copy()
     if np.isnan(ntl).mean() > 0.5:
-        return st, Ranking()
+        return st, Swing()
     ntl = np.where(np.isnan(ntl), 0.0, ntl)         # unknown residual: no evidence either way
-    phys = np.zeros(n)
-    for check in CHECKS:
-        phys = np.maximum(phys, alarms[f"{check}@meter"].astype(np.float64))
-    r = rank_suspects(x, ntl, tp, intervals_per_day=pd, physical=phys, backend=ctx.backend)
-    # the area signal: an NTL step (CUSUM) or a swinging NTL (flattened / shifted profiles, h5/h6)
-    swing_on = math.isfinite(r.ntl_swing_ratio) and r.ntl_swing_ratio >= tp.swing_ratio
+    ratio, shape = swing_ratio(x, ntl, intervals_per_day=pd, baseline_days=base, backend=ctx.backend)
+    swing_on = math.isfinite(ratio) and ratio >= tp.swing_ratio
     st.swing_days[0] = st.swing_days[0] + 1 if swing_on else 0
     sw = bool(st.swing_days[0] >= tp.swing_days)
-    evidence = {"swing_ratio": r.ntl_swing_ratio, "days": int(st.swing_days[0])}
-    swing = Condition(key="ntl_swing@area", subj=[0], ts=[end], on=[sw], off=[not swing_on], valid=[True],
-                      values=[r.ntl_swing_ratio], threshold=tp.swing_ratio, unit="", severity=lambda _x: "warning",
-                      updates=False, evidence=lambda _k: dict(evidence),
-                      describe=lambda s, _i, x: (f"area NTL swings within the day {x:.1f}× its baseline (altered "
-                                                 "load profile?)" if s != "cleared" else "area NTL swing back to baseline"))
-    return st, Ranking(result=r, x=x, ntl=ntl, days=days, conditions=(swing,))
-
-
-def suspects(ctx: AreaContext, st: TheftState, ranking: Ranking, end: float, alarms: AlarmView) -> Seen:
-    """The daily ``suspects`` list and ``theft_suspect``, when the area has a loss signal (``ntl_rise``,
-    ``ntl_swing`` or ``line_loss_high`` active)."""
-    if ranking.result is None or ranking.x is None or ranking.ntl is None:
-        return Seen()
-    prm, area, n = ctx.params, ctx.area, ctx.n_meters
-    tp, pd = prm.theft, ctx.per_day
-    r, x, ntl, days = ranking.result, ranking.x, ranking.ntl, ranking.days
-    rise = bool(alarms["ntl_rise@area"][0])
-    swinging = bool(alarms["ntl_swing@area"][0])
-    signal = rise or swinging or bool(alarms["line_loss_high@area"][0])
-    score = r.score
-    rev = np.zeros(n)
-    if swinging and st.swing_days[0] >= 1:
-        # A swing without a step (h5/h6): the ranking's correlation runs over the whole window, where the
-        # days before the swing dilute it. Use the correlation over the swinging days instead, and add how
-        # well a customer's time-reversed day explains the NTL (h6).
-        recent = min(int(st.swing_days[0]) + 1, days) * pd
-        corr = r.corr
-        if not rise:
-            corr = np.empty(n)
-            ctx.ops["suspects"].diff_corr(np.ascontiguousarray(x[:, -recent:]),
-                                          np.ascontiguousarray(ntl[-recent:]), pd, corr)
-        rev = _reversal_match(x[:, -recent:], ntl[-recent:], pd)
-        score = score + tp.weight_corr * (np.clip(np.abs(np.nan_to_num(corr)), 0, 1)
-                                          - np.clip(np.abs(np.nan_to_num(r.corr)), 0, 1)) \
-            + tp.weight_shape * rev
-        r = dataclasses.replace(r, corr=corr, score=score, order=np.argsort(-score, kind="stable"))
-    top = r.order[:tp.top_k]
-    top = top[r.score[top] >= tp.min_score]
-    names = area.meter_ids
-
-    def evidence(i: int) -> dict[str, Any]:
-        return {"corr": float(r.corr[i]), "coincident_drop": float(r.cusum[i]), "k_balance": float(r.k_balance[i]),
-                "shape": float(r.shape[i]), "physical": float(r.physical[i]), "drop_kwh": float(r.drop_kwh[i]),
-                "reversal": float(rev[i]),
-                "window_days": days}
-
-    rank_of = np.zeros(n, np.int64)
-    rank_of[top] = np.arange(1, len(top) + 1)
-    fields = {
-        "suspects": ([{"meter": names[i], "rank": int(j + 1), "score": float(r.score[i]),
-                       "evidence": evidence(int(i))} for j, i in enumerate(top.tolist())] if signal else []),
-        "ntl_swing_ratio": float(r.ntl_swing_ratio) if math.isfinite(r.ntl_swing_ratio) else None,
-    }
-    on = np.zeros(n, np.bool_)
-    if signal:
-        on[top] = True
-    cond = Condition(key="theft_suspect@meter", subj=np.arange(n), ts=np.full(n, end), on=on, off=~on,
-                     valid=np.ones(n, np.bool_), values=r.score, threshold=tp.min_score, unit="", updates=False,
-                     severity=lambda _x: "warning",
-                     evidence=lambda i: {"rank": int(rank_of[i]), "score": float(r.score[i]), **evidence(i)},
-                     describe=lambda s, i, x: (f"meter {names[i]} theft suspect rank {rank_of[i]} (score {x:.2f})"
-                                               if s != "cleared" else f"meter {names[i]} no longer a theft suspect"))
-    return Seen(conditions=(cond,), fields=fields)
+    evidence = {"swing_ratio": ratio, "days": int(st.swing_days[0])}
+    cond = Condition(key="ntl_swing@area", subj=[0], ts=[end], on=[sw], off=[not swing_on], valid=[True],
+                     values=[ratio], threshold=tp.swing_ratio, unit="", severity=lambda _x: "warning",
+                     updates=False, evidence=lambda _k: dict(evidence),
+                     describe=lambda s, _i, x: (f"area NTL swings within the day {x:.1f}× its baseline (altered "
+                                                "load profile?)" if s != "cleared" else "area NTL swing back to baseline"))
+    recent = min(int(st.swing_days[0]) + 1, days) * pd
+    rev = _reversal_match(x[:, -recent:], ntl[-recent:], pd) if st.swing_days[0] >= 1 else np.zeros(n)
+    return st, Swing(shape=shape, reversal=rev, conditions=(cond,),
+                     fields={"ntl_swing_ratio": float(ratio) if math.isfinite(ratio) else None})
 
 
 def new_day(st: TheftState) -> TheftState:
     st.day_de[...] = 0
+    st.day_pabs[...] = 0
     return st

@@ -1,7 +1,9 @@
 """The I/O side of the simulated meter bus: a pty (pyserial) or a TCP listener, served in a thread.
 
-The thread reads requests, asks ``MeterBus.respond`` for the reply and writes it when its last byte
-would have left a real wire; it keeps the bus busy meanwhile (half duplex: one talker at a time).
+The thread reads requests, asks the bus's ``respond`` for the reply and writes it when its last byte
+would have left a real wire; it keeps the bus busy meanwhile (half duplex: one talker at a time). The bus
+is anything shaped like ``ServedBus`` (``edge.sim.meterbus.MeterBus``), so this module imports nothing of
+the simulator and ``meterbus`` can import it.
 """
 
 from __future__ import annotations
@@ -11,16 +13,32 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import urlparse
 
 from edge.dlt645.codec import Decoder, Frame
 from edge.wiretime import byte_time_s
 
-if TYPE_CHECKING:
-    from edge.sim.meterbus import MeterBus
+__all__ = ["ServedBus", "serve"]
 
-__all__ = ["serve"]
+
+class _Reply(Protocol):
+    @property
+    def data(self) -> bytes: ...
+
+    @property
+    def after_s(self) -> float: ...     # from the end of the request on the wire to the last reply byte
+
+
+class ServedBus(Protocol):
+    """What the I/O loop needs of a simulated bus."""
+
+    baud: int
+    echo: bool                          # the adapter hears its own transmission
+    url: str | None                     # set once listening (the pty path or tcp://host:port)
+    clock: Callable[[], float]          # the meters' time
+
+    def respond(self, req: Frame, now: float) -> _Reply | None: ...
 
 
 def _sleep_until(t: float) -> None:
@@ -31,7 +49,7 @@ def _sleep_until(t: float) -> None:
         time.sleep(min(left, 0.05) if left > 0.002 else left)
 
 
-def _loop(bus: MeterBus, read: Callable[[], bytes], write: Callable[[bytes], None],
+def _loop(bus: ServedBus, read: Callable[[], bytes], write: Callable[[bytes], None],
           stop: threading.Event) -> None:
     dec = Decoder()
     bt = byte_time_s(bus.baud)
@@ -61,7 +79,7 @@ def _loop(bus: MeterBus, read: Callable[[], bytes], write: Callable[[bytes], Non
             write(reply.data)
 
 
-def serve(bus: MeterBus, where: str, stop: threading.Event, ready: threading.Event,
+def serve(bus: ServedBus, where: str, stop: threading.Event, ready: threading.Event,
           errors: list[BaseException]) -> None:
     """Thread body of ``MeterBus.serving``."""
     try:
@@ -74,7 +92,7 @@ def serve(bus: MeterBus, where: str, stop: threading.Event, ready: threading.Eve
         ready.set()
 
 
-def _serve_serial(bus: MeterBus, path: str, stop: threading.Event, ready: threading.Event) -> None:
+def _serve_serial(bus: ServedBus, path: str, stop: threading.Event, ready: threading.Event) -> None:
     import serial
 
     with serial.Serial(path, bus.baud, parity="N", timeout=0.02) as ser:
@@ -91,7 +109,7 @@ def _serve_serial(bus: MeterBus, path: str, stop: threading.Event, ready: thread
         _loop(bus, read, write, stop)
 
 
-def _serve_tcp(bus: MeterBus, url: str, stop: threading.Event, ready: threading.Event) -> None:
+def _serve_tcp(bus: ServedBus, url: str, stop: threading.Event, ready: threading.Event) -> None:
     u = urlparse(url)
     with socket.create_server((u.hostname or "127.0.0.1", u.port or 0)) as srv:
         srv.settimeout(0.05)

@@ -9,18 +9,46 @@ A scenario in ``sim.toml`` is a ``[[scenario]]`` table::
     end_h = 78.0
     fraction = 0.6               # kind-specific parameters (defaults below)
 
-``validate_scenario`` checks all of it before anything runs; ``edge.sim.effects`` turns the scenarios
-into per-step effect arrays. The truth record of every scenario is written by ``edge.sim.export``.
+``validate_scenario`` checks all of it before anything runs and returns a ``ScenarioSpec``;
+``edge.sim.effects`` turns the scenarios into per-step effect arrays. The truth record of every scenario
+is written by ``edge.sim.export``. This module imports nothing of the simulator: ``edge.sim.config``
+builds on it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from edge.errors import ConfigIssue
 
-__all__ = ["CATALOGUE", "Kind", "validate_scenario"]
+__all__ = ["CATALOGUE", "Kind", "ScenarioSpec", "validate_scenario"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScenarioSpec:
+    kind: str
+    start_h: float
+    end_h: float
+    subject: str                               # meter id, branch name, phase letter or "area"
+    params: dict[str, Any] = field(default_factory=dict)
+    key: str = ""                              # "scenario[3]" for messages
+
+
+class _Layout(Protocol):
+    """The area rules a subject is checked against (``edge.sim.config.AreaSpec``)."""
+
+    @property
+    def customers(self) -> int: ...
+
+    @property
+    def branches(self) -> int: ...
+
+    @property
+    def three_phase_every(self) -> int: ...
+
+    @property
+    def industrial_every(self) -> int: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,7 +122,7 @@ CATALOGUE: dict[str, Kind] = {
 _FIXED = {"area": ("area",), "transformer": ("transformer",), "master": ("master",)}
 
 
-def _subject_ok(kind: Kind, subject: str, area: Any) -> str | None:
+def _subject_ok(kind: Kind, subject: str, area: _Layout) -> str | None:
     """None when ``subject`` fits ``kind``; otherwise the reason."""
     n = area.customers
     ids = {f"M{i:04d}": i for i in range(1, n + 1)}
@@ -119,11 +147,9 @@ def _subject_ok(kind: Kind, subject: str, area: Any) -> str | None:
     return None
 
 
-def validate_scenario(table: dict[str, Any], *, key: str, line: int | None, file: str, area: Any,
-                      issues: list[ConfigIssue]) -> Any:
+def validate_scenario(table: dict[str, Any], *, key: str, line: int | None, file: str, area: _Layout,
+                      issues: list[ConfigIssue]) -> ScenarioSpec | None:
     """Check one ``[[scenario]]`` table; append precise issues and return a ``ScenarioSpec`` or None."""
-    from edge.sim.config import ScenarioSpec
-
     before = len(issues)
 
     def bad(k: str, msg: str) -> None:

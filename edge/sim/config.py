@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edge.sim.catalogue import ScenarioSpec, validate_scenario
 from tomlconf import Doc, build_valid, check_keys, parse, read_text
 
 __all__ = ["AreaSpec", "Cadence", "ScenarioSpec", "ServeSpec", "SimConfig", "load_sim_config", "parse_sim_config"]
@@ -32,7 +33,11 @@ class AreaSpec:
     nodes_per_branch: int = 6
     segment_r_ohm: float = 0.018               # phase conductor resistance per feeder segment
     neutral_r_factor: float = 1.0              # neutral conductor R relative to the phase conductor
-    service_r_ohm: float = 0.08                # service drop, one conductor
+    service_r_ohm: float = 0.08                # service drop, one conductor (the mean over customers)
+    service_r_spread: float = 0.5              # each customer's service drop: service_r_ohm × U(1 ± spread)
+    u_gain_error_pct: float = 0.1              # σ of each meter element's (and master phase's) voltage gain error
+    u_noise_pct: float = 0.03                  # σ of the noise on each voltage reading
+    i_noise_pct: float = 0.2                   # σ of the noise on each meter current reading
     three_phase_every: int = 20                # every n-th customer is three-phase (0 = none)
     commercial_every: int = 9
     industrial_every: int = 37
@@ -105,16 +110,6 @@ def _check_serve(serve: ServeSpec, area: AreaSpec, doc: Doc) -> None:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ScenarioSpec:
-    kind: str
-    start_h: float
-    end_h: float
-    subject: str                               # meter id, branch name, phase letter or "area"
-    params: dict[str, Any] = field(default_factory=dict)
-    key: str = ""                              # "scenario[3]" for messages
-
-
-@dataclass(frozen=True, kw_only=True)
 class SimConfig:
     seed: int = 1
     start: float = 1782864000.0                # 2026-07-01T00:00:00Z
@@ -160,8 +155,6 @@ def _fill(cls: type, table: Any, prefix: str, doc: Doc) -> Any:
 
 def parse_sim_config(text: str, file: str = "<inline>") -> SimConfig:
     """Parse and validate a simulator TOML document; raise ``ConfigError`` listing every problem."""
-    from edge.sim.catalogue import validate_scenario
-
     doc = parse(text, file)
     for k in doc.data:
         if k not in _TOP:
@@ -170,6 +163,8 @@ def parse_sim_config(text: str, file: str = "<inline>") -> SimConfig:
     area = _fill(AreaSpec, doc.data.get("area", {}), "area", doc)
     if area.customers < 1 or area.branches < 1 or area.nodes_per_branch < 1:
         doc.error("area", "customers, branches and nodes_per_branch must be >= 1")
+    if area.service_r_spread >= 1.0:
+        doc.error("area.service_r_spread", f"{area.service_r_spread} must be below 1 (a resistance stays positive)")
     if area.rated_kva <= 0:
         doc.error("area.rated_kva", "must be > 0")
     export = _fill(Cadence, doc.data.get("export", {}), "export", doc)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from edge.sim.catalogue import CATALOGUE
 from edge.sim.config import ScenarioSpec, SimConfig
 from edge.sim.network import Network
 
@@ -60,11 +61,10 @@ def _terminal_opened(fx: DayEffects, step: int, meter: int, step_s: int) -> None
     fx.terminal_open[step:step + max(1, 600 // step_s), meter] = True
 
 
-def day_effects(cfg: SimConfig, net: Network, day_start: float, steps: int) -> DayEffects:
-    """Effect arrays of every scenario active on the day that starts at ``day_start`` (epoch s)."""
+def _fresh(net: Network, steps: int) -> DayEffects:
     n = net.n
     ones = np.ones((steps, n))
-    fx = DayEffects(
+    return DayEffects(
         demand=ones.copy(), temp_offset_c=np.zeros(steps), overload=[], emf_on=np.ones((steps, 3), bool),
         live=np.ones((steps, n), bool), foreign=np.zeros((steps, n), bool),
         k_p=np.ones((steps, n, 3)), k_i=np.ones((steps, n, 3)), k_u=np.ones((steps, n, 3)),
@@ -74,80 +74,125 @@ def day_effects(cfg: SimConfig, net: Network, day_start: float, steps: int) -> D
         silent=np.zeros((steps, n), bool), master_silent=np.zeros(steps, bool),
         gap_rate=np.zeros((steps, n)), ct_recorded=np.broadcast_to(net.ct_ratio, (steps, n)).copy(),
     )
+
+
+@dataclass(frozen=True, kw_only=True)
+class _On:
+    """One scenario on one day: its steps, subject index (-1: not a meter), element and first day."""
+
+    sc: ScenarioSpec
+    w: B                      # (T,) steps of the day inside the window
+    t: F64                    # (T,) step start times
+    i: int
+    el: int
+    first: bool               # the window starts on this day
+    cfg: SimConfig
+
+
+def _load(fx: DayEffects, on: _On) -> None:
+    k, p, w = on.sc.kind, on.sc.params, on.w
+    if k == "overload":
+        fx.overload.append((w, float(p["peak_load_rate"])))
+    elif k == "heat_wave":
+        fx.temp_offset_c[w] += p["delta_c"]
+    elif k == "load_growth":
+        sc = on.sc
+        frac = (on.t - on.cfg.start - sc.start_h * 3600.0) / ((sc.end_h - sc.start_h) * 3600.0)
+        fx.demand[w] *= (1.0 + p["growth"] * np.clip(frac, 0.0, 1.0))[w, None]
+
+
+def _scale_meter(fx: DayEffects, w: B, i: int, factor: float) -> None:
+    """The meter registers ``factor`` of the power and current it should (every element and the neutral)."""
+    fx.k_p[w, i, :] *= factor
+    fx.k_i[w, i, :] *= factor
+    fx.k_in[w, i] *= factor
+
+
+def _theft(fx: DayEffects, on: _On) -> None:
+    k, p, w, i, el = on.sc.kind, on.sc.params, on.w, on.i, on.el
+    step_s = on.cfg.step_s
+    if k.startswith("jokar"):
+        fx.jokar.append((i, k, w, {kk: float(v) for kk, v in p.items()}))
+    elif k in _THEFT_OFF:
+        fx.k_p[w, i, :] = 0.0
+        fx.k_i[w, i, :] = 0.0
+        fx.k_in[w, i] = 0.0
+        if k == "relay_bypass":
+            fx.relay_open[w, i] = True
+        elif p["terminal_open"] and on.first:
+            _terminal_opened(fx, int(np.argmax(w)), i, step_s)
+    elif k == "bypass_partial":
+        _scale_meter(fx, w, i, 1.0 - p["fraction"])
+        if p["terminal_open"] and on.first:
+            _terminal_opened(fx, int(np.argmax(w)), i, step_s)
+    elif k == "neutral_return":
+        fx.k_in[w, i] *= 1.0 - p["fraction"]
+        fx.k_p[w, i, 0] *= 1.0 - p["fraction"]
+    elif k == "voltage_link_open":
+        fx.k_u[w, i, el] = 0.0
+        fx.k_p[w, i, el] = 0.0
+    elif k == "shorted_ct":
+        fx.k_i[w, i, el] = 0.0
+        fx.k_p[w, i, el] = 0.0
+    elif k == "reversed_ct":
+        fx.k_p[w, i, el] *= -1.0
+    elif k == "cover_open_drop":
+        a = int(np.argmax(w))
+        open_steps = max(1, round(p["open_minutes"] * 60.0 / step_s))
+        if on.first:
+            fx.cover_events[a, i] += 1
+            fx.cover_open[a:a + open_steps, i] = True
+        _scale_meter(fx, w, i, 1.0 - p["fraction"])
+
+
+def _fault(fx: DayEffects, on: _On, net: Network) -> None:
+    k, w, i, subject = on.sc.kind, on.w, on.i, on.sc.subject
+    if k == "comm_loss":
+        fx.silent[w, i] = True
+    elif k == "branch_outage":
+        fx.live[w[:, None] & (net.branch == net.branch_names.index(subject))[None, :]] = False
+    elif k == "phase_loss":
+        fx.emf_on[w, "ABC".index(subject)] = False
+    elif k == "area_outage":
+        fx.emf_on[w, :] = False
+    elif k == "master_offline":
+        fx.master_silent[w] = True
+
+
+def _record_or_data(fx: DayEffects, on: _On) -> None:
+    k, p, w, i = on.sc.kind, on.sc.params, on.w, on.i
+    if k == "misregistered":
+        fx.foreign[w, i] = True
+        fx.live[w, i] = False
+    elif k == "wrong_ct_ratio":
+        fx.ct_recorded[w, i] = p["recorded_ratio"]
+    elif k == "collection_gaps":
+        cols = slice(None) if on.sc.subject == "area" else i
+        fx.gap_rate[w, cols] = np.maximum(fx.gap_rate[w, cols], p["rate"])
+
+
+def day_effects(cfg: SimConfig, net: Network, day_start: float, steps: int) -> DayEffects:
+    """Effect arrays of every scenario active on the day that starts at ``day_start`` (epoch s)."""
+    fx = _fresh(net, steps)
     index = {mid: i for i, mid in enumerate(net.ids)}
-    branches = {name: b for b, name in enumerate(net.branch_names)}
     t = day_start + cfg.step_s * np.arange(steps)
     for sc in cfg.scenarios:
         w = step_window(sc, start=cfg.start, day_start=day_start, steps=steps, step_s=cfg.step_s)
-        first = t[0] <= cfg.start + sc.start_h * 3600.0 < t[-1] + cfg.step_s
         if not w.any():
             continue
-        k, p = sc.kind, sc.params
         i = index.get(sc.subject, -1)
-        el = "ABC".index(p["phase"]) if "phase" in p else 0
+        el = "ABC".index(sc.params["phase"]) if "phase" in sc.params else 0
         if i >= 0 and not net.three[i]:
             el = 0                               # a single-phase meter has one element
-        if k == "overload":
-            fx.overload.append((w, float(p["peak_load_rate"])))
-        elif k == "heat_wave":
-            fx.temp_offset_c[w] += p["delta_c"]
-        elif k == "load_growth":
-            frac = (t - cfg.start - sc.start_h * 3600.0) / ((sc.end_h - sc.start_h) * 3600.0)
-            fx.demand[w] *= (1.0 + p["growth"] * np.clip(frac, 0.0, 1.0))[w, None]
-        elif k.startswith("jokar"):
-            fx.jokar.append((i, k, w, {kk: float(v) for kk, v in p.items()}))
-        elif k in _THEFT_OFF:
-            fx.k_p[w, i, :] = 0.0
-            fx.k_i[w, i, :] = 0.0
-            fx.k_in[w, i] = 0.0
-            if k == "relay_bypass":
-                fx.relay_open[w, i] = True
-            elif p["terminal_open"] and first:
-                _terminal_opened(fx, int(np.argmax(w)), i, cfg.step_s)
-        elif k == "bypass_partial":
-            fx.k_p[w, i, :] *= 1.0 - p["fraction"]
-            fx.k_i[w, i, :] *= 1.0 - p["fraction"]
-            fx.k_in[w, i] *= 1.0 - p["fraction"]
-            if p["terminal_open"] and first:
-                _terminal_opened(fx, int(np.argmax(w)), i, cfg.step_s)
-        elif k == "neutral_return":
-            fx.k_in[w, i] *= 1.0 - p["fraction"]
-            fx.k_p[w, i, 0] *= 1.0 - p["fraction"]
-        elif k == "voltage_link_open":
-            fx.k_u[w, i, el] = 0.0
-            fx.k_p[w, i, el] = 0.0
-        elif k == "shorted_ct":
-            fx.k_i[w, i, el] = 0.0
-            fx.k_p[w, i, el] = 0.0
-        elif k == "reversed_ct":
-            fx.k_p[w, i, el] *= -1.0
-        elif k == "cover_open_drop":
-            a = int(np.argmax(w))
-            open_steps = max(1, round(p["open_minutes"] * 60.0 / cfg.step_s))
-            if first:
-                fx.cover_events[a, i] += 1
-                fx.cover_open[a:a + open_steps, i] = True
-            fx.k_p[w, i, :] *= 1.0 - p["fraction"]
-            fx.k_i[w, i, :] *= 1.0 - p["fraction"]
-            fx.k_in[w, i] *= 1.0 - p["fraction"]
-        elif k == "comm_loss":
-            fx.silent[w, i] = True
-        elif k == "branch_outage":
-            fx.live[w[:, None] & (net.branch == branches[sc.subject])[None, :]] = False
-        elif k == "phase_loss":
-            fx.emf_on[w, "ABC".index(sc.subject)] = False
-        elif k == "area_outage":
-            fx.emf_on[w, :] = False
-        elif k == "master_offline":
-            fx.master_silent[w] = True
-        elif k == "misregistered":
-            fx.foreign[w, i] = True
-            fx.live[w, i] = False
-        elif k == "wrong_ct_ratio":
-            fx.ct_recorded[w, i] = p["recorded_ratio"]
-        elif k == "collection_gaps":
-            if sc.subject == "area":
-                fx.gap_rate[w, :] = np.maximum(fx.gap_rate[w, :], p["rate"])
-            else:
-                fx.gap_rate[w, i] = np.maximum(fx.gap_rate[w, i], p["rate"])
+        first = bool(t[0] <= cfg.start + sc.start_h * 3600.0 < t[-1] + cfg.step_s)
+        on = _On(sc=sc, w=w, t=t, i=i, el=el, first=first, cfg=cfg)
+        family = CATALOGUE[sc.kind].truth
+        if family == "load":
+            _load(fx, on)
+        elif family == "theft":
+            _theft(fx, on)
+        elif family == "fault":
+            _fault(fx, on, net)
+        else:
+            _record_or_data(fx, on)
     return fx

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta, timezone
 from edge.dlt645 import codec
 from edge.dlt645.catalog import Catalog, Item, load_catalog
 from edge.dlt645.codec import Frame
+from edge.sim._busio import serve
 from edge.sim.source import ValueSource
 from edge.wiretime import byte_time_s
 
@@ -248,8 +249,6 @@ class MeterBus:
 
     def serve(self, where: str, stop: threading.Event) -> None:
         """Serve in the calling thread until ``stop`` is set (a ``simulate`` command's main loop)."""
-        from edge.sim._busio import serve
-
         errors: list[BaseException] = []
         serve(self, where, stop, threading.Event(), errors)
         if errors:
@@ -258,8 +257,6 @@ class MeterBus:
     @contextmanager
     def serving(self, where: str) -> Iterator[MeterBus]:
         """Serve the bus on a pty path or ``tcp://host:port`` (port 0 = any; see ``self.url``) in a thread."""
-        from edge.sim._busio import serve
-
         stop = threading.Event()
         ready = threading.Event()
         errors: list[BaseException] = []

@@ -8,6 +8,7 @@ the energy of ``[t_a, t_b)`` is ``E(t_b) − E(t_a)`` and equals the sum of the 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,8 +19,8 @@ from edge.sim.loads import CLASS_RESIDENTIAL
 from edge.sim.network import Network
 from edge.sim.physics import Flow
 
-__all__ = ["METER_QUANTITIES_SINGLE", "METER_QUANTITIES_THREE", "apply_jokar", "element_view",
-           "status_words"]
+__all__ = ["METER_QUANTITIES_SINGLE", "METER_QUANTITIES_THREE", "Metered", "apply_jokar", "element_view",
+           "metering", "status_words"]
 
 F64 = npt.NDArray[Any]
 
@@ -35,6 +36,59 @@ def element_view(net: Network, flow: Flow) -> tuple[npt.NDArray[np.complex128], 
     v = np.take_along_axis(flow.v_c, idx[None, :, :], axis=2) * used[None]
     i = np.take_along_axis(flow.i_c, idx[None, :, :], axis=2) * used[None]
     return v, i
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Metered:
+    """What the meters register (primary side, before the records' CT ratio), (T, N, 3) per element or
+    (T, N) per meter, and the true active power at the terminals (T, N) for the truth."""
+
+    p_el: F64
+    q_el: F64
+    u: F64
+    i: F64
+    i_n: F64                  # (T, N)
+    p_true: F64               # (T, N) kW
+
+    @property
+    def p(self) -> F64:
+        return np.asarray(self.p_el.sum(axis=2))
+
+    @property
+    def q(self) -> F64:
+        return np.asarray(self.q_el.sum(axis=2))
+
+
+def metering(net: Network, fx: DayEffects, *, v_el: npt.NDArray[np.complex128], i_el: npt.NDArray[np.complex128],
+             powered: npt.NDArray[np.bool_], rng: np.random.Generator, noise: np.random.Generator,
+             slot_steps: int, step_s: int) -> Metered:
+    """Apply the metering-side effects (factors per element, then the Jokar attacks in scenario order) to the
+    true terminal voltages and currents ``v_el``/``i_el`` (T, N, 3). Voltage readings carry each element's
+    gain error and, like current readings, a random error per reading (from ``noise``); power and energy
+    are exact (the balance truth stays exact). Under a Jokar attack the current reading follows the metered
+    power at the true power factor."""
+    spec = net.spec
+    s_true = v_el * np.conj(i_el) / 1000.0
+    p_true_el, q_true_el = s_true.real, s_true.imag
+    p_el = p_true_el * fx.k_p
+    q_el = q_true_el * fx.k_p
+    u_read = np.abs(v_el) * fx.k_u * net.u_gain[None] * (1.0 + noise.normal(0.0, spec.u_noise_pct / 100.0, v_el.shape))
+    i_err = 1.0 + noise.normal(0.0, spec.i_noise_pct / 100.0, i_el.shape)
+    i_read = np.abs(i_el) * np.abs(fx.k_i) * i_err
+    i_n_true = np.where(net.three[None, :], np.abs(i_el.sum(axis=2)), np.abs(i_el[:, :, 0]))
+    i_n_read = i_n_true * fx.k_in * (1.0 + noise.normal(0.0, spec.i_noise_pct / 100.0, i_n_true.shape))
+    for i, kind, w, prm in fx.jokar:
+        old = p_el[:, i, 0].copy()
+        new = apply_jokar(old, w, kind, prm, rng, slot_steps, step_s)
+        ratio = np.divide(new, old, out=np.ones_like(new), where=np.abs(old) > 1e-9)
+        q_el[:, i, 0] *= ratio
+        p_el[:, i, 0] = new * powered[:, i]
+        pf_i = np.abs(p_true_el[:, i, 0]) / np.maximum(np.abs(s_true[:, i, 0]), 1e-9)
+        pf_i = np.where(np.abs(s_true[:, i, 0]) > 1e-9, pf_i, net.pf[i])
+        cur = np.abs(p_el[:, i, 0]) * 1000.0 / np.maximum(u_read[:, i, 0], 1.0) / pf_i
+        i_read[:, i, 0] = cur * i_err[:, i, 0]
+        i_n_read[:, i] = cur * fx.k_in[:, i]
+    return Metered(p_el=p_el, q_el=q_el, u=u_read, i=i_read, i_n=i_n_read, p_true=p_true_el.sum(axis=2))
 
 
 def apply_jokar(p_kw: F64, w: npt.NDArray[np.bool_], kind: str, prm: dict[str, float],

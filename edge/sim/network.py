@@ -8,7 +8,8 @@ customer is CT-connected (ratio 50). Phases of single-phase customers, branches,
 branch, sizes and power factors come from the seed.
 
 Each branch ``B{b}`` is a feeder of ``nodes_per_branch`` equal segments; customers hang off the nodes
-through service drops.
+through service drops of their own length (``service_r_ohm`` × U(1 ± ``service_r_spread``)). Each metering
+element's voltage reading has a fixed gain error (σ ``u_gain_error_pct``, at most ±0.5 %, class 1 meters).
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ class Network:
     ac_kw: F64
     pf: F64
     pv_kwp: F64
+    service_r: F64            # service drop resistance per conductor (Ω), phase and neutral alike
+    u_gain: F64               # (N, 3) voltage gain of each metering element (1 + error)
+    master_u_gain: F64        # (3,) the master's voltage gain per phase
     ct_ratio: F64             # true CT ratio (1 = direct connected)
     ib_a: F64                 # basic current of the meter (primary A), for loss-of-current rules
     e0_kwh: F64               # forward register at the start
@@ -105,8 +109,13 @@ def build_network(spec: AreaSpec, seed: int) -> Network:
     pos = rng.integers(0, spec.nodes_per_branch, n).astype(np.int32)
     k = spec.nodes_per_branch
     node = branch * k + pos
+    e0 = np.round(rng.uniform(500.0, 20000.0, n), 2)
+    # drawn from their own stream, so the layout above does not depend on them
+    own = np.random.default_rng([seed, 0x5E7])
+    service_r = spec.service_r_ohm * own.uniform(1.0 - spec.service_r_spread, 1.0 + spec.service_r_spread, n)
+    gain = 1.0 + np.clip(own.normal(0.0, spec.u_gain_error_pct / 100.0, (n + 1, 3)), -0.005, 0.005)
     return Network(
         spec=spec, ids=tuple(f"M{i:04d}" for i in idx), phase=phase, klass=klass, branch=branch,
-        node=node, base_kw=base, ac_kw=ac, pf=pf, pv_kwp=pv_kwp, ct_ratio=ct, ib_a=ib,
-        e0_kwh=np.round(rng.uniform(500.0, 20000.0, n), 2),
+        node=node, base_kw=base, ac_kw=ac, pf=pf, pv_kwp=pv_kwp, service_r=service_r, u_gain=gain[:n],
+        master_u_gain=gain[n], ct_ratio=ct, ib_a=ib, e0_kwh=e0,
     )

@@ -5,8 +5,9 @@ Model (per phase, phasors, 50 Hz fundamental only):
 - the transformer is an EMF ``E_φ`` behind its short-circuit impedance ``Z_tr``; the master meter sits
   at the LV bus after it, so transformer losses are not part of the area's loss (detection.md §0);
 - each branch is a feeder of equal resistive segments, phase conductor ``R`` and neutral ``R_N``;
-  the voltage a customer sees is ``V_bus − Σ R·I_φ − Σ R_N·I_N`` along its path minus the service drop
-  (phase and neutral conductor); unbalanced load therefore shifts the neutral and the phase voltages;
+  the voltage a customer sees is ``V_bus − Σ R·I_φ − Σ R_N·I_N`` along its path minus the drop of its
+  own service cable (phase and neutral conductor, resistance per customer) from the current really
+  flowing in it, metered or not; unbalanced load therefore shifts the neutral and the phase voltages;
 - loads are constant power: ``I = conj(S / V)``, solved by fixed-point iteration. The last step
   recomputes the voltages from the final currents, so the solution is a consistent circuit state and
   by Tellegen's theorem the power through the master equals the customers' power plus the I²R losses
@@ -77,7 +78,7 @@ def solve(net: Network, *, s_kva: C128, emf_v: C128, live: npt.NDArray[np.bool_]
     spec = net.spec
     r = spec.segment_r_ohm
     r_n = r * spec.neutral_r_factor
-    r_s = spec.service_r_ohm
+    r_s = net.service_r[None, :, None]
     z_base = spec.lv_voltage ** 2 / (spec.rated_kva * 1000.0)
     z_tr = 0.04 * z_base * (1.0 + 2.0j) / math.sqrt(5.0)          # u_k = 4 %, X/R = 2
     share = phase_shares(net)
@@ -106,6 +107,6 @@ def solve(net: Network, *, s_kva: C128, emf_v: C128, live: npt.NDArray[np.bool_]
         v_c = np.where(powered, v_c, 0.0)
     loss_line = r * (np.abs(i_seg) ** 2).sum(axis=(1, 2, 3))
     loss_neutral = r_n * (np.abs(i_seg_n) ** 2).sum(axis=(1, 2))
-    loss_service = r_s * ((np.abs(i_c) ** 2).sum(axis=(1, 2)) + (np.abs(i_c.sum(axis=2)) ** 2).sum(axis=1))
+    loss_service = (net.service_r[None, :] * ((np.abs(i_c) ** 2).sum(axis=2) + np.abs(i_c.sum(axis=2)) ** 2)).sum(axis=1)
     return Flow(v_bus=v_bus, i_tr=i_tr, v_c=v_c, i_c=i_c, loss_line_w=loss_line,
                 loss_neutral_w=loss_neutral, loss_service_w=loss_service)

@@ -20,7 +20,7 @@ def test_lineloss_kernels_bench_prints_kernel_and_reader_figures_at_a_tiny_size(
     assert r.returncode == 0, r.stderr
     f = _figures(r.stdout)
     assert f["meters"] == "40"
-    for name in ("tick", "daily_rank_suspects", "daily_check_mapping"):
+    for name in ("tick", "daily_suspect_evidence", "daily_check_mapping"):
         numba = float(f[f"{name}_numba_ms"])
         ratio = float(f[f"{name}_reference_over_numba"])
         assert numba > 0 and ratio > 0

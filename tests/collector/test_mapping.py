@@ -102,6 +102,9 @@ def test_daily_gives_area_point_and_one_point_per_rank_at_day_start():
     assert {p.time_ns for p in pts} == {pts[0].time_ns}
     with pytest.raises(MappingError, match="same rank twice"):
         map_payload("daily", {**payload, "suspects": payload["suspects"][:1] * 2})
+    # the inspector's figures: estimated stolen energy per day (absent when not estimated) and since when
+    assert [p.fields.get("stolen_kwh_per_day") for p in suspects] == [12.5, 11.5, None]
+    assert {p.fields["since"] for p in suspects} == {payload["date"]}
 
 
 def test_health_gives_gateway_bus_and_engine_points_with_documented_counters_only():

@@ -1,8 +1,10 @@
 """A small seeded area for line-loss and theft tests, fed interval by interval (fast enough for 10+ days).
 
 Meters are read on the 15-min bounds (the 96-point curve), the master every 5 min; the master's energy is
-Σ true customer energy + a technical loss a + b·(I/I_rated)². Knobs: per-meter metered fraction (theft),
-silent meters, status words / event counters, neutral current ratio, reverse energy.
+Σ true customer energy + a technical loss a + b·(I/I_rated)² + Σ r_i·I_i² (each customer's service loop, whose
+drop the meter's voltage shows: U_i = U_master − r_i·I_i with the current really flowing, metered or not).
+Knobs: per-meter metered fraction (theft), silent meters, status words / event counters, neutral current
+ratio, reverse energy.
 """
 
 from __future__ import annotations
@@ -35,14 +37,16 @@ class LossArea:
     n: int = 20
     seed: int = 1
     prm: Params = field(default_factory=params)
-    a_kwh: float = 0.02            # constant loss per interval
-    b_kwh: float = 2.0             # loss per interval at rated current
+    a_kwh: float = 0.02            # constant loss per interval (not in any voltage: meter self-consumption)
+    b_kwh: float = 0.0             # feeder loss per interval at rated current (not in the meters' voltages)
+    phase_power: bool = False      # the master also reports its per-phase power p_a, p_b, p_c
 
     def __post_init__(self) -> None:
         self.area = Area.simple(id="L01", rated_kva=100.0, meter_ids=[f"m{i:03d}" for i in range(self.n)])
         self.engine = Engine(self.area, self.prm)
         self.rng = np.random.default_rng(self.seed)
         self.base_kw = self.rng.uniform(0.3, 1.5, self.n)
+        self.loop_ohm = np.random.default_rng([self.seed, 1]).uniform(0.1, 0.3, self.n)   # service loop
         self.metered = np.ones(self.n)             # metered share of the true load (theft < 1)
         self.flat = -1                             # this meter registers a flat profile (Jokar h5)
         self.reversed = -1                         # this meter registers its day reversed in time (Jokar h6)
@@ -60,9 +64,15 @@ class LossArea:
         self.summaries: list[Summary] = []
         self.k = 0
         self.master_down = False
-        # voltage per interval index: master (3 phases) and meters; default a steady feeder
-        self.master_u: Callable[[int], float] = lambda _k: 230.0
-        self.meter_u: Callable[[int, int], float] = lambda _k, i: 226.0 + 0.1 * i
+        # voltage per interval index: master (3 phases; a slow walk from the MV side) and meters (None: the
+        # master's less the loop's drop)
+        steps = np.random.default_rng([self.seed, 2]).normal(0.0, 0.6, 96 * 60)
+        walk = np.empty_like(steps)
+        walk[0] = 230.0
+        for j in range(1, len(steps)):               # mean-reverting: a few volts around 230 V
+            walk[j] = 230.0 + 0.95 * (walk[j - 1] - 230.0) + steps[j]
+        self.master_u: Callable[[int], float] = lambda k: float(walk[k % len(walk)])
+        self.meter_u: Callable[[int, int], float] | None = None
 
     def load_kw(self) -> np.ndarray:
         """True load of every customer in the coming interval: a daily shape and noise."""
@@ -90,11 +100,14 @@ class LossArea:
             met_kw[self.reversed] = self.base_kw[self.reversed] * shape * self.rng.uniform(0.5, 1.5)
         if self.flat >= 0:          # same daily energy on average, no shape: the day's mean shape × base
             met_kw[self.flat] = self.base_kw[self.flat] * 0.7823
+        amps = kw * 1000 / 230.0                                   # the current really flowing
+        drop = self.loop_ohm * amps
         for i in range(self.n):
             if self.silent[i]:
                 continue
-            cur = met_kw[i] * 1000 / 226.0
-            for name, v in (("u_a", self.meter_u(self.k, i)), ("i_a", cur), ("i_n", cur * self.neutral_ratio[i]),
+            u = self.master_u(self.k) - drop[i] if self.meter_u is None else self.meter_u(self.k, i)
+            cur = met_kw[i] * 1000 / u
+            for name, v in (("u_a", u), ("i_a", cur), ("i_n", cur * self.neutral_ratio[i]),
                             ("p", met_kw[i] - self.rev_kw[i]), ("e_fwd", self.reg[i]),
                             ("e_rev", self.rev[i])):
                 add(i, name, v, t)
@@ -105,15 +118,20 @@ class LossArea:
                 add(i, "evt_terminal_open", self.evt_terminal[i], t)
         n = self.area.master_index
         total = float(kw.sum())
+        loop_kw = self.loop_ohm * amps ** 2 / 1000.0
+        ph = self.area.meter_phase
+        p_ph = [float(kw[ph == j].sum() + loop_kw[ph == j].sum()) + self.a_kwh * 4 / 3 for j in range(3)]
         i_ph = total * 1000 / 3 / 230.0
-        loss = self.a_kwh + self.b_kwh * (i_ph / self.area.rated_current_a) ** 2
+        loss = self.a_kwh + self.b_kwh * (i_ph / self.area.rated_current_a) ** 2 + \
+            float((self.loop_ohm * amps ** 2).sum()) * 0.25 / 1000.0
         if not self.master_down:
             um = self.master_u(self.k)
             for j in range(3):
                 at = t + 300.0 * j
                 for name, v in (("u_a", um), ("u_b", um), ("u_c", um), ("i_a", i_ph), ("i_b", i_ph),
-                                ("i_c", i_ph), ("i_n", 1.0), ("p", total), ("q", 0.2 * total), ("e_fwd",
-                                                                                           self.master_e + j * (total * 0.25 + loss) / 3)):
+                                ("i_c", i_ph), ("i_n", 1.0), ("p", total), ("q", 0.2 * total),
+                                *((("p_a", p_ph[0]), ("p_b", p_ph[1]), ("p_c", p_ph[2])) if self.phase_power else ()),
+                                ("e_fwd", self.master_e + j * (total * 0.25 + loss) / 3)):
                     add(n, name, v, at)
         self.engine.ingest(ReadingBatch.from_columns(dev, qs, vals, ts))
         out = self.engine.advance(t + 899.0)
@@ -134,3 +152,6 @@ class LossArea:
 
     def of_kind(self, kind: str) -> list[dict[str, object]]:
         return [s.fields for s in self.summaries if s.kind == kind]
+
+    def cleared(self, kind: str) -> list[Alert]:
+        return [a for a in self.alerts if a.kind == kind and a.state == "cleared"]

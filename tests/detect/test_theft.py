@@ -3,6 +3,7 @@ mapping through the engine, on the crafted area of ``lossarea``."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -101,12 +102,16 @@ def test_healthy_area_raises_no_physical_or_theft_alerts() -> None:
 def test_bypass_thief_is_the_top_suspect_with_a_theft_suspect_alert() -> None:
     la = LossArea(n=20, seed=4)
     la.run_days(9)
+    onset = la.t
     la.metered[11] = 0.3
     la.run_days(3.02)
     days = la.of_kind("daily")
     assert days[-1]["suspects"] and days[-1]["suspects"][0]["meter"] == "m011"
     top = days[-1]["suspects"][0]
-    assert top["rank"] == 1 and top["score"] >= 0.7 and "corr" in top["evidence"]
+    assert top["rank"] == 1 and top["score"] >= 0.9 and top["evidence"]["drop_z"] > 6
+    # 70 % of its load passes the meter: the drop is that share of its use, and the rise it explains
+    assert 0.7 < top["evidence"]["drop_share_of_rise"] < 1.3 and top["stolen_kwh_per_day"] > 0
+    assert top["since"] == time.strftime("%Y-%m-%d", time.gmtime(onset))      # the day the bypass began
     alerts = [a for a in la.raised("theft_suspect") if a.subject_id == "m011"]
     assert alerts and alerts[0].evidence["rank"] >= 1
     assert la.raised("ntl_rise")

@@ -73,9 +73,11 @@ def test_export_replays_into_schema_valid_messages_with_the_expected_alerts(expo
     assert ("mapping_suspect", "M0011") in raised
     # the foreign customer's energy is in sales but not in this master: day 1 is negative
     assert ("line_loss_negative", "E2E") in raised
+    # both thefts take from phase A (the per-phase balance of issue 19 says so from their first day)
+    assert ("ntl_phase", "A") in raised
     # nothing else on meters: no false physical alerts in this area
     assert {s for k, s in raised if k not in ("mapping_suspect", "high_voltage", "low_voltage")} == {
-        "M0004", "M0005", "E2E"}
+        "M0004", "M0005", "E2E", "A"}
     daily = [m["payload"] for m in lines if m["payload"]["schema"] == "meterwatch.daily/2"]
     assert [d["status"] for d in daily] == ["computed", "computed"]
     balance = [row.split(",") for row in (exported / "balance.csv").read_text().splitlines()[1:]]

@@ -1,15 +1,16 @@
 """The kernels chained the way the engine will call them, on a small simulated area with registers:
-registers → interval energies → balance (gaps estimated) → technical-loss model → NTL → suspect ranking."""
+registers → interval energies → balance (gaps estimated) → technical-loss model → NTL → drop evidence."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from detect.kernels import evidence as ke
 from detect.kernels import lineloss as kl
 from detect.kernels import suspects as ks
 from detect.kernels import techloss as kt
-from detect.params import LineLossParams, TechLossParams, TheftParams
+from detect.params import LineLossParams, TechLossParams
 
 DAY = 96
 DAYS = 14
@@ -62,9 +63,15 @@ def test_kernels_chained_find_the_thief_and_the_loss_matches_the_truth(seed: int
     tl = kt.track(bal.supply_kwh - bal.sales_kwh, i2, state, TechLossParams(warmup_intervals=2 * DAY),
                   rated_current_a=I_RATED, status=bal.status)
     assert tl.alarm.max() == 1.0 and tl.alarm[: 9 * DAY].max() == 0.0
-    r = ks.rank_suspects(e, tl.ntl_kwh, TheftParams())
-    assert r.order[0] == 23 and r.ntl_onset_day == 9
-    assert ks.map_at_k(r.order, [23], 3) == 1.0
+    # the drop evidence from the NTL onset day: each meter's daily energy against its share before it
+    filled = np.where(np.isfinite(e), e, est.T)
+    xd = np.nansum(filled.reshape(N, DAYS, DAY), axis=2).T
+    ntl_d = np.nansum(tl.ntl_kwh.reshape(DAYS, DAY), axis=1)
+    total = xd.sum(axis=1) + ntl_d - np.median(ntl_d[2:9])
+    z, drop, explained = (np.empty(N) for _ in range(3))
+    ke.drop_match(xd[:9], total[:9], xd[9:], total[9:], total[9:] - xd[9:].sum(axis=1), z, drop, explained)
+    order = np.argsort(-z)
+    assert order[0] == 23 and ks.map_at_k(order, [23], 3) == 1.0 and 0.7 < explained[23] < 1.3
 
 
 def test_daily_loss_from_jittered_reads_is_within_a_tenth_of_a_point_and_bands_persist() -> None:

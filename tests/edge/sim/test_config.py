@@ -19,7 +19,8 @@ def issues_of(text: str) -> list[str]:
 @pytest.mark.parametrize("path", sorted(SCENARIO_DIR.glob("*.toml")), ids=lambda p: p.name)
 def test_bundled_scenario_files_load(path: Path) -> None:
     cfg = load_sim_config(path)
-    assert cfg.area.customers == (24 if path.name == "demo.toml" else 200)   # the demo area is small
+    small = {"demo.toml": 24, "stealth.toml": 60}                            # the demo and stealth areas are small
+    assert cfg.area.customers == small.get(path.name, 200)
     assert cfg.source == str(path)
 
 
@@ -78,3 +79,9 @@ def test_start_must_be_a_utc_midnight_and_step_one_of_the_allowed() -> None:
 def test_every_problem_is_reported_not_only_the_first() -> None:
     msgs = issues_of('[bogus]\n[area]\nbranches = -1\n[[scenario]]\nkind = "x"\nstart_h = 1\nend_h = 2\n')
     assert len(msgs) == 3
+
+
+def test_service_cable_spread_must_leave_a_positive_resistance() -> None:
+    with pytest.raises(ConfigError) as e:
+        parse_sim_config("[area]\ncustomers = 10\nservice_r_spread = 1.0\n", "s.toml")
+    assert "s.toml:3: area.service_r_spread" in str(e.value) and "below 1" in str(e.value)

@@ -32,3 +32,11 @@ def test_to_area_gives_the_engine_model_with_recorded_ratios() -> None:
     assert area.meter_ct_ratio[36] == 100.0 and net.ct_ratio[36] == 50.0
     assert (area.meter_kind[area.meter_phase == PHASE_ABC] == KIND_THREE).all()
     assert abs(area.rated_current_a - 577.35) < 0.01
+
+
+def test_service_cables_differ_per_customer_within_the_spread_and_do_not_move_the_layout() -> None:
+    net = build_network(AreaSpec(customers=200), 1)
+    assert np.all((net.service_r >= 0.04) & (net.service_r <= 0.12)) and np.std(net.service_r) > 0.015
+    same = build_network(AreaSpec(customers=200, service_r_spread=0.0), 1)
+    assert np.all(same.service_r == 0.08)
+    assert np.array_equal(same.phase, net.phase) and np.array_equal(same.base_kw, net.base_kw)

@@ -1,0 +1,170 @@
+"""Per-meter theft evidence (docs/lineloss.md §4): what each meter's own data says once the area (or one of
+its phases) has unexplained loss. Each kernel gives one number per meter or metering element; the suspect
+ranking (``detect.kernels.suspects.combine``) turns them into a score.
+
+- ``drop_match``: the meter's daily energy since the NTL change point against what it would have used had
+  it kept its share of the area's consumption (baseline days before the change point). A thief's meter
+  drops by what is stolen — a shunt by the bypassed fraction, a full bypass to nothing — and the drop is
+  judged against the meter's own day-to-day scatter around its share and against the rise itself.
+- ``voltage_excess``: a metering element's voltage drop below the transformer's phase voltage, less what its
+  branch-and-phase peers' drop explains, correlated with the unexplained current of its phase (the phase's
+  NTL as a current). Unmetered current flowing through a meter's own service cable shows here whatever
+  the meter reports — it is what reveals a full bypass, also one present from the start.
+
+Conventions: float64, NaN = not read; hourly or daily rows, meters or elements in columns.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from detect.kernels import kernel
+
+__all__ = ["FEW_DAYS", "SD_FLOOR_FEW_DAYS", "SD_FLOOR_FRACTION", "drop_match", "voltage_excess"]
+
+SD_FLOOR_FRACTION = 0.05     # a meter's daily scatter around its share is at least 5 % of its daily energy,
+SD_FLOOR_FEW_DAYS = 0.15     # 15 % (a household's usual day-to-day variation) while it is measured on
+FEW_DAYS = 5                 # fewer baseline days than this
+
+
+@kernel
+def drop_match(x_base, total_base, x_since, total_since, excess_since, out_z, out_drop, out_explained):
+    """Per meter i (columns): share s_i = Σ x_base[:, i] / Σ total_base over the baseline days (rows), its
+    daily scatter sd_i around s_i·total (floored at ``SD_FLOOR_FRACTION`` of its mean, ``SD_FLOOR_FEW_DAYS``
+    with fewer than ``FEW_DAYS`` baseline days), then over the days
+    since the change point the mean drop d_i = mean(s_i·total_since − x_since[:, i]) (kWh/day),
+    z_i = d_i / (sd_i / √days) and explained_i = d_i / mean(excess_since) (the share of the rise the drop
+    accounts for). ``total_*`` is the area's (or phase's) true consumption: metered sales, plus the excess
+    NTL on the days since. Days with a NaN (meter or total unread) are skipped; NaN outputs without a
+    baseline day or a day since."""
+    n_b, n = x_base.shape
+    n_s = x_since.shape[0]
+    ex = 0.0
+    n_ex = 0
+    for d in range(n_s):
+        if math.isfinite(excess_since[d]):
+            ex += excess_since[d]
+            n_ex += 1
+    ex = ex / n_ex if n_ex > 0 else np.nan
+    for i in range(n):
+        sx = 0.0
+        st = 0.0
+        nb = 0
+        for d in range(n_b):
+            if math.isfinite(x_base[d, i]) and math.isfinite(total_base[d]):
+                sx += x_base[d, i]
+                st += total_base[d]
+                nb += 1
+        out_z[i] = np.nan
+        out_drop[i] = np.nan
+        out_explained[i] = np.nan
+        if nb < 1 or st <= 0.0:
+            continue
+        share = sx / st
+        ss = 0.0
+        for d in range(n_b):
+            if math.isfinite(x_base[d, i]) and math.isfinite(total_base[d]):
+                r = x_base[d, i] - share * total_base[d]
+                ss += r * r
+        floor = SD_FLOOR_FRACTION if nb >= FEW_DAYS else SD_FLOOR_FEW_DAYS
+        sd = max(math.sqrt(ss / (nb - 1)) if nb > 1 else 0.0, floor * sx / nb, 1e-6)
+        sd_ = 0.0
+        ns = 0
+        for d in range(n_s):
+            if math.isfinite(x_since[d, i]) and math.isfinite(total_since[d]):
+                sd_ += share * total_since[d] - x_since[d, i]
+                ns += 1
+        if ns == 0:
+            continue
+        drop = sd_ / ns
+        out_drop[i] = drop
+        out_z[i] = drop / (sd / math.sqrt(ns))
+        out_explained[i] = drop / ex if math.isfinite(ex) and ex > 0.0 else np.nan
+
+
+@kernel
+def _group_sums(v, group, n_groups, out_sum, out_n):
+    """Per row and group: Σ and count of the finite values of the group's columns."""
+    for h in range(v.shape[0]):
+        for g in range(n_groups):
+            out_sum[h, g] = 0.0
+            out_n[h, g] = 0
+        for e in range(v.shape[1]):
+            if math.isfinite(v[h, e]):
+                out_sum[h, group[e]] += v[h, e]
+                out_n[h, group[e]] += 1
+
+
+@kernel
+def voltage_excess(du, ncur, group, n_groups, use, min_rows, out_corr, out_beta, out_n):
+    """Per element e with ``use[e]`` (columns of du, ncur: rows are hours): y = du[:, e] (V below the master's
+    phase voltage), p = the mean du of the other elements of its group (same branch and phase), c =
+    ncur[:, e] (the unexplained current of its phase, A). y and c are both regressed on (1, p); the
+    correlation of the two residuals is out_corr[e] and the slope out_beta[e] (Ω: volts of unexplained drop
+    per ampere of unexplained current), over the out_n[e] rows where all three are known. NaN with fewer
+    than ``min_rows`` rows, an element alone in its group or a drop that never changes."""
+    n_h, n_e = du.shape
+    gsum = np.empty((n_h, n_groups))
+    gn = np.empty((n_h, n_groups), np.int64)
+    _group_sums(du, group, n_groups, gsum, gn)
+    for e in range(n_e):
+        out_corr[e] = np.nan
+        out_beta[e] = np.nan
+        out_n[e] = 0
+        if not use[e]:
+            continue
+        g = group[e]
+        # normal equations of y and c on (1, p), accumulated in one pass
+        n = 0
+        y_lo = np.inf
+        y_hi = -np.inf
+        sp = 0.0
+        spp = 0.0
+        sy = 0.0
+        spy = 0.0
+        sc = 0.0
+        spc = 0.0
+        for h in range(n_h):
+            y = du[h, e]
+            c = ncur[h, e]
+            k = gn[h, g] - (1 if math.isfinite(y) else 0)
+            if not (math.isfinite(y) and math.isfinite(c)) or k < 1:
+                continue
+            p = (gsum[h, g] - y) / k
+            n += 1
+            y_lo = min(y_lo, y)
+            y_hi = max(y_hi, y)
+            sp += p
+            spp += p * p
+            sy += y
+            spy += p * y
+            sc += c
+            spc += p * c
+        out_n[e] = n
+        det = n * spp - sp * sp
+        if n < min_rows or det <= 1e-12 * max(n * spp, 1e-300) or y_hi - y_lo <= 1e-9 * max(1.0, abs(y_hi)):
+            continue                                   # too few rows, peers without variation, a constant drop
+        ay = (spp * sy - sp * spy) / det
+        by = (n * spy - sp * sy) / det
+        ac = (spp * sc - sp * spc) / det
+        bc = (n * spc - sp * sc) / det
+        srr = 0.0
+        scc = 0.0
+        src = 0.0
+        for h in range(n_h):
+            y = du[h, e]
+            c = ncur[h, e]
+            k = gn[h, g] - (1 if math.isfinite(y) else 0)
+            if not (math.isfinite(y) and math.isfinite(c)) or k < 1:
+                continue
+            p = (gsum[h, g] - y) / k
+            ry = y - ay - by * p
+            rc = c - ac - bc * p
+            srr += ry * ry
+            scc += rc * rc
+            src += ry * rc
+        if srr > 0.0 and scc > 0.0:
+            out_corr[e] = src / math.sqrt(srr * scc)
+            out_beta[e] = src / scc

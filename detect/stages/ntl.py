@@ -1,0 +1,203 @@
+"""The daily alarms on non-technical loss (docs/lineloss.md §4), per phase: ``ntl_rise`` (a change point:
+a phase's NTL left its own baseline) and ``ntl_phase`` (one phase loses far more than the others — a theft
+already present when monitoring began has no change point, but it sits on one phase).
+
+Channels: phases A, B, C (the master's per-phase energy against the meters on each phase), or the area
+total when the master gives no per-phase values. Each channel's daily NTL is
+in % of that channel's supply. ``ntl_rise`` runs a one-sided CUSUM per channel against the median of the
+channel's previous days not in alarm, in robust deviations of those days (floored): thresholds from the
+area's own measured noise, evidence accumulated over days. The baseline stops learning while a channel is
+in alarm (the theft must not become the new normal), and the change point (the day after the statistic
+last left zero) is what the suspect ranking measures drops from.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from detect.area import PHASES
+from detect.columns import Columns
+from detect.context import AreaContext
+from detect.observe import AlarmSpec, Condition, Seen
+
+__all__ = ["CHANNELS", "NtlDay", "NtlState", "alarms", "close_day"]
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+CHANNELS = ("A", "B", "C", "area")
+TOTAL = 3
+
+
+@dataclass(eq=False)
+class NtlState(Columns):
+    PREFIX = "n."
+    IN_EVERY_SNAPSHOT = False      # snapshots from before issue 19 have none: it starts fresh
+    WHAT = "NTL alarm state"
+
+    base: F64              # (B, 4) previous days' NTL % per channel (NaN: unknown or in alarm), newest last
+    cusum: F64             # (4,) CUSUM statistic per channel
+    last0: I64             # (4,) day number when the statistic was last zero
+    onset: I64             # (4,) day number of the change point while in alarm, -1 otherwise
+    mu: F64                # (4,) baseline median frozen at the alarm (NaN while none)
+    sd: F64                # (4,) baseline robust deviation frozen at the alarm
+    excess_run: I64        # (3,) consecutive days a phase's NTL % stood ``phase_excess_pp`` above the median
+
+    @classmethod
+    def fresh(cls, ctx: AreaContext) -> NtlState:
+        b = ctx.params.tech_loss.day_baseline_days
+        return cls(base=np.full((b, 4), np.nan), cusum=np.zeros(4), last0=np.full(4, -1, np.int64),
+                   onset=np.full(4, -1, np.int64), mu=np.full(4, np.nan), sd=np.full(4, np.nan),
+                   excess_run=np.zeros(3, np.int64))
+
+
+@dataclass(frozen=True, eq=False)
+class NtlDay:
+    """What the day's close found, for the suspect ranking."""
+
+    day: int               # local day number
+    pct: F64               # (4,) NTL % of each channel's supply today
+    rising: npt.NDArray[np.bool_]   # (4,) channels in ntl_rise (after today)
+    onset: I64             # (4,) their change-point day numbers (-1: none)
+    baseline_pct: F64      # (4,) the baseline each rising channel is measured against
+    excess: npt.NDArray[np.bool_]   # (3,) phases in ntl_phase (after today)
+    phase_excess_pp: F64   # (3,) each phase's NTL % above the median phase today
+
+
+def alarms(ctx: AreaContext) -> list[AlarmSpec]:
+    return [AlarmSpec(key="ntl_rise@area", subjects=1), AlarmSpec(key="ntl_phase@phase", subjects=3)]
+
+
+def _baseline(col: F64, ctx: AreaContext) -> tuple[float, float]:
+    tp = ctx.params.tech_loss
+    b = col[np.isfinite(col)]
+    if len(b) < tp.day_min_baseline_days:
+        return math.nan, math.nan
+    mu = float(np.median(b))
+    return mu, max(1.4826 * float(np.median(np.abs(b - mu))), tp.day_sd_floor_pp)
+
+
+def _step(ctx: AreaContext, st: NtlState, c: int, v: float, day: int) -> None:
+    """One day of channel ``c``'s CUSUM (value ``v``, NTL % of its supply)."""
+    tp = ctx.params.tech_loss
+    if not math.isfinite(v):
+        return
+    if st.onset[c] >= 0:                                   # in alarm: the baseline is frozen
+        if v - st.mu[c] < tp.day_rise_min_pp / 2:
+            st.onset[c], st.cusum[c], st.last0[c] = -1, 0.0, day
+            st.mu[c] = st.sd[c] = math.nan
+        return
+    mu, sd = _baseline(st.base[:, c], ctx)
+    if math.isfinite(mu):
+        st.cusum[c] = max(0.0, st.cusum[c] + (v - mu) / sd - tp.day_cusum_k)
+        if st.cusum[c] == 0.0:
+            st.last0[c] = day
+        elif st.cusum[c] >= tp.day_cusum_h and v - mu >= tp.day_rise_min_pp:
+            _raise(ctx, st, c, v, day)
+            return
+    st.base[:-1, c] = st.base[1:, c]
+    st.base[-1, c] = v
+
+
+def _raise(ctx: AreaContext, st: NtlState, c: int, v: float, day: int) -> None:
+    """Channel ``c`` alarms today: the change point is the first day since the statistic left zero that is
+    at least half-way from the baseline to the level since then (noise lets the statistic leave zero a day
+    or two early); those days leave the baseline, which is frozen from here on."""
+    first = int(st.last0[c]) + 1 if st.last0[c] >= 0 else day
+    n_since = min(day - first, len(st.base))                 # days before today already in the baseline
+    since = np.append(st.base[len(st.base) - n_since:, c], v)
+    mu = float(np.nanmedian(st.base[:len(st.base) - n_since, c])) if n_since < len(st.base) else math.nan
+    mu = mu if math.isfinite(mu) else _baseline(st.base[:, c], ctx)[0]
+    half = mu + (float(np.nanmean(since)) - mu) / 2.0
+    onset = day
+    for j, x in enumerate(since):
+        if math.isfinite(x) and x >= half:
+            onset = day - (len(since) - 1 - j)
+            break
+    drop = day - onset                                        # baseline rows from the onset on
+    if drop > 0:
+        st.base[len(st.base) - drop:, c] = np.nan
+    st.mu[c], st.sd[c] = _baseline(st.base[:, c], ctx) if np.isfinite(st.base[:, c]).sum() >= \
+        ctx.params.tech_loss.day_min_baseline_days else (mu, ctx.params.tech_loss.day_sd_floor_pp)
+    st.onset[c] = onset
+
+
+def close_day(ctx: AreaContext, st: NtlState, end: float, date: str, ntl_kwh: F64,
+              supply_kwh: F64) -> tuple[NtlState, NtlDay, Seen]:
+    """The day ending at ``end``: ``ntl_kwh`` and ``supply_kwh`` per channel (A, B, C, area; NaN unknown)."""
+    tp = ctx.params.tech_loss
+    day = ctx.day_of(end - 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pct = np.where(supply_kwh > 0, 100.0 * ntl_kwh / supply_kwh, np.nan)
+    was = st.onset >= 0
+    phases_known = bool(np.isfinite(pct[:3]).all())
+    # the phases when the master gives them (a theft is on one phase: three times the relative rise, and
+    # the other phases' noise left out); the area total only where it does not
+    for c in ((0, 1, 2) if phases_known else (TOTAL,)):
+        _step(ctx, st, c, float(pct[c]), day)
+    rising = st.onset >= 0
+    spread = pct[:3] - np.median(pct[:3]) if phases_known else np.full(3, np.nan)
+    over = phases_known & (spread >= tp.phase_excess_pp)
+    st.excess_run[:] = np.where(over, st.excess_run + 1, 0)
+    excess = st.excess_run >= tp.phase_excess_days
+    out = NtlDay(day=day, pct=pct, rising=rising.copy(), onset=st.onset.copy(),
+                 baseline_pct=st.mu.copy(), excess=excess.copy(), phase_excess_pp=spread)
+    conds = (_rise_condition(st, out, end, date, was, ntl_kwh, supply_kwh),
+             _phase_condition(ctx, out, end, date, phases_known))
+    return st, out, Seen(conditions=conds, fields={"ntl_phase_pct": [_num(x) for x in pct[:3]]})
+
+
+def _date(day: int) -> str:
+    """The local date of a local day number."""
+    return datetime.fromtimestamp(day * 86400.0, tz=timezone.utc).strftime("%Y-%m-%d")
+
+
+def _num(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def _rise_condition(st: NtlState, d: NtlDay, end: float, date: str, was: npt.NDArray[np.bool_],
+                    ntl_kwh: F64, supply_kwh: F64) -> Condition:
+    rise_pp = np.where(d.rising, d.pct - d.baseline_pct, np.nan)
+    worst = int(np.nanargmax(rise_pp)) if d.rising.any() else TOTAL
+    area_pp = (float(np.nansum(np.where(d.rising[:3], (d.pct[:3] - d.baseline_pct[:3]) / 100.0 * supply_kwh[:3], 0.0)))
+               / supply_kwh[TOTAL] * 100.0) if d.rising[:3].any() and supply_kwh[TOTAL] > 0 else \
+        float(rise_pp[TOTAL]) if d.rising[TOTAL] else math.nan
+    on = bool(d.rising.any())
+    valid = bool(np.isfinite(d.pct).any())
+    up = [c for c in range(4) if d.rising[c]]
+    # one entry per rising channel, in the order of "channels" (alert evidence holds no nested objects)
+    evidence: dict[str, Any] = {"date": date, "channels": [CHANNELS[c] for c in up],
+                                "rise_pp": [float(rise_pp[c]) for c in up],
+                                "baseline_pct": [float(d.baseline_pct[c]) for c in up],
+                                "since": [_date(int(d.onset[c])) for c in up],
+                                "ntl_pct": [_num(x) for x in d.pct], "area_rise_pp": _num(area_pp),
+                                "new": [CHANNELS[c] for c in up if not was[c]]}
+    where = "the area" if worst == TOTAL else f"phase {CHANNELS[worst]}"
+    return Condition(
+        key="ntl_rise@area", subj=[0], ts=[end], on=[on], off=[not on], valid=[valid],
+        values=[area_pp if math.isfinite(area_pp) else 0.0], threshold=math.nan, unit="pp", updates=False,
+        severity=lambda _x: "major", evidence=lambda _k: dict(evidence),
+        describe=lambda s, _i, x: (f"non-technical loss rose on {where} by {float(rise_pp[worst]):.2f} pp of its supply "
+                                   f"({x:.2f} pp of the area's) on {date}: more loss than the physics explains "
+                                   "(theft, bypass or a metering fault?)" if s != "cleared"
+                                   else f"non-technical loss back to its baseline on {date}"))
+
+
+def _phase_condition(ctx: AreaContext, d: NtlDay, end: float, date: str, known: bool) -> Condition:
+    tp = ctx.params.tech_loss
+    spread = d.phase_excess_pp
+    return Condition(
+        key="ntl_phase@phase", subj=np.arange(3), ts=np.full(3, end), on=d.excess,
+        off=~(spread >= tp.phase_excess_pp / 2), valid=np.full(3, known), values=np.nan_to_num(spread),
+        threshold=tp.phase_excess_pp, unit="pp", updates=False, severity=lambda _x: "major",
+        evidence=lambda k: {"date": date, "ntl_pct": [_num(x) for x in d.pct[:3]], "above_median_pp": float(spread[k]),
+                            "days": int(tp.phase_excess_days)},
+        describe=lambda s, k, x: (f"phase {PHASES[k]} loses {x:.2f} pp of its supply more than the other phases "
+                                  f"on {date} (unmetered load on that phase?)" if s != "cleared"
+                                  else f"phase {PHASES[k]} loss back in line with the other phases on {date}"))

@@ -1,0 +1,343 @@
+"""The daily suspect list (docs/lineloss.md §4): once a phase (or the area) has unexplained loss, every meter's
+evidence, a score in 0–1, the estimated stolen energy per day and since when; ``theft_suspect`` alerts.
+
+Evidence (each a strength in 0–1; the score is 1 − Π(1 − strength), so independent evidence adds up):
+
+- **drop** (``detect.kernels.evidence.drop_match``): since the change point of a rising channel, the meter's
+  daily energy on that channel against its baseline share of the channel's true consumption (metered +
+  unexplained). The baseline is the days before the change point, so the evidence does not fade while the
+  theft goes on.
+- **voltage** (``evidence.voltage_excess``): for meters that register (almost) nothing, the voltage drop
+  beyond their branch-and-phase peers against their phase's unexplained current — a bypassed meter's
+  cable still carries the current, whether the theft began before monitoring or not.
+- **correlation**: the meter's power changes interval by interval against its phase's NTL changes (a
+  shunt makes the NTL a fixed share of its load).
+- **physical**: a physical-check alert active on the meter (``theft``).
+- **shape**: while ``ntl_swing`` is raised, the within-day shape the meter lost to the NTL, or its
+  time-reversed day matching the NTL (Jokar h5/h6, from ``theft.swing``).
+
+Only meters on a flagged phase (``ntl_rise`` / ``ntl_phase``; three-phase meters always) are ranked.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from detect.area import PHASE_ABC, PHASES
+from detect.columns import Columns
+from detect.context import AreaContext
+from detect.observe import AlarmSpec, AlarmView, Condition, Seen
+from detect.stages.loss import LossDay, LossInterval
+from detect.stages.ntl import NtlDay
+from detect.stages.physics import elements
+from detect.stages.theft import CHECKS, Swing
+
+__all__ = ["SuspectState", "alarms", "close_day", "interval"]
+
+F64 = npt.NDArray[np.float64]
+F32 = npt.NDArray[np.float32]
+I64 = npt.NDArray[np.int64]
+B = npt.NDArray[np.bool_]
+U_NOMINAL_V = 230.0          # the phase's unexplained current is its NTL power over this voltage
+MIN_HOURS = 24               # voltage evidence needs a day of hourly means
+MIN_PAIRS = 96               # correlation evidence needs a day of interval changes
+RELIST_DAYS = 3              # a suspect listed again within this many days keeps its "since"
+
+
+@dataclass(eq=False)
+class SuspectState(Columns):
+    PREFIX = "t."
+    IN_EVERY_SNAPSHOT = False      # snapshots from before issue 19 have none: it starts fresh
+    WHAT = "suspect-ranking state"
+    OPTIONAL = frozenset({"last_listed"})
+
+    d_day: I64             # (R,) local day number of each daily row (-1 free)
+    d_e: F64               # (R, N) each meter's energy that day (kWh; NaN: unknown)
+    d_ntl: F64             # (R, 4) NTL per channel that day (A, B, C, area; kWh)
+    d_sup: F64             # (R, 4) supply per channel
+    d_sales: F64           # (R, 4) metered consumption per channel
+    v_k: I64               # (V,) interval of each voltage row (-1 free)
+    v_du: F32              # (V, E) each element's drop below the master (V)
+    v_ntl: F32             # (V, 3) each phase's NTL in the interval (kWh)
+    c_k: I64               # (W,) interval of each correlation row
+    c_p: F32               # (W, N) each meter's ∫P dt in the interval (kWh)
+    c_ntl: F32             # (W, 4) NTL per channel in the interval (kWh)
+    since: F64             # (N,) when the meter's current listing began (NaN: not listed)
+    last_listed: F64       # (N,) the last day it was listed (a listing broken for ≤ RELIST_DAYS continues)
+
+    @classmethod
+    def fresh(cls, ctx: AreaContext) -> SuspectState:
+        tp, n, pd = ctx.params.theft, ctx.n_meters, ctx.per_day
+        r, e = tp.baseline_days + tp.window_days + 2, len(elements(ctx.area).meter)
+        v, w = tp.voltage_days * pd, tp.window_days * pd
+        nan = np.nan
+        return cls(d_day=np.full(r, -1, np.int64), d_e=np.full((r, n), nan), d_ntl=np.full((r, 4), nan),
+                   d_sup=np.full((r, 4), nan), d_sales=np.full((r, 4), nan), v_k=np.full(v, -1, np.int64), v_du=np.full((v, e), nan, np.float32),
+                   v_ntl=np.full((v, 3), nan, np.float32), c_k=np.full(w, -1, np.int64),
+                   c_p=np.full((w, n), nan, np.float32), c_ntl=np.full((w, 4), nan, np.float32),
+                   since=np.full(n, nan), last_listed=np.full(n, nan))
+
+
+def alarms(ctx: AreaContext) -> list[AlarmSpec]:
+    return [AlarmSpec(key="theft_suspect@meter", subjects=ctx.n_meters)]
+
+
+def interval(ctx: AreaContext, st: SuspectState, li: LossInterval, k: int) -> SuspectState:
+    """Interval ``k`` closed: keep its power-based energies, drops and NTL for the day's ranking."""
+    r = k % len(st.v_k)
+    st.v_k[r], st.v_du[r], st.v_ntl[r] = k, li.du, li.ntl_phase_kwh
+    c = k % len(st.c_k)
+    st.c_k[c], st.c_p[c] = k, li.p_kwh
+    st.c_ntl[c] = np.append(li.ntl_phase_kwh, li.ntl_kwh)
+    return st
+
+
+def _store_day(st: SuspectState, day: int, ld: LossDay) -> None:
+    r = day % len(st.d_day)
+    st.d_day[r] = day
+    st.d_e[r], st.d_ntl[r], st.d_sup[r], st.d_sales[r] = ld.meter_kwh, ld.ch_ntl, ld.ch_sup, ld.ch_sales
+
+
+def _rows(st: SuspectState, first: int, last: int) -> I64:
+    """Ring rows of the stored days ``first..last`` (days not stored are left out)."""
+    days = np.arange(first, last + 1)
+    rows = days % len(st.d_day)
+    return rows[st.d_day[rows] == days]
+
+
+@dataclass
+class Evidence:
+    """Per meter: each evidence's strength and the numbers behind it."""
+
+    n: int
+    strength: dict[str, F64]
+    detail: dict[str, F64]
+    stolen: F64
+    onset: I64
+
+    @classmethod
+    def empty(cls, n: int, names: tuple[str, ...]) -> Evidence:
+        return cls(n=n, strength={k: np.zeros(n) for k in names}, detail={}, stolen=np.full(n, np.nan),
+                   onset=np.full(n, -1, np.int64))
+
+    def put(self, name: str, i: npt.NDArray[np.intp], values: F64) -> None:
+        col = self.detail.setdefault(name, np.full(self.n, np.nan))
+        col[i] = values
+
+
+def _ramp(z: F64, z0: float) -> F64:
+    """0 below ``z0``, 1 from twice ``z0``, linear between."""
+    return np.clip((np.nan_to_num(z, nan=0.0) - z0) / z0, 0.0, 1.0)
+
+
+def _channel_energy(ctx: AreaContext, x: F64, c: int) -> F64:
+    """A meter's energy on channel ``c``: its own on its phase, a third of a three-phase meter's per phase."""
+    ph = ctx.area.meter_phase
+    if c == 3:
+        return x
+    return np.where(ph == c, x, np.where(ph == PHASE_ABC, x / 3.0, np.nan))
+
+
+def _drop(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence) -> None:
+    tp = ctx.params.theft
+    for c in np.flatnonzero(nd.rising):
+        on = int(nd.onset[c])
+        base, since = _rows(st, on - tp.baseline_days, on - 1), _rows(st, on, nd.day)
+        if not len(base) or not len(since):
+            continue
+        total = st.d_sales[:, c] + st.d_ntl[:, c]
+        excess = st.d_ntl[since, c] - nd.baseline_pct[c] / 100.0 * st.d_sup[since, c]
+        cand = np.flatnonzero(np.isfinite(_channel_energy(ctx, np.ones(ctx.n_meters), int(c))))
+        x = _channel_energy(ctx, st.d_e, int(c))[:, cand]
+        z, drop, expl = (np.empty(len(cand)) for _ in range(3))
+        ctx.ops["evidence"].drop_match(np.ascontiguousarray(x[base]), np.ascontiguousarray(total[base]),
+                                       np.ascontiguousarray(x[since]), np.ascontiguousarray(total[since]),
+                                       np.ascontiguousarray(excess), z, drop, expl)
+        share = np.nan_to_num(expl, nan=np.inf)
+        s = _ramp(z, tp.drop_z) * (share <= tp.drop_max_explained) * np.clip(share / max(tp.drop_min_share, 1e-9), 0, 1)
+        s = _explain_in_turn(s, z, share, tp.drop_min_share)
+        better = s > ev.strength["drop"][cand]
+        i = cand[better]
+        ev.strength["drop"][i] = s[better]
+        ev.put("drop_z", i, z[better])
+        ev.put("drop_kwh_per_day", i, drop[better])
+        ev.put("drop_share_of_rise", i, expl[better])
+        mean_excess = float(np.nanmean(excess)) if np.isfinite(excess).any() else np.nan
+        ev.stolen[i] = np.clip(drop[better], 0.0, mean_excess if math.isfinite(mean_excess) else None)
+        ev.onset[i] = on
+
+
+def _explain_in_turn(s: F64, z: F64, share: F64, min_share: float) -> F64:
+    """The strongest drops explain the rise first: each next one counts only for what is left unexplained
+    (an innocent's ordinary drift is not needed once the thief accounts for the whole rise)."""
+    out = s.copy()
+    explained = 0.0
+    for i in np.argsort(-np.nan_to_num(z, nan=-np.inf)):
+        if s[i] <= 0.0:
+            continue
+        out[i] = s[i] * min(max((1.0 - explained) / max(min_share, 1e-9), 0.0), 1.0)
+        explained += min(max(float(share[i]), 0.0), 1.0)
+    return out
+
+
+def _flagged(nd: NtlDay) -> B:
+    """(3,) phases with unexplained loss; all three when only the area channel rose."""
+    ph = nd.rising[:3] | nd.excess
+    return ph if ph.any() else np.full(3, bool(nd.rising[3]))
+
+
+def _voltage(ctx: AreaContext, st: SuspectState, nd: NtlDay, k_end: int, ev: Evidence, fwd_kwh: F64,
+             phase_sup: F64) -> None:
+    """Voltage evidence of the meters that registered (almost) no consumption today (``fwd_kwh``)."""
+    tp, area = ctx.params.theft, ctx.area
+    el = elements(area)
+    low = np.nan_to_num(fwd_kwh, nan=np.inf) < tp.low_energy_kwh
+    use = low[el.meter] & _flagged(nd)[el.phase]
+    if not use.any():
+        return
+    ks = np.arange(k_end - len(st.v_k), k_end)
+    rows = ks % len(st.v_k)
+    ok = st.v_k[rows] == ks
+    du = np.where(ok[:, None], st.v_du[rows], np.nan).astype(np.float64)
+    ntl = np.where(ok[:, None], st.v_ntl[rows], np.nan).astype(np.float64)
+    per_h = 3600 // ctx.params.interval_s
+    h = len(ks) // per_h
+    blocks = du[-h * per_h:].reshape(h, per_h, -1) if h else du[:0].reshape(0, per_h, du.shape[1])
+    read = np.isfinite(blocks).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):        # an hour never read is NaN, quietly
+        du_h = np.where(read > 0, np.nansum(blocks, axis=1) / np.maximum(read, 1), np.nan)
+    cur_h = ntl[-h * per_h:].reshape(h, per_h, 3).sum(axis=1) / (per_h * ctx.params.interval_s / 3600.0) \
+        * 1000.0 / U_NOMINAL_V if h else ntl[:0]
+    group = el.branch * 3 + el.phase
+    corr, beta, n = np.empty(len(el.meter)), np.empty(len(el.meter)), np.empty(len(el.meter), np.int64)
+    ctx.ops["evidence"].voltage_excess(np.ascontiguousarray(du_h), np.ascontiguousarray(cur_h[:, el.phase]),
+                                       group, int(group.max()) + 1, use, MIN_HOURS, corr, beta, n)
+    z = corr * np.sqrt(n)
+    s = _ramp(z, tp.voltage_z) * (np.nan_to_num(beta) >= tp.voltage_min_ohm)
+    for e in np.flatnonzero(s > ev.strength["voltage"][el.meter]):
+        i = el.meter[e]
+        ev.strength["voltage"][i] = s[e]
+        ev.put("voltage_z", np.array([i]), np.array([z[e]]))
+        ev.put("voltage_ohm", np.array([i]), np.array([beta[e]]))
+    # what such a meter takes: its phase's loss above the median phase's, shared among the phase's meters
+    # with voltage evidence (a meter that registers nothing has no drop to measure it by)
+    found = np.unique(el.meter[s > 0])
+    for p in range(3):
+        here = found[(area.meter_phase[found] == p) & ~np.isfinite(ev.stolen[found])]
+        excess = float(nd.phase_excess_pp[p]) / 100.0 * float(phase_sup[p])
+        if len(here) and math.isfinite(excess) and excess > 0:
+            ev.stolen[here] = excess / len(here)
+
+
+def _correlation(ctx: AreaContext, st: SuspectState, nd: NtlDay, k_end: int, ev: Evidence) -> None:
+    tp, area = ctx.params.theft, ctx.area
+    first = min((int(nd.onset[c]) for c in np.flatnonzero(nd.rising)), default=-1)
+    w = len(st.c_k)
+    k0 = max(k_end - w, int(first * ctx.per_day - ctx.params.utc_offset_s // ctx.params.interval_s)) \
+        if first >= 0 else k_end - w
+    ks = np.arange(k0, k_end)
+    rows = ks % w
+    ok = st.c_k[rows] == ks
+    x = np.where(ok[:, None], st.c_p[rows], np.nan).astype(np.float64).T
+    ref = np.where(ok[:, None], st.c_ntl[rows], np.nan).astype(np.float64).T
+    ref_row = np.where(area.meter_phase == PHASE_ABC, 3, area.meter_phase).astype(np.int64)
+    corr, n = np.empty(area.n_meters), np.empty(area.n_meters, np.int64)
+    ctx.ops["mapping"].pair_corr(np.ascontiguousarray(x), np.ascontiguousarray(ref), ref_row, True, corr, n)
+    z = np.where(n >= MIN_PAIRS, corr * np.sqrt(n), np.nan)
+    s = _ramp(z, tp.corr_z) * _flagged(nd)[np.minimum(ref_row, 2)]
+    s = np.where(area.meter_phase == PHASE_ABC, _ramp(z, tp.corr_z) * _flagged(nd).any(), s)
+    ev.strength["correlation"] = s
+    ev.put("corr_z", np.arange(area.n_meters), z)
+    # a shunt passing a share δ of the metered energy: the NTL changes by δ per unit of the meter's changes
+    dx, dy = np.diff(x, axis=1), np.diff(ref[ref_row], axis=1)
+    both = np.isfinite(dx) & np.isfinite(dy)
+    cnt = np.maximum(both.sum(axis=1), 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = [(np.where(both, v, 0.0) ** 2).sum(axis=1) / cnt - (np.where(both, v, 0.0).sum(axis=1) / cnt) ** 2
+               for v in (dx, dy)]
+        delta = corr * np.sqrt(var[1] / var[0])
+        got = np.isfinite(x)
+        daily = np.where(got, x, 0.0).sum(axis=1) / np.maximum(got.sum(axis=1), 1) * ctx.per_day
+    take = (s > 0) & ~np.isfinite(ev.stolen)
+    ev.stolen[take] = np.clip(delta * daily, 0.0, None)[take]
+
+
+def close_day(ctx: AreaContext, st: SuspectState, nd: NtlDay, swing: Swing, ld: LossDay, end: float,
+              alarms: AlarmView) -> tuple[SuspectState, Seen]:
+    """The day's suspects (``fields["suspects"]``) and the ``theft_suspect`` conditions."""
+    tp, area, n = ctx.params.theft, ctx.area, ctx.n_meters
+    _store_day(st, nd.day, ld)
+    signal = bool(nd.rising.any() or nd.excess.any() or alarms["ntl_swing@area"][0]
+                  or alarms["line_loss_high@area"][0])
+    ev = Evidence.empty(n, ("drop", "voltage", "correlation", "physical", "shape"))
+    k_end = int(end // ctx.params.interval_s)
+    if signal:
+        _drop(ctx, st, nd, ev)
+        _voltage(ctx, st, nd, k_end, ev, ld.meter_fwd_kwh, ld.ch_sup[:3])
+        _correlation(ctx, st, nd, k_end, ev)
+    for check in CHECKS:
+        ev.strength["physical"] = np.maximum(ev.strength["physical"],
+                                             tp.weight_physical * alarms[f"{check}@meter"].astype(np.float64))
+    if alarms["ntl_swing@area"][0] and swing.shape is not None and swing.reversal is not None:
+        ev.strength["shape"] = np.clip(tp.weight_shape * (swing.shape + swing.reversal), 0.0, 1.0)
+        ev.put("shape", np.arange(n), swing.shape)
+        ev.put("reversal", np.arange(n), swing.reversal)
+    keep = np.ones(n)
+    for s in ev.strength.values():
+        keep *= 1.0 - s
+    score = 1.0 - keep
+    if _flagged(nd).any() and not alarms["ntl_swing@area"][0]:
+        on_flagged = _flagged(nd)[np.minimum(area.meter_phase, 2)] | (area.meter_phase == PHASE_ABC)
+        score = np.where(on_flagged | (ev.strength["physical"] > 0), score, 0.0)
+    order = np.argsort(-score, kind="stable")
+    top = order[:tp.top_k]
+    top = top[score[top] >= tp.min_score] if signal else top[:0]
+    listed = np.zeros(n, np.bool_)
+    listed[top] = True
+    fresh = np.isnan(st.since) | ~(end - st.last_listed <= (RELIST_DAYS + 1) * 86400.0)
+    st.since = np.where(listed, np.where(fresh, end, st.since), st.since)
+    st.last_listed = np.where(listed, end, st.last_listed)
+    return st, _seen(ctx, st, ev, score, top, end)
+
+
+def _since(ctx: AreaContext, ev: Evidence, st: SuspectState, i: int) -> str:
+    """The local date the meter's theft began as far as the evidence says: the change point's day, else the
+    first day it was listed."""
+    day = int(ev.onset[i]) if ev.onset[i] >= 0 else ctx.day_of(float(st.since[i]) - 1.0)
+    return datetime.fromtimestamp(day * 86400.0, tz=timezone.utc).strftime("%Y-%m-%d")
+
+
+def _seen(ctx: AreaContext, st: SuspectState, ev: Evidence, score: F64, top: npt.NDArray[np.intp],
+          end: float) -> Seen:
+    names, n = ctx.area.meter_ids, ctx.n_meters
+    rank_of = np.zeros(n, np.int64)
+    rank_of[top] = np.arange(1, len(top) + 1)
+
+    def evidence(i: int) -> dict[str, Any]:
+        out: dict[str, Any] = {f"{k}_strength": round(float(v[i]), 3) for k, v in ev.strength.items() if v[i] > 0}
+        out |= {k: round(float(v[i]), 4) for k, v in ev.detail.items() if math.isfinite(v[i])}
+        ph = int(ctx.area.meter_phase[i])
+        out["phase"] = PHASES[ph] if ph < 3 else "ABC"
+        return out
+
+    def entry(j: int, i: int) -> dict[str, Any]:
+        stolen = float(ev.stolen[i])
+        return {"meter": names[i], "rank": j + 1, "score": round(float(score[i]), 4),
+                "stolen_kwh_per_day": round(stolen, 3) if math.isfinite(stolen) else None,
+                "since": _since(ctx, ev, st, i), "evidence": evidence(i)}
+
+    on = np.zeros(n, np.bool_)
+    on[top] = True
+    cond = Condition(key="theft_suspect@meter", subj=np.arange(n), ts=np.full(n, end), on=on, off=~on,
+                     valid=np.ones(n, np.bool_), values=score, threshold=ctx.params.theft.min_score, unit="",
+                     updates=False, severity=lambda _x: "warning",
+                     evidence=lambda i: {"rank": int(rank_of[i]), "score": float(score[i]), **evidence(i)},
+                     describe=lambda s, i, x: (f"meter {names[i]} theft suspect rank {rank_of[i]} (score {x:.2f})"
+                                               if s != "cleared" else f"meter {names[i]} no longer a theft suspect"))
+    return Seen(conditions=(cond,), fields={"suspects": [entry(j, int(i)) for j, i in enumerate(top.tolist())]})
