@@ -1,7 +1,7 @@
 """Detection rates on exports of the area simulator (issue 7 "Done when", graded against its truth).
 
 An export directory is what ``meterwatch simulate --export DIR`` writes: ``area.toml`` + ``meters.csv``
-(loaded through ``edge.areafile.load_area_file``), ``readings.csv`` (DESIGN §6) and ``truth.jsonl``.
+(loaded through ``edge.areafile.load_area_file``), ``readings.csv`` (docs/replay.md) and ``truth.jsonl``.
 The readings are replayed through the engine in event time, advancing once per master cadence.
 
 Grading:

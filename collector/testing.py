@@ -51,7 +51,7 @@ class AreaSpec:
 
 def load_jsonl(path: str | Path) -> list[Message]:
     """Messages from ``meterwatch replay --out`` output: one ``{"topic": ..., "payload": ...}`` per line
-    (DESIGN §6). Lets the end-to-end tests run over a replay instead of this generator."""
+    (docs/replay.md). Lets the end-to-end tests run over a replay instead of this generator."""
     out = []
     with open(path, encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):

@@ -1,4 +1,4 @@
-"""The per-area streaming engine (DESIGN §4): ``ingest`` readings, ``advance`` event time, get alerts and
+"""The per-area streaming engine (docs/architecture.md): ``ingest`` readings, ``advance`` event time, get alerts and
 summaries; ``snapshot``/``restore`` carry the whole state, active alarms included.
 
 Event time: the engine's clock is the ``ts`` given to ``advance``. Readings up to it are processed in

@@ -1,6 +1,6 @@
 """Detection parameters: every threshold is configurable, with the documented default.
 
-Defaults and sources: ../shared/reference/detection.md (section numbers in the field docs).
+Defaults and sources: each group names the standard or publication its defaults come from (docs/detection.md).
 The configuration loader maps ``[detection.<group>]`` tables onto these dataclasses by field name and
 checks each value against the ``min``/``max`` in its metadata, so adding a parameter here is all it takes
 to make it configurable.

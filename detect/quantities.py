@@ -1,4 +1,4 @@
-"""The quantity vocabulary shared by config, acquisition, replay, the engine and payloads (DESIGN §4).
+"""The quantity vocabulary shared by config, acquisition, replay, the engine and payloads (docs/architecture.md).
 
 A quantity's index in ``QUANTITIES`` is its code in columnar reading batches; the order is part of the
 snapshot format, so new quantities are appended, never inserted.

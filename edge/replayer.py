@@ -1,4 +1,4 @@
-"""Replay an exported readings CSV through the same engine and serialisers as the daemon (DESIGN §6).
+"""Replay an exported readings CSV through the same engine and serialisers as the daemon (docs/replay.md).
 
 ``replay(area, params, path, out)`` streams ``edge.replay.read_batches`` into an ``edge.pipeline.AreaRunner``
 whose sink writes JSON lines ``{"topic": ..., "payload": ...}`` with msg_ids ``<gateway>:<seq>`` and

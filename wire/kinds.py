@@ -1,4 +1,4 @@
-"""Every payload kind of the wire format, version 2 (DESIGN §5 as amended by issues 17 and 22).
+"""Every payload kind of the wire format, version 2 (docs/architecture.md, docs/wire.md).
 
 Version 2 differs from version 1 in: the gateway id in every topic (``wire.topics``); ``msg_id`` strictly
 ``<gateway>:<sequence>``; ``topic_seq`` on every stream kind; identifiers restricted to what a topic level

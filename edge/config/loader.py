@@ -29,7 +29,7 @@ __all__ = ["AREA_FILE_KEYS", "CSV_COLUMNS", "load_config", "load_config_doc", "l
 SECTIONS: dict[str, type] = {"publish": PublishConfig, "status": StatusConfig}
 TOP_LEVEL = ("gateway", "mqtt", *SECTIONS, "bus", "plans", "detection", "area")
 # Keys an area file written by ``meterwatch simulate --export`` (or a utility archive) may carry beside
-# the DESIGN §3 ones; only ``load_config_doc(..., areas_only=True)`` accepts them.
+# the documented ones (docs/config.md); only ``load_config_doc(..., areas_only=True)`` accepts them.
 AREA_FILE_KEYS = ("grid", "branches")
 
 

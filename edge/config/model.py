@@ -1,4 +1,4 @@
-"""The edge configuration as frozen, keyword-only dataclasses (DESIGN §3).
+"""The edge configuration as frozen, keyword-only dataclasses (docs/architecture.md; every key in docs/config.md).
 
 Each field carries its validation in ``metadata`` (``min``/``max``/``choices``/``doc``), read by the
 generic loader in ``edge.config.loader``; a field's docstring-like ``doc`` is what ``docs/config.md``
@@ -122,7 +122,7 @@ class PlanConfig:
 
     device_class: str = f(choices=("master", "meter"), doc="which devices the plan reads")
     kind: str = f("read", choices=("read", "clock"), doc="read quantities, or check the meter clock")
-    quantities: tuple[str, ...] = f((), doc="quantity names (DESIGN §4); required for kind read")
+    quantities: tuple[str, ...] = f((), doc="quantity names (detect/quantities.py); required for kind read")
     interval_s: float = f(lo=1, hi=7 * 86400)
     offset_s: float = f(0.0, lo=0, hi=86400,
                         doc="offset of the slots; for daily plans seconds after local midnight (gateway.timezone)")

@@ -179,7 +179,7 @@ class Dlt645Client:
         return DiResult(di=di, data=bytes(data), ts=ts)
 
     async def broadcast_time(self, when: datetime) -> None:
-        """Broadcast time sync (08H, opt-in per DESIGN principle 4): meter local time, no meter answers."""
+        """Broadcast time sync (08H, opt-in: docs/architecture.md, principle 4): meter local time, no meter answers."""
         await self.link.send(codec.encode_time_sync(when, n_fe=self.request_fe))
 
     # ---- quantities ---------------------------------------------------------------------------------------

@@ -120,7 +120,7 @@ TIME_SYNC_MODES = ("off", "broadcast")
 class ClockPolicy:
     """Meter clock check. ``time_sync = "broadcast"`` sends one broadcast time sync (08H) after a clock
     round in which some meter drifted more than ``sync_threshold_s``, at most once per ``sync_min_gap_s``.
-    The daemon never does this unless configured (DESIGN principle 4)."""
+    The daemon never does this unless configured (docs/architecture.md, principle 4: read-only on the field bus)."""
 
     drift_limit_s: float = 60.0        # |drift| above this is counted and logged as a warning
     time_sync: str = "off"

@@ -2,12 +2,12 @@
 
 Files written to the export directory (format in docs/simulator.md):
 
-- ``readings.csv``  replay CSV ``ts,device,quantity,value`` (DESIGN §6): ts in integer epoch seconds UTC,
+- ``readings.csv``  replay CSV ``ts,device,quantity,value`` (docs/replay.md): ts in integer epoch seconds UTC,
   values as the meters register them (CT-connected meters: secondary current, power and energy),
   rows in time order, at the cadences of ``[export]``;
 - ``truth.jsonl``   one JSON object per scenario: what, subject, start, end, magnitude, ...;
 - ``balance.csv``   per ``balance_s`` interval: supply = sales + technical loss + stolen (exact);
-- ``area.toml`` + ``meters.csv``  the area as the records describe it (DESIGN §3 ``[[area]]`` shape);
+- ``area.toml`` + ``meters.csv``  the area as the records describe it (the ``[[area]]`` shape of docs/config.md);
 - ``export.json``   seed, start, days, cadences and row counts.
 """
 
