@@ -110,6 +110,7 @@ class AlertSink:
         self._settle_at: float | None = None
         self._phase = "settling"          # settling -> reconciling -> running
         self._repost_all = False
+        self._last_ok = 0.0             # wall clock of the last accepted post
         self._book_stats = {"active": 0, "pending_posts": 0}
 
     # -- lifecycle ------------------------------------------------------------------------------------
@@ -221,7 +222,7 @@ class AlertSink:
         if now < self._next_post and not final:
             return
         due = self.book.due(now, resend_s=self.am.resend_interval_s, min_firing_s=self.am.min_firing_s,
-                            everything=self._repost_all)
+                            everything=self._repost_all, keep_resolved_s=self.am.keep_resolved_s)
         for i in range(0, len(due), _MAX_BATCH):
             chunk = due[i:i + _MAX_BATCH]
             docs = [e.postable(now, self.am.expire_after_s, resolved=resolved) for e, resolved, _v in chunk]
@@ -238,6 +239,7 @@ class AlertSink:
                 log.error("alertmanager sink: Alertmanager refused alerts: %s", e)
             self.last_post_ms = (time.monotonic() - t) * 1000
             self.book.posted(chunk, now)
+            self._last_ok = now
             with self._lock:
                 self.counters["posts"] += 1
                 self.counters["alerts_posted"] += len(chunk)
@@ -249,6 +251,10 @@ class AlertSink:
     def _failed(self, now: float, e: Exception) -> None:
         """Back off; once it answers again, everything active is re-posted (it may have restarted empty)."""
         delay = min(self.am.retry_max_s, self.am.retry_initial_s * 2 ** min(self._failures, 30))
+        if self._failures == 0:
+            # It may have gone before flushing what fired last: an Alertmanager keeps no alerts over a
+            # restart, and one it learns only as resolved it never tells. Fire those again first.
+            self.book.refire(since=self._last_ok - self.am.min_firing_s)
         self._failures += 1
         self._next_post = now + delay
         self._repost_all = True

@@ -32,8 +32,11 @@ class AlertmanagerConfig:
     key_file: str = ""
     timeout_s: float = 10.0
     resend_interval_s: float = 60.0     # active alerts are re-posted this often ...
-    expire_after_s: float = 300.0       # ... with endsAt this far ahead: a dead collector's alerts end then
-    min_firing_s: float = 40.0          # a resolve waits until the alert fired this long (> group_wait)
+    expire_after_s: float = 900.0       # ... with endsAt this far ahead: a dead collector's alerts end then
+    min_firing_s: float = 330.0         # a resolve waits until the alert fired this long (> every route's
+                                        # group_wait and group_interval: docs/alerting.md)
+    keep_resolved_s: float = 900.0      # an accepted resolve is re-posted for this long (a restarted
+                                        # Alertmanager still notifies it; Prometheus keeps 15 min too)
     retry_initial_s: float = 1.0        # back-off after a failed post, doubling
     retry_max_s: float = 60.0
     settle_s: float = 5.0               # after subscribing: wait for retained lists before reconciling
@@ -86,6 +89,8 @@ def check_alertmanager(am: AlertmanagerConfig, config_file: str, bad: Callable[[
     for key in ("timeout_s", "resend_interval_s", "min_firing_s", "retry_initial_s", "settle_s"):
         if getattr(am, key) <= 0:
             bad(key, f"{getattr(am, key)} must be > 0")
+    if am.keep_resolved_s < 0:
+        bad("keep_resolved_s", f"{am.keep_resolved_s} must be >= 0 (0: a resolve is posted until accepted, once)")
     if am.min_firing_s >= am.expire_after_s:
         bad("min_firing_s", f"{am.min_firing_s} must be below expire_after_s ({am.expire_after_s})")
     if am.expire_after_s < 2 * am.resend_interval_s:

@@ -131,6 +131,8 @@ class Presenter:
         name = SUBJECT_LABEL.get(str(subject.get("type")))
         if name and subject.get("id"):
             labels[name] = str(subject["id"])
+        if subject.get("type") == "meter":        # where the meter is: a branch or phase outage inhibits it
+            labels["branch"], labels["phase"] = str(subject.get("branch") or ""), str(subject.get("phase") or "")
         return {k: v for k, v in labels.items() if v}
 
     def subject(self, stype: str, sid: str) -> str:

@@ -12,6 +12,9 @@ Rules (docs/alerting.md):
   down, is still notified (firing, then resolved) rather than silently dropped;
 - a severity change is a new label set (routes escalate on severity): the old one is resolved with
   the note "escalated to …", unless Alertmanager never saw it;
+- a resolve Alertmanager accepted is re-posted every ``resend_interval_s`` for ``keep_resolved_s``: an
+  Alertmanager restarted before it notified the resolve (it keeps no alerts over a restart, only its
+  notification log) still sends the resolved notification — what Prometheus does for 15 minutes;
 - an alert missing from its area's newer active list was cleared (its clear event was lost);
 - the retained list rebuilds the active set after a restart; ``reconcile`` resolves what Alertmanager
   still holds for an area whose list no longer names it.
@@ -45,6 +48,7 @@ class AlertBook:
         self.list_ts: dict[tuple[str, str], float] = {}
         self.status_ts: dict[str, float] = {}
         self.offline: dict[str, str] = {}           # gateway -> alert_id of its gateway_offline
+        self.resolved: OrderedDict[str, tuple[Entry, float]] = OrderedDict()   # key -> (entry, first accepted)
 
     # -- inputs ---------------------------------------------------------------------------------------
     def event(self, p: dict[str, Any]) -> list[Change]:
@@ -142,9 +146,10 @@ class AlertBook:
         return changes
 
     # -- output ---------------------------------------------------------------------------------------
-    def due(self, now: float, *, resend_s: float, min_firing_s: float, everything: bool = False) -> list[Due]:
+    def due(self, now: float, *, resend_s: float, min_firing_s: float, everything: bool = False,
+            keep_resolved_s: float = 900.0) -> list[Due]:
         """What to post now: new versions, active alerts due for a re-post (all when ``everything``),
-        resolves whose hold is over."""
+        resolves whose hold is over, accepted resolves due for a re-post within ``keep_resolved_s``."""
         keys: Iterable[str] = list(self.entries) if everything else list(self.dirty)
         if not everything:
             keys = [*keys, *(k for k, e in self.entries.items()
@@ -160,12 +165,18 @@ class AlertBook:
                 out.append((e, True, e.version))
             elif everything and e.posted_version < e.version:
                 out.append((e, False, e.posted_version))   # keep it open in a restarted Alertmanager
+        while self.resolved and now - next(iter(self.resolved.values()))[1] >= keep_resolved_s:
+            self.resolved.popitem(last=False)
+        out += [(e, True, e.version) for e, _since in self.resolved.values()
+                if everything or now - e.posted_at >= resend_s]
         return out
 
     def posted(self, batch: Iterable[Due], now: float) -> None:
         """Alertmanager accepted ``batch``."""
         for e, resolved, version in batch:
             e.posted_at = now
+            if resolved and self.resolved.get(e.key, (None, 0.0))[0] is e:
+                continue   # a re-post of an accepted resolve
             if not resolved and e.fired_at is None:
                 e.fired_at = now
             e.posted_version = max(e.posted_version, version)
@@ -173,6 +184,28 @@ class AlertBook:
                 self.dirty.discard(e.key)
             if resolved and e.posted_version >= e.version:
                 self._forget(e)
+                self.resolved[e.key] = (e, now)
+                if len(self.resolved) > _DONE_MAX:
+                    self.resolved.popitem(last=False)
+
+    def refire(self, since: float) -> int:
+        """Alertmanager went away: the alerts that fired at or after ``since`` (wall clock) may never have
+        been notified (their group not flushed yet). Post them as firing again before any resolve, and
+        bring back those already resolved, to fire for ``min_firing_s`` and resolve again. Returns how
+        many. (At worst one notification twice; never an incident lost.)"""
+        n = 0
+        for key, (e, _since) in list(self.resolved.items()):
+            if e.fired_at is not None and e.fired_at >= since:
+                del self.resolved[key]
+                self.done.pop(e.alert_id, None)
+                self.entries[key], self.current[e.alert_id] = e, key
+                e.posted_version = min(e.posted_version, e.version - 1)
+        for e in self.entries.values():
+            if e.fired_at is not None and e.fired_at >= since:
+                e.fired_at = None
+                self.dirty.add(e.key)
+                n += 1
+        return n
 
     def settled(self, change: Change) -> bool:
         e = self.entries.get(change[0])

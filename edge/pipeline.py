@@ -22,7 +22,7 @@ import numpy as np
 
 from detect import Engine, ReadingBatch
 from detect.alarms import Alert
-from detect.area import Area
+from detect.area import PHASES, Area
 from detect.engine import Output
 from detect.params import Params
 from detect.quantities import QUANTITY_CODE
@@ -68,6 +68,14 @@ _STATE_MAGIC = b"MWAR"
 _STATE_HEAD = struct.Struct("<4sI")
 
 
+def meter_places(area: Area) -> dict[str, tuple[str, str]]:
+    """Each meter's (branch, phase) — phase ``A``/``B``/``C``, ``ABC`` for a three-phase meter — for the
+    subject of its alerts."""
+    phases = (*PHASES, "ABC")
+    return {mid: (area.branches[int(b)], phases[int(ph)])
+            for mid, b, ph in zip(area.meter_ids, area.meter_branch, area.meter_phase, strict=True)}
+
+
 def pack_state(engine: bytes, plausibility: bytes) -> bytes:
     """One blob for the area: the engine snapshot and the plausibility state."""
     return _STATE_HEAD.pack(_STATE_MAGIC, len(engine)) + engine + plausibility
@@ -97,7 +105,7 @@ class AreaRunner:
             area, rollover_kwh=params.register_rollover_kwh))
         self.engine = self._restore(saved_state) if saved_state else Engine(area, params)
         self.serializer = Serializer(gateway=gateway, grid=area.grid or "default", area=area.id,
-                                     topic_prefix=topic_prefix)
+                                     topic_prefix=topic_prefix, meters=meter_places(area))
         self.snapshot_interval_s = snapshot_interval_s
         self._last_snapshot_s = time.monotonic()
         self.publish_realtime = publish_realtime

@@ -66,8 +66,12 @@ _ALERT_BODY: tuple[Field, ...] = (
     string("severity", "info / warning / major / critical", enum=ALERT_SEVERITIES),
     json_obj("subject", {"type": "object", "properties": {
         "type": {"enum": list(SUBJECT_TYPES)},
-        "id": {"type": "string", "maxLength": 64, "pattern": r"^[^\x00-\x1f\x7f\\]*$"}},
-        "required": ["type", "id"], "additionalProperties": False}, "what the alert is about: `type` and `id`"),
+        "id": {"type": "string", "maxLength": 64, "pattern": r"^[^\x00-\x1f\x7f\\]*$"},
+        "branch": {"type": "string", "maxLength": 64, "pattern": r"^[^\x00-\x1f\x7f\\]*$"},
+        "phase": {"enum": ["A", "B", "C", "ABC"]}},
+        "required": ["type", "id"], "additionalProperties": False},
+        "what the alert is about: `type` and `id`; a meter's also its `branch` and `phase` (`ABC`: three-phase), "
+        "so that routing can tell a branch or phase outage's own meters"),
     number("value", doc="the measured value that decided"),
     number("threshold", doc="the threshold it was compared with"),
     string("unit", "unit of value and threshold"),

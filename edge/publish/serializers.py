@@ -9,7 +9,7 @@ payload validates against its kind's schema (``wire.schemas``).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from detect.alarms import Alert
@@ -43,10 +43,15 @@ def _json_value(v: Any) -> Any:
 class Serializer:
     """Builds the payloads and topics of one area of one gateway."""
 
-    def __init__(self, *, gateway: str, grid: str, area: str, topic_prefix: str = DEFAULT_PREFIX) -> None:
+    def __init__(self, *, gateway: str, grid: str, area: str, topic_prefix: str = DEFAULT_PREFIX,
+                 meters: Mapping[str, tuple[str, str]] | None = None) -> None:
+        """``meters``: where each meter of the area is, its (branch, phase): a meter alert's subject carries
+        them, so alert routing can tell a branch or phase outage's own meters from the rest
+        (docs/alerting.md, inhibition)."""
         if not gateway or not grid or not area:
             raise ValueError(f"serializer needs gateway, grid and area (got {gateway!r}, {grid!r}, {area!r})")
         self.gateway, self.grid, self.area, self.prefix = gateway, grid, area, topic_prefix
+        self.meters: Mapping[str, tuple[str, str]] = meters or {}
 
     def topic(self, kind: str) -> str:
         return area_topic(self.prefix, self.gateway, self.grid, self.area, kind)
@@ -55,11 +60,16 @@ class Serializer:
         return {"schema": KINDS[kind].tag, "gateway": self.gateway, "grid": self.grid, "area": self.area,
                 "ts": rfc3339(ts)}
 
-    @staticmethod
-    def _alert_body(a: Alert) -> dict[str, Any]:
+    def _subject(self, a: Alert) -> dict[str, str]:
+        subject = {"type": a.subject_type, "id": a.subject_id}
+        if a.subject_type == "meter" and (where := self.meters.get(a.subject_id)):
+            subject["branch"], subject["phase"] = where
+        return subject
+
+    def _alert_body(self, a: Alert) -> dict[str, Any]:
         return {
             "alert_id": a.alert_id, "state": a.state, "kind": a.kind, "severity": a.severity,
-            "subject": {"type": a.subject_type, "id": a.subject_id}, "value": _json_value(a.value),
+            "subject": self._subject(a), "value": _json_value(a.value),
             "threshold": _json_value(a.threshold), "unit": a.unit, "raised_at": rfc3339(a.raised_at),
             "cleared_at": rfc3339(a.cleared_at) if a.cleared_at is not None else None, "message": a.message,
             "evidence": _json_value(a.evidence),

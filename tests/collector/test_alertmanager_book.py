@@ -228,3 +228,59 @@ def test_every_kind_the_engine_can_raise_has_a_chinese_name():
     engine = Engine(Area.simple(id="A", rated_kva=100, meter_ids=["m1"]))
     kinds = {key.split("@")[0] for key in engine.board.trackers} | {"gateway_offline"}
     assert len(kinds) > 20 and kinds <= set(KIND_ZH), sorted(kinds - set(KIND_ZH))
+
+
+def test_a_meter_alert_is_labelled_with_its_branch_and_phase_for_inhibition():
+    feed = AreaFeed(meters={"M0007": ("B2", "A"), "M0100": ("B1", "ABC")})
+    p = Presenter(area_names={}, tz="Asia/Shanghai", grafana_url="")
+    cover = make_alert(kind="cover_open", stype="meter", sid="M0007", severity="warning", raised=T0)
+    labels = p.labels(feed.ser.alert(cover), gateway="gw-1")
+    assert (labels["meter"], labels["branch"], labels["phase"]) == ("M0007", "B2", "A")
+    three = p.labels(feed.ser.alert(make_alert(kind="low_voltage", stype="meter", sid="M0100", raised=T0)),
+                     gateway="gw-1")
+    assert (three["branch"], three["phase"]) == ("B1", "ABC")
+    # a meter the serializer does not place, and a subject that is not a meter: no such labels
+    unknown = p.labels(feed.ser.alert(make_alert(kind="cover_open", stype="meter", sid="M9999", raised=T0)),
+                       gateway="gw-1")
+    assert "branch" not in unknown and "phase" not in unknown
+    outage = p.labels(feed.ser.alert(make_alert(kind="outage_branch", stype="branch", sid="B2", raised=T0)),
+                      gateway="gw-1")
+    assert outage["branch"] == "B2" and "phase" not in outage
+
+
+def test_an_accepted_resolve_is_posted_again_for_a_while_so_a_restarted_alertmanager_still_tells_it():
+    b = book()
+    b.event(ev(alert()))
+    post_all(b, NOW)                                            # fired
+    b.event(ev(alert("cleared", ts=T0 + 100)))
+    ((doc, resolved),) = post_all(b, NOW + 50)                  # the resolve, accepted
+    assert resolved and b.active() == 0
+    assert post_all(b, NOW + 80) == []                          # within resend_s: nothing
+    again = post_all(b, NOW + 111)                              # due again: the same resolved alert
+    assert [(d["labels"], r) for d, r in again] == [(doc["labels"], True)]
+    assert parse_time(again[0][0]["endsAt"]) <= NOW + 111         # resolved: it ends in the past
+    assert [r for _d, r in post_all(b, NOW + 112, everything=True)] == [True]   # Alertmanager came back
+    assert b.event(ev(alert("cleared", ts=T0 + 100))) == []    # a redelivered clear changes nothing
+    assert post_all(b, NOW + 50 + 900) == []                    # kept 900 s after it was first accepted
+    assert not b.resolved
+
+
+def test_alerts_fired_just_before_alertmanager_went_away_are_fired_again_even_if_resolved_meanwhile():
+    b = book()
+    b.event(ev(alert(kind="cover_open", stype="meter", sid="M0007", severity="warning", unit="events")))
+    b.event(ev(alert()))
+    post_all(b, NOW)                                            # both fired at NOW
+    b.event(ev(alert("cleared", ts=T0 + 100)))
+    b.event(ev(alert("cleared", kind="cover_open", stype="meter", sid="M0007", severity="warning",
+                     unit="events", ts=T0 + 100)))
+    assert [r for _d, r in post_all(b, NOW + 1.0, min_firing_s=0.5)] == [True, True]   # resolved, accepted
+    assert b.active() == 0 and len(b.resolved) == 2
+    # Alertmanager is found gone; the last accepted post was at NOW + 1: what fired since NOW + 1 - 40 s
+    # may not have been told: both fire again, then resolve once they fired min_firing_s
+    assert b.refire(since=NOW + 1.0 - 40.0) == 2
+    again = post_all(b, NOW + 30, everything=True)
+    assert sorted(r for _d, r in again) == [False, False]
+    assert [r for _d, r in post_all(b, NOW + 50)] == []         # not before min_firing_s (40 s)
+    assert [r for _d, r in post_all(b, NOW + 71)] == [True, True]
+    # what fired long before is left alone: nothing to fire again
+    assert b.refire(since=NOW + 200) == 0

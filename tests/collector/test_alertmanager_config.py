@@ -16,7 +16,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "examples" / "collect
 def test_absent_section_means_no_alertmanager_and_the_sample_has_one():
     assert parse('[mqtt]\nurl = "mqtt://h:1883"\n').alertmanager is None
     am = load(EXAMPLE).alertmanager
-    assert am is not None and am.url == "https://alertmanager.example:9093" and am.min_firing_s == 40.0
+    assert am is not None and am.url == "https://alertmanager.example:9093" and am.min_firing_s == 330.0
     names = load_area_names(str(EXAMPLE.parent / am.area_names_csv))
     assert names[("jinli-1", "A01")] == "锦里1号台区"
 

@@ -272,13 +272,14 @@ class AreaFeed:
     topic layout, and ``msg_id`` / ``topic_seq`` stamped as the gateway's outbox does."""
 
     def __init__(self, gateway: str = "gw-1", grid: str = "jinli-1", area: str = "A01",
-                 prefix: str = "meterwatch/v2", first_seq: int = 1) -> None:
+                 prefix: str = "meterwatch/v2", first_seq: int = 1,
+                 meters: dict[str, tuple[str, str]] | None = None) -> None:
         import itertools
 
         from edge.publish.serializers import Serializer
 
         self.gateway, self.grid, self.area, self.prefix = gateway, grid, area, prefix
-        self.ser = Serializer(gateway=gateway, grid=grid, area=area, topic_prefix=prefix)
+        self.ser = Serializer(gateway=gateway, grid=grid, area=area, topic_prefix=prefix, meters=meters)
         self._seq = itertools.count(first_seq)   # msg_id sequence (apart from another source of the gateway)
         self._topic_seq: dict[str, int] = {}
 

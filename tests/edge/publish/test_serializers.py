@@ -13,7 +13,7 @@ from detect.params import OutageParams, Params
 from edge.publish.serializers import Serializer
 from tests.detect.sim import Sim, make_area
 from wire import stamp
-from wire.schemas import undocumented, validate
+from wire.schemas import SchemaInvalid, undocumented, validate
 
 
 def busy_sim() -> Sim:
@@ -80,6 +80,25 @@ def test_envelope_ids_timestamps_and_topics() -> None:
     assert ser.topic("alerts_active") == "mw/v2/gw-1/jinli-1/A01/alerts/active"
     with pytest.raises(ValueError, match="not a finite"):
         ser.alert(Alert(**{**a.__dict__, "ts": float("nan")}))
+
+
+def test_a_meter_alerts_subject_says_where_the_meter_is() -> None:
+    ser = Serializer(gateway="gw-1", grid="jinli-1", area="A01", meters={"M1": ("B2", "C"), "M2": ("main", "ABC")})
+    a = Alert(alert_id="A01:cover_open:meter:M1:1", state="raised", kind="cover_open", severity="warning",
+              subject_type="meter", subject_id="M1", value=1.0, threshold=None, unit="events",
+              raised_at=1.0, cleared_at=None, ts=1.0, message="m", evidence={})
+    p = ser.alert(a)
+    assert p["subject"] == {"type": "meter", "id": "M1", "branch": "B2", "phase": "C"}
+    assert validate(stamp(p, msg_id="gw-1:1", topic_seq=1)) == "alert"
+    three = ser.alerts_active([Alert(**{**a.__dict__, "subject_id": "M2"})], 2.0)["alerts"][0]["subject"]
+    assert three == {"type": "meter", "id": "M2", "branch": "main", "phase": "ABC"}
+    # an unplaced meter and a non-meter subject keep type and id only
+    assert ser.alert(Alert(**{**a.__dict__, "subject_id": "M3"}))["subject"] == {"type": "meter", "id": "M3"}
+    br = ser.alert(Alert(**{**a.__dict__, "kind": "outage_branch", "subject_type": "branch", "subject_id": "B2"}))
+    assert br["subject"] == {"type": "branch", "id": "B2"}
+    bad = stamp({**p, "subject": {**p["subject"], "phase": "D"}}, msg_id="gw-1:2", topic_seq=2)
+    with pytest.raises(SchemaInvalid, match="subject/phase"):
+        validate(bad)
 
 
 def test_output_orders_summaries_alerts_then_active_list(sim: Sim) -> None:
