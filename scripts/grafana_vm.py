@@ -175,7 +175,7 @@ def grid_overview() -> list[VPanel]:
                "Every gateway's last status; click one for its page." + NO_TEXT.format("its state and version"),
                time_from="30d", instant=True, mappings=(ONLINE,), overrides=(GATEWAY_LINK,),
                transformations=table("online")),
-        VPanel("Daily line loss per area 各台区日线损", (Q(daily("area_daily_loss_pct", GRID), "{{area}}"),),
+        VPanel("Daily line loss per area 各台区日线损", (Q(daily("area_daily_loss_pct", GRID), "loss {{area}}"),),
                "percent", "timeseries", "Each area's line loss per day over the last 30 days.", time_from="30d",
                step="1d", thresholds=steps((None, "green"), (P.line_loss.high_pct, "red"))),
     ]
@@ -304,7 +304,7 @@ def theft_page() -> list[VPanel]:
                "not a mix of days." + NO_TEXT.format("the day the theft began (起始日) and the evidence"),
                time_from="now-1d/d", instant=True, width=24,
                transformations=table("score", "stolen_kwh_per_day", sort="rank")),
-        VPanel("Suspect score per day 嫌疑分数", (Q(daily("theft_suspect_score", AREA, "rank"), "rank {{rank}}"),),
+        VPanel("Suspect score per day 嫌疑分数", (Q(daily("theft_suspect_score", AREA, "rank"), "score {{rank}}"),),
                description="The score of each rank per day.", step="1d"),
         VPanel("Daily loss and non-technical loss 线损与非技术损耗", (
             Q(daily("area_daily_loss_pct", AREA, "area"), "loss % {{area}}"),
