@@ -14,10 +14,10 @@ How the queries are written, and why:
 
 - **Time buckets** are Prometheus windows ``[$__interval]`` ending at each step (InfluxQL's start at it).
 - **Days** are the utility's: daily points are stamped at the local midnight that starts their day, and a
-  daily panel steps by ``1d`` with ``last_over_time(x[1d])``. Whether the steps are aligned to UTC
-  midnight (VictoriaMetrics' own alignment, Grafana before 9) or to the dashboard zone's midnight
-  (Grafana's ``utcOffsetSec``), each window (t-1d, t] holds exactly one day's point and ``t`` falls on that
-  day in the utility's zone, for any zone from UTC-23 h to UTC+23 h, DST or not (docs/grafana.md).
+  daily panel steps by ``1d`` over ``last_over_time(x[1d])``. Any window (t-1d, t] holds exactly one local
+  midnight and t lies in that local day, so the bar is right however the steps are aligned: on UTC
+  midnight (VictoriaMetrics' cache alignment, Grafana before 9) or on the zone's midnight (Grafana's
+  ``utcOffsetSec``), DST or not. An ``offset`` would break one of the two (docs/grafana.md).
 - **Yesterday** (``now-1d/d``) is an instant query at the range's end (local midnight - 1 ms) over
   ``[1d]``: exactly yesterday's points, never today's or the day before.
 - **Now** is an instant query at the range's end over ``[$__range]`` (the last value in the range).
