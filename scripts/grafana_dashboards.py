@@ -1,6 +1,10 @@
 """Generate deploy/grafana/dashboards/*.json (InfluxQL) from the panel lists below.
 
-    python scripts/grafana_dashboards.py [--timezone Asia/Shanghai]
+    python scripts/grafana_dashboards.py [--timezone Asia/Shanghai] [--flavour influxdb|victoriametrics|all]
+
+``--flavour victoriametrics`` writes the same six dashboards in MetricsQL for Grafana's Prometheus
+datasource on VictoriaMetrics (deploy/grafana/dashboards-victoriametrics/, panel lists in
+scripts/grafana_vm.py); the default ``all`` writes both sets.
 
 Run after editing; a test fails when the JSON files and this script disagree. Days are the utility's:
 ``--timezone`` (default Asia/Shanghai) is the dashboards' time zone and the ``tz()`` of every daily
@@ -378,13 +382,15 @@ def _layout(panels: list[Panel]) -> list[tuple[int, int]]:
     return out
 
 
-def dashboard(d: Dashboard, tz: str) -> dict[str, Any]:
+def dashboard(d: Dashboard, tz: str, render_panel: Any = None) -> dict[str, Any]:
+    """The dashboard's JSON; ``render_panel(i, panel, pos)`` renders a panel (default: InfluxQL's)."""
+    render_panel = render_panel or panel
     return {
         "uid": f"meterwatch-{d.uid}", "title": d.title, "tags": ["meterwatch"], "timezone": tz,
         "schemaVersion": 39, "version": 1, "editable": True, "refresh": "1m",
         "time": {"from": d.time, "to": "now"}, "links": NAV + d.links,
         "templating": {"list": d.variables},
-        "panels": [panel(i, p, pos) for i, (p, pos) in enumerate(zip(d.panels, _layout(d.panels), strict=True))],
+        "panels": [render_panel(i, p, pos) for i, (p, pos) in enumerate(zip(d.panels, _layout(d.panels), strict=True))],
     }
 
 
@@ -394,15 +400,26 @@ def render(tz: str = TIMEZONE) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    from scripts import grafana_vm
+
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--timezone", default=TIMEZONE, help=f"the utility's time zone (default {TIMEZONE})")
-    ap.add_argument("--out", default=str(OUT), help="directory of the JSON files")
+    ap.add_argument("--flavour", choices=("influxdb", "victoriametrics", "all"), default="all",
+                    help="InfluxQL (InfluxDB), MetricsQL (VictoriaMetrics) or both (default)")
+    ap.add_argument("--out", help=f"directory of the JSON files (default {OUT.relative_to(ROOT)} or "
+                                  f"{grafana_vm.OUT.relative_to(ROOT)}; only with one flavour)")
     args = ap.parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, text in render(args.timezone).items():
-        (out / name).write_text(text, encoding="utf-8")
-        print(f"wrote {out / name}")
+    sets = {"influxdb": (OUT, render), "victoriametrics": (grafana_vm.OUT, grafana_vm.render)}
+    chosen = list(sets) if args.flavour == "all" else [args.flavour]
+    if args.out and len(chosen) > 1:
+        ap.error("--out needs one --flavour")
+    for flavour in chosen:
+        default_out, render_set = sets[flavour]
+        out = Path(args.out) if args.out else default_out
+        out.mkdir(parents=True, exist_ok=True)
+        for name, text in render_set(args.timezone).items():
+            (out / name).write_text(text, encoding="utf-8")
+            print(f"wrote {out / name}")
     return 0
 
 

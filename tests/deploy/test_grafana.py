@@ -7,8 +7,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import time
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,9 +14,8 @@ from typing import Any
 import pytest
 
 from scripts.grafana_dashboards import render
-from tests.collector.harness import collector_thread, create_db, influxql, publish_all, write_config
+from tests.collector.harness import influxql
 from tests.deploy import grafana_data as gd
-from tests.support.procs import Influx1, Mosquitto
 
 DASHBOARDS = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "dashboards"
 PROVISIONING = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "provisioning"
@@ -55,24 +52,6 @@ def test_dashboards_use_the_provisioned_datasource_the_utility_zone_and_link_to_
 
 
 # ---- against InfluxDB ---------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def grid_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, gd.Grid]]:
-    tmp = tmp_path_factory.mktemp("grafana")
-    grid = gd.build_grid(tmp / "sim")
-    msgs = grid.messages
-    with Mosquitto.running(tmp / "mosquitto") as mq, Influx1.running(tmp / "influx") as influx:
-        create_db(influx.url)
-        cfg = write_config(tmp / "c.toml", mqtt_url=mq.url, influx_url=influx.url, api="v1", per_meter="on")
-        with collector_thread(cfg) as col:
-            publish_all(mq.url, ((m.topic, m.encode()) for m in msgs))
-            deadline = time.monotonic() + 120
-            while col.health.counters["acked"] < len(msgs) and time.monotonic() < deadline:
-                time.sleep(0.2)
-            assert col.health.counters["acked"] == len(msgs)
-            assert sum(col.health.dead_letters.values()) == 0
-        yield influx.url, grid
-
 
 def run(url: str, dash: str, title: str, variables: dict[str, str], interval: str = "1h") -> list[dict[str, Any]]:
     d = gd.dashboards(DASHBOARDS)[dash]
