@@ -228,3 +228,17 @@ def test_every_kind_the_engine_can_raise_has_a_chinese_name():
     engine = Engine(Area.simple(id="A", rated_kva=100, meter_ids=["m1"]))
     kinds = {key.split("@")[0] for key in engine.board.trackers} | {"gateway_offline"}
     assert len(kinds) > 20 and kinds <= set(KIND_ZH), sorted(kinds - set(KIND_ZH))
+
+
+def test_the_gateways_own_port_alert_reads_in_chinese():
+    """``port_unavailable`` is raised by the daemon, not the engine: its notification names the kind and
+    the unit (devices) in Chinese like every other."""
+    from edge.daemon import port_alerts
+
+    b = book()
+    b.event(ev(alert(kind=port_alerts.KIND, stype="gateway", sid="gw-1/rs485-2", value=2.0, threshold=None,
+                     unit="devices")))
+    ((doc, _resolved),) = post_all(b, NOW)
+    a = doc["annotations"]
+    assert (a["kind_zh"], a["value"], a["subject"]) == ("抄表端口不可用", "2 台", "集中器 gw-1/rs485-2")
+    assert a["summary"] == "锦里1号台区 抄表端口不可用：集中器 gw-1/rs485-2 2 台，2026-07-15 17:16 (UTC+08:00) 起"
