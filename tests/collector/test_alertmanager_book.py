@@ -244,6 +244,19 @@ def test_the_gateways_own_port_alert_reads_in_chinese():
     assert a["summary"] == "锦里1号台区 抄表端口不可用：集中器 gw-1/rs485-2 2 台，2026-07-15 17:16 (UTC+08:00) 起"
 
 
+def test_the_pipelines_implausible_reading_alert_reads_in_chinese():
+    """``implausible_reading`` comes from the plausibility checks before the engine, not from its board."""
+    from edge.plausibility import alerts as plausibility
+
+    b = book()
+    b.event(ev(alert(kind=plausibility.KIND, stype="meter", sid="M0004", severity="warning", value=3.0,
+                     threshold=3.0, unit="readings")))
+    ((doc, _resolved),) = post_all(b, NOW)
+    a = doc["annotations"]
+    assert (a["kind_zh"], a["value"], a["threshold"]) == ("读数不合理", "3 次", "3 次")
+    assert a["summary"] == "锦里1号台区 读数不合理：电表 M0004 3 次（阈值 3 次），2026-07-15 17:16 (UTC+08:00) 起"
+
+
 def test_another_gateway_naming_the_same_area_neither_clears_nor_hides_its_alerts():
     """Two gateways that report one area (a replacement commissioned while the old one still runs, a
     copied configuration, or a gateway that lies): each one's list and events speak for its own alerts
