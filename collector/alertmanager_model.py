@@ -33,11 +33,14 @@ KIND_ZH: dict[str, str] = {
     "neutral_mismatch": "零火线电流不一致", "voltage_loss": "失压", "current_loss": "失流",
     "reverse_energy": "反向电量", "zero_energy_with_current": "有电流无电量",
     "energy_power_mismatch": "电量与功率不符", "gateway_offline": "集中器离线",
+    # raised beside the engine: by the daemon (edge/daemon/port_alerts.py), by the plausibility checks
+    # before detection (edge/plausibility/alerts.py)
+    "port_unavailable": "抄表端口不可用", "implausible_reading": "读数不合理",
 }
 SEVERITY_ZH = {"info": "提示", "warning": "一般", "major": "重要", "critical": "紧急"}
 SUBJECT_ZH = {"transformer": "变压器", "meter": "电表", "branch": "分支", "phase": "相", "gateway": "集中器"}
 SUBJECT_LABEL = {"meter": "meter", "branch": "branch", "transformer": "transformer", "phase": "phase"}
-UNIT_ZH = {"events": "次"}
+UNIT_ZH = {"events": "次", "devices": "台", "readings": "次"}
 
 
 def parse_time(s: str) -> float:

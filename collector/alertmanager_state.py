@@ -17,7 +17,10 @@ Rules (docs/alerting.md):
   notification log) still sends the resolved notification — what Prometheus does for 15 minutes;
 - an alert missing from its area's newer active list was cleared (its clear event was lost);
 - the retained list rebuilds the active set after a restart; ``reconcile`` resolves what Alertmanager
-  still holds for an area whose list no longer names it.
+  still holds for an area whose list no longer names it;
+- a gateway's events and lists speak for its own alerts only: alert ids are the engine's, unique
+  within a gateway, and two gateways may name one area (a replacement commissioned while the old one
+  still runs, a copied configuration), so the book keys alerts and lists by gateway too.
 """
 
 from __future__ import annotations
@@ -41,11 +44,11 @@ class AlertBook:
         self.p = presenter
         self.offline_severity = offline_severity
         self.entries: dict[str, Entry] = {}
-        self.current: dict[str, str] = {}           # alert_id -> key of its present label set
+        self.current: dict[str, str] = {}           # gateway/alert_id -> key of its present label set
         self.done: OrderedDict[str, None] = OrderedDict()
         self.dirty: set[str] = set()
         self.gw_areas: dict[str, set[tuple[str, str]]] = {}
-        self.list_ts: dict[tuple[str, str], float] = {}
+        self.list_ts: dict[tuple[str, str, str], float] = {}     # (gateway, grid, area) -> newest list
         self.status_ts: dict[str, float] = {}
         self.offline: dict[str, str] = {}           # gateway -> alert_id of its gateway_offline
         self.resolved: OrderedDict[str, tuple[Entry, float]] = OrderedDict()   # key -> (entry, first accepted)
@@ -54,7 +57,7 @@ class AlertBook:
     def event(self, p: dict[str, Any]) -> list[Change]:
         """An alert event payload (kind ``alert``)."""
         self._learn(p)
-        aid, ts = str(p["alert_id"]), parse_time(p["ts"])
+        aid, ts = _scoped(p["gateway"], p["alert_id"]), parse_time(p["ts"])
         if aid in self.done:
             return []
         cur = self._current(aid)
@@ -79,15 +82,15 @@ class AlertBook:
     def active_list(self, p: dict[str, Any]) -> list[Change]:
         """An area's retained list of active alerts (kind ``alerts_active``)."""
         self._learn(p)
-        area, ts = (str(p["grid"]), str(p["area"])), parse_time(p["ts"])
-        if ts < self.list_ts.get(area, float("-inf")):
+        gw, area, ts = str(p["gateway"]), (str(p["grid"]), str(p["area"])), parse_time(p["ts"])
+        if ts < self.list_ts.get((gw, *area), float("-inf")):
             return []
-        self.list_ts[area] = ts
+        self.list_ts[(gw, *area)] = ts
         changes: list[Change] = []
         listed = set()
         for item in p["alerts"]:
-            d = {**item, "grid": area[0], "area": area[1], "gateway": p["gateway"], "ts": p["ts"]}
-            aid = str(d["alert_id"])
+            d = {**item, "grid": area[0], "area": area[1], "gateway": gw, "ts": p["ts"]}
+            aid = _scoped(gw, d["alert_id"])
             listed.add(aid)
             cur = self._current(aid)
             if aid in self.done or (cur is not None and (cur.cleared_at is not None or ts < cur.last_ts)):
@@ -95,8 +98,8 @@ class AlertBook:
             if cur is None or cur.labels["severity"] != d["severity"]:
                 changes += self._open(d, ts)
         for e in list(self.entries.values()):
-            if (e.area == area and e.cleared_at is None and e.alert_id not in listed and e.last_ts < ts
-                    and self.current.get(e.alert_id) == e.key):
+            if (e.area == area and e.labels.get("gateway") == gw and e.cleared_at is None
+                    and e.alert_id not in listed and e.last_ts < ts and self.current.get(e.alert_id) == e.key):
                 changes.append(self._clear(e, None, ts, note="不再在台区活动告警列表中"))
         return changes
 
@@ -126,15 +129,17 @@ class AlertBook:
             aid = labels.get("alert_id")
             if not aid or _fp(labels) in mine:
                 continue
+            offline = labels.get("alertname") == "gateway_offline"
+            aid = aid if offline else _scoped(labels.get("gateway", ""), aid)
             cur = self._current(aid)
-            if labels.get("alertname") == "gateway_offline":
+            if offline:
                 if cur is not None and cur.cleared_at is None and cur.fired_at is None:
                     cur.labels = labels  # same alert, area unknown after our restart: keep its fingerprint
                     changes.append(self._touch(cur))
                     continue
                 if labels.get("gateway") not in self.status_ts:
                     continue
-            elif (labels.get("grid", ""), labels.get("area", "")) not in self.list_ts:
+            elif (labels.get("gateway", ""), labels.get("grid", ""), labels.get("area", "")) not in self.list_ts:
                 continue  # no list from that area yet: it may still come
             e = Entry(key=f"stale:{_fp(labels)}", alert_id=aid, labels=labels,
                       annotations={str(k): str(v) for k, v in (a.get("annotations") or {}).items()},
@@ -233,7 +238,7 @@ class AlertBook:
     def _open(self, p: dict[str, Any], ts: float) -> list[Change]:
         """A new label set for ``p``'s alert: the first, or after a severity change (the old one is
         resolved as escalated, or dropped if Alertmanager never saw it)."""
-        aid, sev = str(p["alert_id"]), str(p["severity"])
+        aid, sev = _scoped(p["gateway"], p["alert_id"]), str(p["severity"])
         changes: list[Change] = []
         old = self._current(aid)
         starts = parse_time(p["raised_at"])
@@ -306,6 +311,11 @@ class AlertBook:
             gw = e.labels.get("gateway", "")
             if self.offline.get(gw) == e.alert_id:
                 del self.offline[gw]
+
+
+def _scoped(gateway: object, alert_id: object) -> str:
+    """The book's key of an engine alert: its id within its gateway (gateway ids hold no '/')."""
+    return f"{gateway}/{alert_id}"
 
 
 def _fp(labels: dict[str, str]) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 import tomlconf
 from collector.alertmanager_config import AlertmanagerConfig, check_alertmanager
 from tomlconf import Doc, build_valid, read_text
-from wire.topics import DEFAULT_PREFIX
+from wire.topics import DEFAULT_PREFIX, topic_problem
 
 __all__ = ["AlertmanagerConfig", "BatchConfig", "CollectorConfig", "InfluxConfig", "MqttConfig", "load", "parse"]
 
@@ -99,14 +99,14 @@ def _check(cfg: CollectorConfig, doc: Doc) -> None:
     if not m.client_id:
         bad("mqtt", "client_id", "must not be empty: a fixed id keeps the persistent session")
     prefix = m.topic_prefix
-    if not prefix or any(c in prefix for c in "#+") or prefix.startswith("/") or prefix.endswith("/"):
-        bad("mqtt", "topic_prefix", f"{prefix!r} must be a topic without wildcards or edge slashes")
+    if (problem := topic_problem(prefix)) is not None:
+        bad("mqtt", "topic_prefix", f"{prefix[:80]!r} {problem}")
     if m.shared_group and any(c in m.shared_group for c in "/#+"):
         bad("mqtt", "shared_group", f"{m.shared_group!r} must not contain / # +")
     for key in ("dead_letter_topic", "health_topic", "alert_topic"):
         t = getattr(m, key)
-        if not t or any(c in t for c in "#+"):
-            bad("mqtt", key, f"{t!r} must be a topic without wildcards")
+        if (problem := topic_problem(t)) is not None:
+            bad("mqtt", key, f"{t[:80]!r} {problem}")
         elif prefix and (t == prefix or t.startswith(prefix + "/")):
             bad("mqtt", key, f"{t!r} is under topic_prefix {prefix!r}: the collector would consume its own output")
     if not 1 <= m.receive_maximum <= 65535:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import select
 import sys
 from collections.abc import Sequence
 
@@ -53,9 +55,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         code = importlib.import_module(args._module).run(args)
+        sys.stdout.flush()
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        if not _stdout_gone():
+            raise           # a socket's, not ours to hide
+        return _reader_gone()
     return int(code or 0)
+
+
+def _stdout_gone() -> bool:
+    """True when stdout is a pipe whose reader has closed it (poll reports an error on it)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(ev & select.POLLERR for _fd, ev in poller.poll(0))
+    except (OSError, ValueError):
+        return False
+
+
+def _reader_gone() -> int:
+    """stdout's reader quit early (``meterwatch status | head``): end quietly, as a program killed by
+    SIGPIPE would (128 + 13), and point stdout at /dev/null so the interpreter's final flush of what is
+    still buffered does not fail again with a traceback."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 141
 
 
 if __name__ == "__main__":

@@ -20,6 +20,13 @@ would back off meters that were fine.
   later version of ``read`` will ask the daemon to read for it instead of refusing; None for now.
 - A holder that dies releases its lock with its descriptor: no stale locks. Files are never deleted
   (a delete races the next holder); they are a few hundred bytes each.
+
+One daemon per state directory, likewise (``hold_state_dir``): ``<state_dir>/daemon.lock``, held by
+``meterwatch run`` for its life. A second daemon on the same configuration (a hand ``meterwatch run``
+while the service runs) would share the outbox and the MQTT client id — the broker then hands the
+session back and forth every few seconds — bind the same control socket and find every port taken: it
+refuses to start instead, naming the pid that runs. The lock lives in the state directory itself, so
+two daemons see each other whatever their runtime or lock directories.
 """
 
 from __future__ import annotations
@@ -35,9 +42,9 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import quote
 
-from edge.errors import PortError
+from edge.errors import MeterwatchError, PortError
 
-__all__ = ["Holder", "PortBusy", "PortLock", "acquire", "lock_dir", "port_key"]
+__all__ = ["Holder", "PortBusy", "PortLock", "StateDirBusy", "acquire", "hold_state_dir", "lock_dir", "port_key"]
 
 log = logging.getLogger(__name__)
 
@@ -186,3 +193,39 @@ def _flock_pid(fd: int) -> int | None:
         if len(f) >= 6 and f[1] == "FLOCK" and f[5] == want and f[4].isdigit() and int(f[4]) > 0:
             return int(f[4])
     return None
+
+
+class StateDirBusy(MeterwatchError):
+    """Another daemon runs on this state directory."""
+
+    def __init__(self, directory: Path, pid: int) -> None:
+        self.directory, self.pid = directory, pid
+        who = f"pid {pid}" if pid else "pid unknown"
+        super().__init__(f"{directory} is in use by another meterwatch run ({who}): one daemon per gateway; stop "
+                         "that one first (systemctl stop meterwatch-edge, or end the hand-started one), or give "
+                         "this one its own [gateway] state_dir")
+
+
+def hold_state_dir(directory: Path) -> PortLock:
+    """Exclusive use of a daemon's state directory (created if missing) for as long as the returned lock
+    is held; ``StateDirBusy`` naming the holder's pid when another process has it."""
+    path = directory / "daemon.lock"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:     # a full or read-only disk must not stop the daemon (docs/daemon.md)
+        log.warning("cannot lock %s (%s): a second daemon on this state directory would not be noticed", path, exc)
+        return PortLock(str(directory), None, None)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        try:
+            pid = _flock_pid(fd) or int(os.pread(fd, 32, 0).decode().strip() or 0)
+        except (OSError, ValueError):
+            pid = 0
+        os.close(fd)
+        raise StateDirBusy(directory, pid) from None
+    with contextlib.suppress(OSError):    # the record is for people; the kernel's lock table names us anyway
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return PortLock(str(directory), fd, path)

@@ -21,9 +21,10 @@ import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from edge import systemd
+from edge import portlock, systemd
 from edge.config.model import Config
 from edge.daemon.buses import Bus, build_buses, bus_devices, devices_per_area
 from edge.daemon.engines import Engines
@@ -130,6 +131,7 @@ class Daemon:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.stop_event.set)
         tasks: list[asyncio.Task[Any]] = []
+        instance = portlock.hold_state_dir(Path(self.cfg.gateway.state_dir))   # one daemon per gateway
         try:
             await self._start()
             assert self.health is not None
@@ -146,6 +148,7 @@ class Daemon:
             return 0
         finally:
             await self._shutdown(tasks)
+            instance.release()
 
     async def _shutdown(self, tasks: list[asyncio.Task[Any]]) -> None:
         if self.health is not None:

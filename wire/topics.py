@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 from wire.kinds import KINDS
 
-__all__ = ["DEFAULT_PREFIX", "Topic", "TopicError", "area_topic", "build", "filters", "gateway_topic", "parse"]
+__all__ = ["DEFAULT_PREFIX", "MAX_PREFIX_BYTES", "MAX_PREFIX_LEVELS", "Topic", "TopicError", "area_topic", "build",
+           "filters", "gateway_topic", "parse", "topic_problem"]
 
 DEFAULT_PREFIX = "meterwatch/v2"
 
@@ -97,3 +98,46 @@ def filters(prefix: str, kinds: Iterable[str] | None = None, *, gateway: str = "
         else:
             out.append(f"{prefix}/{gateway}/{grid}/{area}/{k.suffix}")
     return out
+
+
+# What a topic we publish to (or a prefix of one) must be, for the edge's [mqtt] topic_prefix and the
+# collector's own topics alike. MQTT 5.0 §4.7: topic names are UTF-8 without U+0000 (and brokers such as
+# mosquitto refuse the control characters U+0001–U+001F, U+007F–U+009F), carry no wildcard ``+``/``#``,
+# and at most 65 535 bytes; names starting with ``$`` are the broker's (``$SYS``): a broker refuses our
+# publishes there. A topic longer than 65 535 bytes makes paho's network thread raise and die without a
+# word. We also refuse what works but is always a mistake: empty levels (leading, trailing or doubled
+# ``/``) and white space; and we keep it to 256 bytes and 16 levels, far below the broker limits
+# (mosquitto: 200 levels), so gateway, grid, area and kind always fit after it.
+MAX_PREFIX_BYTES = 256
+MAX_PREFIX_LEVELS = 16
+
+
+def _control(ch: str) -> bool:
+    return ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F
+
+
+def topic_problem(topic: str) -> str | None:
+    """Why ``topic`` cannot be a topic (or topic prefix) we publish to; None when it can."""
+    if not topic:
+        return "must not be empty"
+    if "\x00" in topic:
+        return f"contains a NUL character at position {topic.index(chr(0))} (MQTT forbids U+0000 in topics)"
+    bad = next((ch for ch in topic if _control(ch)), None)
+    if bad is not None:
+        return f"contains the control character U+{ord(bad):04X} (brokers refuse it in topics)"
+    if any(ch.isspace() for ch in topic):
+        return "contains white space"
+    if "+" in topic or "#" in topic:
+        return "contains a wildcard (+ or #): a topic name we publish to cannot"
+    if topic.startswith("$"):
+        return (f"starts with '$': topics beginning with $ (like $SYS) belong to the broker, which refuses "
+                f"our messages there ({topic.split('/')[0]!r})")
+    if topic.startswith("/") or topic.endswith("/") or "//" in topic:
+        return "has an empty level (a leading, trailing or doubled '/')"
+    size = len(topic.encode("utf-8"))
+    if size > MAX_PREFIX_BYTES:
+        return (f"is {size} bytes long; at most {MAX_PREFIX_BYTES} (MQTT topics end at 65 535 bytes and a "
+                "longer topic kills paho's network thread without an error)")
+    if topic.count("/") + 1 > MAX_PREFIX_LEVELS:
+        return f"has {topic.count('/') + 1} levels; at most {MAX_PREFIX_LEVELS}"
+    return None

@@ -1,13 +1,8 @@
 """Checks of single values that cannot work however the rest of the file looks.
 
-* An MQTT topic prefix the broker or paho would refuse. MQTT 5.0 §4.7: topic names are UTF-8 without
-  U+0000 (and brokers such as mosquitto refuse the control characters U+0001–U+001F, U+007F–U+009F),
-  carry no wildcard ``+``/``#``, and at most 65 535 bytes; names starting with ``$`` are the broker's
-  (``$SYS``): a broker refuses our publishes there, and the outbox would drop every message as
-  rejected. A topic longer than 65 535 bytes makes paho's network thread raise and die without a word.
-  We also refuse what works but is always a mistake and that the collector refuses too: empty levels
-  (leading, trailing or doubled ``/``) and white space; and we keep the prefix to 256 bytes and 16
-  levels, far below the broker limits (mosquitto: 200 levels), so grid, area and kind always fit.
+* An MQTT topic prefix the broker or paho would refuse (``wire.topics.topic_problem``, shared with the
+  collector's checks of its own topics): a broker refuses our publishes under ``$SYS``, and the outbox
+  would drop every message as rejected; a topic beyond 65 535 bytes kills paho's network thread.
 * A time zone name that is not in the IANA database, and a ``utc_offset_s`` that disagrees with it.
 """
 
@@ -17,42 +12,15 @@ import time
 import zoneinfo
 from datetime import datetime, timedelta, timezone
 
+from wire.topics import MAX_PREFIX_BYTES, MAX_PREFIX_LEVELS, topic_problem
+
 __all__ = ["MAX_PREFIX_BYTES", "MAX_PREFIX_LEVELS", "is_loopback", "listen_problem", "split_listen", "timezone_problem",
            "topic_prefix_problem", "zone_offsets"]
-
-MAX_PREFIX_BYTES = 256
-MAX_PREFIX_LEVELS = 16
-
-
-def _control(ch: str) -> bool:
-    return ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F
 
 
 def topic_prefix_problem(prefix: str) -> str | None:
     """Why ``prefix`` cannot be an MQTT topic prefix for our publishes (None when it can)."""
-    if not prefix:
-        return "must not be empty"
-    if "\x00" in prefix:
-        return f"contains a NUL character at position {prefix.index(chr(0))} (MQTT forbids U+0000 in topics)"
-    bad = next((ch for ch in prefix if _control(ch)), None)
-    if bad is not None:
-        return f"contains the control character U+{ord(bad):04X} (brokers refuse it in topics)"
-    if any(ch.isspace() for ch in prefix):
-        return "contains white space"
-    if "+" in prefix or "#" in prefix:
-        return "contains a wildcard (+ or #): a topic name we publish to cannot"
-    if prefix.startswith("$"):
-        return (f"starts with '$': topics beginning with $ (like $SYS) belong to the broker, which refuses "
-                f"our messages there ({prefix.split('/')[0]!r})")
-    if prefix.startswith("/") or prefix.endswith("/") or "//" in prefix:
-        return "has an empty level (a leading, trailing or doubled '/')"
-    size = len(prefix.encode("utf-8"))
-    if size > MAX_PREFIX_BYTES:
-        return (f"is {size} bytes long; at most {MAX_PREFIX_BYTES} (MQTT topics end at 65 535 bytes and a "
-                "longer topic kills paho's network thread without an error)")
-    if prefix.count("/") + 1 > MAX_PREFIX_LEVELS:
-        return f"has {prefix.count('/') + 1} levels; at most {MAX_PREFIX_LEVELS}"
-    return None
+    return topic_problem(prefix)
 
 
 def timezone_problem(name: str) -> str | None:

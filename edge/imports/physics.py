@@ -152,6 +152,18 @@ def _group_quantile(groups: np.ndarray, values: np.ndarray, frac: float) -> tupl
     return ids, v[start + np.floor(frac * (count - 1)).astype(np.int64)]
 
 
+def _typical(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Mask without the largest ``n // 50`` values of each group: the glitches a meter sends now and then
+    with a valid checksum (a register jumping 800 000 kWh and back, 50 000 kW once). The plausibility
+    checks reject those reading by reading; the unit of a whole export is decided on the typical draw."""
+    order = np.lexsort((values, groups))
+    _, start, count = np.unique(groups[order], return_index=True, return_counts=True)
+    rank = np.arange(order.size) - np.repeat(start, count)
+    keep = np.empty(order.size, bool)
+    keep[order] = rank < np.repeat(count - count // 50, count)
+    return keep
+
+
 def _decreasing_share(s: _Sorted) -> tuple[float, int]:
     dv = s.val[s.pair + 1] - s.val[s.pair]
     tol = 1e-9 * np.maximum(1.0, np.abs(s.val[s.pair + 1]))
@@ -170,13 +182,16 @@ def _rates(s: _Sorted, interval: bool) -> _Rates | None:
         known = np.isin(s.dev, devs)
         k = np.searchsorted(devs, s.dev[known])
         r = s.val[known] * 3600.0 / cad[k]
-        mean = np.bincount(k, weights=r, minlength=devs.size) / np.maximum(np.bincount(k, minlength=devs.size), 1)
+        t = _typical(k, r)
+        mean = (np.bincount(k[t], weights=r[t], minlength=devs.size)
+                / np.maximum(np.bincount(k[t], minlength=devs.size), 1))
         _, peak = _group_quantile(s.dev[known], r, 0.95)
     else:
         rise = np.maximum(s.val[i + 1] - s.val[i], 0.0)
         k = np.searchsorted(devs, pd)
-        mean = np.bincount(k, weights=rise, minlength=devs.size) * 3600.0 / np.bincount(k, weights=dt,
-                                                                                         minlength=devs.size)
+        t = _typical(k, rise / dt)
+        mean = (np.bincount(k[t], weights=rise[t], minlength=devs.size) * 3600.0
+                / np.bincount(k[t], weights=dt[t], minlength=devs.size))
         _, peak = _group_quantile(pd, rise * 3600.0 / dt, 0.95)
     return _Rates(devs.astype(np.int64), peak, mean, float(np.median(cad)))
 
@@ -342,7 +357,8 @@ def _power(conv: Conversion, cname: str, cls: int, in_cls: np.ndarray, dev: np.n
         return
     devs, peak = _group_quantile(dev[sel], np.abs(val[sel]), 0.95)
     k = np.searchsorted(devs, dev[sel])
-    mean = np.bincount(k, weights=np.abs(val[sel])) / np.bincount(k)
+    t = _typical(k, np.abs(val[sel]))
+    mean = np.bincount(k[t], weights=np.abs(val[sel])[t], minlength=devs.size) / np.bincount(k[t], minlength=devs.size)
     prates = _Rates(devs.astype(np.int64), peak, mean, 0.0)
     ratio = _power_ratio(prates, erates, escale)
     said = _stated(stated.units, cname, "p", "power")  # type: ignore[arg-type]

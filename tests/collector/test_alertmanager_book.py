@@ -284,3 +284,50 @@ def test_alerts_fired_just_before_alertmanager_went_away_are_fired_again_even_if
     assert [r for _d, r in post_all(b, NOW + 71)] == [True, True]
     # what fired long before is left alone: nothing to fire again
     assert b.refire(since=NOW + 200) == 0
+
+
+def test_the_gateways_own_port_alert_reads_in_chinese():
+    """``port_unavailable`` is raised by the daemon, not the engine: its notification names the kind and
+    the unit (devices) in Chinese like every other."""
+    from edge.daemon import port_alerts
+
+    b = book()
+    b.event(ev(alert(kind=port_alerts.KIND, stype="gateway", sid="gw-1/rs485-2", value=2.0, threshold=None,
+                     unit="devices")))
+    ((doc, _resolved),) = post_all(b, NOW)
+    a = doc["annotations"]
+    assert (a["kind_zh"], a["value"], a["subject"]) == ("抄表端口不可用", "2 台", "集中器 gw-1/rs485-2")
+    assert a["summary"] == "锦里1号台区 抄表端口不可用：集中器 gw-1/rs485-2 2 台，2026-07-15 17:16 (UTC+08:00) 起"
+
+
+def test_the_pipelines_implausible_reading_alert_reads_in_chinese():
+    """``implausible_reading`` comes from the plausibility checks before the engine, not from its board."""
+    from edge.plausibility import alerts as plausibility
+
+    b = book()
+    b.event(ev(alert(kind=plausibility.KIND, stype="meter", sid="M0004", severity="warning", value=3.0,
+                     threshold=3.0, unit="readings")))
+    ((doc, _resolved),) = post_all(b, NOW)
+    a = doc["annotations"]
+    assert (a["kind_zh"], a["value"], a["threshold"]) == ("读数不合理", "3 次", "3 次")
+    assert a["summary"] == "锦里1号台区 读数不合理：电表 M0004 3 次（阈值 3 次），2026-07-15 17:16 (UTC+08:00) 起"
+
+
+def test_another_gateway_naming_the_same_area_neither_clears_nor_hides_its_alerts():
+    """Two gateways that report one area (a replacement commissioned while the old one still runs, a
+    copied configuration, or a gateway that lies): each one's list and events speak for its own alerts
+    only. Broker ACLs and the topic checks stop a gateway from writing as another, not from naming
+    another's area — nor from reusing its predictable alert ids."""
+    other = AreaFeed(gateway="gw-2").ser
+    b = book()
+    overload = alert()
+    b.event(ev(overload))
+    post_all(b, NOW)
+    assert b.active_list(other.alerts_active([], T0 + 10)) == []          # gw-2 has nothing active in A01
+    assert b.event(other.alert(alert("cleared", ts=T0 + 20))) != []     # gw-2's own alert of that id
+    post_all(b, NOW + 60, min_firing_s=0.0)
+    still = [e for e in b.entries.values() if e.labels["gateway"] == "gw-1" and e.cleared_at is None]
+    assert [e.labels["alert_id"] for e in still] == [overload.alert_id]
+    post_all(b, NOW + 120, min_firing_s=0.0)                             # gw-2's alert: fired, then resolved
+    assert b.active_list(SER.alerts_active([overload], T0 + 30)) == []   # gw-1 still lists it: no change
+    assert b.active() == 1 and not b.dirty

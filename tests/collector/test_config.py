@@ -54,6 +54,21 @@ def test_every_bad_value_is_reported_at_once_with_its_line():
     assert "consume its own output" in str(e.value)
 
 
+def test_topics_the_broker_or_the_gateways_cannot_use_are_refused_as_on_the_edge():
+    """A ``$`` topic is the broker's: gateways cannot publish under a ``$SYS/...`` prefix (the collector
+    would wait for nothing) and a collector publishing its health there is refused by the broker."""
+    long = "a" * 300
+    text = (f'[mqtt]\nurl = "mqtt://h"\ntopic_prefix = "$SYS/mw"\nhealth_topic = "$SYS/mw-health"\n'
+            f'alert_topic = "mw alerts"\ndead_letter_topic = "{long}"\n')
+    with pytest.raises(ConfigError) as e:
+        parse(text, "c.toml")
+    got = {i.key: (i.line, i.message) for i in e.value.issues}
+    assert sorted(got) == ["mqtt.alert_topic", "mqtt.dead_letter_topic", "mqtt.health_topic", "mqtt.topic_prefix"]
+    assert got["mqtt.topic_prefix"][0] == 3 and "belong to the broker" in got["mqtt.topic_prefix"][1]
+    assert "belong to the broker" in got["mqtt.health_topic"][1]
+    assert "white space" in got["mqtt.alert_topic"][1] and "300 bytes" in got["mqtt.dead_letter_topic"][1]
+
+
 def test_integers_are_accepted_for_float_settings():
     cfg = parse("[batch]\nmax_delay_s = 2\n")
     assert cfg.batch.max_delay_s == 2.0 and isinstance(cfg.batch.max_delay_s, float)

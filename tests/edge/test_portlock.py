@@ -68,3 +68,44 @@ def test_an_unusable_lock_directory_does_not_stop_anyone(tmp_path: Path, monkeyp
     assert not lock.held
     lock.release()
     assert "ports are not locked against other programs" in caplog.text
+
+
+def test_one_daemon_per_state_directory_and_the_second_is_told_who_runs(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    with portlock.hold_state_dir(state):
+        with pytest.raises(portlock.StateDirBusy) as exc:
+            portlock.hold_state_dir(state)
+        assert exc.value.pid == os.getpid()
+        assert str(exc.value).startswith(f"{state} is in use by another meterwatch run (pid {os.getpid()})")
+    with portlock.hold_state_dir(state):          # released: the next start takes it
+        pass
+
+
+def test_a_second_meterwatch_run_on_the_same_configuration_refuses_to_start(tmp_path: Path) -> None:
+    """A technician's hand `meterwatch run -c /etc/meterwatch/edge.toml` while the service runs: two daemons
+    on one outbox and one MQTT client id would take each other's broker session every few seconds, bind
+    the same control socket and report each other's ports as unavailable."""
+    from tests.edge.service.harness import served_area
+
+    with served_area(tmp_path / "area", "mqtt://127.0.0.1:1", n_meters=1) as area:
+        area.write_config()
+        with portlock.hold_state_dir(area.state_dir):       # the running daemon
+            res = subprocess.run([sys.executable, "-m", "edge.cli", "run", "-c", str(area.config)], cwd=REPO,
+                                 capture_output=True, text=True, timeout=60)
+    assert res.returncode == 1, res.stderr
+    assert f"is in use by another meterwatch run (pid {os.getpid()})" in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr and "kernels ready" not in res.stderr
+
+
+def test_a_full_disk_does_not_stop_the_daemon_taking_its_state_directory(tmp_path: Path) -> None:
+    from tests.support.disk import fill, small_disk
+
+    with small_disk(tmp_path / "disk", "1m") as disk:
+        state = disk / "state"
+        state.mkdir()
+        filler = fill(disk)
+        with portlock.hold_state_dir(state) as held:          # no room for the pid record: locked anyway
+            assert held.held
+            with pytest.raises(portlock.StateDirBusy, match=rf"\(pid {os.getpid()}\)"):
+                portlock.hold_state_dir(state)
+        filler.unlink()

@@ -91,6 +91,28 @@ def test_power_in_watts_follows_the_energys_rate(sample) -> None:  # type: ignor
     assert conv.scale[0, QUANTITY_CODE["p"]] == 0.001 and conv.scale[0, QUANTITY_CODE["q"]] == 0.001
 
 
+def _glitched(cols: list[np.ndarray], area: object, scale: float) -> list[np.ndarray]:
+    """One checksum-valid absurd reading each, as meters send now and then (issue 15's examples): a
+    meter's register jumps by 800 000 kWh and back, the master reports 50 000 kW once."""
+    dev, q, val, ts = (c.copy() for c in cols)
+    e = np.flatnonzero((dev == 2) & (q == E))
+    val[e[len(e) // 2]] += 800_000.0 * scale
+    p = np.flatnonzero((dev == area.master_index) & (q == QUANTITY_CODE["p"]))  # type: ignore[attr-defined]
+    val[p[len(p) // 3]] = 50_000.0
+    return [dev, q, val, ts]
+
+
+@pytest.mark.parametrize("scale", [1.0, 1000.0])
+def test_one_absurd_reading_does_not_decide_a_unit_or_stop_the_import(sample, scale) -> None:  # type: ignore[no-untyped-def]
+    """A glitch is the plausibility checks' to reject (edge/plausibility), reading by reading; the unit of
+    a whole export is decided on its typical draw, not on its one wild value."""
+    area, cols = sample
+    clean = decide(*_scaled(cols, area, scale, 1.0), area, Stated())  # type: ignore[arg-type]
+    conv = decide(*_glitched(_scaled(cols, area, scale, 1.0), area, scale), area, Stated())  # type: ignore[arg-type]
+    assert conv.scale[0, E] == clean.scale[0, E] == 1.0 / scale and conv.scale[1, E] == 1.0
+    assert conv.scale[1, QUANTITY_CODE["p"]] == clean.scale[1, QUANTITY_CODE["p"]] == 1.0
+
+
 def test_one_reading_per_meter_cannot_tell_a_unit_outside_our_own_format(sample) -> None:  # type: ignore[no-untyped-def]
     area, cols = sample
     idx = np.flatnonzero(cols[1] == E)
