@@ -24,7 +24,7 @@ Check = Callable[[Any], bool]
 
 _IGNORED = {"$schema", "$id", "title", "description", "format", "$comment"}
 _SUPPORTED = _IGNORED | {"type", "const", "enum", "pattern", "minLength", "maxLength", "minimum", "required",
-                         "properties", "additionalProperties", "items", "anyOf"}
+                         "properties", "additionalProperties", "items", "anyOf", "maxItems", "maxProperties"}
 
 
 class UnsupportedSchema(ValueError):
@@ -95,6 +95,12 @@ def compile_schema(schema: dict[str, Any]) -> Check:
         checks.append(lambda v: any(a(v) for a in alts))
     if "items" in schema:
         checks.append(_items_check(schema["items"]))
+    if "maxItems" in schema:
+        n_items = int(schema["maxItems"])
+        checks.append(lambda v: type(v) is not list or len(v) <= n_items)
+    if "maxProperties" in schema:
+        n_props = int(schema["maxProperties"])
+        checks.append(lambda v: type(v) is not dict or len(v) <= n_props)
     if any(k in schema for k in ("required", "properties", "additionalProperties")):
         checks.append(_object_check(schema))
     return _all(checks)

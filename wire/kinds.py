@@ -87,8 +87,14 @@ def _alert_item() -> dict[str, Any]:
     return {"type": "object", "properties": props, "required": [f.name for f in _ALERT_BODY if f.name != "cleared_at"]}
 
 
-def _array(items: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "array", "items": items}
+def _array(items: dict[str, Any], max_items: int | None = None) -> dict[str, Any]:
+    return {"type": "array", "items": items} | ({"maxItems": max_items} if max_items is not None else {})
+
+
+# What one gateway can have: a bus and an area are a series each in the databases (tags), so a payload
+# naming thousands of them is refused (a broken or hostile gateway must not flood the series index).
+MAX_BUSES = 64
+MAX_AREAS = 64
 
 
 _NUMBERS = {"type": ["number", "null"]}
@@ -214,11 +220,12 @@ _HEALTH = (
     string("version", "meterwatch version", required=False),
     json_obj("versions", {"type": "object", "additionalProperties": {"type": "string"}},
              "versions of meterwatch, python and the libraries", required=False),
-    json_obj("buses", _array(_BUS), "per bus: `name`, `reads_ok`, `reads_failed`, `utilisation`, "
+    json_obj("buses", _array(_BUS, MAX_BUSES), f"per bus (at most {MAX_BUSES}): `name`, `reads_ok`, `reads_failed`, `utilisation`, "
              "`round_time_s`, `lateness_s`, `devices_backed_off`"),
     json_obj("outbox", _OUTBOX, "outbox `depth`, `bytes`, `inflight` and cumulative drop counters"),
-    json_obj("engine", {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": {
-        "type": ["number", "object"]}}}, "per area id: the engine's step statistics ("
+    json_obj("engine", {"type": "object", "maxProperties": MAX_AREAS, "additionalProperties": {
+        "type": "object", "additionalProperties": {"type": ["number", "object"]}}},
+             f"per area id (at most {MAX_AREAS}): the engine's step statistics ("
              + ", ".join(f"`{k}`" for k in ENGINE_STATS) + ")", required=False),
     json_obj("counters", {"type": "object", "additionalProperties": {"type": "number"}},
              "the daemon's and the publisher's counters; stored by the collector: "

@@ -15,6 +15,7 @@ from detect.params import Params
 from edge.config.localtime import check_area_offset
 from edge.config.model import AreaConfig, BusConfig, MasterConfig, MeterConfig
 from tomlconf import ConfigError, ConfigIssue, Doc, build
+from wire.kinds import MAX_AREAS
 
 __all__ = ["AreaContext", "build_areas"]
 
@@ -53,6 +54,9 @@ def build_areas(doc: Doc, raw_areas: Any, ctx: AreaContext) -> list[AreaConfig]:
     if not isinstance(raw_areas, list):
         doc.error("area", "expected [[area]] entries (an array of tables; exactly one [[area]] in an area file)")
         return []
+    if len(raw_areas) > MAX_AREAS:
+        doc.error("area", f"{len(raw_areas)} areas: a gateway serves at most {MAX_AREAS} (its health message "
+                          "would be refused by the collector)")
     areas: list[AreaConfig] = []
     for i, raw in enumerate(raw_areas):
         if not isinstance(raw, dict):

@@ -7,6 +7,7 @@ from typing import Any
 from detect.quantities import QUANTITIES
 from edge.config.model import DEFAULT_PLANS, BusConfig, PlanConfig
 from tomlconf import Doc, build
+from wire.kinds import MAX_BUSES
 
 __all__ = ["build_buses", "build_plans"]
 
@@ -16,6 +17,9 @@ def build_buses(doc: Doc, raw_buses: Any) -> list[BusConfig]:
     if not isinstance(raw_buses, list):
         doc.error("bus", "expected [[bus]] entries")
         return []
+    if len(raw_buses) > MAX_BUSES:
+        doc.error("bus", f"{len(raw_buses)} buses: a gateway has at most {MAX_BUSES} (its health message "
+                         "would be refused by the collector)")
     buses: list[BusConfig] = []
     for i, raw in enumerate(raw_buses):
         name = raw.get("name") if isinstance(raw, dict) else None

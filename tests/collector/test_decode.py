@@ -116,3 +116,12 @@ def test_numbers_beyond_float_range_are_unmappable():
         with pytest.raises(Rejected) as e:
             decode_lines(m.topic, data, Rules(prefix=P, max_bytes=10**7))
         assert e.value.reason == "unmappable"
+
+
+def test_a_health_message_naming_thousands_of_buses_is_refused_not_written():
+    """Each bus name is a tag: 2000 invented buses would be 2000 new series from one message."""
+    health = next(m for m in MSGS if m.payload["schema"] == "meterwatch.health/2")
+    bus = health.payload["buses"][0]
+    flood = _with(health.payload, buses=[{**bus, "name": f"rs485-{i}"} for i in range(2000)])
+    with pytest.raises(Rejected, match="buses"):
+        decode(health.topic, flood, prefix=P, max_bytes=10**7)

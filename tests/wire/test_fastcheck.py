@@ -67,3 +67,19 @@ def test_booleans_are_not_numbers_and_whole_floats_are_integers():
     assert check({"n": 3.0, "x": 1})
     assert not check({"n": True})
     assert not check({"x": False})
+
+
+def test_item_and_property_counts_are_bounded_as_jsonschema_bounds_them():
+    """A gateway's health names at most MAX_BUSES buses and MAX_AREAS areas (each a series in the
+    databases); the compiled check refuses more exactly where jsonschema does."""
+    from wire.kinds import MAX_AREAS, MAX_BUSES
+
+    health = SAMPLES["health"]
+    bus = health["buses"][0]
+    area = next(iter(health["engine"].values()))
+    for buses, areas in ((MAX_BUSES, MAX_AREAS), (MAX_BUSES + 1, 1), (1, MAX_AREAS + 1), (2000, 1)):
+        p = {**health, "buses": [{**bus, "name": f"b{i}"} for i in range(buses)],
+             "engine": {f"A{i}": area for i in range(areas)}}
+        ok = buses <= MAX_BUSES and areas <= MAX_AREAS
+        assert compile_schema(json_schema("health"))(p) is ok
+        assert validator("health").is_valid(p) is ok

@@ -105,3 +105,19 @@ def test_docs_config_md_is_generated_from_the_code():
     from edge.config.doc import render
 
     assert (ROOT / "docs/config.md").read_text() == render(), "run: python -m edge.config.doc > docs/config.md"
+
+
+def test_more_buses_than_a_health_message_may_name_is_refused(tmp_path: Path):
+    """The collector refuses a health message naming more than MAX_BUSES buses (each is a series):
+    check-config says so before the gateway ever sends one."""
+    from wire.kinds import MAX_BUSES
+
+    text = _case_text("bad_parity").replace('parity = "X"', 'parity = "E"')
+    extra = "".join(f'\n[[bus]]\nname = "x{i}"\nport = "/dev/ttyX{i}"\nprotocol = "dlt645"\n'
+                    for i in range(MAX_BUSES))
+    head, areas = text.split("[[area]]", 1)
+    with pytest.raises(ConfigError) as info:
+        load_config_text(head + extra + "\n[[area]]" + areas, str(tmp_path / "x.toml"))
+    assert [i.key for i in info.value.issues] == ["bus"]
+    assert f"{MAX_BUSES + 2} buses: a gateway has at most {MAX_BUSES}" in str(info.value.issues[0])
+    load_config_text(head + extra.split("\n[[bus]]", 2)[0] + "\n[[area]]" + areas, str(tmp_path / "y.toml"))
