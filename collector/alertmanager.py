@@ -43,15 +43,38 @@ _MAX_BATCH = 500          # alerts per POST
 _MAX_DRAIN = 1000         # messages taken per turn before posting
 
 
-def feed_topics(prefix: str) -> list[str]:
+def feed_topics(prefix: str, collector_alerts: str = "") -> list[str]:
     """The topics the sink follows: alert events, each area's retained active list and each gateway's
-    retained status (``wire.topics``)."""
-    return filters(prefix, _KINDS)
+    retained status (``wire.topics``), and the collectors' own alerts (message gaps) when given."""
+    return filters(prefix, _KINDS) + ([collector_alerts] if collector_alerts else [])
 
 
-def decode(prefix: str, topic: str, data: bytes, max_bytes: int) -> tuple[str, dict[str, Any]]:
+_GAP_KEYS = {"collector": str, "ts": str, "kind": str, "severity": str, "gateway": str, "topic": str,
+             "first_missing": int, "last_missing": int, "missing": int}
+
+
+def decode_collector_alert(topic: str, data: bytes, max_bytes: int) -> dict[str, Any]:
+    """A collector's own alert (``meterwatch.collector_alert/1``, collector/gaps.py): a message gap."""
+    if len(data) > max_bytes:
+        raise Rejected(topic, "too_large", f"{len(data)} bytes")
+    try:
+        p = json.loads(data)
+    except ValueError as e:
+        raise Rejected(topic, "not_json", str(e)) from None
+    if not isinstance(p, dict) or p.get("schema") != "meterwatch.collector_alert/1":
+        raise Rejected(topic, "schema_unknown", "not a meterwatch.collector_alert/1")
+    bad = [k for k, t in _GAP_KEYS.items() if type(p.get(k)) is not t]
+    if bad or p["kind"] != "message_gap":
+        raise Rejected(topic, "schema_invalid", f"collector alert: {', '.join(bad) or p['kind']}")
+    return p
+
+
+def decode(prefix: str, topic: str, data: bytes, max_bytes: int,
+           collector_alerts: str = "") -> tuple[str, dict[str, Any]]:
     """``(kind, payload)`` of a message the sink follows, after the collector's own checks (JSON, schema,
     topic layout, payload and topic agree: a gateway cannot speak for another); ``Rejected`` otherwise."""
+    if collector_alerts and topic == collector_alerts:
+        return "collector_alert", decode_collector_alert(topic, data, max_bytes)
     a = accept(topic, data, prefix=prefix, max_bytes=max_bytes)
     if a.kind.name not in _KINDS:
         raise Rejected(topic, "topic_unknown", f"{a.kind.name} is not an alert, active list or status")
@@ -96,7 +119,8 @@ class AlertSink:
         self.client = client or AlertmanagerClient(self.am)
         mcfg = dataclasses.replace(cfg.mqtt, client_id=f"{cfg.mqtt.client_id}-alertmanager", shared_group="",
                                    receive_maximum=self.am.receive_maximum)
-        self.feed = _Feed(mcfg, feed_topics(self.prefix))
+        self.collector_alerts = cfg.mqtt.alert_topic    # message gaps, from every collector of the group
+        self.feed = _Feed(mcfg, feed_topics(self.prefix, self.collector_alerts))
         self.clock = clock
         self.counters: Counter[str] = Counter()
         self.last_error = ""
@@ -163,7 +187,7 @@ class AlertSink:
         if msg.generation != self.feed.generation:
             return  # arrived on a connection that is gone: the broker redelivers it
         try:
-            kind, p = decode(self.prefix, msg.topic, msg.payload, self.max_bytes)
+            kind, p = decode(self.prefix, msg.topic, msg.payload, self.max_bytes, self.collector_alerts)
         except Rejected as e:   # the collector's own ingest dead-letters it; the sink counts and skips it
             with self._lock:
                 self.counters[f"invalid_{e.reason}"] += 1
@@ -184,6 +208,8 @@ class AlertSink:
                 return self.book.event(p)
             if kind == "alerts_active":
                 return self.book.active_list(p)
+            if kind == "collector_alert":
+                return self.book.message_gap(p, self.clock(), self.prefix)
             return self.book.status(p, self.clock())
         except (KeyError, ValueError) as e:   # the schema admits it but it makes no sense (e.g. a bad time)
             with self._lock:

@@ -36,6 +36,8 @@ KIND_ZH: dict[str, str] = {
     # raised beside the engine: by the daemon (edge/daemon/port_alerts.py), by the plausibility checks
     # before detection (edge/plausibility/alerts.py)
     "port_unavailable": "抄表端口不可用", "implausible_reading": "读数不合理",
+    # raised by the collectors: a gateway's messages that never arrived (collector/gaps.py)
+    "message_gap": "消息丢失",
 }
 SEVERITY_ZH = {"info": "提示", "warning": "一般", "major": "重要", "critical": "紧急"}
 SUBJECT_ZH = {"transformer": "变压器", "meter": "电表", "branch": "分支", "phase": "相", "gateway": "集中器"}

@@ -31,6 +31,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from collector.alertmanager_model import SEVERITY_ZH, Entry, Presenter, parse_time
+from wire.topics import TopicError
+from wire.topics import parse as parse_topic
 
 __all__ = ["AlertBook", "Change", "Due"]
 
@@ -118,6 +120,40 @@ class AlertBook:
         if (cur is not None and cur.cleared_at is None) or aid in self.done or aid in self.current:
             return []
         return [self._offline(gw, aid, now)]
+
+    def message_gap(self, p: dict[str, Any], now: float, prefix: str) -> list[Change]:
+        """A collector found messages of a gateway missing (``meterwatch.collector_alert/1``): an event,
+        told once — fired, and resolved once it fired ``min_firing_s`` (like an alert raised and cleared
+        at once). Every collector of a shared group may report the same gap: one id per gap."""
+        gw, topic = str(p["gateway"]), str(p["topic"])
+        aid = f"message_gap:{gw}:{topic}:{p['first_missing']}"
+        if aid in self.done or aid in self.current:
+            return []
+        at = min(parse_time(p["ts"]), now)
+        since = self.p.local(at)
+        n, first, last = int(p["missing"]), int(p["first_missing"]), int(p["last_missing"])
+        labels = {"alertname": "message_gap", "severity": str(p["severity"]), "gateway": gw, "alert_id": aid}
+        try:
+            t = parse_topic(prefix, topic)
+        except TopicError:
+            t = None
+        if t is not None and t.area:
+            labels |= {"grid": t.grid, "area": t.area}
+        ann = {"summary": f"集中器 {gw} 的 {n} 条消息未到达采集器（{topic}，序号 {first}–{last}），{since}；"
+                          "请检查 MQTT 服务器的队列上限与会话保留（docs/collector.md）",
+               "summary_en": f"{n} message(s) of gateway {gw} never reached the collectors ({topic}, "
+                             f"topic_seq {first}..{last}); check the broker's queue limits and session expiry",
+               "kind_zh": "消息丢失", "subject": f"集中器 {gw}", "since": since, "value": f"{n} 条",
+               "severity_zh": SEVERITY_ZH.get(str(p["severity"]), str(p["severity"])),
+               "description": f"{topic} 的序号 {first}–{last} 未到达采集器（MQTT 服务器丢弃了它们）；"
+                              "请检查其队列上限与会话保留（docs/collector.md）",
+               "area_name": self.p.area_name(t.grid, t.area) if t is not None and t.area else "所辖台区"}
+        e = Entry(key=f"{aid}|{p['severity']}", alert_id=aid, labels=labels, annotations=ann, starts_at=at,
+                  last_ts=at)
+        self.entries[e.key] = e
+        self.current[aid] = e.key
+        opened = self._touch(e)
+        return [opened, self._clear(e, None, at, note="一次性事件：缺失的消息不会再到达")]
 
     def reconcile(self, held: Iterable[dict[str, Any]], now: float, min_firing_s: float) -> list[Change]:
         """Alertmanager's active meterwatch alerts (GET /api/v2/alerts) after a restart: adopt the

@@ -331,3 +331,22 @@ def test_another_gateway_naming_the_same_area_neither_clears_nor_hides_its_alert
     post_all(b, NOW + 120, min_firing_s=0.0)                             # gw-2's alert: fired, then resolved
     assert b.active_list(SER.alerts_active([overload], T0 + 30)) == []   # gw-1 still lists it: no change
     assert b.active() == 1 and not b.dirty
+
+
+def test_a_message_gap_is_told_once_fired_then_resolved_whichever_collector_reports_it():
+    b = book()
+    gap = {"schema": "meterwatch.collector_alert/1", "collector": "col-1", "ts": "2026-07-15T09:16:00Z",
+           "kind": "message_gap", "severity": "warning", "gateway": "gw-1", "topic": f"{P}/gw-1/jinli-1/A01/alert",
+           "first_missing": 3, "last_missing": 4, "missing": 2, "message": "2 message(s) never arrived"}
+    assert len(b.message_gap(gap, NOW, P)) == 2                                  # opened and cleared at once
+    assert b.message_gap({**gap, "collector": "col-2"}, NOW, P) == []           # the same gap, told once
+    ((doc, resolved),) = post_all(b, NOW)                                        # fired first ...
+    assert not resolved and doc["labels"] == {"alertname": "message_gap", "severity": "warning", "gateway": "gw-1",
+                                              "alert_id": f"message_gap:gw-1:{P}/gw-1/jinli-1/A01/alert:3",
+                                              "grid": "jinli-1", "area": "A01"}
+    assert doc["annotations"]["kind_zh"] == "消息丢失" and doc["annotations"]["area_name"] == "锦里1号台区"
+    assert [r for _d, r in post_all(b, NOW + 41)] == [True]                      # ... resolved after min_firing_s
+    assert b.message_gap(gap, NOW + 50, P) == []                                  # a redelivery: done
+    other = {**gap, "topic": f"{P}/gw-1/health", "first_missing": 9}             # a gateway topic: no area
+    ((key, _v), _clear) = b.message_gap(other, NOW + 60, P)
+    assert "area" not in b.entries[key].labels and b.entries[key].annotations["area_name"] == "所辖台区"

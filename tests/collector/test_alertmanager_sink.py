@@ -152,3 +152,29 @@ def test_a_restarted_sink_rebuilds_from_the_retained_lists_and_resolves_what_is_
             assert sink.snapshot()["counters"]["reconciled"] == 1
             wait(lambda: sink.snapshot()["unacked"] == 0, 10, "the queued messages acknowledged")
     pub.close()
+
+
+def test_a_message_gap_reaches_the_platform_operators_once_even_when_every_collector_reports_it(
+        tmp_path: Path, mosquitto: Any, receiver: Receiver) -> None:
+    """The collectors publish each gap on their alert topic (collector/gaps.py); the sink forwards it to
+    Alertmanager, whose example routes it to the platform's operators by e-mail — told once although
+    both collectors of a shared group may report it."""
+    pub = Publisher(mosquitto.port)
+    with Alertmanager.running(tmp_path / "am", am_config(receiver)) as am:
+        cfg = sink_config(mosquitto.url, am.url)
+        with running_sink(cfg) as sink:
+            gap = {"schema": "meterwatch.collector_alert/1", "ts": "2026-12-04T08:00:00.000Z",
+                   "kind": "message_gap", "severity": "warning", "gateway": "gw-7",
+                   "topic": f"meterwatch/v2/gw-7/{GRID}/{AREA}/summary/interval", "payload_kind": "interval",
+                   "first_missing": 41, "last_missing": 57, "missing": 17,
+                   "message": "17 message(s) never arrived"}
+            for collector in ("col-1", "col-2"):
+                pub.send(cfg.mqtt.alert_topic, {**gap, "collector": collector})
+            pub.send(cfg.mqtt.alert_topic, {**gap, "collector": "col-1", "missing": "many"})   # refused
+            wait(lambda: any("消息丢失" in n.text for n in receiver.of("email")), 15, "gap e-mail")
+            time.sleep(3)     # one more group_interval: nothing else may arrive
+            assert sink.counters["invalid_schema_invalid"] == 1
+        mails = [n.text for n in receiver.of("email")]
+        assert len(mails) == 1 and "对象：集中器 gw-7" in mails[0] and "数值：17 条" in mails[0], mails
+        assert "summary/interval 的序号 41–57 未到达采集器" in mails[0] and not receiver.of("wecom")
+    pub.close()

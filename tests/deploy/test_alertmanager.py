@@ -28,7 +28,7 @@ def amtool(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 def test_the_example_passes_amtool_check_config_and_a_broken_copy_does_not(tmp_path):
     out = amtool("check-config", str(CONFIG)).stdout
-    assert "SUCCESS" in out and "4 inhibit rules" in out and "4 receivers" in out and "1 templates" in out
+    assert "SUCCESS" in out and "4 inhibit rules" in out and "5 receivers" in out and "1 templates" in out
     broken = tmp_path / "alertmanager.yml"
     broken.write_text(CONFIG.read_text(encoding="utf-8").replace("receiver: dispatch-sms", "receiver: nobody"))
     (tmp_path / "meterwatch.tmpl").write_text((DIR / "meterwatch.tmpl").read_text(encoding="utf-8"))
@@ -42,6 +42,7 @@ def test_the_example_passes_amtool_check_config_and_a_broken_copy_does_not(tmp_p
     ("alertname=overload severity=major grid=jinli-1 area=A01", "line-wecom-jinli-1"),
     ("alertname=cover_open severity=warning grid=jinli-1 area=A01", "theft-loss-email"),
     ("alertname=gateway_offline severity=major grid=other gateway=gw-7", "line-wecom"),
+    ("alertname=message_gap severity=warning grid=jinli-1 area=A01 gateway=gw-7", "platform-email"),
 ])
 def test_routes_send_each_kind_to_its_team(labels, receivers):
     out = amtool("config", "routes", "test", f"--config.file={CONFIG}", *labels.split()).stdout
