@@ -19,6 +19,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if SERVICE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
+        if "tests/bench/" in item.nodeid.replace("\\", "/"):
+            item.add_marker(pytest.mark.slow)   # benchmark smoke tests run whole scripts: `make test` only
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import tomllib
 
 import detect.quantities as dq
@@ -22,6 +23,7 @@ def read_rows(path: Path) -> list[list[str]]:
     return rows[1:]
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_files_and_another_seed_differs(tmp_path: Path) -> None:
     cfg = load_sim_config(SCENARIO_DIR / "theft.toml")
     export(cfg, tmp_path / "a", 3)
@@ -51,6 +53,7 @@ def test_readings_use_the_quantity_vocabulary_in_time_order_at_the_cadences(tmp_
     assert e == sorted(e) and e[-1] > e[0]
 
 
+@pytest.mark.slow
 def test_balance_file_closes_for_every_interval_and_matches_master_energy(tmp_path: Path) -> None:
     export(load_sim_config(SCENARIO_DIR / "records.toml"), tmp_path, 2)
     b = np.genfromtxt(tmp_path / "balance.csv", delimiter=",", names=True)
