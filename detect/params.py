@@ -172,7 +172,7 @@ class TheftParams:
     drop_z: float = p(3.0, lo=0.5, hi=100, doc="drop evidence starts at this many standard deviations of the meter's own daily scatter (full at twice)")
     drop_max_explained: float = p(1.5, lo=1, hi=10, doc="... and counts only while the drop is at most this many times the NTL rise")
     drop_min_share: float = p(0.25, lo=0, hi=1, doc="... in full when it accounts for at least this share of the rise (proportionally less below)")
-    voltage_z: float = p(2.0, lo=0.5, hi=100, doc="voltage evidence starts at this correlation z of unexplained drop and current (full at twice)")
+    voltage_z: float = p(1.5, lo=0.5, hi=100, doc="voltage evidence starts at this correlation z of unexplained drop and current (full at twice)")
     voltage_min_ohm: float = p(0.02, lo=0, hi=10, unit="Ω", doc="... with at least this much unexplained drop per ampere of the phase's unexplained current")
     voltage_days: int = p(7, lo=1, hi=30, unit="d", doc="... over this many days of hourly means")
     low_energy_kwh: float = p(0.2, lo=0, hi=1000, unit="kWh", doc="meters that registered less than this on the day are checked for unmetered current in their voltage")
@@ -206,6 +206,7 @@ class TechLossParams:
     day_rise_min_pp: float = p(0.15, lo=0, hi=100, unit="pp", doc="... and the day's rise at least this (pp of the phase's supply)")
     phase_excess_pp: float = p(0.6, lo=0, hi=100, unit="pp", doc="ntl_phase: a phase's daily NTL % above the median phase's by this much ...")
     phase_excess_days: int = p(2, lo=1, hi=30, unit="d", doc="... on this many days in a row")
+    phase_excess_fast_pp: float = p(1.2, lo=0, hi=100, unit="pp", doc="... or on one day by at least this much above the median phase and above zero (a theft present from the start has no earlier day to wait for)")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,6 +1,8 @@
 """The daily alarms on non-technical loss (docs/lineloss.md §4), per phase: ``ntl_rise`` (a change point:
 a phase's NTL left its own baseline) and ``ntl_phase`` (one phase loses far more than the others — a theft
-already present when monitoring began has no change point, but it sits on one phase).
+already present when monitoring began has no change point, but it sits on one phase: ``phase_excess_pp``
+above the median phase on ``phase_excess_days`` days in a row, or ``phase_excess_fast_pp`` on one day, as
+such a theft has no earlier day to wait for and the first day of monitoring is partial).
 
 Channels: phases A, B, C (the master's per-phase energy against the meters on each phase), or the area
 total when the master gives no per-phase values. Each channel's daily NTL is
@@ -67,6 +69,7 @@ class NtlDay:
     baseline_pct: F64      # (4,) the baseline each rising channel is measured against
     excess: npt.NDArray[np.bool_]   # (3,) phases in ntl_phase (after today)
     phase_excess_pp: F64   # (3,) each phase's NTL % above the median phase today
+    excess_days: I64       # (3,) days in a row each phase stood ``phase_excess_pp`` above the median
 
 
 def alarms(ctx: AreaContext) -> list[AlarmSpec]:
@@ -144,9 +147,14 @@ def close_day(ctx: AreaContext, st: NtlState, end: float, date: str, ntl_kwh: F6
     spread = pct[:3] - np.median(pct[:3]) if phases_known else np.full(3, np.nan)
     over = phases_known & (spread >= tp.phase_excess_pp)
     st.excess_run[:] = np.where(over, st.excess_run + 1, 0)
-    excess = st.excess_run >= tp.phase_excess_days
+    # one day is enough far above the others — and above zero: phases that lose less than nothing (a meter or
+    # master fault, not a level a theft could be measured from) do not make an ordinary phase stand out
+    fast = phases_known & (pct[:3] - max(float(np.median(pct[:3])), 0.0) >= tp.phase_excess_fast_pp) \
+        if phases_known else np.zeros(3, np.bool_)
+    excess = (st.excess_run >= tp.phase_excess_days) | fast
     out = NtlDay(day=day, pct=pct, rising=rising.copy(), onset=st.onset.copy(),
-                 baseline_pct=st.mu.copy(), excess=excess.copy(), phase_excess_pp=spread)
+                 baseline_pct=st.mu.copy(), excess=excess.copy(), phase_excess_pp=spread,
+                 excess_days=st.excess_run.copy())
     conds = (_rise_condition(st, out, end, date, was, ntl_kwh, supply_kwh),
              _phase_condition(ctx, out, end, date, phases_known))
     return st, out, Seen(conditions=conds, fields={"ntl_phase_pct": [_num(x) for x in pct[:3]]})
@@ -197,7 +205,7 @@ def _phase_condition(ctx: AreaContext, d: NtlDay, end: float, date: str, known: 
         off=~(spread >= tp.phase_excess_pp / 2), valid=np.full(3, known), values=np.nan_to_num(spread),
         threshold=tp.phase_excess_pp, unit="pp", updates=False, severity=lambda _x: "major",
         evidence=lambda k: {"date": date, "ntl_pct": [_num(x) for x in d.pct[:3]], "above_median_pp": float(spread[k]),
-                            "days": int(tp.phase_excess_days)},
+                            "days": int(d.excess_days[k])},
         describe=lambda s, k, x: (f"phase {PHASES[k]} loses {x:.2f} pp of its supply more than the other phases "
                                   f"on {date} (unmetered load on that phase?)" if s != "cleared"
                                   else f"phase {PHASES[k]} loss back in line with the other phases on {date}"))

@@ -208,12 +208,11 @@ def _voltage(ctx: AreaContext, st: SuspectState, nd: NtlDay, k_end: int, ev: Evi
     ntl = np.where(ok[:, None], st.v_ntl[rows], np.nan).astype(np.float64)
     per_h = 3600 // ctx.params.interval_s
     h = len(ks) // per_h
-    blocks = du[-h * per_h:].reshape(h, per_h, -1) if h else du[:0].reshape(0, per_h, du.shape[1])
-    read = np.isfinite(blocks).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):        # an hour never read is NaN, quietly
-        du_h = np.where(read > 0, np.nansum(blocks, axis=1) / np.maximum(read, 1), np.nan)
-    cur_h = ntl[-h * per_h:].reshape(h, per_h, 3).sum(axis=1) / (per_h * ctx.params.interval_s / 3600.0) \
-        * 1000.0 / U_NOMINAL_V if h else ntl[:0]
+    du_h = _hourly_mean(du[len(du) - h * per_h:].reshape(h, per_h, -1), 1)
+    # the phase's unexplained current: its mean interval NTL over the hour's known intervals (an interval
+    # with a meter unread and not yet estimable has no NTL; half the hour known is enough)
+    cur_h = _hourly_mean(ntl[len(ntl) - h * per_h:].reshape(h, per_h, 3), (per_h + 1) // 2) \
+        / (ctx.params.interval_s / 3600.0) * 1000.0 / U_NOMINAL_V
     group = el.branch * 3 + el.phase
     corr, beta, n = np.empty(len(el.meter)), np.empty(len(el.meter)), np.empty(len(el.meter), np.int64)
     ctx.ops["evidence"].voltage_excess(np.ascontiguousarray(du_h), np.ascontiguousarray(cur_h[:, el.phase]),
@@ -233,6 +232,14 @@ def _voltage(ctx: AreaContext, st: SuspectState, nd: NtlDay, k_end: int, ev: Evi
         excess = float(nd.phase_excess_pp[p]) / 100.0 * float(phase_sup[p])
         if len(here) and math.isfinite(excess) and excess > 0:
             ev.stolen[here] = excess / len(here)
+
+
+def _hourly_mean(blocks: F64, min_read: int) -> F64:
+    """(H, per_h, X) interval values → (H, X) hourly means of the known ones; NaN with fewer than
+    ``min_read`` known."""
+    read = np.isfinite(blocks).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(read >= max(min_read, 1), np.nansum(blocks, axis=1) / np.maximum(read, 1), np.nan)
 
 
 def _correlation(ctx: AreaContext, st: SuspectState, nd: NtlDay, k_end: int, ev: Evidence) -> None:

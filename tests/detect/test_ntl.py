@@ -7,7 +7,8 @@ import time
 
 import numpy as np
 
-from tests.detect.lossarea import LossArea
+from detect.params import TechLossParams
+from tests.detect.lossarea import T0, LossArea, params
 
 
 def test_a_theft_on_one_phase_raises_ntl_rise_on_that_phase_at_its_change_point() -> None:
@@ -30,11 +31,23 @@ def test_a_theft_on_one_phase_raises_ntl_rise_on_that_phase_at_its_change_point(
 def test_a_theft_present_from_the_start_raises_ntl_phase_not_ntl_rise() -> None:
     la = LossArea(n=18, seed=6, phase_power=True)
     la.metered[4] = 0.0                          # a full bypass on meter 4 (phase B) before monitoring began
-    la.run_days(3.02)
+    la.run_days(1.02)
     assert not la.raised("ntl_rise")
     (phase,) = la.raised("ntl_phase")
+    # far above phase_excess_fast_pp: the first day is enough
     assert phase.subject_type == "phase" and phase.subject_id == "B"
-    assert phase.evidence["above_median_pp"] > 0.6 and phase.evidence["days"] == 2
+    assert phase.evidence["above_median_pp"] > 1.2 and phase.evidence["days"] == 1
+    assert phase.ts == T0 + 86400
     la.metered[4] = 1.0                          # caught and repaired: the phase back in line clears it
     la.run_days(1.02)
     assert [a.subject_id for a in la.cleared("ntl_phase")] == ["B"]
+
+
+def test_a_phase_excess_below_the_one_day_level_needs_two_days_in_a_row() -> None:
+    la = LossArea(n=18, seed=6, phase_power=True, prm=params(tech_loss=TechLossParams(phase_excess_fast_pp=50.0)))
+    la.metered[4] = 0.0
+    la.run_days(1.02)
+    assert not la.raised("ntl_phase")            # one day above phase_excess_pp, below the one-day level
+    la.run_days(1.0)
+    (phase,) = la.raised("ntl_phase")
+    assert phase.subject_id == "B" and phase.evidence["days"] == 2 and phase.ts == T0 + 2 * 86400

@@ -32,3 +32,15 @@ def test_a_healthy_area_lists_nobody() -> None:
     la.run_days(3.02)
     assert all(not d["suspects"] for d in la.of_kind("daily"))
     assert not la.raised("theft_suspect") and np.isfinite(la.of_kind("daily")[-1]["ntl_phase_pct"]).all()
+
+
+
+def test_an_hour_with_an_unread_interval_keeps_the_mean_of_the_others() -> None:
+    from detect.stages.suspects import _hourly_mean
+
+    nan = np.nan
+    blocks = np.array([[[1.0], [2.0], [nan], [3.0]],      # one interval unknown: the mean of the other three
+                       [[nan], [nan], [nan], [4.0]],      # one of four known: too few for the phase current
+                       [[nan], [nan], [nan], [nan]]])
+    assert np.allclose(_hourly_mean(blocks, 2)[:1, 0], [2.0]) and np.isnan(_hourly_mean(blocks, 2)[1:, 0]).all()
+    assert np.allclose(_hourly_mean(blocks, 1)[:2, 0], [2.0, 4.0]) and np.isnan(_hourly_mean(blocks, 1)[2, 0])
