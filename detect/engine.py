@@ -32,7 +32,7 @@ from detect.backend import backend
 from detect.batch import ReadingBatch
 from detect.clock import EngineClock
 from detect.columns import Columns
-from detect.context import AreaContext
+from detect.context import AmbientSeries, AreaContext
 from detect.moments import DayMoment, IntervalMoment, PollMoment
 from detect.observe import AlarmSpec, Observed
 from detect.params import Params
@@ -94,11 +94,11 @@ class Engine:
     """Streaming detection for one transformer area."""
 
     def __init__(self, area: Area, params: Params | None = None, *, backend_name: str | None = None,
-                 detectors: Sequence[ModuleType] = DETECTORS) -> None:
+                 detectors: Sequence[ModuleType] = DETECTORS, ambient: AmbientSeries | None = None) -> None:
         self.area = area
         self.params = params or Params()
         self.backend_name = backend_name or backend()
-        ctx = self.ctx = AreaContext.build(area, self.params, self.backend_name)
+        ctx = self.ctx = AreaContext.build(area, self.params, self.backend_name, ambient)
         n_slots = math.ceil(self.params.lateness_s / self.params.interval_s) + 2
         # one state per stage that keeps one; only that stage changes it
         self.clock = EngineClock.fresh(n_slots)
@@ -204,13 +204,15 @@ class Engine:
 
     @classmethod
     def restore(cls, blob: bytes, *, area: Area | None = None, params: Params | None = None,
-                backend_name: str | None = None, detectors: Sequence[ModuleType] = DETECTORS) -> Engine:
+                backend_name: str | None = None, detectors: Sequence[ModuleType] = DETECTORS,
+                ambient: AmbientSeries | None = None) -> Engine:
         """Rebuild an engine from ``snapshot()`` bytes (of this version or an earlier one). The area and
         parameters are in the snapshot; pass them to override (the shapes must still fit: same meters and
-        branches). A detector the snapshot has no state of starts fresh."""
+        branches). A detector the snapshot has no state of starts fresh. An ambient series is not in the
+        snapshot: pass it again."""
         header, arrays = snapshot.unpack(blob)
         eng = cls(area or snapshot.area_of(header, arrays), params or snapshot.params_from_dict(header["params"]),
-                  backend_name=backend_name, detectors=detectors)
+                  backend_name=backend_name, detectors=detectors, ambient=ambient)
         for name in STATE_ATTRS:
             fresh = getattr(eng, name)
             setattr(eng, name, type(fresh).restore(arrays, fresh))

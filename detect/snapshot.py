@@ -68,7 +68,10 @@ def params_from_dict(d: dict[str, Any]) -> Params:
         value = d[f.name]
         sub = f.default_factory if f.default_factory is not dataclasses.MISSING else None
         if isinstance(value, dict) and sub is not None:
-            kwargs[f.name] = type(sub())(**value)
+            group = type(sub())
+            known = {g.name for g in dataclasses.fields(group)}     # a key of another version is left out
+            kwargs[f.name] = group(**{k: tuple(v) if isinstance(v, list) else v for k, v in value.items()
+                                      if k in known})
         else:
             kwargs[f.name] = value
     return Params(**kwargs)

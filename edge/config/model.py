@@ -134,7 +134,8 @@ class PlanConfig:
 class TransformerConfig:
     rated_kva: float = f(lo=1, hi=10_000)
     lv_voltage: float = f(400.0, lo=100, hi=1000, doc="LV line-to-line voltage (V)")
-    cooling: str = f("ONAN", choices=("ONAN", "ONAF", "dry"))
+    cooling: str = f("ONAN", choices=("ONAN", "ONAF", "OFAF", "ODAF", "AN", "AF", "dry"),
+                     doc="oil: ONAN ONAF OFAF ODAF (IEC 60076-7); dry type: AN AF (IEC 60076-12; \"dry\" = AN)")
 
 
 @dataclass(frozen=True, kw_only=True)
