@@ -139,6 +139,8 @@ class OutageParams:
     area_silent_min_due: float = p(2.0, lo=0.1, hi=1000, doc="... or this many meter reads due since the master went silent and none came")
     balance_fraction: float = p(0.5, lo=0, hi=1, doc="master power must drop by this share of the silent meters' load for a branch outage")
     balance_min_kw: float = p(0.5, lo=0, hi=1000, unit="kW", doc="below this expected drop the balance cannot tell (comm failure assumed)")
+    check_s: float = p(10.0, lo=1, hi=600, unit="s",
+                       doc="who is silent is judged at every multiple of this on event time (replay and live alike)")
 
 
 @dataclass(frozen=True, kw_only=True)

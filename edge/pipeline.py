@@ -206,16 +206,32 @@ class AreaRunner:
         self.stats.last_advance_ms = ms
         self.stats.max_advance_ms = max(self.stats.max_advance_ms, ms)
         self.stats.steps += 1
+        return await self._store(out, force_snapshot)
+
+    async def finish(self, ts: float) -> int:
+        """The end of the data (replay): the active alerts at ``ts`` if they changed since the engine last
+        put them out (it does after the readings it puts through its stages)."""
+        self.engine.mark_active(ts)
+        return await self._store(self.engine.drain(), False)
+
+    def _messages(self, out: Output) -> tuple[list[Outgoing], int]:
+        """The engine's output in its order, then the plausibility alerts raised since the last step (with
+        the active list after them, at the last one's time). Returns the messages and the alert count."""
         device_alerts = self.plausibility.take_alerts()
+        msgs = self.serializer.in_order(out, self.plausibility.active_alerts(), self.extra_active())
         if device_alerts:
-            out = Output(alerts=[*out.alerts, *device_alerts], summaries=out.summaries)
-        active = [*sorted([*self.engine.active_alerts(), *self.plausibility.active_alerts()],
-                          key=lambda a: (a.raised_at, a.alert_id)), *self.extra_active()]
-        msgs = self.serializer.output(out, active=active, ts=ts)
+            tail = Output(alerts=device_alerts)
+            active = [*sorted([*self.engine.active_alerts(), *self.plausibility.active_alerts()],
+                              key=lambda a: (a.raised_at, a.alert_id)), *self.extra_active()]
+            msgs += self.serializer.output(tail, active=active, ts=max(a.ts for a in device_alerts))
+        return msgs, len(out.alerts) + len(device_alerts)
+
+    async def _store(self, out: Output, force_snapshot: bool) -> int:
+        msgs, n_alerts = self._messages(out)
         items = [m for m in msgs if self._wanted(m.kind)]
         state: dict[str, bytes] | None = None
         due = time.monotonic() - self._last_snapshot_s >= self.snapshot_interval_s
-        if self.snapshots and (out.alerts or force_snapshot or (due and items)):
+        if self.snapshots and (n_alerts or force_snapshot or (due and items)):
             t1 = time.perf_counter()
             state = {self.state_key: self.snapshot()}
             self.stats.last_snapshot_ms = (time.perf_counter() - t1) * 1000.0
@@ -238,5 +254,5 @@ class AreaRunner:
                     await self.sink.submit_many([], state=state)
                 items = kept
         self.stats.messages += len(items)
-        self.stats.alerts += len(out.alerts)
+        self.stats.alerts += n_alerts
         return len(items)

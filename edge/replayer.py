@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -18,12 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
+
 from detect.area import Area
 from detect.batch import ReadingBatch
 from detect.params import Params
 from edge.imports import ImportOptions, Readings
 from edge.pipeline import AreaRunner
 from edge.plausibility import Limits
+from edge.replay import ReadingBatch as ReplayBatch
 from edge.replay import ReplayStats, read_batches
 from wire import KINDS, Outgoing, format_msg_id, stamp
 from wire.topics import DEFAULT_PREFIX
@@ -98,6 +102,18 @@ class ReplayResult:
         return out
 
 
+def window_end(b: ReplayBatch, area: Area, params: Params) -> float:
+    """How far event time may advance after window ``b`` (docs/replay.md, "Time"): to its end, unless a
+    master poll may go on into the next window (its last reading within ``master_group_s`` of the end):
+    then to just before that poll, which the next window completes."""
+    m = b.ts[b.device == area.master_index]
+    if not len(m) or m[-1] <= b.t_end - params.master_group_s:
+        return b.t_end
+    gaps = np.flatnonzero(np.diff(m) > params.master_group_s)
+    start = m[gaps[-1] + 1] if len(gaps) else m[0]
+    return float(np.nextafter(start, -math.inf))
+
+
 def replay(area: Area, params: Params, path: str | Path, out: IO[str] | None, *,
            progress: IO[str] | None = None, gateway: str = "replay", topic_prefix: str = DEFAULT_PREFIX,
            batch_s: float = 3600.0, reorder_s: float = 300.0,
@@ -124,13 +140,21 @@ def replay(area: Area, params: Params, path: str | Path, out: IO[str] | None, *,
     t0 = time.perf_counter()
 
     async def go() -> None:
-        # Event time follows the data: each window is advanced to its end. No flush past the last reading:
-        # that would be a silence the data does not contain (master_offline / outage_area); the last
-        # interval also lacks the reading at its closing bound, so it could not be computed anyway.
+        # Event time follows the data: each window is advanced to its end (or just before a master poll
+        # it splits), once the next window is read. No flush past the last reading: that would be a silence
+        # the data does not contain (master_offline / outage_area).
+        held: ReplayBatch | None = None
+        last = -math.inf
         for b in read_batches(path, area, batch_s=batch_s, reorder_s=reorder_s, stats=result.stats,
                               progress=progress, options=options, readings=readings):
+            if held is not None:
+                await runner.step(window_end(held, area, params))
             runner.feed_batch(ReadingBatch(device=b.device, quantity=b.quantity, value=b.value, ts=b.ts))
-            await runner.step(b.t_end)
+            last = max(last, float(b.ts.max())) if len(b) else last
+            held = b
+        if held is not None and math.isfinite(last):
+            await runner.step(last)
+            await runner.finish(last)
 
     asyncio.run(go())
     result.seconds = time.perf_counter() - t0
