@@ -132,8 +132,8 @@ class OutageParams:
     master_cadence_s: float = p(60.0, lo=1, hi=3600, unit="s", doc="expected master poll cadence until learned")
     meter_cadence_s: float = p(900.0, lo=1, hi=86400, unit="s", doc="expected meter read cadence until learned")
     cadence: str = p("learn", choices=("learn", "fixed"),
-                     doc="learn each device's read cadence from its reads, or use the two above as given "
-                         "(the daemon fixes them from its reading plans)")
+                     doc="learn each device's read cadence from its reads (the daemon seeds the two above from "
+                         "its reading plans), or use them as given")
     dead_voltage_pct: float = p(10.0, lo=0, hi=100, unit="%", doc="a meter voltage below this % of nominal = no supply")
     area_silent_fraction: float = p(0.9, lo=0.1, hi=1, doc="master silent and this fraction of meters silent = area outage")
     area_silent_min_due: float = p(2.0, lo=0.1, hi=1000, doc="... or this many meter reads due since the master went silent and none came")

@@ -228,7 +228,8 @@ class Config:
 
 DEFAULT_PLANS: dict[str, dict[str, Any]] = {
     "master_realtime": {"device_class": "master", "interval_s": 5, "priority": 0, "deadline_s": 5,
-                        "quantities": ("u_a", "u_b", "u_c", "i_a", "i_b", "i_c", "i_n", "p", "q", "pf", "e_fwd", "e_rev")},
+                        "quantities": ("u_a", "u_b", "u_c", "i_a", "i_b", "i_c", "i_n", "p", "q", "pf", "e_fwd", "e_rev",
+                                       "t_amb")},
     "master_daily": {"device_class": "master", "interval_s": 86400, "offset_s": 900, "priority": 1,
                      "quantities": ("e_fwd_daily",)},
     "meter_interval": {"device_class": "meter", "interval_s": 900, "priority": 3,
