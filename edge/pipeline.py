@@ -23,6 +23,7 @@ import numpy as np
 from detect import Engine, ReadingBatch
 from detect.alarms import Alert
 from detect.area import PHASES, Area
+from detect.context import AmbientSeries
 from detect.engine import Output
 from detect.params import Params
 from detect.quantities import QUANTITY_CODE
@@ -96,14 +97,15 @@ class AreaRunner:
                  sink: MessageSink, saved_state: bytes | None = None,
                  snapshot_interval_s: float = 300.0, publish_realtime: bool = True,
                  publish_meters_interval: bool = True, snapshots: bool = True,
-                 plausibility: Limits | None = None) -> None:
+                 plausibility: Limits | None = None, ambient: AmbientSeries | None = None) -> None:
         self.area = area
         self.params = params
         self.sink = sink
+        self.ambient = ambient
         self.state_key = f"engine:{area.id}"
         self.plausibility = Plausibility(area, plausibility or Limits.build(
             area, rollover_kwh=params.register_rollover_kwh))
-        self.engine = self._restore(saved_state) if saved_state else Engine(area, params)
+        self.engine = self._restore(saved_state) if saved_state else Engine(area, params, ambient=ambient)
         self.serializer = Serializer(gateway=gateway, grid=area.grid or "default", area=area.id,
                                      topic_prefix=topic_prefix, meters=meter_places(area))
         self.snapshot_interval_s = snapshot_interval_s
@@ -119,11 +121,11 @@ class AreaRunner:
     def _restore(self, blob: bytes) -> Engine:
         engine_blob, plaus_blob = unpack_state(blob)
         try:
-            eng = Engine.restore(engine_blob, area=self.area, params=self.params)
+            eng = Engine.restore(engine_blob, area=self.area, params=self.params, ambient=self.ambient)
             log.info("area %s: engine state restored (%d active alerts)", self.area.id, len(eng.active_alerts()))
         except Exception as exc:  # a snapshot from another version or a changed area: start fresh, loudly
             log.error("area %s: saved engine state not usable (%s); starting with fresh state", self.area.id, exc)
-            return Engine(self.area, self.params)
+            return Engine(self.area, self.params, ambient=self.ambient)
         if plaus_blob is not None:
             try:
                 self.plausibility.restore(plaus_blob)

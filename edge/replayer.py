@@ -23,6 +23,7 @@ import numpy as np
 
 from detect.area import Area
 from detect.batch import ReadingBatch
+from detect.context import AmbientSeries
 from detect.params import Params
 from edge.imports import ImportOptions, Readings
 from edge.pipeline import AreaRunner
@@ -119,11 +120,12 @@ def replay(area: Area, params: Params, path: str | Path, out: IO[str] | None, *,
            batch_s: float = 3600.0, reorder_s: float = 300.0,
            on_message: Callable[[str, dict[str, Any]], None] | None = None,
            options: ImportOptions | None = None, readings: Readings | None = None,
-           plausibility: Limits | None = None) -> ReplayResult:
+           plausibility: Limits | None = None, ambient: AmbientSeries | None = None) -> ReplayResult:
     """Run the export ``readings`` through the engine of ``area``; JSON lines to ``out`` (None: count only).
     ``options`` say how to read it (mapping, zone); an export already opened may be passed as ``readings``
     (its stats become the result's). ``plausibility``: the area's limits (``edge.plausibility.limits_for``);
-    default: the defaults for its meters."""
+    default: the defaults for its meters. ``ambient``: an ambient series for the thermal model
+    (``meterwatch replay --ambient``)."""
     stats = readings.stats if readings is not None and isinstance(readings.stats, ReplayStats) else ReplayStats()
     result = ReplayResult(stats=stats)
 
@@ -136,7 +138,7 @@ def replay(area: Area, params: Params, path: str | Path, out: IO[str] | None, *,
 
     sink = JsonlSink(out, seen, gateway=gateway)
     runner = AreaRunner(area, params, gateway=gateway, topic_prefix=topic_prefix, sink=sink, snapshots=False,
-                        plausibility=plausibility)
+                        plausibility=plausibility, ambient=ambient)
     t0 = time.perf_counter()
 
     async def go() -> None:
