@@ -125,3 +125,24 @@ def test_an_ambient_file_with_bad_lines_is_refused_naming_them(tmp_path: Path) -
     p.write_text("time,temp\n", encoding="utf-8")
     with pytest.raises(AmbientFileError, match="line 1 must be the header ts,t_amb"):
         load_ambient(p)
+
+
+def test_a_transformer_only_area_is_accepted_and_replays(tmp_path: Path) -> None:
+    """An area with no customer meters (monitoring the transformer terminal only)."""
+    cfg = load_sim_config(SCENARIOS / "heatwave.toml")
+    cfg = dataclasses.replace(cfg, area=dataclasses.replace(cfg.area, customers=24),
+                              export=dataclasses.replace(cfg.export, master_s=300))
+    export(cfg, tmp_path, 2)
+    text = (tmp_path / "area.toml").read_text(encoding="utf-8")
+    text = text.replace('meters_csv = "meters.csv"\n', "").replace('branches = ["B1", "B2", "B3", "B4"]\n', "")
+    (tmp_path / "ttu_only.toml").write_text(text, encoding="utf-8")
+    lines = (tmp_path / "readings.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (tmp_path / "master.csv").write_text("".join(x for x in lines if ",M0" not in x), encoding="utf-8")
+    area, params = load_area_file(tmp_path / "ttu_only.toml")
+    assert area.n_meters == 0
+    kinds: dict[str, int] = {}
+    res = replay(area, params, tmp_path / "master.csv", None,
+                 on_message=lambda _t, p: kinds.__setitem__(p["schema"], kinds.get(p["schema"], 0) + 1))
+    assert res.stats.rejected == 0
+    assert kinds["meterwatch.realtime/1"] == 2 * 288 and kinds["meterwatch.daily/1"] >= 1
+    assert kinds["meterwatch.interval/1"] >= 190
