@@ -27,7 +27,8 @@ class Area:
     name: str = ""
     grid: str = ""
     rated_kva: float
-    lv_voltage_v: float = 400.0                 # line-to-line
+    lv_voltage_v: float = 400.0                 # rated, line-to-line (the rated current)
+    nominal_v: float = 220.0                    # LV system nominal, phase-to-neutral (voltage quality)
     cooling: str = "ONAN"
     meter_ids: tuple[str, ...]
     meter_phase: npt.NDArray[np.int8]           # 0/1/2 = A/B/C, 3 = three-phase
@@ -45,8 +46,8 @@ class Area:
             arr = getattr(self, name)
             if arr.shape != (n,):
                 raise ValueError(f"area {self.id}: {name} has shape {arr.shape}, expected ({n},)")
-        if self.rated_kva <= 0 or self.lv_voltage_v <= 0:
-            raise ValueError(f"area {self.id}: rated_kva and lv_voltage_v must be > 0")
+        if self.rated_kva <= 0 or self.lv_voltage_v <= 0 or self.nominal_v <= 0:
+            raise ValueError(f"area {self.id}: rated_kva, lv_voltage_v and nominal_v must be > 0")
         index = {mid: i for i, mid in enumerate(self.meter_ids)}
         if len(index) != n:
             raise ValueError(f"area {self.id}: duplicate meter ids")

@@ -4,6 +4,7 @@ when one was given (``AmbientSeries``)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -65,6 +66,9 @@ class AreaContext:
 
     @classmethod
     def build(cls, area: Area, params: Params, backend: str, weather: AmbientSeries | None = None) -> AreaContext:
+        """The context the stages read; a nominal voltage left at 0 becomes the area's LV system's."""
+        if params.voltage.nominal_v <= 0:
+            params = dataclasses.replace(params, voltage=dataclasses.replace(params.voltage, nominal_v=area.nominal_v))
         return cls(area=area, params=params, backend=backend, ops={t: kernels(t, backend) for t in TOPICS},
                    weather=weather)
 

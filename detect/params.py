@@ -96,7 +96,8 @@ class ThermalParams:
 class VoltageParams:
     """GB/T 12325 voltage deviation (detection.md §5)."""
 
-    nominal_v: float = p(220.0, lo=50, hi=1000, unit="V", doc="phase-to-neutral nominal voltage")
+    nominal_v: float = p(0.0, lo=0, hi=1000, unit="V",
+                         doc="phase-to-neutral nominal voltage (0: the area's transformer.lv_system, 220 V for 380/220)")
     low_pct: float = p(-10.0, lo=-50, hi=0, unit="%", doc="low-voltage limit as deviation from nominal")
     high_pct: float = p(7.0, lo=0, hi=50, unit="%", doc="high-voltage limit as deviation from nominal")
     persist_s: float = p(3600.0, lo=0, hi=86400, unit="s", doc="low/high voltage must last this long")

@@ -40,7 +40,8 @@ def write(area: Area, params: Params, arrays: dict[str, npt.NDArray[Any]], pendi
         arrays[f"a.{col}"] = getattr(area, col)
     header = {"version": SNAPSHOT_VERSION, **header, "params": dataclasses.asdict(params),
               "area": {"id": area.id, "name": area.name, "grid": area.grid, "rated_kva": area.rated_kva,
-                       "lv_voltage_v": area.lv_voltage_v, "cooling": area.cooling, "meter_ids": list(area.meter_ids),
+                       "lv_voltage_v": area.lv_voltage_v, "nominal_v": area.nominal_v, "cooling": area.cooling,
+                       "meter_ids": list(area.meter_ids),
                        "branches": list(area.branches), "master_id": area.master_id}}
     return pack(header, arrays)
 
@@ -48,7 +49,8 @@ def write(area: Area, params: Params, arrays: dict[str, npt.NDArray[Any]], pendi
 def area_of(header: dict[str, Any], arrays: dict[str, npt.NDArray[Any]]) -> Area:
     ah = header["area"]
     return Area(id=ah["id"], name=ah["name"], grid=ah["grid"], rated_kva=ah["rated_kva"],
-                lv_voltage_v=ah["lv_voltage_v"], cooling=ah["cooling"], meter_ids=tuple(ah["meter_ids"]),
+                lv_voltage_v=ah["lv_voltage_v"], nominal_v=ah.get("nominal_v", 220.0), cooling=ah["cooling"],
+                meter_ids=tuple(ah["meter_ids"]),
                 meter_phase=arrays["a.meter_phase"], meter_branch=arrays["a.meter_branch"],
                 meter_kind=arrays["a.meter_kind"], meter_pv=arrays["a.meter_pv"],
                 meter_ct_ratio=arrays["a.meter_ct_ratio"], branches=tuple(ah["branches"]), master_id=ah["master_id"])

@@ -24,6 +24,7 @@ def build_area(cfg: AreaConfig, grid: str = "") -> Area:
         grid=grid,
         rated_kva=cfg.transformer.rated_kva,
         lv_voltage_v=cfg.transformer.lv_voltage,
+        nominal_v=float(cfg.transformer.lv_system.split("/")[1]),
         cooling=cfg.transformer.cooling,
         meter_ids=tuple(m.id for m in cfg.meters),
         meter_phase=np.array([_PHASE[m.phase] for m in cfg.meters], dtype=np.int8),

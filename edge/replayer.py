@@ -26,6 +26,7 @@ from detect.batch import ReadingBatch
 from detect.context import AmbientSeries
 from detect.params import Params
 from edge.imports import ImportOptions, Readings
+from edge.nominalcheck import VoltageSample, nominal_warning
 from edge.pipeline import AreaRunner
 from edge.plausibility import Limits
 from edge.replay import ReadingBatch as ReplayBatch
@@ -80,6 +81,7 @@ class ReplayResult:
     seconds: float = 0.0
     max_advance_ms: float = 0.0
     implausible: dict[str, dict[str, int]] = field(default_factory=dict)   # device -> reason -> readings
+    warnings: list[str] = field(default_factory=list)
 
     def summary_lines(self) -> list[str]:
         st = self.stats
@@ -100,6 +102,7 @@ class ReplayResult:
             out.append(f"alerts {kind}: {self.raised[kind]} raised, {self.cleared[kind]} cleared")
         if not self.raised and not self.cleared:
             out.append("alerts: none")
+        out += [f"warning: {w}" for w in self.warnings]
         return out
 
 
@@ -152,13 +155,17 @@ def replay(area: Area, params: Params, path: str | Path, out: IO[str] | None, *,
             if held is not None:
                 await runner.step(window_end(held, area, params))
             runner.feed_batch(ReadingBatch(device=b.device, quantity=b.quantity, value=b.value, ts=b.ts))
+            volts.add(b.quantity, b.value)
             last = max(last, float(b.ts.max())) if len(b) else last
             held = b
         if held is not None and math.isfinite(last):
             await runner.step(last)
             await runner.finish(last)
 
+    volts = VoltageSample()
     asyncio.run(go())
+    nominal = runner.engine.ctx.params.voltage.nominal_v
+    result.warnings += [w for w in [nominal_warning(area.id, nominal, volts.values())] if w]
     result.seconds = time.perf_counter() - t0
     result.messages = sink.by_kind
     result.max_advance_ms = runner.stats.max_advance_ms
