@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from detect.quantities import QUANTITIES
+
 __all__ = ["KIND_SINGLE", "KIND_THREE", "PHASES", "PHASE_ABC", "Area"]
 
 PHASES = ("A", "B", "C")
@@ -38,6 +40,9 @@ class Area:
     meter_ct_ratio: npt.NDArray[np.float64]
     branches: tuple[str, ...] = ("main",)
     master_id: str = "master"
+    # per quantity code: what the engine multiplies the master's readings by at ingest (its CT/PT ratios
+    # where the readings arrive unscaled; ones where the device or its adapter has applied them)
+    master_factor: npt.NDArray[np.float64] | None = None
     _index: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -53,6 +58,10 @@ class Area:
             raise ValueError(f"area {self.id}: duplicate meter ids")
         index[self.master_id] = n
         object.__setattr__(self, "_index", index)
+        factor = np.ones(len(QUANTITIES)) if self.master_factor is None else np.asarray(self.master_factor, np.float64)
+        if factor.shape != (len(QUANTITIES),) or not (factor > 0).all():
+            raise ValueError(f"area {self.id}: master_factor needs {len(QUANTITIES)} positive factors")
+        object.__setattr__(self, "master_factor", factor)
 
     @property
     def n_meters(self) -> int:

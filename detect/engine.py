@@ -162,17 +162,22 @@ class Engine:
         self.counters["readings_ingested"] += len(batch)
 
     def _to_primary(self, batch: ReadingBatch) -> ReadingBatch:
-        """CT-connected meters report secondary current, power and energy; the archive's ratio
-        (``area.meter_ct_ratio``) turns them into primary values. Voltages, PF and counters are unchanged."""
-        ratio = self.area.meter_ct_ratio
-        if not len(batch) or not (ratio != 1.0).any():
-            return batch
-        is_meter = batch.device < self.area.n_meters
-        mask = is_meter & np.isin(batch.quantity, _CT_SCALED)
-        if not mask.any():
+        """The records' ratios, once, for meters and master alike: CT-connected meters report secondary
+        current, power and energy, which the archive's ratio (``area.meter_ct_ratio``) turns into primary
+        values (voltages, PF and counters unchanged); the master's readings are multiplied by
+        ``area.master_factor`` (its CT/PT ratios where they arrive unscaled, docs/replay.md)."""
+        ratio, mf = self.area.meter_ct_ratio, self.area.master_factor
+        assert mf is not None
+        scale_meters, scale_master = bool((ratio != 1.0).any()), bool((mf != 1.0).any())
+        if not len(batch) or not (scale_meters or scale_master):
             return batch
         value = batch.value.copy()
-        value[mask] *= ratio[batch.device[mask]]
+        if scale_meters:
+            mask = (batch.device < self.area.n_meters) & np.isin(batch.quantity, _CT_SCALED)
+            value[mask] *= ratio[batch.device[mask]]
+        if scale_master:
+            m = batch.device == self.area.master_index
+            value[m] *= mf[batch.quantity[m]]
         return ReadingBatch(device=batch.device, quantity=batch.quantity, value=value, ts=batch.ts)
 
     def advance(self, ts: float) -> Output:

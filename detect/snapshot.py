@@ -36,7 +36,7 @@ def write(area: Area, params: Params, arrays: dict[str, npt.NDArray[Any]], pendi
     arrays = dict(arrays)
     arrays.update({"p.device": pending.device, "p.quantity": pending.quantity, "p.value": pending.value,
                    "p.ts": pending.ts})
-    for col in ("meter_phase", "meter_branch", "meter_kind", "meter_pv", "meter_ct_ratio"):
+    for col in ("meter_phase", "meter_branch", "meter_kind", "meter_pv", "meter_ct_ratio", "master_factor"):
         arrays[f"a.{col}"] = getattr(area, col)
     header = {"version": SNAPSHOT_VERSION, **header, "params": dataclasses.asdict(params),
               "area": {"id": area.id, "name": area.name, "grid": area.grid, "rated_kva": area.rated_kva,
@@ -53,7 +53,8 @@ def area_of(header: dict[str, Any], arrays: dict[str, npt.NDArray[Any]]) -> Area
                 meter_ids=tuple(ah["meter_ids"]),
                 meter_phase=arrays["a.meter_phase"], meter_branch=arrays["a.meter_branch"],
                 meter_kind=arrays["a.meter_kind"], meter_pv=arrays["a.meter_pv"],
-                meter_ct_ratio=arrays["a.meter_ct_ratio"], branches=tuple(ah["branches"]), master_id=ah["master_id"])
+                meter_ct_ratio=arrays["a.meter_ct_ratio"], branches=tuple(ah["branches"]), master_id=ah["master_id"],
+                master_factor=arrays.get("a.master_factor"))
 
 
 def pending_of(arrays: dict[str, npt.NDArray[Any]]) -> list[ReadingBatch]:
