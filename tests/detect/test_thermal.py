@@ -137,3 +137,12 @@ def test_cooling_modes_have_the_standards_constants_and_limits() -> None:
     assert resolve(ThermalParams(tau_o_min=200, hotspot_limit_c=110), "ONAN").tau_o_min == 200
     with pytest.raises(ValueError, match="cooling 'KNAN'"):
         resolve(ThermalParams(), "KNAN")
+
+
+def test_the_wire_documents_every_ambient_source() -> None:
+    """``ambient_source`` is an enum on the wire (schemas/realtime.json): the engine's sources, no other."""
+    from detect.stages.thermal import AMBIENT_SOURCES
+    from wire import KINDS
+
+    field = next(f for f in KINDS["realtime"].fields if f.name == "ambient_source")
+    assert field.schema["enum"] == list(AMBIENT_SOURCES)
