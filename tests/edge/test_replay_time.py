@@ -21,6 +21,7 @@ from edge.replayer import replay
 from edge.sim.config import load_sim_config
 from edge.sim.export import export
 from tests.detect import golden
+from wire import KINDS
 
 pytestmark = pytest.mark.slow
 
@@ -84,7 +85,7 @@ def test_status_words_at_450_s_raise_no_outage_the_truth_does_not_have(tmp_path:
     area, params = load_area_file(tmp_path / "area.toml")
     alerts: list[dict[str, Any]] = []
     replay(area, params, tmp_path / "shifted.csv", None,
-           on_message=lambda _t, p: alerts.append(p) if p["schema"] == "meterwatch.alert/1" else None)
+           on_message=lambda _t, p: alerts.append(p) if p["schema"] == KINDS["alert"].tag else None)
     assert not [a for a in alerts if a["kind"] in OUTAGES], [a["message"] for a in alerts if a["kind"] in OUTAGES]
 
 
@@ -103,7 +104,7 @@ def test_a_weather_series_stands_in_for_the_missing_sensor(tmp_path: Path) -> No
                                     ("design", tmp_path / "no_sensor.csv", None)):
         got: list[dict[str, Any]] = []
         replay(area, params, readings, None, ambient=ambient,
-               on_message=lambda _t, p, got=got: got.append(p) if p["schema"] == "meterwatch.realtime/1" else None)
+               on_message=lambda _t, p, got=got: got.append(p) if p["schema"] == KINDS["realtime"].tag else None)
         runs[name] = got
     assert {p["ambient_source"] for p in runs["sensor"]} == {"measured"}
     assert {p["ambient_source"] for p in runs["weather"]} == {"weather"}
@@ -144,5 +145,5 @@ def test_a_transformer_only_area_is_accepted_and_replays(tmp_path: Path) -> None
     res = replay(area, params, tmp_path / "master.csv", None,
                  on_message=lambda _t, p: kinds.__setitem__(p["schema"], kinds.get(p["schema"], 0) + 1))
     assert res.stats.rejected == 0
-    assert kinds["meterwatch.realtime/1"] == 2 * 288 and kinds["meterwatch.daily/1"] >= 1
-    assert kinds["meterwatch.interval/1"] >= 190
+    assert kinds[KINDS["realtime"].tag] == 2 * 288 and kinds[KINDS["daily"].tag] >= 1
+    assert kinds[KINDS["interval"].tag] >= 190

@@ -33,6 +33,7 @@ from edge.scheduler.from_config import reading_plans
 from edge.sim.area import AreaSource
 from edge.sim.config import load_sim_config
 from edge.sim.edge_config import BusEntry, edge_config_text, meters_csv_text, recorded_ct_ratios
+from wire import KINDS, Outgoing
 
 pytestmark = pytest.mark.slow
 
@@ -54,9 +55,8 @@ class Sink:
     def __init__(self) -> None:
         self.items: list[tuple[str, dict[str, Any]]] = []
 
-    async def submit_many(self, items: list[tuple[str, dict[str, Any], str, bool]], *,
-                          state: dict[str, bytes] | None = None) -> list[str]:
-        self.items += [(t, p) for t, p, _k, _r in items]
+    async def submit_many(self, items: list[Outgoing], *, state: dict[str, bytes] | None = None) -> list[str]:
+        self.items += [(m.topic, m.payload) for m in items]
         return [f"m{i}" for i in range(len(items))]
 
 
@@ -122,10 +122,10 @@ def test_a_day_of_default_plans_raises_nothing_the_area_does_not_have(tmp_path: 
         engines = loop.run_until_complete(main())
     finally:
         loop.close()
-    alerts = [p for _t, p in sink.items if p["schema"] == "meterwatch.alert/1"]
+    alerts = [p for _t, p in sink.items if p["schema"] == KINDS["alert"].tag]
     status = [r.ts for d in seen for r in d.readings if r.quantity == "sw4" and r.ts > sim_cfg.start + 3600]
     assert status and all(abs((ts - sim_cfg.start) % 3600 - 450) < 120 for ts in status)   # at +450 s
-    assert len([p for _t, p in sink.items if p["schema"] == "meterwatch.interval/1"]) >= 90
+    assert len([p for _t, p in sink.items if p["schema"] == KINDS["interval"].tag]) >= 90
     assert not [a for a in alerts if a["kind"] in NOT_THERE], [a["message"] for a in alerts if a["kind"] in NOT_THERE]
     assert engines.counters["engine_step_errors"] == 0
     # the same readings replayed: the same alerts
@@ -143,6 +143,6 @@ def test_a_day_of_default_plans_raises_nothing_the_area_does_not_have(tmp_path: 
     params = engines.runners[area_id].params
     out = io.StringIO()
     got: list[dict[str, Any]] = []
-    replay(area, params, csv, out, on_message=lambda _t, p: got.append(p) if p["schema"] == "meterwatch.alert/1" else None)
+    replay(area, params, csv, out, on_message=lambda _t, p: got.append(p) if p["schema"] == KINDS["alert"].tag else None)
     live = [(a["kind"], a["state"], a["subject"]["id"]) for a in alerts]
     assert [(a["kind"], a["state"], a["subject"]["id"]) for a in got] == live

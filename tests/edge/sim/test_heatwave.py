@@ -14,6 +14,7 @@ from edge.areafile import load_area_file
 from edge.replayer import replay
 from edge.sim.config import load_sim_config
 from edge.sim.export import export
+from wire import KINDS
 
 pytestmark = pytest.mark.slow
 
@@ -34,9 +35,9 @@ def test_heat_wave_raises_the_hotspot_alarm_when_the_truth_says_so(tmp_path: Pat
     hot: list[tuple[float, float, str]] = []
 
     def seen(_topic: str, p: dict[str, Any]) -> None:
-        if p["schema"] == "meterwatch.alert/1":
+        if p["schema"] == KINDS["alert"].tag:
             alerts.append(p)
-        elif p["schema"] == "meterwatch.realtime/1":
+        elif p["schema"] == KINDS["realtime"].tag:
             hot.append((p["hotspot_c"], p["t_amb_c"], p["ambient_source"]))
 
     replay(area, params, tmp_path / "readings.csv", None, on_message=seen)
