@@ -75,6 +75,8 @@ SPECS: dict[str, Spec] = {s.scenario: s for s in (
     Spec("overload", customers=40, days=2, master_s=120),
     Spec("records", customers=40, days=2, master_s=300),
     Spec("demo", customers=24, days=1),
+    # two ordinary days, then the first hot day with its hot-spot episode in the evening
+    Spec("heatwave", customers=24, days=3, master_s=300),
 )}
 
 
