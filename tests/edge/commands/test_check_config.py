@@ -120,6 +120,6 @@ def test_readings_that_do_not_fit_the_lv_system_are_a_warning(tmp_path: Path) ->
     assert "area A01: the readings' median phase voltage is 236.6 V, +7.5 % from the nominal 220 V" in high.stderr
     fine = _run("check-config", "--no-files", "--quiet", str(cfg), "--readings", str(_readings(tmp_path / "f.csv", 224.0)))
     assert fine.returncode == 0 and "warning" not in fine.stderr
-    eu = _example_copy(tmp_path, 'cooling = "ONAN" }', 'cooling = "ONAN", lv_system = "400/230" }')
+    eu = _example_copy(tmp_path, 'lv_system = "380/220"', 'lv_system = "400/230"')
     ok = _run("check-config", "--no-files", "--quiet", str(eu), "--readings", str(tmp_path / "r.csv"))
     assert ok.returncode == 0 and "warning" not in ok.stderr
