@@ -180,8 +180,10 @@ class Engine:
             value[m] *= mf[batch.quantity[m]]
         return ReadingBatch(device=batch.device, quantity=batch.quantity, value=value, ts=batch.ts)
 
-    def advance(self, ts: float) -> Output:
+    def advance(self, ts: float, *, active_at_end: bool = False) -> Output:
         """Process everything up to event time ``ts``; returns the alert events and summaries produced.
+        ``active_at_end``: also the active alerts at ``ts`` if they changed since the last check point (the
+        live daemon: its retained list must not wait for the next point; replay leaves it off).
 
         Event time is cut at fixed points, whatever ``ts`` the caller advances to: interval closes (each
         ``lateness_s`` after an interval's end) and availability checks (every ``outage.check_s`` on the
@@ -224,6 +226,8 @@ class Engine:
                 clock.first_open_k[0] = k + 1
         self._chunk(batch.take(slice(pos, len(batch))), t_now)  # type: ignore[arg-type]
         clock.watermark[0] = max(clock.watermark[0], t_now)
+        if active_at_end:
+            self.mark_active(t_now)
         return self.drain()
 
     def snapshot(self) -> bytes:
@@ -269,7 +273,8 @@ class Engine:
 
     def mark_active(self, ts: float) -> None:
         """Put the active alerts into the output sequence at ``ts`` if they changed since the last time
-        (the engine does at every availability check point; replay once more at the end of the data)."""
+        (the engine does at every availability check point; replay once more at the end of the data; the
+        daemon after every step, ``advance(active_at_end=True)``)."""
         if self.active_changed:
             self._sequence.append(Active(ts=ts, alerts=self.board.book.list_active()))
             self.active_changed = False

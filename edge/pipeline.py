@@ -96,7 +96,7 @@ class AreaRunner:
     def __init__(self, area: Area, params: Params, *, gateway: str, topic_prefix: str,
                  sink: MessageSink, saved_state: bytes | None = None,
                  snapshot_interval_s: float = 300.0, publish_realtime: bool = True,
-                 publish_meters_interval: bool = True, snapshots: bool = True,
+                 publish_meters_interval: bool = True, snapshots: bool = True, active_each_step: bool = True,
                  plausibility: Limits | None = None, ambient: AmbientSeries | None = None) -> None:
         self.area = area
         self.params = params
@@ -115,6 +115,9 @@ class AreaRunner:
         self.stats = StepStats()
         self.last_event_ts = 0.0
         self.snapshots = snapshots       # replay has nowhere to restore from: no snapshot cost
+        # live: the retained active list follows every step that changed it; replay: only the engine's check
+        # points, so that its output does not depend on --batch-s (docs/replay.md, "Time")
+        self.active_each_step = active_each_step
         # The gateway's own active alerts about this area (port_unavailable), listed with the engine's.
         self.extra_active: Callable[[], list[Alert]] = lambda: []
 
@@ -203,7 +206,7 @@ class AreaRunner:
     async def step(self, ts: float, *, force_snapshot: bool = False) -> int:
         """Advance to event time ``ts`` and store what the engine produced. Returns messages stored."""
         t0 = time.perf_counter()
-        out = self.engine.advance(ts)
+        out = self.engine.advance(ts, active_at_end=self.active_each_step)
         ms = (time.perf_counter() - t0) * 1000.0
         self.stats.last_advance_ms = ms
         self.stats.max_advance_ms = max(self.stats.max_advance_ms, ms)

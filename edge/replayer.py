@@ -141,6 +141,7 @@ def replay(area: Area, params: Params, path: str | Path, out: IO[str] | None, *,
 
     sink = JsonlSink(out, seen, gateway=gateway)
     runner = AreaRunner(area, params, gateway=gateway, topic_prefix=topic_prefix, sink=sink, snapshots=False,
+                        active_each_step=False,
                         plausibility=plausibility, ambient=ambient)
     t0 = time.perf_counter()
 

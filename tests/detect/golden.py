@@ -152,7 +152,7 @@ def _restart_run(snapshot: bytes | None) -> tuple[bytes, bytes]:
         out = io.StringIO()
         sink = JsonlSink(out)
         runner = AreaRunner(area, params, gateway="replay", topic_prefix="meterwatch/v2", sink=sink,
-                            snapshots=False)
+                            snapshots=False, active_each_step=False)     # as edge.replayer.replay
         taken = b""
         tail_from = -1
 
