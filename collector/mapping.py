@@ -73,6 +73,8 @@ def _area_tags(p: dict[str, Any]) -> dict[str, str]:
 
 def _realtime(p: dict[str, Any]) -> list[Point]:
     fields = _numbers(p, MEASUREMENTS["realtime"].numbers)
+    if p.get("ambient_source"):
+        fields["ambient_source"] = p["ambient_source"]
     fields["msg_id"] = p["msg_id"]
     return [Point("realtime", _area_tags(p), fields, _time(p, "ts"))]
 

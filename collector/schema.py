@@ -69,7 +69,7 @@ _INTERVAL_NUMBERS = _numbers("interval") + tuple(f"master_voltage_qualified_pct_
 
 MEASUREMENTS: dict[str, Measurement] = {m.name: m for m in (
     Measurement("realtime", "realtime", "ts", "transformer state at each master poll",
-                numbers=_numbers("realtime"), texts=("msg_id",), units=_units("realtime")),
+                numbers=_numbers("realtime"), texts=("ambient_source", "msg_id"), units=_units("realtime")),
     Measurement("area_interval", "interval", "interval_start", "one 15-min interval of the area",
                 numbers=_INTERVAL_NUMBERS, texts=("status", "msg_id"),
                 units={**_units("interval"), **{f"master_voltage_qualified_pct_{p}": "%" for p in PHASES}}),

@@ -7,6 +7,7 @@ Only ``detect.engine`` uses it; stages return ``detect.observe`` conditions and 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from functools import partial
 from types import ModuleType
 from typing import Any
 
@@ -45,38 +46,39 @@ class AlarmBoard:
         return out
 
     def _feed(self, c: Condition, out: list[Alert]) -> None:
+        """Raise, clear and update, event by event in time order. An ``updated`` is judged at every valid
+        event of a raised alarm (``AlarmBook.update``: severity changed, or the value moved enough and
+        ``update_min_s`` passed), so how the events were batched does not change which are published."""
         kind, subject_type = c.key.split("@")
         tracker = self.trackers[c.key]
         subj = np.asarray(c.subj, dtype=np.int64)
         ts = np.asarray(c.ts, dtype=np.float64)
         values = np.asarray(c.values, dtype=np.float64)
         valid = np.asarray(c.valid, dtype=np.bool_)
+        before = tracker.active()
         trans = tracker.feed(subj, ts, c.on, c.off, valid)
         names = self.subject_names[subject_type]
-        for k in np.flatnonzero(trans).tolist():
+        watch = before.copy()
+        watch[subj[trans == 1]] = True
+        events = trans != 0
+        if c.updates and len(subj):
+            events |= valid & watch[subj]
+        for k in np.flatnonzero(events).tolist():
             s, v = int(subj[k]), float(values[k])
-            ev = c.evidence(k) if c.evidence else {}
             if trans[k] == 1:
                 alert = self.book.raise_(kind=kind, subject_type=subject_type, subject_id=names[s], ts=float(ts[k]),
                                          severity=c.severity(v), value=v, threshold=c.threshold, unit=c.unit,
-                                         message=c.describe("raised", s, v), evidence=ev)
-            else:
+                                         message=c.describe("raised", s, v),
+                                         evidence=c.evidence(k) if c.evidence else {})
+            elif trans[k] == 2:
                 alert = self.book.clear(kind=kind, subject_type=subject_type, subject_id=names[s], ts=float(ts[k]),
-                                        value=v, message=c.describe("cleared", s, v), evidence=ev)
-            if alert is not None:
-                out.append(alert)
-        active = tracker.active()
-        if not c.updates or not active.any():
-            return
-        # value / severity updates of raised alarms: the last valid event of each still-active subject
-        last: dict[int, int] = {}
-        for k in np.flatnonzero(active[subj] & valid & (trans == 0)).tolist():
-            last[int(subj[k])] = k
-        for s, k in last.items():
-            v = float(values[k])
-            alert = self.book.update(kind=kind, subject_type=subject_type, subject_id=names[s], ts=float(ts[k]),
-                                     severity=c.severity(v), value=v, message=c.describe("updated", s, v),
-                                     evidence=c.evidence(k) if c.evidence else None)
+                                        value=v, message=c.describe("cleared", s, v),
+                                        evidence=c.evidence(k) if c.evidence else {})
+            else:
+                alert = self.book.update_due(kind=kind, subject_type=subject_type, subject_id=names[s],
+                                             ts=float(ts[k]), severity=c.severity(v), value=v,
+                                             message=partial(c.describe, "updated", s, v),
+                                             evidence=partial(c.evidence, k) if c.evidence else None)
             if alert is not None:
                 out.append(alert)
 

@@ -6,7 +6,8 @@ Two layers:
   events; the persistence/hysteresis state machine is the ``alarms`` kernel.
 - ``AlarmBook``: the alerts of the area that are active, their stable ``alert_id`` and the events
   (raised / updated / cleared) to publish. ``updated`` is emitted when the severity changes, or when
-  the value moved by ``update_rel`` of the threshold and ``update_min_s`` passed since the last event.
+  the value moved by ``update_rel`` of the threshold and ``update_min_s`` passed since the last event;
+  it is judged at every condition event of a raised alarm, in time order.
 
 Both are plain data that ``snapshot``/``restore`` carry, so a restart neither re-raises an active
 alarm nor forgets one.
@@ -15,6 +16,7 @@ alarm nor forgets one.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import Any
@@ -155,6 +157,24 @@ class AlarmBook:
                         evidence=_evidence(evidence) if evidence is not None else last.evidence)
         self.active[key] = alert
         return alert
+
+    def update_due(self, *, kind: str, subject_type: str, subject_id: str, ts: float, severity: str,
+                   value: float | None, message: Callable[[], str],
+                   evidence: Callable[[], dict[str, Any]] | None = None) -> Alert | None:
+        """``update``, with the message and evidence made only when an event is due (it is judged at every
+        event of a raised alarm, most of which publish nothing)."""
+        last = self.active.get((kind, subject_type, subject_id))
+        if last is None:
+            return None
+        v = _clean(value)
+        moved = False
+        if v is not None and last.value is not None:
+            scale = abs(last.threshold) if last.threshold else max(abs(last.value), 1.0)
+            moved = abs(v - last.value) >= self.update_rel * scale and ts - last.ts >= self.update_min_s
+        if severity == last.severity and not moved:
+            return None
+        return self.update(kind=kind, subject_type=subject_type, subject_id=subject_id, ts=ts, severity=severity,
+                           value=value, message=message(), evidence=evidence() if evidence is not None else None)
 
     def clear(self, *, kind: str, subject_type: str, subject_id: str, ts: float, value: float | None,
               message: str, evidence: dict[str, Any] | None = None) -> Alert | None:

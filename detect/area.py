@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from detect.quantities import QUANTITIES
+
 __all__ = ["KIND_SINGLE", "KIND_THREE", "PHASES", "PHASE_ABC", "Area"]
 
 PHASES = ("A", "B", "C")
@@ -27,7 +29,8 @@ class Area:
     name: str = ""
     grid: str = ""
     rated_kva: float
-    lv_voltage_v: float = 400.0                 # line-to-line
+    lv_voltage_v: float = 400.0                 # rated, line-to-line (the rated current)
+    nominal_v: float = 220.0                    # LV system nominal, phase-to-neutral (voltage quality)
     cooling: str = "ONAN"
     meter_ids: tuple[str, ...]
     meter_phase: npt.NDArray[np.int8]           # 0/1/2 = A/B/C, 3 = three-phase
@@ -37,6 +40,9 @@ class Area:
     meter_ct_ratio: npt.NDArray[np.float64]
     branches: tuple[str, ...] = ("main",)
     master_id: str = "master"
+    # per quantity code: what the engine multiplies the master's readings by at ingest (its CT/PT ratios
+    # where the readings arrive unscaled; ones where the device or its adapter has applied them)
+    master_factor: npt.NDArray[np.float64] | None = None
     _index: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -45,13 +51,17 @@ class Area:
             arr = getattr(self, name)
             if arr.shape != (n,):
                 raise ValueError(f"area {self.id}: {name} has shape {arr.shape}, expected ({n},)")
-        if self.rated_kva <= 0 or self.lv_voltage_v <= 0:
-            raise ValueError(f"area {self.id}: rated_kva and lv_voltage_v must be > 0")
+        if self.rated_kva <= 0 or self.lv_voltage_v <= 0 or self.nominal_v <= 0:
+            raise ValueError(f"area {self.id}: rated_kva, lv_voltage_v and nominal_v must be > 0")
         index = {mid: i for i, mid in enumerate(self.meter_ids)}
         if len(index) != n:
             raise ValueError(f"area {self.id}: duplicate meter ids")
         index[self.master_id] = n
         object.__setattr__(self, "_index", index)
+        factor = np.ones(len(QUANTITIES)) if self.master_factor is None else np.asarray(self.master_factor, np.float64)
+        if factor.shape != (len(QUANTITIES),) or not (factor > 0).all():
+            raise ValueError(f"area {self.id}: master_factor needs {len(QUANTITIES)} positive factors")
+        object.__setattr__(self, "master_factor", factor)
 
     @property
     def n_meters(self) -> int:

@@ -14,8 +14,8 @@ from types import ModuleType
 
 __all__ = ["TOPICS", "backend", "describe", "kernels"]
 
-TOPICS = ("alarms", "energy", "load", "thermal", "voltage", "lineloss", "techloss", "theft", "suspects", "mapping",
-          "evidence")
+TOPICS = ("alarms", "energy", "load", "thermal", "voltage", "cadence", "lineloss", "techloss", "theft", "suspects",
+          "mapping", "evidence")
 _VALID = ("numba", "numpy")
 
 

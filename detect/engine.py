@@ -32,7 +32,7 @@ from detect.backend import backend
 from detect.batch import ReadingBatch
 from detect.clock import EngineClock
 from detect.columns import Columns
-from detect.context import AreaContext
+from detect.context import AmbientSeries, AreaContext
 from detect.moments import DayMoment, IntervalMoment, PollMoment
 from detect.observe import AlarmSpec, Observed
 from detect.params import Params
@@ -53,10 +53,11 @@ from detect.stages import (
     suspects,
     theft,
     thermal,
+    watch,
 )
 from detect.stages._fmt import num
 
-__all__ = ["DETECTORS", "STAGES", "Engine", "Output", "Summary"]
+__all__ = ["DETECTORS", "STAGES", "Active", "Engine", "Output", "Summary"]
 
 # Every stage that declares alert kinds (its ``alarms(ctx)``): the engine makes their trackers.
 STAGES = (load, thermal, balance, supply, meters, availability, summaries, loss, ntl, theft, suspects, mapping)
@@ -79,9 +80,22 @@ class Summary:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Active:
+    """The active alerts at event time ``ts`` (the retained ``alerts/active`` list)."""
+
+    ts: float
+    alerts: list[Alert]
+
+
+@dataclass(frozen=True, kw_only=True)
 class Output:
+    """What one ``advance`` produced: alert events and summaries; and in ``sequence`` both in the order they
+    were made, with the active alerts (``Active``) at each availability check point after alerts changed.
+    The sequence is the same however the engine was advanced."""
+
     alerts: list[Alert] = field(default_factory=list)
     summaries: list[Summary] = field(default_factory=list)
+    sequence: list[Alert | Summary | Active] = field(default_factory=list)
 
 
 Obs = TypeVar("Obs", bound=Observed)
@@ -94,11 +108,11 @@ class Engine:
     """Streaming detection for one transformer area."""
 
     def __init__(self, area: Area, params: Params | None = None, *, backend_name: str | None = None,
-                 detectors: Sequence[ModuleType] = DETECTORS) -> None:
+                 detectors: Sequence[ModuleType] = DETECTORS, ambient: AmbientSeries | None = None) -> None:
         self.area = area
         self.params = params or Params()
         self.backend_name = backend_name or backend()
-        ctx = self.ctx = AreaContext.build(area, self.params, self.backend_name)
+        ctx = self.ctx = AreaContext.build(area, self.params, self.backend_name, ambient)
         n_slots = math.ceil(self.params.lateness_s / self.params.interval_s) + 2
         # one state per stage that keeps one; only that stage changes it
         self.clock = EngineClock.fresh(n_slots)
@@ -121,8 +135,14 @@ class Engine:
         self.board = AlarmBoard(area, specs, ctx.ops["alarms"], update_min_s=self.params.alarms.update_min_s,
                                 update_rel=self.params.alarms.update_rel)
         self._pending: list[ReadingBatch] = []
+        # when availability checks may be skipped (not in the snapshot: a restored engine checks at once)
+        self._watch = watch.NONE
+        self._deadline = -math.inf
+        self.skip_checks = True
         self._alerts: list[Alert] = []
         self._summaries: list[Summary] = []
+        self._sequence: list[Alert | Summary | Active] = []
+        self.active_changed = False         # alerts changed since the last ``Active`` in the sequence
         self.counters: dict[str, int] = {"readings_ingested": 0, "readings_late_dropped": 0,
                                          "master_readings_late": 0, "readings_non_finite": 0}
 
@@ -142,21 +162,33 @@ class Engine:
         self.counters["readings_ingested"] += len(batch)
 
     def _to_primary(self, batch: ReadingBatch) -> ReadingBatch:
-        """CT-connected meters report secondary current, power and energy; the archive's ratio
-        (``area.meter_ct_ratio``) turns them into primary values. Voltages, PF and counters are unchanged."""
-        ratio = self.area.meter_ct_ratio
-        if not len(batch) or not (ratio != 1.0).any():
-            return batch
-        is_meter = batch.device < self.area.n_meters
-        mask = is_meter & np.isin(batch.quantity, _CT_SCALED)
-        if not mask.any():
+        """The records' ratios, once, for meters and master alike: CT-connected meters report secondary
+        current, power and energy, which the archive's ratio (``area.meter_ct_ratio``) turns into primary
+        values (voltages, PF and counters unchanged); the master's readings are multiplied by
+        ``area.master_factor`` (its CT/PT ratios where they arrive unscaled, docs/replay.md)."""
+        ratio, mf = self.area.meter_ct_ratio, self.area.master_factor
+        assert mf is not None
+        scale_meters, scale_master = bool((ratio != 1.0).any()), bool((mf != 1.0).any())
+        if not len(batch) or not (scale_meters or scale_master):
             return batch
         value = batch.value.copy()
-        value[mask] *= ratio[batch.device[mask]]
+        if scale_meters:
+            mask = (batch.device < self.area.n_meters) & np.isin(batch.quantity, _CT_SCALED)
+            value[mask] *= ratio[batch.device[mask]]
+        if scale_master:
+            m = batch.device == self.area.master_index
+            value[m] *= mf[batch.quantity[m]]
         return ReadingBatch(device=batch.device, quantity=batch.quantity, value=value, ts=batch.ts)
 
-    def advance(self, ts: float) -> Output:
-        """Process everything up to event time ``ts``; returns the alert events and summaries produced."""
+    def advance(self, ts: float, *, active_at_end: bool = False) -> Output:
+        """Process everything up to event time ``ts``; returns the alert events and summaries produced.
+        ``active_at_end``: also the active alerts at ``ts`` if they changed since the last check point (the
+        live daemon: its retained list must not wait for the next point; replay leaves it off).
+
+        Event time is cut at fixed points, whatever ``ts`` the caller advances to: interval closes (each
+        ``lateness_s`` after an interval's end) and availability checks (every ``outage.check_s`` on the
+        epoch), each seeing the readings before it. So the output does not depend on how often or how far
+        the engine is advanced (replay's ``--batch-s``, the daemon's step)."""
         t_now = float(ts)
         clock, interval = self.clock, self.params.interval_s
         batch = ReadingBatch.concat(self._pending)
@@ -173,21 +205,30 @@ class Engine:
             self.counters["readings_late_dropped"] += int(late.sum())
             batch = batch.take(~late)
         pos = 0
+        step = self.params.outage.check_s
+        m = math.floor(max(float(clock.watermark[0]), clock.started_ts) / step) + 1    # next availability check
         while True:
             k = int(clock.first_open_k[0])
             close_at = (k + 1) * interval + self.params.lateness_s
-            if close_at > t_now:
+            check_at = m * step
+            at = min(close_at, check_at)
+            if at > t_now:
                 break
-            end = int(np.searchsorted(batch.ts, close_at, side="left"))
-            self._chunk(batch.take(slice(pos, end)), close_at)  # type: ignore[arg-type]
+            end = int(np.searchsorted(batch.ts, at, side="left"))
+            self._chunk(batch.take(slice(pos, end)), at)  # type: ignore[arg-type]
             pos = end
-            self._close_interval(k)
-            clock.first_open_k[0] = k + 1
+            if at == check_at:
+                self._availability(at)
+                self.mark_active(at)
+                m += 1
+            if at == close_at:
+                self._close_interval(k)
+                clock.first_open_k[0] = k + 1
         self._chunk(batch.take(slice(pos, len(batch))), t_now)  # type: ignore[arg-type]
         clock.watermark[0] = max(clock.watermark[0], t_now)
-        out = Output(alerts=self._alerts, summaries=self._summaries)
-        self._alerts, self._summaries = [], []
-        return out
+        if active_at_end:
+            self.mark_active(t_now)
+        return self.drain()
 
     def snapshot(self) -> bytes:
         """The whole engine state as bytes (pending, not yet advanced readings included)."""
@@ -199,18 +240,20 @@ class Engine:
                 arrays.update({f"d.{name}.{key}": a for key, a in st.arrays().items()})
         arrays.update(self.board.arrays())
         header = {"started_ts": self.clock.started_ts, "master_voltage_dead": self.supply.voltage_dead,
-                  "alarms": self.board.book.to_json(), "counters": self.counters}
+                  "alarms": self.board.book.to_json(), "counters": self.counters, "active_changed": self.active_changed}
         return snapshot.write(self.area, self.params, arrays, ReadingBatch.concat(self._pending), header)
 
     @classmethod
     def restore(cls, blob: bytes, *, area: Area | None = None, params: Params | None = None,
-                backend_name: str | None = None, detectors: Sequence[ModuleType] = DETECTORS) -> Engine:
+                backend_name: str | None = None, detectors: Sequence[ModuleType] = DETECTORS,
+                ambient: AmbientSeries | None = None) -> Engine:
         """Rebuild an engine from ``snapshot()`` bytes (of this version or an earlier one). The area and
         parameters are in the snapshot; pass them to override (the shapes must still fit: same meters and
-        branches). A detector the snapshot has no state of starts fresh."""
+        branches). A detector the snapshot has no state of starts fresh. An ambient series is not in the
+        snapshot: pass it again."""
         header, arrays = snapshot.unpack(blob)
         eng = cls(area or snapshot.area_of(header, arrays), params or snapshot.params_from_dict(header["params"]),
-                  backend_name=backend_name, detectors=detectors)
+                  backend_name=backend_name, detectors=detectors, ambient=ambient)
         for name in STATE_ATTRS:
             fresh = getattr(eng, name)
             setattr(eng, name, type(fresh).restore(arrays, fresh))
@@ -221,11 +264,26 @@ class Engine:
                 eng.detector_states[name] = type(st).restore(own, st)
         eng.board.load(arrays, header["alarms"])
         eng.counters.update(header["counters"])
+        eng.active_changed = bool(header.get("active_changed", False))
         eng.clock.started_ts = float(header["started_ts"]) if header["started_ts"] is not None else math.nan
         eng.supply = supply.SupplyState(voltage_dead=bool(header["master_voltage_dead"]))
         eng._pending = snapshot.pending_of(arrays)
         eng.readings.fix_cadences(eng.ctx)      # configured cadences win over what an older run learned
         return eng
+
+    def mark_active(self, ts: float) -> None:
+        """Put the active alerts into the output sequence at ``ts`` if they changed since the last time
+        (the engine does at every availability check point; replay once more at the end of the data; the
+        daemon after every step, ``advance(active_at_end=True)``)."""
+        if self.active_changed:
+            self._sequence.append(Active(ts=ts, alerts=self.board.book.list_active()))
+            self.active_changed = False
+
+    def drain(self) -> Output:
+        """What was produced outside ``advance`` (``mark_active``)."""
+        out = Output(alerts=self._alerts, summaries=self._summaries, sequence=self._sequence)
+        self._alerts, self._summaries, self._sequence = [], [], []
+        return out
 
     def active_alerts(self) -> list[Alert]:
         """Currently active alerts (the retained ``alerts/active`` list)."""
@@ -240,8 +298,17 @@ class Engine:
     def _see(self, observed: Obs) -> Obs:
         """Turn a stage's conditions into alert events, now (later stages see the alarms they changed)."""
         if observed.conditions:
-            self._alerts += self.board.apply(observed.conditions)
+            events = self.board.apply(observed.conditions)
+            if events:
+                self._alerts += events
+                self._sequence += events
+                self.active_changed = True
+                self._watch = watch.NONE    # an alarm changed: availability looks again at its next check
         return observed
+
+    def _summary(self, summary: Summary) -> None:
+        self._summaries.append(summary)
+        self._sequence.append(summary)
 
     def _detect(self, hook: str, moment: Callable[[], Any]) -> dict[str, Any]:
         """The ``DETECTORS`` that act at this moment (``moment()`` makes what they see), in order; the
@@ -256,7 +323,7 @@ class Engine:
         return fields
 
     def _chunk(self, batch: ReadingBatch, until: float) -> None:
-        """Readings up to event time ``until`` (time-sorted, their intervals open), then availability."""
+        """Readings up to event time ``until`` (time-sorted, their intervals open)."""
         ctx, clock = self.ctx, self.clock
         for slot in clock.open_until(until, self.params.interval_s):
             self.meters.reset_slot(slot)
@@ -274,8 +341,11 @@ class Engine:
                                              self.availability.explained, chunk)
             self._see(seen)
             self.loss = loss.place(ctx, self.loss, chunk)
-        if until >= clock.watermark[0]:
-            self._availability(until)
+            if self._watch.open:
+                if watch.disturbs(ctx, self._watch, chunk):
+                    self._watch = watch.NONE
+                else:
+                    self._deadline = watch.deadline(ctx, self.availability, self.readings, clock, self._watch.at)
 
     def _polls(self, ts: npt.NDArray[np.float64], q: npt.NDArray[np.int16], v: npt.NDArray[np.float64]) -> None:
         """New master polls: load, heat, balance, supply; their statistics and realtime summaries."""
@@ -293,10 +363,13 @@ class Engine:
         for j, (t, f) in enumerate(master.realtime(p, ld, bal, heat)):
             if extra:
                 f.update((k, num(float(a[j]))) for k, a in extra.items())
-            self._summaries.append(Summary(kind="realtime", ts=t, fields=f))
+            self._summary(Summary(kind="realtime", ts=t, fields=f))
 
     def _availability(self, now: float) -> None:
-        """Outage or communication failure, judged on who is silent at ``now``."""
+        """Outage or communication failure, judged on who is silent at ``now``; skipped when it cannot find
+        anything new (``detect.stages.watch``)."""
+        if self._watch.open and now < self._deadline and self.skip_checks and not self.availability.explained.any():
+            return
         ctx, av = self.ctx, availability
         sil = av.silence(ctx, self.readings, self.clock, now)
         self._see(av.area(ctx, sil))
@@ -305,6 +378,8 @@ class Engine:
         self._see(br)
         self.availability, seen = av.offline(ctx, self.availability, sil, br, self.meters, self.board.view)
         self._see(seen)
+        self._watch = watch.after_check(sil, br, self.board.view)
+        self._deadline = watch.deadline(ctx, self.availability, self.readings, self.clock, now)
 
     def _close_interval(self, k: int) -> None:
         """Interval ``k`` is complete (``lateness_s`` after its end): energies, line loss, physical checks,
@@ -327,8 +402,8 @@ class Engine:
         extra = self._detect("on_interval", lambda: IntervalMoment(
             k=k, start=end - self.params.interval_s, end=end, meters=closed, loss=li, readings=self.readings,
             explained=self.availability.explained, alarms=self.board.view))
-        self._summaries.append(Summary(kind="interval", ts=end, fields=fields | li.fields | extra))
-        self._summaries.append(Summary(kind="meters_interval", ts=end, fields=closed.fields))
+        self._summary(Summary(kind="interval", ts=end, fields=fields | li.fields | extra))
+        self._summary(Summary(kind="meters_interval", ts=end, fields=closed.fields))
         clock.slot_k[slot] = -1
         if ctx.ends_day(end):
             self._close_day(end)
@@ -350,7 +425,7 @@ class Engine:
         fields = day.fields | lossday.fields | ntlseen.fields | swing.fields | listed.fields
         fields |= self._detect("on_day", lambda: DayMoment(day=day, fields=dict(fields), explained=explained,
                                                            alarms=view))
-        self._summaries.append(Summary(kind="daily", ts=end, fields=fields))
+        self._summary(Summary(kind="daily", ts=end, fields=fields))
         self._see(summaries.collection(ctx, day))
         # every day accumulator starts over
         self.day = summaries.new_day(ctx, self.day, self.thermal, end)

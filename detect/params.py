@@ -8,6 +8,7 @@ to make it configurable.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,9 +29,10 @@ __all__ = [
 
 
 def p(default: Any, *, lo: float | None = None, hi: float | None = None, unit: str = "", doc: str = "",
-      choices: tuple[str, ...] | None = None) -> Any:
-    """A parameter field with its default, allowed range or choices, unit and a one-line description."""
-    meta = {"min": lo, "max": hi, "unit": unit, "doc": doc, "choices": choices}
+      choices: tuple[str, ...] | None = None, check: Callable[[Any], str | None] | None = None) -> Any:
+    """A parameter field with its default, allowed range or choices (or a ``check`` returning why a value
+    cannot work), unit and a one-line description."""
+    meta = {"min": lo, "max": hi, "unit": unit, "doc": doc, "choices": choices, "check": check}
     return field(default=default, metadata=meta)
 
 
@@ -52,24 +54,39 @@ class LoadParams:
     overload_critical_pct: float = p(120.0, lo=1, hi=300, unit="%", doc="overload severity becomes critical above this")
 
 
+def _twelve(v: tuple[float, ...]) -> str | None:
+    if len(v) not in (0, 12):
+        return f"needs 12 values (January to December) or none, got {len(v)}"
+    bad = [x for x in v if not -50 <= x <= 60]
+    return f"{bad[0]!r} °C is outside -50 … 60" if bad else None
+
+
 @dataclass(frozen=True, kw_only=True)
 class ThermalParams:
-    """IEC 60076-7 difference equations, ONAN distribution transformer defaults (detection.md §3.3)."""
+    """Transformer heat: IEC 60076-7 (oil) and IEC 60076-12 (dry type) with the constants of the area's
+    ``transformer.cooling`` (detection.md, "Transformer heat"); a model constant set here (> 0) wins."""
 
-    delta_theta_or_k: float = p(55.0, lo=1, hi=120, unit="K", doc="top-oil rise at rated load")
-    delta_theta_hr_k: float = p(23.0, lo=1, hi=120, unit="K", doc="hot-spot to top-oil gradient at rated load")
-    tau_o_min: float = p(180.0, lo=1, hi=1000, unit="min", doc="oil time constant")
-    tau_w_min: float = p(4.0, lo=0.1, hi=100, unit="min", doc="winding time constant")
-    r_ratio: float = p(5.0, lo=0.1, hi=50, doc="load loss / no-load loss at rated current")
-    x_exp: float = p(0.8, lo=0.1, hi=3, doc="oil exponent")
-    y_exp: float = p(1.6, lo=0.1, hi=3, doc="winding exponent")
-    k11: float = p(1.0, lo=0.1, hi=5)
-    k21: float = p(1.0, lo=0.1, hi=5)
-    k22: float = p(2.0, lo=0.1, hi=5)
-    ambient_c: float = p(25.0, lo=-50, hi=60, unit="degC", doc="used when no t_amb reading is fed")
-    substep_s: float = p(60.0, lo=1, hi=600, unit="s", doc="integration step (≤ 1 min)")
-    insulation: str = p("normal", choices=("normal", "tup"), doc="paper: normal (98 °C) or thermally upgraded")
-    hotspot_limit_c: float = p(120.0, lo=50, hi=200, unit="degC", doc="alarm limit (normal cyclic)")
+    delta_theta_or_k: float = p(0.0, lo=0, hi=120, unit="K", doc="top-oil rise at rated losses (0: by cooling; ONAN 55)")
+    delta_theta_hr_k: float = p(0.0, lo=0, hi=250, unit="K",
+                                doc="hot-spot to top-oil gradient at rated current; dry type: hot-spot rise over ambient (0: by cooling / class)")
+    tau_o_min: float = p(0.0, lo=0, hi=1000, unit="min", doc="oil time constant (0: by cooling; ONAN 180)")
+    tau_w_min: float = p(0.0, lo=0, hi=600, unit="min", doc="winding time constant (0: by cooling; ONAN 4, dry 60)")
+    r_ratio: float = p(0.0, lo=0, hi=50, doc="load loss / no-load loss at rated current (0: by cooling; ONAN 5)")
+    x_exp: float = p(0.0, lo=0, hi=3, doc="oil exponent (0: by cooling; ONAN 0.8)")
+    y_exp: float = p(0.0, lo=0, hi=3, doc="winding exponent; dry type: q (0: by cooling; ONAN 1.6, AN 1.6, AF 1.8)")
+    k11: float = p(0.0, lo=0, hi=5, doc="thermal model constant (0: by cooling)")
+    k21: float = p(0.0, lo=0, hi=5, doc="thermal model constant (0: by cooling)")
+    k22: float = p(0.0, lo=0, hi=5, doc="thermal model constant (0: by cooling)")
+    ambient_c: float = p(30.0, lo=-50, hi=60, unit="degC",
+                         doc="design ambient: used when no reading, weather value or monthly value is there")
+    monthly_ambient_c: tuple[float, ...] = p((), unit="degC", check=_twelve,
+                                             doc="12 monthly mean ambients, January first (local months); before the design ambient")
+    ambient_max_age_s: float = p(7200.0, lo=0, hi=86400, unit="s", doc="an ambient reading is held this long")
+    substep_s: float = p(60.0, lo=1, hi=600, unit="s", doc="longest integration step (accuracy; every step is stable)")
+    insulation: str = p("normal", choices=("normal", "tup"), doc="oil: paper normal (98 °C) or thermally upgraded (110 °C)")
+    dry_insulation_class: str = p("155", choices=("105", "120", "130", "155", "180", "200", "220"),
+                                  doc="dry type: insulation system class (°C, IEC 60085); sets rated and limit hot-spot")
+    hotspot_limit_c: float = p(0.0, lo=0, hi=300, unit="degC", doc="alarm limit (0: oil 120 normal cyclic; dry type by class)")
     hotspot_horizon_min: float = p(120.0, lo=0, hi=1440, unit="min", doc="alarm when projected to reach the limit within")
     hotspot_clear_margin_k: float = p(5.0, lo=0, hi=50, unit="K", doc="clear once this far below the limit and not projected")
     hotspot_clear_persist_s: float = p(300.0, lo=0, hi=86400, unit="s", doc="hotspot clears after this long")
@@ -79,7 +96,8 @@ class ThermalParams:
 class VoltageParams:
     """GB/T 12325 voltage deviation (detection.md §5)."""
 
-    nominal_v: float = p(220.0, lo=50, hi=1000, unit="V", doc="phase-to-neutral nominal voltage")
+    nominal_v: float = p(0.0, lo=0, hi=1000, unit="V",
+                         doc="phase-to-neutral nominal voltage (0: the area's transformer.lv_system, 220 V for 380/220)")
     low_pct: float = p(-10.0, lo=-50, hi=0, unit="%", doc="low-voltage limit as deviation from nominal")
     high_pct: float = p(7.0, lo=0, hi=50, unit="%", doc="high-voltage limit as deviation from nominal")
     persist_s: float = p(3600.0, lo=0, hi=86400, unit="s", doc="low/high voltage must last this long")
@@ -115,13 +133,15 @@ class OutageParams:
     master_cadence_s: float = p(60.0, lo=1, hi=3600, unit="s", doc="expected master poll cadence until learned")
     meter_cadence_s: float = p(900.0, lo=1, hi=86400, unit="s", doc="expected meter read cadence until learned")
     cadence: str = p("learn", choices=("learn", "fixed"),
-                     doc="learn each device's read cadence from its reads, or use the two above as given "
-                         "(the daemon fixes them from its reading plans)")
+                     doc="learn each device's read cadence from its reads (the daemon seeds the two above from "
+                         "its reading plans), or use them as given")
     dead_voltage_pct: float = p(10.0, lo=0, hi=100, unit="%", doc="a meter voltage below this % of nominal = no supply")
     area_silent_fraction: float = p(0.9, lo=0.1, hi=1, doc="master silent and this fraction of meters silent = area outage")
     area_silent_min_due: float = p(2.0, lo=0.1, hi=1000, doc="... or this many meter reads due since the master went silent and none came")
     balance_fraction: float = p(0.5, lo=0, hi=1, doc="master power must drop by this share of the silent meters' load for a branch outage")
     balance_min_kw: float = p(0.5, lo=0, hi=1000, unit="kW", doc="below this expected drop the balance cannot tell (comm failure assumed)")
+    check_s: float = p(10.0, lo=1, hi=600, unit="s",
+                       doc="who is silent is judged at every multiple of this on event time (replay and live alike)")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -36,11 +36,12 @@ def write(area: Area, params: Params, arrays: dict[str, npt.NDArray[Any]], pendi
     arrays = dict(arrays)
     arrays.update({"p.device": pending.device, "p.quantity": pending.quantity, "p.value": pending.value,
                    "p.ts": pending.ts})
-    for col in ("meter_phase", "meter_branch", "meter_kind", "meter_pv", "meter_ct_ratio"):
+    for col in ("meter_phase", "meter_branch", "meter_kind", "meter_pv", "meter_ct_ratio", "master_factor"):
         arrays[f"a.{col}"] = getattr(area, col)
     header = {"version": SNAPSHOT_VERSION, **header, "params": dataclasses.asdict(params),
               "area": {"id": area.id, "name": area.name, "grid": area.grid, "rated_kva": area.rated_kva,
-                       "lv_voltage_v": area.lv_voltage_v, "cooling": area.cooling, "meter_ids": list(area.meter_ids),
+                       "lv_voltage_v": area.lv_voltage_v, "nominal_v": area.nominal_v, "cooling": area.cooling,
+                       "meter_ids": list(area.meter_ids),
                        "branches": list(area.branches), "master_id": area.master_id}}
     return pack(header, arrays)
 
@@ -48,10 +49,12 @@ def write(area: Area, params: Params, arrays: dict[str, npt.NDArray[Any]], pendi
 def area_of(header: dict[str, Any], arrays: dict[str, npt.NDArray[Any]]) -> Area:
     ah = header["area"]
     return Area(id=ah["id"], name=ah["name"], grid=ah["grid"], rated_kva=ah["rated_kva"],
-                lv_voltage_v=ah["lv_voltage_v"], cooling=ah["cooling"], meter_ids=tuple(ah["meter_ids"]),
+                lv_voltage_v=ah["lv_voltage_v"], nominal_v=ah.get("nominal_v", 220.0), cooling=ah["cooling"],
+                meter_ids=tuple(ah["meter_ids"]),
                 meter_phase=arrays["a.meter_phase"], meter_branch=arrays["a.meter_branch"],
                 meter_kind=arrays["a.meter_kind"], meter_pv=arrays["a.meter_pv"],
-                meter_ct_ratio=arrays["a.meter_ct_ratio"], branches=tuple(ah["branches"]), master_id=ah["master_id"])
+                meter_ct_ratio=arrays["a.meter_ct_ratio"], branches=tuple(ah["branches"]), master_id=ah["master_id"],
+                master_factor=arrays.get("a.master_factor"))
 
 
 def pending_of(arrays: dict[str, npt.NDArray[Any]]) -> list[ReadingBatch]:
@@ -68,7 +71,10 @@ def params_from_dict(d: dict[str, Any]) -> Params:
         value = d[f.name]
         sub = f.default_factory if f.default_factory is not dataclasses.MISSING else None
         if isinstance(value, dict) and sub is not None:
-            kwargs[f.name] = type(sub())(**value)
+            group = type(sub())
+            known = {g.name for g in dataclasses.fields(group)}     # a key of another version is left out
+            kwargs[f.name] = group(**{k: tuple(v) if isinstance(v, list) else v for k, v in value.items()
+                                      if k in known})
         else:
             kwargs[f.name] = value
     return Params(**kwargs)

@@ -97,7 +97,12 @@ def load_area(path: str | Path, area_id: str | None = None) -> AreaFile:
     chosen = areas[0]
     raw = next((a for a in doc.get("area", []) if isinstance(a, dict) and a.get("id") == chosen.id), {})
     grid = str(raw.get("grid") or cfg.gateway.grid) if bare else cfg.gateway.grid
-    area = _with_branches(build_area(chosen, grid), chosen, raw, p)
+    try:     # replay: readings as the devices report them, the master's ratios applied by the engine
+        area = build_area(chosen, grid, unscaled_master=True, base_dir=p.parent)
+    except (OSError, ValueError) as exc:
+        raise ConfigError([ConfigIssue(file=str(p), line=None, key="area.master.profile", device="master",
+                                       message=f"cannot load the master's profile: {exc}")]) from None
+    area = _with_branches(area, chosen, raw, p)
     if bare:
         tz = zone or DEFAULT_TIMEZONE
         source = f"{p.name}, area {chosen.id}" if zone else "default (the area file names none)"

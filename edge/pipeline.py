@@ -23,6 +23,7 @@ import numpy as np
 from detect import Engine, ReadingBatch
 from detect.alarms import Alert
 from detect.area import PHASES, Area
+from detect.context import AmbientSeries
 from detect.engine import Output
 from detect.params import Params
 from detect.quantities import QUANTITY_CODE
@@ -95,15 +96,16 @@ class AreaRunner:
     def __init__(self, area: Area, params: Params, *, gateway: str, topic_prefix: str,
                  sink: MessageSink, saved_state: bytes | None = None,
                  snapshot_interval_s: float = 300.0, publish_realtime: bool = True,
-                 publish_meters_interval: bool = True, snapshots: bool = True,
-                 plausibility: Limits | None = None) -> None:
+                 publish_meters_interval: bool = True, snapshots: bool = True, active_each_step: bool = True,
+                 plausibility: Limits | None = None, ambient: AmbientSeries | None = None) -> None:
         self.area = area
         self.params = params
         self.sink = sink
+        self.ambient = ambient
         self.state_key = f"engine:{area.id}"
         self.plausibility = Plausibility(area, plausibility or Limits.build(
             area, rollover_kwh=params.register_rollover_kwh))
-        self.engine = self._restore(saved_state) if saved_state else Engine(area, params)
+        self.engine = self._restore(saved_state) if saved_state else Engine(area, params, ambient=ambient)
         self.serializer = Serializer(gateway=gateway, grid=area.grid or "default", area=area.id,
                                      topic_prefix=topic_prefix, meters=meter_places(area))
         self.snapshot_interval_s = snapshot_interval_s
@@ -113,17 +115,20 @@ class AreaRunner:
         self.stats = StepStats()
         self.last_event_ts = 0.0
         self.snapshots = snapshots       # replay has nowhere to restore from: no snapshot cost
+        # live: the retained active list follows every step that changed it; replay: only the engine's check
+        # points, so that its output does not depend on --batch-s (docs/replay.md, "Time")
+        self.active_each_step = active_each_step
         # The gateway's own active alerts about this area (port_unavailable), listed with the engine's.
         self.extra_active: Callable[[], list[Alert]] = lambda: []
 
     def _restore(self, blob: bytes) -> Engine:
         engine_blob, plaus_blob = unpack_state(blob)
         try:
-            eng = Engine.restore(engine_blob, area=self.area, params=self.params)
+            eng = Engine.restore(engine_blob, area=self.area, params=self.params, ambient=self.ambient)
             log.info("area %s: engine state restored (%d active alerts)", self.area.id, len(eng.active_alerts()))
         except Exception as exc:  # a snapshot from another version or a changed area: start fresh, loudly
             log.error("area %s: saved engine state not usable (%s); starting with fresh state", self.area.id, exc)
-            return Engine(self.area, self.params)
+            return Engine(self.area, self.params, ambient=self.ambient)
         if plaus_blob is not None:
             try:
                 self.plausibility.restore(plaus_blob)
@@ -201,21 +206,37 @@ class AreaRunner:
     async def step(self, ts: float, *, force_snapshot: bool = False) -> int:
         """Advance to event time ``ts`` and store what the engine produced. Returns messages stored."""
         t0 = time.perf_counter()
-        out = self.engine.advance(ts)
+        out = self.engine.advance(ts, active_at_end=self.active_each_step)
         ms = (time.perf_counter() - t0) * 1000.0
         self.stats.last_advance_ms = ms
         self.stats.max_advance_ms = max(self.stats.max_advance_ms, ms)
         self.stats.steps += 1
+        return await self._store(out, force_snapshot)
+
+    async def finish(self, ts: float) -> int:
+        """The end of the data (replay): the active alerts at ``ts`` if they changed since the engine last
+        put them out (it does after the readings it puts through its stages)."""
+        self.engine.mark_active(ts)
+        return await self._store(self.engine.drain(), False)
+
+    def _messages(self, out: Output) -> tuple[list[Outgoing], int]:
+        """The engine's output in its order, then the plausibility alerts raised since the last step (with
+        the active list after them, at the last one's time). Returns the messages and the alert count."""
         device_alerts = self.plausibility.take_alerts()
+        msgs = self.serializer.in_order(out, self.plausibility.active_alerts(), self.extra_active())
         if device_alerts:
-            out = Output(alerts=[*out.alerts, *device_alerts], summaries=out.summaries)
-        active = [*sorted([*self.engine.active_alerts(), *self.plausibility.active_alerts()],
-                          key=lambda a: (a.raised_at, a.alert_id)), *self.extra_active()]
-        msgs = self.serializer.output(out, active=active, ts=ts)
+            tail = Output(alerts=device_alerts)
+            active = [*sorted([*self.engine.active_alerts(), *self.plausibility.active_alerts()],
+                              key=lambda a: (a.raised_at, a.alert_id)), *self.extra_active()]
+            msgs += self.serializer.output(tail, active=active, ts=max(a.ts for a in device_alerts))
+        return msgs, len(out.alerts) + len(device_alerts)
+
+    async def _store(self, out: Output, force_snapshot: bool) -> int:
+        msgs, n_alerts = self._messages(out)
         items = [m for m in msgs if self._wanted(m.kind)]
         state: dict[str, bytes] | None = None
         due = time.monotonic() - self._last_snapshot_s >= self.snapshot_interval_s
-        if self.snapshots and (out.alerts or force_snapshot or (due and items)):
+        if self.snapshots and (n_alerts or force_snapshot or (due and items)):
             t1 = time.perf_counter()
             state = {self.state_key: self.snapshot()}
             self.stats.last_snapshot_ms = (time.perf_counter() - t1) * 1000.0
@@ -238,5 +259,5 @@ class AreaRunner:
                     await self.sink.submit_many([], state=state)
                 items = kept
         self.stats.messages += len(items)
-        self.stats.alerts += len(out.alerts)
+        self.stats.alerts += n_alerts
         return len(items)

@@ -26,6 +26,8 @@ class Failure:
     quantity: str
     reason: str       # human readable: "no reply within 0.93 s", "ERR 02: no such data", ...
     ts: float
+    silent: bool = False   # nobody answered (no byte heard, or skipped because the device just was silent);
+                           # False for an error reply or a garbled one: the device is there
 
 
 @dataclass(slots=True)

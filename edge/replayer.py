@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -18,12 +19,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
+
 from detect.area import Area
 from detect.batch import ReadingBatch
+from detect.context import AmbientSeries
 from detect.params import Params
 from edge.imports import ImportOptions, Readings
+from edge.nominalcheck import VoltageSample, nominal_warning
 from edge.pipeline import AreaRunner
 from edge.plausibility import Limits
+from edge.replay import ReadingBatch as ReplayBatch
 from edge.replay import ReplayStats, read_batches
 from wire import KINDS, Outgoing, format_msg_id, stamp
 from wire.topics import DEFAULT_PREFIX
@@ -75,6 +81,7 @@ class ReplayResult:
     seconds: float = 0.0
     max_advance_ms: float = 0.0
     implausible: dict[str, dict[str, int]] = field(default_factory=dict)   # device -> reason -> readings
+    warnings: list[str] = field(default_factory=list)
 
     def summary_lines(self) -> list[str]:
         st = self.stats
@@ -95,7 +102,20 @@ class ReplayResult:
             out.append(f"alerts {kind}: {self.raised[kind]} raised, {self.cleared[kind]} cleared")
         if not self.raised and not self.cleared:
             out.append("alerts: none")
+        out += [f"warning: {w}" for w in self.warnings]
         return out
+
+
+def window_end(b: ReplayBatch, area: Area, params: Params) -> float:
+    """How far event time may advance after window ``b`` (docs/replay.md, "Time"): to its end, unless a
+    master poll may go on into the next window (its last reading within ``master_group_s`` of the end):
+    then to just before that poll, which the next window completes."""
+    m = b.ts[b.device == area.master_index]
+    if not len(m) or m[-1] <= b.t_end - params.master_group_s:
+        return b.t_end
+    gaps = np.flatnonzero(np.diff(m) > params.master_group_s)
+    start = m[gaps[-1] + 1] if len(gaps) else m[0]
+    return float(np.nextafter(start, -math.inf))
 
 
 def replay(area: Area, params: Params, path: str | Path, out: IO[str] | None, *,
@@ -103,11 +123,12 @@ def replay(area: Area, params: Params, path: str | Path, out: IO[str] | None, *,
            batch_s: float = 3600.0, reorder_s: float = 300.0,
            on_message: Callable[[str, dict[str, Any]], None] | None = None,
            options: ImportOptions | None = None, readings: Readings | None = None,
-           plausibility: Limits | None = None) -> ReplayResult:
+           plausibility: Limits | None = None, ambient: AmbientSeries | None = None) -> ReplayResult:
     """Run the export ``readings`` through the engine of ``area``; JSON lines to ``out`` (None: count only).
     ``options`` say how to read it (mapping, zone); an export already opened may be passed as ``readings``
     (its stats become the result's). ``plausibility``: the area's limits (``edge.plausibility.limits_for``);
-    default: the defaults for its meters."""
+    default: the defaults for its meters. ``ambient``: an ambient series for the thermal model
+    (``meterwatch replay --ambient``)."""
     stats = readings.stats if readings is not None and isinstance(readings.stats, ReplayStats) else ReplayStats()
     result = ReplayResult(stats=stats)
 
@@ -120,19 +141,32 @@ def replay(area: Area, params: Params, path: str | Path, out: IO[str] | None, *,
 
     sink = JsonlSink(out, seen, gateway=gateway)
     runner = AreaRunner(area, params, gateway=gateway, topic_prefix=topic_prefix, sink=sink, snapshots=False,
-                        plausibility=plausibility)
+                        active_each_step=False,
+                        plausibility=plausibility, ambient=ambient)
     t0 = time.perf_counter()
 
     async def go() -> None:
-        # Event time follows the data: each window is advanced to its end. No flush past the last reading:
-        # that would be a silence the data does not contain (master_offline / outage_area); the last
-        # interval also lacks the reading at its closing bound, so it could not be computed anyway.
+        # Event time follows the data: each window is advanced to its end (or just before a master poll
+        # it splits), once the next window is read. No flush past the last reading: that would be a silence
+        # the data does not contain (master_offline / outage_area).
+        held: ReplayBatch | None = None
+        last = -math.inf
         for b in read_batches(path, area, batch_s=batch_s, reorder_s=reorder_s, stats=result.stats,
                               progress=progress, options=options, readings=readings):
+            if held is not None:
+                await runner.step(window_end(held, area, params))
             runner.feed_batch(ReadingBatch(device=b.device, quantity=b.quantity, value=b.value, ts=b.ts))
-            await runner.step(b.t_end)
+            volts.add(b.quantity, b.value)
+            last = max(last, float(b.ts.max())) if len(b) else last
+            held = b
+        if held is not None and math.isfinite(last):
+            await runner.step(last)
+            await runner.finish(last)
 
+    volts = VoltageSample()
     asyncio.run(go())
+    nominal = runner.engine.ctx.params.voltage.nominal_v
+    result.warnings += [w for w in [nominal_warning(area.id, nominal, volts.values())] if w]
     result.seconds = time.perf_counter() - t0
     result.messages = sink.by_kind
     result.max_advance_ms = runner.stats.max_advance_ms

@@ -32,13 +32,15 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from detect.area import Area  # noqa: E402
+from detect.cooling import OIL_HOTSPOT_LIMIT_C  # noqa: E402
 from detect.params import Params  # noqa: E402
 
 OUT = ROOT / "deploy" / "grafana" / "dashboards"
 DS = {"type": "influxdb", "uid": "meterwatch-influx"}
 TIMEZONE = "Asia/Shanghai"
 P = Params()
-U_NOM = P.voltage.nominal_v
+U_NOM = P.voltage.nominal_v or Area.nominal_v     # 0: the area's LV system; the default 380/220 → 220 V
 U_LOW = round(U_NOM * (1 + P.voltage.low_pct / 100), 1)       # 198.0 V
 U_HIGH = round(U_NOM * (1 + P.voltage.high_pct / 100), 1)     # 235.4 V
 
@@ -172,9 +174,9 @@ def area_page(tz: str) -> list[Panel]:
               thresholds=steps((None, "green"), (ld.overload_clear_pct, "orange"), (ld.overload_pct, "red"))),
         Panel("Transformer heat 配变温度", f'SELECT max("hotspot_c") AS "hot-spot", max("top_oil_c") AS "top oil" FROM '
               f'"realtime" WHERE {AREA} GROUP BY time($__interval) fill(none)', "celsius", "timeseries",
-              f"Hot-spot and top-oil temperature (IEC 60076-7); the line is the hot-spot limit "
-              f"({P.thermal.hotspot_limit_c:g} °C).",
-              thresholds=steps((None, "green"), (P.thermal.hotspot_limit_c, "red"))),
+              f"Hot-spot and top-oil temperature (IEC 60076-7); the line is an oil transformer's hot-spot limit "
+              f"({OIL_HOTSPOT_LIMIT_C:g} °C, normal cyclic loading; a dry type's follows its insulation class).",
+              thresholds=steps((None, "green"), (OIL_HOTSPOT_LIMIT_C, "red"))),
         Panel("Voltage band 电压", f'SELECT mean("u_a") AS "U a", mean("u_b") AS "U b", mean("u_c") AS "U c" FROM '
               f'"realtime" WHERE {AREA} GROUP BY time($__interval) fill(none)', "volt", "timeseries",
               f"Transformer phase voltages; the band is {U_LOW:g}–{U_HIGH:g} V ({U_NOM:g} V "

@@ -33,6 +33,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from detect.cooling import OIL_HOTSPOT_LIMIT_C
 from scripts.grafana_dashboards import (
     AREA_LINK,
     GATEWAY_LINK,
@@ -192,8 +193,9 @@ def area_page() -> list[VPanel]:
                thresholds=steps((None, "green"), (ld.overload_clear_pct, "orange"), (ld.overload_pct, "red"))),
         VPanel("Transformer heat 配变温度", (Q(over("max_over_time", rt + "hotspot_c", AREA), "hot-spot"),
                                          Q(over("max_over_time", rt + "top_oil_c", AREA), "top oil")), "celsius",
-               description=f"Hot-spot and top-oil temperature (IEC 60076-7); the line is the hot-spot limit "
-               f"({P.thermal.hotspot_limit_c:g} °C).", thresholds=steps((None, "green"), (P.thermal.hotspot_limit_c, "red"))),
+               description=f"Hot-spot and top-oil temperature (IEC 60076-7); the line is an oil transformer's hot-spot "
+               f"limit ({OIL_HOTSPOT_LIMIT_C:g} °C, normal cyclic loading; a dry type's follows its insulation class).",
+               thresholds=steps((None, "green"), (OIL_HOTSPOT_LIMIT_C, "red"))),
         VPanel("Voltage band 电压", tuple(Q(over("avg_over_time", f"{rt}u_{p}", AREA), f"U {p}") for p in "abc"),
                "volt", description=f"Transformer phase voltages; the band is {U_LOW:g}–{U_HIGH:g} V ({U_NOM:g} V "
                f"{P.voltage.low_pct:+g} %/{P.voltage.high_pct:+g} %, GB/T 12325).",

@@ -60,7 +60,14 @@ def value(doc: Doc, key: str, tp: Any, v: Any, meta: Mapping[str, Any] | None = 
             doc.error(key, f"expected a list, got {type(v).__name__} {v!r}", device)
             return None
         items = [value(doc, f"{key}[{i}]", typing.get_args(tp)[0], x, {}, device) for i, x in enumerate(v)]
-        return None if any(x is None for x in items) else tuple(items)
+        if any(x is None for x in items):
+            return None
+        check: Callable[[Any], str | None] | None = meta.get("check")     # a check of the list as a whole
+        why = check(tuple(items)) if check is not None else None
+        if why:
+            doc.error(key, why, device)
+            return None
+        return tuple(items)
     if not _type_ok(tp, v):
         doc.error(key, f"expected {_TYPE_NAMES.get(tp, str(tp))}, got {type(v).__name__} {v!r}", device)
         return None

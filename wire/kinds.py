@@ -144,6 +144,9 @@ _REALTIME = (
     number("time_to_limit_min", "min", "time to the hot-spot limit at this load; null = not within 24 h",
            required=False),
     number("t_amb_c", "°C", "ambient temperature used by the thermal model", required=False),
+    string("ambient_source", "where t_amb_c came from: a fresh device reading, the replay's weather series, "
+           "the configured monthly or design ambient (docs/detection.md)",
+           enum=("measured", "weather", "monthly", "design"), required=False),
 )
 
 _INTERVAL = (

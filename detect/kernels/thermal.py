@@ -1,11 +1,24 @@
-"""IEC 60076-7 thermal model: difference equations, sub-stepped (detection.md §3.3).
+"""Transformer heat: the IEC 60076-7 (oil) / IEC 60076-12 (dry type) differential equations, integrated
+exactly (detection.md, "Transformer heat").
 
-``params`` (float64[12]): Δθor K, Δθhr K, τo s, τw s, R, x, y, k11, k21, k22, substep s, insulation
-(0 normal paper, 1 thermally upgraded). ``state`` (float64[8]): θo °C, Δθ1 K, Δθ2 K, loss of life h,
-t of the last sample, K of the last sample, θa of the last sample, initialised flag.
+The model is three first-order components, each ``τ·dz/dt = u(t) − z``, and the hot-spot
+``θh = z0 + z1 − z2``:
 
-Between two samples the load factor K and the ambient are interpolated linearly and integrated with
-explicit Euler steps of at most ``substep`` seconds, so the result does not depend on the poll cadence.
+- z0, top oil: ``u0 = θa + A0·[(1 + K²R)/(1 + R)]^x`` with ``τ0 = k11·τo`` (dry type: ``z0 = θa``);
+- z1, z2, the two terms of the hot-spot rise: ``u1 = A1·K^y`` with ``τ1 = k22·τw`` and
+  ``u2 = A2·K^y`` with ``τ2 = τo/k22`` (A1 = k21·Δθhr, A2 = (k21 − 1)·Δθhr; dry type: A1 = Δθhr at rated
+  load, y = q, A2 = 0).
+
+``params`` (float64[13], ``detect.cooling.ThermalModel.kernel_params``): A0, A1, A2, τ0 s, τ1 s, τ2 s, R,
+x, y, sub-step s, ageing reference °C, ageing law (0: V = 2^((θh − ref)/6); 1: Arrhenius with
+B = 15000 K, IEC 60076-7 eq. 3), dry flag. ``state`` (float64[8]): z0, z1, z2, loss of life h, t of the
+last sample, K and θa of the last sample, initialised flag.
+
+Between two samples K and θa are linear in time; each sub-step of at most ``sub`` seconds (and at most
+0.05 of load factor, so a sudden load step is resolved too) takes the inputs as linear over it and applies the exact solution of the linear equation (first-order hold):
+``z ← u_b − (u_b − u_a)·(τ/h)·(1 − e^{−h/τ}) + (z − u_a)·e^{−h/τ}``. It is stable for every τ and every
+step (``e^{−h/τ}`` ∈ (0, 1]); the sub-step only bounds the error of taking ``K^y`` as linear over it.
+Loss of life is ∫V dt by Simpson's rule on each sub-step (the state at its middle from the same formula).
 The first sample starts from the steady state of its load. A missing K or ambient (NaN) holds the last.
 """
 
@@ -17,25 +30,60 @@ import numpy as np
 
 from detect.kernels import kernel
 
-S_THETA_O, S_D1, S_D2, S_LOL_H, S_T, S_K, S_AMB, S_INIT = range(8)
+S_Z0, S_Z1, S_Z2, S_LOL_H, S_T, S_K, S_AMB, S_INIT = range(8)
+DK_MAX = 0.05        # a sub-step covers at most this change of the load factor
 
 
 @kernel
-def ageing_rate(theta_h, insulation):  # pragma: no cover - jitted
-    if insulation == 0.0:
-        return 2.0 ** ((theta_h - 98.0) / 6.0)
-    return math.exp(15000.0 / 383.0 - 15000.0 / (theta_h + 273.0))
+def ageing_rate(theta_h, ref, law):  # pragma: no cover - jitted
+    if law == 0.0:
+        return 2.0 ** ((theta_h - ref) / 6.0)
+    return math.exp(15000.0 / (ref + 273.0) - 15000.0 / (theta_h + 273.0))
+
+
+@kernel
+def _inputs(k, amb, p):  # pragma: no cover - jitted
+    """(u0, u1, u2) at load factor ``k`` and ambient ``amb``."""
+    w = k ** p[8]
+    if p[12] != 0.0:
+        return amb, p[1] * w, 0.0
+    return amb + ((1.0 + k * k * p[6]) / (1.0 + p[6])) ** p[7] * p[0], p[1] * w, p[2] * w
+
+
+@kernel
+def _foh(z, ua, ub, tau, h):  # pragma: no cover - jitted
+    """Exact value after ``h`` seconds of ``τ·dz/dt = u − z`` with ``u`` linear from ``ua`` to ``ub``."""
+    e = math.exp(-h / tau)
+    return ub - (ub - ua) * (tau / h) * (1.0 - e) + (z - ua) * e
+
+
+@kernel
+def _substep(state, k0, a0, k1, a1, h, p):  # pragma: no cover - jitted
+    """Advance the state ``h`` s with K and θa linear from (k0, a0) to (k1, a1); returns ∫V dt (s)."""
+    u0a, u1a, u2a = _inputs(k0, a0, p)
+    u0b, u1b, u2b = _inputs(k1, a1, p)
+    dry = p[12] != 0.0
+    z0, z1, z2 = state[S_Z0], state[S_Z1], state[S_Z2]
+    half = 0.5 * h
+    m1 = _foh(z1, u1a, 0.5 * (u1a + u1b), p[4], half)
+    m2 = _foh(z2, u2a, 0.5 * (u2a + u2b), p[5], half)
+    m0 = 0.5 * (a0 + a1) if dry else _foh(z0, u0a, 0.5 * (u0a + u0b), p[3], half)
+    n1 = _foh(z1, u1a, u1b, p[4], h)
+    n2 = _foh(z2, u2a, u2b, p[5], h)
+    n0 = a1 if dry else _foh(z0, u0a, u0b, p[3], h)
+    v = (ageing_rate(z0 + z1 - z2, p[10], p[11]) + 4.0 * ageing_rate(m0 + m1 - m2, p[10], p[11])
+         + ageing_rate(n0 + n1 - n2, p[10], p[11])) * h / 6.0
+    state[S_Z0], state[S_Z1], state[S_Z2] = n0, n1, n2
+    return v
 
 
 @kernel
 def thermal_run(ts, k, amb, state, params):  # pragma: no cover - jitted
-    dor, dhr, tau_o, tau_w, r, x, y, k11, k21, k22, sub, ins = (
-        params[0], params[1], params[2], params[3], params[4], params[5], params[6], params[7],
-        params[8], params[9], params[10], params[11])
     n = ts.shape[0]
     out_o = np.empty(n)
     out_h = np.empty(n)
     out_v = np.empty(n)
+    sub = params[9]
     for j in range(n):
         kj = k[j] if not math.isnan(k[j]) else state[S_K]
         aj = amb[j] if not math.isnan(amb[j]) else state[S_AMB]
@@ -45,60 +93,46 @@ def thermal_run(ts, k, amb, state, params):  # pragma: no cover - jitted
                 out_h[j] = np.nan
                 out_v[j] = np.nan
                 continue
-            state[S_THETA_O] = aj + ((1.0 + kj * kj * r) / (1.0 + r)) ** x * dor
-            state[S_D1] = k21 * kj ** y * dhr
-            state[S_D2] = (k21 - 1.0) * kj ** y * dhr
+            state[S_Z0], state[S_Z1], state[S_Z2] = _inputs(kj, aj, params)
             state[S_T] = ts[j]
             state[S_INIT] = 1.0
         else:
             dt = ts[j] - state[S_T]
             if dt > 0.0:
-                steps = math.ceil(dt / sub)
-                h = dt / steps
                 k0 = state[S_K]
+                steps = max(math.ceil(dt / sub), math.ceil(abs(kj - k0) / DK_MAX))
+                h = dt / steps
                 a0 = state[S_AMB]
                 for m in range(steps):
-                    f = (m + 0.5) / steps
-                    kc = k0 + (kj - k0) * f
-                    ac = a0 + (aj - a0) * f
-                    th_o = state[S_THETA_O]
-                    state[S_THETA_O] = th_o + h / (k11 * tau_o) * (
-                        ((1.0 + kc * kc * r) / (1.0 + r)) ** x * dor - (th_o - ac))
-                    d1 = state[S_D1]
-                    state[S_D1] = d1 + h / (k22 * tau_w) * (k21 * dhr * kc ** y - d1)
-                    d2 = state[S_D2]
-                    state[S_D2] = d2 + h / (tau_o / k22) * ((k21 - 1.0) * dhr * kc ** y - d2)
-                    th_h = state[S_THETA_O] + state[S_D1] - state[S_D2]
-                    state[S_LOL_H] += ageing_rate(th_h, ins) * h / 3600.0
+                    f0 = m / steps
+                    f1 = (m + 1) / steps
+                    state[S_LOL_H] += _substep(state, k0 + (kj - k0) * f0, a0 + (aj - a0) * f0,
+                                               k0 + (kj - k0) * f1, a0 + (aj - a0) * f1, h, params) / 3600.0
                 state[S_T] = ts[j]
         state[S_K] = kj
         state[S_AMB] = aj
-        out_o[j] = state[S_THETA_O]
-        out_h[j] = state[S_THETA_O] + state[S_D1] - state[S_D2]
-        out_v[j] = ageing_rate(out_h[j], ins)
+        out_o[j] = np.nan if params[12] != 0.0 else state[S_Z0]
+        out_h[j] = state[S_Z0] + state[S_Z1] - state[S_Z2]
+        out_v[j] = ageing_rate(out_h[j], params[10], params[11])
     return out_o, out_h, out_v
 
 
 @kernel
-def time_to_limit_min(theta_o, d1, d2, k, amb, params, limit_c, max_min):  # pragma: no cover - jitted
-    """Minutes until θh reaches ``limit_c`` if load and ambient stay as they are (closed-form exponential
-    response, scanned minute by minute): 0 if already there, inf if not within ``max_min``."""
-    dor, dhr, tau_o, tau_w, r, x, y, k11, k21, k22 = (
-        params[0], params[1], params[2], params[3], params[4], params[5], params[6], params[7],
-        params[8], params[9])
-    if math.isnan(theta_o) or math.isnan(k) or math.isnan(amb):
+def time_to_limit_min(z0, z1, z2, k, amb, params, limit_c, max_min):  # pragma: no cover - jitted
+    """Minutes until θh reaches ``limit_c`` if load and ambient stay as they are (the exact exponential
+    response, scanned minute by minute, linear within the minute): 0 if already there, inf if not within
+    ``max_min``."""
+    if math.isnan(z0) or math.isnan(k) or math.isnan(amb):
         return np.nan
-    o_ss = amb + ((1.0 + k * k * r) / (1.0 + r)) ** x * dor
-    d1_ss = k21 * dhr * k ** y
-    d2_ss = (k21 - 1.0) * dhr * k ** y
-    prev = theta_o + d1 - d2
+    u0, u1, u2 = _inputs(k, amb, params)
+    dry = params[12] != 0.0
+    prev = z0 + z1 - z2
     if prev >= limit_c:
         return 0.0
     for m in range(1, int(max_min) + 1):
         t = m * 60.0
-        cur = (o_ss + (theta_o - o_ss) * math.exp(-t / (k11 * tau_o))
-               + d1_ss + (d1 - d1_ss) * math.exp(-t / (k22 * tau_w))
-               - d2_ss - (d2 - d2_ss) * math.exp(-t * k22 / tau_o))
+        o = u0 if dry else u0 + (z0 - u0) * math.exp(-t / params[3])
+        cur = o + u1 + (z1 - u1) * math.exp(-t / params[4]) - u2 - (z2 - u2) * math.exp(-t / params[5])
         if cur >= limit_c:
             return (m - 1) + (limit_c - prev) / (cur - prev)
         prev = cur

@@ -139,6 +139,7 @@ class Branches:
 
     conditions: tuple[Clear | Condition, ...]
     area_or_phase: B
+    in_question: bool          # a branch has enough meters down: the master's power is being weighed
 
 
 def _outages(ctx: AreaContext, alarms: AlarmView) -> tuple[bool, B]:
@@ -164,12 +165,13 @@ def branches(ctx: AreaContext, st: AvailabilityState, sil: Silence, rd: Readings
     overdue = sil.overdue & ~restored
     cond = _branch_condition(ctx, sil, overdue | sil.dead, overdue, area_out | meter_phase_out, rd, meters, master,
                              voltage_dead)
+    asked = bool(_enough_down(ctx, (overdue | sil.dead) & ~(area_out | meter_phase_out)).any())
     if not area_out:
-        return st, Branches(conditions=(cond,), area_or_phase=meter_phase_out)
+        return st, Branches(conditions=(cond,), area_or_phase=meter_phase_out, in_question=asked)
     # it looked like a communication failure until the meters went quiet too
     explain = Clear(key="master_offline@transformer", subjects=np.ones(1, np.bool_), ts=now,
                     message="explained by an area outage")
-    return st, Branches(conditions=(explain, cond), area_or_phase=area_out | meter_phase_out)
+    return st, Branches(conditions=(explain, cond), area_or_phase=area_out | meter_phase_out, in_question=asked)
 
 
 def _branch_condition(ctx: AreaContext, sil: Silence, down: B, silent: B, explained: B, rd: ReadingsState,
@@ -183,8 +185,7 @@ def _branch_condition(ctx: AreaContext, sil: Silence, down: B, silent: B, explai
     cnt = np.bincount(br[cand], minlength=nb)
     size = np.bincount(br, minlength=nb)
     frac = np.divide(cnt, size, out=np.zeros(nb), where=size > 0)
-    hit = (cnt >= op.branch_min_meters) & (frac >= op.branch_min_fraction) & (not sil.master_silent) \
-        & (not voltage_dead)
+    hit = _enough_down(ctx, cand) & (not sil.master_silent) & (not voltage_dead)
     is_out = np.zeros(nb, np.bool_)
     info: dict[int, dict[str, Any]] = {}
     for b in np.flatnonzero(hit).tolist():
@@ -212,6 +213,15 @@ def _branch_condition(ctx: AreaContext, sil: Silence, down: B, silent: B, explai
                      describe=lambda s, i, x: (f"outage on branch {names[i]}: {x:.0f} % of its meters without "
                                                "supply while the master is fine" if s != "cleared"
                                                else f"branch {names[i]} supply restored"))
+
+
+def _enough_down(ctx: AreaContext, cand: B) -> B:
+    """Per branch: enough of its meters (``cand``) down to look at the master's power."""
+    op, nb, br = ctx.params.outage, len(ctx.area.branches), ctx.area.meter_branch
+    cnt = np.bincount(br[cand], minlength=nb)
+    size = np.bincount(br, minlength=nb)
+    frac = np.divide(cnt, size, out=np.zeros(nb), where=size > 0)
+    return (cnt >= op.branch_min_meters) & (frac >= op.branch_min_fraction)
 
 
 def offline(ctx: AreaContext, st: AvailabilityState, sil: Silence, br: Branches, meters: MeterState,
@@ -262,3 +272,4 @@ def recent_kw(ctx: AreaContext, rd: ReadingsState, meters: MeterState, idx: npt.
     p = rd.last_value[idx, P]
     fresh = np.abs(rd.last_ts[idx, P] - rd.last_seen[idx]) <= ctx.params.master_group_s
     return np.where(fresh & ~np.isnan(p), p, typical_kw(ctx, meters, idx))
+

@@ -105,7 +105,8 @@ REALTIME = ("load_pct", "load_s_pct", "s_kva", "p_kw", "q_kvar", "u_a", "u_b", "
 
 
 def realtime(polls: Polls, load: Load, bal: Balance, heat: Heat) -> list[tuple[float, dict[str, Any]]]:
-    """(poll time, fields) of the realtime summary of every poll; NaN and infinity are None."""
+    """(poll time, fields) of the realtime summary of every poll; NaN and infinity are None. ``t_amb_c``
+    is the ambient the thermal model used and ``ambient_source`` where it came from (``thermal``)."""
     c = polls.col
     table = np.column_stack([
         load.beta, load.beta_s, load.s_kva, c("p"), c("q"), c("u_a"), c("u_b"), c("u_c"), c("i_a"), c("i_b"),
@@ -113,7 +114,8 @@ def realtime(polls: Polls, load: Load, bal: Balance, heat: Heat) -> list[tuple[f
         heat.loss_of_life_h, heat.ttl, c("pf"), c("f"), heat.ambient]).astype(np.float64)
     cells = table.astype(object)
     cells[~np.isfinite(table)] = None
-    return [(float(t), dict(zip(REALTIME, row, strict=True))) for t, row in zip(polls.ts, cells.tolist(), strict=True)]
+    return [(float(t), dict(zip(REALTIME, row, strict=True)) | {"ambient_source": src})
+            for t, row, src in zip(polls.ts, cells.tolist(), heat.source_names(), strict=True)]
 
 
 def new_day(st: MasterState) -> MasterState:

@@ -57,6 +57,9 @@ class MeterState(Columns):
     h_code: npt.NDArray[np.int8]
     h_u_mean: F64
     day_collected: npt.NDArray[np.bool_]  # (2, N) by day parity
+    u_alarm_ts: F64                # (N,) latest voltage reading each meter's voltage alarms have seen
+
+    OPTIONAL = frozenset({"u_alarm_ts"})          # snapshots before issue 18
 
     @classmethod
     def fresh(cls, ctx: AreaContext, n_slots: int) -> MeterState:
@@ -70,7 +73,7 @@ class MeterState(Columns):
             u_n=np.zeros((s, n), np.int64), u_ok=np.zeros((s, n), np.int64), u_dead=np.zeros((s, n), np.int64),
             i_max=np.full((s, n), nan),
             h_k=np.full(h, -1, np.int64), h_e_kwh=np.full((h, n), nan), h_code=np.zeros((h, n), np.int8),
-            h_u_mean=np.full((h, n), nan), day_collected=np.zeros((2, n), np.bool_))
+            h_u_mean=np.full((h, n), nan), day_collected=np.zeros((2, n), np.bool_), u_alarm_ts=np.full(n, -np.inf))
 
     def reset_slot(self, slot: int) -> None:
         """Empty the accumulators of ``slot`` (the engine gave it to a new interval)."""
@@ -130,11 +133,15 @@ def place(ctx: AreaContext, st: MeterState, clock: EngineClock, day_index: int, 
     cur = meter & IS_CURRENT[q] & valid & (slots >= 0)
     if cur.any():
         np.fmax.at(st.i_max, (slots[cur], d64[cur]), np.abs(v[cur]))
-    # conditions only on readings not older than what the alarms have already seen (late ones are placed
-    # in their interval statistics above, but cannot rewrite a persistence that already ran)
-    volt_live = meter_u & valid & (ts >= clock.watermark[0])
+    # conditions only on readings not older than what that meter's alarms have already seen (late ones are
+    # placed in their interval statistics above, but cannot rewrite a persistence that already ran). Per
+    # meter, not against the engine's event time: live, a meter's readings reach the engine a few seconds
+    # after they were taken (its round's transactions), when other devices have moved event time on.
+    volt_live = meter_u & valid
+    volt_live[volt_live] = ts[volt_live] >= st.u_alarm_ts[d64[volt_live]]
     if not volt_live.any():
         return st, Seen()
+    np.fmax.at(st.u_alarm_ts, d64[volt_live], ts[volt_live])
     return st, Seen(conditions=_voltage_conditions(ctx, explained, d64[volt_live], v[volt_live], ts[volt_live]))
 
 

@@ -21,12 +21,17 @@ class Polls:
     ts: F64        # (G,) time of each poll: its last reading
     x: F64         # (G, Q) every quantity; held from earlier polls up to ``master_hold_s``, else NaN
     u: F64         # (G, 3) the phase voltages (columns of ``x``, side by side)
+    raw: F64       # (G, Q) what each poll itself read (NaN where it lacks a quantity)
 
     def __len__(self) -> int:
         return len(self.ts)
 
     def col(self, name: str) -> F64:
         return self.x[:, QUANTITY_CODE[name]]
+
+    def own(self, name: str) -> F64:
+        """Each poll's own reading of ``name``, not held from earlier polls."""
+        return self.raw[:, QUANTITY_CODE[name]]
 
 
 def group(ctx: AreaContext, readings: ReadingsState, ts: F64, q: npt.NDArray[np.int16], v: F64) -> Polls:
@@ -45,6 +50,7 @@ def group(ctx: AreaContext, readings: ReadingsState, ts: F64, q: npt.NDArray[np.
     vals[0], when[0] = readings.last_value[n], readings.last_ts[n]
     vals[grp + 1, q] = v
     when[grp + 1, q] = ts
+    raw = vals[1:].copy()
     present = ~np.isnan(vals)
     idx = np.where(present, np.arange(g + 1)[:, None], 0)
     np.maximum.accumulate(idx, axis=0, out=idx)
@@ -53,4 +59,4 @@ def group(ctx: AreaContext, readings: ReadingsState, ts: F64, q: npt.NDArray[np.
     stale = ~(sample_ts[:, None] - filled_ts <= hold)
     filled[stale] = np.nan
     u = np.stack([filled[:, QUANTITY_CODE[name]] for name in ("u_a", "u_b", "u_c")], axis=1)
-    return Polls(ts=sample_ts, x=filled, u=u)
+    return Polls(ts=sample_ts, x=filled, u=u, raw=raw)

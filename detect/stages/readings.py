@@ -18,6 +18,7 @@ __all__ = ["Chunk", "ReadingsState", "last_per_key", "place"]
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 NQ = len(QUANTITIES)
+CADENCE_GAPS = 8          # a device's cadence is the longest of its last this many gaps
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,9 +50,13 @@ class ReadingsState(Columns):
     last_value: F64                # (D, Q) latest value per device and quantity
     last_ts: F64                   # (D, Q) and its time
     last_seen: F64                 # (D,) last reading of any quantity
-    gap_ewma_s: F64                # (D,) learned read cadence of each device
+    gap_ewma_s: F64                # (D,) read cadence of each device: the longest of its recent gaps
     cadence_last: F64              # (D,) time of the last distinct read (cadence learning)
     cadence_n: I64                 # (D,) gaps learned so far
+    cadence_ring: F64              # (D, CADENCE_GAPS) the last gaps
+    cadence_miss: I64              # (D,) missed reads in a row
+
+    OPTIONAL = frozenset({"cadence_ring", "cadence_miss"})      # snapshots before issue 18
 
     @classmethod
     def fresh(cls, ctx: AreaContext) -> ReadingsState:
@@ -59,13 +64,17 @@ class ReadingsState(Columns):
         return cls(last_value=np.full((d, NQ), np.nan), last_ts=np.full((d, NQ), np.nan),
                    last_seen=np.full(d, np.nan),
                    gap_ewma_s=np.append(np.full(n, float(op.meter_cadence_s)), float(op.master_cadence_s)),
-                   cadence_last=np.full(d, np.nan), cadence_n=np.zeros(d, np.int64))
+                   cadence_last=np.full(d, np.nan), cadence_n=np.zeros(d, np.int64),
+                   cadence_ring=np.full((d, CADENCE_GAPS), np.nan), cadence_miss=np.zeros(d, np.int64))
 
     def fix_cadences(self, ctx: AreaContext) -> None:
-        """With ``outage.cadence = "fixed"`` the configured cadences win over what a run learned."""
+        """After a restore: with ``outage.cadence = "fixed"`` the configured cadences win over what a run
+        learned; a snapshot from before the gap ring starts it with the cadence it had learned."""
         if ctx.params.outage.cadence == "fixed":
             self.gap_ewma_s[: ctx.n_meters] = ctx.params.outage.meter_cadence_s
             self.gap_ewma_s[ctx.n_meters] = ctx.params.outage.master_cadence_s
+        empty = np.isnan(self.cadence_ring).all(axis=1) & (self.cadence_n > 0)
+        self.cadence_ring[empty] = self.gap_ewma_s[empty, None]
 
 
 def last_per_key(key: I64) -> I64:
@@ -97,36 +106,18 @@ def place(ctx: AreaContext, st: ReadingsState, chunk: Chunk) -> ReadingsState:
 
 
 def _learn_cadence(ctx: AreaContext, st: ReadingsState, dev: I64, ts: F64) -> None:
-    """Update each device's read cadence from the distinct read times in this batch (a meter's readings
-    closer than ``meter_group_s`` are one read — its round's transactions, interleaved with other devices
-    on a slow bus; the master's closer than ``master_group_s``). The previous read time is
-    ``cadence_last``; one update per batch with the mean gap, at most twice the current estimate, so a long
-    silence does not teach a slow cadence at once while a really slower cadence is still learned within a
-    few reads. The first two gaps of a device set its cadence directly."""
+    """Each device's read cadence from its distinct reads, one by one (``cadence`` kernel: the longest of
+    its last gaps). A meter's readings closer than ``meter_group_s`` are one read — its round's
+    transactions, interleaved with other devices on a slow bus; the master's closer than
+    ``master_group_s``. Read by read, so the result does not depend on how readings were batched."""
     prm = ctx.params
     if prm.outage.cadence == "fixed":   # the reading plans say when each device is due
         return
     order = np.lexsort((ts, dev))
-    d, t = dev[order], ts[order]
-    group = np.where(d == ctx.area.master_index, prm.master_group_s, prm.meter_group_s)
-    first = np.empty(len(d), np.bool_)
-    first[0] = True
-    first[1:] = d[1:] != d[:-1]
-    prev_t = np.where(first, st.cadence_last[d], np.roll(t, 1))
-    gap = t - prev_t
-    new_read = first | (gap > group)
-    gap_ok = new_read & (gap > group) & np.isfinite(gap)
-    d_read, t_read = d[new_read], t[new_read]
-    st.cadence_last[d_read] = np.fmax(st.cadence_last[d_read], t_read)   # last occurrence wins (sorted)
-    if not gap_ok.any():
-        return
-    cnt = np.bincount(d[gap_ok], minlength=len(st.gap_ewma_s))
-    tot = np.bincount(d[gap_ok], weights=gap[gap_ok], minlength=len(st.gap_ewma_s))
-    upd = np.flatnonzero(cnt)
-    est = st.gap_ewma_s[upd]
-    mean_gap = tot[upd] / cnt[upd]
-    # the first gaps seen replace the configured default outright (a wrong default must not make the
-    # device look silent for its first dozen reads); after that the clipped EWMA
-    young = st.cadence_n[upd] < 2
-    st.gap_ewma_s[upd] = np.where(young, mean_gap, 0.8 * est + 0.2 * np.minimum(mean_gap, 2.0 * est))
-    st.cadence_n[upd] += cnt[upd]
+    n = ctx.n_meters
+    group = np.full(n + 1, prm.meter_group_s)
+    group[n] = prm.master_group_s
+    default = np.full(n + 1, float(prm.outage.meter_cadence_s))
+    default[n] = prm.outage.master_cadence_s
+    ctx.ops["cadence"].learn(dev[order], ts[order], group, st.cadence_last, st.gap_ewma_s, st.cadence_n,
+                             st.cadence_ring, st.cadence_miss, default)

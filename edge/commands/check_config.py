@@ -22,6 +22,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-files", action="store_true",
                    help="skip the checks of password, CA, certificate and key files (checking a configuration "
                         "away from the gateway it is meant for)")
+    p.add_argument("--readings", metavar="CSV",
+                   help="a readings export (ts,device,quantity,value) of these areas: warn when their voltages do "
+                        "not fit the configured transformer.lv_system")
     p.add_argument("--credentials-dir", metavar="DIR",
                    help="where a relative password_file is looked up, as systemd's $CREDENTIALS_DIRECTORY "
                         "(e.g. /etc/meterwatch for LoadCredential=mqtt-password:/etc/meterwatch/mqtt-password)")
@@ -38,7 +41,33 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if not args.quiet:
         _summary(args.file, checked)
+    if args.readings:
+        for warning in _nominal_warnings(checked, args.readings):
+            print(f"{args.file}: warning: {warning}", file=sys.stderr)
     return 0
+
+
+def _nominal_warnings(checked: Preflight, readings: str) -> list[str]:
+    """Per area, whether the voltages of its devices in ``readings`` fit its LV system (edge.nominalcheck)."""
+    from detect.context import AreaContext
+    from edge.area import build_area
+    from edge.nominalcheck import VoltageSample, nominal_warning
+    from edge.replay import ReplayError, ReplayStats, read_batches
+
+    out = []
+    for area_cfg in checked.config.areas:
+        area = build_area(area_cfg, checked.config.gateway.grid)
+        volts = VoltageSample()
+        try:
+            for b in read_batches(readings, area, batch_s=86400.0, stats=ReplayStats()):
+                volts.add(b.quantity, b.value)
+        except ReplayError as exc:
+            return [str(exc)]
+        nominal = AreaContext.build(area, area_cfg.detection, "numpy").params.voltage.nominal_v
+        warning = nominal_warning(area.id, nominal, volts.values())
+        if warning:
+            out.append(warning)
+    return out
 
 
 def _summary(file: str, checked: Preflight) -> None:

@@ -21,15 +21,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the export: CSV/TXT or .xlsx, long, wide or daily (see meterwatch import --inspect)")
     p.add_argument("--out", metavar="JSONL", help="write the messages here (default: stdout)")
     p.add_argument("--gateway", default="replay", help="gateway id in the envelopes and topics")
+    p.add_argument("--ambient", metavar="CSV",
+                   help="ambient temperature series (ts,t_amb), e.g. a weather export, for the transformer heat "
+                        "when the devices have no sensor: interpolated, used where no t_amb reading is fresh")
     p.add_argument("--batch-s", type=float, default=3600.0,
                    help="readings are fed (and the engine advanced) in windows of this length; the output does not "
-                        "depend on it, larger windows are faster")
+                        "depend on it (docs/replay.md), larger windows are faster")
     p.add_argument("--reorder-s", type=float, default=300.0, help="tolerated disorder of the rows (s)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     add_import_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
+    from edge.ambientfile import AmbientFileError, load_ambient
     from edge.commands.import_ import import_options, open_area
     from edge.imports import ExportError, MappingError, Readings
     from edge.plausibility import limits_for
@@ -38,6 +42,11 @@ def run(args: argparse.Namespace) -> int:
 
     af = open_area(args, "replay")
     if af is None:
+        return 1
+    try:
+        ambient = load_ambient(args.ambient) if args.ambient else None
+    except AmbientFileError as exc:
+        print(f"meterwatch replay: {exc}", file=sys.stderr)
         return 1
     stats = ReplayStats()
     try:
@@ -53,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = replay(af.area, af.params, args.readings, out, progress=None if args.no_progress else sys.stderr,
                         gateway=args.gateway, batch_s=args.batch_s, reorder_s=args.reorder_s, readings=readings,
-                        plausibility=limits_for(af.config, af.area) if af.config is not None else None)
+                        plausibility=limits_for(af.config, af.area) if af.config is not None else None,
+                        ambient=ambient)
     finally:
         if args.out:
             out.close()

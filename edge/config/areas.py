@@ -97,8 +97,11 @@ def _build_area(doc: Doc, i: int, raw: dict[str, Any], ctx: AreaContext) -> Area
     if master is not None and not ctx.areas_only:
         _check_master(doc, master, f"{akey}.master", adev, ctx)
     _check_meters(doc, meters, ctx, adev)
-    if not meters and len(doc.issues) == reported:     # an unreadable meter list is reported already
-        doc.error(akey, "area has no meters (add [[area.meter]] entries or meters_csv)", adev)
+    # No meters at all is a transformer-only area (monitoring the TTU); a meter list that is named but
+    # holds no meter is a mistake (an unreadable one is reported already).
+    if isinstance(csv_name, str) and csv_name and not meters and len(doc.issues) == reported:
+        doc.error(f"{akey}.meters_csv", f"meter list {csv_name} has no meters (leave meters_csv out for a "
+                  "transformer-only area)", adev)
     if area is None:
         return None
     if "detection" not in raw:

@@ -32,6 +32,9 @@ __all__ = [
 ]
 
 BAUD_RATES = (600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+# Low-voltage systems (line/phase V): China's 380/220 (GB/T 156), IEC 60038's 400/230, 415/240 and the
+# 208/120 and 480/277 of North America.
+LV_SYSTEMS = ("380/220", "400/230", "415/240", "208/120", "480/277")
 
 
 def f(default: Any = ..., *, lo: float | None = None, hi: float | None = None, doc: str = "",
@@ -133,8 +136,11 @@ class PlanConfig:
 @dataclass(frozen=True, kw_only=True)
 class TransformerConfig:
     rated_kva: float = f(lo=1, hi=10_000)
-    lv_voltage: float = f(400.0, lo=100, hi=1000, doc="LV line-to-line voltage (V)")
-    cooling: str = f("ONAN", choices=("ONAN", "ONAF", "dry"))
+    lv_voltage: float = f(400.0, lo=100, hi=1000, doc="rated LV line-to-line voltage (V, nameplate): sets the rated current")
+    lv_system: str = f("380/220", choices=LV_SYSTEMS,
+                       doc="LV system nominal voltage, line/phase (GB/T 156, IEC 60038): voltage quality is judged against the phase value")
+    cooling: str = f("ONAN", choices=("ONAN", "ONAF", "OFAF", "ODAF", "AN", "AF", "dry"),
+                     doc="oil: ONAN ONAF OFAF ODAF (IEC 60076-7); dry type: AN AF (IEC 60076-12; \"dry\" = AN)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -227,7 +233,8 @@ class Config:
 
 DEFAULT_PLANS: dict[str, dict[str, Any]] = {
     "master_realtime": {"device_class": "master", "interval_s": 5, "priority": 0, "deadline_s": 5,
-                        "quantities": ("u_a", "u_b", "u_c", "i_a", "i_b", "i_c", "i_n", "p", "q", "pf", "e_fwd", "e_rev")},
+                        "quantities": ("u_a", "u_b", "u_c", "i_a", "i_b", "i_c", "i_n", "p", "q", "pf", "e_fwd", "e_rev",
+                                       "t_amb")},
     "master_daily": {"device_class": "master", "interval_s": 86400, "offset_s": 900, "priority": 1,
                      "quantities": ("e_fwd_daily",)},
     "meter_interval": {"device_class": "meter", "interval_s": 900, "priority": 3,

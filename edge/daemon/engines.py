@@ -127,14 +127,16 @@ class Engines:
 
 
 def plan_cadences(params: Params, plans: dict[str, PlanConfig]) -> Params:
-    """The engine's expected read cadences, fixed from the reading plans: a meter is due every interval
-    of its most frequent regular read plan (≤ 1 h), the master every interval of its fastest plan. The
-    daemon knows its schedule; learning it from read times is for replay of unknown exports."""
+    """The engine's expected read cadences from the reading plans, until it has learned them: a meter is
+    due again within the interval of its most frequent regular read plan (≤ 1 h), the master within its
+    fastest plan's. The engine learns each device's cadence from its reads as replay does (the longest of
+    its recent gaps: extra reads at other offsets, such as status words at +450 s, do not shorten it), so
+    the daemon and a replay of its readings judge silence alike; bus jitter is learned too."""
     meter = [p.interval_s for p in plans.values() if p.device_class == "meter" and p.kind == "read"
              and p.interval_s <= 3600]
     master = [p.interval_s for p in plans.values() if p.device_class == "master" and p.kind == "read"]
     outage = dataclasses.replace(
-        params.outage, cadence="fixed",
-        meter_cadence_s=max(meter) if meter else params.outage.meter_cadence_s,
+        params.outage,
+        meter_cadence_s=min(meter) if meter else params.outage.meter_cadence_s,
         master_cadence_s=min(master) if master else params.outage.master_cadence_s)
     return dataclasses.replace(params, outage=outage)

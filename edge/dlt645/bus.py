@@ -15,6 +15,7 @@ a dead meter costs a full reply deadline.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
@@ -29,6 +30,7 @@ from edge.errors import ProtocolError, TransportError
 from edge.readings import DeviceRead
 from edge.scheduler.capacity import (
     CLOCK_REPLIES,
+    DLT645_QUANTITIES,
     LinkTiming,
     dlt645_frames_s,
     dlt645_transactions,
@@ -38,6 +40,8 @@ from edge.scheduler.from_config import link_timing
 from edge.scheduler.reader import is_silent
 
 __all__ = ["CHINA_TZ", "Dlt645Port", "Dlt645Reader", "build_port"]
+
+log = logging.getLogger(__name__)
 
 CHINA_TZ = timezone(timedelta(hours=8))
 
@@ -60,8 +64,14 @@ class Dlt645Reader:
                           gap_s=self._timing.gap_s, block_reads=blocks)
 
     def split(self, device: str, quantities: Sequence[str]) -> list[tuple[str, ...]]:
+        """The transactions of ``quantities``; a quantity DL/T 645 has no read for (``t_amb`` of the default
+        master plan, when the master is a DL/T 645 meter) is left out with a log line, not failed every poll."""
         block = self._timing_for(device).block_reads
-        return [group for group, _ in dlt645_transactions(quantities, block_reads=block)]
+        kept = [q for q in quantities if q in DLT645_QUANTITIES]
+        if len(kept) < len(quantities):
+            log.info("device %s: no DL/T 645 read for %s; not polled", device,
+                     ", ".join(q for q in quantities if q not in DLT645_QUANTITIES))
+        return [group for group, _ in dlt645_transactions(kept, block_reads=block)]
 
     def estimate_s(self, device: str, quantities: Sequence[str]) -> float:
         return transaction_wire_s(self._timing_for(device), quantities)

@@ -262,7 +262,7 @@ class Dlt645Client:
                 ctx.silent = f"meter silent on {block.di}"
             for n in members:
                 out.failures.append(Failure(device=out.device, quantity=n, reason=f"{block.di}: {res.error}",
-                                            ts=res.ts or self.link.event_time()))
+                                            ts=res.ts or self.link.event_time(), silent=res.silent))
             return True
         offset = 0
         assert res.ts is not None
@@ -284,7 +284,7 @@ class Dlt645Client:
                            ctx: _ReadCtx) -> None:
         if ctx.silent:  # one full timeout per read is enough: do not spend one per item
             out.failures.append(Failure(device=out.device, quantity=it.name, reason=f"skipped: {ctx.silent}",
-                                        ts=self.link.event_time()))
+                                        ts=self.link.event_time(), silent=True))
             return
         res = ctx.cache.get(it.di) or await self._transact(address, it.di, protocol,
                                                           it.nbytes + (16 if it.trailing else 0))
@@ -292,7 +292,7 @@ class Dlt645Client:
             if res.silent:
                 ctx.silent = f"meter silent on {it.di}"
             out.failures.append(Failure(device=out.device, quantity=it.name, reason=f"{it.di}: {res.error}",
-                                        ts=res.ts or self.link.event_time()))
+                                        ts=res.ts or self.link.event_time(), silent=res.silent))
             return
         assert res.ts is not None
         stamp: float | None = None

@@ -196,7 +196,7 @@ class ModbusDevice:
                 ts = self.link.event_time()
                 for r in (req, *queue):
                     for p in r.points:
-                        self._fail(out, p.quantity, str(exc), ts)
+                        self._fail(out, p.quantity, str(exc), ts, silent=True)
                 return
             except ProtocolError as exc:
                 kept.append(req)
@@ -229,6 +229,6 @@ class ModbusDevice:
         if learned:
             self._plans[key] = sorted(kept, key=lambda r: (r.function, r.address))
 
-    def _fail(self, out: DeviceRead, quantity: str, reason: str, ts: float) -> None:
+    def _fail(self, out: DeviceRead, quantity: str, reason: str, ts: float, *, silent: bool = False) -> None:
         self.counters.failures += 1
-        out.failures.append(Failure(out.device, quantity, reason, ts))
+        out.failures.append(Failure(out.device, quantity, reason, ts, silent))

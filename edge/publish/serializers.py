@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from detect.alarms import Alert
-from detect.engine import Output, Summary
+from detect.engine import Active, Output, Summary
 from wire import KINDS, Outgoing
 from wire.timefmt import rfc3339
 from wire.topics import DEFAULT_PREFIX, area_topic
@@ -96,4 +96,22 @@ class Serializer:
         msgs += [Outgoing(self.topic("alert"), "alert", self.alert(a)) for a in out.alerts]
         if out.alerts and active is not None and ts is not None:
             msgs.append(Outgoing(self.topic("alerts_active"), "alerts_active", self.alerts_active(active, ts)))
+        return msgs
+
+    def in_order(self, out: Output, others: Iterable[Alert] = (), extra: Iterable[Alert] = ()) -> list[Outgoing]:
+        """Every message of one ``advance`` in the order the engine made them (``out.sequence``): summaries,
+        alert events and the active list where the engine put it, with the gateway's ``others`` (its
+        plausibility alerts) sorted in by raise time and its ``extra`` active alerts after them. These
+        messages depend only on the data, not on how the engine was advanced."""
+        others, extra = list(others), list(extra)
+        msgs: list[Outgoing] = []
+        for item in out.sequence:
+            if isinstance(item, Summary):
+                msgs.append(Outgoing(self.topic(item.kind), item.kind, self.summary(item)))
+            elif isinstance(item, Active):
+                active = sorted([*item.alerts, *others], key=lambda a: (a.raised_at, a.alert_id))
+                msgs.append(Outgoing(self.topic("alerts_active"), "alerts_active",
+                                     self.alerts_active([*active, *extra], item.ts)))
+            else:
+                msgs.append(Outgoing(self.topic("alert"), "alert", self.alert(item)))
         return msgs

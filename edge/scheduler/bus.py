@@ -365,7 +365,8 @@ class BusScheduler:
         if silent_reason is not None:
             self._c.reads_failed += 1
             dev.last_error, dev.last_error_ts = silent_reason, t1
-            job.result.failures.extend(Failure(device=job.device, quantity=q, reason=silent_reason, ts=t1)
+            job.result.failures.extend(Failure(device=job.device, quantity=q, reason=silent_reason, ts=t1,
+                                               silent=True)
                                        for q in group)
             self._on_silent(job, dev, t1, cost_s=t1 - t0)
         else:
@@ -471,10 +472,12 @@ class BusScheduler:
         return max(self._backoff.delay_s(dev.probes_failed), cost / self._backoff.probe_budget)
 
     def _skip_rest(self, job: _Job, t: float, reason: str) -> None:
+        """The job's remaining transactions, not sent because the device is silent (``Failure.silent``)."""
         assert job.result is not None
         rest = [q for g in job.groups[job.cursor:] for q in g]
         self._c.reads_skipped += len(job.groups) - job.cursor
-        job.result.failures.extend(Failure(device=job.device, quantity=q, reason=reason, ts=t) for q in rest)
+        job.result.failures.extend(Failure(device=job.device, quantity=q, reason=reason, ts=t, silent=True)
+                                   for q in rest)
         job.cursor = len(job.groups)
 
     def _finish(self, job: _Job, t: float) -> None:

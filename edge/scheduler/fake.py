@@ -17,6 +17,7 @@ from edge.readings import DeviceRead, Failure, Reading
 from edge.scheduler.capacity import (
     CLOCK_REPLIES,
     DI_BYTES,
+    DLT645_QUANTITIES,
     LinkTiming,
     dlt645_frames_s,
     dlt645_transactions,
@@ -66,7 +67,9 @@ class FakeReader:
         self._busy = False
 
     def split(self, device: str, quantities: Sequence[str]) -> list[tuple[str, ...]]:
-        return [g for g, _ in dlt645_transactions(quantities, block_reads=self.timing.block_reads)]
+        """As the DL/T 645 reader: quantities DL/T 645 has no read for are left out."""
+        kept = [q for q in quantities if q in DLT645_QUANTITIES]
+        return [g for g, _ in dlt645_transactions(kept, block_reads=self.timing.block_reads)]
 
     def no_reply_s(self) -> float:
         """What a silent meter costs: the client's reply deadline for a 4-byte value, then the idle gap."""

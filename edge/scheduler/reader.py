@@ -53,15 +53,9 @@ class DeviceReader(Protocol):
         ...
 
 
-_SILENT_MARKS = ("no reply", "timeout", "timed out", "meter silent")
-
-
 def is_silent(dr: DeviceRead) -> bool:
-    """True when a client's DeviceRead says nobody answered: no readings, and every failure says so.
-
-    The DL/T 645 client prefixes the DI ("00010000: no reply within 0.93 s, 2 tries") and marks the
-    items it then skips ("skipped: meter silent on 00010000"); an error reply ("ERR 02: no such data")
-    or a garbled one ("bad reply ...") means the meter is there.
-    """
-    return not dr.readings and bool(dr.failures) and all(
-        any(mark in f.reason.lower() for mark in _SILENT_MARKS) for f in dr.failures)
+    """True when a client's DeviceRead says nobody answered: no readings, and every failure is silence
+    (``Failure.silent``, set by the clients: the DL/T 645 client for a request that heard not a byte and
+    the items it then skipped, the Modbus device for a request without reply). An error reply ("ERR 02:
+    no such data") or a garbled one means the device is there."""
+    return not dr.readings and bool(dr.failures) and all(f.silent for f in dr.failures)

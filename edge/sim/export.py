@@ -5,7 +5,10 @@ Files written to the export directory (format in docs/simulator.md):
 - ``readings.csv``  replay CSV ``ts,device,quantity,value`` (docs/replay.md): ts in integer epoch seconds UTC,
   values as the meters register them (CT-connected meters: secondary current, power and energy),
   rows in time order, at the cadences of ``[export]``;
-- ``truth.jsonl``   one JSON object per scenario: what, subject, start, end, magnitude, ...;
+- ``truth.jsonl``   one JSON object per scenario: what, subject, start, end, magnitude, ...; and one per
+  hot-spot episode of the simulated transformer (``edge.sim.heat``: what = "hotspot");
+- ``weather.csv``   ``ts,t_amb``: the hourly ambient, as a weather service would export it
+  (``meterwatch replay --ambient``);
 - ``balance.csv``   per ``balance_s`` interval: supply = sales + technical loss + stolen (exact);
 - ``area.toml`` + ``meters.csv``  the area as the records describe it (the ``[[area]]`` shape of docs/config.md);
 - ``export.json``   seed, start, days, cadences and row counts.
@@ -14,6 +17,7 @@ Files written to the export directory (format in docs/simulator.md):
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -29,6 +33,7 @@ from edge.sim.catalogue import CATALOGUE
 from edge.sim.config import SimConfig
 from edge.sim.edge_config import meters_csv_text, recorded_ct_ratios
 from edge.sim.effects import step_window
+from edge.sim.heat import HOTSPOT_LIMIT_C, Episode, TransformerHeat
 from edge.sim.meters import METER_QUANTITIES_SINGLE, METER_QUANTITIES_THREE
 
 __all__ = ["ExportStats", "export", "rfc3339"]
@@ -74,7 +79,7 @@ class _Writer:
             "three": [[f"{ids[i]},{q}," for q in METER_QUANTITIES_THREE] for i in range(len(ids))],
             "tamper": [[f"{ids[i]},{q}," for q in TAMPER] for i in range(len(ids))],
         }
-        self.master_q = [q for q in MASTER_QUANTITIES if q != "t_amb"]
+        self.master_q = list(MASTER_QUANTITIES)          # t_amb too: the daemon's default plan reads it every poll
         self.ids = ids
         # A CT-connected meter registers secondary values; meters.csv carries the recorded ratio that turns
         # them back into primary ones (as a replay's or the daemon's engine does at ingest).
@@ -106,10 +111,7 @@ class _Writer:
             ts = str(int(day.t[k]))
             if on["master"] and not day.master_silent[k]:
                 vals = [round(float(day.master[q][k]), DECIMALS[q]) for q in self.master_q]
-                if on["tamper"]:
-                    vals.append(round(float(day.master["t_amb"][k]), 1))
-                qs = self.master_q + (["t_amb"] if on["tamper"] else [])
-                self.rows += _rows(self.out, ts, [f"master,{q}," for q in qs], vals)
+                self.rows += _rows(self.out, ts, [f"master,{q}," for q in self.master_q], vals)
             if k == 0:
                 cols = np.flatnonzero(visible[0])
                 self.rows += _rows(self.out, ts, [f"{self.ids[i]},e_fwd_daily," for i in cols.tolist()],
@@ -151,6 +153,23 @@ def _truth(cfg: SimConfig, stolen: np.ndarray, reported: np.ndarray,
     return out
 
 
+def _hotspot_truth(episodes: list[Episode]) -> list[dict[str, object]]:
+    return [{"what": "hotspot", "category": "heat", "subject": "transformer", "start": rfc3339(e.start),
+             "end": rfc3339(e.end), "start_ts": e.start, "end_ts": e.end, "magnitude": round(e.peak_c, 2),
+             "unit": "degC peak hot-spot", "params": {"limit_c": HOTSPOT_LIMIT_C}, "scenario": None}
+            for e in episodes]
+
+
+def _heat(sim: AreaSimulator, heat: TransformerHeat, day: DayResult, weather: TextIO) -> None:
+    """The transformer's own hot-spot over the day (truth) and the hourly ambient (weather.csv)."""
+    rated = sim.cfg.area.rated_kva * 1000.0 / (math.sqrt(3.0) * sim.cfg.area.lv_voltage)
+    beta = np.maximum.reduce([day.master[q] for q in ("i_a", "i_b", "i_c")]) / rated
+    heat.day(day.t, beta, day.master["t_amb"])
+    hourly = (day.t % 3600.0) == 0
+    weather.write("".join(f"{int(t)},{a:.1f}\n" for t, a in zip(day.t[hourly], day.master["t_amb"][hourly],
+                                                                strict=True)))
+
+
 def _area_files(sim: AreaSimulator, dest: Path) -> None:
     net, spec = sim.net, sim.cfg.area
     (dest / "area.toml").write_text(
@@ -180,15 +199,19 @@ def export(cfg: SimConfig, dest: str | Path, days: int, *,
     reported = np.zeros(len(cfg.scenarios))
     index = {mid: i for i, mid in enumerate(sim.net.ids)}
     per_balance = cfg.export.balance_s // cfg.step_s
+    heat = TransformerHeat(step_s=float(cfg.step_s))
     with open(dest / "readings.csv", "w", encoding="utf-8", newline="") as out, \
-            open(dest / "balance.csv", "w", encoding="utf-8", newline="") as bal:
+            open(dest / "balance.csv", "w", encoding="utf-8", newline="") as bal, \
+            open(dest / "weather.csv", "w", encoding="utf-8", newline="") as weather:
         out.write("ts,device,quantity,value\n")
+        weather.write("ts,t_amb\n")
         bal.write("ts_start,ts_end," + ",".join(BALANCE[:5]) + ",reported_sales_kwh," +
                   ",".join(BALANCE[5:]) + "\n")
         writer = _Writer(sim, out)
         for d in range(days):
             day = sim.day(d)
             writer.day(day)
+            _heat(sim, heat, day, weather)
             sums = {k: v.reshape(-1, per_balance).sum(axis=1) for k, v in day.balance.items()}
             starts = day.t[::per_balance]
             for j, ts in enumerate(starts.tolist()):
@@ -209,7 +232,7 @@ def export(cfg: SimConfig, dest: str | Path, days: int, *,
                 progress(d + 1, days, time.perf_counter() - t0)
     end = cfg.start + days * 86400.0
     with open(dest / "truth.jsonl", "w", encoding="utf-8") as f:
-        for rec in _truth(cfg, stolen, reported, end):
+        for rec in [*_truth(cfg, stolen, reported, end), *_hotspot_truth(heat.close())]:
             f.write(json.dumps(rec, sort_keys=True) + "\n")
     _area_files(sim, dest)
     stats = ExportStats(days=days, meters=sim.net.n, rows=writer.rows, seconds=time.perf_counter() - t0)

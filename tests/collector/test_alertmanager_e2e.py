@@ -203,8 +203,10 @@ def check_told(rec: Receiver, sent: dict[Any, float]) -> None:
 def test_the_demo_story_reaches_people_once_grouped_inhibited_silenced_and_nothing_is_lost(
         tmp_path: Path, mosquitto: Any, victoria: Any) -> None:
     story = replay_story(tmp_path)
+    # by time; at one time the alert events before the active list (the engine's list at a time includes the
+    # events of that time: issue 18's engine puts it out at its check points, at the events' own time)
     story = one_sequence(sorted(story + extra_events(meter_places(tmp_path / "exp" / "meters.csv")),
-                                key=lambda m: (m[1]["ts"], not m[2])))
+                                key=lambda m: (m[1]["ts"], m[2])))
     kinds = [(p.get("kind"), p.get("state")) for _t, p, _r in story]
     for want in [("overload", "raised"), ("overload", "cleared"), ("cover_open", "raised"),
                  ("outage_branch", "raised"), ("outage_branch", "cleared"), ("imbalance", "raised")]:

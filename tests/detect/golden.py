@@ -75,6 +75,8 @@ SPECS: dict[str, Spec] = {s.scenario: s for s in (
     Spec("overload", customers=40, days=2, master_s=120),
     Spec("records", customers=40, days=2, master_s=300),
     Spec("demo", customers=24, days=1),
+    # two ordinary days, then the first hot day with its hot-spot episode in the evening
+    Spec("heatwave", customers=24, days=3, master_s=300),
 )}
 
 
@@ -150,7 +152,7 @@ def _restart_run(snapshot: bytes | None) -> tuple[bytes, bytes]:
         out = io.StringIO()
         sink = JsonlSink(out)
         runner = AreaRunner(area, params, gateway="replay", topic_prefix="meterwatch/v2", sink=sink,
-                            snapshots=False)
+                            snapshots=False, active_each_step=False)     # as edge.replayer.replay
         taken = b""
         tail_from = -1
 

@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 
 from detect.config import ATOL, RTOL, THERMAL_ATOL_K
+from detect.cooling import resolve
 from detect.kernels import alarms as k_alarms
 from detect.kernels import energy as k_energy
 from detect.kernels import load as k_load
 from detect.kernels import thermal as k_thermal
 from detect.kernels import voltage as k_voltage
+from detect.params import ThermalParams
 from detect.reference import alarms as r_alarms
 from detect.reference import energy as r_energy
 from detect.reference import load as r_load
@@ -132,15 +134,20 @@ def test_voltage_accumulators_match_reference(seed: int) -> None:
               np.where(res[0][3] > 0, b, 0.0) if b.dtype == float else b)
 
 
-THERMAL = np.array([55, 23, 180 * 60, 4 * 60, 5, 0.8, 1.6, 1, 1, 2, 60, 0.0])
+def _model(cooling: str, **kw: object) -> np.ndarray:
+    return resolve(ThermalParams(**kw), cooling).kernel_params  # type: ignore[arg-type]
+
+
+THERMAL = _model("ONAN")
+MODELS = [("ONAN", {}), ("ONAF", {"insulation": "tup"}), ("OFAF", {}), ("ODAF", {}), ("AN", {}),
+          ("AF", {"dry_insulation_class": "180"})]
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_thermal_run_matches_reference(seed: int) -> None:
     rng = np.random.default_rng(seed)
-    params = THERMAL.copy()
-    params[11] = seed % 2                                      # both insulation kinds
-    params[8] = 1.0 if seed < 3 else 1.3                       # k21 ≠ 1 exercises Δθ2
+    cooling, kw = MODELS[seed % len(MODELS)]
+    params = _model(cooling, **kw)
     ts = np.cumsum(rng.choice([1.0, 60.0, 300.0, 900.0, 7200.0], 300))
     k = with_gaps(rng, np.clip(rng.normal(0.8, 0.4, 300), 0, 2.0))
     k[100:150] = 1.1                                          # constant load

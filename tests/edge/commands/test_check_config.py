@@ -101,3 +101,25 @@ def test_run_refuses_what_check_config_refuses_and_starts_nothing(tmp_path: Path
     assert "nothing was started" in err
     assert "mqtt.topic_prefix: starts with '$'" in err and "mqtt.password_file" in err
     assert not (tmp_path / "state").exists()
+
+
+def _readings(path: Path, volts: float) -> Path:
+    rows = ["ts,device,quantity,value"]
+    for k in range(40):
+        for dev in ("A01-0001", "A01-0002", "master"):
+            rows.append(f"{1782864000 + 900 * k},{dev},u_a,{volts + (k % 5) * 0.3:.1f}")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_readings_that_do_not_fit_the_lv_system_are_a_warning(tmp_path: Path) -> None:
+    """A 400/230 V area left at the default 380/220: every voltage reads 5 % high (issue 18)."""
+    cfg = _example_copy(tmp_path)
+    high = _run("check-config", "--no-files", "--quiet", str(cfg), "--readings", str(_readings(tmp_path / "r.csv", 236.0)))
+    assert high.returncode == 0
+    assert "area A01: the readings' median phase voltage is 236.6 V, +7.5 % from the nominal 220 V" in high.stderr
+    fine = _run("check-config", "--no-files", "--quiet", str(cfg), "--readings", str(_readings(tmp_path / "f.csv", 224.0)))
+    assert fine.returncode == 0 and "warning" not in fine.stderr
+    eu = _example_copy(tmp_path, 'lv_system = "380/220"', 'lv_system = "400/230"')
+    ok = _run("check-config", "--no-files", "--quiet", str(eu), "--readings", str(tmp_path / "r.csv"))
+    assert ok.returncode == 0 and "warning" not in ok.stderr

@@ -50,7 +50,7 @@ class StandInClient:
         self.calls.append((address, list(quantities), device))
         dev = device or address
         if address in self.silent:
-            return DeviceRead(device=dev, failures=[Failure(device=dev, quantity=q, ts=1.0,
+            return DeviceRead(device=dev, failures=[Failure(device=dev, quantity=q, ts=1.0, silent=True,
                                                             reason="00010000: no reply within 0.93 s, 2 tries")
                                                     for q in quantities])
         return DeviceRead(device=dev, readings=[Reading(device=dev, quantity=q, value=1.0, ts=1.0)

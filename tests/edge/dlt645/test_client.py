@@ -11,6 +11,7 @@ import pytest
 from edge.dlt645.catalog import load_catalog
 from edge.dlt645.client import Dlt645Client
 from edge.dlt645.link import open_link
+from edge.scheduler.reader import is_silent
 from edge.sim.meterbus import Fault
 from tests.edge.dlt645 import simbus
 
@@ -61,6 +62,7 @@ def test_client_reads_a_32_meter_bus_with_quirks_and_every_fault(ptys):
             reasons = {f.quantity: f.reason for f in r.failures}
             assert "not in the DL/T 645-1997 catalogue" in reasons["sw7"]
             assert "ERR 01" in reasons["i_a"]  # negative current does not fit the unsigned 1997 format
+            assert not any(f.silent for f in r.failures)   # an error reply: the meter is there
         else:
             assert proto == "2007"
             assert got == set(QUANTITIES) and r.ok, (a, r.failures)
@@ -199,6 +201,7 @@ def test_a_silent_meter_gets_one_try_per_request_until_it_answers_again(ptys):
     with bus.serving(dev):
         first, second, third, back, again, prof = asyncio.run(go())
     assert first[1] == 3 and "3 tries" in first[0].failures[0].reason
+    assert all(f.silent for f in first[0].failures) and is_silent(first[0])   # silence is data, not wording
     assert second[1] == 1 and "1 try" in second[0].failures[0].reason
     assert third[1] == 1
     assert back[1] == 1 and back[0].ok

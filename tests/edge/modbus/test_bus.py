@@ -44,7 +44,7 @@ class StandInModbusDevice:
                                                        for q in quantities])
         self.silent = True
         return DeviceRead(device=device, failures=[Failure(device=device, quantity=q, reason="NoReplyError: 1",
-                                                           ts=1.0) for q in quantities])
+                                                           ts=1.0, silent=True) for q in quantities])
 
 
 def test_modbus_estimate_follows_the_devices_own_request_plan():

@@ -137,7 +137,7 @@ def test_transient_exception_is_split_around_but_the_plan_is_not_changed(
             ttu.faults.exceptions.clear()
             before = link.counters.requests
             again = await dev.read()
-            assert again.ok and len(again.readings) == 16
+            assert again.ok and len(again.readings) == len(prof.points)
             assert link.counters.requests - before == 1      # still the one coalesced request
 
     asyncio.run(go())
@@ -230,7 +230,7 @@ def test_nan_infinite_and_impossible_values_are_failures_with_the_reason(
             assert reasons["i_a"].startswith("value 3e+06 A outside the plausible range [-100000, 100000] A")
             assert reasons["pf"].startswith("value 1.5 outside the plausible range [-1.001, 1.001]")
             assert "raw -10 at 0x001c" in reasons["e_fwd"]
-            assert len(got.readings) == 11
+            assert len(got.readings) == len(prof.points) - 5
 
     asyncio.run(go())
 

@@ -19,17 +19,15 @@ def test_both_adapters_and_the_fake_satisfy_the_reader_protocol():
     assert isinstance(FakeReader(LoopClock(0.0)), DeviceReader)
 
 
-def test_an_error_reply_is_not_silence():
+def test_silence_is_a_flag_on_the_failure_not_its_wording():
     dr = DeviceRead(device="m", failures=[Failure(device="m", quantity="sw7", reason="ERR 02: no such data", ts=0)])
     assert not is_silent(dr)
-    assert is_silent(DeviceRead(device="m", failures=[Failure(device="m", quantity="sw7", reason="No reply", ts=0)]))
-    garbled = "04000507: bad reply (checksum), 2 tries"
-    assert not is_silent(DeviceRead(device="m", failures=[Failure(device="m", quantity="sw7", reason=garbled, ts=0)]))
-
-
-def test_the_dlt645_clients_silence_wording_is_recognised():
-    # as edge.dlt645.client words it: the DI first, then the items it skipped after the silence
-    dr = DeviceRead(device="m", failures=[
-        Failure(device="m", quantity="e_fwd", reason="00010000: no reply within 0.93 s, 2 tries", ts=0),
-        Failure(device="m", quantity="u_a", reason="skipped: meter silent on 00010000", ts=0)])
-    assert is_silent(dr)
+    assert is_silent(DeviceRead(device="m", failures=[Failure(device="m", quantity="sw7", reason="", ts=0,
+                                                              silent=True)]))
+    # a reason that reads like silence is not silence unless the client says so
+    assert not is_silent(DeviceRead(device="m", failures=[Failure(device="m", quantity="sw7", reason="no reply",
+                                                                  ts=0)]))
+    mixed = [Failure(device="m", quantity="e_fwd", reason="x", ts=0, silent=True),
+             Failure(device="m", quantity="u_a", reason="04000507: bad reply (checksum), 2 tries", ts=0)]
+    assert not is_silent(DeviceRead(device="m", failures=mixed))
+    assert not is_silent(DeviceRead(device="m"))
