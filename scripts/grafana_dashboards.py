@@ -350,7 +350,9 @@ def dashboards(tz: str = TIMEZONE) -> list[Dashboard]:
     ]
 
 
-def panel(i: int, p: Panel, pos: tuple[int, int]) -> dict[str, Any]:
+def field_defaults(p: Any) -> dict[str, Any]:
+    """A panel's field defaults (unit, value mappings, thresholds, no-value text): the same for the
+    InfluxQL and the MetricsQL set (``scripts/grafana_vm.py``)."""
     defaults: dict[str, Any] = {"unit": p.unit, "mappings": list(p.mappings)}
     if p.thresholds:
         defaults["thresholds"] = {"mode": "absolute", "steps": [{"value": v, "color": c} for v, c in p.thresholds]}
@@ -358,6 +360,11 @@ def panel(i: int, p: Panel, pos: tuple[int, int]) -> dict[str, Any]:
             defaults["custom"] = {"thresholdsStyle": {"mode": "line"}}
     if p.no_value is not None:
         defaults["noValue"] = p.no_value
+    return defaults
+
+
+def panel(i: int, p: Panel, pos: tuple[int, int]) -> dict[str, Any]:
+    defaults = field_defaults(p)
     out: dict[str, Any] = {
         "id": i + 1, "title": p.title, "description": p.description, "type": p.kind, "datasource": DS,
         "gridPos": {"h": 8, "w": p.width, "x": pos[0], "y": pos[1]},

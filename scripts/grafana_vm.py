@@ -48,6 +48,7 @@ from scripts.grafana_dashboards import (
     Dashboard,
     P,
     dashboard,
+    field_defaults,
     field_links,
     link,
     steps,
@@ -354,13 +355,7 @@ def dashboards() -> list[Dashboard]:
 
 
 def panel(i: int, p: VPanel, pos: tuple[int, int]) -> dict[str, Any]:
-    defaults: dict[str, Any] = {"unit": p.unit, "mappings": list(p.mappings)}
-    if p.thresholds:
-        defaults["thresholds"] = {"mode": "absolute", "steps": [{"value": v, "color": c} for v, c in p.thresholds]}
-        if p.kind in ("timeseries", "barchart"):
-            defaults["custom"] = {"thresholdsStyle": {"mode": "line"}}
-    if p.no_value is not None:
-        defaults["noValue"] = p.no_value
+    defaults = field_defaults(p)
     fmt = "table" if p.kind == "table" else "time_series"
     targets = [{"refId": chr(65 + k), "datasource": DS, "expr": q.expr, "legendFormat": q.legend,
                 "instant": p.instant, "range": not p.instant, "format": fmt, "interval": p.step}
