@@ -16,7 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.edge.service.harness import GATEWAY, PREFIX, REPO, Daemon, ServedArea
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 UNIT = REPO / "deploy" / "systemd" / "meterwatch-edge.service"
 
 
