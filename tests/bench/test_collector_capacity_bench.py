@@ -13,6 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.serial
 @pytest.mark.integration
 def test_capacity_model_prints_measured_inputs_and_scales_them():
     r = subprocess.run([sys.executable, "bench/collector_capacity.py", "--meters", "10", "--areas", "1", "--days", "2",

@@ -19,6 +19,7 @@ def test_bench_edge_prints_usage() -> None:
     assert "--crossings" in r.stdout and "--footprint-s" in r.stdout
 
 
+@pytest.mark.serial
 @pytest.mark.integration
 def test_bench_edge_latency_part_measures_two_crossings() -> None:
     r = subprocess.run([sys.executable, "bench/edge.py", "--only", "latency", "--crossings", "2"], cwd=ROOT,

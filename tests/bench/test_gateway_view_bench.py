@@ -12,7 +12,7 @@ from tests.edge.service.harness import numba_cache_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 
 
 def test_gateway_view_bench_prints_both_columns_and_the_ratios() -> None:

@@ -34,7 +34,7 @@ from tests.support.alertmanager import (
     make_alert,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "edge" / "sim" / "scenarios" / "demo.toml"
 GRID, AREA, GW = "sim", "DEMO1", "gw-demo"

@@ -18,6 +18,9 @@ from edge.wiretime import byte_time_s
 from tests.support.procs import free_port
 from tests.support.pty import PtyPair
 
+# deadlines, gaps and idle CPU measured to tens of milliseconds on real ptys and sockets
+pytestmark = pytest.mark.serial
+
 A1, A2 = "000000000001", "000000000002"
 
 

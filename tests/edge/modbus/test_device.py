@@ -143,6 +143,7 @@ def test_transient_exception_is_split_around_but_the_plan_is_not_changed(
     asyncio.run(go())
 
 
+@pytest.mark.serial
 @pytest.mark.parametrize("channel", ["tcp", "rtu-pty"])
 def test_silent_device_is_backed_off_exponentially_and_probed_cheaply(
         channel: str, channel_factory: Callable[..., Any]) -> None:
@@ -191,6 +192,7 @@ async def _skip(dev: ModbusDevice, clock: FakeClock) -> Any:
     return await dev.read()
 
 
+@pytest.mark.serial
 @pytest.mark.parametrize("channel", ["tcp", "rtu-pty"])
 def test_slow_reply_within_the_deadline_is_read_and_a_late_one_fails_without_poisoning_the_next(
         channel: str, channel_factory: Callable[..., Any]) -> None:

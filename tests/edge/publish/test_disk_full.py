@@ -25,7 +25,7 @@ from tests.support.disk import fill, free_bytes, small_disk
 from tests.support.mqtt import Subscriber
 from tests.support.procs import Mosquitto
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 FULL_S = 60.0
 
 

@@ -23,7 +23,7 @@ from edge.readings import DeviceRead, Reading
 from tests.support.mqtt import Subscriber
 from tests.support.procs import Mosquitto
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 PREFIX = "meterwatch/v2/gw-t/grid-t/A01"
 LOCK_S = 12.0
 HOLD_LOCK = """

@@ -173,6 +173,7 @@ def test_health_goes_out_periodically_and_validates(mosquitto: Mosquitto, tmp_pa
         assert json.dumps(payloads[0])     # plain JSON all the way down
 
 
+@pytest.mark.serial
 def test_stop_with_the_broker_down_is_bounded_and_keeps_messages_for_the_next_start(
         mosquitto: Mosquitto, tmp_path: Path) -> None:
     with Subscriber.running(mosquitto.port, f"{PREFIX}/alert") as sub:

@@ -26,7 +26,7 @@ from tests.edge.service.harness import (
 from tests.support.mqtt import Subscriber
 from tests.support.procs import Mosquitto
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ALL = f"{PREFIX}/#"
 
 

@@ -76,6 +76,7 @@ def test_unit_sets_a_watchdog_the_daemon_can_keep() -> None:
     assert m and 10 <= int(m.group(1)) <= 300, "WatchdogSec= missing or odd"
 
 
+@pytest.mark.serial      # watchdog gaps within 0.25 s, stop within the 3-s flush bound + 2 s
 def test_sigterm_under_systemd_ready_after_warm_watchdog_stopping_and_clean_exit(
         tmp_path: Path, area: ServedArea, daemon: Daemon) -> None:
     watchdog_s = 2.0                                   # WatchdogSec=2s: ping at least every second

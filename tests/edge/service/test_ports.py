@@ -36,7 +36,7 @@ from tests.support.mqtt import Subscriber
 from tests.support.procs import Mosquitto, free_port
 from tests.support.pty import PtyPair
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 
 
 def wait_until(cond, timeout_s: float, what: str, daemon: Daemon | None = None) -> float:  # type: ignore[no-untyped-def]

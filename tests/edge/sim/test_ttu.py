@@ -115,6 +115,7 @@ def test_port_is_closed_after_the_context_exits() -> None:
         s.connect(("127.0.0.1", port))
 
 
+@pytest.mark.serial
 def test_wire_emulation_makes_a_read_take_the_rtu_wire_time(ptys: tuple[str, str]) -> None:
     from edge.modbus.device import ModbusDevice
     from edge.wiretime import modbus_rtu_read_time_s

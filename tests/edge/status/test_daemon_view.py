@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from edge.status.client import ControlClient, ControlError
 from tests.edge.status.conftest import TOKEN, Gateway
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 
 
 def cli(gw: Gateway, *argv: str) -> subprocess.CompletedProcess[str]:

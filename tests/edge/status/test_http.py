@@ -7,6 +7,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
+
 from edge.status.http import HttpServer, Request, Response, Stream
 
 
@@ -103,6 +105,7 @@ def test_bad_requests_oversized_bodies_and_handler_errors_get_a_status_not_a_dea
     assert fine.startswith(b"HTTP/1.1 200")
 
 
+@pytest.mark.serial
 def test_a_client_that_trickles_its_request_is_cut_off_and_too_many_clients_are_refused() -> None:
     async def main() -> tuple[bytes, bytes, float]:
         srv = HttpServer(handler, request_timeout_s=0.5, max_connections=2)

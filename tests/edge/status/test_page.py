@@ -13,7 +13,7 @@ import pytest
 from tests.edge.status.conftest import TOKEN, Gateway
 from tests.support.browser import Browser
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 
 ROW = "document.querySelector('#devices tr[data-device=\"{}\"]')"
 
