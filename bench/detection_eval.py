@@ -11,7 +11,8 @@ Parts (numbers of areas and cases are printed with each table):
 - theft (issue 19, ``bench/_theft_eval.py``): 41–80-customer areas with partial and full bypasses from 0.3 %
   of supply, thefts present from day 0 and several thieves per area, each also run clean for 30 days:
   recall within 1 and 2 days, top 3, days kept in the top 3, innocents listed, by kind and size; tuning,
-  first held-out and fresh held-out seeds apart (``--theft-seeds``; ``--keep DIR`` keeps the exports);
+  first held-out and the two fresh held-out seed sets apart (``--theft-seeds``; ``--keep DIR`` keeps the
+  exports);
 - jokar: one thief per 25-customer area (h1–h4, bypass full/partial, neutral return; h5/h6 reported apart):
   area alarm within 2 days, thief in the top 3, MAP@3, false area alarms before the theft;
 - mapping: 3 mis-registered meters per area, flagged within 3 days; false flags on the other meters;
@@ -41,7 +42,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench._sim_cases import CLEAN_DAYS, FRESH_SEEDS, HELD_OUT_SEEDS, THEFT_DAYS, TUNING_SEEDS  # noqa: E402
+from bench._sim_cases import (  # noqa: E402
+    CLEAN_DAYS,
+    FRESH2_SEEDS,
+    FRESH_SEEDS,
+    HELD_OUT_SEEDS,
+    THEFT_DAYS,
+    TUNING_SEEDS,
+)
 from bench._theft_eval import print_figures, report, run_areas  # noqa: E402
 from detect.kernels.suspects import map_at_k  # noqa: E402
 from detect.params import Params  # noqa: E402
@@ -297,10 +305,12 @@ def physical(tmp: Path, seeds: int) -> str:
 
 def theft(tmp: Path, which: str, areas: int | None, days: int, clean_days: int, keep: Path | None) -> str:
     """Issue 19: partial and full bypasses from 0.3 % of supply, present from day 0, several per area."""
-    seeds = {"tuning": TUNING_SEEDS, "held-out": HELD_OUT_SEEDS, "fresh": FRESH_SEEDS}[which][:areas]
+    seeds = {"tuning": TUNING_SEEDS, "held-out": HELD_OUT_SEEDS, "fresh": FRESH_SEEDS,
+             "fresh2": FRESH2_SEEDS}[which][:areas]
     print(f"theft_seeds_tuning: {','.join(map(str, TUNING_SEEDS))}")
     print(f"theft_seeds_held_out: {','.join(map(str, HELD_OUT_SEEDS))}")
     print(f"theft_seeds_fresh: {','.join(map(str, FRESH_SEEDS))}")
+    print(f"theft_seeds_fresh2: {','.join(map(str, FRESH2_SEEDS))}")
     print(f"theft_seeds_this_run ({which}): {','.join(map(str, seeds))}", flush=True)
     root = keep or tmp / "theft"
     results = run_areas(seeds, root, reuse=keep is not None, days=days, clean_days=clean_days,
@@ -401,9 +411,10 @@ def main() -> None:
     ap.add_argument("--out", type=Path, help="also write the markdown here")
     ap.add_argument("--quiet-areas", type=int, default=12, help="healthy 30-day areas for the false-alarm rate")
     ap.add_argument("--parts", default="physical,gaps,mapping,theft,jokar,quiet,healthy")
-    ap.add_argument("--theft-seeds", choices=("fresh", "held-out", "tuning"), default="fresh",
-                    help="theft part: the fresh held-out seeds 3000–3023 (the figures that count), the first "
-                         "held-out set 2000–2023 (looked at once already, for comparison) or the tuning seeds")
+    ap.add_argument("--theft-seeds", choices=("fresh2", "fresh", "held-out", "tuning"), default="fresh2",
+                    help="theft part: the second fresh held-out seeds 4000–4023 (the figures that count since the "
+                         "third round of issue 19), the fresh set 3000–3023 and the first held-out set 2000–2023 "
+                         "(each looked at once already, for comparison) or the tuning seeds 1000–1011")
     ap.add_argument("--theft-areas", type=int, help="theft part: only the first N areas of the seed list")
     ap.add_argument("--theft-days", type=int, default=THEFT_DAYS, help="theft part: days per theft area")
     ap.add_argument("--clean-days", type=int, default=CLEAN_DAYS, help="theft part: days of each clean area (0: none)")

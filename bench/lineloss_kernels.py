@@ -1,7 +1,9 @@
 """Line-loss / theft / mapping kernels and the replay reader: time per interval tick and per day on a
-2000-meter area (numba against the numpy reference), and replay reader throughput.
+2000-meter area (numba against the numpy reference), the joint-share fit of one phase at a day close (25,
+100 and 300 meters on the phase), and replay reader throughput.
 
     .venv/bin/python bench/lineloss_kernels.py [--meters 2000] [--replay-meters 500] [--replay-days 7]
+        [--share-meters 25,100,300]
 
 Prints one ``name: value`` per line; times are medians over ``--repeat`` runs after a warm-up (numba
 compile excluded: it is cached on disk). The replay file holds, per meter and 15-min interval, the 9
@@ -107,6 +109,23 @@ def bench_kernels(n: int, repeat: int) -> None:
         print(f"daily_{name}_reference_over_numba: {t_r / t_n:.1f}")
 
 
+def bench_joint_share(per_phase: list[int], repeat: int) -> None:
+    """The joint-share fit of one flagged phase at a day close: 14 days of hours against the phase's meters
+    (the NNLS grows with the cube of the meters; more meters than hours get no fit)."""
+    rng = np.random.default_rng(1)
+    hours = 14 * 24
+    profile = 0.3 + np.clip(np.sin((np.arange(hours) % 24 - 6) / 24 * 2 * np.pi), 0, None)
+    for m in per_phase:
+        x = rng.uniform(0.2, 2.0, m) * profile[:, None] * rng.lognormal(0, 0.4, (hours, m))
+        y = 0.4 * x[:, 0] + 0.01 * x.sum(axis=1) + rng.normal(0, 0.05, hours)
+        b, t = np.empty(m), np.empty(m)
+        res = {be: _median_s(lambda be=be, x=x, y=y, b=b, t=t: kernels("evidence", be).joint_share(x, y, b, t),
+                             max(repeat // 10, 3)) for be in ("numba", "reference")}
+        print(f"daily_joint_share_{m}_meters_numba_ms: {res['numba'] * 1e3:.2f}")
+        print(f"daily_joint_share_{m}_meters_reference_ms: {res['reference'] * 1e3:.2f}")
+        print(f"daily_joint_share_{m}_meters_reference_over_numba: {res['reference'] / res['numba']:.1f}")
+
+
 def write_replay_csv(path: Path, meters: int, days: int, seed: int = 0) -> int:
     """A readings export: 9 quantities per meter per 15 min, 12 master quantities per minute. Returns rows."""
     rng = np.random.default_rng(seed)
@@ -180,9 +199,11 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=50)
     ap.add_argument("--replay-meters", type=int, default=500)
     ap.add_argument("--replay-days", type=int, default=7)
+    ap.add_argument("--share-meters", default="25,100,300", help="meters on a phase for the joint-share fit")
     args = ap.parse_args()
     print(f"meters: {args.meters}")
     bench_kernels(args.meters, args.repeat)
+    bench_joint_share([int(m) for m in args.share_meters.split(",")], args.repeat)
     bench_replay(args.replay_meters, args.replay_days, 3)
 
 

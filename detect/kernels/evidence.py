@@ -10,6 +10,10 @@ ranking (``detect.kernels.suspects.combine``) turns them into a score.
   branch-and-phase peers' drop explains, correlated with the unexplained current of its phase (the phase's
   NTL as a current). Unmetered current flowing through a meter's own service cable shows here whatever
   the meter reports — it is what reveals a full bypass, also one present from the start.
+- ``joint_share``: the phase's hourly NTL as a non-negative combination of its meters' hourly energies plus a
+  constant, all meters at once (Lawson–Hanson non-negative least squares). A shunt that hides a share f of
+  its customer's load makes the NTL f/(1−f) of that meter's own series; an innocent's coefficient is its
+  gain error. The common daily profile goes into the other meters' columns together, not into each one.
 
 Conventions: float64, NaN = not read; hourly or daily rows, meters or elements in columns.
 """
@@ -22,11 +26,14 @@ import numpy as np
 
 from detect.kernels import kernel
 
-__all__ = ["FEW_DAYS", "SD_FLOOR_FEW_DAYS", "SD_FLOOR_FRACTION", "drop_match", "voltage_excess"]
+__all__ = ["FEW_DAYS", "NNLS_MAX_ITER", "SD_FLOOR_FEW_DAYS", "SD_FLOOR_FRACTION", "drop_match", "joint_share",
+           "voltage_excess"]
 
 SD_FLOOR_FRACTION = 0.05     # a meter's daily scatter around its share is at least 5 % of its daily energy,
 SD_FLOOR_FEW_DAYS = 0.15     # 15 % (a household's usual day-to-day variation) while it is measured on
 FEW_DAYS = 5                 # fewer baseline days than this
+NNLS_MAX_ITER = 3            # Lawson–Hanson: at most this many passes per column
+NNLS_RIDGE = 1e-9            # relative to the mean diagonal of XᵀX: keeps a collinear passive set solvable
 
 
 @kernel
@@ -168,3 +175,152 @@ def voltage_excess(du, ncur, group, n_groups, use, min_rows, out_corr, out_beta,
         if srr > 0.0 and scc > 0.0:
             out_corr[e] = src / math.sqrt(srr * scc)
             out_beta[e] = src / scc
+
+
+@kernel
+def _chol_solve(g, rhs, idx, m, out):
+    """Solve g[idx, idx] · z = rhs[idx] over the first ``m`` of ``idx`` (symmetric positive definite) by
+    Cholesky, z into ``out[idx]``; returns the diagonal of g[idx, idx]⁻¹ (in ``idx`` order)."""
+    lo = np.zeros((m, m))
+    for a in range(m):
+        for b in range(a + 1):
+            v = g[idx[a], idx[b]]
+            for k in range(b):
+                v -= lo[a, k] * lo[b, k]
+            if a == b:
+                lo[a, a] = math.sqrt(v) if v > 0.0 else 1e-300
+            else:
+                lo[a, b] = v / lo[b, b]
+    w = np.zeros(m)
+    for a in range(m):
+        v = rhs[idx[a]]
+        for k in range(a):
+            v -= lo[a, k] * w[k]
+        w[a] = v / lo[a, a]
+    for a in range(m - 1, -1, -1):
+        v = w[a]
+        for k in range(a + 1, m):
+            v -= lo[k, a] * out[idx[k]]
+        out[idx[a]] = v / lo[a, a]
+    inv_diag = np.zeros(m)                      # (G⁻¹)_aa = Σ_k (L⁻¹)_ka²
+    col = np.zeros(m)
+    for a in range(m):
+        for k in range(m):
+            col[k] = 0.0
+        col[a] = 1.0 / lo[a, a]
+        for r in range(a + 1, m):
+            v = 0.0
+            for k in range(a, r):
+                v -= lo[r, k] * col[k]
+            col[r] = v / lo[r, r]
+        for k in range(a, m):
+            inv_diag[a] += col[k] * col[k]
+    return inv_diag
+
+
+@kernel
+def joint_share(x, y, out_b, out_t):
+    """Non-negative least squares y ≈ Σ_i b_i·x[:, i] + c over the rows (hours), the constant c free: columns
+    and y centred, then Lawson–Hanson on the normal equations (a ridge of ``NNLS_RIDGE`` × the mean
+    diagonal keeps a collinear set solvable). ``out_b`` the coefficients (≥ 0), ``out_t`` each positive
+    one over its standard error (residual variance, the passive set's (XᵀX)⁻¹; 0 for the others). All
+    inputs finite; fewer rows than columns + 2 give zeros."""
+    n_h, n = x.shape
+    out_b[:] = 0.0
+    out_t[:] = 0.0
+    if n == 0 or n_h < n + 2:
+        return
+    xc = np.empty((n_h, n))
+    yc = np.empty(n_h)
+    my = 0.0
+    for h in range(n_h):
+        my += y[h]
+    my /= n_h
+    for i in range(n):
+        m = 0.0
+        for h in range(n_h):
+            m += x[h, i]
+        m /= n_h
+        for h in range(n_h):
+            xc[h, i] = x[h, i] - m
+    for h in range(n_h):
+        yc[h] = y[h] - my
+    g = np.zeros((n, n))                     # loops, not @: numba's matrix product needs SciPy's BLAS
+    gy = np.zeros(n)
+    for a in range(n):
+        for h in range(n_h):
+            gy[a] += xc[h, a] * yc[h]
+        for c in range(a + 1):
+            v = 0.0
+            for h in range(n_h):
+                v += xc[h, a] * xc[h, c]
+            g[a, c] = v
+            g[c, a] = v
+    ridge = 0.0
+    for i in range(n):
+        ridge += g[i, i]
+    ridge = NNLS_RIDGE * max(ridge / n, 1e-300)
+    for i in range(n):
+        g[i, i] += ridge
+    tol = 1e-10 * max(np.abs(gy).max(), 1e-300)
+    passive = np.zeros(n, np.bool_)
+    b = np.zeros(n)
+    z = np.zeros(n)
+    idx = np.zeros(n, np.int64)
+    for _outer in range(NNLS_MAX_ITER * n):
+        w = gy.copy()
+        for a in range(n):
+            for c in range(n):
+                w[a] -= g[a, c] * b[c]
+        j = -1
+        best = tol
+        for i in range(n):
+            if not passive[i] and w[i] > best:
+                best = w[i]
+                j = i
+        if j < 0:
+            break
+        passive[j] = True
+        for _inner in range(NNLS_MAX_ITER * n):
+            m = 0
+            for i in range(n):
+                z[i] = 0.0
+                if passive[i]:
+                    idx[m] = i
+                    m += 1
+            _chol_solve(g, gy, idx, m, z)
+            alpha = 2.0
+            for a in range(m):
+                i = idx[a]
+                if z[i] <= 0.0:
+                    step = b[i] / (b[i] - z[i]) if b[i] - z[i] > 0.0 else 0.0
+                    alpha = min(alpha, step)
+            if alpha > 1.0:
+                break
+            for i in range(n):
+                b[i] += alpha * (z[i] - b[i])
+                if passive[i] and b[i] <= 1e-12:
+                    passive[i] = False
+                    b[i] = 0.0
+        for i in range(n):
+            b[i] = z[i] if passive[i] else 0.0
+    m = 0
+    for i in range(n):
+        if passive[i]:
+            idx[m] = i
+            m += 1
+    if m == 0:
+        return
+    inv_diag = _chol_solve(g, gy, idx, m, z)
+    rss = 0.0
+    for h in range(n_h):
+        r = yc[h]
+        for i in range(n):
+            r -= xc[h, i] * b[i]
+        rss += r * r
+    s2 = rss / max(n_h - m - 1, 1)
+    for a in range(m):
+        i = idx[a]
+        out_b[i] = b[i]
+        se = math.sqrt(s2 * inv_diag[a]) if s2 * inv_diag[a] > 0.0 else 0.0
+        out_t[i] = b[i] / se if se > 0.0 else 0.0

@@ -6,7 +6,7 @@ import numpy as np
 
 from detect.kernels.evidence import FEW_DAYS, SD_FLOOR_FEW_DAYS, SD_FLOOR_FRACTION
 
-__all__ = ["drop_match", "voltage_excess"]
+__all__ = ["drop_match", "joint_share", "voltage_excess"]
 
 
 def drop_match(x_base, total_base, x_since, total_since, excess_since, out_z, out_drop, out_explained):
@@ -61,3 +61,49 @@ def voltage_excess(du, ncur, group, n_groups, use, min_rows, out_corr, out_beta,
         if srr > 0 and scc > 0:
             out_corr[e] = (ry * rc).sum() / np.sqrt(srr * scc)
             out_beta[e] = (ry * rc).sum() / scc
+
+
+def joint_share(x, y, out_b, out_t):
+    from detect.kernels.evidence import NNLS_MAX_ITER, NNLS_RIDGE
+
+    n_h, n = x.shape
+    out_b[:] = 0.0
+    out_t[:] = 0.0
+    if n == 0 or n_h < n + 2:
+        return
+    xc, yc = x - x.mean(axis=0), y - y.mean()
+    g, gy = xc.T @ xc, xc.T @ yc
+    g = g + NNLS_RIDGE * max(np.trace(g) / n, 1e-300) * np.eye(n)
+    tol = 1e-10 * max(np.abs(gy).max(), 1e-300)
+    passive, b = np.zeros(n, np.bool_), np.zeros(n)
+
+    def solve(p):
+        z = np.zeros(n)
+        z[p] = np.linalg.solve(g[np.ix_(p, p)], gy[p])
+        return z
+
+    for _ in range(NNLS_MAX_ITER * n):
+        w = np.where(passive, -np.inf, gy - g @ b)
+        if w.max() <= tol:
+            break
+        passive[int(np.argmax(w))] = True
+        for _ in range(NNLS_MAX_ITER * n):
+            z = solve(passive)
+            neg = passive & (z <= 0.0)
+            if not neg.any():
+                break
+            d = b[neg] - z[neg]
+            alpha = min(2.0, float(np.min(np.where(d > 0, b[neg] / np.where(d > 0, d, 1.0), 0.0))))
+            b = b + alpha * (z - b)
+            passive &= b > 1e-12
+            b[~passive] = 0.0
+        b = np.where(passive, z, 0.0)
+    if not passive.any():
+        return
+    p = np.flatnonzero(passive)
+    r = yc - xc @ b
+    s2 = float(r @ r) / max(n_h - len(p) - 1, 1)
+    inv_diag = np.diag(np.linalg.inv(g[np.ix_(p, p)]))
+    se = np.sqrt(np.maximum(s2 * inv_diag, 0.0))
+    out_b[p] = b[p]
+    out_t[p] = np.where(se > 0, b[p] / np.where(se > 0, se, 1.0), 0.0)

@@ -10,6 +10,9 @@ Evidence (each a strength in 0–1; the score is 1 − Π(1 − strength), so in
 - **voltage** (``evidence.voltage_excess``): for meters that register (almost) nothing, the voltage drop
   beyond their branch-and-phase peers against their phase's unexplained current — a bypassed meter's
   cable still carries the current, whether the theft began before monitoring or not.
+- **share** (``evidence.joint_share``): the phase's hourly NTL regressed on all its meters' hourly energies
+  at once, coefficients ≥ 0 — a shunt makes the NTL a fixed share of its own meter's series, present from
+  day 0 or not, and the evidence lasts as long as the theft.
 - **correlation**: the meter's power changes interval by interval against its phase's NTL changes (a
   shunt makes the NTL a fixed share of its load).
 - **physical**: a physical-check alert active on the meter (``theft``).
@@ -21,7 +24,9 @@ Only meters on a flagged phase (``ntl_rise`` / ``ntl_phase``; three-phase meters
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -47,6 +52,7 @@ B = npt.NDArray[np.bool_]
 U_NOMINAL_V = 230.0          # the phase's unexplained current is its NTL power over this voltage
 MIN_HOURS = 24               # voltage evidence needs a day of hourly means
 MIN_PAIRS = 96               # correlation evidence needs a day of interval changes
+SHARE_MAX_UNREAD = 0.1       # joint share: an hour counts with at most this share of the phase's meters unread
 RELIST_DAYS = 3              # a suspect listed again within this many days keeps its "since"
 
 
@@ -242,6 +248,60 @@ def _hourly_mean(blocks: F64, min_read: int) -> F64:
         return np.where(read >= max(min_read, 1), np.nansum(blocks, axis=1) / np.maximum(read, 1), np.nan)
 
 
+def _share(ctx: AreaContext, st: SuspectState, nd: NtlDay, k_end: int, ev: Evidence) -> None:
+    """Joint-share evidence on the phases that stand out without a change point (``ntl_phase`` and not
+    ``ntl_rise``: a theft present from day 0; one that began inside the window is no one share of the whole
+    of it, and has its drop): over the window, the phase's hourly NTL as a non-negative combination of its
+    meters' hourly energies (three-phase meters a third each), hours with every meter read."""
+    tp, area = ctx.params.theft, ctx.area
+    per_h = 3600 // ctx.params.interval_s
+    w = len(st.c_k)
+    h = w // per_h
+    ks = np.arange(k_end - h * per_h, k_end)
+    rows = ks % w
+    ok = st.c_k[rows] == ks
+    # a phase where a meter shows unmetered current in its voltage (a full bypass) is left out: that
+    # load is no share of any metered series, and the fit would hand it to the meter most like it
+    bypassed = np.zeros(3, np.bool_)
+    bypassed[area.meter_phase[(ev.strength["voltage"] > 0) & (area.meter_phase < 3)]] = True
+    for p in np.flatnonzero(_flagged(nd) & ~nd.rising[:3] & ~bypassed):
+        cols = np.flatnonzero((area.meter_phase == p) | (area.meter_phase == PHASE_ABC))
+        x = np.where(ok[:, None], st.c_p[rows][:, cols], np.nan).astype(np.float64)
+        x *= np.where(area.meter_phase[cols] == PHASE_ABC, 1.0 / 3.0, 1.0)
+        y = np.where(ok, st.c_ntl[rows, p], np.nan).astype(np.float64)
+        xh = x.reshape(h, per_h, -1).sum(axis=1)
+        yh = y.reshape(h, per_h).sum(axis=1)
+        xh, yh = _fill_hours(xh, yh)
+        if len(yh) < max(tp.share_min_hours, len(cols) + 2):
+            continue
+        b, t = np.empty(len(cols)), np.empty(len(cols))
+        ctx.ops["evidence"].joint_share(np.ascontiguousarray(xh), np.ascontiguousarray(yh), b, t)
+        s = _ramp(t, tp.share_z) * (b >= tp.share_min_b)
+        daily = xh.mean(axis=0) * 24.0
+        for j in np.flatnonzero(s > ev.strength["share"][cols]):
+            i = int(cols[j])
+            ev.strength["share"][i] = s[j]
+            ev.put("share_b", np.array([i]), np.array([b[j]]))
+            ev.put("share_t", np.array([i]), np.array([t[j]]))
+            if not math.isfinite(ev.stolen[i]):     # its share of its (phase's third of its) mean day
+                ev.stolen[i] = b[j] * daily[j] * (3.0 if area.meter_phase[i] == PHASE_ABC else 1.0)
+
+
+def _fill_hours(xh: F64, yh: F64) -> tuple[F64, F64]:
+    """The hours with the NTL known and at most ``SHARE_MAX_UNREAD`` of the meters unread, those filled with
+    the meter's mean at that hour of the day over the window — what the engine's own estimate of an unread
+    interval puts into the NTL (the same interval of earlier days), so the fill adds little noise."""
+    keep = np.isfinite(yh) & (np.isnan(xh).mean(axis=1) <= SHARE_MAX_UNREAD)
+    by_hour = xh[:len(xh) // 24 * 24].reshape(-1, 24, xh.shape[1])
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        hod = np.nanmean(by_hour, axis=0)                                 # (24, M)
+        overall = np.nan_to_num(np.nanmean(xh, axis=0))
+    hod = np.where(np.isfinite(hod), hod, overall)
+    fill = np.where(np.isfinite(xh), xh, hod[np.arange(len(xh)) % 24])
+    return fill[keep], yh[keep]
+
+
 def _correlation(ctx: AreaContext, st: SuspectState, nd: NtlDay, k_end: int, ev: Evidence) -> None:
     tp, area = ctx.params.theft, ctx.area
     first = min((int(nd.onset[c]) for c in np.flatnonzero(nd.rising)), default=-1)
@@ -280,13 +340,18 @@ def close_day(ctx: AreaContext, st: SuspectState, nd: NtlDay, swing: Swing, ld: 
     """The day's suspects (``fields["suspects"]``) and the ``theft_suspect`` conditions."""
     tp, area, n = ctx.params.theft, ctx.area, ctx.n_meters
     _store_day(st, nd.day, ld)
+    # a phase stays flagged while its ntl_phase alarm is on (it clears below half the margin), not only on
+    # the days it meets the raise condition: a theft present from day 0 goes on while its phase's excess
+    # wanders about the margin, and so does its listing
+    nd = dataclasses.replace(nd, excess=nd.excess | alarms["ntl_phase@phase"])
     signal = bool(nd.rising.any() or nd.excess.any() or alarms["ntl_swing@area"][0]
                   or alarms["line_loss_high@area"][0])
-    ev = Evidence.empty(n, ("drop", "voltage", "correlation", "physical", "shape"))
+    ev = Evidence.empty(n, ("drop", "voltage", "share", "correlation", "physical", "shape"))
     k_end = int(end // ctx.params.interval_s)
     if signal:
         _drop(ctx, st, nd, ev)
         _voltage(ctx, st, nd, k_end, ev, ld.meter_fwd_kwh, ld.ch_sup[:3])
+        _share(ctx, st, nd, k_end, ev)
         _correlation(ctx, st, nd, k_end, ev)
     for check in CHECKS:
         ev.strength["physical"] = np.maximum(ev.strength["physical"],

@@ -1,6 +1,6 @@
 """The daily suspect list (detect/stages/suspects.py) through the engine on the crafted loss area: a full
-bypass present from the start found by its voltage (and an empty house beside it not), the inspector's
-fields of a listed suspect."""
+bypass present from the start found by its voltage (and an empty house beside it not), a shunt present
+from the start by its share of its phase's NTL, the inspector's fields of a listed suspect."""
 
 from __future__ import annotations
 
@@ -25,6 +25,23 @@ def test_a_bypass_present_from_the_start_is_named_by_its_voltage_and_an_empty_ho
     assert last["score"] >= 0.5 and last["since"] <= la.of_kind("daily")[-1]["date"]
     (alert,) = [a for a in la.raised("theft_suspect")]
     assert alert.subject_id == "m004" and alert.evidence["rank"] == 1
+
+
+@pytest.mark.slow
+def test_a_shunt_present_from_the_start_is_named_by_its_share_of_the_phase_ntl() -> None:
+    la = LossArea(n=18, seed=6, phase_power=True)
+    la.metered[7] = 0.6        # a shunt past meter 7 before monitoring began: 40 % of its load unmetered
+    la.run_days(4.02)
+    days = la.of_kind("daily")
+    listed = {s["meter"] for d in days for s in d["suspects"]}
+    assert listed == {"m007"}, listed
+    last = days[-1]["suspects"][0]
+    ev = last["evidence"]
+    assert ev["share_strength"] > 0.5 and ev["share_t"] > 5 and "drop_z" not in ev
+    assert 0.4 < ev["share_b"] < 1.0           # 0.4 / 0.6 of what its meter registers
+    hour = np.arange(0, 24, 0.25)                 # the crafted area's daily shape (lossarea.load_kw), its mean
+    shape = 0.6 + 0.8 * np.exp(-((hour - 19.5) ** 2) / 6.0) + 0.3 * np.exp(-((hour - 8) ** 2) / 3.0)
+    np.testing.assert_allclose(last["stolen_kwh_per_day"], 0.4 * la.base_kw[7] * shape.mean() * 24, rtol=0.15)
 
 
 def test_a_healthy_area_lists_nobody() -> None:

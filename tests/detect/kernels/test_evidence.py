@@ -147,3 +147,41 @@ def test_physics_loss_of_a_resistive_service_cable_is_its_i2r() -> None:
     np.testing.assert_array_equal(n, [1, 0, 1])
     with pytest.raises(ValueError, match="phase must be 0, 1 or 2"):
         physics_loss([1.0], [1.0], [1.0], [3])
+
+
+def run_share(mod, x, y):
+    b, t = np.empty(x.shape[1]), np.empty(x.shape[1])
+    mod.joint_share(x, y, b, t)
+    return b, t
+
+
+def households(rng: np.random.Generator, hours: int, n: int) -> np.ndarray:
+    """Hourly energies sharing one daily profile (what made a per-meter regression useless)."""
+    profile = 0.3 + np.clip(np.sin((np.arange(hours) % 24 - 6) / 24 * 2 * np.pi), 0, None)
+    return rng.uniform(0.2, 2.0, n) * profile[:, None] * rng.lognormal(0, 0.4, (hours, n))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_joint_share_matches_reference(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = [25, 3, 1, 12, 30, 8][seed]
+    x = households(rng, 120, n)
+    if seed == 4:
+        x[:, 5] = x[:, 6] * 2.0                 # collinear columns: the ridge keeps it solvable
+    y = x[:, :2] @ rng.uniform(0, 0.5, min(2, n)) - 0.3 * x[:, -1] + rng.normal(0, 0.05, 120)
+    for a, b in zip(run_share(ke, x, y), run_share(re_, x, y), strict=True):
+        close(a, b)
+    assert (run_share(ke, x, y)[0] >= 0).all()
+
+
+def test_joint_share_names_a_shunt_present_from_the_start_among_peers_with_the_same_profile() -> None:
+    rng = np.random.default_rng(7)
+    x = households(rng, 14 * 24, 25)           # the metered series
+    f = 0.3                                    # a shunt hides 30 % of meter 9's load from day 0
+    y = f / (1 - f) * x[:, 9] + 0.01 * x.sum(axis=1) + 0.05 + rng.normal(0, 0.05, len(x))
+    b, t = run_share(ke, x, y)
+    assert int(np.argmax(t)) == 9 and t[9] > 10
+    np.testing.assert_allclose(b[9], f / (1 - f), rtol=0.15)
+    assert np.delete(b, 9).max() < 0.1        # the innocents: about the common gain error
+    b0, t0 = run_share(ke, x[:10, :], y[:10])  # fewer hours than meters + 2: no fit
+    assert not b0.any() and not t0.any()
