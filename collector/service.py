@@ -1,6 +1,6 @@
 """The collector loop: receive, decode, batch, write, then acknowledge in receive order.
 
-Threads: paho's network thread only enqueues; the main thread decodes, tracks sequences and fills
+Threads: the network thread (``collector.subscriber``) only enqueues; the main thread decodes, tracks sequences and fills
 batches; writer threads (``[batch] writes_in_flight``, default 2) each write one batch at a time, in the
 order rules of ``collector.batches`` (acknowledgements in receive order; a batch writing a point an
 earlier unfinished batch writes waits for it). Up to ``[batch] queued_batches`` (default 8) decoded
