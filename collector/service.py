@@ -8,7 +8,7 @@ batches wait for a free writer; then decoding stalls. The queue lets decoding go
 in which the database answers slowly (during a backlog drain: a few hundred ms in which every write
 waits, docs/collector.md "Performance"), so the collector's CPU work and the database's overlap
 instead of taking turns; a database that stays slow still stalls decoding after a bounded amount of
-memory (a batch is at most ``max_points`` points of line protocol, ~0.15 MB per 1000 points). On stop,
+memory (a batch is at most ``max_points`` points of line protocol, ~0.18 MB per 1000 points). On stop,
 queued batches are still written unless a write has already failed since the stop (then they stay
 unacknowledged and the broker redelivers them). A message is acknowledged only when:
 its points were accepted by the database, it was a duplicate (already written), or it was dead-lettered
