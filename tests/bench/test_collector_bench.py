@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.integration
 def test_bench_collector_prints_its_figures_at_a_tiny_size():
     r = subprocess.run([sys.executable, "bench/collector.py", "--runs", "1", "--areas", "8", "--meters", "250",
-                        "--intervals", "16", "--realtime", "3000", "--baseline", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                        "--intervals", "48", "--realtime", "3000", "--baseline", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                        timeout=300)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     fig = {k: v.strip() for k, _, v in (line.partition(":") for line in r.stdout.splitlines()) if v}

@@ -82,7 +82,7 @@ def test_the_last_batch_of_a_backlog_leaves_at_once_a_fresh_one_waits_max_delay(
     backlog are not held again when the inbox runs dry; a message that just arrived is."""
     old, fresh = _realtime(2)[:3], _realtime(2)[3:4]
     cfg = CollectorConfig(mqtt=MqttConfig(health_interval_s=60),
-                          batch=BatchConfig(max_points=10_000, max_delay_s=0.6))
+                          batch=BatchConfig(max_points=10_000, max_delay_s=1.0))
     sub, writer = FakeSubscriber(), GateWriter()
     writer.gate.set()
     col = Collector(cfg, writer, subscriber=sub)  # type: ignore[arg-type]
@@ -93,11 +93,11 @@ def test_the_last_batch_of_a_backlog_leaves_at_once_a_fresh_one_waits_max_delay(
     t = _run(col)
     try:
         _wait(lambda: len(sub.acks) == len(old))
-        assert len(sub.acks) == len(old) and writer.started[0] - start < 0.3, "the old batch was held"
+        assert len(sub.acks) == len(old) and writer.started[0] - start < 0.5, "the old batch was held"
         put = time.monotonic()
         sub.inbox.put(Inbound(0, 9, 1, fresh[0].topic, fresh[0].encode(), put))
         _wait(lambda: len(sub.acks) == len(old) + 1)
-        assert len(writer.started) == 2 and writer.started[1] - put >= 0.55, "a fresh message was not batched"
+        assert len(writer.started) == 2 and writer.started[1] - put >= 0.95, "a fresh message was not batched"
     finally:
         col.stop()
         t.join(10)
