@@ -15,6 +15,13 @@ Prints (one ``name: value`` per line, medians of --runs):
   tsdb_points_per_s       victoria-metrics ingesting the same line protocol posted directly (the peer limit)
   machine_ceiling_points_per_s_2proc  cores / (CPU seconds per point of collectors + broker + TSDB)
   points_per_s_2proc_to_machine_ceiling  how close two collectors come to what the machine allows (goal >= 0.9)
+  loadavg_1min            the 1-minute load average when the drains started (median): > ~0.5 means other jobs
+                          shared the cores and the ratio above is low for that reason
+With ``--baseline REV`` the 2-process drain also runs with the collectors of that git revision (e.g.
+``main``), interleaved with ours run by run under the same conditions, and adds:
+  points_per_s_2proc_baseline, points_per_s_2proc_to_machine_ceiling_baseline   the same figures for it
+  ab_points_per_s_2proc   median over runs of ours / baseline (each pair measured back to back)
+  ab_ratio_to_ceiling     the same for points_per_s_2proc_to_machine_ceiling
 
 Method: victoria-metrics starts with the same areas' series already written (two intervals of the day
 before: sustained operation, not the first hour of a deployment); the stream is queued at the broker for
@@ -26,6 +33,7 @@ and mosquitto, victoria-metrics and the collectors all run on the same cores unl
 per collector plus two (``core_layout`` in the output).
 
     .venv/bin/python bench/collector.py [--runs 3] [--areas 16] [--meters 500] [--intervals 40] [--realtime 20000]
+                                        [--baseline main]
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -136,6 +145,7 @@ class Drain:
     points_per_s: float
     cpu: dict[str, float]       # CPU seconds per role from the first write to the end
     collector_cpu_s: float      # CPU seconds of the collectors for the whole stream, start-up subtracted
+    loadavg: float              # 1-minute load average when the collectors started
 
 
 def _health_rows(health: Listener) -> list[tuple[str, int, int, float]]:
@@ -143,16 +153,17 @@ def _health_rows(health: Listener) -> list[tuple[str, int, int, float]]:
             for (_, h), t in zip(health.messages, health.arrival_times, strict=True)]
 
 
-def _start(tmp: Path, mq: Mosquitto, vm: VictoriaMetrics, nproc: int) -> tuple[list[CollectorProcess], float]:
-    """The collectors with their persistent sessions made and stopped, and the CPU seconds their start-up
-    took (imports, connect, subscribe: subtracted from a drain's CPU)."""
+def _start(tmp: Path, mq: Mosquitto, vm: VictoriaMetrics, nproc: int,
+           src: Path = ROOT) -> tuple[list[CollectorProcess], float]:
+    """The collectors (run from the source tree ``src``) with their persistent sessions made and stopped,
+    and the CPU seconds their start-up took (imports, connect, subscribe: subtracted from a drain's CPU)."""
     group = "bench" if nproc > 1 else ""
     procs = []
     for i in range(nproc):
         cfg = write_config(tmp / f"c{i}.toml", mqtt_url=mq.url, influx_url=vm.url, client_id=f"bench-{i}",
                            shared_group=group, max_points=5000, max_delay_s=0.1, receive_maximum=10000,
                            health_interval_s=0.05, max_payload_bytes=1 << 26)
-        procs.append(CollectorProcess(cfg, tmp / f"c{i}.log"))
+        procs.append(CollectorProcess(cfg, tmp / f"c{i}.log", src))
     startup = 0.0
     for p in procs:         # create each collector's persistent session and subscription, then stop
         p.start()
@@ -162,16 +173,18 @@ def _start(tmp: Path, mq: Mosquitto, vm: VictoriaMetrics, nproc: int) -> tuple[l
 
 
 def drain(tmp: Path, items: list[tuple[str, bytes]], points: int, nproc: int,
-          warm: list[tuple[str, bytes]], *, timed: bool = True) -> Drain:
-    """Drain ``items`` (queued at the broker) with ``nproc`` collectors; ``timed``: also the rate."""
+          warm: list[tuple[str, bytes]], *, timed: bool = True, src: Path = ROOT) -> Drain:
+    """Drain ``items`` (queued at the broker) with ``nproc`` collectors run from ``src``; ``timed``: also
+    the rate."""
     with Mosquitto.running(tmp / "mq") as mq, VictoriaMetrics.running(tmp / "vm") as vm:
         # Sustained operation: the database already holds these areas' series (from the day before).
         # Creating ~10^5 new series costs victoria-metrics about twice as much CPU per point.
         tsdb_rate(vm, warm)
-        procs, startup = _start(tmp, mq, vm, nproc)
+        procs, startup = _start(tmp, mq, vm, nproc, src)
         publish_all(mq.url, items)
         health = Listener(mq.url, f"{HEALTH}/#")
         try:
+            load = os.getloadavg()[0]
             for p in procs:  # start together: a staggered start would be counted as slowness
                 p.spawn()
             for p in procs:
@@ -187,7 +200,7 @@ def drain(tmp: Path, items: list[tuple[str, bytes]], points: int, nproc: int,
                 p.stop()
             health.close()
         cpu = {r: end[r] - cpu0[r] for r in roles}
-        return Drain(_rate(rows, points) if timed else 0.0, cpu, end["collectors"] - startup)
+        return Drain(_rate(rows, points) if timed else 0.0, cpu, end["collectors"] - startup, load)
 
 
 def _wait_drained(health: Listener, roles: dict[str, list[int]], points: int) -> dict[str, float]:
@@ -255,7 +268,50 @@ def per_message(args: argparse.Namespace) -> None:
     print(f"ratio_to_baseline_per_core: {BASELINE_US_PER_MSG / us:.2f}")
 
 
-def throughput(args: argparse.Namespace) -> None:
+def baseline_tree(rev: str, into: Path) -> Path:
+    """The repository at git revision ``rev`` (``git archive``), unpacked into ``into``."""
+    tar = into / "src.tar"
+    subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", "-o", str(tar), rev], check=True)
+    src = into / "src"
+    src.mkdir()
+    subprocess.run(["tar", "-xf", str(tar), "-C", str(src)], check=True)
+    return src
+
+
+def ceiling_of(runs: list[Drain], points: int) -> float:
+    """The machine's ceiling: all cores divided by the CPU every role spends per point (medians). On a
+    machine with fewer cores than collectors + broker + database, this, not the collector, bounds the
+    2-process rate; the rate's ratio to it says how much of the machine the pipeline leaves idle."""
+    ncores = len(os.sched_getaffinity(0))
+    return ncores / _median([(r.collector_cpu_s + r.cpu["mosquitto"] + r.cpu["victoria"]) / points for r in runs])
+
+
+def _drains(args: argparse.Namespace, items: list[tuple[str, bytes]], points: int,
+            warm: list[tuple[str, bytes]], base: Path | None) -> dict[str, list[Drain]]:
+    """Runs of 1 and 2 processes (and 2 of the baseline), interleaved so each sees the same conditions."""
+    plan = [("1", 1, ROOT), ("2", 2, ROOT)] + ([("2base", 2, base)] if base is not None else [])
+    out: dict[str, list[Drain]] = {name: [] for name, _, _ in plan}
+    for _ in range(args.runs):
+        for name, n, src in plan:
+            with tempfile.TemporaryDirectory() as d:
+                out[name].append(drain(Path(d), items, points, n, warm, src=src))
+        print("run: " + " | ".join(f"{name}proc {out[name][-1].points_per_s:.0f} pts/s" for name, _, _ in plan)
+              + f" | load {out['2'][-1].loadavg:.2f}", file=sys.stderr)
+    return out
+
+
+def _print_baseline(ours: list[Drain], base: list[Drain], points: int) -> None:
+    pb = _median([r.points_per_s for r in base])
+    print(f"points_per_s_2proc_baseline: {pb:.0f}")
+    print(f"points_per_s_2proc_to_machine_ceiling_baseline: {pb / ceiling_of(base, points):.2f}")
+    pairs = list(zip(ours, base, strict=True))
+    print(f"ab_points_per_s_2proc: {_median([a.points_per_s / b.points_per_s for a, b in pairs]):.2f}")
+    ratio = _median([(a.points_per_s / ceiling_of([a], points)) / (b.points_per_s / ceiling_of([b], points))
+                     for a, b in pairs])
+    print(f"ab_ratio_to_ceiling: {ratio:.2f}")
+
+
+def throughput(args: argparse.Namespace, base: Path | None = None) -> None:
     items, points = stream(args.areas, args.meters, args.intervals)
     warm, _ = stream(args.areas, args.meters, 2, days_before=1)
     print(f"messages: {len(items)}")
@@ -267,35 +323,27 @@ def throughput(args: argparse.Namespace) -> None:
         tsdb_rate(vm, warm)     # the same warm-up as the drains get
         tsdb = _median([tsdb_rate(vm, items) for _ in range(args.runs)])
     print(f"tsdb_points_per_s: {tsdb:.0f}")
-    by_n: dict[int, list[Drain]] = {1: [], 2: []}
-    for _ in range(args.runs):
-        for n in (1, 2):
-            with tempfile.TemporaryDirectory() as d:
-                by_n[n].append(drain(Path(d), items, points, n, warm))
-        print(f"run: 1proc {by_n[1][-1].points_per_s:.0f} pts/s | 2proc {by_n[2][-1].points_per_s:.0f} pts/s",
-              file=sys.stderr)
-    p1, p2 = (_median([r.points_per_s for r in by_n[n]]) for n in (1, 2))
+    runs = _drains(args, items, points, warm, base)
+    p1, p2 = (_median([r.points_per_s for r in runs[n]]) for n in ("1", "2"))
     print(f"points_per_s_1proc: {p1:.0f}")
     print(f"points_per_s_2proc: {p2:.0f}")
     print(f"scaling_ratio_2proc: {p2 / p1:.2f}")
-    for n, runs in by_n.items():
+    for n in ("1", "2"):
         for role in ("collectors", "mosquitto", "victoria"):
-            print(f"cpu_s_{role}_{n}proc: {_median([r.cpu[role] for r in runs]):.2f}")
-        print(f"points_per_collector_cpu_s_{n}proc: {_median([points / r.collector_cpu_s for r in runs]):.0f}")
-        print(f"us_per_msg_{n}proc: {_median([1e6 * r.collector_cpu_s / len(items) for r in runs]):.1f}")
-    # The machine's ceiling: all cores divided by the CPU every role spends per point (2-process runs).
-    # On a machine with fewer cores than collectors + broker + database, this, not the collector, bounds
-    # the 2-process rate; the ratio below says how close the collectors come to it.
-    ncores = len(os.sched_getaffinity(0))
-    ceiling = ncores / _median([(r.collector_cpu_s + r.cpu["mosquitto"] + r.cpu["victoria"]) / points
-                                for r in by_n[2]])
+            print(f"cpu_s_{role}_{n}proc: {_median([r.cpu[role] for r in runs[n]]):.2f}")
+        print(f"points_per_collector_cpu_s_{n}proc: {_median([points / r.collector_cpu_s for r in runs[n]]):.0f}")
+        print(f"us_per_msg_{n}proc: {_median([1e6 * r.collector_cpu_s / len(items) for r in runs[n]]):.1f}")
+    ceiling = ceiling_of(runs["2"], points)
     layout = core_layout(2)
-    print(f"cores: {ncores}")
+    print(f"cores: {len(os.sched_getaffinity(0))}")
     print("core_layout: " + ("shared (every process on every core)" if layout is None else
                              f"collectors {layout[0]}, broker+tsdb {layout[1]}"))
     print(f"machine_ceiling_points_per_s_2proc: {ceiling:.0f}")
     print(f"scaling_ceiling_2proc: {min(2.0, ceiling / p1):.2f}")
     print(f"points_per_s_2proc_to_machine_ceiling: {p2 / ceiling:.2f}")
+    print(f"loadavg_1min: {_median([r.loadavg for r in runs['1'] + runs['2']]):.2f}")
+    if "2base" in runs:
+        _print_baseline(runs["2"], runs["2base"], points)
     print(f"ratio_1proc_to_decode: {p1 / dec:.2f}")
     print(f"ratio_1proc_to_tsdb: {p1 / tsdb:.2f}")
 
@@ -307,9 +355,11 @@ def main() -> int:
     ap.add_argument("--meters", type=int, default=500)
     ap.add_argument("--intervals", type=int, default=40)
     ap.add_argument("--realtime", type=int, default=20000, help="realtime messages for us_per_realtime_msg")
+    ap.add_argument("--baseline", metavar="REV", help="also drain with the collectors of this git revision (A/B)")
     args = ap.parse_args()
     per_message(args)
-    throughput(args)
+    with tempfile.TemporaryDirectory() as d:
+        throughput(args, baseline_tree(args.baseline, Path(d)) if args.baseline else None)
     print(f"runs: {args.runs} (medians; machine shared with other jobs unless said otherwise)")
     return 0
 

@@ -37,7 +37,7 @@ class Entry:
 class Batch:
     entries: list[Entry] = field(default_factory=list)
     points: int = 0
-    opened: float = 0.0
+    opened: float = 0.0                            # when its oldest message was received (monotonic s)
     seq: int = 0                                   # hand-over order = receive order
     deps: tuple[threading.Event, ...] = ()         # earlier batches writing one of our keys
     claimed: frozenset[Key] = frozenset()          # the keys this batch writes (set when handed over)
@@ -45,7 +45,9 @@ class Batch:
 
     def add(self, e: Entry) -> None:
         if not self.entries:
-            self.opened = time.monotonic()
+            # The receive time, not the decoding time: a message that waited in the inbox behind a
+            # backlog has used up its delay already, so the last batch of a drain leaves at once.
+            self.opened = getattr(e.msg, "received", None) or time.monotonic()
         self.entries.append(e)
         self.points += e.points
 

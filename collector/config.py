@@ -62,6 +62,7 @@ class BatchConfig:
     retry_initial_s: float = 0.5  # back-off after a failed write, doubled up to retry_max_s
     retry_max_s: float = 30.0
     writes_in_flight: int = 2     # concurrent batch writes; acknowledgements still follow receive order
+    queued_batches: int = 8       # decoded batches that may wait for a free writer before decoding stalls
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -133,6 +134,8 @@ def _check(cfg: CollectorConfig, doc: Doc) -> None:
         bad("batch", "max_points", "must be >= 1")
     if not 1 <= b.writes_in_flight <= 16:
         bad("batch", "writes_in_flight", f"{b.writes_in_flight} is not in 1..16")
+    if not 1 <= b.queued_batches <= 64:
+        bad("batch", "queued_batches", f"{b.queued_batches} is not in 1..64")
     if b.max_delay_s <= 0 or b.retry_initial_s <= 0 or b.retry_max_s < b.retry_initial_s:
         bad("batch", "retry_max_s", "need max_delay_s > 0, retry_initial_s > 0, retry_max_s >= retry_initial_s")
     if cfg.alertmanager is not None:

@@ -1,10 +1,16 @@
 """The collector loop: receive, decode, batch, write, then acknowledge in receive order.
 
-Threads: paho's network thread only enqueues; the main thread decodes, tracks sequences and fills
+Threads: the network thread (``collector.subscriber``) only enqueues; the main thread decodes, tracks sequences and fills
 batches; writer threads (``[batch] writes_in_flight``, default 2) each write one batch at a time, in the
 order rules of ``collector.batches`` (acknowledgements in receive order; a batch writing a point an
-earlier unfinished batch writes waits for it). At most one finished batch waits for a free writer (a
-queue of one), which stalls decoding when the database is slow. A message is acknowledged only when:
+earlier unfinished batch writes waits for it). Up to ``[batch] queued_batches`` (default 8) decoded
+batches wait for a free writer; then decoding stalls. The queue lets decoding go on through stretches
+in which the database answers slowly (during a backlog drain: a few hundred ms in which every write
+waits, docs/collector.md "Performance"), so the collector's CPU work and the database's overlap
+instead of taking turns; a database that stays slow still stalls decoding after a bounded amount of
+memory (a batch is at most ``max_points`` points of line protocol, ~0.18 MB per 1000 points). On stop,
+queued batches are still written unless a write has already failed since the stop (then they stay
+unacknowledged and the broker redelivers them). A message is acknowledged only when:
 its points were accepted by the database, it was a duplicate (already written), or it was dead-lettered
 and the broker confirmed the dead-letter publish. While the database is unreachable the current batch
 is retried with exponential back-off and nothing is acknowledged; the broker's in-flight window
@@ -53,7 +59,7 @@ class Collector:
         self.alerts = AlertSink(cfg) if cfg.alertmanager is not None else None   # docs/alerting.md
         self._stop = threading.Event()
         self._max_entries = max(1, m.receive_maximum // 2)
-        self._ready: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
+        self._ready: queue.Queue[Batch | None] = queue.Queue(maxsize=cfg.batch.queued_batches)
         self._keys = KeyOrder()
         self._completion = Completion(self._acknowledge)
         self._writing = BatchWriting(cfg, writer, self.health, self._dead_letter, self._stop)
@@ -87,7 +93,7 @@ class Collector:
                 dep.wait()
             ok = False
             try:
-                ok = self._writing.write(batch)
+                ok = not self._writing.gave_up and self._writing.write(batch)
             finally:
                 self._keys.release(batch)
                 self._completion.finish(batch, ok)
@@ -155,7 +161,7 @@ class Collector:
         self._seq += 1
         self._keys.claim(batch)
         self._completion.handed_over(batch)
-        while True:  # blocks while the writers are busy and one batch already waits: back-pressure
+        while True:  # blocks while the writers are busy and queued_batches already wait: back-pressure
             try:
                 self._ready.put(batch, timeout=0.2)
                 return

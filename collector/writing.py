@@ -25,6 +25,7 @@ class BatchWriting:
     def __init__(self, cfg: CollectorConfig, writer: Writer, health: Health,
                  dead_letter: Callable[[Any, str, str], Any], stop: threading.Event) -> None:
         self.cfg, self.writer, self.health, self._dead_letter, self._stop = cfg, writer, health, dead_letter, stop
+        self.gave_up = False      # a write failed after stop: the batches still queued are not tried
 
     def _backoff(self, attempt: int, hint: float | None) -> float:
         b = self.cfg.batch
@@ -46,6 +47,7 @@ class BatchWriting:
                 log.warning("write failed (%s); retry in %.1f s, nothing acknowledged meanwhile", e, delay)
                 attempt += 1
                 if self._stop.wait(delay):
+                    self.gave_up = True
                     raise
 
     def _split(self, batch: Batch, why: Exception) -> None:

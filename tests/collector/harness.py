@@ -181,10 +181,11 @@ def collector_thread(cfg_path: Path) -> Iterator[Collector]:
 
 
 class CollectorProcess:
-    """``python -m edge.cli collector -c CFG`` as a real process (so it can be SIGKILLed)."""
+    """``python -m edge.cli collector -c CFG`` as a real process (so it can be SIGKILLed); ``src``: the
+    source tree it runs from (another revision's, for a benchmark's A/B)."""
 
-    def __init__(self, cfg_path: Path, log: Path) -> None:
-        self.cfg_path, self.log = cfg_path, log
+    def __init__(self, cfg_path: Path, log: Path, src: Path = ROOT) -> None:
+        self.cfg_path, self.log, self.src = cfg_path, log, src
         self.proc: subprocess.Popen[bytes] | None = None
         self._offset = 0
 
@@ -194,10 +195,13 @@ class CollectorProcess:
 
     def spawn(self) -> None:
         self._offset = self.log.stat().st_size if self.log.exists() else 0
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if self.src != ROOT:    # ahead of the editable install, which points at this tree
+            env["PYTHONPATH"] = str(self.src)
         with open(self.log, "ab") as fh:
             self.proc = subprocess.Popen([sys.executable, "-m", "edge.cli", "collector", "-c", str(self.cfg_path)],
-                                         cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
-                                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                         cwd=self.src, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
+                                         env=env)
 
     def wait_ready(self, timeout_s: float = 20.0) -> None:
         assert self.proc is not None

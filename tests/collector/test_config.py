@@ -44,13 +44,13 @@ def test_unknown_table_is_an_error_with_its_line():
 def test_every_bad_value_is_reported_at_once_with_its_line():
     text = ('[mqtt]\nurl = "http://h"\nreceive_maximum = 70000\nshared_group = "a/b"\n'
             'dead_letter_topic = "meterwatch/v2/dead"\nsession_expiry_s = "1d"\n'
-            '[influx]\napi = "v3"\n[batch]\nmax_points = 0\n')
+            '[influx]\napi = "v3"\n[batch]\nmax_points = 0\nqueued_batches = 0\n')
     with pytest.raises(ConfigError) as e:
         parse(text, "c.toml")
     got = {(i.key, i.line) for i in e.value.issues}
     assert got == {("mqtt.url", 2), ("mqtt.receive_maximum", 3), ("mqtt.shared_group", 4),
                    ("mqtt.dead_letter_topic", 5), ("mqtt.session_expiry_s", 6), ("influx.api", 8),
-                   ("batch.max_points", 10)}
+                   ("batch.max_points", 10), ("batch.queued_batches", 11)}
     assert "consume its own output" in str(e.value)
 
 
