@@ -147,16 +147,22 @@ class AlarmBook:
         if last is None:
             return None
         value = _clean(value)
-        moved = False
-        if value is not None and last.value is not None:
-            scale = abs(last.threshold) if last.threshold else max(abs(last.value), 1.0)
-            moved = abs(value - last.value) >= self.update_rel * scale and ts - last.ts >= self.update_min_s
-        if severity == last.severity and not moved:
+        if not self._due(last, ts, severity, value):
             return None
         alert = replace(last, state="updated", severity=severity, value=value, ts=ts, message=message,
                         evidence=_evidence(evidence) if evidence is not None else last.evidence)
         self.active[key] = alert
         return alert
+
+    def _due(self, last: Alert, ts: float, severity: str, value: float | None) -> bool:
+        """An ``updated`` event is due: the severity changed, or the value moved by ``update_rel`` of the
+        threshold (else of the last value) and ``update_min_s`` passed since the last event."""
+        if severity != last.severity:
+            return True
+        if value is None or last.value is None:
+            return False
+        scale = abs(last.threshold) if last.threshold else max(abs(last.value), 1.0)
+        return abs(value - last.value) >= self.update_rel * scale and ts - last.ts >= self.update_min_s
 
     def update_due(self, *, kind: str, subject_type: str, subject_id: str, ts: float, severity: str,
                    value: float | None, message: Callable[[], str],
@@ -166,12 +172,7 @@ class AlarmBook:
         last = self.active.get((kind, subject_type, subject_id))
         if last is None:
             return None
-        v = _clean(value)
-        moved = False
-        if v is not None and last.value is not None:
-            scale = abs(last.threshold) if last.threshold else max(abs(last.value), 1.0)
-            moved = abs(v - last.value) >= self.update_rel * scale and ts - last.ts >= self.update_min_s
-        if severity == last.severity and not moved:
+        if not self._due(last, ts, severity, _clean(value)):
             return None
         return self.update(kind=kind, subject_type=subject_type, subject_id=subject_id, ts=ts, severity=severity,
                            value=value, message=message(), evidence=evidence() if evidence is not None else None)
