@@ -178,9 +178,8 @@ def voltage_excess(du, ncur, group, n_groups, use, min_rows, out_corr, out_beta,
 
 
 @kernel
-def _chol_solve(g, rhs, idx, m, out):
-    """Solve g[idx, idx] · z = rhs[idx] over the first ``m`` of ``idx`` (symmetric positive definite) by
-    Cholesky, z into ``out[idx]``; returns the diagonal of g[idx, idx]⁻¹ (in ``idx`` order)."""
+def _cholesky(g, idx, m):
+    """The lower Cholesky factor of g[idx, idx] over the first ``m`` of ``idx`` (symmetric positive definite)."""
     lo = np.zeros((m, m))
     for a in range(m):
         for b in range(a + 1):
@@ -191,6 +190,12 @@ def _chol_solve(g, rhs, idx, m, out):
                 lo[a, a] = math.sqrt(v) if v > 0.0 else 1e-300
             else:
                 lo[a, b] = v / lo[b, b]
+    return lo
+
+
+@kernel
+def _chol_solve(lo, rhs, idx, m, out):
+    """Solve L·Lᵀ · z = rhs[idx] with the factor ``lo`` of ``_cholesky``, z into ``out[idx]``."""
     w = np.zeros(m)
     for a in range(m):
         v = rhs[idx[a]]
@@ -202,7 +207,12 @@ def _chol_solve(g, rhs, idx, m, out):
         for k in range(a + 1, m):
             v -= lo[k, a] * out[idx[k]]
         out[idx[a]] = v / lo[a, a]
-    inv_diag = np.zeros(m)                      # (G⁻¹)_aa = Σ_k (L⁻¹)_ka²
+
+
+@kernel
+def _inv_diag(lo, m):
+    """The diagonal of (L·Lᵀ)⁻¹: (G⁻¹)_aa = Σ_k (L⁻¹)_ka² (only for the final passive set's errors)."""
+    inv_diag = np.zeros(m)
     col = np.zeros(m)
     for a in range(m):
         for k in range(m):
@@ -288,7 +298,7 @@ def joint_share(x, y, out_b, out_t):
                 if passive[i]:
                     idx[m] = i
                     m += 1
-            _chol_solve(g, gy, idx, m, z)
+            _chol_solve(_cholesky(g, idx, m), gy, idx, m, z)
             alpha = 2.0
             for a in range(m):
                 i = idx[a]
@@ -311,7 +321,7 @@ def joint_share(x, y, out_b, out_t):
             m += 1
     if m == 0:
         return
-    inv_diag = _chol_solve(g, gy, idx, m, z)
+    inv_diag = _inv_diag(_cholesky(g, idx, m), m)
     rss = 0.0
     for h in range(n_h):
         r = yc[h]
