@@ -14,10 +14,11 @@ Two rules keep what is stored right while ``writes_in_flight`` batches are writt
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from collector.subscriber import Inbound
 
 __all__ = ["Batch", "Completion", "Entry", "KeyOrder"]
 
@@ -26,7 +27,7 @@ Key = tuple[str, str]
 
 @dataclass
 class Entry:
-    msg: Any             # collector.subscriber.Inbound
+    msg: Inbound
     points: int = 0      # number of points in ``body``
     body: bytes = b""    # line protocol, encoded on the decoding thread
     key: Key | None = None
@@ -47,7 +48,7 @@ class Batch:
         if not self.entries:
             # The receive time, not the decoding time: a message that waited in the inbox behind a
             # backlog has used up its delay already, so the last batch of a drain leaves at once.
-            self.opened = getattr(e.msg, "received", None) or time.monotonic()
+            self.opened = e.msg.received
         self.entries.append(e)
         self.points += e.points
 
