@@ -19,10 +19,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import multiprocessing
 import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -96,19 +98,35 @@ def _start(d: Path) -> float:
     return utc_ts(json.loads((d / "export.json").read_text())["start"])
 
 
+def _one_area(seed: int, j: int, root: Path, reuse: bool, days: int, clean_days: int) -> AreaResult:
+    t0 = time.perf_counter()
+    area = theft_area(seed, j, days=days, clean_days=clean_days)
+    theft = grade_dir(exported(area.case, root, reuse), area.case.days)
+    clean = grade_dir(exported(area.clean, root, reuse), area.clean.days) if clean_days else {}
+    return AreaResult(area=area, theft=theft, clean=clean, seconds=time.perf_counter() - t0)
+
+
 def run_areas(seeds: Sequence[int], root: Path, *, reuse: bool = False, days: int = THEFT_DAYS,
-              clean_days: int = CLEAN_DAYS, log: Callable[[str], None] | None = None) -> list[AreaResult]:
-    out = []
-    for j, seed in enumerate(seeds):
-        t0 = time.perf_counter()
-        area = theft_area(seed, j, days=days, clean_days=clean_days)
-        theft = grade_dir(exported(area.case, root, reuse), area.case.days)
-        clean = grade_dir(exported(area.clean, root, reuse), area.clean.days) if clean_days else {}
-        res = AreaResult(area=area, theft=theft, clean=clean, seconds=time.perf_counter() - t0)
-        out.append(res)
-        if log:
-            log(area_line(res))
-    return out
+              clean_days: int = CLEAN_DAYS, log: Callable[[str], None] | None = None,
+              jobs: int = 1) -> list[AreaResult]:
+    """Every area of ``seeds`` (the ``j``-th seed is the ``j``-th area of the list), in ``jobs`` processes;
+    each area's line is logged as it ends, the results come back in the order of ``seeds``."""
+    args = [(seed, j, root, reuse, days, clean_days) for j, seed in enumerate(seeds)]
+    if jobs <= 1:
+        out = []
+        for a in args:
+            out.append(_one_area(*a))
+            if log:
+                log(area_line(out[-1]))
+        return out
+    done: dict[int, AreaResult] = {}
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(_one_area, *a): a[1] for a in args}
+        for f in as_completed(futures):
+            done[futures[f]] = f.result()
+            if log:
+                log(f"[{len(done)}/{len(args)}] {area_line(done[futures[f]])}")
+    return [done[j] for j in range(len(args))]
 
 
 def area_line(r: AreaResult) -> str:

@@ -45,6 +45,7 @@ if str(ROOT) not in sys.path:
 from bench._sim_cases import (  # noqa: E402
     CLEAN_DAYS,
     FRESH2_SEEDS,
+    FRESH3_SEEDS,
     FRESH_SEEDS,
     HELD_OUT_SEEDS,
     THEFT_DAYS,
@@ -303,18 +304,20 @@ def physical(tmp: Path, seeds: int) -> str:
                  "zero_energy_with_current and energy_power_mismatch have no scenario in the simulator catalogue.")
 
 
-def theft(tmp: Path, which: str, areas: int | None, days: int, clean_days: int, keep: Path | None) -> str:
+def theft(tmp: Path, which: str, areas: int | None, days: int, clean_days: int, keep: Path | None,
+          jobs: int = 1) -> str:
     """Issue 19: partial and full bypasses from 0.3 % of supply, present from day 0, several per area."""
     seeds = {"tuning": TUNING_SEEDS, "held-out": HELD_OUT_SEEDS, "fresh": FRESH_SEEDS,
-             "fresh2": FRESH2_SEEDS}[which][:areas]
+             "fresh2": FRESH2_SEEDS, "fresh3": FRESH3_SEEDS}[which][:areas]
     print(f"theft_seeds_tuning: {','.join(map(str, TUNING_SEEDS))}")
     print(f"theft_seeds_held_out: {','.join(map(str, HELD_OUT_SEEDS))}")
     print(f"theft_seeds_fresh: {','.join(map(str, FRESH_SEEDS))}")
     print(f"theft_seeds_fresh2: {','.join(map(str, FRESH2_SEEDS))}")
+    print(f"theft_seeds_fresh3: {','.join(map(str, FRESH3_SEEDS))}")
     print(f"theft_seeds_this_run ({which}): {','.join(map(str, seeds))}", flush=True)
     root = keep or tmp / "theft"
     results = run_areas(seeds, root, reuse=keep is not None, days=days, clean_days=clean_days,
-                        log=lambda m: print(m, file=sys.stderr, flush=True))
+                        log=lambda m: print(m, file=sys.stderr, flush=True), jobs=jobs)
     print_figures(f"theft_{which.replace('-', '_')}", results)
     return report(results, f"Theft, {which} seeds ({len(seeds)} areas)", table)
 
@@ -411,20 +414,22 @@ def main() -> None:
     ap.add_argument("--out", type=Path, help="also write the markdown here")
     ap.add_argument("--quiet-areas", type=int, default=12, help="healthy 30-day areas for the false-alarm rate")
     ap.add_argument("--parts", default="physical,gaps,mapping,theft,jokar,quiet,healthy")
-    ap.add_argument("--theft-seeds", choices=("fresh2", "fresh", "held-out", "tuning"), default="fresh2",
-                    help="theft part: the second fresh held-out seeds 4000–4023 (the figures that count since the "
-                         "third round of issue 19), the fresh set 3000–3023 and the first held-out set 2000–2023 "
+    ap.add_argument("--theft-seeds", choices=("fresh3", "fresh2", "fresh", "held-out", "tuning"), default="fresh3",
+                    help="theft part: the third fresh held-out seeds 5000–5023 (the figures that count since the "
+                         "fourth round of issue 19), the earlier held-out sets 4000–4023, 3000–3023 and 2000–2023 "
                          "(each looked at once already, for comparison) or the tuning seeds 1000–1011")
     ap.add_argument("--theft-areas", type=int, help="theft part: only the first N areas of the seed list")
     ap.add_argument("--theft-days", type=int, default=THEFT_DAYS, help="theft part: days per theft area")
     ap.add_argument("--clean-days", type=int, default=CLEAN_DAYS, help="theft part: days of each clean area (0: none)")
     ap.add_argument("--keep", type=Path, help="theft part: keep the exports here and reuse them on the next run")
+    ap.add_argument("--jobs", type=int, default=1, help="theft part: areas run at once, one process each "
+                    "(the figures do not depend on it; give it the cores the machine can spare)")
     args = ap.parse_args()
     t0 = time.perf_counter()
     parts = {"healthy": lambda tmp: healthy(tmp, args.replay_days), "gaps": lambda tmp: gaps(tmp, args.seeds),
              "physical": lambda tmp: physical(tmp, args.seeds), "jokar": lambda tmp: jokar(tmp, args.seeds),
              "theft": lambda tmp: theft(tmp, args.theft_seeds, args.theft_areas, args.theft_days, args.clean_days,
-                                        args.keep),
+                                        args.keep, args.jobs),
              "mapping": lambda tmp: mapping(tmp, args.seeds), "quiet": lambda tmp: quiet(tmp, args.quiet_areas)}
     md = [f"## Detection evaluation (bench/detection_eval.py --seeds {args.seeds} --replay-days {args.replay_days})\n"]
     with tempfile.TemporaryDirectory(prefix="mw-eval-") as tmp:
