@@ -414,7 +414,8 @@ class Engine:
         day = summaries.close_day(ctx, self.day, self.clock, self.meters, self.master, self.thermal, end)
         self.loss, lossday, energies = loss.close_day(ctx, self.loss, end, day.date, day.partial, view)
         self._see(lossday)
-        self.ntl, nday, ntlseen = ntl.close_day(ctx, self.ntl, end, day.date, energies.ch_ntl, energies.ch_sup)
+        self.ntl, nday, ntlseen = ntl.close_day(ctx, self.ntl, end, day.date, energies.alarm_ntl,
+                                                  energies.alarm_sup, day.partial)
         self._see(ntlseen)
         self._see(theft.energy_power(ctx, self.theft, end, explained))
         self.theft, swing = theft.swing(ctx, self.theft, self.loss, end, view)

@@ -62,7 +62,7 @@ class LossState(Columns):
     WHAT = "line-loss state"
     # added by issue 19: snapshots from before restore them fresh
     OPTIONAL = frozenset({"pm_sum", "pm_n", "um_first", "um_first_ts", "svc_held", "svc_k", "day_ch_sup", "day_ch_tech", "day_ch_n",
-                          "day_split"})
+                          "day_split", "day_ph_part"})
 
     slot_k: I64            # (S,) interval held by the slot (this stage's accumulators), -1 = free
     r_first: F64           # (S, D) first / last e_rev reading in the open interval
@@ -102,6 +102,8 @@ class LossState(Columns):
     day_ch_tech: F64       # (4,) the day's technical loss per channel (kWh)
     day_ch_n: I64          # (4,) intervals counted per channel
     day_split: F64         # (N, 3) Σ over the day's intervals of each meter's split over the phases
+    day_ph_part: F64       # (3, 3) Σ per phase of the NTL and supply of the day's intervals with all three
+    #                        phases' NTL known, and how many (row 2): the first, partial day's phase alarms
 
     @classmethod
     def fresh(cls, ctx: AreaContext, n_slots: int) -> LossState:
@@ -124,7 +126,8 @@ class LossState(Columns):
             day_est_fwd=np.zeros(n), day_est_rev=np.zeros(n), day_est_n=np.zeros((2, n), np.int64),
             day_tech=np.zeros(2), frozen=np.full((4, n), nan), abnormal_run=np.zeros(1, np.int64),
             svc_held=np.zeros((n, 3)), svc_k=np.full(n, -1, np.int64), day_ch_sup=np.zeros(4),
-            day_ch_tech=np.zeros(4), day_ch_n=np.zeros(4, np.int64), day_split=np.zeros((n, 3)))
+            day_ch_tech=np.zeros(4), day_ch_n=np.zeros(4, np.int64), day_split=np.zeros((n, 3)),
+            day_ph_part=np.zeros((3, 3)))
 
     def reset_slot(self, slot: int, k: int) -> None:
         self.slot_k[slot] = k
@@ -302,6 +305,10 @@ def close_interval(ctx: AreaContext, ls: LossState, meters: MeterState, clock: E
     net = np.where(np.isfinite(e_fwd[:n]), np.maximum(e_fwd[:n], 0.0), est_f) - \
         np.where(area.meter_pv, np.where(np.isfinite(e_rev[:n]), e_rev[:n], est_r), 0.0)
     ntl_ph = _phase_ntl(ctx, ls, slot if mine else -1, net, phys)
+    if np.isfinite(ntl_ph).all():
+        ls.day_ph_part[0] += ntl_ph
+        ls.day_ph_part[1] += _phase_supply(ls, slot, ctx)
+        ls.day_ph_part[2] += 1.0
     fields = {
         "supply_kwh": num(supply), "sales_kwh": num(sales), "loss_kwh": num(loss),
         "loss_pct": num(float(bal.loss_pct[0])), "technical_loss_kwh": num(tech), "ntl_kwh": num(ntl),
@@ -439,6 +446,10 @@ class LossDay:
     ch_ntl: F64
     ch_sup: F64
     ch_sales: F64
+    # per channel for the NTL alarms: ch_ntl / ch_sup, or on a partial day (the first of monitoring) the phases'
+    # over the intervals it saw, when they are at least half the day (NaN otherwise)
+    alarm_ntl: F64
+    alarm_sup: F64
 
 
 def _channels(ctx: AreaContext, ls: LossState, net: F64, fwd: F64, loss: float, supply: float,
@@ -453,7 +464,20 @@ def _channels(ctx: AreaContext, ls: LossState, net: F64, fwd: F64, loss: float, 
     sales_ch = np.append(ph_sales, sales)
     sup[3] = supply if full[3] else np.nan
     ntl = np.append(sup[:3] - ph_sales - tech[:3], loss - tech[3])
-    return LossDay(meter_kwh=net, meter_fwd_kwh=fwd, ch_ntl=ntl, ch_sup=sup, ch_sales=sales_ch)
+    return LossDay(meter_kwh=net, meter_fwd_kwh=fwd, ch_ntl=ntl, ch_sup=sup, ch_sales=sales_ch, alarm_ntl=ntl,
+                   alarm_sup=sup)
+
+
+def _partial(ctx: AreaContext, ls: LossState, net: F64, fwd: F64) -> LossDay:
+    """A partial day (the first of monitoring): no day balance, but the phases' NTL and supply over the
+    intervals it saw, for the NTL alarms — a theft present from the start stands out on its phase in
+    the share it takes, whatever part of the day was seen (at least half of it)."""
+    nan4 = np.full(4, np.nan)
+    ntl, sup = nan4.copy(), nan4.copy()
+    if ls.day_ph_part[2, 0] >= ctx.per_day / 2:
+        ntl[:3], sup[:3] = ls.day_ph_part[0], ls.day_ph_part[1]
+    return LossDay(meter_kwh=net, meter_fwd_kwh=fwd, ch_ntl=nan4, ch_sup=nan4, ch_sales=nan4, alarm_ntl=ntl,
+                   alarm_sup=sup)
 
 
 def _band_message(date: str, word: str, thr: float, run: int) -> Callable[[str, int, float], str]:
@@ -523,14 +547,12 @@ def close_day(ctx: AreaContext, ls: LossState, end: float, date: str, partial: b
     got_f = np.where(np.isfinite(fwd[:n]), fwd[:n], est_f)
     got_r = np.where(np.isfinite(rev[:n]), rev[:n], est_r)
     net = np.maximum(got_f, 0.0) - np.where(area.meter_pv, got_r, 0.0)
-    day = _channels(ctx, ls, net, got_f, loss, supply, sales) if status != 2 else \
-        LossDay(meter_kwh=net, meter_fwd_kwh=got_f, ch_ntl=np.full(4, np.nan), ch_sup=np.full(4, np.nan),
-                ch_sales=np.full(4, np.nan))
+    day = _channels(ctx, ls, net, got_f, loss, supply, sales) if status != 2 else _partial(ctx, ls, net, got_f)
     return ls, Seen(conditions=tuple(conditions), fields=fields), day
 
 
 def new_day(ls: LossState) -> LossState:
     for name in ("day_fwd", "day_rev", "day_n", "day_est_fwd", "day_est_rev", "day_est_n", "day_tech", "day_ch_sup",
-                 "day_ch_tech", "day_ch_n", "day_split"):
+                 "day_ch_tech", "day_ch_n", "day_split", "day_ph_part"):
         getattr(ls, name)[...] = 0
     return ls

@@ -1,8 +1,9 @@
 """The daily alarms on non-technical loss (docs/lineloss.md §4), per phase: ``ntl_rise`` (a change point:
 a phase's NTL left its own baseline) and ``ntl_phase`` (one phase loses far more than the others — a theft
 already present when monitoring began has no change point, but it sits on one phase: ``phase_excess_pp``
-above the median phase on ``phase_excess_days`` days in a row, or ``phase_excess_fast_pp`` on one day, as
-such a theft has no earlier day to wait for and the first day of monitoring is partial).
+above the median phase (and above zero) on ``phase_excess_days`` days in a row, or ``phase_excess_fast_pp``
+on one day, as such a theft has no earlier day to wait for; the first day of monitoring, partial, counts
+over the intervals it saw when they are at least half the day).
 
 Channels: phases A, B, C (the master's per-phase energy against the meters on each phase), or the area
 total when the master gives no per-phase values. Each channel's daily NTL is
@@ -131,8 +132,10 @@ def _raise(ctx: AreaContext, st: NtlState, c: int, v: float, day: int) -> None:
 
 
 def close_day(ctx: AreaContext, st: NtlState, end: float, date: str, ntl_kwh: F64,
-              supply_kwh: F64) -> tuple[NtlState, NtlDay, Seen]:
-    """The day ending at ``end``: ``ntl_kwh`` and ``supply_kwh`` per channel (A, B, C, area; NaN unknown)."""
+              supply_kwh: F64, partial: bool = False) -> tuple[NtlState, NtlDay, Seen]:
+    """The day ending at ``end``: ``ntl_kwh`` and ``supply_kwh`` per channel (A, B, C, area; NaN unknown).
+    A ``partial`` day (the first of monitoring; its values over the intervals it saw) is compared across the
+    phases but does not enter the ``ntl_rise`` baseline: a part of a day is no day to measure a change from."""
     tp = ctx.params.tech_loss
     day = ctx.day_of(end - 1.0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -141,16 +144,17 @@ def close_day(ctx: AreaContext, st: NtlState, end: float, date: str, ntl_kwh: F6
     phases_known = bool(np.isfinite(pct[:3]).all())
     # the phases when the master gives them (a theft is on one phase: three times the relative rise, and
     # the other phases' noise left out); the area total only where it does not
-    for c in ((0, 1, 2) if phases_known else (TOTAL,)):
+    for c in ((0, 1, 2) if phases_known else (TOTAL,)) if not partial else ():
         _step(ctx, st, c, float(pct[c]), day)
     rising = st.onset >= 0
     spread = pct[:3] - np.median(pct[:3]) if phases_known else np.full(3, np.nan)
-    over = phases_known & (spread >= tp.phase_excess_pp)
+    # measured from the median phase but never from below zero: where the phases lose less than nothing (a
+    # meter or master fault, not a level a theft could be measured from), an ordinary phase does not stand out
+    floor = max(float(np.median(pct[:3])), 0.0) if phases_known else math.nan
+    over = phases_known & (pct[:3] - floor >= tp.phase_excess_pp)
     st.excess_run[:] = np.where(over, st.excess_run + 1, 0)
-    # one day is enough far above the others — and above zero: phases that lose less than nothing (a meter or
-    # master fault, not a level a theft could be measured from) do not make an ordinary phase stand out
-    fast = phases_known & (pct[:3] - max(float(np.median(pct[:3])), 0.0) >= tp.phase_excess_fast_pp) \
-        if phases_known else np.zeros(3, np.bool_)
+    # one day is enough far above the others
+    fast = phases_known & (pct[:3] - floor >= tp.phase_excess_fast_pp) if phases_known else np.zeros(3, np.bool_)
     excess = (st.excess_run >= tp.phase_excess_days) | fast
     out = NtlDay(day=day, pct=pct, rising=rising.copy(), onset=st.onset.copy(),
                  baseline_pct=st.mu.copy(), excess=excess.copy(), phase_excess_pp=spread,

@@ -51,3 +51,69 @@ def test_a_phase_excess_below_the_one_day_level_needs_two_days_in_a_row() -> Non
     la.run_days(1.0)
     (phase,) = la.raised("ntl_phase")
     assert phase.subject_id == "B" and phase.evidence["days"] == 2 and phase.ts == T0 + 2 * 86400
+
+
+def test_a_theft_present_from_the_start_stands_out_on_the_first_partial_day() -> None:
+    # monitoring begins at 06:00: the first day is partial (no day balance), but its phases' NTL over the
+    # 18 hours seen is compared all the same, one day earlier than the first whole day allows
+    la = LossArea(n=18, seed=6, phase_power=True)
+    la.t = T0 + 6 * 3600.0
+    la.metered[4] = 0.0                          # a full bypass on meter 4 (phase B) before monitoring began
+    la.run_days(0.77)
+    (first,) = la.of_kind("daily")
+    assert first["partial"] and first["loss_pct"] is None
+    pct = np.array(first["ntl_phase_pct"], dtype=float)
+    assert np.isfinite(pct).all() and pct[1] - np.median(pct) > 1.2
+    (phase,) = la.raised("ntl_phase")
+    assert phase.subject_id == "B" and phase.ts == T0 + 86400 and phase.evidence["days"] == 1
+    assert not la.raised("ntl_rise")
+
+
+def test_a_first_day_seen_for_less_than_half_of_it_is_not_compared() -> None:
+    la = LossArea(n=18, seed=6, phase_power=True)
+    la.t = T0 + 14 * 3600.0                      # 10 hours of the first day
+    la.metered[4] = 0.0
+    la.run_days(0.44)
+    (first,) = la.of_kind("daily")
+    assert first["partial"] and first["ntl_phase_pct"] == [None, None, None]
+    assert not la.raised("ntl_phase")
+
+
+def test_a_partial_first_day_is_no_baseline_for_ntl_rise() -> None:
+    # the change from the partial first day to the first whole one is no "rise": part of a day (here its
+    # quieter hours) is no level to measure one from; the whole days that follow are the baseline
+    la = LossArea(n=18, seed=5, phase_power=True)
+    la.t = T0 + 6 * 3600.0
+    la.run_days(0.77)
+    la.metered[7] = 0.6                          # a shunt from the first whole day on: it is that day's level
+    la.run_days(1.0)
+    assert not la.raised("ntl_rise")             # one whole day: nothing to measure a rise from yet
+    days = la.of_kind("daily")
+    assert len(days) == 2 and days[0]["partial"] and np.isfinite(np.array(days[0]["ntl_phase_pct"], float)).all()
+
+
+def test_phases_that_lose_less_than_nothing_do_not_make_an_ordinary_phase_stand_out() -> None:
+    # the master reads each phase 8 % high against the meters (a CT or wiring fault): every phase "loses"
+    # far less than nothing; the one with the least negative NTL is no theft's phase
+    from detect.stages import ntl
+    from tests.detect.lossarea import params as mk
+
+    class Ctx:
+        params = mk()
+
+        @staticmethod
+        def day_of(ts: float) -> int:
+            return int(ts // 86400)
+
+    st = ntl.NtlState.fresh(Ctx)  # type: ignore[arg-type]
+    for d in range(3):
+        end = T0 + (d + 1) * 86400.0
+        sup = np.array([100.0, 100.0, 100.0, 300.0])
+        loss = np.array([-8.0, -6.5, -8.2, -22.7])              # B 1.5 pp above the median, below zero
+        st, day, _seen = ntl.close_day(Ctx, st, end, "d", loss, sup)  # type: ignore[arg-type]
+        assert not day.excess.any()
+    st2 = ntl.NtlState.fresh(Ctx)  # type: ignore[arg-type]
+    for d in range(2):                                         # the same spread above zero is a theft's
+        st2, day, _seen = ntl.close_day(Ctx, st2, T0 + (d + 1) * 86400.0, "d",  # type: ignore[arg-type]
+                                        np.array([0.2, 1.7, 0.0, 1.9]), np.array([100.0, 100.0, 100.0, 300.0]))
+    assert day.excess.tolist() == [False, True, False]
