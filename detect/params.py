@@ -227,9 +227,9 @@ class TechLossParams:
     day_cusum_k: float = p(0.5, lo=0, hi=10, doc="... CUSUM allowance, in deviations")
     day_cusum_h: float = p(6.0, lo=0.1, hi=1000, doc="... CUSUM decision level, in deviations")
     day_rise_min_pp: float = p(0.15, lo=0, hi=100, unit="pp", doc="... and the day's rise at least this (pp of the phase's supply)")
-    phase_excess_pp: float = p(0.6, lo=0, hi=100, unit="pp", doc="ntl_phase: a phase's daily NTL % above the median phase's by this much ...")
+    phase_excess_pp: float = p(0.6, lo=0, hi=100, unit="pp", doc="ntl_phase: a phase's daily NTL % above the phase that loses least (or above zero, when that phase loses less than nothing) by this much ...")
     phase_excess_days: int = p(2, lo=1, hi=30, unit="d", doc="... on this many days in a row")
-    phase_excess_fast_pp: float = p(1.2, lo=0, hi=100, unit="pp", doc="... or on one day by at least this much above the median phase and above zero (a theft present from the start has no earlier day to wait for)")
+    phase_excess_fast_pp: float = p(1.2, lo=0, hi=100, unit="pp", doc="... or on one day by at least this much (a theft present from the start has no earlier day to wait for)")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,7 +1,7 @@
 """The daily alarms on non-technical loss (docs/lineloss.md §4), per phase: ``ntl_rise`` (a change point:
 a phase's NTL left its own baseline) and ``ntl_phase`` (one phase loses far more than the others — a theft
 already present when monitoring began has no change point, but it sits on one phase: ``phase_excess_pp``
-above the median phase (and above zero) on ``phase_excess_days`` days in a row, or ``phase_excess_fast_pp``
+above the phase that loses least (and above zero) on ``phase_excess_days`` days in a row, or ``phase_excess_fast_pp``
 on one day, as such a theft has no earlier day to wait for; the first day of monitoring, partial, counts
 over the intervals it saw when they are at least half the day).
 
@@ -49,7 +49,7 @@ class NtlState(Columns):
     onset: I64             # (4,) day number of the change point while in alarm, -1 otherwise
     mu: F64                # (4,) baseline median frozen at the alarm (NaN while none)
     sd: F64                # (4,) baseline robust deviation frozen at the alarm
-    excess_run: I64        # (3,) consecutive days a phase's NTL % stood ``phase_excess_pp`` above the median
+    excess_run: I64        # (3,) consecutive days a phase's NTL % stood ``phase_excess_pp`` above the reference
 
     @classmethod
     def fresh(cls, ctx: AreaContext) -> NtlState:
@@ -69,8 +69,8 @@ class NtlDay:
     onset: I64             # (4,) their change-point day numbers (-1: none)
     baseline_pct: F64      # (4,) the baseline each rising channel is measured against
     excess: npt.NDArray[np.bool_]   # (3,) phases in ntl_phase (after today)
-    phase_excess_pp: F64   # (3,) each phase's NTL % above the median phase today
-    excess_days: I64       # (3,) days in a row each phase stood ``phase_excess_pp`` above the median
+    phase_excess_pp: F64   # (3,) each phase's NTL % above the reference (the least-losing phase, ≥ 0) today
+    excess_days: I64       # (3,) days in a row each phase stood ``phase_excess_pp`` above the reference
 
 
 def alarms(ctx: AreaContext) -> list[AlarmSpec]:
@@ -147,14 +147,16 @@ def close_day(ctx: AreaContext, st: NtlState, end: float, date: str, ntl_kwh: F6
     for c in ((0, 1, 2) if phases_known else (TOTAL,)) if not partial else ():
         _step(ctx, st, c, float(pct[c]), day)
     rising = st.onset >= 0
-    spread = pct[:3] - np.median(pct[:3]) if phases_known else np.full(3, np.nan)
-    # measured from the median phase but never from below zero: where the phases lose less than nothing (a
-    # meter or master fault, not a level a theft could be measured from), an ordinary phase does not stand out
-    floor = max(float(np.median(pct[:3])), 0.0) if phases_known else math.nan
-    over = phases_known & (pct[:3] - floor >= tp.phase_excess_pp)
+    # measured from the phase that loses least — a clean phase's level, as two of three phases may have a
+    # theft (the median phase would then be a thief's) — but never from below zero: a phase that loses less
+    # than nothing (a meter or master fault, not a level a theft could be measured from) makes no ordinary
+    # phase stand out
+    ref = max(float(np.min(pct[:3])), 0.0) if phases_known else math.nan
+    spread = pct[:3] - ref
+    over = phases_known & (spread >= tp.phase_excess_pp)
     st.excess_run[:] = np.where(over, st.excess_run + 1, 0)
     # one day is enough far above the others
-    fast = phases_known & (pct[:3] - floor >= tp.phase_excess_fast_pp) if phases_known else np.zeros(3, np.bool_)
+    fast = phases_known & (spread >= tp.phase_excess_fast_pp) if phases_known else np.zeros(3, np.bool_)
     excess = (st.excess_run >= tp.phase_excess_days) | fast
     out = NtlDay(day=day, pct=pct, rising=rising.copy(), onset=st.onset.copy(),
                  baseline_pct=st.mu.copy(), excess=excess.copy(), phase_excess_pp=spread,
@@ -208,8 +210,8 @@ def _phase_condition(ctx: AreaContext, d: NtlDay, end: float, date: str, known: 
         key="ntl_phase@phase", subj=np.arange(3), ts=np.full(3, end), on=d.excess,
         off=~(spread >= tp.phase_excess_pp / 2), valid=np.full(3, known), values=np.nan_to_num(spread),
         threshold=tp.phase_excess_pp, unit="pp", updates=False, severity=lambda _x: "major",
-        evidence=lambda k: {"date": date, "ntl_pct": [_num(x) for x in d.pct[:3]], "above_median_pp": float(spread[k]),
-                            "days": int(d.excess_days[k])},
-        describe=lambda s, k, x: (f"phase {PHASES[k]} loses {x:.2f} pp of its supply more than the other phases "
-                                  f"on {date} (unmetered load on that phase?)" if s != "cleared"
+        evidence=lambda k: {"date": date, "ntl_pct": [_num(x) for x in d.pct[:3]], "above_reference_pp": float(spread[k]),
+                            "reference_pct": _num(float(d.pct[k] - spread[k])), "days": int(d.excess_days[k])},
+        describe=lambda s, k, x: (f"phase {PHASES[k]} loses {x:.2f} pp of its supply more than the phase that loses "
+                                  f"least on {date} (unmetered load on that phase?)" if s != "cleared"
                                   else f"phase {PHASES[k]} loss back in line with the other phases on {date}"))

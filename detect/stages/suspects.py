@@ -231,7 +231,7 @@ def _voltage(ctx: AreaContext, st: SuspectState, nd: NtlDay, k_end: int, ev: Evi
         ev.strength["voltage"][i] = s[e]
         ev.put("voltage_z", np.array([i]), np.array([z[e]]))
         ev.put("voltage_ohm", np.array([i]), np.array([beta[e]]))
-    # what such a meter takes: its phase's loss above the median phase's, shared among the phase's meters
+    # what such a meter takes: its phase's loss above the least-losing phase's, shared among the phase's meters
     # with voltage evidence (a meter that registers nothing has no drop to measure it by)
     found = np.unique(el.meter[s > 0])
     for p in range(3):

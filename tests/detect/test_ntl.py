@@ -36,10 +36,10 @@ def test_a_theft_present_from_the_start_raises_ntl_phase_not_ntl_rise() -> None:
     (phase,) = la.raised("ntl_phase")
     # far above phase_excess_fast_pp: the first day is enough
     assert phase.subject_type == "phase" and phase.subject_id == "B"
-    assert phase.evidence["above_median_pp"] > 1.2 and phase.evidence["days"] == 1
+    assert phase.evidence["above_reference_pp"] > 1.2 and phase.evidence["days"] == 1
     assert phase.ts == T0 + 86400
     la.metered[4] = 1.0                          # caught and repaired: the phase back in line clears it
-    la.run_days(1.02)
+    la.run_days(2.0)                             # (the repair day still holds the bypass's first half-hour)
     assert [a.subject_id for a in la.cleared("ntl_phase")] == ["B"]
 
 
@@ -117,3 +117,25 @@ def test_phases_that_lose_less_than_nothing_do_not_make_an_ordinary_phase_stand_
         st2, day, _seen = ntl.close_day(Ctx, st2, T0 + (d + 1) * 86400.0, "d",  # type: ignore[arg-type]
                                         np.array([0.2, 1.7, 0.0, 1.9]), np.array([100.0, 100.0, 100.0, 300.0]))
     assert day.excess.tolist() == [False, True, False]
+
+
+def test_two_phases_with_thefts_both_stand_out_against_the_phase_that_loses_least() -> None:
+    # seed 1011 of the tuning set: a shunt on A and a bypass on C, both from day 0, B clean (a little below
+    # zero): against the median phase C is the reference and never stands out, A only by 0.6 pp
+    from detect.stages import ntl
+    from tests.detect.lossarea import params as mk
+
+    class Ctx:
+        params = mk()
+
+        @staticmethod
+        def day_of(ts: float) -> int:
+            return int(ts // 86400)
+
+    st = ntl.NtlState.fresh(Ctx)  # type: ignore[arg-type]
+    st, day, seen = ntl.close_day(Ctx, st, T0 + 86400.0, "d", np.array([2.4, -0.3, 1.8, 3.9]),  # type: ignore[arg-type]
+                                  np.full(4, 100.0))
+    assert day.excess.tolist() == [True, False, True]
+    np.testing.assert_allclose(day.phase_excess_pp, [2.4, -0.3, 1.8])
+    (cond,) = [c for c in seen.conditions if c.key == "ntl_phase@phase"]
+    assert cond.evidence(2)["reference_pct"] == 0.0 and cond.evidence(2)["above_reference_pp"] == 1.8
