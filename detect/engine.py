@@ -415,7 +415,7 @@ class Engine:
         self.loss, lossday, energies = loss.close_day(ctx, self.loss, end, day.date, day.partial, view)
         self._see(lossday)
         self.ntl, nday, ntlseen = ntl.close_day(ctx, self.ntl, end, day.date, energies.alarm_ntl,
-                                                  energies.alarm_sup, day.partial)
+                                                  energies.alarm_sup, energies.alarm_partial)
         self._see(ntlseen)
         self._see(theft.energy_power(ctx, self.theft, end, explained))
         self.theft, swing = theft.swing(ctx, self.theft, self.loss, end, view)

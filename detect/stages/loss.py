@@ -446,10 +446,13 @@ class LossDay:
     ch_ntl: F64
     ch_sup: F64
     ch_sales: F64
-    # per channel for the NTL alarms: ch_ntl / ch_sup, or on a partial day (the first of monitoring) the phases'
-    # over the intervals it saw, when they are at least half the day (NaN otherwise)
+    # per channel for the NTL alarms: ch_ntl / ch_sup, or on a day without a balance (the first, partial day
+    # of monitoring; a day with too few meters read) the phases' over the intervals with all three phases'
+    # NTL known, when they are at least half the day (NaN otherwise) — then ``alarm_partial``: compared
+    # across the phases, never a baseline day
     alarm_ntl: F64
     alarm_sup: F64
+    alarm_partial: bool = False
 
 
 def _channels(ctx: AreaContext, ls: LossState, net: F64, fwd: F64, loss: float, supply: float,
@@ -469,15 +472,16 @@ def _channels(ctx: AreaContext, ls: LossState, net: F64, fwd: F64, loss: float, 
 
 
 def _partial(ctx: AreaContext, ls: LossState, net: F64, fwd: F64) -> LossDay:
-    """A partial day (the first of monitoring): no day balance, but the phases' NTL and supply over the
-    intervals it saw, for the NTL alarms — a theft present from the start stands out on its phase in
-    the share it takes, whatever part of the day was seen (at least half of it)."""
+    """A day without a balance (the first, partial day of monitoring, or too few meters read): the phases'
+    NTL and supply over the intervals where all three were known, for the NTL alarms — a theft present from
+    the start stands out on its phase in the share it takes, whatever part of the day was seen (at least
+    half of it)."""
     nan4 = np.full(4, np.nan)
     ntl, sup = nan4.copy(), nan4.copy()
     if ls.day_ph_part[2, 0] >= ctx.per_day / 2:
         ntl[:3], sup[:3] = ls.day_ph_part[0], ls.day_ph_part[1]
     return LossDay(meter_kwh=net, meter_fwd_kwh=fwd, ch_ntl=nan4, ch_sup=nan4, ch_sales=nan4, alarm_ntl=ntl,
-                   alarm_sup=sup)
+                   alarm_sup=sup, alarm_partial=True)
 
 
 def _band_message(date: str, word: str, thr: float, run: int) -> Callable[[str, int, float], str]:

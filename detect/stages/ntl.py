@@ -134,8 +134,9 @@ def _raise(ctx: AreaContext, st: NtlState, c: int, v: float, day: int) -> None:
 def close_day(ctx: AreaContext, st: NtlState, end: float, date: str, ntl_kwh: F64,
               supply_kwh: F64, partial: bool = False) -> tuple[NtlState, NtlDay, Seen]:
     """The day ending at ``end``: ``ntl_kwh`` and ``supply_kwh`` per channel (A, B, C, area; NaN unknown).
-    A ``partial`` day (the first of monitoring; its values over the intervals it saw) is compared across the
-    phases but does not enter the ``ntl_rise`` baseline: a part of a day is no day to measure a change from."""
+    A ``partial`` day (no day balance — the first of monitoring, or too few meters read —: its values over the
+    intervals where the phases were known) is compared across the phases but does not enter the ``ntl_rise``
+    baseline: a part of a day is no day to measure a change from."""
     tp = ctx.params.tech_loss
     day = ctx.day_of(end - 1.0)
     with np.errstate(invalid="ignore", divide="ignore"):

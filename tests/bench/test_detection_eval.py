@@ -37,3 +37,17 @@ def test_detection_eval_theft_part_grades_a_small_run(tmp_path: Path, capsys: py
     fig = dict(line.split(": ", 1) for line in out.splitlines() if line.startswith("theft_tuning_"))
     assert fig["theft_tuning_alarm_2d_03_pct"] == "100.0" and fig["theft_tuning_clean_area_alarms"] == "0"
     assert "| partial (shunt), onset | 1 | 0.3" in md and "issue 19 'done when'" in md
+
+
+@pytest.mark.slow
+def test_theft_areas_graded_in_two_processes_are_graded_as_in_one(tmp_path: Path) -> None:
+    # --jobs: the areas are independent; run in spawned processes they must come back in seed order and
+    # with the very same grades (each area's export is seeded, the replay deterministic)
+    from bench._theft_eval import run_areas
+
+    lines: list[str] = []
+    one = run_areas((1000, 1001), tmp_path / "one", days=3, clean_days=0)
+    two = run_areas((1000, 1001), tmp_path / "two", days=3, clean_days=0, jobs=2, log=lines.append)
+    assert [r.area.seed for r in two] == [1000, 1001]
+    assert [r.theft for r in two] == [r.theft for r in one]
+    assert sorted(line.split("] ", 1)[0] for line in lines) == ["[1/2", "[2/2"]

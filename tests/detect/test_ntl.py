@@ -139,3 +139,18 @@ def test_two_phases_with_thefts_both_stand_out_against_the_phase_that_loses_leas
     np.testing.assert_allclose(day.phase_excess_pp, [2.4, -0.3, 1.8])
     (cond,) = [c for c in seen.conditions if c.key == "ntl_phase@phase"]
     assert cond.evidence(2)["reference_pct"] == 0.0 and cond.evidence(2)["above_reference_pp"] == 1.8
+
+
+def test_a_whole_day_without_a_balance_is_compared_but_is_no_baseline_day() -> None:
+    # a third of the meters unread all day: no day balance (coverage), but the intervals (their energies
+    # estimated from the day before) still give each phase's NTL — compared across the phases, never a
+    # baseline day for ntl_rise (held-out clean area 5006: such a day, 0.45 pp above the next, raised it)
+    la = LossArea(n=18, seed=5, phase_power=True)
+    la.run_days(3.5)
+    la.silent[:6] = True                         # from noon of the fourth day
+    la.run_days(1.02)
+    days = la.of_kind("daily")
+    assert [d["status"] for d in days] == ["computed"] * 3 + ["not_computable"] and not days[3]["partial"]
+    assert np.isfinite(np.array(days[3]["ntl_phase_pct"], dtype=float)).all()
+    base = la.engine.ntl.base[:, :3]
+    assert np.isfinite(base).all(axis=1).sum() == 3          # the three whole days with a balance only
