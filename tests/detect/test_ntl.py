@@ -8,7 +8,21 @@ import time
 import numpy as np
 
 from detect.params import TechLossParams
+from detect.stages import ntl
 from tests.detect.lossarea import T0, LossArea, params
+
+
+class _Ctx:
+    """What ntl.close_day reads of an area's context, for the stage on its own (UTC days)."""
+
+    params = params()
+
+    @staticmethod
+    def day_of(ts: float) -> int:
+        return int(ts // 86400)
+
+
+_CTX = _Ctx()
 
 
 def test_a_theft_on_one_phase_raises_ntl_rise_on_that_phase_at_its_change_point() -> None:
@@ -95,26 +109,16 @@ def test_a_partial_first_day_is_no_baseline_for_ntl_rise() -> None:
 def test_phases_that_lose_less_than_nothing_do_not_make_an_ordinary_phase_stand_out() -> None:
     # the master reads each phase 8 % high against the meters (a CT or wiring fault): every phase "loses"
     # far less than nothing; the one with the least negative NTL is no theft's phase
-    from detect.stages import ntl
-    from tests.detect.lossarea import params as mk
-
-    class Ctx:
-        params = mk()
-
-        @staticmethod
-        def day_of(ts: float) -> int:
-            return int(ts // 86400)
-
-    st = ntl.NtlState.fresh(Ctx)  # type: ignore[arg-type]
+    st = ntl.NtlState.fresh(_CTX)  # type: ignore[arg-type]
     for d in range(3):
         end = T0 + (d + 1) * 86400.0
         sup = np.array([100.0, 100.0, 100.0, 300.0])
         loss = np.array([-8.0, -6.5, -8.2, -22.7])              # B 1.5 pp above the median, below zero
-        st, day, _seen = ntl.close_day(Ctx, st, end, "d", loss, sup)  # type: ignore[arg-type]
+        st, day, _seen = ntl.close_day(_CTX, st, end, "d", loss, sup)  # type: ignore[arg-type]
         assert not day.excess.any()
-    st2 = ntl.NtlState.fresh(Ctx)  # type: ignore[arg-type]
+    st2 = ntl.NtlState.fresh(_CTX)  # type: ignore[arg-type]
     for d in range(2):                                         # the same spread above zero is a theft's
-        st2, day, _seen = ntl.close_day(Ctx, st2, T0 + (d + 1) * 86400.0, "d",  # type: ignore[arg-type]
+        st2, day, _seen = ntl.close_day(_CTX, st2, T0 + (d + 1) * 86400.0, "d",  # type: ignore[arg-type]
                                         np.array([0.2, 1.7, 0.0, 1.9]), np.array([100.0, 100.0, 100.0, 300.0]))
     assert day.excess.tolist() == [False, True, False]
 
@@ -122,18 +126,8 @@ def test_phases_that_lose_less_than_nothing_do_not_make_an_ordinary_phase_stand_
 def test_two_phases_with_thefts_both_stand_out_against_the_phase_that_loses_least() -> None:
     # seed 1011 of the tuning set: a shunt on A and a bypass on C, both from day 0, B clean (a little below
     # zero): against the median phase C is the reference and never stands out, A only by 0.6 pp
-    from detect.stages import ntl
-    from tests.detect.lossarea import params as mk
-
-    class Ctx:
-        params = mk()
-
-        @staticmethod
-        def day_of(ts: float) -> int:
-            return int(ts // 86400)
-
-    st = ntl.NtlState.fresh(Ctx)  # type: ignore[arg-type]
-    st, day, seen = ntl.close_day(Ctx, st, T0 + 86400.0, "d", np.array([2.4, -0.3, 1.8, 3.9]),  # type: ignore[arg-type]
+    st = ntl.NtlState.fresh(_CTX)  # type: ignore[arg-type]
+    st, day, seen = ntl.close_day(_CTX, st, T0 + 86400.0, "d", np.array([2.4, -0.3, 1.8, 3.9]),  # type: ignore[arg-type]
                                   np.full(4, 100.0))
     assert day.excess.tolist() == [True, False, True]
     np.testing.assert_allclose(day.phase_excess_pp, [2.4, -0.3, 1.8])
