@@ -103,7 +103,8 @@ class LossState(Columns):
     day_ch_n: I64          # (4,) intervals counted per channel
     day_split: F64         # (N, 3) Σ over the day's intervals of each meter's split over the phases
     day_ph_part: F64       # (3, 3) Σ per phase of the NTL and supply of the day's intervals with all three
-    #                        phases' NTL known, and how many (row 2): the first, partial day's phase alarms
+    #                        phases' NTL known, and how many (row 2): the phase alarms of a day without a
+    #                        balance (the first, partial day; too few meters read)
 
     @classmethod
     def fresh(cls, ctx: AreaContext, n_slots: int) -> LossState:

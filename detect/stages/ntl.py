@@ -2,8 +2,9 @@
 a phase's NTL left its own baseline) and ``ntl_phase`` (one phase loses far more than the others — a theft
 already present when monitoring began has no change point, but it sits on one phase: ``phase_excess_pp``
 above the phase that loses least (and above zero) on ``phase_excess_days`` days in a row, or ``phase_excess_fast_pp``
-on one day, as such a theft has no earlier day to wait for; the first day of monitoring, partial, counts
-over the intervals it saw when they are at least half the day).
+on one day, as such a theft has no earlier day to wait for; a day without a balance — the first, partial
+day of monitoring, or too few meters read — counts over its intervals with every phase known when they are
+at least half the day, but never as an ``ntl_rise`` baseline day).
 
 Channels: phases A, B, C (the master's per-phase energy against the meters on each phase), or the area
 total when the master gives no per-phase values. Each channel's daily NTL is
