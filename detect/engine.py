@@ -420,7 +420,8 @@ class Engine:
         self._see(theft.energy_power(ctx, self.theft, end, explained))
         self.theft, swing = theft.swing(ctx, self.theft, self.loss, end, view)
         self._see(swing)
-        self.suspects, listed = suspects.close_day(ctx, self.suspects, nday, swing, energies, end, view)
+        self.suspects, listed = suspects.close_day(ctx, self.suspects, nday, swing, energies, self.loss, end,
+                                                   view)
         self._see(listed)
         self._see(mapping.close_day(ctx, self.mapping, end, explained))
         fields = day.fields | lossday.fields | ntlseen.fields | swing.fields | listed.fields

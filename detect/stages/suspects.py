@@ -38,7 +38,7 @@ from detect.area import PHASE_ABC, PHASES
 from detect.columns import Columns
 from detect.context import AreaContext
 from detect.observe import AlarmSpec, AlarmView, Condition, Seen
-from detect.stages.loss import LossDay, LossInterval
+from detect.stages.loss import LossDay, LossInterval, LossState
 from detect.stages.ntl import NtlDay
 from detect.stages.physics import elements
 from detect.stages.theft import CHECKS, Swing
@@ -61,7 +61,7 @@ class SuspectState(Columns):
     PREFIX = "t."
     IN_EVERY_SNAPSHOT = False      # snapshots from before issue 19 have none: it starts fresh
     WHAT = "suspect-ranking state"
-    OPTIONAL = frozenset({"last_listed", "c_e"})
+    OPTIONAL = frozenset({"last_listed"})
 
     d_day: I64             # (R,) local day number of each daily row (-1 free)
     d_e: F64               # (R, N) each meter's energy that day (kWh; NaN: unknown)
@@ -73,7 +73,6 @@ class SuspectState(Columns):
     v_ntl: F32             # (V, 3) each phase's NTL in the interval (kWh)
     c_k: I64               # (W,) interval of each correlation row
     c_p: F32               # (W, N) each meter's ∫P dt in the interval (kWh)
-    c_e: F32               # (W, N) each meter's forward energy in the interval from its register (kWh; NaN unread)
     c_ntl: F32             # (W, 4) NTL per channel in the interval (kWh)
     since: F64             # (N,) when the meter's current listing began (NaN: not listed)
     last_listed: F64       # (N,) the last day it was listed (a listing broken for ≤ RELIST_DAYS continues)
@@ -87,7 +86,7 @@ class SuspectState(Columns):
         return cls(d_day=np.full(r, -1, np.int64), d_e=np.full((r, n), nan), d_ntl=np.full((r, 4), nan),
                    d_sup=np.full((r, 4), nan), d_sales=np.full((r, 4), nan), v_k=np.full(v, -1, np.int64), v_du=np.full((v, e), nan, np.float32),
                    v_ntl=np.full((v, 3), nan, np.float32), c_k=np.full(w, -1, np.int64),
-                   c_p=np.full((w, n), nan, np.float32), c_e=np.full((w, n), nan, np.float32), c_ntl=np.full((w, 4), nan, np.float32),
+                   c_p=np.full((w, n), nan, np.float32), c_ntl=np.full((w, 4), nan, np.float32),
                    since=np.full(n, nan), last_listed=np.full(n, nan))
 
 
@@ -100,7 +99,7 @@ def interval(ctx: AreaContext, st: SuspectState, li: LossInterval, k: int) -> Su
     r = k % len(st.v_k)
     st.v_k[r], st.v_du[r], st.v_ntl[r] = k, li.du, li.ntl_phase_kwh
     c = k % len(st.c_k)
-    st.c_k[c], st.c_p[c], st.c_e[c] = k, li.p_kwh, li.e_fwd
+    st.c_k[c], st.c_p[c] = k, li.p_kwh
     st.c_ntl[c] = np.append(li.ntl_phase_kwh, li.ntl_kwh)
     return st
 
@@ -249,12 +248,12 @@ def _hourly_mean(blocks: F64, min_read: int) -> F64:
         return np.where(read >= max(min_read, 1), np.nansum(blocks, axis=1) / np.maximum(read, 1), np.nan)
 
 
-def _share(ctx: AreaContext, st: SuspectState, nd: NtlDay, k_end: int, ev: Evidence) -> None:
+def _share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_end: int, ev: Evidence) -> None:
     """Joint-share evidence on the phases that stand out without a change point (``ntl_phase`` and not
     ``ntl_rise``: a theft present from day 0; one that began inside the window is no one share of the whole
     of it, and has its drop): over the window, the phase's hourly NTL as a non-negative combination of its
     meters' hourly energies (three-phase meters a third each), hours with every meter read. The energies are
-    the registers' — what the NTL itself is computed from: a meter's sampled power is another, noisier
+    the registers' (the line-loss stage's ring of interval energies) — what the NTL itself is computed from: a meter's sampled power is another, noisier
     quantity, and regressed on it the thief ranked first on 5 of 12 days instead of 12 of 12 (seed 1002, a
     0.32 % shunt from day 0, days 12–23)."""
     tp, area = ctx.params.theft, ctx.area
@@ -264,13 +263,15 @@ def _share(ctx: AreaContext, st: SuspectState, nd: NtlDay, k_end: int, ev: Evide
     ks = np.arange(k_end - h * per_h, k_end)
     rows = ks % w
     ok = st.c_k[rows] == ks
+    e_rows = ks % len(ls.ring_k)
+    got = ok & (ls.ring_k[e_rows] == ks)
     # a phase where a meter shows unmetered current in its voltage (a full bypass) is left out: that
     # load is no share of any metered series, and the fit would hand it to the meter most like it
     bypassed = np.zeros(3, np.bool_)
     bypassed[area.meter_phase[(ev.strength["voltage"] > 0) & (area.meter_phase < 3)]] = True
     for p in np.flatnonzero(_flagged(nd) & ~nd.rising[:3] & ~bypassed):
         cols = np.flatnonzero((area.meter_phase == p) | (area.meter_phase == PHASE_ABC))
-        x = np.where(ok[:, None], st.c_e[rows][:, cols], np.nan).astype(np.float64)
+        x = np.where(got[:, None], ls.ring_fwd[e_rows][:, cols], np.nan).astype(np.float64)
         x *= np.where(area.meter_phase[cols] == PHASE_ABC, 1.0 / 3.0, 1.0)
         y = np.where(ok, st.c_ntl[rows, p], np.nan).astype(np.float64)
         xh = x.reshape(h, per_h, -1).sum(axis=1)
@@ -339,8 +340,8 @@ def _correlation(ctx: AreaContext, st: SuspectState, nd: NtlDay, k_end: int, ev:
     ev.stolen[take] = np.clip(delta * daily, 0.0, None)[take]
 
 
-def close_day(ctx: AreaContext, st: SuspectState, nd: NtlDay, swing: Swing, ld: LossDay, end: float,
-              alarms: AlarmView) -> tuple[SuspectState, Seen]:
+def close_day(ctx: AreaContext, st: SuspectState, nd: NtlDay, swing: Swing, ld: LossDay, ls: LossState,
+              end: float, alarms: AlarmView) -> tuple[SuspectState, Seen]:
     """The day's suspects (``fields["suspects"]``) and the ``theft_suspect`` conditions."""
     tp, area, n = ctx.params.theft, ctx.area, ctx.n_meters
     _store_day(st, nd.day, ld)
@@ -355,7 +356,7 @@ def close_day(ctx: AreaContext, st: SuspectState, nd: NtlDay, swing: Swing, ld: 
     if signal:
         _drop(ctx, st, nd, ev)
         _voltage(ctx, st, nd, k_end, ev, ld.meter_fwd_kwh, ld.ch_sup[:3])
-        _share(ctx, st, nd, k_end, ev)
+        _share(ctx, st, ls, nd, k_end, ev)
         _correlation(ctx, st, nd, k_end, ev)
     for check in CHECKS:
         ev.strength["physical"] = np.maximum(ev.strength["physical"],
