@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from detect.kernels.evidence import FEW_DAYS, SD_FLOOR_FEW_DAYS, SD_FLOOR_FRACTION
+from detect.kernels.evidence import FEW_DAYS, RATIO_FLOOR, SD_FLOOR_FEW_DAYS, SD_FLOOR_FRACTION
 
 __all__ = ["drop_match", "joint_share", "voltage_excess"]
 
@@ -24,12 +24,28 @@ def drop_match(x_base, total_base, x_since, total_since, excess_since, out_z, ou
         ns = ok_s.sum(axis=0)
         drop = np.where(ok_s, share * total_since[:, None] - x_since, 0.0).sum(axis=0) / ns
         ex = np.nanmean(excess_since) if np.isfinite(excess_since).any() else np.nan
-        z = drop / (sd / np.sqrt(ns))
+        z = np.maximum(drop / (sd / np.sqrt(ns)), _ratio_z(x_base, total_base, x_since, total_since, share,
+                                                             sx / nb, floor))
         explained = drop / ex if np.isfinite(ex) and ex > 0 else np.full_like(drop, np.nan)
     bad = (nb < 1) | ~(st > 0)
     out_z[:] = np.where(bad | (ns == 0), np.nan, z)
     out_drop[:] = np.where(bad | (ns == 0), np.nan, drop)
     out_explained[:] = np.where(bad | (ns == 0), np.nan, explained)
+
+
+def _ratio_z(xb, tb, xs, ts, share, mean_day, sd_floor):
+    lo = np.maximum(RATIO_FLOOR * mean_day, 1e-9)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        eb, es = share * tb[:, None], share * ts[:, None]
+        ok_b = np.isfinite(xb) & np.isfinite(eb) & (eb > 0)
+        ok_s = np.isfinite(xs) & np.isfinite(es) & (es > 0)
+        qb = np.where(ok_b, np.log(np.maximum(xb, lo) / np.where(ok_b, eb, 1.0)), 0.0)
+        qs = np.where(ok_s, np.log(np.maximum(xs, lo) / np.where(ok_s, es, 1.0)), 0.0)
+        nb, ns = ok_b.sum(axis=0), ok_s.sum(axis=0)
+        m = qb.sum(axis=0) / np.maximum(nb, 1)
+        sd = np.sqrt(np.where(ok_b, (qb - m) ** 2, 0.0).sum(axis=0) / np.maximum(nb - 1, 1))
+        z = (m - qs.sum(axis=0) / np.maximum(ns, 1)) / (np.maximum(sd, sd_floor) / np.sqrt(ns))
+    return np.where((nb < 2) | (ns == 0), -np.inf, z)
 
 
 def voltage_excess(du, ncur, group, n_groups, use, min_rows, out_corr, out_beta, out_n):

@@ -9,7 +9,10 @@ Evidence (each a strength in 0–1; the score is 1 − Π(1 − strength), so in
   theft goes on.
 - **voltage** (``evidence.voltage_excess``): for meters that register (almost) nothing, the voltage drop
   beyond their branch-and-phase peers against their phase's unexplained current — a bypassed meter's
-  cable still carries the current, whether the theft began before monitoring or not.
+  cable still carries the current, whether the theft began before monitoring or not. Once seen it is held
+  (``SuspectState.v_hold``) for as long as the meter goes on registering nothing and its phase stays
+  flagged: a second theft on the same phase, or a week whose unexplained current is mostly noise, makes
+  the correlation fade although nothing about the bypass changed.
 - **share** (``evidence.joint_share``): the phase's hourly NTL regressed on all its meters' hourly energies
   at once, coefficients ≥ 0 — a shunt makes the NTL a fixed share of its own meter's series, present from
   day 0 or not, and the evidence lasts as long as the theft.
@@ -61,7 +64,7 @@ class SuspectState(Columns):
     PREFIX = "t."
     IN_EVERY_SNAPSHOT = False      # snapshots from before issue 19 have none: it starts fresh
     WHAT = "suspect-ranking state"
-    OPTIONAL = frozenset({"last_listed"})
+    OPTIONAL = frozenset({"last_listed", "v_hold"})
 
     d_day: I64             # (R,) local day number of each daily row (-1 free)
     d_e: F64               # (R, N) each meter's energy that day (kWh; NaN: unknown)
@@ -76,6 +79,7 @@ class SuspectState(Columns):
     c_ntl: F32             # (W, 4) NTL per channel in the interval (kWh)
     since: F64             # (N,) when the meter's current listing began (NaN: not listed)
     last_listed: F64       # (N,) the last day it was listed (a listing broken for ≤ RELIST_DAYS continues)
+    v_hold: F64            # (N,) voltage evidence held while the meter registers nothing on a flagged phase
 
     @classmethod
     def fresh(cls, ctx: AreaContext) -> SuspectState:
@@ -87,7 +91,7 @@ class SuspectState(Columns):
                    d_sup=np.full((r, 4), nan), d_sales=np.full((r, 4), nan), v_k=np.full(v, -1, np.int64), v_du=np.full((v, e), nan, np.float32),
                    v_ntl=np.full((v, 3), nan, np.float32), c_k=np.full(w, -1, np.int64),
                    c_p=np.full((w, n), nan, np.float32), c_ntl=np.full((w, 4), nan, np.float32),
-                   since=np.full(n, nan), last_listed=np.full(n, nan))
+                   since=np.full(n, nan), last_listed=np.full(n, nan), v_hold=np.zeros(n))
 
 
 def alarms(ctx: AreaContext) -> list[AlarmSpec]:
@@ -205,6 +209,7 @@ def _voltage(ctx: AreaContext, st: SuspectState, nd: NtlDay, k_end: int, ev: Evi
     el = elements(area)
     low = np.nan_to_num(fwd_kwh, nan=np.inf) < tp.low_energy_kwh
     use = low[el.meter] & _flagged(nd)[el.phase]
+    st.v_hold = np.where(np.bincount(el.meter, weights=use, minlength=area.n_meters) > 0, st.v_hold, 0.0)
     if not use.any():
         return
     ks = np.arange(k_end - len(st.v_k), k_end)
@@ -230,9 +235,13 @@ def _voltage(ctx: AreaContext, st: SuspectState, nd: NtlDay, k_end: int, ev: Evi
         ev.strength["voltage"][i] = s[e]
         ev.put("voltage_z", np.array([i]), np.array([z[e]]))
         ev.put("voltage_ohm", np.array([i]), np.array([beta[e]]))
+    held = np.flatnonzero(st.v_hold > ev.strength["voltage"])
+    ev.strength["voltage"][held] = st.v_hold[held]
+    ev.put("voltage_held", held, st.v_hold[held])
+    st.v_hold = ev.strength["voltage"].copy()
     # what such a meter takes: its phase's loss above the least-losing phase's, shared among the phase's meters
     # with voltage evidence (a meter that registers nothing has no drop to measure it by)
-    found = np.unique(el.meter[s > 0])
+    found = np.flatnonzero(ev.strength["voltage"] > 0)
     for p in range(3):
         here = found[(area.meter_phase[found] == p) & ~np.isfinite(ev.stolen[found])]
         excess = float(nd.phase_excess_pp[p]) / 100.0 * float(phase_sup[p])
@@ -353,6 +362,8 @@ def close_day(ctx: AreaContext, st: SuspectState, nd: NtlDay, swing: Swing, ld: 
                   or alarms["line_loss_high@area"][0])
     ev = Evidence.empty(n, ("drop", "voltage", "share", "correlation", "physical", "shape"))
     k_end = int(end // ctx.params.interval_s)
+    if not signal:
+        st.v_hold = np.zeros(n)
     if signal:
         _drop(ctx, st, nd, ev)
         _voltage(ctx, st, nd, k_end, ev, ld.meter_fwd_kwh, ld.ch_sup[:3])

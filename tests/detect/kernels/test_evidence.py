@@ -76,6 +76,45 @@ def test_drop_match_finds_a_meter_that_lost_what_the_area_gained() -> None:
     assert np.abs(explained[honest]).max() < 0.5
 
 
+def test_drop_match_judges_a_shunt_as_a_ratio_on_a_customer_whose_days_differ() -> None:
+    """A shop that uses 90–100 kWh on weekdays and 30 at weekends scatters by ±30 kWh around its share: an 85 %
+    shunt from the change point is a drop of ≈ 2.5 of those a day, but it meters a tenth of its usual every
+    day, far outside its scatter as a ratio (seed 5016's three-phase customer)."""
+    rng = np.random.default_rng(3)
+    n, nb, ns = 30, 14, 2
+    days = np.arange(nb + ns)
+    true = rng.uniform(5, 15, n)[None, :] * rng.lognormal(0, 0.1, (nb + ns, n))
+    true[:, 0] = np.where(days % 7 >= 5, 30.0, 95.0) * rng.lognormal(0, 0.05, nb + ns)
+    metered = true.copy()
+    metered[nb:, 0] *= 0.15
+    stolen = (true - metered).sum(axis=1)
+    args = (metered[:nb], metered[:nb].sum(axis=1), metered[nb:], metered[nb:].sum(axis=1) + stolen[nb:],
+            stolen[nb:])
+    z, drop, _ = run_drop(ke, *args)
+    for a, b in zip((z, drop), run_drop(re_, *args)[:2], strict=True):
+        close(a, b)
+    kwh_z = drop[0] / (np.std(metered[:nb, 0] - metered[:nb, 0].sum() / metered[:nb].sum() * metered[:nb].sum(axis=1),
+                              ddof=1) / np.sqrt(ns))
+    assert kwh_z < 4.5 < z[0], (kwh_z, z[0])      # the kWh scatter alone would not list it
+    assert np.argmax(z) == 0 and np.delete(z, 0).max() < 3
+
+
+def test_drop_match_ratio_counts_a_day_of_nothing_as_its_floor() -> None:
+    """A meter that registers 0 (a full bypass) is a finite ratio z (its day counts as ``RATIO_FLOOR`` of its
+    mean day), the same in numba and numpy; a meter read on one baseline day has no ratio scatter."""
+    x_base = np.array([[10.0, 5.0], [12.0, np.nan], [11.0, np.nan]])
+    total = np.array([100.0, 110.0, 105.0])
+    x_since = np.array([[0.0, 5.0], [0.0, 5.0]])
+    out = [run_drop(m, x_base, total, x_since, total[:2], np.array([10.0, 10.0])) for m in (ke, re_)]
+    for a, b in zip(*out, strict=True):
+        close(a, b)
+    z = out[0][0]
+    # ln(0.02) ≈ −3.9 against a few-days floor of 0.15, over 2 days: ≈ 37; the kWh z is 10 / (1.65 / √2) ≈ 8.6
+    assert np.isfinite(z).all() and 30 < z[0] < 45
+    # the other: no ratio from one baseline day, so the kWh z: drop 0.25 against the floor 0.15 × 5 kWh, √2 days
+    np.testing.assert_allclose(z[1], 0.25 / (0.15 * 5.0 / np.sqrt(2.0)))
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_voltage_excess_matches_reference(seed: int) -> None:
     rng = np.random.default_rng(seed)
