@@ -46,7 +46,7 @@ def test_a_bypass_stays_named_by_its_voltage_when_the_correlation_fades_and_no_l
     assert len(after) >= 7
     assert all(any(s["meter"] == "m004" for s in d["suspects"]) for d in after), \
         [(d["date"], [s["meter"] for s in d["suspects"]]) for d in after]
-    held = [s["evidence"] for s in days[-1]["suspects"] if s["meter"] == "m004"][0]
+    held = next(s["evidence"] for s in days[-1]["suspects"] if s["meter"] == "m004")
     assert "voltage_held" in held and held["voltage_strength"] >= 0.5 and "voltage_z" not in held, held
     la.metered[4] = 1.0        # the jumper removed: the meter registers its load again
     la.run_days(2.0)
