@@ -156,3 +156,29 @@ def test_a_time_reversed_profile_is_found_by_its_reversal_match() -> None:
     top = la.of_kind("daily")[-1]["suspects"][0]
     assert top["meter"] == "m006" and top["evidence"]["reversal"] > 0.5
     assert [a.subject_id for a in la.raised("theft_suspect")][:1] == ["m006"]
+
+
+def test_a_busy_meter_unread_for_half_an_hour_makes_no_ntl_swing() -> None:
+    """A gap estimate's error is no altered profile: a busy customer unread for two intervals at its peak
+    (estimated from the same intervals of earlier days, far below what it used) leaves a pair of NTL spikes,
+    and on two days running those doubled the within-day variance of a clean area's NTL (held-out seed 5022).
+    The estimated intervals are clipped to the range of the day's fully read ones."""
+    la = LossArea(n=20, seed=6)
+    la.run_days(9.75)                      # to 18:00 of day 9: the swing's window is filled
+    base = la.base_kw[4]
+    for _ in range(3):
+        la.silent[4], la.base_kw[4] = True, 12.0 * base      # unread while it runs a 10 kW load
+        la.run_days(2 / 96)
+        la.silent[4], la.base_kw[4] = False, base
+        la.run_days(1 - 2 / 96)
+    assert any(d.get("ntl_swing_ratio") is not None for d in la.of_kind("daily"))
+    assert not la.raised("ntl_swing"), [d.get("ntl_swing_ratio") for d in la.of_kind("daily")]
+
+
+def test_clip_estimated_keeps_the_read_intervals_and_clips_the_estimated_ones_to_their_day() -> None:
+    from detect.stages.theft import clip_estimated
+
+    ntl = np.array([0.1, -0.2, 3.0, 0.3, 0.0, 0.5, -4.0, 0.2, 9.0, 9.0, 9.0, 2.0])
+    est = np.array([0, 0, 1, 0, 0, 0, 1, 1, 1, 1, 1, 0], np.bool_)
+    np.testing.assert_array_equal(clip_estimated(ntl, est, 4),
+                                  [0.1, -0.2, 0.3, 0.3, 0.0, 0.5, 0.0, 0.2, 9.0, 9.0, 9.0, 2.0])
