@@ -454,6 +454,7 @@ class LossDay:
     alarm_ntl: F64
     alarm_sup: F64
     alarm_partial: bool = False
+    meter_split: F64 | None = None   # (N, 3) each meter's share of its day's energy on each phase (NaN: none measured)
 
 
 def _channels(ctx: AreaContext, ls: LossState, net: F64, fwd: F64, loss: float, supply: float,
@@ -469,7 +470,14 @@ def _channels(ctx: AreaContext, ls: LossState, net: F64, fwd: F64, loss: float, 
     sup[3] = supply if full[3] else np.nan
     ntl = np.append(sup[:3] - ph_sales - tech[:3], loss - tech[3])
     return LossDay(meter_kwh=net, meter_fwd_kwh=fwd, ch_ntl=ntl, ch_sup=sup, ch_sales=sales_ch, alarm_ntl=ntl,
-                   alarm_sup=sup)
+                   alarm_sup=sup, meter_split=_day_split(ls))
+
+
+def _day_split(ls: LossState) -> F64:
+    """(N, 3) each meter's split over the phases over the day, normalised (NaN where none was measured)."""
+    tot = ls.day_split.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(tot > 0, ls.day_split / tot, np.nan)
 
 
 def _partial(ctx: AreaContext, ls: LossState, net: F64, fwd: F64) -> LossDay:
@@ -482,7 +490,7 @@ def _partial(ctx: AreaContext, ls: LossState, net: F64, fwd: F64) -> LossDay:
     if ls.day_ph_part[2, 0] >= ctx.per_day / 2:
         ntl[:3], sup[:3] = ls.day_ph_part[0], ls.day_ph_part[1]
     return LossDay(meter_kwh=net, meter_fwd_kwh=fwd, ch_ntl=nan4, ch_sup=nan4, ch_sales=nan4, alarm_ntl=ntl,
-                   alarm_sup=sup, alarm_partial=True)
+                   alarm_sup=sup, alarm_partial=True, meter_split=_day_split(ls))
 
 
 def _band_message(date: str, word: str, thr: float, run: int) -> Callable[[str, int, float], str]:

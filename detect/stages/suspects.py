@@ -15,7 +15,12 @@ Evidence (each a strength in 0–1; the score is 1 − Π(1 − strength), so in
   the correlation fade although nothing about the bypass changed.
 - **share** (``evidence.joint_share``): the phase's hourly NTL regressed on all its meters' hourly energies
   at once, coefficients ≥ 0 — a shunt makes the NTL a fixed share of its own meter's series, present from
-  day 0 or not, and the evidence lasts as long as the theft.
+  day 0 or not, and the evidence lasts as long as the theft. Once listed by it, a meter keeps that strength
+  (``SuspectState.s_hold``) while its fit stays above half the listing level, ``SHARE_HOLD`` (hysteresis: a
+  small shunt's t wanders about the threshold from day to day), and while a change point on its phase (a
+  second theft beginning) stops the fit, as long as the phase stays flagged (held-out seed 5019: a shunt
+  present from day 0 left the list for good when a bypass began on its phase on day 9.9). Not across a
+  phase excluded for a bypass: a share found before the bypass was seen may be the bypass's own load.
 - **correlation**: the meter's power changes interval by interval against its phase's NTL changes (a
   shunt makes the NTL a fixed share of its load).
 - **physical**: a physical-check alert active on the meter (``theft``).
@@ -57,6 +62,8 @@ MIN_HOURS = 24               # voltage evidence needs a day of hourly means
 MIN_PAIRS = 96               # correlation evidence needs a day of interval changes
 SHARE_MAX_UNREAD = 0.1       # joint share: an hour counts with at most this share of the phase's meters unread
 RELIST_DAYS = 3              # a suspect listed again within this many days keeps its "since"
+SHARE_HOLD = 0.5             # joint share: a meter listed by it keeps its strength while t and b stay above this
+                             # share of share_z and share_min_b
 
 
 @dataclass(eq=False)
@@ -64,10 +71,11 @@ class SuspectState(Columns):
     PREFIX = "t."
     IN_EVERY_SNAPSHOT = False      # snapshots from before issue 19 have none: it starts fresh
     WHAT = "suspect-ranking state"
-    OPTIONAL = frozenset({"last_listed", "v_hold"})
+    OPTIONAL = frozenset({"last_listed", "v_hold", "s_hold", "s_b", "d_split"})
 
     d_day: I64             # (R,) local day number of each daily row (-1 free)
     d_e: F64               # (R, N) each meter's energy that day (kWh; NaN: unknown)
+    d_split: F64           # (R, N, 3) each meter's share of that energy on each phase (NaN: not measured)
     d_ntl: F64             # (R, 4) NTL per channel that day (A, B, C, area; kWh)
     d_sup: F64             # (R, 4) supply per channel
     d_sales: F64           # (R, 4) metered consumption per channel
@@ -80,6 +88,8 @@ class SuspectState(Columns):
     since: F64             # (N,) when the meter's current listing began (NaN: not listed)
     last_listed: F64       # (N,) the last day it was listed (a listing broken for ≤ RELIST_DAYS continues)
     v_hold: F64            # (N,) voltage evidence held while the meter registers nothing on a flagged phase
+    s_hold: F64            # (N,) joint-share evidence held while its fit stays above SHARE_HOLD of the limits
+    s_b: F64               # (N,) ... and its coefficient, for the stolen energy while the fit is stopped
 
     @classmethod
     def fresh(cls, ctx: AreaContext) -> SuspectState:
@@ -87,11 +97,13 @@ class SuspectState(Columns):
         r, e = tp.baseline_days + tp.window_days + 2, len(elements(ctx.area).meter)
         v, w = tp.voltage_days * pd, tp.window_days * pd
         nan = np.nan
-        return cls(d_day=np.full(r, -1, np.int64), d_e=np.full((r, n), nan), d_ntl=np.full((r, 4), nan),
-                   d_sup=np.full((r, 4), nan), d_sales=np.full((r, 4), nan), v_k=np.full(v, -1, np.int64), v_du=np.full((v, e), nan, np.float32),
+        return cls(d_day=np.full(r, -1, np.int64), d_e=np.full((r, n), nan), d_split=np.full((r, n, 3), nan),
+                   d_ntl=np.full((r, 4), nan), d_sup=np.full((r, 4), nan), d_sales=np.full((r, 4), nan),
+                   v_k=np.full(v, -1, np.int64), v_du=np.full((v, e), nan, np.float32),
                    v_ntl=np.full((v, 3), nan, np.float32), c_k=np.full(w, -1, np.int64),
                    c_p=np.full((w, n), nan, np.float32), c_ntl=np.full((w, 4), nan, np.float32),
-                   since=np.full(n, nan), last_listed=np.full(n, nan), v_hold=np.zeros(n))
+                   since=np.full(n, nan), last_listed=np.full(n, nan), v_hold=np.zeros(n),
+                   s_hold=np.zeros(n), s_b=np.zeros(n))
 
 
 def alarms(ctx: AreaContext) -> list[AlarmSpec]:
@@ -112,6 +124,7 @@ def _store_day(st: SuspectState, day: int, ld: LossDay) -> None:
     r = day % len(st.d_day)
     st.d_day[r] = day
     st.d_e[r], st.d_ntl[r], st.d_sup[r], st.d_sales[r] = ld.meter_kwh, ld.ch_ntl, ld.ch_sup, ld.ch_sales
+    st.d_split[r] = np.nan if ld.meter_split is None else ld.meter_split
 
 
 def _rows(st: SuspectState, first: int, last: int) -> I64:
@@ -146,12 +159,14 @@ def _ramp(z: F64, z0: float) -> F64:
     return np.clip((np.nan_to_num(z, nan=0.0) - z0) / z0, 0.0, 1.0)
 
 
-def _channel_energy(ctx: AreaContext, x: F64, c: int) -> F64:
-    """A meter's energy on channel ``c``: its own on its phase, a third of a three-phase meter's per phase."""
+def _channel_energy(ctx: AreaContext, x: F64, c: int, split: F64 | None = None) -> F64:
+    """A meter's energy on channel ``c``: its own on its phase; a three-phase meter's share on that phase as
+    measured that day (``split``, (..., N, 3)), a third where none was measured."""
     ph = ctx.area.meter_phase
     if c == 3:
         return x
-    return np.where(ph == c, x, np.where(ph == PHASE_ABC, x / 3.0, np.nan))
+    third = np.full_like(x, 1.0 / 3.0) if split is None else np.nan_to_num(split[..., c], nan=1.0 / 3.0)
+    return np.where(ph == c, x, np.where(ph == PHASE_ABC, x * third, np.nan))
 
 
 def _drop(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence) -> None:
@@ -164,7 +179,7 @@ def _drop(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence) -> None:
         total = st.d_sales[:, c] + st.d_ntl[:, c]
         excess = st.d_ntl[since, c] - nd.baseline_pct[c] / 100.0 * st.d_sup[since, c]
         cand = np.flatnonzero(np.isfinite(_channel_energy(ctx, np.ones(ctx.n_meters), int(c))))
-        x = _channel_energy(ctx, st.d_e, int(c))[:, cand]
+        x = _channel_energy(ctx, st.d_e, int(c), st.d_split)[:, cand]
         z, drop, expl = (np.empty(len(cand)) for _ in range(3))
         ctx.ops["evidence"].drop_match(np.ascontiguousarray(x[base]), np.ascontiguousarray(total[base]),
                                        np.ascontiguousarray(x[since]), np.ascontiguousarray(total[since]),
@@ -278,6 +293,17 @@ def _share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_end:
     # load is no share of any metered series, and the fit would hand it to the meter most like it
     bypassed = np.zeros(3, np.bool_)
     bypassed[area.meter_phase[(ev.strength["voltage"] > 0) & (area.meter_phase < 3)]] = True
+    hold, hold_b = np.zeros(area.n_meters), np.zeros(area.n_meters)
+    for p in np.flatnonzero(_flagged(nd) & nd.rising[:3] & ~bypassed):
+        on = np.flatnonzero((area.meter_phase == p) & (st.s_hold > 0))
+        hold[on], hold_b[on] = st.s_hold[on], st.s_b[on]
+        ev.strength["share"][on] = np.maximum(ev.strength["share"][on], st.s_hold[on])
+        ev.put("share_held", on, st.s_hold[on])
+        ev.put("share_b", on, st.s_b[on])
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            day = np.nanmean(st.d_e[_rows(st, nd.day - 6, nd.day)][:, on], axis=0) if len(on) else np.zeros(0)
+        ev.stolen[on] = np.where(np.isfinite(ev.stolen[on]), ev.stolen[on], st.s_b[on] * day)
     for p in np.flatnonzero(_flagged(nd) & ~nd.rising[:3] & ~bypassed):
         cols = np.flatnonzero((area.meter_phase == p) | (area.meter_phase == PHASE_ABC))
         x = np.where(got[:, None], ls.ring_fwd[e_rows][:, cols], np.nan).astype(np.float64)
@@ -291,14 +317,22 @@ def _share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_end:
         b, t = np.empty(len(cols)), np.empty(len(cols))
         ctx.ops["evidence"].joint_share(np.ascontiguousarray(xh), np.ascontiguousarray(yh), b, t)
         s = _ramp(t, tp.share_z) * (b >= tp.share_min_b)
+        prev = st.s_hold[cols]
+        keep = (prev > s) & (t >= SHARE_HOLD * tp.share_z) & (b >= SHARE_HOLD * tp.share_min_b)
+        s = np.where(keep, prev, s)
+        better = s > hold[cols]
+        hold[cols[better]], hold_b[cols[better]] = s[better], np.where(keep, st.s_b[cols], b)[better]
         daily = xh.mean(axis=0) * 24.0
         for j in np.flatnonzero(s > ev.strength["share"][cols]):
             i = int(cols[j])
             ev.strength["share"][i] = s[j]
+            if keep[j]:
+                ev.put("share_held", np.array([i]), np.array([s[j]]))
             ev.put("share_b", np.array([i]), np.array([b[j]]))
             ev.put("share_t", np.array([i]), np.array([t[j]]))
             if not math.isfinite(ev.stolen[i]):     # its share of its (phase's third of its) mean day
                 ev.stolen[i] = b[j] * daily[j] * (3.0 if area.meter_phase[i] == PHASE_ABC else 1.0)
+    st.s_hold, st.s_b = hold, hold_b
 
 
 def _fill_hours(xh: F64, yh: F64) -> tuple[F64, F64]:
@@ -363,7 +397,7 @@ def close_day(ctx: AreaContext, st: SuspectState, nd: NtlDay, swing: Swing, ld: 
     ev = Evidence.empty(n, ("drop", "voltage", "share", "correlation", "physical", "shape"))
     k_end = int(end // ctx.params.interval_s)
     if not signal:
-        st.v_hold = np.zeros(n)
+        st.v_hold, st.s_hold, st.s_b = np.zeros(n), np.zeros(n), np.zeros(n)
     if signal:
         _drop(ctx, st, nd, ev)
         _voltage(ctx, st, nd, k_end, ev, ld.meter_fwd_kwh, ld.ch_sup[:3])
