@@ -18,9 +18,10 @@ Evidence (each a strength in 0–1; the score is 1 − Π(1 − strength), so in
   day 0 or not, and the evidence lasts as long as the theft. Once listed by it, a meter keeps that strength
   (``SuspectState.s_hold``) while its fit stays above half the listing level, ``SHARE_HOLD`` (hysteresis: a
   small shunt's t wanders about the threshold from day to day), and while a change point on its phase (a
-  second theft beginning) stops the fit, as long as the phase stays flagged (held-out seed 5019: a shunt
-  present from day 0 left the list for good when a bypass began on its phase on day 9.9). Not across a
-  phase excluded for a bypass: a share found before the bypass was seen may be the bypass's own load.
+  second theft beginning) stops the fit, as long as the phase stays flagged (looked-at seed 5019: a shunt
+  present from day 0 left the list for good when a bypass began on its phase on day 9.9) — also when that
+  theft is a bypass, which excludes the phase from the fit. A bypass whose meter registered nothing on
+  every day kept carries nothing: a share found before it was seen may be its own load (seed 5006).
 - **correlation**: the meter's power changes interval by interval against its phase's NTL changes (a
   shunt makes the NTL a fixed share of its load).
 - **physical**: a physical-check alert active on the meter (``theft``).
@@ -293,8 +294,15 @@ def _share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_end:
     # load is no share of any metered series, and the fit would hand it to the meter most like it
     bypassed = np.zeros(3, np.bool_)
     bypassed[area.meter_phase[(ev.strength["voltage"] > 0) & (area.meter_phase < 3)]] = True
+    # a bypass that began while monitored (its meter registered on an earlier day) is no part of a share
+    # found before it; one that registered nothing on every day kept may be
+    began = np.zeros(3, np.bool_)
+    seen = _rows(st, nd.day - len(st.d_day) + 1, nd.day)
+    for v in np.flatnonzero((ev.strength["voltage"] > 0) & (area.meter_phase < 3)):
+        if len(seen) and np.nan_to_num(st.d_e[seen, v], nan=0.0).max() >= tp.low_energy_kwh:
+            began[area.meter_phase[v]] = True
     hold, hold_b = np.zeros(area.n_meters), np.zeros(area.n_meters)
-    for p in np.flatnonzero(_flagged(nd) & nd.rising[:3] & ~bypassed):
+    for p in np.flatnonzero(_flagged(nd) & (nd.rising[:3] | bypassed) & (~bypassed | began)):
         on = np.flatnonzero((area.meter_phase == p) & (st.s_hold > 0))
         hold[on], hold_b[on] = st.s_hold[on], st.s_b[on]
         ev.strength["share"][on] = np.maximum(ev.strength["share"][on], st.s_hold[on])
