@@ -10,9 +10,8 @@ Parts (numbers of areas and cases are printed with each table):
 - physical: every injected tamper kind on its own meter (per seed), alerted within persistence + one sweep;
 - theft (issue 19, ``bench/_theft_eval.py``): 41–80-customer areas with partial and full bypasses from 0.3 %
   of supply, thefts present from day 0 and several thieves per area, each also run clean for 30 days:
-  recall within 1 and 2 days, top 3, days kept in the top 3, innocents listed, by kind and size; tuning,
-  first held-out and the two fresh held-out seed sets apart (``--theft-seeds``; ``--keep DIR`` keeps the
-  exports);
+  recall within 1 and 2 days, top 3, days kept in the top 3, innocents listed, by kind and size; the tuning
+  seeds and each held-out seed set apart (``--theft-seeds``; ``--keep DIR`` keeps the exports);
 - jokar: one thief per 25-customer area (h1–h4, bypass full/partial, neutral return; h5/h6 reported apart):
   area alarm within 2 days, thief in the top 3, MAP@3, false area alarms before the theft;
 - mapping: 3 mis-registered meters per area, flagged within 3 days; false flags on the other meters;
@@ -46,6 +45,7 @@ from bench._sim_cases import (  # noqa: E402
     CLEAN_DAYS,
     FRESH2_SEEDS,
     FRESH3_SEEDS,
+    FRESH4_SEEDS,
     FRESH_SEEDS,
     HELD_OUT_SEEDS,
     THEFT_DAYS,
@@ -308,12 +308,13 @@ def theft(tmp: Path, which: str, areas: int | None, days: int, clean_days: int, 
           jobs: int = 1) -> str:
     """Issue 19: partial and full bypasses from 0.3 % of supply, present from day 0, several per area."""
     seeds = {"tuning": TUNING_SEEDS, "held-out": HELD_OUT_SEEDS, "fresh": FRESH_SEEDS,
-             "fresh2": FRESH2_SEEDS, "fresh3": FRESH3_SEEDS}[which][:areas]
+             "fresh2": FRESH2_SEEDS, "fresh3": FRESH3_SEEDS, "fresh4": FRESH4_SEEDS}[which][:areas]
     print(f"theft_seeds_tuning: {','.join(map(str, TUNING_SEEDS))}")
     print(f"theft_seeds_held_out: {','.join(map(str, HELD_OUT_SEEDS))}")
     print(f"theft_seeds_fresh: {','.join(map(str, FRESH_SEEDS))}")
     print(f"theft_seeds_fresh2: {','.join(map(str, FRESH2_SEEDS))}")
     print(f"theft_seeds_fresh3: {','.join(map(str, FRESH3_SEEDS))}")
+    print(f"theft_seeds_fresh4: {','.join(map(str, FRESH4_SEEDS))}")
     print(f"theft_seeds_this_run ({which}): {','.join(map(str, seeds))}", flush=True)
     root = keep or tmp / "theft"
     results = run_areas(seeds, root, reuse=keep is not None, days=days, clean_days=clean_days,
@@ -414,10 +415,11 @@ def main() -> None:
     ap.add_argument("--out", type=Path, help="also write the markdown here")
     ap.add_argument("--quiet-areas", type=int, default=12, help="healthy 30-day areas for the false-alarm rate")
     ap.add_argument("--parts", default="physical,gaps,mapping,theft,jokar,quiet,healthy")
-    ap.add_argument("--theft-seeds", choices=("fresh3", "fresh2", "fresh", "held-out", "tuning"), default="fresh3",
-                    help="theft part: the third fresh held-out seeds 5000–5023 (the figures that count since the "
-                         "fourth round of issue 19), the earlier held-out sets 4000–4023, 3000–3023 and 2000–2023 "
-                         "(each looked at once already, for comparison) or the tuning seeds 1000–1011")
+    ap.add_argument("--theft-seeds", choices=("fresh4", "fresh3", "fresh2", "fresh", "held-out", "tuning"),
+                    default="fresh4",
+                    help="theft part: the fourth fresh held-out seeds 6000–6023 (the figures that count since the "
+                         "fifth round of issue 19), the earlier held-out sets 5000–5023, 4000–4023, 3000–3023 and "
+                         "2000–2023 (each looked at already, for comparison) or the tuning seeds 1000–1011")
     ap.add_argument("--theft-areas", type=int, help="theft part: only the first N areas of the seed list")
     ap.add_argument("--theft-days", type=int, default=THEFT_DAYS, help="theft part: days per theft area")
     ap.add_argument("--clean-days", type=int, default=CLEAN_DAYS, help="theft part: days of each clean area (0: none)")
