@@ -143,11 +143,16 @@ class AlertSink:
         self._thread = threading.Thread(target=self._run, name="alertmanager-sink", daemon=True)
         self._thread.start()
 
+    def request_stop(self) -> None:
+        """Begin stopping (the final post runs on the sink's thread); ``stop()`` waits for it."""
+        self._stop.set()
+
     def stop(self, timeout_s: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout_s
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout_s)
-        self.feed.stop()
+        self.feed.stop(max(0.5, deadline - time.monotonic()))
 
     def _run(self) -> None:
         log.info("alertmanager sink: posting to %s, following %s", self.am.url, ", ".join(self.feed.filters))

@@ -41,6 +41,7 @@ __all__ = ["Collector"]
 
 log = logging.getLogger(__name__)
 
+STOP_BUDGET_S = 15.0   # the whole stop path; the systemd unit allows 30 s
 _TIME_KEY = {"interval": "interval_start", "meters_interval": "interval_start", "daily": "day_start"}
 
 
@@ -202,15 +203,34 @@ class Collector:
                 log.info("stopping: flushing the last batch of %d points", batch.points)
                 self._hand_over(batch)
         finally:
-            self._stop.set()  # writers still retrying give up after one more attempt
-            for _ in writers:
-                self._ready.put(None)
-            for w in writers:
-                w.join()
-            if self.alerts is not None:
-                self.alerts.stop()
-            self.publish_health()
-            self.sub.stop()
+            self._shut_down(writers)
+
+    def _shut_down(self, writers: list[threading.Thread]) -> None:
+        """Stop within ``STOP_BUDGET_S`` in all (systemd allows 30 s): the Alertmanager sink (its own MQTT
+        connection and a final post) stops beside the writers; the subscriber goes last, once the writers
+        have acknowledged what they wrote. A writer still busy at the deadline is left: what it held is
+        unacknowledged and the broker delivers it again to the next collector, so nothing is lost."""
+        deadline = time.monotonic() + STOP_BUDGET_S
+
+        def left(floor: float = 0.0) -> float:
+            return max(floor, deadline - time.monotonic())
+
+        self._stop.set()  # writers still retrying give up after one more attempt
+        if self.alerts is not None:
+            self.alerts.request_stop()
+        for _ in writers:
+            self._ready.put(None)
+        for w in writers:
+            w.join(left())
+        busy = sum(w.is_alive() for w in writers)
+        if busy:
+            log.warning("stopping: %d writer(s) still busy after %.0f s; their batches stay unacknowledged "
+                        "and come back from the broker", busy, STOP_BUDGET_S)
+        if self.alerts is not None:
+            self.alerts.stop(left(1.0))
+        self.publish_health()
+        self.sub.stop(left(1.0))
+        if not busy:
             self.writer.close()
 
 

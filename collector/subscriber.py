@@ -104,14 +104,14 @@ class Subscriber:
         self._thread = threading.Thread(target=self._run, name="collector-mqtt", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout_s: float = 10.0) -> None:
         self._stopping.set()
         self._send(mqtt5.disconnect())
         with self._lock:
             if self._sock is not None:
                 self._sock.close()
         if self._thread is not None:
-            self._thread.join(10)
+            self._thread.join(timeout_s)
 
     def is_connected(self) -> bool:
         return self._sock is not None

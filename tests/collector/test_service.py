@@ -286,3 +286,65 @@ def test_own_health_is_published_with_counts_including_dead_letters(mosquitto, v
         assert health.messages[0][0] == f"{HEALTH}/col-h"
     finally:
         health.close()
+
+
+class _BlackHole:
+    """A TCP server that accepts and reads but never answers: a database or Alertmanager that hangs."""
+
+    def __init__(self) -> None:
+        import socket
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.held: list = []
+        self._t = threading.Thread(target=self._accept, daemon=True)
+        self._t.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+        for c in self.held:
+            c.close()
+
+
+@pytest.mark.slow
+def test_sigterm_while_the_database_and_alertmanager_hang_stops_in_budget_and_loses_nothing(mosquitto, victoria,
+                                                                                           tmp_path):
+    """SIGTERM while every write and every request to Alertmanager hangs until its (25 s) timeout: the
+    collector is gone within its stop budget (before systemd's 30 s SIGKILL), and what it held comes back
+    from the broker."""
+    from collector.service import STOP_BUDGET_S
+
+    msgs = _stream(meters=20, intervals=3)
+    tsdb, am = _BlackHole(), _BlackHole()
+    cfg = write_config(tmp_path / "c.toml", mqtt_url=mosquitto.url, influx_url=tsdb.url, retry_max_s=0.5)
+    # a patient site: both allow a slow server 25 s, which alone is almost systemd's 30 s
+    cfg.write_text(cfg.read_text().replace('database = "meterwatch"\n', 'database = "meterwatch"\ntimeout_s = 25\n')
+                   + f'[alertmanager]\nurl = "{am.url}"\ntimeout_s = 25\nsettle_s = 0.2\nretry_initial_s = 0.2\n'
+                   'retry_max_s = 0.5\n')
+    proc = CollectorProcess(cfg, tmp_path / "collector.log")
+    try:
+        proc.start()
+        publish_all(mosquitto.url, ((m.topic, m.encode()) for m in msgs))
+        deadline = time.monotonic() + 10
+        while not tsdb.held or not am.held:     # a writer and the sink are inside a hanging request
+            assert time.monotonic() < deadline, (len(tsdb.held), len(am.held))
+            time.sleep(0.05)
+        t0 = time.monotonic()
+        assert proc.stop() == 0
+        took = time.monotonic() - t0
+    finally:
+        tsdb.close()
+        am.close()
+    assert took < STOP_BUDGET_S + 3, f"stopping took {took:.1f} s"
+    assert "still busy" in (tmp_path / "collector.log").read_text()
+    cfg = write_config(tmp_path / "c2.toml", mqtt_url=mosquitto.url, influx_url=victoria.url)
+    with collector_thread(cfg):
+        missing = missing_in_vm(victoria.url, expected_points(msgs))
+    assert missing == [], f"{len(missing)} samples lost, e.g. {missing[:5]}"
