@@ -84,6 +84,7 @@ def bench_kernels(n: int, repeat: int) -> None:
     # 14 days of intervals) and the mapping check over 3 days
     x_base, x_since = rng.uniform(0, 20, (14, n)), rng.uniform(0, 20, (7, n))
     t_base, t_since = x_base.sum(axis=1) * 1.01, x_since.sum(axis=1) * 1.02
+    c_base, c_since = (np.arange(14) % 7 >= 5).astype(np.int64), (np.arange(14, 21) % 7 >= 5).astype(np.int64)
     du, ncur = 3 + rng.normal(0, 1, (7 * 24, n)), rng.normal(2, 1, (7 * 24, n))
     group = (np.arange(n) % 12).astype(np.int64)
     xi, ntl = rng.uniform(0, 0.5, (n, 14 * DAY)), rng.normal(0, 0.5, 14 * DAY)
@@ -94,7 +95,7 @@ def bench_kernels(n: int, repeat: int) -> None:
     def evidence_day(b: str) -> None:
         mod = kernels("evidence", b)
         out = [np.empty(n) for _ in range(3)]
-        mod.drop_match(x_base, t_base, x_since, t_since, t_since - x_since.sum(axis=1), *out)
+        mod.drop_match(x_base, t_base, c_base, x_since, t_since, c_since, t_since - x_since.sum(axis=1), *out)
         mod.voltage_excess(du, ncur, group, 12, np.ones(n, np.bool_), 24, out[0], out[1], np.empty(n, np.int64))
         kernels("suspects", b).diff_corr(xi, ntl, DAY, out[2])
 

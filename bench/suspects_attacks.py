@@ -67,7 +67,8 @@ def evidence(met: np.ndarray, ntl: np.ndarray) -> dict[str, np.ndarray]:
     xd = met.reshape(n, -1, DAY).sum(axis=2).T
     total = xd.sum(axis=1) + ntl.reshape(-1, DAY).sum(axis=1)
     z, drop, explained = (np.empty(n) for _ in range(3))
-    ke.drop_match(xd[:ONSET], total[:ONSET], xd[ONSET:], total[ONSET:],
+    wd = np.zeros(len(total), np.int64)         # every day a working day
+    ke.drop_match(xd[:ONSET], total[:ONSET], wd[:ONSET], xd[ONSET:], total[ONSET:], wd[ONSET:],
                   total[ONSET:] - xd[ONSET:].sum(axis=1), z, drop, explained)
     z = np.where(explained <= 1.5, z, 0.0)
     corr = np.empty(n)

@@ -27,19 +27,27 @@ import numpy as np
 
 from detect.kernels import kernel
 
-__all__ = ["FEW_DAYS", "NNLS_MAX_ITER", "RATIO_FLOOR", "SD_FLOOR_FEW_DAYS", "SD_FLOOR_FRACTION", "drop_match", "joint_share",
-           "voltage_excess"]
+__all__ = ["FEW_DAYS", "NNLS_MAX_ITER", "RATIO_FLOOR", "SD_FLOOR_FEW_DAYS", "SD_FLOOR_FRACTION", "WEEKLY_F",
+           "WEEKLY_MIN_DAYS", "drop_match", "joint_share", "voltage_excess"]
 
 SD_FLOOR_FRACTION = 0.05     # a meter's daily scatter around its share is at least 5 % of its daily energy,
 SD_FLOOR_FEW_DAYS = 0.15     # 15 % (a household's usual day-to-day variation) while it is measured on
 FEW_DAYS = 5                 # fewer baseline days than this
 RATIO_FLOOR = 0.02           # drop as a ratio: a day's energy counts as at least 2 % of the meter's mean day
+# A share per day class (working day, weekend) where it fits significantly better than one: F(1, ν) above its
+# 1 % point for ν = baseline days − 2 (index ν; 4 ≤ ν; beyond the table 8.0), each class on at least
+# WEEKLY_MIN_DAYS baseline days. A fixed F of 9 let two shares fit noise on short baselines (p ≈ 4 % at ν = 4:
+# tuning seed 1006, an innocent listed on a 6-day baseline).
+WEEKLY_F = np.array([np.inf, np.inf, np.inf, np.inf, 21.20, 16.26, 13.75, 12.25, 11.26, 10.56, 10.04, 9.65, 9.33,
+                     9.07, 8.86, 8.68, 8.53, 8.40, 8.29, 8.18, 8.10])
+WEEKLY_MIN_DAYS = 2
 NNLS_MAX_ITER = 3            # Lawson–Hanson: at most this many passes per column
 NNLS_RIDGE = 1e-9            # relative to the mean diagonal of XᵀX: keeps a collinear passive set solvable
 
 
 @kernel
-def drop_match(x_base, total_base, x_since, total_since, excess_since, out_z, out_drop, out_explained):
+def drop_match(x_base, total_base, class_base, x_since, total_since, class_since, excess_since, out_z, out_drop,
+               out_explained):
     """Per meter i (columns): share s_i = Σ x_base[:, i] / Σ total_base over the baseline days (rows), its
     daily scatter sd_i around s_i·total (floored at ``SD_FLOOR_FRACTION`` of its mean, ``SD_FLOOR_FEW_DAYS``
     with fewer than ``FEW_DAYS`` baseline days), then over the days
@@ -49,13 +57,20 @@ def drop_match(x_base, total_base, x_since, total_since, excess_since, out_z, ou
     NTL on the days since. Days with a NaN (meter or total unread) are skipped; NaN outputs without a
     baseline day or a day since.
 
-    The same drop is also judged as a ratio, and ``out_z`` is the larger of the two: q = ln(x / (s_i·total))
+    Days come in two classes (``class_*``: 0 a working day, 1 a weekend day). A meter whose share differs
+    between them beyond its scatter (F of the two-share fit against one share above its 1 % point
+    ``WEEKLY_F``, each class on at least ``WEEKLY_MIN_DAYS`` baseline days) is expected at its share of the
+    day's class: a shop that uses a third of its weekday energy at weekends is not a drop every Saturday
+    (seed 6016: a theft that began on a Saturday looked 5 × the rise and was set aside as unexplained for
+    12 days).
+
+    The same drop is also judged as a ratio, and ``out_z`` is the larger of the two: q = ln(x / expected)
     per day (x at least ``RATIO_FLOOR`` of the mean baseline day), z = (mean q_base − mean q_since) /
     (sd(q_base) / √days), sd floored as above. A shunt takes a fixed fraction of the meter's load, so its
-    drop is a ratio; a customer whose days differ a lot in kWh (a shop open on weekdays) scatters widely in
-    kWh but falls far outside its scatter as a ratio when metered at a tenth of its usual (seed 5016's 85 %
-    shunt on a 30–100 kWh/day three-phase customer: z 2.5 a day in kWh, ≈ 5 as a ratio)."""
-    n_b, n = x_base.shape
+    drop is a ratio; a customer whose days differ a lot in kWh scatters widely in kWh but falls far outside
+    its scatter as a ratio when metered at a tenth of its usual (seed 5016's 85 % shunt on a 30–100 kWh/day
+    three-phase customer: z 2.5 a day in kWh, ≈ 5 as a ratio)."""
+    n = x_base.shape[1]
     n_s = x_since.shape[0]
     ex = 0.0
     n_ex = 0
@@ -64,45 +79,79 @@ def drop_match(x_base, total_base, x_since, total_since, excess_since, out_z, ou
             ex += excess_since[d]
             n_ex += 1
     ex = ex / n_ex if n_ex > 0 else np.nan
+    shares = np.empty(2)
     for i in range(n):
-        sx = 0.0
-        st = 0.0
-        nb = 0
-        for d in range(n_b):
-            if math.isfinite(x_base[d, i]) and math.isfinite(total_base[d]):
-                sx += x_base[d, i]
-                st += total_base[d]
-                nb += 1
         out_z[i] = np.nan
         out_drop[i] = np.nan
         out_explained[i] = np.nan
-        if nb < 1 or st <= 0.0:
+        nb, sx, ss, dof = _shares(x_base[:, i], total_base, class_base, shares)
+        if nb == 0:
             continue
-        share = sx / st
-        ss = 0.0
-        for d in range(n_b):
-            if math.isfinite(x_base[d, i]) and math.isfinite(total_base[d]):
-                r = x_base[d, i] - share * total_base[d]
-                ss += r * r
         floor = SD_FLOOR_FRACTION if nb >= FEW_DAYS else SD_FLOOR_FEW_DAYS
-        sd = max(math.sqrt(ss / (nb - 1)) if nb > 1 else 0.0, floor * sx / nb, 1e-6)
+        sd = max(math.sqrt(ss / dof) if dof > 0 else 0.0, floor * sx / nb, 1e-6)
         sd_ = 0.0
         ns = 0
         for d in range(n_s):
             if math.isfinite(x_since[d, i]) and math.isfinite(total_since[d]):
-                sd_ += share * total_since[d] - x_since[d, i]
+                sd_ += shares[class_since[d]] * total_since[d] - x_since[d, i]
                 ns += 1
         if ns == 0:
             continue
         drop = sd_ / ns
         out_drop[i] = drop
-        out_z[i] = max(drop / (sd / math.sqrt(ns)), _ratio_z(x_base[:, i], total_base, x_since[:, i],
-                                                             total_since, share, sx / nb, floor))
+        out_z[i] = max(drop / (sd / math.sqrt(ns)), _ratio_z(x_base[:, i], total_base, class_base, x_since[:, i],
+                                                             total_since, class_since, shares, sx / nb, floor))
         out_explained[i] = drop / ex if math.isfinite(ex) and ex > 0.0 else np.nan
 
 
 @kernel
-def _ratio_z(xb, tb, xs, ts, share, mean_day, sd_floor):
+def _shares(xb, tb, cb, out_share):
+    """One meter's baseline: ``out_share[k]`` its share of the total on days of class k — one share for both
+    unless two fit significantly better (``WEEKLY_F``). Returns (days, Σ x, Σ residual², degrees of
+    freedom); 0 days when the meter or the total has no known baseline day (or the total is not positive)."""
+    sx = 0.0
+    st = 0.0
+    nb = 0
+    sxk = np.zeros(2)
+    stk = np.zeros(2)
+    nk = np.zeros(2, np.int64)
+    for d in range(xb.shape[0]):
+        if math.isfinite(xb[d]) and math.isfinite(tb[d]):
+            sx += xb[d]
+            st += tb[d]
+            nb += 1
+            sxk[cb[d]] += xb[d]
+            stk[cb[d]] += tb[d]
+            nk[cb[d]] += 1
+    if nb < 1 or st <= 0.0:
+        return 0, 0.0, 0.0, 0
+    share = sx / st
+    ss1 = 0.0
+    ss2 = 0.0
+    two = nk[0] >= WEEKLY_MIN_DAYS and nk[1] >= WEEKLY_MIN_DAYS and stk[0] > 0.0 and stk[1] > 0.0
+    for d in range(xb.shape[0]):
+        if math.isfinite(xb[d]) and math.isfinite(tb[d]):
+            r = xb[d] - share * tb[d]
+            ss1 += r * r
+            if two:
+                r = xb[d] - sxk[cb[d]] / stk[cb[d]] * tb[d]
+                ss2 += r * r
+    if two and ss1 - ss2 > _weekly_f(nb - 2) * ss2 / (nb - 2):
+        out_share[0] = sxk[0] / stk[0]
+        out_share[1] = sxk[1] / stk[1]
+        return nb, sx, ss2, nb - 2
+    out_share[0] = share
+    out_share[1] = share
+    return nb, sx, ss1, nb - 1
+
+
+@kernel
+def _weekly_f(dof):
+    return WEEKLY_F[dof] if dof < len(WEEKLY_F) else 8.0
+
+
+@kernel
+def _ratio_z(xb, tb, cb, xs, ts, cs, shares, mean_day, sd_floor):
     """``drop_match``'s drop as a ratio: z of the mean log ratio since against the baseline's (-inf when it
     cannot be measured: fewer than two baseline days or none since)."""
     lo = max(RATIO_FLOOR * mean_day, 1e-9)
@@ -110,16 +159,18 @@ def _ratio_z(xb, tb, xs, ts, share, mean_day, sd_floor):
     s2 = 0.0
     nb = 0
     for d in range(xb.shape[0]):
-        if math.isfinite(xb[d]) and math.isfinite(tb[d]) and share * tb[d] > 0.0:
-            q = math.log(max(xb[d], lo) / (share * tb[d]))
+        e = shares[cb[d]] * tb[d]
+        if math.isfinite(xb[d]) and math.isfinite(e) and e > 0.0:
+            q = math.log(max(xb[d], lo) / e)
             s1 += q
             s2 += q * q
             nb += 1
     ss = 0.0
     ns = 0
     for d in range(xs.shape[0]):
-        if math.isfinite(xs[d]) and math.isfinite(ts[d]) and share * ts[d] > 0.0:
-            ss += math.log(max(xs[d], lo) / (share * ts[d]))
+        e = shares[cs[d]] * ts[d]
+        if math.isfinite(xs[d]) and math.isfinite(e) and e > 0.0:
+            ss += math.log(max(xs[d], lo) / e)
             ns += 1
     if nb < 2 or ns == 0:
         return -np.inf

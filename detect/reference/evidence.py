@@ -4,28 +4,35 @@ from __future__ import annotations
 
 import numpy as np
 
-from detect.kernels.evidence import FEW_DAYS, RATIO_FLOOR, SD_FLOOR_FEW_DAYS, SD_FLOOR_FRACTION
+from detect.kernels.evidence import (
+    FEW_DAYS,
+    RATIO_FLOOR,
+    SD_FLOOR_FEW_DAYS,
+    SD_FLOOR_FRACTION,
+    WEEKLY_F,
+    WEEKLY_MIN_DAYS,
+)
 
 __all__ = ["drop_match", "joint_share", "voltage_excess"]
 
 
-def drop_match(x_base, total_base, x_since, total_since, excess_since, out_z, out_drop, out_explained):
+def drop_match(x_base, total_base, class_base, x_since, total_since, class_since, excess_since, out_z, out_drop,
+               out_explained):
     ok_b = np.isfinite(x_base) & np.isfinite(total_base)[:, None]
     nb = ok_b.sum(axis=0)
     sx = np.where(ok_b, x_base, 0.0).sum(axis=0)
     st = np.where(ok_b, total_base[:, None], 0.0).sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = sx / st
-        r = np.where(ok_b, x_base - share * total_base[:, None], 0.0)
-        sd = np.where(nb > 1, np.sqrt((r * r).sum(axis=0) / np.maximum(nb - 1, 1)), 0.0)
+        share_b, share_s, ss, dof = _shares(x_base, total_base, class_base, class_since, ok_b, sx, st, nb)
+        sd = np.where(dof > 0, np.sqrt(ss / np.maximum(dof, 1)), 0.0)
         floor = np.where(nb >= FEW_DAYS, SD_FLOOR_FRACTION, SD_FLOOR_FEW_DAYS)
         sd = np.maximum(np.maximum(sd, floor * sx / nb), 1e-6)
         ok_s = np.isfinite(x_since) & np.isfinite(total_since)[:, None]
         ns = ok_s.sum(axis=0)
-        drop = np.where(ok_s, share * total_since[:, None] - x_since, 0.0).sum(axis=0) / ns
+        drop = np.where(ok_s, share_s * total_since[:, None] - x_since, 0.0).sum(axis=0) / ns
         ex = np.nanmean(excess_since) if np.isfinite(excess_since).any() else np.nan
-        z = np.maximum(drop / (sd / np.sqrt(ns)), _ratio_z(x_base, total_base, x_since, total_since, share,
-                                                             sx / nb, floor))
+        z = np.maximum(drop / (sd / np.sqrt(ns)), _ratio_z(x_base, share_b * total_base[:, None], x_since,
+                                                             share_s * total_since[:, None], sx / nb, floor))
         explained = drop / ex if np.isfinite(ex) and ex > 0 else np.full_like(drop, np.nan)
     bad = (nb < 1) | ~(st > 0)
     out_z[:] = np.where(bad | (ns == 0), np.nan, z)
@@ -33,10 +40,29 @@ def drop_match(x_base, total_base, x_since, total_since, excess_since, out_z, ou
     out_explained[:] = np.where(bad | (ns == 0), np.nan, explained)
 
 
-def _ratio_z(xb, tb, xs, ts, share, mean_day, sd_floor):
+def _shares(xb, tb, cb, cs, ok_b, sx, st, nb):
+    """Per meter: the share on each baseline day and each day since (rows × meters), Σ residual², dof."""
+    share = sx / st
+    r1 = np.where(ok_b, xb - share * tb[:, None], 0.0)
+    ss1 = (r1 * r1).sum(axis=0)
+    m = [ok_b & (cb == c)[:, None] for c in (0, 1)]
+    nk = [mm.sum(axis=0) for mm in m]
+    stk = [np.where(mm, tb[:, None], 0.0).sum(axis=0) for mm in m]
+    sk = [np.where(mm, xb, 0.0).sum(axis=0) / t for mm, t in zip(m, stk, strict=True)]
+    two = (nk[0] >= WEEKLY_MIN_DAYS) & (nk[1] >= WEEKLY_MIN_DAYS) & (stk[0] > 0) & (stk[1] > 0)
+    per_day_b = np.where(cb[:, None] == 1, sk[1], sk[0])
+    r2 = np.where(ok_b, xb - per_day_b * tb[:, None], 0.0)
+    ss2 = (r2 * r2).sum(axis=0)
+    f_crit = np.where(nb - 2 < len(WEEKLY_F), WEEKLY_F[np.clip(nb - 2, 0, len(WEEKLY_F) - 1)], 8.0)
+    use = two & (ss1 - ss2 > f_crit * ss2 / np.maximum(nb - 2, 1))
+    share_b = np.where(use, per_day_b, share)
+    share_s = np.where(use, np.where(cs[:, None] == 1, sk[1], sk[0]), share)
+    return share_b, share_s, np.where(use, ss2, ss1), np.where(use, nb - 2, nb - 1)
+
+
+def _ratio_z(xb, eb, xs, es, mean_day, sd_floor):
     lo = np.maximum(RATIO_FLOOR * mean_day, 1e-9)
     with np.errstate(invalid="ignore", divide="ignore"):
-        eb, es = share * tb[:, None], share * ts[:, None]
         ok_b = np.isfinite(xb) & np.isfinite(eb) & (eb > 0)
         ok_s = np.isfinite(xs) & np.isfinite(es) & (es > 0)
         qb = np.where(ok_b, np.log(np.maximum(xb, lo) / np.where(ok_b, eb, 1.0)), 0.0)

@@ -183,7 +183,8 @@ def _drop(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence) -> None:
         x = _channel_energy(ctx, st.d_e, int(c), st.d_split)[:, cand]
         z, drop, expl = (np.empty(len(cand)) for _ in range(3))
         ctx.ops["evidence"].drop_match(np.ascontiguousarray(x[base]), np.ascontiguousarray(total[base]),
-                                       np.ascontiguousarray(x[since]), np.ascontiguousarray(total[since]),
+                                       day_class(st.d_day[base]), np.ascontiguousarray(x[since]),
+                                       np.ascontiguousarray(total[since]), day_class(st.d_day[since]),
                                        np.ascontiguousarray(excess), z, drop, expl)
         share = np.nan_to_num(expl, nan=np.inf)
         s = _ramp(z, tp.drop_z) * (share <= tp.drop_max_explained) * np.clip(share / max(tp.drop_min_share, 1e-9), 0, 1)
@@ -197,6 +198,13 @@ def _drop(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence) -> None:
         mean_excess = float(np.nanmean(excess)) if np.isfinite(excess).any() else np.nan
         ev.stolen[i] = np.clip(drop[better], 0.0, mean_excess if math.isfinite(mean_excess) else None)
         ev.onset[i] = on
+
+
+def day_class(days: I64) -> I64:
+    """0 for a working day, 1 for a Saturday or Sunday (local day numbers; day 0, 1970-01-01, a Thursday).
+    Public holidays and the working weekends that make up for them are not known: they count as their
+    weekday (docs/lineloss.md §4)."""
+    return (((days + 3) % 7) >= 5).astype(np.int64)
 
 
 def _explain_in_turn(s: F64, z: F64, share: F64, min_share: float) -> F64:

@@ -69,7 +69,9 @@ def test_kernels_chained_find_the_thief_and_the_loss_matches_the_truth(seed: int
     ntl_d = np.nansum(tl.ntl_kwh.reshape(DAYS, DAY), axis=1)
     total = xd.sum(axis=1) + ntl_d - np.median(ntl_d[2:9])
     z, drop, explained = (np.empty(N) for _ in range(3))
-    ke.drop_match(xd[:9], total[:9], xd[9:], total[9:], total[9:] - xd[9:].sum(axis=1), z, drop, explained)
+    wd = np.zeros(DAYS, np.int64)               # every day a working day
+    ke.drop_match(xd[:9], total[:9], wd[:9], xd[9:], total[9:], wd[9:], total[9:] - xd[9:].sum(axis=1), z, drop,
+                  explained)
     order = np.argsort(-z)
     assert order[0] == 23 and ks.map_at_k(order, [23], 3) == 1.0 and 0.7 < explained[23] < 1.3
 

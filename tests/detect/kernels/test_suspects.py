@@ -43,7 +43,9 @@ def _daily_drop(x: np.ndarray, ntl: np.ndarray, onset_day: int = 9) -> tuple[np.
     total = xd.sum(axis=1) + np.nansum(ntl.reshape(-1, DAY), axis=1)
     out = [np.empty(n) for _ in range(3)]
     excess = total[onset_day:] - xd[onset_day:].sum(axis=1)
-    ke.drop_match(xd[:onset_day], total[:onset_day], xd[onset_day:], total[onset_day:], excess, *out)
+    wd = np.zeros(len(total), np.int64)         # every day a working day
+    ke.drop_match(xd[:onset_day], total[:onset_day], wd[:onset_day], xd[onset_day:], total[onset_day:],
+                  wd[onset_day:], excess, *out)
     return tuple(out)
 
 
