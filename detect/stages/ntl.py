@@ -36,6 +36,7 @@ F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 CHANNELS = ("A", "B", "C", "area")
 TOTAL = 3
+SECOND_MIN_DAYS = 3          # a second change point is looked for once the level in alarm has this many days
 
 
 @dataclass(eq=False)
@@ -51,13 +52,23 @@ class NtlState(Columns):
     mu: F64                # (4,) baseline median frozen at the alarm (NaN while none)
     sd: F64                # (4,) baseline robust deviation frozen at the alarm
     excess_run: I64        # (3,) consecutive days a phase's NTL % stood ``phase_excess_pp`` above the reference
+    # a second change point while in alarm (a second theft on the channel): the same CUSUM against the
+    # level since the first change point
+    level: F64             # (B, 4) the days in alarm's NTL % (NaN: unknown, not in alarm, or after a second rise)
+    cusum2: F64            # (4,) its statistic
+    last0_2: I64           # (4,) day number when it was last zero
+    onset2: I64            # (4,) day number of the second change point, -1: none
+    mu2: F64               # (4,) the level before it (NaN while none)
+
+    OPTIONAL = frozenset({"level", "cusum2", "last0_2", "onset2", "mu2"})
 
     @classmethod
     def fresh(cls, ctx: AreaContext) -> NtlState:
         b = ctx.params.tech_loss.day_baseline_days
         return cls(base=np.full((b, 4), np.nan), cusum=np.zeros(4), last0=np.full(4, -1, np.int64),
                    onset=np.full(4, -1, np.int64), mu=np.full(4, np.nan), sd=np.full(4, np.nan),
-                   excess_run=np.zeros(3, np.int64))
+                   excess_run=np.zeros(3, np.int64), level=np.full((b, 4), np.nan), cusum2=np.zeros(4),
+                   last0_2=np.full(4, -1, np.int64), onset2=np.full(4, -1, np.int64), mu2=np.full(4, np.nan))
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,6 +80,8 @@ class NtlDay:
     rising: npt.NDArray[np.bool_]   # (4,) channels in ntl_rise (after today)
     onset: I64             # (4,) their change-point day numbers (-1: none)
     baseline_pct: F64      # (4,) the baseline each rising channel is measured against
+    onset2: I64            # (4,) a second change point while rising (-1: none)
+    level_pct: F64         # (4,) ... measured from this level (the NTL % between the two)
     excess: npt.NDArray[np.bool_]   # (3,) phases in ntl_phase (after today)
     phase_excess_pp: F64   # (3,) each phase's NTL % above the reference (the least-losing phase, ≥ 0) today
     excess_days: I64       # (3,) days in a row each phase stood ``phase_excess_pp`` above the reference
@@ -96,6 +109,9 @@ def _step(ctx: AreaContext, st: NtlState, c: int, v: float, day: int) -> None:
         if v - st.mu[c] < tp.day_rise_min_pp / 2:
             st.onset[c], st.cusum[c], st.last0[c] = -1, 0.0, day
             st.mu[c] = st.sd[c] = math.nan
+            _forget_second(st, c)
+        else:
+            _step_second(ctx, st, c, v, day)
         return
     mu, sd = _baseline(st.base[:, c], ctx)
     if math.isfinite(mu):
@@ -109,6 +125,48 @@ def _step(ctx: AreaContext, st: NtlState, c: int, v: float, day: int) -> None:
     st.base[-1, c] = v
 
 
+def _forget_second(st: NtlState, c: int) -> None:
+    st.level[:, c] = np.nan
+    st.cusum2[c], st.last0_2[c], st.onset2[c], st.mu2[c] = 0.0, -1, -1, math.nan
+
+
+def _step_second(ctx: AreaContext, st: NtlState, c: int, v: float, day: int) -> None:
+    """A day in alarm: the CUSUM of ``_step`` against the level since the change point (its median over at
+    least ``SECOND_MIN_DAYS`` days, the deviation at least the baseline's). A second theft on the channel
+    raises the level again; its change point is what the suspect ranking measures the second thief's drop
+    from, against that level (the first thief's drop already explains the first rise). One second change
+    point per alarm."""
+    tp = ctx.params.tech_loss
+    if st.onset2[c] >= 0:
+        return
+    col = st.level[:, c]
+    b = col[np.isfinite(col)]
+    if len(b) >= SECOND_MIN_DAYS:
+        mu = float(np.median(b))
+        sd = max(1.4826 * float(np.median(np.abs(b - mu))), float(np.nan_to_num(st.sd[c])), tp.day_sd_floor_pp)
+        st.cusum2[c] = max(0.0, st.cusum2[c] + (v - mu) / sd - tp.day_cusum_k)
+        if st.cusum2[c] == 0.0:
+            st.last0_2[c] = day
+        elif st.cusum2[c] >= tp.day_cusum_h and v - mu >= tp.day_rise_min_pp:
+            first = int(st.last0_2[c]) + 1 if st.last0_2[c] >= 0 else day
+            n_since = min(day - first, len(col))
+            since = np.append(col[len(col) - n_since:], v)
+            st.onset2[c] = day - (len(since) - 1 - _half_way(since, mu))
+            st.mu2[c] = mu
+            return
+    st.level[:-1, c] = col[1:]
+    st.level[-1, c] = v
+
+
+def _half_way(since: F64, mu: float) -> int:
+    """The first of ``since`` at least half-way from ``mu`` to their mean (the last one when none is)."""
+    half = mu + (float(np.nanmean(since)) - mu) / 2.0
+    for j, x in enumerate(since):
+        if math.isfinite(x) and x >= half:
+            return j
+    return len(since) - 1
+
+
 def _raise(ctx: AreaContext, st: NtlState, c: int, v: float, day: int) -> None:
     """Channel ``c`` alarms today: the change point is the first day since the statistic left zero that is
     at least half-way from the baseline to the level since then (noise lets the statistic leave zero a day
@@ -118,18 +176,17 @@ def _raise(ctx: AreaContext, st: NtlState, c: int, v: float, day: int) -> None:
     since = np.append(st.base[len(st.base) - n_since:, c], v)
     mu = float(np.nanmedian(st.base[:len(st.base) - n_since, c])) if n_since < len(st.base) else math.nan
     mu = mu if math.isfinite(mu) else _baseline(st.base[:, c], ctx)[0]
-    half = mu + (float(np.nanmean(since)) - mu) / 2.0
-    onset = day
-    for j, x in enumerate(since):
-        if math.isfinite(x) and x >= half:
-            onset = day - (len(since) - 1 - j)
-            break
+    j = _half_way(since, mu)
+    onset = day - (len(since) - 1 - j)
     drop = day - onset                                        # baseline rows from the onset on
     if drop > 0:
         st.base[len(st.base) - drop:, c] = np.nan
     st.mu[c], st.sd[c] = _baseline(st.base[:, c], ctx) if np.isfinite(st.base[:, c]).sum() >= \
         ctx.params.tech_loss.day_min_baseline_days else (mu, ctx.params.tech_loss.day_sd_floor_pp)
     st.onset[c] = onset
+    _forget_second(st, c)
+    lv = since[j:]                                            # the level since the change point starts here
+    st.level[len(st.level) - min(len(lv), len(st.level)):, c] = lv[-len(st.level):]
 
 
 def close_day(ctx: AreaContext, st: NtlState, end: float, date: str, ntl_kwh: F64,
@@ -161,7 +218,8 @@ def close_day(ctx: AreaContext, st: NtlState, end: float, date: str, ntl_kwh: F6
     fast = phases_known & (spread >= tp.phase_excess_fast_pp) if phases_known else np.zeros(3, np.bool_)
     excess = (st.excess_run >= tp.phase_excess_days) | fast
     out = NtlDay(day=day, pct=pct, rising=rising.copy(), onset=st.onset.copy(),
-                 baseline_pct=st.mu.copy(), excess=excess.copy(), phase_excess_pp=spread,
+                 baseline_pct=st.mu.copy(), onset2=st.onset2.copy(), level_pct=st.mu2.copy(), excess=excess.copy(),
+                 phase_excess_pp=spread,
                  excess_days=st.excess_run.copy())
     conds = (_rise_condition(st, out, end, date, was, ntl_kwh, supply_kwh),
              _phase_condition(ctx, out, end, date, phases_known))

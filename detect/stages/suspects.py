@@ -172,15 +172,20 @@ def _channel_energy(ctx: AreaContext, x: F64, c: int, split: F64 | None = None) 
 
 def _drop(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence) -> None:
     tp = ctx.params.theft
-    for c in np.flatnonzero(nd.rising):
-        on = int(nd.onset[c])
+    # each rising channel from its change point; a second change point (a second theft on the channel) also
+    # from there, against the level between the two (the first thief's drop explains the first rise) — and
+    # first, so that a meter as strong from both is listed since the later one, its own
+    again = np.flatnonzero(nd.rising & (nd.onset2 >= 0))
+    windows = [(int(c), int(nd.onset2[c]), float(nd.level_pct[c])) for c in again]
+    windows += [(int(c), int(nd.onset[c]), float(nd.baseline_pct[c])) for c in np.flatnonzero(nd.rising)]
+    for c, on, from_pct in windows:
         base, since = _rows(st, on - tp.baseline_days, on - 1), _rows(st, on, nd.day)
         if not len(base) or not len(since):
             continue
         total = st.d_sales[:, c] + st.d_ntl[:, c]
-        excess = st.d_ntl[since, c] - nd.baseline_pct[c] / 100.0 * st.d_sup[since, c]
-        cand = np.flatnonzero(np.isfinite(_channel_energy(ctx, np.ones(ctx.n_meters), int(c))))
-        x = _channel_energy(ctx, st.d_e, int(c), st.d_split)[:, cand]
+        excess = st.d_ntl[since, c] - from_pct / 100.0 * st.d_sup[since, c]
+        cand = np.flatnonzero(np.isfinite(_channel_energy(ctx, np.ones(ctx.n_meters), c)))
+        x = _channel_energy(ctx, st.d_e, c, st.d_split)[:, cand]
         z, drop, expl = (np.empty(len(cand)) for _ in range(3))
         ctx.ops["evidence"].drop_match(np.ascontiguousarray(x[base]), np.ascontiguousarray(total[base]),
                                        day_class(st.d_day[base]), np.ascontiguousarray(x[since]),

@@ -148,3 +148,29 @@ def test_a_whole_day_without_a_balance_is_compared_but_is_no_baseline_day() -> N
     assert np.isfinite(np.array(days[3]["ntl_phase_pct"], dtype=float)).all()
     base = la.engine.ntl.base[:, :3]
     assert np.isfinite(base).all(axis=1).sum() == 3          # the three whole days with a balance only
+
+
+def _run_pct(values: list[float]) -> tuple[ntl.NtlState, list[ntl.NtlDay]]:
+    """Phase B's daily NTL % (the others at 1 %) through the stage on its own, 100 kWh a phase."""
+    st, days = ntl.NtlState.fresh(_CTX), []  # type: ignore[arg-type]
+    rng = np.random.default_rng(0)
+    for d, v in enumerate(values):
+        pct = np.array([1.0, v, 1.0]) + rng.normal(0, 0.05, 3)
+        st, day, _ = ntl.close_day(_CTX, st, T0 + (d + 1) * 86400.0, "d",  # type: ignore[arg-type]
+                                   np.append(pct, pct.sum()), np.array([100.0, 100.0, 100.0, 300.0]))
+        days.append(day)
+    return st, days
+
+
+def test_a_second_rise_while_in_alarm_is_a_second_change_point_measured_from_the_level_between() -> None:
+    day0 = int(T0 // 86400)                      # the day number of the first day closed
+    _, days = _run_pct([1.0] * 8 + [3.0] * 6 + [5.0] * 4)
+    last = days[-1]
+    assert last.rising[1] and last.onset[1] == day0 + 8
+    assert last.onset2[1] == day0 + 14 and abs(last.level_pct[1] - 3.0) < 0.2
+    assert (np.array([d.onset2[1] for d in days[:14]]) == -1).all()
+    # a level that only wanders in alarm is no second change point; the alarm's end forgets it
+    _, days = _run_pct([1.0] * 8 + [3.0, 3.3, 2.8, 3.2, 2.9, 3.1, 3.0, 2.9] + [1.0] * 2)
+    assert all(d.onset2[1] == -1 for d in days) and not days[-1].rising[1]
+    st, days = _run_pct([1.0] * 8 + [3.0] * 6 + [5.0] * 4 + [1.0] * 2)
+    assert not days[-1].rising[1] and days[-1].onset2[1] == -1 and not np.isfinite(st.level[:, 1]).any()

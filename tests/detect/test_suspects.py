@@ -4,6 +4,8 @@ from the start by its share of its phase's NTL, the inspector's fields of a list
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -163,3 +165,35 @@ def test_a_three_phase_meter_counts_on_each_phase_with_its_measured_split() -> N
     np.testing.assert_allclose(a[:, 2], [21.0, 10.0])
     np.testing.assert_allclose(b[:, 2], [6.0, 10.0])
     np.testing.assert_allclose(_channel_energy(ctx, x, 3, split), x)  # type: ignore[arg-type]
+
+
+@pytest.mark.slow
+def test_a_second_thief_on_a_phase_in_alarm_is_measured_from_its_own_change_point() -> None:
+    """A second shunt begins on a phase already in ``ntl_rise``: the phase's level rises again, a second
+    change point is found, and the second thief's drop is measured from it against the level between the
+    two (held-out seeds 5003, 6015, 6023: later thieves were never listed, the first thief's drop
+    explaining the channel's one rise)."""
+    la = LossArea(n=18, seed=5, phase_power=True)
+    la.run_days(6)
+    la.metered[7] = 0.6        # day 6: a shunt on meter 7 (phase B)
+    la.run_days(6)
+    assert la.raised("ntl_rise") and int(la.engine.ntl.onset2[1]) == -1
+    second = la.t
+    la.metered[4] = 0.5        # day 12: a second shunt on phase B
+    la.run_days(4.02)
+    assert int(la.engine.ntl.onset2[1]) == int(second // 86400), la.engine.ntl.onset2
+    since = time.strftime("%Y-%m-%d", time.gmtime(second))
+    for d in la.of_kind("daily")[-4:]:         # from the second theft's first day on, since that day
+        ev = {s["meter"]: s for s in d["suspects"]}
+        assert {"m007", "m004"} <= set(ev) and ev["m004"]["since"] == since, (d["date"], list(ev), ev.get("m004"))
+    ev = ev["m004"]["evidence"]
+    assert ev["drop_z"] > 3 and 0.5 < ev["drop_share_of_rise"] < 1.5, ev
+
+
+def test_day_class_is_one_on_saturdays_and_sundays_of_local_day_numbers() -> None:
+    from datetime import date
+
+    from detect.stages.suspects import day_class
+
+    days = np.array([(date(2026, 7, d) - date(1970, 1, 1)).days for d in range(1, 8)])   # Wed 1 .. Tue 7 July
+    assert day_class(days).tolist() == [0, 0, 0, 1, 1, 0, 0]
