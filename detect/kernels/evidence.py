@@ -62,7 +62,10 @@ def drop_match(x_base, total_base, class_base, x_since, total_since, class_since
     ``WEEKLY_F``, each class on at least ``WEEKLY_MIN_DAYS`` baseline days) is expected at its share of the
     day's class: a shop that uses a third of its weekday energy at weekends is not a drop every Saturday
     (seed 6016: a theft that began on a Saturday looked 5 × the rise and was set aside as unexplained for
-    12 days).
+    12 days). Each share is then known from fewer days, which the z pays for: divided by
+    √(1 + ns·(Σ_k (ns_k/ns)² / nb_k − 1/nb)) (ns_k, nb_k: days of class k since and in the baseline) — the
+    extra error of the class shares over one share (a weekend day against two weekend days of a 9-day
+    baseline: z × 0.85).
 
     The same drop is also judged as a ratio, and ``out_z`` is the larger of the two: q = ln(x / expected)
     per day (x at least ``RATIO_FLOOR`` of the mean baseline day), z = (mean q_base − mean q_since) /
@@ -70,7 +73,7 @@ def drop_match(x_base, total_base, class_base, x_since, total_since, class_since
     drop is a ratio; a customer whose days differ a lot in kWh scatters widely in kWh but falls far outside
     its scatter as a ratio when metered at a tenth of its usual (seed 5016's 85 % shunt on a 30–100 kWh/day
     three-phase customer: z 2.5 a day in kWh, ≈ 5 as a ratio)."""
-    n = x_base.shape[1]
+    n_b, n = x_base.shape
     n_s = x_since.shape[0]
     ex = 0.0
     n_ex = 0
@@ -91,16 +94,26 @@ def drop_match(x_base, total_base, class_base, x_since, total_since, class_since
         sd = max(math.sqrt(ss / dof) if dof > 0 else 0.0, floor * sx / nb, 1e-6)
         sd_ = 0.0
         ns = 0
+        nsk = np.zeros(2)
         for d in range(n_s):
             if math.isfinite(x_since[d, i]) and math.isfinite(total_since[d]):
                 sd_ += shares[class_since[d]] * total_since[d] - x_since[d, i]
                 ns += 1
+                nsk[class_since[d]] += 1.0
         if ns == 0:
             continue
         drop = sd_ / ns
         out_drop[i] = drop
-        out_z[i] = max(drop / (sd / math.sqrt(ns)), _ratio_z(x_base[:, i], total_base, class_base, x_since[:, i],
-                                                             total_since, class_since, shares, sx / nb, floor))
+        z = max(drop / (sd / math.sqrt(ns)), _ratio_z(x_base[:, i], total_base, class_base, x_since[:, i],
+                                                      total_since, class_since, shares, sx / nb, floor))
+        if dof == nb - 2:             # two shares: the extra error of estimating each from fewer days
+            nbk = np.zeros(2)
+            for d in range(n_b):
+                if math.isfinite(x_base[d, i]) and math.isfinite(total_base[d]):
+                    nbk[class_base[d]] += 1.0
+            extra = ns * ((nsk[0] / ns) ** 2 / nbk[0] + (nsk[1] / ns) ** 2 / nbk[1] - 1.0 / nb)
+            z /= math.sqrt(1.0 + max(extra, 0.0))
+        out_z[i] = z
         out_explained[i] = drop / ex if math.isfinite(ex) and ex > 0.0 else np.nan
 
 

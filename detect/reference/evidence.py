@@ -33,6 +33,11 @@ def drop_match(x_base, total_base, class_base, x_since, total_since, class_since
         ex = np.nanmean(excess_since) if np.isfinite(excess_since).any() else np.nan
         z = np.maximum(drop / (sd / np.sqrt(ns)), _ratio_z(x_base, share_b * total_base[:, None], x_since,
                                                              share_s * total_since[:, None], sx / nb, floor))
+        two = dof == nb - 2
+        nbk = [(ok_b & (class_base == k)[:, None]).sum(axis=0) for k in (0, 1)]
+        nsk = [(ok_s & (class_since == k)[:, None]).sum(axis=0) for k in (0, 1)]
+        extra = ns * ((nsk[0] / ns) ** 2 / nbk[0] + (nsk[1] / ns) ** 2 / nbk[1] - 1.0 / nb)
+        z = np.where(two, z / np.sqrt(1.0 + np.maximum(np.where(two, extra, 0.0), 0.0)), z)
         explained = drop / ex if np.isfinite(ex) and ex > 0 else np.full_like(drop, np.nan)
     bad = (nb < 1) | ~(st > 0)
     out_z[:] = np.where(bad | (ns == 0), np.nan, z)
