@@ -36,6 +36,7 @@ F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 CHANNELS = ("A", "B", "C", "area")
 TOTAL = 3
+LEVEL_CV = 0.1               # a baseline above the reference varies by at least this share of its height
 SECOND_MIN_DAYS = 3          # a second change point is looked for once the level in alarm has this many days
 
 
@@ -100,8 +101,13 @@ def _baseline(col: F64, ctx: AreaContext) -> tuple[float, float]:
     return mu, max(1.4826 * float(np.median(np.abs(b - mu))), tp.day_sd_floor_pp)
 
 
-def _step(ctx: AreaContext, st: NtlState, c: int, v: float, day: int) -> None:
-    """One day of channel ``c``'s CUSUM (value ``v``, NTL % of its supply)."""
+def _step(ctx: AreaContext, st: NtlState, c: int, v: float, day: int, ref: float = math.nan) -> None:
+    """One day of channel ``c``'s CUSUM (value ``v``, NTL % of its supply; ``ref`` the day's reference, the
+    phase that loses least). A phase whose baseline stands far above the reference carries a theft present
+    from the start, whose loss follows that customer's load from day to day: its deviation is at least
+    ``LEVEL_CV`` of that height (seed 6018: a 4.6 % shunt from day 0 put phase C at 11.3 % on the first day
+    and 12.7 % on the next — an ``ntl_rise`` against a one-day baseline, which stopped the joint share that
+    names the thief for a day)."""
     tp = ctx.params.tech_loss
     if not math.isfinite(v):
         return
@@ -115,6 +121,8 @@ def _step(ctx: AreaContext, st: NtlState, c: int, v: float, day: int) -> None:
         return
     mu, sd = _baseline(st.base[:, c], ctx)
     if math.isfinite(mu):
+        if math.isfinite(ref):
+            sd = max(sd, LEVEL_CV * (mu - ref))
         st.cusum[c] = max(0.0, st.cusum[c] + (v - mu) / sd - tp.day_cusum_k)
         if st.cusum[c] == 0.0:
             st.last0[c] = day
@@ -203,8 +211,9 @@ def close_day(ctx: AreaContext, st: NtlState, end: float, date: str, ntl_kwh: F6
     phases_known = bool(np.isfinite(pct[:3]).all())
     # the phases when the master gives them (a theft is on one phase: three times the relative rise, and
     # the other phases' noise left out); the area total only where it does not
+    ref_today = max(float(np.min(pct[:3])), 0.0) if phases_known else math.nan
     for c in ((0, 1, 2) if phases_known else (TOTAL,)) if not partial else ():
-        _step(ctx, st, c, float(pct[c]), day)
+        _step(ctx, st, c, float(pct[c]), day, ref_today)
     rising = st.onset >= 0
     # measured from the phase that loses least — a clean phase's level, as two of three phases may have a
     # theft (the median phase would then be a thief's) — but never from below zero: a phase that loses less

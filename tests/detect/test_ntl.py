@@ -174,3 +174,13 @@ def test_a_second_rise_while_in_alarm_is_a_second_change_point_measured_from_the
     assert all(d.onset2[1] == -1 for d in days) and not days[-1].rising[1]
     st, days = _run_pct([1.0] * 8 + [3.0] * 6 + [5.0] * 4 + [1.0] * 2)
     assert not days[-1].rising[1] and days[-1].onset2[1] == -1 and not np.isfinite(st.level[:, 1]).any()
+
+
+def test_a_phase_carrying_a_theft_from_the_start_varies_with_it_and_is_not_a_rise() -> None:
+    """Phase B at 11 % from the first day (a 4.6 % shunt present from the start, seed 6018), 12.5 % on the
+    next: the thief's load varies and so does the loss — no ``ntl_rise`` (which would stop the joint share
+    that names the thief). The same 1.4 pp on a clean phase is one."""
+    _, days = _run_pct([11.0, 12.4, 11.8])
+    assert not any(d.rising[1] for d in days) and days[-1].excess[1]
+    _, days = _run_pct([0.2, 1.6, 1.5])
+    assert days[1].rising[1]
