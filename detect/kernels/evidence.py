@@ -73,7 +73,7 @@ def drop_match(x_base, total_base, class_base, x_since, total_since, class_since
     drop is a ratio; a customer whose days differ a lot in kWh scatters widely in kWh but falls far outside
     its scatter as a ratio when metered at a tenth of its usual (seed 5016's 85 % shunt on a 30–100 kWh/day
     three-phase customer: z 2.5 a day in kWh, ≈ 5 as a ratio)."""
-    n_b, n = x_base.shape
+    n = x_base.shape[1]
     n_s = x_since.shape[0]
     ex = 0.0
     n_ex = 0
@@ -83,23 +83,24 @@ def drop_match(x_base, total_base, class_base, x_since, total_since, class_since
             n_ex += 1
     ex = ex / n_ex if n_ex > 0 else np.nan
     shares = np.empty(2)
+    acc = np.empty((3, 2))            # _shares' per-class sums (x, total, days), allocated once
     for i in range(n):
         out_z[i] = np.nan
         out_drop[i] = np.nan
         out_explained[i] = np.nan
-        nb, sx, ss, dof = _shares(x_base[:, i], total_base, class_base, shares)
+        nb, sx, ss, dof = _shares(x_base[:, i], total_base, class_base, shares, acc)
         if nb == 0:
             continue
         floor = SD_FLOOR_FRACTION if nb >= FEW_DAYS else SD_FLOOR_FEW_DAYS
         sd = max(math.sqrt(ss / dof) if dof > 0 else 0.0, floor * sx / nb, 1e-6)
         sd_ = 0.0
         ns = 0
-        nsk = np.zeros(2)
+        ns_weekend = 0
         for d in range(n_s):
             if math.isfinite(x_since[d, i]) and math.isfinite(total_since[d]):
                 sd_ += shares[class_since[d]] * total_since[d] - x_since[d, i]
                 ns += 1
-                nsk[class_since[d]] += 1.0
+                ns_weekend += class_since[d]
         if ns == 0:
             continue
         drop = sd_ / ns
@@ -107,27 +108,24 @@ def drop_match(x_base, total_base, class_base, x_since, total_since, class_since
         z = max(drop / (sd / math.sqrt(ns)), _ratio_z(x_base[:, i], total_base, class_base, x_since[:, i],
                                                       total_since, class_since, shares, sx / nb, floor))
         if dof == nb - 2:             # two shares: the extra error of estimating each from fewer days
-            nbk = np.zeros(2)
-            for d in range(n_b):
-                if math.isfinite(x_base[d, i]) and math.isfinite(total_base[d]):
-                    nbk[class_base[d]] += 1.0
-            extra = ns * ((nsk[0] / ns) ** 2 / nbk[0] + (nsk[1] / ns) ** 2 / nbk[1] - 1.0 / nb)
+            f1 = ns_weekend / ns
+            extra = ns * ((1.0 - f1) ** 2 / acc[2, 0] + f1 ** 2 / acc[2, 1] - 1.0 / nb)
             z /= math.sqrt(1.0 + max(extra, 0.0))
         out_z[i] = z
         out_explained[i] = drop / ex if math.isfinite(ex) and ex > 0.0 else np.nan
 
 
 @kernel
-def _shares(xb, tb, cb, out_share):
+def _shares(xb, tb, cb, out_share, acc):
     """One meter's baseline: ``out_share[k]`` its share of the total on days of class k — one share for both
-    unless two fit significantly better (``WEEKLY_F``). Returns (days, Σ x, Σ residual², degrees of
-    freedom); 0 days when the meter or the total has no known baseline day (or the total is not positive)."""
+    unless two fit significantly better (``WEEKLY_F``); ``acc`` (3, 2) is left holding each class's Σ x,
+    Σ total and days. Returns (days, Σ x, Σ residual², degrees of freedom); 0 days when the meter or the
+    total has no known baseline day (or the total is not positive)."""
     sx = 0.0
     st = 0.0
     nb = 0
-    sxk = np.zeros(2)
-    stk = np.zeros(2)
-    nk = np.zeros(2, np.int64)
+    acc[:] = 0.0
+    sxk, stk, nk = acc[0], acc[1], acc[2]
     for d in range(xb.shape[0]):
         if math.isfinite(xb[d]) and math.isfinite(tb[d]):
             sx += xb[d]
@@ -135,7 +133,7 @@ def _shares(xb, tb, cb, out_share):
             nb += 1
             sxk[cb[d]] += xb[d]
             stk[cb[d]] += tb[d]
-            nk[cb[d]] += 1
+            nk[cb[d]] += 1.0
     if nb < 1 or st <= 0.0:
         return 0, 0.0, 0.0, 0
     share = sx / st

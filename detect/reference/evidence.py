@@ -23,7 +23,7 @@ def drop_match(x_base, total_base, class_base, x_since, total_since, class_since
     sx = np.where(ok_b, x_base, 0.0).sum(axis=0)
     st = np.where(ok_b, total_base[:, None], 0.0).sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        share_b, share_s, ss, dof = _shares(x_base, total_base, class_base, class_since, ok_b, sx, st, nb)
+        share_b, share_s, ss, dof, nbk = _shares(x_base, total_base, class_base, class_since, ok_b, sx, st, nb)
         sd = np.where(dof > 0, np.sqrt(ss / np.maximum(dof, 1)), 0.0)
         floor = np.where(nb >= FEW_DAYS, SD_FLOOR_FRACTION, SD_FLOOR_FEW_DAYS)
         sd = np.maximum(np.maximum(sd, floor * sx / nb), 1e-6)
@@ -34,9 +34,8 @@ def drop_match(x_base, total_base, class_base, x_since, total_since, class_since
         z = np.maximum(drop / (sd / np.sqrt(ns)), _ratio_z(x_base, share_b * total_base[:, None], x_since,
                                                              share_s * total_since[:, None], sx / nb, floor))
         two = dof == nb - 2
-        nbk = [(ok_b & (class_base == k)[:, None]).sum(axis=0) for k in (0, 1)]
-        nsk = [(ok_s & (class_since == k)[:, None]).sum(axis=0) for k in (0, 1)]
-        extra = ns * ((nsk[0] / ns) ** 2 / nbk[0] + (nsk[1] / ns) ** 2 / nbk[1] - 1.0 / nb)
+        f1 = (ok_s & (class_since == 1)[:, None]).sum(axis=0) / ns
+        extra = ns * ((1.0 - f1) ** 2 / nbk[0] + f1 ** 2 / nbk[1] - 1.0 / nb)
         z = np.where(two, z / np.sqrt(1.0 + np.maximum(np.where(two, extra, 0.0), 0.0)), z)
         explained = drop / ex if np.isfinite(ex) and ex > 0 else np.full_like(drop, np.nan)
     bad = (nb < 1) | ~(st > 0)
@@ -46,7 +45,8 @@ def drop_match(x_base, total_base, class_base, x_since, total_since, class_since
 
 
 def _shares(xb, tb, cb, cs, ok_b, sx, st, nb):
-    """Per meter: the share on each baseline day and each day since (rows × meters), Σ residual², dof."""
+    """Per meter: the share on each baseline day and each day since (rows × meters), Σ residual², dof, and
+    the baseline days of each class."""
     share = sx / st
     r1 = np.where(ok_b, xb - share * tb[:, None], 0.0)
     ss1 = (r1 * r1).sum(axis=0)
@@ -62,7 +62,7 @@ def _shares(xb, tb, cb, cs, ok_b, sx, st, nb):
     use = two & (ss1 - ss2 > f_crit * ss2 / np.maximum(nb - 2, 1))
     share_b = np.where(use, per_day_b, share)
     share_s = np.where(use, np.where(cs[:, None] == 1, sk[1], sk[0]), share)
-    return share_b, share_s, np.where(use, ss2, ss1), np.where(use, nb - 2, nb - 1)
+    return share_b, share_s, np.where(use, ss2, ss1), np.where(use, nb - 2, nb - 1), nk
 
 
 def _ratio_z(xb, eb, xs, es, mean_day, sd_floor):

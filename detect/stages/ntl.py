@@ -29,6 +29,7 @@ from detect.area import PHASES
 from detect.columns import Columns
 from detect.context import AreaContext
 from detect.observe import AlarmSpec, Condition, Seen
+from detect.params import TechLossParams
 
 __all__ = ["CHANNELS", "NtlDay", "NtlState", "alarms", "close_day"]
 
@@ -123,10 +124,8 @@ def _step(ctx: AreaContext, st: NtlState, c: int, v: float, day: int, ref: float
     if math.isfinite(mu):
         if math.isfinite(ref):
             sd = max(sd, LEVEL_CV * (mu - ref))
-        st.cusum[c] = max(0.0, st.cusum[c] + (v - mu) / sd - tp.day_cusum_k)
-        if st.cusum[c] == 0.0:
-            st.last0[c] = day
-        elif st.cusum[c] >= tp.day_cusum_h and v - mu >= tp.day_rise_min_pp:
+        st.cusum[c], st.last0[c], up = _cusum(tp, st.cusum[c], st.last0[c], v, mu, sd, day)
+        if up:
             _raise(ctx, st, c, v, day)
             return
     st.base[:-1, c] = st.base[1:, c]
@@ -152,18 +151,31 @@ def _step_second(ctx: AreaContext, st: NtlState, c: int, v: float, day: int) -> 
     if len(b) >= SECOND_MIN_DAYS:
         mu = float(np.median(b))
         sd = max(1.4826 * float(np.median(np.abs(b - mu))), float(np.nan_to_num(st.sd[c])), tp.day_sd_floor_pp)
-        st.cusum2[c] = max(0.0, st.cusum2[c] + (v - mu) / sd - tp.day_cusum_k)
-        if st.cusum2[c] == 0.0:
-            st.last0_2[c] = day
-        elif st.cusum2[c] >= tp.day_cusum_h and v - mu >= tp.day_rise_min_pp:
-            first = int(st.last0_2[c]) + 1 if st.last0_2[c] >= 0 else day
-            n_since = min(day - first, len(col))
-            since = np.append(col[len(col) - n_since:], v)
+        st.cusum2[c], st.last0_2[c], up = _cusum(tp, st.cusum2[c], st.last0_2[c], v, mu, sd, day)
+        if up:
+            since = _since(col, int(st.last0_2[c]), day, v)
             st.onset2[c] = day - (len(since) - 1 - _half_way(since, mu))
             st.mu2[c] = mu
             return
     st.level[:-1, c] = col[1:]
     st.level[-1, c] = v
+
+
+def _cusum(tp: TechLossParams, s: float, last0: int, v: float, mu: float, sd: float,
+           day: int) -> tuple[float, int, bool]:
+    """One day of a one-sided CUSUM: the new statistic, the day it was last zero, and whether it alarms."""
+    s = max(0.0, s + (v - mu) / sd - tp.day_cusum_k)
+    if s == 0.0:
+        return s, day, False
+    return s, last0, s >= tp.day_cusum_h and v - mu >= tp.day_rise_min_pp
+
+
+def _since(col: F64, last0: int, day: int, v: float) -> F64:
+    """The days since the statistic last left zero: the newest of ``col`` (one per day, newest last), then
+    today's ``v``."""
+    first = last0 + 1 if last0 >= 0 else day
+    n_since = min(day - first, len(col))
+    return np.append(col[len(col) - n_since:], v)
 
 
 def _half_way(since: F64, mu: float) -> int:
@@ -179,9 +191,8 @@ def _raise(ctx: AreaContext, st: NtlState, c: int, v: float, day: int) -> None:
     """Channel ``c`` alarms today: the change point is the first day since the statistic left zero that is
     at least half-way from the baseline to the level since then (noise lets the statistic leave zero a day
     or two early); those days leave the baseline, which is frozen from here on."""
-    first = int(st.last0[c]) + 1 if st.last0[c] >= 0 else day
-    n_since = min(day - first, len(st.base))                 # days before today already in the baseline
-    since = np.append(st.base[len(st.base) - n_since:, c], v)
+    since = _since(st.base[:, c], int(st.last0[c]), day, v)  # the days before today already in the baseline, today
+    n_since = len(since) - 1
     mu = float(np.nanmedian(st.base[:len(st.base) - n_since, c])) if n_since < len(st.base) else math.nan
     mu = mu if math.isfinite(mu) else _baseline(st.base[:, c], ctx)[0]
     j = _half_way(since, mu)
@@ -211,15 +222,14 @@ def close_day(ctx: AreaContext, st: NtlState, end: float, date: str, ntl_kwh: F6
     phases_known = bool(np.isfinite(pct[:3]).all())
     # the phases when the master gives them (a theft is on one phase: three times the relative rise, and
     # the other phases' noise left out); the area total only where it does not
-    ref_today = max(float(np.min(pct[:3])), 0.0) if phases_known else math.nan
-    for c in ((0, 1, 2) if phases_known else (TOTAL,)) if not partial else ():
-        _step(ctx, st, c, float(pct[c]), day, ref_today)
-    rising = st.onset >= 0
-    # measured from the phase that loses least — a clean phase's level, as two of three phases may have a
+    # the reference: the phase that loses least — a clean phase's level, as two of three phases may have a
     # theft (the median phase would then be a thief's) — but never from below zero: a phase that loses less
     # than nothing (a meter or master fault, not a level a theft could be measured from) makes no ordinary
     # phase stand out
     ref = max(float(np.min(pct[:3])), 0.0) if phases_known else math.nan
+    for c in ((0, 1, 2) if phases_known else (TOTAL,)) if not partial else ():
+        _step(ctx, st, c, float(pct[c]), day, ref)
+    rising = st.onset >= 0
     spread = pct[:3] - ref
     over = phases_known & (spread >= tp.phase_excess_pp)
     st.excess_run[:] = np.where(over, st.excess_run + 1, 0)
