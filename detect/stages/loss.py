@@ -154,6 +154,8 @@ class LossInterval:
     e_rev: F64
     ntl_kwh: float          # the area's non-technical loss of the interval, NaN = unknown
     ntl_phase_kwh: F64      # (3,) per phase (NaN: the master gives no per-phase power, or too few meters)
+    ntl_phase_read_kwh: F64  # (3,) per phase with every register not read in the interval counted as 0, no
+                             # estimates: what is left for the unread meters' energy and the NTL together
     p_kwh: F64              # (N,) each meter's ∫P dt over the interval from its power readings (kWh)
     du: F64                 # (E,) each metering element's voltage drop below the master (V; physics.elements)
     fields: dict[str, Any]  # the interval summary's line-loss fields
@@ -306,6 +308,9 @@ def close_interval(ctx: AreaContext, ls: LossState, meters: MeterState, clock: E
     net = np.where(np.isfinite(e_fwd[:n]), np.maximum(e_fwd[:n], 0.0), est_f) - \
         np.where(area.meter_pv, np.where(np.isfinite(e_rev[:n]), e_rev[:n], est_r), 0.0)
     ntl_ph = _phase_ntl(ctx, ls, slot if mine else -1, net, phys)
+    net_read = np.where(np.isfinite(e_fwd[:n]), np.maximum(e_fwd[:n], 0.0), 0.0) - \
+        np.where(area.meter_pv & np.isfinite(e_rev[:n]), e_rev[:n], 0.0)
+    ntl_ph_read = _phase_ntl(ctx, ls, slot if mine else -1, net_read, phys)
     if np.isfinite(ntl_ph).all():
         ls.day_ph_part[0] += ntl_ph
         ls.day_ph_part[1] += _phase_supply(ls, slot, ctx)
@@ -324,7 +329,8 @@ def close_interval(ctx: AreaContext, ls: LossState, meters: MeterState, clock: E
     with np.errstate(invalid="ignore", divide="ignore"):
         p_kwh = np.where(ls.p_n[slot] > 0, ls.p_sum[slot] / np.maximum(ls.p_n[slot], 1), np.nan) \
             * prm.interval_s / 3600.0 if mine else np.full(n, np.nan)
-    return ls, LossInterval(e_fwd=e_fwd[:n], e_rev=e_rev[:n], ntl_kwh=ntl, ntl_phase_kwh=ntl_ph, p_kwh=p_kwh,
+    return ls, LossInterval(e_fwd=e_fwd[:n], e_rev=e_rev[:n], ntl_kwh=ntl, ntl_phase_kwh=ntl_ph,
+                            ntl_phase_read_kwh=ntl_ph_read, p_kwh=p_kwh,
                             du=phys.du, fields=fields)
 
 
