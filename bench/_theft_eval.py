@@ -9,8 +9,8 @@ Per area: the innocents its suspect lists named (distinct meters, any rank) and 
 ranked first. Per seed: the same area without its thieves for ``CLEAN_DAYS``: area alarms raised and
 innocents listed (goal 0 and 0).
 
-Seeds: ``TUNING_SEEDS`` for tuning, ``HELD_OUT_SEEDS`` for the figures that count; the run prints which it
-used. Days 0–1 of every area are the technical-loss model's warm-up: a theft present from day 0 is judged
+Seeds: ``THEFT_SEED_SETS["tuning"]`` for tuning, the held-out set ``THEFT_SEEDS_COUNTING`` for the figures
+that count (``bench._sim_cases``); the run prints which it used. Days 0–1 of every area are the technical-loss model's warm-up: a theft present from day 0 is judged
 from the start all the same.
 """
 

@@ -43,14 +43,9 @@ if str(ROOT) not in sys.path:
 
 from bench._sim_cases import (  # noqa: E402
     CLEAN_DAYS,
-    FRESH2_SEEDS,
-    FRESH3_SEEDS,
-    FRESH4_SEEDS,
-    FRESH5_SEEDS,
-    FRESH_SEEDS,
-    HELD_OUT_SEEDS,
     THEFT_DAYS,
-    TUNING_SEEDS,
+    THEFT_SEED_SETS,
+    THEFT_SEEDS_COUNTING,
 )
 from bench._theft_eval import print_figures, report, run_areas  # noqa: E402
 from detect.kernels.suspects import map_at_k  # noqa: E402
@@ -308,16 +303,9 @@ def physical(tmp: Path, seeds: int) -> str:
 def theft(tmp: Path, which: str, areas: int | None, days: int, clean_days: int, keep: Path | None,
           jobs: int = 1) -> str:
     """Issue 19: partial and full bypasses from 0.3 % of supply, present from day 0, several per area."""
-    seeds = {"tuning": TUNING_SEEDS, "held-out": HELD_OUT_SEEDS, "fresh": FRESH_SEEDS,
-             "fresh2": FRESH2_SEEDS, "fresh3": FRESH3_SEEDS, "fresh4": FRESH4_SEEDS,
-             "fresh5": FRESH5_SEEDS}[which][:areas]
-    print(f"theft_seeds_tuning: {','.join(map(str, TUNING_SEEDS))}")
-    print(f"theft_seeds_held_out: {','.join(map(str, HELD_OUT_SEEDS))}")
-    print(f"theft_seeds_fresh: {','.join(map(str, FRESH_SEEDS))}")
-    print(f"theft_seeds_fresh2: {','.join(map(str, FRESH2_SEEDS))}")
-    print(f"theft_seeds_fresh3: {','.join(map(str, FRESH3_SEEDS))}")
-    print(f"theft_seeds_fresh4: {','.join(map(str, FRESH4_SEEDS))}")
-    print(f"theft_seeds_fresh5: {','.join(map(str, FRESH5_SEEDS))}")
+    seeds = THEFT_SEED_SETS[which][:areas]
+    for name, listed in THEFT_SEED_SETS.items():
+        print(f"theft_seeds_{name.replace('-', '_')}: {','.join(map(str, listed))}")
     print(f"theft_seeds_this_run ({which}): {','.join(map(str, seeds))}", flush=True)
     root = keep or tmp / "theft"
     results = run_areas(seeds, root, reuse=keep is not None, days=days, clean_days=clean_days,
@@ -418,12 +406,10 @@ def main() -> None:
     ap.add_argument("--out", type=Path, help="also write the markdown here")
     ap.add_argument("--quiet-areas", type=int, default=12, help="healthy 30-day areas for the false-alarm rate")
     ap.add_argument("--parts", default="physical,gaps,mapping,theft,jokar,quiet,healthy")
-    ap.add_argument("--theft-seeds", choices=("fresh5", "fresh4", "fresh3", "fresh2", "fresh", "held-out", "tuning"),
-                    default="fresh5",
-                    help="theft part: the fifth fresh held-out seeds 7000–7023 (the figures that count since the "
-                         "sixth round of issue 19), the earlier held-out sets 6000–6023, 5000–5023, 4000–4023, "
-                         "3000–3023 and 2000–2023 (each looked at already, for comparison) or the tuning seeds "
-                         "1000–1011")
+    ap.add_argument("--theft-seeds", choices=tuple(reversed(THEFT_SEED_SETS)), default=THEFT_SEEDS_COUNTING,
+                    help="theft part: the held-out seeds whose figures count now (the fifth fresh set, 7000–7023, "
+                         "since the sixth round of issue 19), an earlier held-out set (each looked at already, "
+                         "for comparison) or the tuning seeds 1000–1011")
     ap.add_argument("--theft-areas", type=int, help="theft part: only the first N areas of the seed list")
     ap.add_argument("--theft-days", type=int, default=THEFT_DAYS, help="theft part: days per theft area")
     ap.add_argument("--clean-days", type=int, default=CLEAN_DAYS, help="theft part: days of each clean area (0: none)")
