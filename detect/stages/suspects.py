@@ -293,10 +293,11 @@ def _share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_end:
     """Joint-share evidence on the phases that stand out without a change point (``ntl_phase`` and not
     ``ntl_rise``: a theft present from day 0; one that began inside the window is no one share of the whole
     of it, and has its drop): over the window, the phase's hourly NTL as a non-negative combination of its
-    meters' hourly energies (three-phase meters a third each), from the intervals they were all read (``_hours``). The energies are
-    the registers' (the line-loss stage's ring of interval energies) — what the NTL itself is computed from: a meter's sampled power is another, noisier
-    quantity, and regressed on it the thief ranked first on 5 of 12 days instead of 12 of 12 (seed 1002, a
-    0.32 % shunt from day 0, days 12–23)."""
+    meters' hourly energies (three-phase meters a third each), from the intervals in which they were all read
+    (``_hours``). The energies are the registers' (the line-loss stage's ring of interval energies) — what
+    the NTL itself is computed from: a meter's sampled power is another, noisier quantity, and regressed on
+    it the thief ranked first on 5 of 12 days instead of 12 of 12 (seed 1002, a 0.32 % shunt from day 0,
+    days 12–23)."""
     tp, area = ctx.params.theft, ctx.area
     # a phase where a meter shows unmetered current in its voltage (a full bypass) is left out: that
     # load is no share of any metered series, and the fit would hand it to the meter most like it
