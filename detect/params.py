@@ -197,7 +197,7 @@ class TheftParams:
     voltage_days: int = p(7, lo=1, hi=30, unit="d", doc="... over this many days of hourly means")
     low_energy_kwh: float = p(0.2, lo=0, hi=1000, unit="kWh", doc="meters that registered less than this on the day are checked for unmetered current in their voltage")
     corr_z: float = p(3.0, lo=0.5, hi=100, doc="correlation evidence starts at this z of the meter's power changes against its phase's NTL changes (full at twice)")
-    share_z: float = p(2.5, lo=0.5, hi=100, doc="joint-share evidence (a phase in ntl_phase without a change point) starts at this t of the meter's coefficient in the phase's hourly NTL regressed on all its meters' hourly energies at once, coefficients ≥ 0 (full at twice)")
+    share_z: float = p(2.0, lo=0.5, hi=100, doc="joint-share evidence (a phase in ntl_phase without a change point) starts at this t of the meter's coefficient in the phase's hourly NTL regressed on all its meters' hourly energies at once, coefficients ≥ 0 (full at twice; listed from 1.5 × this)")
     share_min_b: float = p(0.05, lo=0, hi=100, doc="... with a coefficient (kWh of NTL per metered kWh) of at least this; a meter's gain error is about 0.01")
     share_min_hours: int = p(36, lo=24, hi=2160, unit="h", doc="... fitted on at least this many hours of the last window_days (hours with at least two intervals in which all the phase's meters were read); more than the first day: on it alone a bypass present from the start (its voltage not yet seen) went to the meters most like it")
     weight_shape: float = p(1.0, lo=0, hi=10, doc="evidence strength: within-day shape lost to the NTL (flattened or reversed profile, ntl_swing)")
