@@ -38,7 +38,7 @@ class FakeSubscriber:
     def start(self):
         pass
 
-    def stop(self):
+    def stop(self, timeout_s=None):     # Subscriber.stop's signature: the service passes its stop budget
         pass
 
     def is_connected(self):
