@@ -305,12 +305,10 @@ def close_interval(ctx: AreaContext, ls: LossState, meters: MeterState, clock: E
     tech = float(phys.loss_kwh.sum()) if by_physics else tech_m
     tech = tech if math.isfinite(loss) else math.nan
     ntl = loss - tech if math.isfinite(loss) and math.isfinite(tech) else math.nan
-    net = np.where(np.isfinite(e_fwd[:n]), np.maximum(e_fwd[:n], 0.0), est_f) - \
-        np.where(area.meter_pv, np.where(np.isfinite(e_rev[:n]), e_rev[:n], est_r), 0.0)
+    net = _net(area.meter_pv, e_fwd[:n], e_rev[:n], est_f, est_r)
     ntl_ph = _phase_ntl(ctx, ls, slot if mine else -1, net, phys)
-    net_read = np.where(np.isfinite(e_fwd[:n]), np.maximum(e_fwd[:n], 0.0), 0.0) - \
-        np.where(area.meter_pv & np.isfinite(e_rev[:n]), e_rev[:n], 0.0)
-    ntl_ph_read = _phase_ntl(ctx, ls, slot if mine else -1, net_read, phys)
+    ntl_ph_read = _phase_ntl(ctx, ls, slot if mine else -1, _net(area.meter_pv, e_fwd[:n], e_rev[:n], 0.0, 0.0),
+                             phys)
     if np.isfinite(ntl_ph).all():
         ls.day_ph_part[0] += ntl_ph
         ls.day_ph_part[1] += _phase_supply(ls, slot, ctx)
@@ -332,6 +330,13 @@ def close_interval(ctx: AreaContext, ls: LossState, meters: MeterState, clock: E
     return ls, LossInterval(e_fwd=e_fwd[:n], e_rev=e_rev[:n], ntl_kwh=ntl, ntl_phase_kwh=ntl_ph,
                             ntl_phase_read_kwh=ntl_ph_read, p_kwh=p_kwh,
                             du=phys.du, fields=fields)
+
+
+def _net(pv: npt.NDArray[np.bool_], e_fwd: F64, e_rev: F64, fill_f: F64 | float, fill_r: F64 | float) -> F64:
+    """(N,) each customer's net energy of the interval: forward (never below 0) less a PV meter's reverse,
+    each register not read taken as ``fill_*`` (the gap estimates, or 0)."""
+    return np.where(np.isfinite(e_fwd), np.maximum(e_fwd, 0.0), fill_f) - \
+        np.where(pv, np.where(np.isfinite(e_rev), e_rev, fill_r), 0.0)
 
 
 def _master_u_at_end(ls: LossState, k: int) -> F64:
