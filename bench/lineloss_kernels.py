@@ -33,6 +33,7 @@ from detect.area import Area  # noqa: E402
 from detect.backend import kernels  # noqa: E402
 from detect.kernels import lineloss, mapping, techloss, theft  # noqa: E402
 from detect.params import LineLossParams, MappingParams, TechLossParams, TheftParams  # noqa: E402
+from detect.stages.suspects import other_phases  # noqa: E402
 from edge.replay import ReplayStats, read_batches  # noqa: E402
 
 DAY = 96
@@ -96,7 +97,7 @@ def bench_kernels(n: int, repeat: int) -> None:
         mod = kernels("evidence", b)
         out = [np.empty(n) for _ in range(3)]
         mod.drop_match(x_base, t_base, c_base, x_since, t_since, c_since, t_since - x_since.sum(axis=1), *out)
-        mod.voltage_excess(du, ncur, group, 12, np.ones(n, np.bool_), 24, out[0], out[1], np.empty(n, np.int64))
+        mod.voltage_excess(du, ncur, group, 12, other_phases(group), np.ones(n, np.bool_), 24, out[0], out[1], np.empty(n, np.int64))
         kernels("suspects", b).diff_corr(xi, ntl, DAY, out[2])
 
     for name, fn in (

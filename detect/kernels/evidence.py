@@ -204,13 +204,47 @@ def _group_sums(v, group, n_groups, out_sum, out_n):
 
 
 @kernel
-def voltage_excess(du, ncur, group, n_groups, use, min_rows, out_corr, out_beta, out_n):
+def _row_values(du, ncur, gsum, gn, group, also, e, h, out):
+    """Row ``h`` of element e's regression: out = (p, the ``also`` groups' mean drops..., y, c); False where
+    any is unknown (the element alone in its group that hour, a covariate group with none read)."""
+    y = du[h, e]
+    c = ncur[h, e]
+    if not (math.isfinite(y) and math.isfinite(c)):
+        return False
+    g = group[e]
+    k = gn[h, g] - 1
+    if k < 1:
+        return False
+    out[0] = (gsum[h, g] - y) / k
+    j = 1
+    for a in also[g]:
+        if a < 0:
+            continue
+        if gn[h, a] < 1:
+            return False
+        out[j] = gsum[h, a] / gn[h, a]
+        j += 1
+    out[j] = y
+    out[j + 1] = c
+    return True
+
+
+@kernel
+def voltage_excess(du, ncur, group, n_groups, also, use, min_rows, out_corr, out_beta, out_n):
     """Per element e with ``use[e]`` (columns of du, ncur: rows are hours): y = du[:, e] (V below the master's
-    phase voltage), p = the mean du of the other elements of its group (same branch and phase), c =
-    ncur[:, e] (the unexplained current of its phase, A). y and c are both regressed on (1, p); the
-    correlation of the two residuals is out_corr[e] and the slope out_beta[e] (Ω: volts of unexplained drop
-    per ampere of unexplained current), over the out_n[e] rows where all three are known. NaN with fewer
-    than ``min_rows`` rows, an element alone in its group or a drop that never changes."""
+    phase voltage), p = the mean du of the other elements of its group (same branch and phase), the mean du
+    of each group in ``also[group[e]]`` (the same branch's other phases: −1 for none), c = ncur[:, e] (the
+    unexplained current of its phase, A). y and c are both regressed on (1, p, the other phases' drops); the
+    correlation of the two residuals (their partial correlation) is out_corr[e] and the slope out_beta[e] (Ω:
+    volts of unexplained drop per ampere of unexplained current), over the out_n[e] rows where all are
+    known. A covariate that adds nothing (constant, or a combination of the others) is left out. NaN with
+    fewer than ``min_rows`` rows, an element alone in its group, peers without variation or a drop that
+    never changes.
+
+    Why the other phases: in a four-wire branch the neutral carries the imbalance of the three phases'
+    currents, and its drop moves every phase's voltage at a node — a meter's drop beyond its own phase's
+    peers follows the other phases' load (looked-at seed 9022: against p alone, a bypass present from the
+    start had a partial correlation of −0.8 with its phase's unexplained current)."""
     n_h, n_e = du.shape
     gsum = np.empty((n_h, n_groups))
     gn = np.empty((n_h, n_groups), np.int64)
@@ -221,57 +255,57 @@ def voltage_excess(du, ncur, group, n_groups, use, min_rows, out_corr, out_beta,
         out_n[e] = 0
         if not use[e]:
             continue
-        g = group[e]
-        # normal equations of y and c on (1, p), accumulated in one pass
+        nz = 1
+        for a in also[group[e]]:
+            if a >= 0:
+                nz += 1
+        m = nz + 2                                     # (p, others..., y, c)
+        row = np.empty(m)
+        mean = np.zeros(m)
         n = 0
         y_lo = np.inf
         y_hi = -np.inf
-        sp = 0.0
-        spp = 0.0
-        sy = 0.0
-        spy = 0.0
-        sc = 0.0
-        spc = 0.0
         for h in range(n_h):
-            y = du[h, e]
-            c = ncur[h, e]
-            k = gn[h, g] - (1 if math.isfinite(y) else 0)
-            if not (math.isfinite(y) and math.isfinite(c)) or k < 1:
-                continue
-            p = (gsum[h, g] - y) / k
-            n += 1
-            y_lo = min(y_lo, y)
-            y_hi = max(y_hi, y)
-            sp += p
-            spp += p * p
-            sy += y
-            spy += p * y
-            sc += c
-            spc += p * c
+            if _row_values(du, ncur, gsum, gn, group, also, e, h, row):
+                n += 1
+                for i in range(m):
+                    mean[i] += row[i]
+                y_lo = min(y_lo, row[nz])
+                y_hi = max(y_hi, row[nz])
         out_n[e] = n
-        det = n * spp - sp * sp
-        if n < min_rows or det <= 1e-12 * max(n * spp, 1e-300) or y_hi - y_lo <= 1e-9 * max(1.0, abs(y_hi)):
-            continue                                   # too few rows, peers without variation, a constant drop
-        ay = (spp * sy - sp * spy) / det
-        by = (n * spy - sp * sy) / det
-        ac = (spp * sc - sp * spc) / det
-        bc = (n * spc - sp * sc) / det
-        srr = 0.0
-        scc = 0.0
-        src = 0.0
+        if n < min_rows or y_hi - y_lo <= 1e-9 * max(1.0, abs(y_hi)):
+            continue                                   # too few rows, a constant drop
+        for i in range(m):
+            mean[i] /= n
+        s = np.zeros((m, m))                           # centred cross-products, two passes for precision
         for h in range(n_h):
-            y = du[h, e]
-            c = ncur[h, e]
-            k = gn[h, g] - (1 if math.isfinite(y) else 0)
-            if not (math.isfinite(y) and math.isfinite(c)) or k < 1:
+            if _row_values(du, ncur, gsum, gn, group, also, e, h, row):
+                for i in range(m):
+                    row[i] -= mean[i]
+                for i in range(m):
+                    for j in range(m):
+                        s[i, j] += row[i] * row[j]
+        if s[0, 0] <= n * (1e-10 * max(1.0, abs(mean[0]))) ** 2:
+            continue                                   # peers without variation (sd below 1e-10 of their level)
+        # sweep out the covariates one at a time (Gram–Schmidt on the cross-products), skipping any that is
+        # (nearly) a combination of those before it; what is left of (y, c) is their partial (co)variance
+        for k in range(nz + 1):
+            mean[k] = s[k, k]                          # (the means are no longer needed: the variances before)
+        for k in range(nz):
+            d = s[k, k]
+            if not (d > 1e-9 * mean[k] and d > 0.0):
                 continue
-            p = (gsum[h, g] - y) / k
-            ry = y - ay - by * p
-            rc = c - ac - bc * p
-            srr += ry * ry
-            scc += rc * rc
-            src += ry * rc
-        if srr > 0.0 and scc > 0.0:
+            for i in range(m):
+                for j in range(m):
+                    if i != k and j != k:
+                        s[i, j] -= s[i, k] * s[k, j] / d
+            for i in range(m):
+                s[i, k] = 0.0
+                s[k, i] = 0.0
+        srr = s[nz, nz]
+        scc = s[nz + 1, nz + 1]
+        src = s[nz, nz + 1]
+        if srr > 1e-12 * mean[nz] and scc > 0.0:  # y not (nearly) a combination of the covariates
             out_corr[e] = src / math.sqrt(srr * scc)
             out_beta[e] = src / scc
 

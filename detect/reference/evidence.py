@@ -79,7 +79,7 @@ def _ratio_z(xb, eb, xs, es, mean_day, sd_floor):
     return np.where((nb < 2) | (ns == 0), -np.inf, z)
 
 
-def voltage_excess(du, ncur, group, n_groups, use, min_rows, out_corr, out_beta, out_n):
+def voltage_excess(du, ncur, group, n_groups, also, use, min_rows, out_corr, out_beta, out_n):
     fin = np.isfinite(du)
     g_sum = np.zeros((du.shape[0], n_groups))
     g_n = np.zeros((du.shape[0], n_groups), np.int64)
@@ -92,20 +92,24 @@ def voltage_excess(du, ncur, group, n_groups, use, min_rows, out_corr, out_beta,
     out_n[:] = 0
     for e in np.flatnonzero(use):
         g = group[e]
+        others = [a for a in also[g] if a >= 0]
         y, c = du[:, e], ncur[:, e]
         k = g_n[:, g] - fin[:, e]
         ok = np.isfinite(y) & np.isfinite(c) & (k >= 1)
+        for a in others:
+            ok &= g_n[:, a] >= 1
         out_n[e] = ok.sum()
         if ok.sum() < min_rows or np.ptp(y[ok]) <= 1e-9 * max(1.0, abs(y[ok].max())):
             continue
         p = (g_sum[ok, g] - y[ok]) / k[ok]
-        a = np.column_stack([np.ones(ok.sum()), p])
-        if np.linalg.matrix_rank(a) < 2:
+        zs = [p] + [g_sum[ok, o] / g_n[ok, o] for o in others]
+        a = np.column_stack([np.ones(ok.sum())] + [z - z.mean() for z in zs])   # centred: large levels keep precision
+        if np.linalg.matrix_rank(a[:, :2]) < 2:
             continue
         ry = y[ok] - a @ np.linalg.lstsq(a, y[ok], rcond=None)[0]
         rc = c[ok] - a @ np.linalg.lstsq(a, c[ok], rcond=None)[0]
         srr, scc = (ry * ry).sum(), (rc * rc).sum()
-        if srr > 0 and scc > 0:
+        if srr > 1e-12 * ((y[ok] - y[ok].mean()) ** 2).sum() and scc > 0:
             out_corr[e] = (ry * rc).sum() / np.sqrt(srr * scc)
             out_beta[e] = (ry * rc).sum() / scc
 

@@ -8,7 +8,9 @@ Evidence (each a strength in 0–1; the score is 1 − Π(1 − strength), so in
   unexplained). The baseline is the days before the change point, so the evidence does not fade while the
   theft goes on.
 - **voltage** (``evidence.voltage_excess``): for meters that register (almost) nothing, the voltage drop
-  beyond their branch-and-phase peers against their phase's unexplained current — a bypassed meter's
+  beyond what their branch-and-phase peers' drops explain — or, fitted beside it, beyond what those and the
+  branch's other phases' drops explain (the neutral's drop moves every phase's voltage: ``other_phases``),
+  whichever shows more — against their phase's unexplained current — a bypassed meter's
   cable still carries the current, whether the theft began before monitoring or not. Once seen it is held
   (``SuspectState.v_hold``) for as long as the meter goes on registering nothing and its phase stays
   flagged: a second theft on the same phase, or a week whose unexplained current is mostly noise, makes
@@ -257,11 +259,14 @@ def _voltage(ctx: AreaContext, st: SuspectState, nd: NtlDay, k_end: int, ev: Evi
     cur_h = _hourly_mean(ntl[len(ntl) - h * per_h:].reshape(h, per_h, 3), (per_h + 1) // 2) \
         / (ctx.params.interval_s / 3600.0) * 1000.0 / U_NOMINAL_V
     group = el.branch * 3 + el.phase
-    corr, beta, n = np.empty(len(el.meter)), np.empty(len(el.meter)), np.empty(len(el.meter), np.int64)
-    ctx.ops["evidence"].voltage_excess(np.ascontiguousarray(du_h), np.ascontiguousarray(cur_h[:, el.phase]),
-                                       group, int(group.max()) + 1, use, MIN_HOURS, corr, beta, n)
-    z = corr * np.sqrt(n)
-    s = _ramp(z, tp.voltage_z) * (np.nan_to_num(beta) >= tp.voltage_min_ohm)
+    fits = []
+    for also in (np.full((int(group.max()) + 1, 2), -1, np.int64), other_phases(group)):
+        corr, beta, n = np.empty(len(el.meter)), np.empty(len(el.meter)), np.empty(len(el.meter), np.int64)
+        ctx.ops["evidence"].voltage_excess(np.ascontiguousarray(du_h), np.ascontiguousarray(cur_h[:, el.phase]),
+                                           group, int(group.max()) + 1, also, use, MIN_HOURS, corr, beta, n)
+        z = corr * np.sqrt(n)
+        fits.append((_ramp(z, tp.voltage_z) * (np.nan_to_num(beta) >= tp.voltage_min_ohm), z, beta))
+    s, z, beta = (np.where(fits[1][0] > fits[0][0], b, a) for a, b in zip(*fits, strict=True))
     for e in np.flatnonzero(s > ev.strength["voltage"][el.meter]):
         i = el.meter[e]
         ev.strength["voltage"][i] = s[e]
@@ -279,6 +284,20 @@ def _voltage(ctx: AreaContext, st: SuspectState, nd: NtlDay, k_end: int, ev: Evi
         excess = float(nd.phase_excess_pp[p]) / 100.0 * float(phase_sup[p])
         if len(here) and math.isfinite(excess) and excess > 0:
             ev.stolen[here] = excess / len(here)
+
+
+def other_phases(group: I64) -> I64:
+    """(G, 2) for each branch-and-phase group (branch × 3 + phase) the same branch's other two phases' groups
+    that have elements, −1 where there are none: the voltage evidence's neutral covariates."""
+    n_groups = int(group.max()) + 1
+    out = np.full((n_groups, 2), -1, np.int64)
+    present = np.zeros(n_groups + 3, np.bool_)
+    present[group] = True
+    for g in range(n_groups):
+        branch, phase = divmod(g, 3)
+        sib = [branch * 3 + q for q in range(3) if q != phase and present[branch * 3 + q]]
+        out[g, :len(sib)] = sib
+    return out
 
 
 def _hourly_mean(blocks: F64, min_read: int) -> F64:
