@@ -73,6 +73,8 @@ CATALOGUE: dict[str, Kind] = {
     "load_growth": Kind(subject="area", truth="load",
                         what="demand ramps linearly to (1 + growth) × by the end of the window",
                         params={"growth": (0.3, 0.0, 3.0)}),
+    "vacant": Kind(subject="meter", truth="load",
+                   what="empty house: no demand, so nothing flows through the meter and it registers nothing"),
     "jokar_h1": Kind(subject="meter1", what="metered = α·true, α ~ U(lo, hi) per day", params=dict(_JOKAR)),
     "jokar_h2": Kind(subject="meter1", what="metered = 0 for off_hours at a random time each day",
                      params={"off_hours": (6.0, 0.25, 23.0)}),

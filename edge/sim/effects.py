@@ -95,6 +95,8 @@ def _load(fx: DayEffects, on: _On) -> None:
         fx.overload.append((w, float(p["peak_load_rate"])))
     elif k == "heat_wave":
         fx.temp_offset_c[w] += p["delta_c"]
+    elif k == "vacant":
+        fx.demand[w, on.i] = 0.0
     elif k == "load_growth":
         sc = on.sc
         frac = (on.t - on.cfg.start - sc.start_h * 3600.0) / ((sc.end_h - sc.start_h) * 3600.0)

@@ -12,7 +12,7 @@ SUBJECTS = {
     "jokar_h6": "M0008", "bypass_full": "M0011", "bypass_partial": "M0012", "neutral_return": "M0013",
     "voltage_link_open": "M0040", "shorted_ct": "M0020", "reversed_ct": "M0060", "relay_bypass": "M0014",
     "cover_open_drop": "M0015", "comm_loss": "M0016", "branch_outage": "B2", "phase_loss": "C",
-    "misregistered": "M0017", "wrong_ct_ratio": "M0037", "collection_gaps": "area",
+    "misregistered": "M0017", "wrong_ct_ratio": "M0037", "collection_gaps": "area", "vacant": "M0018",
 }
 
 

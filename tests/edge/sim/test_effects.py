@@ -200,6 +200,20 @@ def test_a_bypassed_meter_reads_the_voltage_its_unmetered_current_really_leaves(
     assert day.stolen_by_meter_kwh[IN, i].sum() > 0.5
 
 
+def test_an_empty_house_registers_nothing_and_its_voltage_loses_its_own_cable_drop() -> None:
+    # the same seed with and without the vacancy: the empty house draws nothing, so its meter registers no
+    # energy and no current, no stolen energy is booked, and its reading rises by what its own cable dropped
+    clean = AreaSimulator(one_kind_config("vacant", end_h=8.5)).day(0)
+    sim, day = run("vacant")
+    i = col(sim, "M0018")
+    assert (day.meter["i_a"][IN, i] == 0).all() and (day.meter["p"][IN, i] == 0).all()
+    assert (clean.meter["i_a"][IN, i] > 0.05).all()
+    assert day.stolen_by_meter_kwh[:, i].sum() == 0.0
+    assert day.meter["e_fwd"][19 * 60, i] - day.meter["e_fwd"][9 * 60, i] == 0.0
+    rise = day.meter["u_a"][IN, i] - clean.meter["u_a"][IN, i]
+    assert np.median(rise) > 2 * float(sim.net.service_r[i]) * float(np.median(clean.meter["i_a"][IN, i])) * 0.5
+
+
 def test_a_longer_service_cable_drops_more_voltage_for_the_same_current() -> None:
     # two runs differing only in the service cables' resistance: the meters' readings fall by about
     # ΔR × (I + I_N) (single-phase: twice the phase current), whatever the feeder does
