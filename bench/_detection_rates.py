@@ -315,7 +315,8 @@ def grade_thief(thief: dict[str, Any], spans: list[tuple[float, float]], days: l
 
 def grade_theft_run(alerts: list[dict[str, Any]], daily: list[dict[str, Any]], truth: list[dict[str, Any]],
                     supply: Callable[[float, float], float], t0: float, t_end: float) -> dict[str, Any]:
-    """Every thief of one area and the innocents its suspect lists named (distinct meters, any rank)."""
+    """Every thief of one area and the innocents its suspect lists named (distinct meters, any rank); of those,
+    the empty houses (``vacant`` in the truth)."""
     thieves = [dict(r, _t0=t0) for r in truth if r.get("category") == "theft"]
     spans = area_alarm_spans(alerts, t_end)
     days = listed(daily)
@@ -323,7 +324,9 @@ def grade_theft_run(alerts: list[dict[str, Any]], daily: list[dict[str, Any]], t
     guilty = {t["subject"] for t in thieves}
     innocents = sorted({m for _, ms in days for m in ms} - guilty)
     lists = [ms for _, ms in days if ms]
-    return {"thieves": graded, "innocents": innocents, "list_days": len(lists),
+    empty = {r["subject"] for r in truth if r.get("what") == "vacant"}
+    return {"thieves": graded, "innocents": innocents, "empty_listed": sorted(set(innocents) & empty),
+            "empty_houses": len(empty), "list_days": len(lists),
             "innocent_first_days": sum(ms[0] not in guilty for ms in lists),
             "area_alarms": sum(1 for a in alerts if a["kind"] in THEFT_AREA_KINDS and a["state"] == "raised")}
 

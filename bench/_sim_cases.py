@@ -216,6 +216,7 @@ THEFT_SEED_SETS: dict[str, tuple[int, ...]] = {
 THEFT_SEEDS_COUNTING = "fresh8"     # the set whose figures count now (the default of --theft-seeds)
 THEFT_FAMILIES = ("onset_partial", "onset_full", "from_day0", "several")
 THEFT_SIZES_PCT = (0.3, 0.5, 1.0, 2.0, 5.0)
+EMPTY_HOUSES = 2                    # empty houses in every theft area and its clean twin (eighth round)
 THEFT_DAYS = 24                     # a theft that starts on day 9 lasts 15 days, past the old 7-day baseline
 THEFT_ONSET_DAYS = (9, 13)
 CLEAN_DAYS = 30
@@ -249,9 +250,9 @@ def _theft_head(seed: int, area_id: str, customers: int, rated_kva: float) -> st
             f"load_scale = 1.5\nsegment_r_ohm = 0.025\n\n{export}\n")
 
 
-def _shares_and_rating(seed: int, customers: int) -> tuple[np.ndarray, np.ndarray, float]:
+def _shares_and_rating(seed: int, customers: int) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
     """Each customer's share of the supply (%) over two clean days, who may be a thief (direct-connected,
-    no PV), and a rating that puts the peak load at ``TARGET_BETA``."""
+    no PV), a rating that puts the peak load at ``TARGET_BETA``, and each customer's phase (3: three-phase)."""
     from edge.sim.area import AreaSimulator
     from edge.sim.config import parse_sim_config
 
@@ -264,7 +265,7 @@ def _shares_and_rating(seed: int, customers: int) -> tuple[np.ndarray, np.ndarra
         s_ph = np.stack([day.master[f"u_{p}"] * day.master[f"i_{p}"] for p in "abc"], axis=1)
         peak_kva = max(peak_kva, float(s_ph.max()) * 3.0 / 1000.0)
     eligible = (sim.net.pv_kwp == 0) & (sim.net.ct_ratio == 1)
-    return 100.0 * energy / supply, eligible, round(peak_kva / TARGET_BETA / 10.0) * 10.0
+    return 100.0 * energy / supply, eligible, round(peak_kva / TARGET_BETA / 10.0) * 10.0, sim.net.phase.copy()
 
 
 def _pick_thief(rng: np.random.Generator, shares: np.ndarray, free: np.ndarray, kind: str,
@@ -304,17 +305,42 @@ def _thieves(rng: np.random.Generator, family: str, j: int, shares: np.ndarray,
     return out
 
 
+def _empty_houses(seed: int, thieves: list[Thief], eligible: np.ndarray, phase: np.ndarray) -> list[str]:
+    """``EMPTY_HOUSES`` single-phase customers, none of them a thief, whose house stands empty for the whole
+    export, in the theft area and its clean twin alike: the first on the first thief's phase (where the voltage
+    test for a bypass looks), the others anywhere. Their own random stream, so the areas' other draws are
+    those of the rounds before the eighth."""
+    rng = np.random.default_rng([seed, 19, 8])
+    free = eligible & (phase < 3)
+    for t in thieves:
+        free[int(t.meter[1:]) - 1] = False
+    out: list[int] = []
+    first = phase[int(thieves[0].meter[1:]) - 1] if thieves else -1
+    for k in range(EMPTY_HOUSES):
+        cand = np.flatnonzero(free & (phase == first)) if k == 0 else np.flatnonzero(free)
+        if cand.size == 0:
+            cand = np.flatnonzero(free)
+        if cand.size == 0:
+            break
+        i = int(rng.choice(cand))
+        free[i] = False
+        out.append(i)
+    return [f"M{i + 1:04d}" for i in out]
+
+
 def theft_area(seed: int, j: int, *, days: int = THEFT_DAYS, clean_days: int = CLEAN_DAYS,
                gap_rate: float = 0.005) -> TheftArea:
     """The ``j``-th theft area of a seed list: family ``THEFT_FAMILIES[j % 4]``, sizes cycling through
     ``THEFT_SIZES_PCT``, no terminal-cover event (the thief is to be found from the balance and the physics),
-    ``gap_rate`` collection gaps; and the same area without its thieves for the clean-days count."""
+    ``gap_rate`` collection gaps, ``EMPTY_HOUSES`` empty houses (``_empty_houses``; since the eighth round);
+    and the same area without its thieves for the clean-days count."""
     rng = np.random.default_rng([seed, 19])
     customers = int(rng.choice([41, 60, 80]))
-    shares, eligible, rated = _shares_and_rating(seed, customers)
+    shares, eligible, rated, phase = _shares_and_rating(seed, customers)
     family = THEFT_FAMILIES[j % len(THEFT_FAMILIES)]
     thieves = _thieves(rng, family, j, shares, eligible)
     gaps = _scenario("collection_gaps", 0, 24 * 366, "area", rate=gap_rate)      # the whole of any export
+    gaps += "".join(_scenario("vacant", 0, 24 * 366, m) for m in _empty_houses(seed, thieves, eligible, phase))
     body = ""
     for t in thieves:
         if t.kind == "full":

@@ -136,7 +136,8 @@ def area_line(r: AreaResult) -> str:
     clean = (f" | clean: {r.clean['area_alarms']} alarms, {len(r.clean['innocents'])} listed"
              if r.clean else "")
     return (f"seed {r.area.seed} {r.area.family} n={r.area.customers}: {th} | innocents "
-            f"{len(r.theft['innocents'])} {r.theft['innocents'][:6]}{clean} ({r.seconds:.0f} s)")
+            f"{len(r.theft['innocents'])} {r.theft['innocents'][:6]} (empty houses "
+            f"{len(r.theft['empty_listed'])}/{r.theft['empty_houses']}){clean} ({r.seconds:.0f} s)")
 
 
 def _d(x: float) -> str:
@@ -191,6 +192,8 @@ def summary(results: list[AreaResult]) -> dict[str, Any]:
         "kept_mean_pct": 100.0 * float(np.mean(kept)) if kept else math.nan,
         "kept_ge95": (sum(k >= 0.95 for k in kept), len(kept)),
         "found": found, "innocents": innocents,
+        "empty_listed": (sum(len(r.theft.get("empty_listed", [])) for r in results),
+                         sum(r.theft.get("empty_houses", 0) for r in results)),
         "innocents_per_found": innocents / found if found else math.inf,
         "precision_pct": 100.0 * found / (found + innocents) if found + innocents else math.nan,
         "innocent_first": (sum(r.theft["innocent_first_days"] for r in results),
@@ -217,6 +220,7 @@ def report(results: list[AreaResult], title: str, table: Callable[..., str]) -> 
         ["thieves in the top 3 on ≥ 95 % of those days", _pct(*s["kept_ge95"]), ""],
         ["thieves listed / innocents listed", f"{s['found']} / {s['innocents']}", ""],
         ["innocents listed per thief listed", f"{s['innocents_per_found']:.2f}", "≤ 1"],
+        ["empty houses listed (counted among the innocents) / empty houses", "{} / {}".format(*s["empty_listed"]), "0"],
         ["precision (thieves / everyone listed)", f"{s['precision_pct']:.0f} %", ""],
         ["days an innocent was ranked first / days with a list", f"{s['innocent_first'][0]} / {s['innocent_first'][1]}", ""],
         [f"area alarms in {CLEAN_DAYS} clean days, per seed", " ".join(map(str, s["clean_alarms"])) or "-", "0 each"],
@@ -235,6 +239,7 @@ def print_figures(prefix: str, results: list[AreaResult]) -> None:
     print(f"{prefix}_kept_mean_pct: {s['kept_mean_pct']:.1f}")
     print(f"{prefix}_innocents_per_found: {s['innocents_per_found']:.2f}")
     print(f"{prefix}_precision_pct: {s['precision_pct']:.1f}")
+    print(f"{prefix}_empty_houses_listed: {s['empty_listed'][0]}")
     print(f"{prefix}_clean_area_alarms: {sum(s['clean_alarms'])}")
     print(f"{prefix}_clean_innocents_listed: {sum(s['clean_listed'])}")
     sys.stdout.flush()

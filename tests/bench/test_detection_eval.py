@@ -56,3 +56,24 @@ def test_theft_areas_graded_in_two_processes_are_graded_as_in_one(tmp_path: Path
     assert [r.area.seed for r in two] == [1000, 1001]
     assert [r.theft for r in two] == [r.theft for r in one]
     assert sorted(line.split("] ", 1)[0] for line in lines) == ["[1/2", "[2/2"]
+
+
+def test_every_theft_area_has_empty_houses_that_are_not_its_thieves() -> None:
+    # eighth round: two empty houses in each theft area and its clean twin, single-phase, none a thief, the
+    # first on the first thief's phase — the meters a voltage test for a bypass must tell from one
+    from bench._sim_cases import EMPTY_HOUSES, theft_area
+    from edge.sim.config import parse_sim_config
+    from edge.sim.network import build_network
+
+    for seed, j in ((9022, 22), (1003, 3), (1000, 0)):
+        area = theft_area(seed, j)
+        cfg = parse_sim_config(area.case.toml, "case")
+        empty = [s.subject for s in cfg.scenarios if s.kind == "vacant"]
+        assert len(empty) == EMPTY_HOUSES
+        assert empty == [s.subject for s in parse_sim_config(area.clean.toml, "clean").scenarios
+                         if s.kind == "vacant"]
+        net = build_network(cfg.area, seed)
+        at = {m: int(net.phase[net.ids.index(m)]) for m in empty}
+        assert not set(empty) & {t.meter for t in area.thieves} and max(at.values()) < 3
+        assert at[empty[0]] == net.phase[net.ids.index(area.thieves[0].meter)]
+        assert theft_area(seed, j).case.toml == area.case.toml             # the same draw every time
