@@ -38,7 +38,7 @@ def drop_match(x_base, total_base, class_base, x_since, total_since, class_since
         extra = ns * ((1.0 - f1) ** 2 / nbk[0] + f1 ** 2 / nbk[1] - 1.0 / nb)
         z = np.where(two, z / np.sqrt(1.0 + np.maximum(np.where(two, extra, 0.0), 0.0)), z)
         explained = drop / ex if np.isfinite(ex) and ex > 0 else np.full_like(drop, np.nan)
-    bad = (nb < 1) | ~(st > 0)
+    bad = (nb < 1) | ~(st > 0) | ~(sx > 0)
     out_z[:] = np.where(bad | (ns == 0), np.nan, z)
     out_drop[:] = np.where(bad | (ns == 0), np.nan, drop)
     out_explained[:] = np.where(bad | (ns == 0), np.nan, explained)
