@@ -51,7 +51,7 @@ from detect.context import AreaContext
 from detect.observe import AlarmSpec, AlarmView, Condition, Seen
 from detect.stages.loss import LossDay, LossInterval, LossState
 from detect.stages.ntl import NtlDay
-from detect.stages.physics import elements
+from detect.stages.physics import Elements, elements
 from detect.stages.theft import CHECKS, Swing
 
 __all__ = ["SuspectState", "alarms", "close_day", "interval"]
@@ -245,6 +245,7 @@ def _voltage(ctx: AreaContext, st: SuspectState, nd: NtlDay, k_end: int, ev: Evi
     use = low[el.meter] & _flagged(nd)[el.phase]
     st.v_hold = np.where(np.bincount(el.meter, weights=use, minlength=area.n_meters) > 0, st.v_hold, 0.0)
     onset = _phase_onsets(nd)
+    test = use.copy()
     for e in np.flatnonzero(use & (onset[el.phase] >= 0)):
         # a change point on the phase: its rise is a theft that began then, which a meter that registered
         # nothing before it as well cannot be — an empty house, or a bypass present from the start whose
@@ -253,9 +254,29 @@ def _voltage(ctx: AreaContext, st: SuspectState, nd: NtlDay, k_end: int, ev: Evi
         # thief's current (looked-at seed 9004: z 2.5 → 5.6 over a week beside a shunt on its phase)
         before = _rows(st, nd.day - len(st.d_day) + 1, int(onset[el.phase[e]]) - 1)
         if not (len(before) and np.nan_to_num(st.d_e[before, el.meter[e]], nan=0.0).max() >= tp.low_energy_kwh):
-            use[e] = False
-    if not use.any():
-        return
+            test[e] = False
+    if test.any():
+        _voltage_fit(ctx, st, k_end, ev, el, test, onset)
+    held = np.flatnonzero(st.v_hold > ev.strength["voltage"])
+    ev.strength["voltage"][held] = st.v_hold[held]
+    ev.put("voltage_held", held, st.v_hold[held])
+    st.v_hold = ev.strength["voltage"].copy()
+    # what such a meter takes: its phase's loss above the least-losing phase's, shared among the phase's meters
+    # with voltage evidence (a meter that registers nothing has no drop to measure it by)
+    found = np.flatnonzero(ev.strength["voltage"] > 0)
+    for p in range(3):
+        here = found[(area.meter_phase[found] == p) & ~np.isfinite(ev.stolen[found])]
+        excess = float(nd.phase_excess_pp[p]) / 100.0 * float(phase_sup[p])
+        if len(here) and math.isfinite(excess) and excess > 0:
+            ev.stolen[here] = excess / len(here)
+
+
+def _voltage_fit(ctx: AreaContext, st: SuspectState, k_end: int, ev: Evidence, el: Elements, test: B,
+                 onset: I64) -> None:
+    """``voltage_excess`` of the elements ``test`` over the last ``voltage_days`` of hours, against their
+    phase's unexplained current, twice (against their own phase's peers, and with the branch's other phases
+    too); the stronger fit's strength, z and slope go into ``ev``."""
+    tp = ctx.params.theft
     ks = np.arange(k_end - len(st.v_k), k_end)
     rows = ks % len(st.v_k)
     ok = st.v_k[rows] == ks
@@ -280,7 +301,7 @@ def _voltage(ctx: AreaContext, st: SuspectState, nd: NtlDay, k_end: int, ev: Evi
     for also in (np.full((int(group.max()) + 1, 2), -1, np.int64), other_phases(group)):
         corr, beta, n = np.empty(len(el.meter)), np.empty(len(el.meter)), np.empty(len(el.meter), np.int64)
         ctx.ops["evidence"].voltage_excess(np.ascontiguousarray(du_h), np.ascontiguousarray(cur_h[:, el.phase]),
-                                           group, int(group.max()) + 1, also, use, MIN_HOURS, corr, beta, n)
+                                           group, int(group.max()) + 1, also, test, MIN_HOURS, corr, beta, n)
         z = corr * np.sqrt(n)
         fits.append((_ramp(z, tp.voltage_z) * (np.nan_to_num(beta) >= tp.voltage_min_ohm), z, beta))
     s, z, beta = (np.where(fits[1][0] > fits[0][0], b, a) for a, b in zip(*fits, strict=True))
@@ -289,18 +310,6 @@ def _voltage(ctx: AreaContext, st: SuspectState, nd: NtlDay, k_end: int, ev: Evi
         ev.strength["voltage"][i] = s[e]
         ev.put("voltage_z", np.array([i]), np.array([z[e]]))
         ev.put("voltage_ohm", np.array([i]), np.array([beta[e]]))
-    held = np.flatnonzero(st.v_hold > ev.strength["voltage"])
-    ev.strength["voltage"][held] = st.v_hold[held]
-    ev.put("voltage_held", held, st.v_hold[held])
-    st.v_hold = ev.strength["voltage"].copy()
-    # what such a meter takes: its phase's loss above the least-losing phase's, shared among the phase's meters
-    # with voltage evidence (a meter that registers nothing has no drop to measure it by)
-    found = np.flatnonzero(ev.strength["voltage"] > 0)
-    for p in range(3):
-        here = found[(area.meter_phase[found] == p) & ~np.isfinite(ev.stolen[found])]
-        excess = float(nd.phase_excess_pp[p]) / 100.0 * float(phase_sup[p])
-        if len(here) and math.isfinite(excess) and excess > 0:
-            ev.stolen[here] = excess / len(here)
 
 
 def other_phases(group: I64) -> I64:

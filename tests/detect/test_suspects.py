@@ -245,6 +245,25 @@ def test_an_empty_house_on_a_phase_where_a_shunt_begins_is_not_taken_for_a_bypas
     assert "m007" in listed and "m010" not in listed, [(d["date"], [s["meter"] for s in d["suspects"]]) for d in days]
 
 
+@pytest.mark.slow
+def test_a_bypass_present_from_the_start_stays_named_when_a_shunt_begins_on_its_phase() -> None:
+    """The bypass is named by its voltage before the change point; after it, a meter that registered nothing
+    before the change point as well is not tested against the rise — and keeps the evidence it had (looked-at
+    seed 9003: a 0.4 % bypass from day 0 left the list for good when a shunt began on its phase on day 9.4)."""
+    la = LossArea(n=18, seed=6, phase_power=True)
+    la.metered[4] = 0.0        # a jumper across meter 4 (phase B) before monitoring began
+    la.run_days(6)
+    assert any(s["meter"] == "m004" for s in la.of_kind("daily")[-1]["suspects"])
+    la.metered[7] = 0.5        # day 6: a shunt on meter 7 (phase B)
+    la.run_days(6.02)
+    assert la.raised("ntl_rise") and int(la.engine.ntl.onset[1]) >= 0
+    after = [d for d in la.of_kind("daily") if d["date"] >= time.strftime("%Y-%m-%d", time.gmtime(la.t - 5 * 86400))]
+    assert len(after) >= 5
+    for d in after:
+        ev = {s["meter"]: s["evidence"] for s in d["suspects"]}
+        assert "m004" in ev and ev["m004"].get("voltage_strength", 0) >= 0.5, (d["date"], ev)
+
+
 def test_day_class_is_one_on_saturdays_and_sundays_of_local_day_numbers() -> None:
     from datetime import date
 
