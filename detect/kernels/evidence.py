@@ -8,8 +8,9 @@ ranking (``detect.kernels.suspects.combine``) turns them into a score.
   judged against the meter's own day-to-day scatter around its share — in kWh and as a ratio, whichever
   stands out more — and against the rise itself.
 - ``voltage_excess``: a metering element's voltage drop below the transformer's phase voltage, less what its
-  branch-and-phase peers' drop explains, correlated with the unexplained current of its phase (the phase's
-  NTL as a current). Unmetered current flowing through a meter's own service cable shows here whatever
+  branch-and-phase peers' drop (and, where given, other groups' drops: the same branch's other phases,
+  whose load moves it through the neutral) explains, partially correlated with the unexplained current of
+  its phase (the phase's NTL as a current). Unmetered current flowing through a meter's own service cable shows here whatever
   the meter reports — it is what reveals a full bypass, also one present from the start.
 - ``joint_share``: the phase's hourly NTL as a non-negative combination of its meters' hourly energies plus a
   constant, all meters at once (Lawson–Hanson non-negative least squares). A shunt that hides a share f of
