@@ -89,6 +89,10 @@ class AreaContext:
         """Local day number of each timestamp."""
         return np.floor((ts + self.params.utc_offset_s) / DAY_S).astype(np.int64)
 
+    def first_interval(self, day: int) -> int:
+        """Index (``ts // interval_s``) of the first interval of local day ``day``."""
+        return int(day) * self.per_day - self.params.utc_offset_s // self.params.interval_s
+
     def ends_day(self, ts: float) -> bool:
         """Whether ``ts`` is a local midnight."""
         return (ts + self.params.utc_offset_s) % DAY_S == 0

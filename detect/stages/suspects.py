@@ -252,8 +252,7 @@ def _voltage(ctx: AreaContext, st: SuspectState, nd: NtlDay, k_end: int, ev: Evi
         # current is in the level the rise is measured from (its evidence, if seen before, stays held).
         # Tested against the rise's current, an empty house's drop picked up the feeder drop of the
         # thief's current (looked-at seed 9004: z 2.5 → 5.6 over a week beside a shunt on its phase)
-        before = _rows(st, nd.day - len(st.d_day) + 1, int(onset[el.phase[e]]) - 1)
-        if not (len(before) and np.nan_to_num(st.d_e[before, el.meter[e]], nan=0.0).max() >= tp.low_energy_kwh):
+        if not _registered(st, tp.low_energy_kwh, int(onset[el.phase[e]]) - 1, int(el.meter[e])):
             test[e] = False
     if test.any():
         _voltage_fit(ctx, st, k_end, ev, el, test, onset)
@@ -295,7 +294,7 @@ def _voltage_fit(ctx: AreaContext, st: SuspectState, k_end: int, ev: Evidence, e
     # its phase, 0.8 and less after)
     hour_k = ks[len(ks) - h * per_h::per_h]
     for p in np.flatnonzero(onset >= 0):
-        cur_h[hour_k < int(onset[p]) * ctx.per_day - ctx.params.utc_offset_s // ctx.params.interval_s, p] = np.nan
+        cur_h[hour_k < ctx.first_interval(int(onset[p])), p] = np.nan
     group = el.branch * 3 + el.phase
     fits = []
     for also in (np.full((int(group.max()) + 1, 2), -1, np.int64), other_phases(group)):
@@ -336,6 +335,12 @@ def _phase_onsets(nd: NtlDay) -> I64:
     return out
 
 
+def _registered(st: SuspectState, low_kwh: float, last: int, meter: int) -> bool:
+    """Whether ``meter`` registered at least ``low_kwh`` on a stored day up to ``last``."""
+    rows = _rows(st, last - len(st.d_day) + 1, last)
+    return bool(len(rows)) and float(np.nan_to_num(st.d_e[rows, meter], nan=0.0).max()) >= low_kwh
+
+
 def _hourly_mean(blocks: F64, min_read: int) -> F64:
     """(H, per_h, X) interval values → (H, X) hourly means of the known ones; NaN with fewer than
     ``min_read`` known."""
@@ -361,9 +366,8 @@ def _share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_end:
     # a bypass that began while monitored (its meter registered on an earlier day) is no part of a share
     # found before it; one that registered nothing on every day kept may be
     began = np.zeros(3, np.bool_)
-    seen = _rows(st, nd.day - len(st.d_day) + 1, nd.day)
     for v in np.flatnonzero((ev.strength["voltage"] > 0) & (area.meter_phase < 3)):
-        if len(seen) and np.nan_to_num(st.d_e[seen, v], nan=0.0).max() >= tp.low_energy_kwh:
+        if _registered(st, tp.low_energy_kwh, nd.day, int(v)):
             began[area.meter_phase[v]] = True
     hold, hold_b = np.zeros(area.n_meters), np.zeros(area.n_meters)
     for p in np.flatnonzero(_flagged(nd) & (nd.rising[:3] | bypassed) & (~bypassed | began)):
@@ -452,8 +456,7 @@ def _correlation(ctx: AreaContext, st: SuspectState, nd: NtlDay, k_end: int, ev:
     tp, area = ctx.params.theft, ctx.area
     first = min((int(nd.onset[c]) for c in np.flatnonzero(nd.rising)), default=-1)
     w = len(st.c_k)
-    k0 = max(k_end - w, int(first * ctx.per_day - ctx.params.utc_offset_s // ctx.params.interval_s)) \
-        if first >= 0 else k_end - w
+    k0 = max(k_end - w, ctx.first_interval(first)) if first >= 0 else k_end - w
     ks = np.arange(k0, k_end)
     rows = ks % w
     ok = st.c_k[rows] == ks
