@@ -236,7 +236,8 @@ def _row_values(du, ncur, gsum, gn, group, also, e, h, out):
 def voltage_excess(du, ncur, group, n_groups, also, use, min_rows, out_corr, out_beta, out_n):
     """Per element e with ``use[e]`` (columns of du, ncur: rows are hours): y = du[:, e] (V below the master's
     phase voltage), p = the mean du of the other elements of its group (same branch and phase), the mean du
-    of each group in ``also[group[e]]`` (the same branch's other phases: −1 for none), c = ncur[:, e] (the
+    of each group in ``also[group[e]]`` (the same branch's other phases, or any covariate given as a column of
+    a group of its own that no element in ``use`` belongs to: −1 for none), c = ncur[:, e] (the
     unexplained current of its phase, A). y and c are both regressed on (1, p, the other phases' drops); the
     correlation of the two residuals (their partial correlation) is out_corr[e] and the slope out_beta[e] (Ω:
     volts of unexplained drop per ampere of unexplained current), over the out_n[e] rows where all are

@@ -49,7 +49,8 @@ def test_a_bypass_stays_named_by_its_voltage_when_the_correlation_fades_and_no_l
     assert all(any(s["meter"] == "m004" for s in d["suspects"]) for d in after), \
         [(d["date"], [s["meter"] for s in d["suspects"]]) for d in after]
     held = next(s["evidence"] for s in days[-1]["suspects"] if s["meter"] == "m004")
-    assert "voltage_held" in held and held["voltage_strength"] >= 0.5 and "voltage_z" not in held, held
+    # held: what it shows now (against the current its phase's listed shares, if any, do not explain) is less
+    assert "voltage_held" in held and held["voltage_strength"] >= 0.5 and held.get("voltage_z", 0.0) < 3.0, held
     la.metered[4] = 1.0        # the jumper removed: the meter registers its load again
     la.run_days(2.0)
     assert not any(s["meter"] == "m004" for s in la.of_kind("daily")[-1]["suspects"])
@@ -213,15 +214,9 @@ def test_a_second_thief_on_a_phase_in_alarm_is_measured_from_its_own_change_poin
     assert ev["drop_z"] > 3 and 0.5 < ev["drop_share_of_rise"] < 1.5, ev
 
 
-@pytest.mark.slow
-def test_an_empty_house_on_a_phase_where_a_shunt_begins_is_not_taken_for_a_bypass() -> None:
-    """An empty house registers nothing, like a bypassed meter; the shunt that begins on its phase on day 6
-    draws its hidden current along the feeder, and the empty house hangs further along that feeder than its
-    peers, so its drop beyond theirs follows the phase's unexplained current (looked-at seed 9004: z 2.5 →
-    5.6 over a week, listed first above the thief). The phase's rise began at its change point: a meter that
-    registered nothing before it as well is not what began then."""
-    la = LossArea(n=18, seed=5, phase_power=True)
-    la.base_kw[10] = 0.0       # meter 10 (phase B): nobody home
+def _feeder_past(la: LossArea, thief: int, house: int) -> None:
+    """Meter ``house`` hangs further along the feeder that carries ``thief``'s hidden current than its peers
+    (0.2 Ω of it shared against their 0.02): its drop beyond theirs follows that current."""
     last: dict[str, np.ndarray] = {}
     draw = la.load_kw
 
@@ -232,17 +227,50 @@ def test_an_empty_house_on_a_phase_where_a_shunt_begins_is_not_taken_for_a_bypas
     def meter_u(k: int, i: int) -> float:
         kw = last["kw"]
         amps = kw * 1000 / 230.0
-        hidden = float(kw[7] * (1.0 - la.metered[7])) * 1000 / 230.0      # the shunt's current on the feeder
-        along = 0.2 if i == 10 else 0.02                                   # Ω of that feeder shared with it
+        hidden = float(kw[thief] * (1.0 - la.metered[thief])) * 1000 / 230.0
+        along = 0.2 if i == house else 0.02
         return la.master_u(k) - float(la.loop_ohm[i] * amps[i]) - along * hidden
 
     la.load_kw, la.meter_u = load_kw, meter_u      # type: ignore[method-assign]
+
+
+@pytest.mark.slow
+def test_an_empty_house_on_a_phase_where_a_shunt_begins_is_not_taken_for_a_bypass() -> None:
+    """An empty house registers nothing, like a bypassed meter; the shunt that begins on its phase on day 6
+    draws its hidden current along the feeder, and the empty house hangs further along that feeder than its
+    peers, so its drop beyond theirs follows the phase's unexplained current (looked-at seed 9004: z 2.5 →
+    5.6 over a week, listed first above the thief). The phase's rise began at its change point: a meter that
+    registered nothing before it as well is not what began then."""
+    la = LossArea(n=18, seed=5, phase_power=True)
+    la.base_kw[10] = 0.0       # meter 10 (phase B): nobody home
+    _feeder_past(la, 7, 10)
     la.run_days(6)
     la.metered[7] = 0.5        # day 6: a shunt on meter 7 (phase B)
     la.run_days(7.02)
     days = la.of_kind("daily")
     listed = {s["meter"] for d in days for s in d["suspects"]}
     assert "m007" in listed and "m010" not in listed, [(d["date"], [s["meter"] for s in d["suspects"]]) for d in days]
+
+
+@pytest.mark.slow
+def test_an_empty_house_beside_a_shunt_present_from_the_start_gives_way_to_the_shunt() -> None:
+    """Before the joint share can be fitted (its first 36 hours) the empty house's drop follows its phase's
+    unexplained current, the shunt's hidden current, as a bypass's would; from then on that current is a
+    listed share of the shunt's own metered series, and swept out of the drop and the current the empty
+    house shows nothing. Before, it stayed named and, a voltage suspect, kept the share off the phase
+    (looked-at seed 9019; fresh seeds 10010 and 10019 lost their shunts to it)."""
+    la = LossArea(n=18, seed=5, phase_power=True)
+    la.base_kw[10] = 0.0       # meter 10 (phase B): nobody home
+    la.metered[7] = 0.5        # a shunt on meter 7 (phase B) before monitoring began
+    _feeder_past(la, 7, 10)
+    la.run_days(7.02)
+    days = la.of_kind("daily")
+    named = [(d["date"], [s["meter"] for s in d["suspects"]]) for d in days]
+    assert len(days) >= 6
+    assert all(m == ["m007"] or m[0] == "m007" for _, m in named[1:]), named
+    assert not any("m010" in m for _, m in named[1:]), named
+    ev = days[-1]["suspects"][0]["evidence"]
+    assert ev["share_strength"] >= 0.5 and 0.9 < ev["share_b"] < 1.1, ev
 
 
 @pytest.mark.slow
