@@ -441,7 +441,9 @@ def _share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_end:
             began[area.meter_phase[v]] = True
     hold, hold_b = np.zeros(area.n_meters), np.zeros(area.n_meters)
     for p in np.flatnonzero(_flagged(nd) & (nd.rising[:3] | bypassed) & (~bypassed | began)):
-        on = np.flatnonzero((area.meter_phase == p) & (st.s_hold > 0))
+        # its meters as in its fit: a three-phase meter is on every phase (its hold was lost on the first day
+        # its phases rose — fresh seed 10011, a 4.5 % three-phase shunt at t 22 off the list from day 5 on)
+        on = np.flatnonzero(((area.meter_phase == p) | (area.meter_phase == PHASE_ABC)) & (st.s_hold > 0))
         hold[on], hold_b[on] = st.s_hold[on], st.s_b[on]
         ev.strength["share"][on] = np.maximum(ev.strength["share"][on], st.s_hold[on])
         ev.put("share_held", on, st.s_hold[on])

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from detect.alarms import Alert
-from detect.area import Area
+from detect.area import PHASE_ABC, Area
 from detect.batch import ReadingBatch
 from detect.engine import Engine, Summary
 from detect.params import Params
@@ -40,9 +40,12 @@ class LossArea:
     a_kwh: float = 0.02            # constant loss per interval (not in any voltage: meter self-consumption)
     b_kwh: float = 0.0             # feeder loss per interval at rated current (not in the meters' voltages)
     phase_power: bool = False      # the master also reports its per-phase power p_a, p_b, p_c
+    three_phase: tuple[int, ...] = ()  # these meters are three-phase: their load a third on each phase
 
     def __post_init__(self) -> None:
-        self.area = Area.simple(id="L01", rated_kva=100.0, meter_ids=[f"m{i:03d}" for i in range(self.n)])
+        phases = [PHASE_ABC if i in self.three_phase else i % 3 for i in range(self.n)]
+        self.area = Area.simple(id="L01", rated_kva=100.0, meter_ids=[f"m{i:03d}" for i in range(self.n)],
+                                phases=phases)
         self.engine = Engine(self.area, self.prm)
         self.rng = np.random.default_rng(self.seed)
         self.base_kw = self.rng.uniform(0.3, 1.5, self.n)
@@ -107,6 +110,10 @@ class LossArea:
                 continue
             u = self.master_u(self.k) - drop[i] if self.meter_u is None else self.meter_u(self.k, i)
             cur = met_kw[i] * 1000 / u
+            if i in self.three_phase:          # balanced: a third of the load on each phase
+                cur /= 3.0
+                for name, v in (("u_b", u), ("u_c", u), ("i_b", cur), ("i_c", cur)):
+                    add(i, name, v, t)
             for name, v in (("u_a", u), ("i_a", cur), ("i_n", cur * self.neutral_ratio[i]),
                             ("p", met_kw[i] - self.rev_kw[i]), ("e_fwd", self.reg[i]),
                             ("e_rev", self.rev[i])):
@@ -120,7 +127,9 @@ class LossArea:
         total = float(kw.sum())
         loop_kw = self.loop_ohm * amps ** 2 / 1000.0
         ph = self.area.meter_phase
-        p_ph = [float(kw[ph == j].sum() + loop_kw[ph == j].sum()) + self.a_kwh * 4 / 3 for j in range(3)]
+        abc = ph == PHASE_ABC
+        p_ph = [float(kw[ph == j].sum() + loop_kw[ph == j].sum() + (kw[abc].sum() + loop_kw[abc].sum()) / 3.0)
+                + self.a_kwh * 4 / 3 for j in range(3)]
         i_ph = total * 1000 / 3 / 230.0
         loss = self.a_kwh + self.b_kwh * (i_ph / self.area.rated_current_a) ** 2 + \
             float((self.loop_ohm * amps ** 2).sum()) * 0.25 / 1000.0

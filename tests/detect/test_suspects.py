@@ -117,6 +117,29 @@ def test_a_shunt_present_from_the_start_stays_listed_when_a_second_theft_begins_
 
 
 @pytest.mark.slow
+def test_a_three_phase_shunt_present_from_the_start_stays_listed_when_all_its_phases_rise() -> None:
+    """As above for a three-phase meter, which is on every phase's fit: its held share was looked up among
+    the single-phase meters of the phase only, and lost on the first day all three phases had a change point
+    (fresh seed 10011: a 4.5 % three-phase shunt at t 22 left the list on day 5 and stayed off 17 of 21
+    days)."""
+    la = LossArea(n=18, seed=6, phase_power=True, three_phase=(5,))
+    la.base_kw[5] = 3.0
+    la.metered[5] = 0.6        # a shunt past the three-phase meter 5 before monitoring began: a third on
+    la.metered[7] = 0.6        # each phase, so no phase stands out but B, with a second shunt (meter 7)
+    la.run_days(5.02)
+    assert any(s["meter"] == "m005" for s in la.of_kind("daily")[-1]["suspects"])
+    la.metered[[9, 10, 11]] = 0.3   # day 5: a shunt on a meter of each phase — a change point on all three
+    la.run_days(5.0)
+    days = la.of_kind("daily")[-4:]
+    assert la.raised("ntl_rise") and (la.engine.ntl.onset[:3] >= 0).all()
+    for d in days:
+        ev = {s["meter"]: s for s in d["suspects"]}
+        assert "m005" in ev, (d["date"], list(ev))
+    held = {s["meter"]: s for s in days[-1]["suspects"]}["m005"]["evidence"]
+    assert "share_held" in held and "share_t" not in held, held
+
+
+@pytest.mark.slow
 def test_a_share_suspect_stays_while_its_t_is_above_half_the_listing_level() -> None:
     """Hysteresis of the joint share: listed at t ≥ 1.5 × ``share_z`` (score 0.5), kept while t ≥ half
     ``share_z`` — a small shunt's t wanders about the threshold from day to day. The fit's t is set here
