@@ -268,7 +268,7 @@ def evaluate(sim_dir: Path) -> dict[str, Any]:
 
 
 # ---- theft (issue 19), graded on what a subscriber receives: alert and daily payloads ---------------------
-THEFT_AREA_KINDS = ("ntl_rise", "ntl_phase", "ntl_swing", "line_loss_high")
+THEFT_AREA_KINDS = ("ntl_rise", "ntl_phase", "ntl_level", "ntl_swing", "line_loss_high")
 DAY_S = 86400.0
 
 

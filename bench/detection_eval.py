@@ -64,7 +64,7 @@ PHYSICAL = {"cover_open_drop": "cover_open", "bypass_partial": "terminal_cover_o
             "reversed_ct": "reverse_energy", "relay_bypass": "relay_bypass"}
 THEFT = ("jokar_h1", "jokar_h2", "jokar_h3", "jokar_h4", "bypass_full", "bypass_partial", "neutral_return")
 THEFT_APART = ("jokar_h5", "jokar_h6")
-AREA_KINDS = ("ntl_rise", "ntl_swing", "line_loss_high")
+AREA_KINDS = ("ntl_rise", "ntl_level", "ntl_swing", "line_loss_high")
 PHYSICAL_KINDS = ("cover_open", "terminal_cover_open", "neutral_mismatch", "voltage_loss", "current_loss",
                   "reverse_energy", "relay_bypass", "zero_energy_with_current", "energy_power_mismatch")
 

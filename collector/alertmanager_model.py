@@ -27,7 +27,7 @@ KIND_ZH: dict[str, str] = {
     "outage_area": "台区停电", "outage_branch": "分支停电", "meter_offline": "电表通信中断",
     "master_offline": "台区总表/终端通信中断", "collection_rate_low": "采集成功率偏低",
     "line_loss_high": "线损率偏高", "line_loss_negative": "负线损", "ntl_rise": "非技术线损上升",
-    "ntl_phase": "单相非技术线损偏高",
+    "ntl_phase": "单相非技术线损偏高", "ntl_level": "台区非技术线损持续偏高",
     "ntl_swing": "线损异常波动", "mapping_suspect": "户变关系疑似错误", "theft_suspect": "疑似窃电",
     "cover_open": "电表开盖", "terminal_cover_open": "端子盖开启", "relay_bypass": "拉闸后仍有电流（疑似短接）",
     "neutral_mismatch": "零火线电流不一致", "voltage_loss": "失压", "current_loss": "失流",

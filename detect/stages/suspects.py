@@ -231,10 +231,11 @@ def _explain_in_turn(s: F64, z: F64, share: F64, min_share: float) -> F64:
     return out
 
 
-def _flagged(nd: NtlDay) -> B:
-    """(3,) phases with unexplained loss; all three when only the area channel rose."""
+def _flagged(nd: NtlDay, level: bool = True) -> B:
+    """(3,) phases with unexplained loss; all three when only the area channel rose or (with ``level``) stands
+    high (``ntl_level``: every phase alike, a three-phase customer's theft present from the start)."""
     ph = nd.rising[:3] | nd.excess
-    return ph if ph.any() else np.full(3, bool(nd.rising[3]))
+    return ph if ph.any() else np.full(3, bool(nd.rising[3] or (level and nd.level)))
 
 
 def _voltage(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_end: int, ev: Evidence,
@@ -539,8 +540,13 @@ def _correlation(ctx: AreaContext, st: SuspectState, nd: NtlDay, k_end: int, ev:
     corr, n = np.empty(area.n_meters), np.empty(area.n_meters, np.int64)
     ctx.ops["mapping"].pair_corr(np.ascontiguousarray(x), np.ascontiguousarray(ref), ref_row, True, corr, n)
     z = np.where(n >= MIN_PAIRS, corr * np.sqrt(n), np.nan)
-    s = _ramp(z, tp.corr_z) * _flagged(nd)[np.minimum(ref_row, 2)]
-    s = np.where(area.meter_phase == PHASE_ABC, _ramp(z, tp.corr_z) * _flagged(nd).any(), s)
+    # not on phases flagged by the area's level alone: a standing NTL that is no one's theft (a load on no
+    # meter, meters' own consumption) leaves the interval NTL's load-following errors, and every meter of
+    # the crafted healthy area correlated with them at z 6–12; the joint share, a fixed share of one
+    # meter's series, is what names a theft present from the start
+    flag = _flagged(nd, level=False)
+    s = _ramp(z, tp.corr_z) * flag[np.minimum(ref_row, 2)]
+    s = np.where(area.meter_phase == PHASE_ABC, _ramp(z, tp.corr_z) * flag.any(), s)
     ev.strength["correlation"] = s
     ev.put("corr_z", np.arange(area.n_meters), z)
     # a shunt passing a share δ of the metered energy: the NTL changes by δ per unit of the meter's changes
@@ -565,8 +571,9 @@ def close_day(ctx: AreaContext, st: SuspectState, nd: NtlDay, swing: Swing, ld: 
     # a phase stays flagged while its ntl_phase alarm is on (it clears below half the margin), not only on
     # the days it meets the raise condition: a theft present from day 0 goes on while its phase's excess
     # wanders about the margin, and so does its listing
-    nd = dataclasses.replace(nd, excess=nd.excess | alarms["ntl_phase@phase"])
-    signal = bool(nd.rising.any() or nd.excess.any() or alarms["ntl_swing@area"][0]
+    nd = dataclasses.replace(nd, excess=nd.excess | alarms["ntl_phase@phase"],
+                             level=bool(nd.level or alarms["ntl_level@area"][0]))
+    signal = bool(nd.rising.any() or nd.excess.any() or nd.level or alarms["ntl_swing@area"][0]
                   or alarms["line_loss_high@area"][0])
     ev = Evidence.empty(n, ("drop", "voltage", "share", "correlation", "physical", "shape"))
     k_end = int(end // ctx.params.interval_s)

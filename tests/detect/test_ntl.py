@@ -184,3 +184,37 @@ def test_a_phase_carrying_a_theft_from_the_start_varies_with_it_and_is_not_a_ris
     assert not any(d.rising[1] for d in days) and days[-1].excess[1]
     _, days = _run_pct([0.2, 1.6, 1.5])
     assert days[1].rising[1]
+
+
+def test_an_area_standing_high_on_every_phase_alike_raises_ntl_level_on_its_second_day() -> None:
+    # a three-phase customer's shunt present from the start: every phase 2 pp above zero, none above the
+    # others — no ntl_phase, no ntl_rise (fresh seeds 10007, 10011, 10018)
+    st = ntl.NtlState.fresh(_CTX)  # type: ignore[arg-type]
+    sup = np.full(4, 100.0)
+    got = []
+    for d, (loss, partial) in enumerate([([2.0, 2.1, 1.9, 2.0], False), ([np.nan] * 4, True),
+                                         ([1.9, 2.0, 2.1, 2.0], False), ([0.9, 0.9, 0.9, 0.9], False),
+                                         ([0.6, 0.6, 0.6, 0.6], False)]):
+        st, day, seen = ntl.close_day(_CTX, st, T0 + (d + 1) * 86400.0, "d", np.array(loss), sup,  # type: ignore[arg-type]
+                                      partial=partial)
+        (cond,) = [c for c in seen.conditions if c.key == "ntl_level@area"]
+        got.append((day.level, bool(cond.on[0]), bool(cond.off[0]), bool(cond.valid[0])))
+        assert not day.excess.any() and not day.rising.any()
+    # day 1 high; day 2 without a balance neither counts nor breaks the run; day 3 the second high day;
+    # day 4 at 0.9 pp: not high, but above half the level (still on); day 5 below half: cleared
+    assert got == [(False, False, False, True), (False, False, True, False), (True, True, False, True),
+                   (False, False, False, True), (False, False, True, True)], got
+    (cond,) = [c for c in seen.conditions if c.key == "ntl_level@area"]
+    assert cond.threshold == 1.5 and "1.50 %" in cond.describe("raised", 0, 1.5)
+
+
+def test_ntl_level_is_off_at_zero_and_a_clean_area_never_raises_it() -> None:
+    off = params(tech_loss=TechLossParams(area_level_pp=0.0))
+    st = ntl.NtlState.fresh(_CTX)  # type: ignore[arg-type]
+    for d in range(3):
+        st, day, _seen = ntl.close_day(type("C", (_Ctx,), {"params": off})(), st, T0 + (d + 1) * 86400.0, "d",  # type: ignore[arg-type]
+                                       np.full(4, 5.0), np.full(4, 100.0))
+        assert not day.level
+    la = LossArea(n=18, seed=5, phase_power=True)
+    la.run_days(4)
+    assert not la.raised("ntl_level")

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.detect.lossarea import LossArea
+from tests.detect.lossarea import T0, LossArea
 
 
 @pytest.mark.slow
@@ -137,6 +137,24 @@ def test_a_three_phase_shunt_present_from_the_start_stays_listed_when_all_its_ph
         assert "m005" in ev, (d["date"], list(ev))
     held = {s["meter"]: s for s in days[-1]["suspects"]}["m005"]["evidence"]
     assert "share_held" in held and "share_t" not in held, held
+
+
+@pytest.mark.slow
+def test_a_three_phase_shunt_present_from_the_start_alone_raises_ntl_level_and_is_named_by_its_share() -> None:
+    """A three-phase customer's shunt raises every phase alike: no phase stands out, no change point, and
+    before ``ntl_level`` nobody was listed at all (fresh seeds 10007, 10011, 10018 lost days or weeks to
+    it). The area's level flags all three phases, and the joint share names it."""
+    la = LossArea(n=18, seed=6, phase_power=True, three_phase=(5,))
+    la.base_kw[5] = 3.0
+    la.metered[5] = 0.6        # a shunt past the three-phase meter 5 before monitoring began
+    la.run_days(4.02)
+    assert not la.raised("ntl_phase") and not la.raised("ntl_rise")
+    (level,) = la.raised("ntl_level")
+    assert level.ts == T0 + 2 * 86400 and level.value > 5.0
+    named = [(d["date"], [s["meter"] for s in d["suspects"]]) for d in la.of_kind("daily")]
+    assert named[0][1] == [] and all(m[:1] == ["m005"] for _, m in named[1:]) and len(named) >= 4, named
+    ev = la.of_kind("daily")[-1]["suspects"][0]["evidence"]
+    assert ev["share_strength"] == 1.0 and 0.6 < ev["share_b"] < 0.75, ev      # 0.4 / 0.6 unmetered per metered
 
 
 @pytest.mark.slow
