@@ -242,8 +242,10 @@ def close_day(ctx: AreaContext, st: NtlState, end: float, date: str, ntl_kwh: F6
     excess = (st.excess_run >= tp.phase_excess_days) | fast
     # the area's level against zero, not against a phase: a theft on a three-phase meter present from the
     # start raises every phase alike (fresh seeds 10007, 10011, 10018: 1.4–3.5 pp on each phase, none
-    # standing out, no alarm for days or at all); the clean twins' NTL stays within ±0.3 pp
-    total = float(pct[TOTAL])
+    # standing out, no alarm for days or at all); the clean twins' NTL stays within ±0.3 pp. Only on a
+    # day whose phases are known, which is a day with the technical loss by physics all day: the model
+    # a + b·ΣI² learns the loss itself (from nothing, on the first days: all of the loss is "NTL" then)
+    total = float(pct[TOTAL]) if phases_known else math.nan
     if not partial:                  # a day without a balance neither counts nor breaks the run
         high = tp.area_level_pp > 0 and math.isfinite(total) and total >= tp.area_level_pp
         st.level_run[0] = st.level_run[0] + 1 if high else 0
@@ -253,7 +255,7 @@ def close_day(ctx: AreaContext, st: NtlState, end: float, date: str, ntl_kwh: F6
                  excess_days=st.excess_run.copy(), level=bool(st.level_run[0] >= tp.phase_excess_days))
     conds = (_rise_condition(st, out, end, date, was, ntl_kwh, supply_kwh),
              _phase_condition(ctx, out, end, date, phases_known),
-             _level_condition(ctx, out, end, date, partial))
+             _level_condition(ctx, out, end, date, partial or not phases_known))
     return st, out, Seen(conditions=conds, fields={"ntl_phase_pct": [_num(x) for x in pct[:3]]})
 
 

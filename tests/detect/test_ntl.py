@@ -218,3 +218,14 @@ def test_ntl_level_is_off_at_zero_and_a_clean_area_never_raises_it() -> None:
     la = LossArea(n=18, seed=5, phase_power=True)
     la.run_days(4)
     assert not la.raised("ntl_level")
+
+
+def test_ntl_level_needs_the_phases_known_the_technical_loss_by_physics() -> None:
+    # without the master's phases or the meters' voltages the area's technical loss is the model that learns
+    # the loss (all of it "NTL" on the first days): its level is no evidence
+    st = ntl.NtlState.fresh(_CTX)  # type: ignore[arg-type]
+    for d in range(3):
+        st, day, seen = ntl.close_day(_CTX, st, T0 + (d + 1) * 86400.0, "d",  # type: ignore[arg-type]
+                                      np.array([np.nan, np.nan, np.nan, 3.0]), np.array([np.nan, np.nan, np.nan, 100.0]))
+        (cond,) = [c for c in seen.conditions if c.key == "ntl_level@area"]
+        assert not day.level and not cond.valid[0]
