@@ -30,7 +30,8 @@ Evidence (each a strength in 0–1; the score is 1 − Π(1 − strength), so in
 - **shape**: while ``ntl_swing`` is raised, the within-day shape the meter lost to the NTL, or its
   time-reversed day matching the NTL (Jokar h5/h6, from ``theft.swing``).
 
-Only meters on a flagged phase (``ntl_rise`` / ``ntl_phase``; three-phase meters always) are ranked.
+Only meters on a flagged phase (``ntl_rise`` / ``ntl_phase``; all three with only an area ``ntl_rise`` or
+``ntl_level``; three-phase meters always) are ranked.
 """
 
 from __future__ import annotations
@@ -297,7 +298,7 @@ def _explained(ctx: AreaContext, st: SuspectState, ls: LossState, k_end: int, el
     A shunt present from the start hides a fixed share of its own metered series, and that current drops
     along the feeder past an empty house on its phase: the empty house's drop follows the phase's
     unexplained current as a bypass's would (looked-at seed 9019, z 5–11 from day 1 beside a 5 % shunt;
-    fresh seeds 10010, 10018 and 10019 lost their shunts to it — a voltage suspect keeps the share off the
+    fresh seeds 10010 and 10019 lost their shunts to it — a voltage suspect keeps the share off the
     phase). The current no listed share explains is what a bypass draws."""
     tp = ctx.params.theft
     ks = np.arange(k_end - len(st.v_k), k_end)
