@@ -333,6 +333,27 @@ def test_a_bypass_present_from_the_start_stays_named_when_a_shunt_begins_on_its_
         assert "m004" in ev and ev["m004"].get("voltage_strength", 0) >= 0.5, (d["date"], ev)
 
 
+@pytest.mark.slow
+def test_a_small_shunts_drop_evidence_is_held_while_its_z_stays_above_drop_z() -> None:
+    """A small theft's drop z hovers about the listing level (held-out seed 11000, a 0.33 % shunt: z 4.5–4.7
+    on the days listed, off the list 7 of its 12 days between). Once seen, the drop evidence is held while
+    its z stays at ``drop_z`` or more on the rising channel; it goes with the rise."""
+    la = LossArea(n=18, seed=5, phase_power=True)
+    la.run_days(6)
+    la.metered[7] = 0.9        # day 6: a small shunt on meter 7 (phase B)
+    la.run_days(3)
+    la.metered[7] = 0.99       # day 9: it takes far less, its z falls back towards drop_z
+    la.run_days(4.02)
+    ev = {d["date"]: {s["meter"]: s["evidence"] for s in d["suspects"]} for d in la.of_kind("daily")}
+    days = sorted(ev)
+    seen = next(i for i, d in enumerate(days) if ev[d].get("m007", {}).get("drop_z", 0.0) >= 4.5)
+    first = ev[days[seen]]["m007"]
+    held = ev[days[seen + 1]]["m007"]
+    assert 3.0 <= held["drop_z"] < 4.5 and "drop_held" in held, held
+    assert held["drop_strength"] == first["drop_strength"] >= 0.5, (first, held)
+    assert la.cleared("ntl_rise") and "m007" not in ev[days[-1]]    # the rise over: nothing held
+
+
 def test_day_class_is_one_on_saturdays_and_sundays_of_local_day_numbers() -> None:
     from datetime import date
 
