@@ -196,6 +196,7 @@ class TheftParams:
     voltage_min_ohm: float = p(0.02, lo=0, hi=10, unit="Ω", doc="... with at least this much unexplained drop per ampere of the phase's unexplained current")
     voltage_days: int = p(7, lo=1, hi=30, unit="d", doc="... over this many days of hourly means")
     low_energy_kwh: float = p(0.2, lo=0, hi=1000, unit="kWh", doc="meters that registered less than this on the day are checked for unmetered current in their voltage")
+    zero_max: int = p(3, lo=0, hi=100, doc="zero evidence: on a phase in ntl_phase without a change point and with no one listed, its meters that registered less than low_energy_kwh on every stored day are listed (at the listing score) when there are at most this many (0: off)")
     corr_z: float = p(3.0, lo=0.5, hi=100, doc="correlation evidence starts at this z of the meter's power changes against its phase's NTL changes (full at twice)")
     share_z: float = p(2.0, lo=0.5, hi=100, doc="joint-share evidence (a phase in ntl_phase without a change point) starts at this t of the meter's coefficient in the phase's hourly NTL regressed on all its meters' hourly energies at once, coefficients ≥ 0 (full at twice; listed from 1.5 × this)")
     share_min_b: float = p(0.05, lo=0, hi=100, doc="... with a coefficient (kWh of NTL per metered kWh) of at least this; a meter's gain error is about 0.01")
