@@ -204,7 +204,7 @@ def _drop(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence) -> None:
         s = _ramp(z, tp.drop_z) * (share <= tp.drop_max_explained) * np.clip(share / max(tp.drop_min_share, 1e-9), 0, 1)
         s = _explain_in_turn(s, z, share, tp.drop_min_share)
         # once seen, held while the drop stays at drop_z or more and within what the rise can explain:
-        # a small theft's z hovers about the listing level (held-out 11000, a 0.33 % shunt: z 4.5–4.7 on
+        # a small theft's z hovers about the listing level (looked-at 11000, a 0.33 % shunt: z 4.5–4.7 on
         # the days listed, off the list 7 of 12 days between)
         prev = st.d_hold[cand]
         keep = (prev > s) & (np.nan_to_num(z, nan=0.0) >= tp.drop_z) & (share <= tp.drop_max_explained)

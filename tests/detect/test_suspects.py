@@ -376,7 +376,7 @@ def test_a_bypass_too_small_to_show_in_its_voltage_is_listed_with_the_empty_hous
 
 @pytest.mark.slow
 def test_a_small_shunts_drop_evidence_is_held_while_its_z_stays_above_drop_z() -> None:
-    """A small theft's drop z hovers about the listing level (held-out seed 11000, a 0.33 % shunt: z 4.5–4.7
+    """A small theft's drop z hovers about the listing level (looked-at seed 11000, a 0.33 % shunt: z 4.5–4.7
     on the days listed, off the list 7 of its 12 days between). Once seen, the drop evidence is held while
     its z stays at ``drop_z`` or more on the rising channel; it goes with the rise."""
     la = LossArea(n=18, seed=5, phase_power=True)
