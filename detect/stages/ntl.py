@@ -296,10 +296,11 @@ def _rise_condition(st: NtlState, d: NtlDay, end: float, date: str, was: npt.NDA
                                    else f"non-technical loss back to its baseline on {date}"))
 
 
-def _level_condition(ctx: AreaContext, d: NtlDay, end: float, date: str, partial: bool) -> Condition:
+def _level_condition(ctx: AreaContext, d: NtlDay, end: float, date: str, unjudged: bool) -> Condition:
+    """``ntl_level``; ``unjudged``: a day without a balance or with its phases unknown (not valid)."""
     tp = ctx.params.tech_loss
     x = float(d.pct[TOTAL])
-    known = math.isfinite(x) and not partial and tp.area_level_pp > 0
+    known = math.isfinite(x) and not unjudged and tp.area_level_pp > 0
     return Condition(
         key="ntl_level@area", subj=[0], ts=[end], on=[d.level], off=[not (x >= tp.area_level_pp / 2)],
         valid=[known], values=[x if math.isfinite(x) else 0.0], threshold=tp.area_level_pp, unit="pp",

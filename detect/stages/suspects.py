@@ -162,6 +162,18 @@ class Evidence:
         col = self.detail.setdefault(name, np.full(self.n, np.nan))
         col[i] = values
 
+    def score(self) -> F64:
+        """(N,) 1 − Π(1 − strength): independent evidence adds up, one strong piece is enough."""
+        keep = np.ones(self.n)
+        for s in self.strength.values():
+            keep *= 1.0 - s
+        return 1.0 - keep
+
+
+def _phase_excess_kwh(nd: NtlDay, phase_sup: F64, p: int) -> float:
+    """Phase ``p``'s loss today above the least-losing phase's (``ntl_phase``'s reference), in kWh."""
+    return float(nd.phase_excess_pp[p]) / 100.0 * float(phase_sup[p])
+
 
 def _ramp(z: F64, z0: float) -> F64:
     """0 below ``z0``, 1 from twice ``z0``, linear between."""
@@ -266,7 +278,7 @@ def _voltage(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_en
         # current is in the level the rise is measured from (its evidence, if seen before, stays held).
         # Tested against the rise's current, an empty house's drop picked up the feeder drop of the
         # thief's current (looked-at seed 9004: z 2.5 → 5.6 over a week beside a shunt on its phase)
-        if not _registered(st, tp.low_energy_kwh, int(onset[el.phase[e]]) - 1, int(el.meter[e])):
+        if not _registered(st, tp.low_energy_kwh, int(onset[el.phase[e]]) - 1)[el.meter[e]]:
             test[e] = False
     if test.any():
         s, z, beta = _voltage_fit(ctx, st, k_end, el, test, onset, None)
@@ -295,7 +307,7 @@ def _voltage(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_en
     found = np.flatnonzero(ev.strength["voltage"] > 0)
     for p in range(3):
         here = found[(area.meter_phase[found] == p) & ~np.isfinite(ev.stolen[found])]
-        excess = float(nd.phase_excess_pp[p]) / 100.0 * float(phase_sup[p])
+        excess = _phase_excess_kwh(nd, phase_sup, p)
         if len(here) and math.isfinite(excess) and excess > 0:
             ev.stolen[here] = excess / len(here)
 
@@ -413,10 +425,12 @@ def _phase_onsets(nd: NtlDay) -> I64:
     return out
 
 
-def _registered(st: SuspectState, low_kwh: float, last: int, meter: int) -> bool:
-    """Whether ``meter`` registered at least ``low_kwh`` on a stored day up to ``last``."""
+def _registered(st: SuspectState, low_kwh: float, last: int) -> B:
+    """(N,) whether each meter registered at least ``low_kwh`` on a stored day up to ``last``."""
     rows = _rows(st, last - len(st.d_day) + 1, last)
-    return bool(len(rows)) and float(np.nan_to_num(st.d_e[rows, meter], nan=0.0).max()) >= low_kwh
+    if not len(rows):
+        return np.zeros(st.d_e.shape[1], np.bool_)
+    return np.nan_to_num(st.d_e[rows], nan=0.0).max(axis=0) >= low_kwh
 
 
 def _hourly_mean(blocks: F64, min_read: int) -> F64:
@@ -450,7 +464,7 @@ def _share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_end:
     # found before it; one that registered nothing on every day kept may be
     began = np.zeros(3, np.bool_)
     for v in np.flatnonzero(volt):
-        if _registered(st, tp.low_energy_kwh, nd.day, int(v)):
+        if _registered(st, tp.low_energy_kwh, nd.day)[v]:
             began[area.meter_phase[v]] = True
     hold, hold_b = np.zeros(area.n_meters), np.zeros(area.n_meters)
     for p in np.flatnonzero(_flagged(nd) & (nd.rising[:3] | bypassed) & (~bypassed | began)):
@@ -605,10 +619,7 @@ def close_day(ctx: AreaContext, st: SuspectState, nd: NtlDay, swing: Swing, ld: 
         ev.strength["shape"] = np.clip(tp.weight_shape * (swing.shape + swing.reversal), 0.0, 1.0)
         ev.put("shape", np.arange(n), swing.shape)
         ev.put("reversal", np.arange(n), swing.reversal)
-    keep = np.ones(n)
-    for s in ev.strength.values():
-        keep *= 1.0 - s
-    score = 1.0 - keep
+    score = ev.score()
     if _flagged(nd).any() and not alarms["ntl_swing@area"][0]:
         on_flagged = _flagged(nd)[np.minimum(area.meter_phase, 2)] | (area.meter_phase == PHASE_ABC)
         score = np.where(on_flagged | (ev.strength["physical"] > 0), score, 0.0)
@@ -640,14 +651,9 @@ def _zero(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence, fwd_kwh:
     tp, area = ctx.params.theft, ctx.area
     if tp.zero_max <= 0:
         return
-    keep = np.ones(area.n_meters)
-    for s in ev.strength.values():
-        keep *= 1.0 - s
-    listed = 1.0 - keep >= tp.min_score
-    rows = _rows(st, nd.day - len(st.d_day) + 1, nd.day)
-    e = st.d_e[rows]
-    never = (np.nan_to_num(e, nan=0.0).max(axis=0) < tp.low_energy_kwh) & np.isfinite(fwd_kwh) \
-        & (fwd_kwh < tp.low_energy_kwh)
+    listed = ev.score() >= tp.min_score
+    e = st.d_e[_rows(st, nd.day - len(st.d_day) + 1, nd.day)]
+    never = ~_registered(st, tp.low_energy_kwh, nd.day) & np.isfinite(fwd_kwh) & (fwd_kwh < tp.low_energy_kwh)
     onset = _phase_onsets(nd)
     for p in np.flatnonzero((nd.rising[:3] | nd.excess) & (onset < 0)):
         on = area.meter_phase == p
@@ -656,7 +662,7 @@ def _zero(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence, fwd_kwh:
             continue
         ev.strength["zero"][here] = np.maximum(ev.strength["zero"][here], tp.min_score)
         ev.put("zero_days", here, np.isfinite(e[:, here]).sum(axis=0).astype(np.float64))
-        excess = float(nd.phase_excess_pp[p]) / 100.0 * float(phase_sup[p])
+        excess = _phase_excess_kwh(nd, phase_sup, int(p))
         take = here[~np.isfinite(ev.stolen[here])]
         if math.isfinite(excess) and excess > 0:
             ev.stolen[take] = excess / len(here)
