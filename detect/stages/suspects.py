@@ -24,6 +24,8 @@ Evidence (each a strength in 0–1; the score is 1 − Π(1 − strength), so in
   present from day 0 left the list for good when a bypass began on its phase on day 9.9) — also when that
   theft is a bypass, which excludes the phase from the fit. A bypass whose meter registered nothing on
   every day kept carries nothing: a share found before it was seen may be its own load (seed 5006).
+  On a rising phase the same fit over the hours since its change point (``_onset_share``, eleventh
+  round), believed only for a meter whose own daily drop since then agrees with it.
 - **correlation**: the meter's power changes interval by interval against its phase's NTL changes (a
   shunt makes the NTL a fixed share of its load).
 - **physical**: a physical-check alert active on the meter (``theft``).
@@ -67,6 +69,7 @@ MIN_PAIRS = 96               # correlation evidence needs a day of interval chan
 SHARE_MIN_INTERVALS = 2      # joint share: an hour counts with this many intervals of its phase all read
 Fit = tuple[npt.NDArray[np.intp], F64, F64, F64]   # a phase's joint share: meters, coefficients, t, daily kWh
 RELIST_DAYS = 3              # a suspect listed again within this many days keeps its "since"
+ONSET_SHARE_DROP_Z = 1.0     # a share since a change point counts where the meter's drop agrees at this z
 SHARE_HOLD = 0.5             # joint share: a meter listed by it keeps its strength while t and b stay above this
                              # share of share_z and share_min_b
 
@@ -190,8 +193,11 @@ def _channel_energy(ctx: AreaContext, x: F64, c: int, split: F64 | None = None) 
     return np.where(ph == c, x, np.where(ph == PHASE_ABC, x * third, np.nan))
 
 
-def _drop(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence) -> None:
+def _drop(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence) -> dict[int, tuple[F64, F64, F64]]:
+    """Drop evidence; returns each rising channel's drop z, kWh/day and share of the rise per meter from its
+    change point (NaN: not on the channel), for ``_onset_share``."""
     tp = ctx.params.theft
+    out: dict[int, tuple[F64, F64, F64]] = {}
     # each rising channel from its change point; a second change point (a second theft on the channel) also
     # from there, against the level between the two (the first thief's drop explains the first rise) — and
     # first, so that a meter as strong from both is listed since the later one, its own
@@ -212,6 +218,9 @@ def _drop(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence) -> None:
                                        day_class(st.d_day[base]), np.ascontiguousarray(x[since]),
                                        np.ascontiguousarray(total[since]), day_class(st.d_day[since]),
                                        np.ascontiguousarray(excess), z, drop, expl)
+        if on == int(nd.onset[c]):
+            out[c] = (np.full(ctx.n_meters, np.nan), np.full(ctx.n_meters, np.nan), np.full(ctx.n_meters, np.nan))
+            out[c][0][cand], out[c][1][cand], out[c][2][cand] = z, drop, expl
         share = np.nan_to_num(expl, nan=np.inf)
         s = _ramp(z, tp.drop_z) * (share <= tp.drop_max_explained) * np.clip(share / max(tp.drop_min_share, 1e-9), 0, 1)
         s = _explain_in_turn(s, z, share, tp.drop_min_share)
@@ -233,6 +242,7 @@ def _drop(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence) -> None:
         ev.stolen[i] = np.clip(drop[better], 0.0, mean_excess if math.isfinite(mean_excess) else None)
         ev.onset[i] = on
     st.d_hold = hold
+    return out
 
 
 def day_class(days: I64) -> I64:
@@ -517,8 +527,8 @@ def _fit(ctx: AreaContext, st: SuspectState, ls: LossState, p: int, k_end: int) 
     return cols, b, t, xh.mean(axis=0) * 24.0 / third
 
 
-def _hours(ctx: AreaContext, st: SuspectState, ls: LossState, p: int,
-           k_end: int) -> tuple[npt.NDArray[np.intp], F64, F64, F64]:
+def _hours(ctx: AreaContext, st: SuspectState, ls: LossState, p: int, k_end: int, k_first: int = -1,
+           k_stop: int | None = None) -> tuple[npt.NDArray[np.intp], F64, F64, F64]:
     """Phase ``p``'s meters (three-phase ones a third each), their weights (1 or ⅓), and over the window the
     hourly energies (H, M) and NTL (H,) of the hours with at least ``SHARE_MIN_INTERVALS`` intervals in which
     every one of those meters was read and the NTL is known — their mean per interval, as an hour.
@@ -530,11 +540,11 @@ def _hours(ctx: AreaContext, st: SuspectState, ls: LossState, p: int,
     estimate's error (a household's 15 minutes against the same 15 minutes of other days) is far above
     the fit's residual. Hours that needed every meter of the area read, or an estimate, cost a shunt
     present from day 0 its first days: seed 7018 (4.8 %) fitted 17 of its first 48 hours and was named on
-    day 2 (3.0 d)."""
+    day 2 (3.0 d). Only the intervals from ``k_first`` on and before ``k_stop``, when given (``_onset_share``)."""
     area, per_h = ctx.area, 3600 // ctx.params.interval_s
     ks = np.arange(k_end - len(st.c_k) // per_h * per_h, k_end)
     rows = ks % len(st.c_k)
-    ok = st.c_k[rows] == ks
+    ok = (st.c_k[rows] == ks) & (ks >= k_first) & (ks < (k_end if k_stop is None else k_stop))
     e_rows = ks % len(ls.ring_k)
     got = ok & (ls.ring_k[e_rows] == ks)
     cols = np.flatnonzero((area.meter_phase == p) | (area.meter_phase == PHASE_ABC))
@@ -550,6 +560,69 @@ def _hours(ctx: AreaContext, st: SuspectState, ls: LossState, p: int,
         yh = np.where(use, y, 0.0).reshape(h, per_h).sum(axis=1) / n * per_h
     keep = n >= min(SHARE_MIN_INTERVALS, per_h)
     return cols, third, xh[keep], yh[keep]
+
+
+def _onset_share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_end: int, ev: Evidence,
+                 drops: dict[int, tuple[F64, F64, F64]]) -> None:
+    """Joint-share evidence on a rising phase, from its change point on (docs/lineloss.md §4): after a shunt
+    began, the phase's NTL is a fixed share of its meter's hourly series, which names it where its daily
+    drop hides in its own scatter (looked-at 12008: a 19 % shunt on a 70 kWh/day customer, daily drop z under
+    3 for 10 days).
+
+    The fit (``_hours`` from the change point, ``joint_share``) takes only the meters whose daily energy on
+    the phase fell since then (drop z ≥ ``ONSET_SHARE_DROP_Z``): a meter that registers no less than before
+    is no shunt that began then, and with fewer columns the thief's hours stand out of the phase's common
+    daily shape on fewer hours (12008: t 17 on the third day; 2.8 with every meter of the phase). From each
+    coefficient, what the same meters' fit over the hours before the change point gave it is taken off: a
+    share it had already is no new theft (looked-at 11010: a shunt present from day 0, not among the meters
+    that fell, handed its share to one that did after a false change point, t 7–8).
+
+    A share is believed only where the meter's own daily drop since the change point is at least half of
+    ``b`` × its daily energy: fitted over the hours since a bypass began whose sag is not seen yet, the load
+    no meter registers goes to the meters whose hours look most like it (looked-at 12003, 12007: innocents
+    at t 3–12, b up to 1.6). Left out: phases where voltage evidence shows a bypass (as in ``_share``), and
+    phases whose rise the listed drops already explain (their shares of it summing to 1 − ``drop_min_share``
+    or more: looked-at 12013, an innocent whose consumption happened to fall by 21 kWh/day as a bypass
+    began took its load, b 0.45, t 9)."""
+    tp, area = ctx.params.theft, ctx.area
+    volt = (ev.strength["voltage"] >= tp.min_score) & (area.meter_phase < 3)
+    for p in np.flatnonzero(_flagged(nd) & nd.rising[:3]):
+        if p not in drops or (volt & (area.meter_phase == p)).any():
+            continue
+        listed = ev.strength["drop"] >= tp.min_score
+        if np.clip(np.nan_to_num(drops[int(p)][2][listed], nan=0.0), 0.0, 1.0).sum() >= 1.0 - tp.drop_min_share:
+            continue
+        k_on = ctx.first_interval(int(nd.onset[p]))
+        cols, third, xh, yh = _hours(ctx, st, ls, int(p), k_end, k_on)
+        z, drop = drops[int(p)][0][cols], drops[int(p)][1][cols]
+        fell = (np.nan_to_num(z, nan=0.0) >= ONSET_SHARE_DROP_Z) & (np.nan_to_num(drop, nan=0.0) > 0.0)
+        cols, third, xh, z, drop = cols[fell], third[fell], xh[:, fell], z[fell], drop[fell]
+        if not len(cols) or len(yh) < max(tp.share_min_hours, len(cols) + 2):
+            continue
+        b, t = np.empty(len(cols)), np.empty(len(cols))
+        ctx.ops["evidence"].joint_share(np.ascontiguousarray(xh), np.ascontiguousarray(yh), b, t)
+        # the same meters' shares before the change point: a share they had already is no theft that began
+        # then (looked-at 11010: a shunt present from day 0, not among the meters that fell, handed its share
+        # to one that did, t 7–8, b 0.24 after a false change point; 0.31 before)
+        _, _, xp, yp = _hours(ctx, st, ls, int(p), k_end, -1, k_on)
+        xp = xp[:, fell]
+        b0 = np.zeros(len(cols))
+        if len(yp) >= max(tp.share_min_hours, len(cols) + 2):
+            ctx.ops["evidence"].joint_share(np.ascontiguousarray(xp), np.ascontiguousarray(yp), b0, np.empty(len(cols)))
+        b = np.maximum(b - b0, 0.0)
+        expect = b * xh.mean(axis=0) * 24.0                 # the drop on this phase the share implies, kWh/day
+        agree = drop >= 0.5 * expect
+        s = _ramp(t, tp.share_z) * (b >= tp.share_min_b) * agree
+        for j in np.flatnonzero(s > ev.strength["share"][cols]):
+            i = int(cols[j])
+            ev.strength["share"][i] = s[j]
+            ev.put("share_b", np.array([i]), np.array([b[j]]))
+            ev.put("share_t", np.array([i]), np.array([t[j]]))
+            ev.put("share_since_onset", np.array([i]), np.array([1.0]))
+            if not math.isfinite(ev.stolen[i]):             # its share of its mean day (a three-phase meter's whole)
+                ev.stolen[i] = b[j] * xh[:, j].mean() * 24.0 / third[j]
+            if ev.onset[i] < 0:
+                ev.onset[i] = int(nd.onset[p])
 
 
 def _correlation(ctx: AreaContext, st: SuspectState, nd: NtlDay, k_end: int, ev: Evidence) -> None:
@@ -606,10 +679,11 @@ def close_day(ctx: AreaContext, st: SuspectState, nd: NtlDay, swing: Swing, ld: 
     if not signal:
         st.v_hold, st.s_hold, st.s_b, st.d_hold = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
     if signal:
-        _drop(ctx, st, nd, ev)
+        drops = _drop(ctx, st, nd, ev)
         fits: dict[int, Fit | None] = {}          # each phase's joint share, fitted at most once a day
         _voltage(ctx, st, ls, nd, k_end, ev, ld.meter_fwd_kwh, ld.ch_sup[:3], fits)
         _share(ctx, st, ls, nd, k_end, ev, fits)
+        _onset_share(ctx, st, ls, nd, k_end, ev, drops)
         _correlation(ctx, st, nd, k_end, ev)
         _zero(ctx, st, nd, ev, ld.meter_fwd_kwh, ld.ch_sup[:3])
     for check in CHECKS:
