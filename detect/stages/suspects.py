@@ -504,13 +504,9 @@ def _share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_end:
         hold[cols[better]], hold_b[cols[better]] = s[better], np.where(keep, st.s_b[cols], b)[better]
         for j in np.flatnonzero(s > ev.strength["share"][cols]):
             i = int(cols[j])
-            ev.strength["share"][i] = s[j]
             if keep[j]:
                 ev.put("share_held", np.array([i]), np.array([s[j]]))
-            ev.put("share_b", np.array([i]), np.array([b[j]]))
-            ev.put("share_t", np.array([i]), np.array([t[j]]))
-            if not math.isfinite(ev.stolen[i]):     # its share of its (phase's third of its) mean day
-                ev.stolen[i] = b[j] * daily[j]
+            _put_share(ev, i, float(s[j]), float(b[j]), float(t[j]), float(daily[j]))
     st.s_hold, st.s_b = hold, hold_b
 
 
@@ -518,13 +514,29 @@ def _fit(ctx: AreaContext, st: SuspectState, ls: LossState, p: int, k_end: int) 
     """``joint_share`` of phase ``p`` over the window's hours (``_hours``): its meters (three-phase ones a third
     each), their coefficients and t, and their mean daily energy (a three-phase meter's whole); None with
     too few hours."""
-    tp = ctx.params.theft
     cols, third, xh, yh = _hours(ctx, st, ls, p, k_end)
-    if len(yh) < max(tp.share_min_hours, len(cols) + 2):
+    got = _joint_share(ctx, xh, yh)
+    return None if got is None else (cols, got[0], got[1], xh.mean(axis=0) * 24.0 / third)
+
+
+def _joint_share(ctx: AreaContext, xh: F64, yh: F64) -> tuple[F64, F64] | None:
+    """``joint_share`` of the hourly NTL ``yh`` (H,) on the meters' hourly energies ``xh`` (H, M): the
+    coefficients and their t; None with fewer than ``share_min_hours`` hours or not more hours than meters + 1."""
+    if len(yh) < max(ctx.params.theft.share_min_hours, xh.shape[1] + 2):
         return None
-    b, t = np.empty(len(cols)), np.empty(len(cols))
+    b, t = np.empty(xh.shape[1]), np.empty(xh.shape[1])
     ctx.ops["evidence"].joint_share(np.ascontiguousarray(xh), np.ascontiguousarray(yh), b, t)
-    return cols, b, t, xh.mean(axis=0) * 24.0 / third
+    return b, t
+
+
+def _put_share(ev: Evidence, i: int, s: float, b: float, t: float, daily_kwh: float) -> None:
+    """Meter ``i``'s joint-share evidence: strength ``s``, its coefficient and t, and (when no other evidence
+    gave one) the stolen energy, ``b`` × its mean daily energy ``daily_kwh``."""
+    ev.strength["share"][i] = s
+    ev.put("share_b", np.array([i]), np.array([b]))
+    ev.put("share_t", np.array([i]), np.array([t]))
+    if not math.isfinite(ev.stolen[i]):
+        ev.stolen[i] = b * daily_kwh
 
 
 def _hours(ctx: AreaContext, st: SuspectState, ls: LossState, p: int, k_end: int, k_first: int = -1,
@@ -597,30 +609,23 @@ def _onset_share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, 
         z, drop = drops[int(p)][0][cols], drops[int(p)][1][cols]
         fell = (np.nan_to_num(z, nan=0.0) >= ONSET_SHARE_DROP_Z) & (np.nan_to_num(drop, nan=0.0) > 0.0)
         cols, third, xh, z, drop = cols[fell], third[fell], xh[:, fell], z[fell], drop[fell]
-        if not len(cols) or len(yh) < max(tp.share_min_hours, len(cols) + 2):
+        got = _joint_share(ctx, xh, yh) if len(cols) else None
+        if got is None:
             continue
-        b, t = np.empty(len(cols)), np.empty(len(cols))
-        ctx.ops["evidence"].joint_share(np.ascontiguousarray(xh), np.ascontiguousarray(yh), b, t)
+        b, t = got
         # the same meters' shares before the change point: a share they had already is no theft that began
         # then (looked-at 11010: a shunt present from day 0, not among the meters that fell, handed its share
         # to one that did, t 7–8, b 0.24 after a false change point; 0.31 before)
         _, _, xp, yp = _hours(ctx, st, ls, int(p), k_end, -1, k_on)
-        xp = xp[:, fell]
-        b0 = np.zeros(len(cols))
-        if len(yp) >= max(tp.share_min_hours, len(cols) + 2):
-            ctx.ops["evidence"].joint_share(np.ascontiguousarray(xp), np.ascontiguousarray(yp), b0, np.empty(len(cols)))
-        b = np.maximum(b - b0, 0.0)
+        before = _joint_share(ctx, xp[:, fell], yp)
+        b = np.maximum(b - (0.0 if before is None else before[0]), 0.0)
         expect = b * xh.mean(axis=0) * 24.0                 # the drop on this phase the share implies, kWh/day
         agree = drop >= 0.5 * expect
         s = _ramp(t, tp.share_z) * (b >= tp.share_min_b) * agree
         for j in np.flatnonzero(s > ev.strength["share"][cols]):
             i = int(cols[j])
-            ev.strength["share"][i] = s[j]
-            ev.put("share_b", np.array([i]), np.array([b[j]]))
-            ev.put("share_t", np.array([i]), np.array([t[j]]))
+            _put_share(ev, i, float(s[j]), float(b[j]), float(t[j]), float(xh[:, j].mean() * 24.0 / third[j]))
             ev.put("share_since_onset", np.array([i]), np.array([1.0]))
-            if not math.isfinite(ev.stolen[i]):             # its share of its mean day (a three-phase meter's whole)
-                ev.stolen[i] = b[j] * xh[:, j].mean() * 24.0 / third[j]
             if ev.onset[i] < 0:
                 ev.onset[i] = int(nd.onset[p])
 
