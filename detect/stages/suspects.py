@@ -282,14 +282,14 @@ def _voltage(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_en
     st.v_hold = np.where(np.bincount(el.meter, weights=use, minlength=area.n_meters) > 0, st.v_hold, 0.0)
     onset = _phase_onsets(nd)
     test = use.copy()
-    for e in np.flatnonzero(use & (onset[el.phase] >= 0)):
+    for ph in np.flatnonzero(onset >= 0):
         # a change point on the phase: its rise is a theft that began then, which a meter that registered
         # nothing before it as well cannot be — an empty house, or a bypass present from the start whose
         # current is in the level the rise is measured from (its evidence, if seen before, stays held).
         # Tested against the rise's current, an empty house's drop picked up the feeder drop of the
         # thief's current (looked-at seed 9004: z 2.5 → 5.6 over a week beside a shunt on its phase)
-        if not _registered(st, tp.low_energy_kwh, int(onset[el.phase[e]]) - 1)[el.meter[e]]:
-            test[e] = False
+        on = use & (el.phase == ph)
+        test[on] = _registered(st, tp.low_energy_kwh, int(onset[ph]) - 1)[el.meter[on]]
     if test.any():
         s, z, beta = _voltage_fit(ctx, st, k_end, el, test, onset, None)
         explained = _explained(ctx, st, ls, k_end, el, test, onset, fits)
@@ -473,9 +473,7 @@ def _share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_end:
     # a bypass that began while monitored (its meter registered on an earlier day) is no part of a share
     # found before it; one that registered nothing on every day kept may be
     began = np.zeros(3, np.bool_)
-    for v in np.flatnonzero(volt):
-        if _registered(st, tp.low_energy_kwh, nd.day)[v]:
-            began[area.meter_phase[v]] = True
+    began[area.meter_phase[volt & _registered(st, tp.low_energy_kwh, nd.day)]] = True
     hold, hold_b = np.zeros(area.n_meters), np.zeros(area.n_meters)
     for p in np.flatnonzero(_flagged(nd) & (nd.rising[:3] | bypassed) & (~bypassed | began)):
         # its meters as in its fit: a three-phase meter is on every phase (its hold was lost on the first day
@@ -598,17 +596,17 @@ def _onset_share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, 
     began took its load, b 0.45, t 9)."""
     tp, area = ctx.params.theft, ctx.area
     volt = (ev.strength["voltage"] >= tp.min_score) & (area.meter_phase < 3)
+    listed = ev.strength["drop"] >= tp.min_score
     for p in np.flatnonzero(_flagged(nd) & nd.rising[:3]):
         if p not in drops or (volt & (area.meter_phase == p)).any():
             continue
-        listed = ev.strength["drop"] >= tp.min_score
         if np.clip(np.nan_to_num(drops[int(p)][2][listed], nan=0.0), 0.0, 1.0).sum() >= 1.0 - tp.drop_min_share:
             continue
         k_on = ctx.first_interval(int(nd.onset[p]))
         cols, third, xh, yh = _hours(ctx, st, ls, int(p), k_end, k_on)
         z, drop = drops[int(p)][0][cols], drops[int(p)][1][cols]
         fell = (np.nan_to_num(z, nan=0.0) >= ONSET_SHARE_DROP_Z) & (np.nan_to_num(drop, nan=0.0) > 0.0)
-        cols, third, xh, z, drop = cols[fell], third[fell], xh[:, fell], z[fell], drop[fell]
+        cols, third, xh, drop = cols[fell], third[fell], xh[:, fell], drop[fell]
         got = _joint_share(ctx, xh, yh) if len(cols) else None
         if got is None:
             continue
