@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import time
 import urllib.request
 
+import pytest
 import serial  # type: ignore[import-untyped]
+
+from tests.support.procs import run_python
 
 
 def test_mosquitto_accepts_connections(mosquitto):
@@ -38,3 +42,19 @@ def test_pty_pair_carries_bytes_both_ways(ptys):
         t = time.monotonic()
         assert a.read(1) == b"\x16" and time.monotonic() - t < 1
     assert os.path.exists(dev)
+
+
+def test_a_python_command_that_hangs_fails_with_the_stacks_of_its_threads(tmp_path):
+    script = tmp_path / "hang.py"
+    script.write_text("import threading, time\n"
+                      "def waits_for_good():\n    threading.Event().wait()\n"
+                      "threading.Thread(target=waits_for_good, name='stuck').start()\n"
+                      "print('started', flush=True)\ntime.sleep(600)\n", encoding="utf-8")
+    with pytest.raises(AssertionError) as e:
+        run_python([sys.executable, str(script)], timeout=3)
+    said = str(e.value)
+    assert "did not end within 3 s" in said and "started" in said
+    stacks = said.split("its threads when it was stopped")[1]
+    assert "waits_for_good" in stacks and "hang.py" in stacks
+    done = run_python([sys.executable, "-c", "print('ok')"], timeout=30)
+    assert done.returncode == 0 and done.stdout == "ok\n"

@@ -19,7 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Influx1", "Mosquitto", "Service", "VictoriaMetrics", "free_port", "require_binary", "wait_port"]
+__all__ = ["Influx1", "Mosquitto", "Service", "VictoriaMetrics", "free_port", "require_binary", "run_python",
+           "wait_port"]
 
 
 def free_port() -> int:
@@ -47,6 +48,27 @@ def wait_port(port: int, timeout_s: float = 15.0, proc: subprocess.Popen[bytes] 
         except OSError:
             time.sleep(0.05)
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout_s} s")
+
+
+def run_python(argv: list[str], *, timeout: float, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``subprocess.run`` of a Python command line (text, output captured) that, when it does not end
+    within ``timeout``, fails with the stacks of all its threads: the process runs with
+    ``PYTHONFAULTHANDLER=1`` and gets SIGABRT, whose handler writes every thread's traceback to stderr.
+    A hang then says where it waited instead of only that it did."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
+                            env={**os.environ, "PYTHONFAULTHANDLER": "1"})
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        try:
+            out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+        raise AssertionError(f"{' '.join(argv)} did not end within {timeout:g} s; the last of its output:\n"
+                             f"{(out or '')[-3000:]}\nits threads when it was stopped:\n{(err or '')[-12000:]}") from None
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 
 
 @dataclass

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from tests.support.alertmanager import EXAMPLE_DIR, Alertmanager, Receiver, adapt_example
+from tests.support.procs import run_python
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -20,9 +20,8 @@ def test_demo_tells_the_whole_story_and_exits_0(tmp_path: Path):
     example) whose WeCom, SMS-webhook and e-mail notifications reach a local receiver."""
     with Receiver.running() as rec, Alertmanager.running(
             tmp_path / "am", adapt_example((EXAMPLE_DIR / "alertmanager.yml").read_text(encoding="utf-8"), rec)) as am:
-        out = subprocess.run([sys.executable, "-m", "edge.cli", "demo", "--view", "lines", "--workdir",
-                              str(tmp_path), "--alertmanager", am.url], capture_output=True, text=True, cwd=ROOT,
-                             timeout=420)
+        out = run_python([sys.executable, "-m", "edge.cli", "demo", "--view", "lines", "--workdir",
+                          str(tmp_path), "--alertmanager", am.url], cwd=ROOT, timeout=420)
         assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
         rec.wait_for(lambda ns: any("【已恢复】分支停电" in n.text for n in ns), 20, "the outage's resolve")
         told = " ".join(n.text for n in rec.of())
