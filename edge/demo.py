@@ -147,7 +147,7 @@ async def run_demo(opts: DemoOptions) -> int:
                 await asyncio.sleep(1.0)
                 if collector is not None:
                     collector.stop()
-                watch.close()
+                await asyncio.to_thread(watch.close)   # not on the loop: the broker serves it
                 _show(watch, clock, live, logs, None)
                 rc = _summary(watch, rc)
                 print(logs.summary())

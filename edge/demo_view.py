@@ -29,6 +29,8 @@ from edge.publish.mqtt import parse_broker_url
 
 __all__ = ["LogPane", "Watch", "local", "render"]
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class AlertRecord:
@@ -67,15 +69,30 @@ class Watch:
         self.state = ViewState()
         self.new_events: queue.Queue[str] = queue.Queue()
         self.connected = threading.Event()
+        self._closing = threading.Event()
         self._c = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
         self._c.on_connect = self._on_connect
+        self._c.on_disconnect = self._on_disconnect
         self._c.on_message = self._on_message
+        self._c.reconnect_delay_set(min_delay=1, max_delay=2)   # a two-minute story: back within seconds
         self._c.connect_async(host, port, keepalive=30)
         self._c.loop_start()
 
-    def close(self) -> None:
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Disconnect and stop the network thread. paho's ``loop_stop`` joins it without a time limit;
+        one that has not stopped after ``timeout_s`` is left behind (a daemon thread, it ends with the
+        process) and said in the log rather than holding up the end of the demo."""
+        self._closing.set()
         self._c.disconnect()
-        self._c.loop_stop()
+        stopper = threading.Thread(target=self._c.loop_stop, name="demo-view-stop", daemon=True)
+        stopper.start()
+        stopper.join(timeout_s)
+        if stopper.is_alive():
+            log.warning("the demo's viewer did not stop its MQTT thread within %g s; left behind", timeout_s)
+
+    def _on_disconnect(self, client: paho.Client, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
+        if not self._closing.is_set():
+            log.warning("the demo's viewer lost the broker (%s); reconnecting", rc)
 
     def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
         client.subscribe(f"{self.prefix}/#", qos=1)

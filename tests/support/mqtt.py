@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -15,7 +16,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-__all__ = ["Received", "Subscriber"]
+from edge.sim.broker import Broker
+
+__all__ = ["BrokerThread", "Received", "Subscriber"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,3 +109,34 @@ class Subscriber:
             if not missing or time.monotonic() > deadline:
                 return missing
             time.sleep(0.05)
+
+
+class BrokerThread:
+    """The demo's embedded broker (``edge.sim.broker``) on its own event loop in a thread:
+    ``with BrokerThread() as broker: ... broker.port``; ``BrokerThread(port)`` brings one back on a port."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.broker = Broker(port=port)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+
+        async def main() -> None:
+            async with self.broker:
+                self.ready.set()
+                self.stop = asyncio.Event()
+                await self.stop.wait()
+
+        self.loop.run_until_complete(main())
+
+    def __enter__(self) -> Broker:
+        self.thread.start()
+        assert self.ready.wait(5)
+        return self.broker
+
+    def __exit__(self, *exc: object) -> None:
+        self.loop.call_soon_threadsafe(self.stop.set)
+        self.thread.join(5)

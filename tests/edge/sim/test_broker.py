@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import queue
-import threading
 import time
 
 import paho.mqtt.client as mqtt
 import pytest
 
-from edge.sim.broker import Broker, topic_matches
+from edge.sim.broker import topic_matches
+from tests.support.mqtt import BrokerThread
 
 
 @pytest.mark.parametrize(("pattern", "topic", "ok"), [
@@ -19,34 +18,6 @@ from edge.sim.broker import Broker, topic_matches
 ])
 def test_topic_filters_match_like_mqtt(pattern, topic, ok):
     assert topic_matches(pattern, topic) is ok
-
-
-class _BrokerThread:
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        self.broker = Broker()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-
-        async def main() -> None:
-            async with self.broker:
-                self.ready.set()
-                self.stop = asyncio.Event()
-                await self.stop.wait()
-
-        self.loop.run_until_complete(main())
-
-    def __enter__(self) -> Broker:
-        self.thread.start()
-        assert self.ready.wait(5)
-        return self.broker
-
-    def __exit__(self, *exc: object) -> None:
-        self.loop.call_soon_threadsafe(self.stop.set)
-        self.thread.join(5)
 
 
 def _client(port: int, cid: str, proto=mqtt.MQTTv5, will: tuple[str, bytes] | None = None):
@@ -61,7 +32,7 @@ def _client(port: int, cid: str, proto=mqtt.MQTTv5, will: tuple[str, bytes] | No
 
 
 def test_qos1_publish_reaches_subscriber_and_retained_reaches_late_subscriber():
-    with _BrokerThread() as broker:
+    with BrokerThread() as broker:
         sub, got = _client(broker.port, "sub")
         sub.subscribe("mw/+/alert", qos=1)
         time.sleep(0.2)
@@ -81,7 +52,7 @@ def test_qos1_publish_reaches_subscriber_and_retained_reaches_late_subscriber():
 
 
 def test_will_is_published_on_abnormal_disconnect_only():
-    with _BrokerThread() as broker:
+    with BrokerThread() as broker:
         sub, got = _client(broker.port, "watch")
         sub.subscribe("gw/+/status", qos=1)
         time.sleep(0.2)
