@@ -298,10 +298,14 @@ def _voltage(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_en
         if less.any():
             # against the current no listed share explains; evidence that this takes away entirely was the
             # share's current, and what was held of it goes too (held from the first day, before the share
-            # could be fitted, the empty house of looked-at seed 9019 stayed named for good). Evidence that
-            # faded on both is still held: a bypass's slope sinks into the noise of its phase's current
+            # could be fitted, the empty house of looked-at seed 9019 stayed named for good). So does held
+            # evidence that today's plain fit contradicts (z < 0: the drop moves against the phase's
+            # unexplained current) and the swept one does not bear out (looked-at 13010: an empty house at
+            # z 2.5 on the first day, −1 to −3 after, held for 23 days — and as a voltage suspect kept the
+            # share off the phase, which named a 60 % shunt at t 4–7). Evidence that faded on both without
+            # turning is still held: a bypass's slope sinks into the noise of its phase's current
             s2, z2, beta2 = _voltage_fit(ctx, st, k_end, el, less, onset, explained)
-            st.v_hold[el.meter[less & (s > 0) & (s2 <= 0)]] = 0.0
+            st.v_hold[el.meter[less & (s2 <= 0) & ((s > 0) | (np.nan_to_num(z) < 0))]] = 0.0
             s, z, beta = (np.where(less, b, a) for a, b in ((s, s2), (z, z2), (beta, beta2)))
         for e in np.flatnonzero(s > ev.strength["voltage"][el.meter]):
             i = el.meter[e]

@@ -255,9 +255,10 @@ def test_a_second_thief_on_a_phase_in_alarm_is_measured_from_its_own_change_poin
     assert ev["drop_z"] > 3 and 0.5 < ev["drop_share_of_rise"] < 1.5, ev
 
 
-def _feeder_past(la: LossArea, thief: int, house: int) -> None:
+def _feeder_past(la: LossArea, thief: int, house: int, *, until: float = float("inf"), then: float = 0.2) -> None:
     """Meter ``house`` hangs further along the feeder that carries ``thief``'s hidden current than its peers
-    (0.2 Ω of it shared against their 0.02): its drop beyond theirs follows that current."""
+    (0.2 Ω of it shared against their 0.02): its drop beyond theirs follows that current — until the time
+    ``until``, and ``then`` Ω of it after (a negative one: its voltage moves against that current)."""
     last: dict[str, np.ndarray] = {}
     draw = la.load_kw
 
@@ -269,7 +270,7 @@ def _feeder_past(la: LossArea, thief: int, house: int) -> None:
         kw = last["kw"]
         amps = kw * 1000 / 230.0
         hidden = float(kw[thief] * (1.0 - la.metered[thief])) * 1000 / 230.0
-        along = 0.2 if i == house else 0.02
+        along = (0.2 if la.t < until else then) if i == house else 0.02
         return la.master_u(k) - float(la.loop_ohm[i] * amps[i]) - along * hidden
 
     la.load_kw, la.meter_u = load_kw, meter_u      # type: ignore[method-assign]
@@ -312,6 +313,27 @@ def test_an_empty_house_beside_a_shunt_present_from_the_start_gives_way_to_the_s
     assert not any("m010" in m for _, m in named[1:]), named
     ev = days[-1]["suspects"][0]["evidence"]
     assert ev["share_strength"] >= 0.5 and 0.9 < ev["share_b"] < 1.1, ev
+
+
+@pytest.mark.slow
+def test_an_empty_house_held_from_its_first_day_gives_way_to_a_shunt_when_its_voltage_turns_against_it() -> None:
+    """The empty house follows the shunt's hidden current on the first day only (24 hours: the joint share
+    cannot be fitted yet) and is listed by its voltage; after that its voltage moves against that current
+    (looked-at 13010: an empty house at z 2.5 on its first day, −1 to −3 after). Its evidence was held: it
+    faded on both fits. Held, it made the phase a bypass's, and the share — which names the shunt — was
+    never used there: the 60 % shunt of 13010 went unnamed for 23 days. Contradicted by the plain fit and
+    not borne out by the swept one, the hold goes."""
+    la = LossArea(n=18, seed=5, phase_power=True)
+    la.base_kw[10] = 0.0       # meter 10 (phase B): nobody home
+    la.metered[7] = 0.5        # a shunt on meter 7 (phase B) before monitoring began
+    _feeder_past(la, 7, 10, until=T0 + 86400.0, then=-0.1)
+    la.run_days(7.02)
+    days = la.of_kind("daily")
+    named = [(d["date"], [s["meter"] for s in d["suspects"]]) for d in days]
+    assert len(named) == 7 and "m010" in named[0][1], named     # its first day: named by its voltage
+    assert all(m and m[0] == "m007" and "m010" not in m for _, m in named[2:]), named
+    ev = days[-1]["suspects"][0]["evidence"]
+    assert ev["share_strength"] >= 0.5 and 0.8 < ev["share_b"] < 1.2, ev
 
 
 @pytest.mark.slow
