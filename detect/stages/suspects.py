@@ -727,14 +727,19 @@ def _zero(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence, fwd_kwh:
     least on the day — are listed at the listing score, when there are at most ``zero_max`` of them (more:
     vacant flats, nothing to tell them apart by). Their voltage does not order them: against the phase's
     unexplained current an empty house's drop beyond its peers' follows the peers' own load, the same
-    daily shape, and its z came out as often below a bypass's as above. A rise has its own change point: a
-    meter registering nothing before it as well did not begin it."""
+    daily shape, and its z came out as often below a bypass's as above. For the same reason a meter that
+    registered nothing all along and is listed only by voltage evidence held from an earlier day does not
+    place the loss: the phase's other such meters are listed beside it (looked-at 13006: an empty house at z
+    2.3 on the third day, held, and the 0.58 % bypass on its phase, z under 1.5, unlisted until day 17).
+    A rise has its own change point: a meter registering nothing before it as well did not begin it."""
     tp, area = ctx.params.theft, ctx.area
     if tp.zero_max <= 0:
         return
-    listed = ev.score() >= tp.min_score
     e = st.d_e[_rows(st, nd.day - len(st.d_day) + 1, nd.day)]
     never = ~_registered(st, tp.low_energy_kwh, nd.day) & np.isfinite(fwd_kwh) & (fwd_kwh < tp.low_energy_kwh)
+    besides = 1.0 - np.prod([1.0 - v for k, v in ev.strength.items() if k != "voltage"], axis=0)
+    held_only = never & np.isfinite(ev.detail.get("voltage_held", np.full(ev.n, np.nan))) & (besides < tp.min_score)
+    listed = (ev.score() >= tp.min_score) & ~held_only
     onset = _phase_onsets(nd)
     for p in np.flatnonzero((nd.rising[:3] | nd.excess) & (onset < 0)):
         on = area.meter_phase == p
