@@ -70,6 +70,7 @@ SHARE_MIN_INTERVALS = 2      # joint share: an hour counts with this many interv
 Fit = tuple[npt.NDArray[np.intp], F64, F64, F64]   # a phase's joint share: meters, coefficients, t, daily kWh
 RELIST_DAYS = 3              # a suspect listed again within this many days keeps its "since"
 ONSET_SHARE_DROP_Z = 1.0     # a share since a change point counts where the meter's drop agrees at this z
+ONSET_SHARE_Z = 1.5          # a share since a change point: listed from t 2.25 (ramp 1.5 → 3), not share_z's 3
 SHARE_HOLD = 0.5             # joint share: a meter listed by it keeps its strength while t and b stay above this
                              # share of share_z and share_min_b
 
@@ -623,7 +624,7 @@ def _onset_share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, 
         b = np.maximum(b - (0.0 if before is None else before[0]), 0.0)
         expect = b * xh.mean(axis=0) * 24.0                 # the drop on this phase the share implies, kWh/day
         agree = drop >= 0.5 * expect
-        s = _ramp(t, tp.share_z) * (b >= tp.share_min_b) * agree
+        s = _ramp(t, ONSET_SHARE_Z) * (b >= tp.share_min_b) * agree
         for j in np.flatnonzero(s > ev.strength["share"][cols]):
             i = int(cols[j])
             _put_share(ev, i, float(s[j]), float(b[j]), float(t[j]), float(xh[:, j].mean() * 24.0 / third[j]))
