@@ -43,8 +43,8 @@ def test_a_missing_record_fails_with_its_path(tmp_path: Path, capsys) -> None:
 
 def test_the_conftest_hook_records_collected_and_marker_selected_ids(tmp_path: Path) -> None:
     """A real pytest (collection only) over tests/test_support.py with ``-m integration``: the record names
-    its four tests as collected and, as selected, the three that use a service fixture (the marker the
-    hook adds is in place before ``-m`` selects), not the pseudo-terminal one."""
+    its five tests as collected and, as selected, the three that use a service fixture (the marker the
+    hook adds is in place before ``-m`` selects), not the pseudo-terminal one nor the hanging subprocess."""
     root = Path(__file__).resolve().parents[1]
     rec = tmp_path / "integration.json"
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--collect-only",
@@ -55,8 +55,10 @@ def test_the_conftest_hook_records_collected_and_marker_selected_ids(tmp_path: P
     mod = "tests/test_support.py::"
     assert data["collected"] == sorted(mod + t for t in (
         "test_mosquitto_accepts_connections", "test_victoria_metrics_takes_influx_line_protocol",
-        "test_influx1_answers_influxql", "test_pty_pair_carries_bytes_both_ways"))
-    assert data["selected"] == sorted(set(data["collected"]) - {mod + "test_pty_pair_carries_bytes_both_ways"})
+        "test_influx1_answers_influxql", "test_pty_pair_carries_bytes_both_ways",
+        "test_a_python_command_that_hangs_fails_with_the_stacks_of_its_threads"))
+    assert data["selected"] == sorted(set(data["collected"]) - {
+        mod + "test_pty_pair_carries_bytes_both_ways", mod + "test_a_python_command_that_hangs_fails_with_the_stacks_of_its_threads"})
 
 
 class _Config:
