@@ -112,6 +112,7 @@ class Broker:
         self.sessions: dict[str, _Session] = {}
         self.messages_in = 0
         self._server: asyncio.base_events.Server | None = None
+        self._clients: set[asyncio.Task[None]] = set()
 
     @property
     def url(self) -> str:
@@ -130,6 +131,10 @@ class Broker:
                     s.writer.close()
             with contextlib.suppress(Exception):
                 await self._server.wait_closed()
+            # the connections' own tasks end here, not with the loop ("Task was destroyed but it is pending")
+            for task in self._clients:
+                task.cancel()
+            await asyncio.gather(*self._clients, return_exceptions=True)
 
     async def _read_packet(self, reader: asyncio.StreamReader) -> tuple[int, int, bytes]:
         head = await reader.readexactly(1)
@@ -173,6 +178,9 @@ class Broker:
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         session: _Session | None = None
         clean_exit = False
+        task = asyncio.current_task()
+        if task is not None:
+            self._clients.add(task)
         try:
             ptype, _, body = await asyncio.wait_for(self._read_packet(reader), 10)
             if ptype != CONNECT:
@@ -251,3 +259,4 @@ class Broker:
                     topic, payload, qos, retain = session.will
                     self.publish(topic, payload, qos, retain)
             writer.close()
+            self._clients.discard(task)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import time
 
 import paho.mqtt.client as mqtt
 import pytest
 
-from edge.sim.broker import topic_matches
+from edge.sim.broker import Broker, topic_matches
 from tests.support.mqtt import BrokerThread
 
 
@@ -68,3 +69,18 @@ def test_will_is_published_on_abnormal_disconnect_only():
             got.get(timeout=0.5)
         sub.disconnect()
         sub.loop_stop()
+
+
+def test_leaving_the_broker_ends_its_connections_tasks():
+    """A client still connected when the broker stops: its connection's task ends with the broker, not with
+    the event loop, which says "Task was destroyed but it is pending!" (seen in a CI log at b592ddc)."""
+    async def main() -> list[asyncio.Task]:
+        async with Broker() as broker:
+            reader, writer = await asyncio.open_connection("127.0.0.1", broker.port)
+            writer.write(bytes([0x10, 0x0D, 0x00, 0x04]) + b"MQTT" + bytes([0x04, 0x02, 0x00, 0x3C, 0x00, 0x01]) + b"t")
+            assert (await asyncio.wait_for(reader.readexactly(4), 5))[:1] == b"\x20"   # CONNACK
+        left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
+        writer.close()
+        return left
+
+    assert asyncio.run(main()) == []
