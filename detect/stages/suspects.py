@@ -166,11 +166,13 @@ class Evidence:
         col = self.detail.setdefault(name, np.full(self.n, np.nan))
         col[i] = values
 
-    def score(self) -> F64:
-        """(N,) 1 − Π(1 − strength): independent evidence adds up, one strong piece is enough."""
+    def score(self, without: str = "") -> F64:
+        """(N,) 1 − Π(1 − strength): independent evidence adds up, one strong piece is enough. ``without``: the
+        score the other evidence gives."""
         keep = np.ones(self.n)
-        for s in self.strength.values():
-            keep *= 1.0 - s
+        for name, s in self.strength.items():
+            if name != without:
+                keep *= 1.0 - s
         return 1.0 - keep
 
 
@@ -738,8 +740,8 @@ def _zero(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence, fwd_kwh:
         return
     e = st.d_e[_rows(st, nd.day - len(st.d_day) + 1, nd.day)]
     never = ~_registered(st, tp.low_energy_kwh, nd.day) & np.isfinite(fwd_kwh) & (fwd_kwh < tp.low_energy_kwh)
-    besides = 1.0 - np.prod([1.0 - v for k, v in ev.strength.items() if k != "voltage"], axis=0)
-    held_only = never & np.isfinite(ev.detail.get("voltage_held", np.full(ev.n, np.nan))) & (besides < tp.min_score)
+    held = np.isfinite(ev.detail.get("voltage_held", np.full(ev.n, np.nan)))
+    held_only = never & held & (ev.score(without="voltage") < tp.min_score)
     listed = (ev.score() >= tp.min_score) & ~held_only
     onset = _phase_onsets(nd)
     for p in np.flatnonzero((nd.rising[:3] | nd.excess) & (onset < 0)):
