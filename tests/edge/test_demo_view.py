@@ -8,9 +8,8 @@ import logging
 import threading
 import time
 
-import paho.mqtt.client as mqtt
-
 from edge.demo_view import Watch
+from tests.collector.harness import publish_all
 from tests.support.mqtt import BrokerThread
 
 
@@ -21,17 +20,8 @@ def _alert(n: int) -> bytes:
                        "message": f"load {n}"}).encode()
 
 
-def _publish(port: int, n: int) -> None:
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"gw-{n}", protocol=mqtt.MQTTv5)
-    c.connect("127.0.0.1", port)
-    c.loop_start()
-    c.publish("mw/A01/alert/overload", _alert(n), qos=1).wait_for_publish(5)
-    c.disconnect()
-    c.loop_stop()
-
-
-def _next_event(watch: Watch, timeout_s: float) -> str:
-    return watch.new_events.get(timeout=timeout_s)
+def _publish(url: str, n: int) -> None:
+    publish_all(url, [("mw/A01/alert/overload", _alert(n))])
 
 
 def test_the_viewer_comes_back_after_a_broker_restart_and_shows_what_follows(caplog):
@@ -41,8 +31,8 @@ def test_the_viewer_comes_back_after_a_broker_restart_and_shows_what_follows(cap
         watch = Watch(broker.url, "mw")
         assert watch.connected.wait(5)
         time.sleep(0.2)   # the SUBSCRIBE is on its way after the CONNACK
-        _publish(port, 1)
-        assert "load 1" in _next_event(watch, 5)
+        _publish(broker.url, 1)
+        assert "load 1" in watch.new_events.get(timeout=5)
     time.sleep(8.0)   # the broker is gone for 8 s: the viewer retries (paho by itself 1, 3, 7, 15 s after the loss)
     assert any("lost the broker" in r.getMessage() for r in caplog.records)
     watch.connected.clear()
@@ -51,8 +41,8 @@ def test_the_viewer_comes_back_after_a_broker_restart_and_shows_what_follows(cap
         assert watch.connected.wait(12), "the viewer did not reconnect within 12 s"
         back_s = time.monotonic() - t0
         time.sleep(0.2)
-        _publish(port, 2)
-        assert "load 2" in _next_event(watch, 5)
+        _publish(broker.url, 2)
+        assert "load 2" in watch.new_events.get(timeout=5)
         watch.close()
     assert back_s < 4.0, back_s   # its retries are capped at 2 s apart (paho by itself: back ~7 s later)
 
@@ -67,7 +57,7 @@ def test_closing_the_viewer_returns_even_when_its_thread_is_stuck(caplog):
         time.sleep(0.2)
         watch.lock.acquire()
         try:
-            _publish(broker.port, 1)
+            _publish(broker.url, 1)
             time.sleep(0.5)   # the message reached the callback, which now waits for the lock
             closer = threading.Thread(target=watch.close, kwargs={"timeout_s": 1.0}, daemon=True)
             t0 = time.monotonic()
