@@ -24,8 +24,9 @@ Evidence (each a strength in 0–1; the score is 1 − Π(1 − strength), so in
   present from day 0 left the list for good when a bypass began on its phase on day 9.9) — also when that
   theft is a bypass, which excludes the phase from the fit. A bypass whose meter registered nothing on
   every day kept carries nothing: a share found before it was seen may be its own load (seed 5006).
-  On a rising phase the same fit over the hours since its change point (``_onset_share``, eleventh
-  round), believed only for a meter whose own daily drop since then agrees with it.
+  The phase's clear leader (``_clear_leader``) is listed below the share's listing level. On a rising phase
+  the same fit over the hours since its change point (``_onset_share``, eleventh round), believed only for
+  a meter whose own daily drop since then agrees with it.
 - **correlation**: the meter's power changes interval by interval against its phase's NTL changes (a
   shunt makes the NTL a fixed share of its load).
 - **physical**: a physical-check alert active on the meter (``theft``).
@@ -73,6 +74,9 @@ ONSET_SHARE_DROP_Z = 1.0     # a share since a change point counts where the met
 ONSET_SHARE_Z = 1.5          # a share since a change point: listed from t 2.25 (ramp 1.5 → 3), not share_z's 3
 SHARE_HOLD = 0.5             # joint share: a meter listed by it keeps its strength while t and b stay above this
                              # share of share_z and share_min_b
+LEADER_Z = 0.75              # joint share: a clear leader is listed from this share of share_z (t 1.5; share_z's
+LEADER_RATIO = 3.0           # own listing level is t 3) when its t is at least this many times every other
+                             # meter's of the phase
 
 
 @dataclass(eq=False)
@@ -502,9 +506,14 @@ def _share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_end:
             continue
         cols, b, t, daily = fit
         s = _ramp(t, tp.share_z) * (b >= tp.share_min_b)
+        lead = _clear_leader(t, b, tp.share_z, tp.share_min_b)
+        if lead >= 0 and s[lead] < tp.min_score:
+            s[lead] = tp.min_score
         prev = st.s_hold[cols]
         keep = (prev > s) & (t >= SHARE_HOLD * tp.share_z) & (b >= SHARE_HOLD * tp.share_min_b)
         s = np.where(keep, prev, s)
+        if lead >= 0 and s[lead] == tp.min_score and not keep[lead]:
+            ev.put("share_leader", cols[lead:lead + 1], t[lead:lead + 1])
         better = s > hold[cols]
         hold[cols[better]], hold_b[cols[better]] = s[better], np.where(keep, st.s_b[cols], b)[better]
         for j in np.flatnonzero(s > ev.strength["share"][cols]):
@@ -513,6 +522,23 @@ def _share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_end:
                 ev.put("share_held", np.array([i]), np.array([s[j]]))
             _put_share(ev, i, float(s[j]), float(b[j]), float(t[j]), float(daily[j]))
     st.s_hold, st.s_b = hold, hold_b
+
+
+def _clear_leader(t: F64, b: F64, share_z: float, min_b: float) -> int:
+    """The column whose share stands clear of the phase's others — t at least ``LEADER_Z`` × ``share_z`` and
+    ``LEADER_RATIO`` times every other column's, coefficient at least ``min_b`` — or −1. A shunt present from
+    the start is the one share its phase's unexplained loss has, and its t grows with the hours fitted: in
+    its first days it is below share_z's listing level, but already alone (looked-at 14002, a 0.29 % shunt
+    from day 0: t 1.5–2.8 on days 7–11, no other meter of the phase above 0.42, listed from day 12 — the
+    phase's two empty houses were listed by the zero evidence meanwhile; 13002: t 2.34 on its second day,
+    nobody else above 0.02)."""
+    tt = np.nan_to_num(t, nan=0.0)
+    if len(tt) < 2:
+        return -1
+    j = int(np.argmax(tt))
+    others = np.delete(tt, j)
+    ok = tt[j] >= LEADER_Z * share_z and tt[j] >= LEADER_RATIO * float(others.max()) and b[j] >= min_b
+    return j if ok else -1
 
 
 def _fit(ctx: AreaContext, st: SuspectState, ls: LossState, p: int, k_end: int) -> Fit | None:
@@ -742,7 +768,13 @@ def _zero(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence, fwd_kwh:
     never = ~_registered(st, tp.low_energy_kwh, nd.day) & np.isfinite(fwd_kwh) & (fwd_kwh < tp.low_energy_kwh)
     held = np.isfinite(ev.detail.get("voltage_held", np.full(ev.n, np.nan)))
     held_only = never & held & (ev.score(without="voltage") < tp.min_score)
-    listed = (ev.score() >= tp.min_score) & ~held_only
+    # nor does a share listed only as its phase's clear leader (``_clear_leader``), or held at that level: what
+    # the zero evidence lists stays as it was beside it (a bypass's load can go to a meter like it)
+    nan = np.full(ev.n, np.nan)
+    weak_share = (np.isfinite(ev.detail.get("share_leader", nan)) | np.isfinite(ev.detail.get("share_held", nan))) \
+        & (ev.strength["share"] <= tp.min_score)
+    leader_only = weak_share & (ev.score(without="share") < tp.min_score)
+    listed = (ev.score() >= tp.min_score) & ~held_only & ~leader_only
     onset = _phase_onsets(nd)
     for p in np.flatnonzero((nd.rising[:3] | nd.excess) & (onset < 0)):
         on = area.meter_phase == p
