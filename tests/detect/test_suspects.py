@@ -500,7 +500,13 @@ def test_a_shunt_whose_daily_drop_hides_in_its_scatter_is_named_by_its_share_sin
     assert la.raised("ntl_rise")
     listed = {d["date"]: {s["meter"]: s["evidence"] for s in d["suspects"]} for d in la.of_kind("daily")}
     named = [d for d in sorted(listed) if "m007" in listed[d]]
-    assert named and {m for d in listed for m in listed[d]} == {"m007"}, listed
+    # named from the second day of the shunt on, and only it; on its first day the fit has 24 hours
+    # (``ONSET_SHARE_MIN_HOURS``: from 18) of the meters whose energy fell, and this one's did not yet — the
+    # share went to one whose energy fell by chance (m013), the price of naming a shunt on its first day
+    # (looked-at onsets of 14000–14023 and 15000–15023: one innocent more, two one-thief areas within 2 days)
+    assert named == sorted(listed)[-len(named):] and len(named) >= 4, listed
+    assert {m for d in named for m in listed[d]} == {"m007"}, listed
+    assert {m for d in listed for m in listed[d]} <= {"m007", "m013"}, listed
     ev = listed[named[-1]]["m007"]
     assert ev["share_strength"] >= 0.5 and ev["share_since_onset"] == 1.0 and 0.18 < ev["share_b"] < 0.32, ev
     assert ev.get("drop_strength", 0.0) < 0.5, ev     # the drop alone would not list it
@@ -577,3 +583,33 @@ def test_a_shunt_present_from_the_start_is_listed_below_the_share_level_when_its
     ev = named[-1]["m007"]
     assert ev["score"] == 0.5 and ev["evidence"]["share_leader"] == round(0.9 * z, 4), ev
     assert ev["stolen_kwh_per_day"] > 0 and ev["evidence"]["phase"] == "B"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("share_window", [(0.7, 1.3), (0.7, 1.2)])
+def test_a_drop_that_alone_explains_the_rise_is_listed_below_the_drop_level(
+        monkeypatch: pytest.MonkeyPatch, share_window: tuple[float, float]) -> None:
+    """On the days after a shunt began its drop is the rise while its z is still below the drop's listing
+    level (1.5 × ``drop_z``, 4.5): the channel's strongest drop, z at least ``DROP_ALONE_Z`` (3.5), that
+    accounts for the rise alone (its share of it within ``DROP_ALONE_SHARE``) is listed at the listing score
+    (looked-at 15008, a 0.98 % shunt: z 3.86 and 98 % of the rise on its second day, listed on its third).
+    Here a tenth of meter 7's load (1.26 × the rise: the technical loss the model learnt takes a part)
+    on its fifth day; with the share window narrowed below its share, not listed on that day. The share
+    evidence (which names a shunt this size at once in the crafted area) and the correlation are off."""
+    from detect.params import TheftParams
+
+    la = LossArea(n=18, seed=5, phase_power=True, prm=params(theft=TheftParams(corr_z=100.0, share_min_b=5.0)))
+    monkeypatch.setattr(suspects, "DROP_ALONE_SHARE", share_window)
+    la.run_days(6)
+    la.metered[7] = 0.9        # day 6: a shunt on meter 7 (phase B), a tenth of its load unmetered
+    la.run_days(4.02)
+    assert la.raised("ntl_rise")
+    days = {d["date"]: {s["meter"]: s for s in d["suspects"]} for d in la.of_kind("daily")}
+    first = days["2024-10-11"]
+    if share_window[1] < 1.3:
+        assert not first, first
+        return
+    ev = first["m007"]["evidence"]
+    assert list(first) == ["m007"] and first["m007"]["score"] == 0.5, first
+    assert 3.5 <= ev["drop_z"] == ev["drop_alone"] < 4.5 and 1.2 < ev["drop_share_of_rise"] < 1.3, ev
+    assert first["m007"]["stolen_kwh_per_day"] > 0
