@@ -803,11 +803,11 @@ def _zero(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence, fwd_kwh:
         return
     e = st.d_e[_rows(st, nd.day - len(st.d_day) + 1, nd.day)]
     never = ~_registered(st, tp.low_energy_kwh, nd.day) & np.isfinite(fwd_kwh) & (fwd_kwh < tp.low_energy_kwh)
-    held = np.isfinite(ev.detail.get("voltage_held", np.full(ev.n, np.nan)))
+    nan = np.full(ev.n, np.nan)
+    held = np.isfinite(ev.detail.get("voltage_held", nan))
     held_only = never & held & (ev.score(without="voltage") < tp.min_score)
     # nor does a share listed only as its phase's clear leader (``_clear_leader``), or held at that level: what
     # the zero evidence lists stays as it was beside it (a bypass's load can go to a meter like it)
-    nan = np.full(ev.n, np.nan)
     weak_share = (np.isfinite(ev.detail.get("share_leader", nan)) | np.isfinite(ev.detail.get("share_held", nan))) \
         & (ev.strength["share"] <= tp.min_score)
     leader_only = weak_share & (ev.score(without="share") < tp.min_score)
