@@ -79,7 +79,8 @@ LEADER_RATIO = 3.0           # own listing level is t 3) when its t is at least 
                              # meter's of the phase
 ONSET_SHARE_MIN_HOURS = 18   # a share since a change point: fitted from this many hours (share_min_hours: 36)
 DROP_ALONE_Z = 3.5           # drop: the channel's strongest drop is listed from this z (drop_z's listing level is
-DROP_ALONE_SHARE = (0.7, 1.3)  # 4.5) when it accounts for this share of the rise alone
+DROP_ALONE_SHARE = (0.7, 1.3)  # 4.5) when it accounts for this share of the rise alone — and no other drop of
+DROP_RIVAL = (2.0, 0.5)      # at least this z accounts for this share of it or more
 
 
 @dataclass(eq=False)
@@ -268,14 +269,19 @@ def _drop_alone(z: F64, share: F64, drop_z: float) -> int:
     phase's loss gained: on the day after it began its drop is the rise, while its z is still below the
     drop's listing level (4.5) for a day or two — looked-at 15008, a 0.98 % shunt: z 3.86, 98 % of the rise,
     on its second day, listed on its third; 15003, 15011: z 3.78 and 4.24, 112 % and 87 %. An innocent's
-    chance drop seldom both stands first and matches the rise (over the onsets of the looked-at 14000–14023
-    and 15000–15023, one innocent met it beside three thieves not yet listed by their drops)."""
+    chance drop seldom both stands first and matches the rise; where another drop (z ≥ 2, ``DROP_RIVAL``) also
+    accounts for half of it or more, the rise has two explanations and neither is listed this way (looked-at
+    14011: an innocent at z 3.57 and 73 % of a small rise beside three others at z 2.3–2.4 and 79–124 % —
+    listed two days early, it then ranked above a thief at the same score on all 8 days of its theft)."""
     zz = np.nan_to_num(z, nan=-np.inf)
     if not len(zz):
         return -1
     j = int(np.argmax(zz))
     lo, hi = DROP_ALONE_SHARE
-    return j if zz[j] >= max(DROP_ALONE_Z, drop_z) and lo <= float(share[j]) <= hi else -1
+    rival_z, rival_share = DROP_RIVAL
+    rivals = (zz >= rival_z) & (share >= rival_share)
+    rivals[j] = False
+    return j if zz[j] >= max(DROP_ALONE_Z, drop_z) and lo <= float(share[j]) <= hi and not rivals.any() else -1
 
 
 def day_class(days: I64) -> I64:
