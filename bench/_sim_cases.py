@@ -201,7 +201,7 @@ def evaluate_sets(root: Path, *, overload_seeds: range = range(11, 19), quiet_da
 # the third, "fresh3" the fourth, "fresh4" the fifth, "fresh5" the sixth, "fresh6" the
 # seventh; "fresh7" closed the seventh again, after a change made once "fresh6" had been run and looked at;
 # "fresh8" the eighth, "fresh9" the ninth, "fresh10" the tenth, "fresh11" the eleventh, "fresh12" the twelfth,
-# "fresh13" the thirteenth, "fresh14" the fourteenth.
+# "fresh13" the thirteenth, "fresh14" the fourteenth, "fresh15" the fifteenth.
 THEFT_SEED_SETS: dict[str, tuple[int, ...]] = {
     "tuning": tuple(range(1000, 1012)),
     "held-out": tuple(range(2000, 2024)),
@@ -219,8 +219,9 @@ THEFT_SEED_SETS: dict[str, tuple[int, ...]] = {
     "fresh12": tuple(range(14000, 14024)),
     "fresh13": tuple(range(15000, 15024)),
     "fresh14": tuple(range(16000, 16024)),
+    "fresh15": tuple(range(17000, 17024)),
 }
-THEFT_SEEDS_COUNTING = "fresh14"    # the set whose figures count now (the default of --theft-seeds)
+THEFT_SEEDS_COUNTING = "fresh15"    # the set whose figures count now (the default of --theft-seeds)
 THEFT_FAMILIES = ("onset_partial", "onset_full", "from_day0", "several")
 THEFT_SIZES_PCT = (0.3, 0.5, 1.0, 2.0, 5.0)
 EMPTY_HOUSES = 2                    # empty houses in every theft area and its clean twin (eighth round)
