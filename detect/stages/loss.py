@@ -62,7 +62,7 @@ class LossState(Columns):
     WHAT = "line-loss state"
     # added by issue 19: snapshots from before restore them fresh
     OPTIONAL = frozenset({"pm_sum", "pm_n", "um_first", "um_first_ts", "svc_held", "svc_k", "day_ch_sup", "day_ch_tech", "day_ch_n",
-                          "day_split", "day_ph_part"})
+                          "day_split", "day_ph_part", "day_around"})
 
     slot_k: I64            # (S,) interval held by the slot (this stage's accumulators), -1 = free
     r_first: F64           # (S, D) first / last e_rev reading in the open interval
@@ -81,6 +81,8 @@ class LossState(Columns):
     p_n: I64
     carry: F64             # (4, D) last reading before the bound being closed: fwd value, fwd ts, rev value, rev ts
     around: F64            # (8, D) readings around the last closed bound: fwd before v/t, after v/t, rev ...
+    day_around: F64        # (8, D) ``around`` the day's start bound: with ``around`` at its end, the day's
+    #                        energy from the registers across any collection gap within the day
     e_typ: F64             # (N,) EWMA of each meter's interval energy (kWh)
     ring_k: I64            # (W,) interval index held by each ring row
     ring_fwd: F32          # (W, N) customer forward interval energies (kWh), NaN = not read
@@ -119,7 +121,8 @@ class LossState(Columns):
             pm_sum=np.zeros((s, 3)), pm_n=np.zeros((s, 3), np.int64),
             um_first=np.full((s, 3), nan), um_first_ts=np.full(s, nan),
             p_sum=np.zeros((s, n)), p_n=np.zeros((s, n), np.int64),
-            carry=np.full((4, d), nan), around=np.full((8, d), nan), e_typ=np.full(n, nan),
+            carry=np.full((4, d), nan), around=np.full((8, d), nan), day_around=np.full((8, d), nan),
+            e_typ=np.full(n, nan),
             ring_k=np.full(w, -1, np.int64), ring_fwd=np.full((w, n), nan, np.float32),
             ring_rev_pv=np.full((w, n_pv), nan, np.float32), ring_ntl=np.full(w, nan),
             techloss=new_state(),
@@ -261,14 +264,26 @@ def _bound_energies(ctx: AreaContext, ls: LossState, meters: MeterState, clock: 
         need = np.isnan(a[7])
         a[6], a[7] = np.where(need, ls.r_first[slot], a[6]), np.where(need, ls.r_first_ts[slot], a[7])
     new = np.stack([c[0], c[1], af, aft, c[2], c[3], ar, art])
+    e = _between(ctx, a, new, b0, b1)
+    if ctx.day_of(b0) != ctx.day_of(b0 - 1.0):        # the day's first interval: its start bound's readings
+        ls.day_around[:] = a
+    ls.around[:] = new                                # (``a`` is this array)
+    return e
+
+
+def _between(ctx: AreaContext, at0: F64, at1: F64, b0: float, b1: float) -> tuple[F64, F64]:
+    """(D,) forward and reverse energy of every device between bounds ``b0`` and ``b1`` from the readings
+    around each (``at0``, ``at1``: (8, D) as ``LossState.around``), each bound's register interpolated between
+    the two readings around it when they are at most 1.5 intervals apart (the lineloss kernel: rollover,
+    meter replacement); what happened between the bounds needs no reading — the registers count."""
+    d = ctx.area.n_meters + 1
     ts = np.empty((2 * d, 4))
     reg = np.empty((2 * d, 4))
-    for blk, (old_rows, new_rows) in enumerate((((0, 2), (0, 2)), ((4, 6), (4, 6)))):
-        rows = slice(blk * d, (blk + 1) * d)
-        ts[rows, 0], reg[rows, 0] = a[old_rows[0] + 1], a[old_rows[0]]
-        ts[rows, 1], reg[rows, 1] = a[old_rows[1] + 1], a[old_rows[1]]
-        ts[rows, 2], reg[rows, 2] = new[new_rows[0] + 1], new[new_rows[0]]
-        ts[rows, 3], reg[rows, 3] = new[new_rows[1] + 1], new[new_rows[1]]
+    for blk in (0, 1):
+        rows, r0 = slice(blk * d, (blk + 1) * d), 4 * blk
+        for j, src in enumerate((at0, at1)):
+            ts[rows, 2 * j], reg[rows, 2 * j] = src[r0 + 1], src[r0]
+            ts[rows, 2 * j + 1], reg[rows, 2 * j + 1] = src[r0 + 3], src[r0 + 2]
     # the same reading seen twice (one reading in the interval, or none) must not count as two
     for j in (1, 2, 3):
         dup = np.zeros(2 * d, np.bool_)
@@ -276,10 +291,9 @@ def _bound_energies(ctx: AreaContext, ls: LossState, meters: MeterState, clock: 
             dup |= ts[:, j] == ts[:, i]
         ts[dup, j] = np.nan
         reg[dup, j] = np.nan
-    ls.around[:] = new
-    cap = np.append(register_capacity_kwh(np.maximum(area.meter_ct_ratio, 1.0)), prm.register_rollover_kwh)
+    cap = np.append(register_capacity_kwh(np.maximum(ctx.area.meter_ct_ratio, 1.0)), ctx.params.register_rollover_kwh)
     e = interval_energies(ts, reg, np.array([b0, b1]), rollover_kwh=np.concatenate([cap, cap]),
-                          max_gap_s=1.5 * interval, backend=ctx.backend)
+                          max_gap_s=1.5 * ctx.params.interval_s, backend=ctx.backend)
     return e[:d, 0], e[d:, 0]
 
 
@@ -302,8 +316,10 @@ def close_interval(ctx: AreaContext, ls: LossState, meters: MeterState, clock: E
     # the model learns only outside an NTL alarm, or it would absorb the theft as "technical"
     tech_m, _ = _technical(ctx, ls, k, loss, learn=status == STATUS_COMPUTED and not alarms["ntl_rise@area"][0])
     by_physics = bool(np.isfinite(phys.loss_kwh).all())
-    tech = float(phys.loss_kwh.sum()) if by_physics else tech_m
-    tech = tech if math.isfinite(loss) else math.nan
+    tech_any = float(phys.loss_kwh.sum()) if by_physics else tech_m
+    # the interval's technical loss is reported beside its balance; the day's counts it whenever it is known
+    # (the day's balance may close over the registers where an interval's could not)
+    tech = tech_any if math.isfinite(loss) else math.nan
     ntl = loss - tech if math.isfinite(loss) and math.isfinite(tech) else math.nan
     net = _net(area.meter_pv, e_fwd[:n], e_rev[:n], est_f, est_r)
     ntl_ph = _phase_ntl(ctx, ls, slot if mine else -1, net, phys)
@@ -321,8 +337,8 @@ def close_interval(ctx: AreaContext, ls: LossState, meters: MeterState, clock: E
         "status": STATUS_NAMES[status], "coverage_pct": num(float(bal.coverage_pct[0])),
     }
     _rings(ctx, ls, k, e_fwd, e_rev, ntl)
-    _day_sums(ls, e_fwd, e_rev, est_f, est_r, tech, np.stack([
-        np.append(_phase_supply(ls, slot if mine else -1, ctx), supply), np.append(phys.loss_kwh, tech)]))
+    _day_sums(ls, e_fwd, e_rev, est_f, est_r, tech_any, np.stack([
+        np.append(_phase_supply(ls, slot if mine else -1, ctx), e_fwd[n]), np.append(phys.loss_kwh, tech_any)]))
     ls.day_split += phys.split
     with np.errstate(invalid="ignore", divide="ignore"):
         p_kwh = np.where(ls.p_n[slot] > 0, ls.p_sum[slot] / np.maximum(ls.p_n[slot], 1), np.nan) \
@@ -523,8 +539,12 @@ def close_day(ctx: AreaContext, ls: LossState, end: float, date: str, partial: b
     pd = ctx.per_day
     start = end - 86400.0
     full = ls.day_n == pd
-    fwd = np.where(full[0], ls.day_fwd, np.nan)
-    rev = np.where(full[1], ls.day_rev, np.nan)
+    # every interval read, else the registers at the day's bounds: what a meter used across the readings it
+    # missed within the day (a day's first interval never closed leaves ``day_around`` at another day's
+    # start, whose readings bracket no bound of this one: NaN)
+    reg_f, reg_r = _between(ctx, ls.day_around, ls.around, start, end)
+    fwd = np.where(full[0], ls.day_fwd, reg_f)
+    rev = np.where(full[1], ls.day_rev, reg_r)
     # frozen registers (同期) where both midnight freezes are on the day bounds
     fz = ls.frozen
     ok = (fz[2] == start) & (fz[3] == end)

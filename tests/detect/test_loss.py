@@ -64,6 +64,38 @@ def test_technical_loss_by_physics_separates_ntl_and_ntl_rise_follows_a_theft() 
     assert np.nanmean([f["ntl_kwh"] for f in after]) > 0.05
 
 
+def _twins(silent: range, days: float) -> tuple[LossArea, LossArea]:
+    """Two areas alike in everything but meter 3 being unread over the intervals ``silent`` in one."""
+    gap, whole = LossArea(n=10, seed=4, phase_power=True), LossArea(n=10, seed=4, phase_power=True)
+    for k in range(int(days * 96)):
+        gap.silent[3] = k in silent
+        gap.step()
+        whole.step()
+    return gap, whole
+
+
+def test_a_days_energy_counts_what_a_meter_used_across_the_reads_it_missed() -> None:
+    # 10:00-13:00 of the first day unread: no history yet to estimate the intervals from, but the registers
+    # at the day's bounds hold what the meter used — the day balances (per phase too) as if it had been read
+    gap, whole = _twins(range(40, 52), 1.05)
+    g, w = gap.of_kind("daily")[0], whole.of_kind("daily")[0]
+    assert [f["status"] for f in gap.of_kind("interval")[40:52]] == ["not_computable"] * 12
+    assert g["status"] == w["status"] == "computed"
+    assert g["sales_kwh"] == pytest.approx(w["sales_kwh"], rel=1e-9)
+    assert g["loss_kwh"] == pytest.approx(w["loss_kwh"], rel=1e-6)
+    assert g["technical_loss_kwh"] == pytest.approx(w["technical_loss_kwh"], rel=0.02)
+    assert g["ntl_phase_pct"] == pytest.approx(w["ntl_phase_pct"], abs=0.05)
+
+
+def test_a_gap_across_midnight_leaves_both_days_without_a_balance_until_there_is_history() -> None:
+    # 22:30-01:30 unread: neither midnight has readings close around it, and on the first two days there is no
+    # history to estimate from — no day's energy is guessed
+    gap, whole = _twins(range(90, 102), 2.05)
+    assert [d["status"] for d in whole.of_kind("daily")] == ["computed", "computed"]
+    assert [d["status"] for d in gap.of_kind("daily")] == ["not_computable", "not_computable"]
+    assert [d["loss_kwh"] for d in gap.of_kind("daily")] == [None, None]
+
+
 def test_daily_band_high_raises_line_loss_high_and_counts_abnormal_days() -> None:
     la = LossArea(n=10, a_kwh=0.8)                      # ~20 % loss: high every day
     la.run_days(3.02)
