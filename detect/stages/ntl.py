@@ -37,7 +37,7 @@ F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 CHANNELS = ("A", "B", "C", "area")
 TOTAL = 3
-LEVEL_CV = 0.1               # a baseline above the reference varies by at least this share of its height
+LEVEL_CV = 0.1               # a baseline above zero varies by at least this share of its height
 SECOND_MIN_DAYS = 3          # a second change point is looked for once the level in alarm has this many days
 
 
@@ -106,13 +106,16 @@ def _baseline(col: F64, ctx: AreaContext) -> tuple[float, float]:
     return mu, max(1.4826 * float(np.median(np.abs(b - mu))), tp.day_sd_floor_pp)
 
 
-def _step(ctx: AreaContext, st: NtlState, c: int, v: float, day: int, ref: float = math.nan) -> None:
-    """One day of channel ``c``'s CUSUM (value ``v``, NTL % of its supply; ``ref`` the day's reference, the
-    phase that loses least). A phase whose baseline stands far above the reference carries a theft present
-    from the start, whose loss follows that customer's load from day to day: its deviation is at least
-    ``LEVEL_CV`` of that height (seed 6018: a 4.6 % shunt from day 0 put phase C at 11.3 % on the first day
-    and 12.7 % on the next — an ``ntl_rise`` against a one-day baseline, which stopped the joint share that
-    names the thief for a day)."""
+def _step(ctx: AreaContext, st: NtlState, c: int, v: float, day: int) -> None:
+    """One day of channel ``c``'s CUSUM (value ``v``, NTL % of its supply). A channel whose baseline stands
+    far above zero carries a theft present from the start, whose loss follows that customer's load from day
+    to day: its deviation is at least ``LEVEL_CV`` of that height (seed 6018: a 4.6 % shunt from day 0 put
+    phase C at 11.3 % on the first day and 12.7 % on the next — an ``ntl_rise`` against a one-day baseline,
+    which stopped the joint share that names the thief for a day). The height is above zero, not above the
+    phase that loses least: a theft on a three-phase meter raises that phase too (looked-at 16018: a 4.8 %
+    shunt from day 0 at 4.5–6.8 % on all three phases on the first two days, 5.7–8.3 % on the third — a rise
+    of phase C against the two days' median with their tiny spread, whose share since the change point then
+    named an innocent)."""
     tp = ctx.params.tech_loss
     if not math.isfinite(v):
         return
@@ -126,8 +129,7 @@ def _step(ctx: AreaContext, st: NtlState, c: int, v: float, day: int, ref: float
         return
     mu, sd = _baseline(st.base[:, c], ctx)
     if math.isfinite(mu):
-        if math.isfinite(ref):
-            sd = max(sd, LEVEL_CV * (mu - ref))
+        sd = max(sd, LEVEL_CV * mu)
         st.cusum[c], st.last0[c], up = _cusum(tp, st.cusum[c], st.last0[c], v, mu, sd, day)
         if up:
             _raise(ctx, st, c, v, day)
@@ -232,7 +234,7 @@ def close_day(ctx: AreaContext, st: NtlState, end: float, date: str, ntl_kwh: F6
     # phase stand out
     ref = max(float(np.min(pct[:3])), 0.0) if phases_known else math.nan
     for c in ((0, 1, 2) if phases_known else (TOTAL,)) if not partial else ():
-        _step(ctx, st, c, float(pct[c]), day, ref)
+        _step(ctx, st, c, float(pct[c]), day)
     rising = st.onset >= 0
     spread = pct[:3] - ref
     over = phases_known & (spread >= tp.phase_excess_pp)

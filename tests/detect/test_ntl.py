@@ -186,6 +186,24 @@ def test_a_phase_carrying_a_theft_from_the_start_varies_with_it_and_is_not_a_ris
     assert days[1].rising[1]
 
 
+def test_a_theft_on_a_three_phase_meter_from_the_start_varies_on_every_phase_and_is_not_a_rise() -> None:
+    """Looked-at 16018 (a 4.8 % shunt on a three-phase meter from the first day): every phase at 4.5–6.8 % on
+    the first two days, 5.7–8.3 % on the third. The least-losing phase carries the theft too: phase C's
+    height above it is no measure of how much the theft varies — its height above zero is."""
+    def run(rows: list[list[float]]) -> list[ntl.NtlDay]:
+        st, days = ntl.NtlState.fresh(_CTX), []  # type: ignore[arg-type]
+        for d, pct in enumerate(rows):
+            st, day, _ = ntl.close_day(_CTX, st, T0 + (d + 1) * 86400.0, "d",  # type: ignore[arg-type]
+                                       np.append(pct, np.mean(pct)), np.full(4, 100.0))
+            days.append(day)
+        return days
+    days = run([[5.01, 5.19, 6.84], [4.48, 4.71, 6.52], [5.73, 6.23, 8.35]])
+    assert not any(d.rising.any() for d in days) and days[1].level
+    # the same 1.7 pp on phase C of a clean area is a rise
+    days = run([[0.21, 0.19, 0.34], [0.18, 0.21, 0.32], [0.23, 0.23, 2.02]])
+    assert days[2].rising[2] and not days[2].rising[:2].any()
+
+
 def test_an_area_standing_high_on_every_phase_alike_raises_ntl_level_on_its_second_day() -> None:
     # a three-phase customer's shunt present from the start: every phase 2 pp above zero, none above the
     # others — no ntl_phase, no ntl_rise (fresh seeds 10007, 10011, 10018)
