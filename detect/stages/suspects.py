@@ -6,7 +6,8 @@ Evidence (each a strength in 0–1; the score is 1 − Π(1 − strength), so in
 - **drop** (``detect.kernels.evidence.drop_match``): since the change point of a rising channel, the meter's
   daily energy on that channel against its baseline share of the channel's true consumption (metered +
   unexplained). The baseline is the days before the change point, so the evidence does not fade while the
-  theft goes on.
+  theft goes on. The channel's strongest drop that alone explains the rise is listed below the drop's
+  listing level (``_drop_alone``, fourteenth round).
 - **voltage** (``evidence.voltage_excess``): for meters that register (almost) nothing, the voltage drop
   beyond what their branch-and-phase peers' drops explain — or, fitted beside it, beyond what those and the
   branch's other phases' drops explain (the neutral's drop moves every phase's voltage: ``other_phases``),
@@ -29,6 +30,10 @@ Evidence (each a strength in 0–1; the score is 1 − Π(1 − strength), so in
   a meter whose own daily drop since then agrees with it.
 - **correlation**: the meter's power changes interval by interval against its phase's NTL changes (a
   shunt makes the NTL a fixed share of its load).
+- **zero** (``_zero``): on a flagged phase whose loss nothing above places, its meters that registered
+  nothing all along (零电量户; at most ``zero_max``) — beside those listed when they place less than
+  ``ZERO_BESIDE`` of the phase's excess, and on a rising phase for the excess it stood at before its change
+  point (fifteenth round).
 - **physical**: a physical-check alert active on the meter (``theft``).
 - **shape**: while ``ntl_swing`` is raised, the within-day shape the meter lost to the NTL, or its
   time-reversed day matching the NTL (Jokar h5/h6, from ``theft.swing``).
@@ -81,6 +86,8 @@ ONSET_SHARE_MIN_HOURS = 18   # a share since a change point: fitted from this ma
 DROP_ALONE_Z = 3.5           # drop: the channel's strongest drop is listed from this z (drop_z's listing level is
 DROP_ALONE_SHARE = (0.7, 1.3)  # 4.5) when it accounts for this share of the rise alone — and no other drop of
 DROP_RIVAL = (2.0, 0.5)      # at least this z accounts for this share of it or more
+ZERO_BESIDE = 0.5            # zero: a phase's meters that registered nothing are listed beside those listed on it
+                             # when their stolen energy accounts for less than this share of the phase's excess
 
 
 @dataclass(eq=False)
@@ -803,7 +810,17 @@ def _zero(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence, fwd_kwh:
     registered nothing all along and is listed only by voltage evidence held from an earlier day does not
     place the loss: the phase's other such meters are listed beside it (looked-at 13006: an empty house at z
     2.3 on the third day, held, and the 0.58 % bypass on its phase, z under 1.5, unlisted until day 17).
-    A rise has its own change point: a meter registering nothing before it as well did not begin it."""
+    A rise has its own change point: a meter registering nothing before it as well did not begin it — but
+    where the phase stood above the reference before the change point as far as ``ntl_phase`` asks (its
+    frozen baseline), that standing excess is still someone's, and its meters that registered nothing stay
+    listed for it whoever the rise lists (looked-at 16011: a 0.66 % bypass from day 0 on phase A, listed from
+    day 1, off the list on the 9 days after a 4.9 % bypass began on the same phase on day 14).
+
+    Beside those listed on the phase, when what they are estimated to take accounts for less than
+    ``ZERO_BESIDE`` of the phase's excess (the loss is still mostly no one's): a bypass's load goes to the
+    meters whose hours are like it, and a share of a tenth of a customer's energy does not place a phase's
+    2 % (looked-at 16006: a 0.61 % bypass from day 0, off the list on 12 of its 21 days behind innocents
+    listed by shares with b 0.06–0.5)."""
     tp, area = ctx.params.theft, ctx.area
     if tp.zero_max <= 0:
         return
@@ -819,17 +836,33 @@ def _zero(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence, fwd_kwh:
     leader_only = weak_share & (ev.score(without="share") < tp.min_score)
     listed = (ev.score() >= tp.min_score) & ~held_only & ~leader_only
     onset = _phase_onsets(nd)
-    for p in np.flatnonzero((nd.rising[:3] | nd.excess) & (onset < 0)):
+    # a rising phase that stood above the reference before its change point as far as ``ntl_phase`` asks
+    standing = np.where(nd.rising[:3], nd.baseline_pct[:3] - (nd.pct[:3] - nd.phase_excess_pp), np.nan)
+    carried = (onset >= 0) & (standing >= ctx.params.tech_loss.phase_excess_pp)
+    for p in np.flatnonzero(((nd.rising[:3] | nd.excess) & (onset < 0)) | carried):
         on = area.meter_phase == p
         here = np.flatnonzero(on & never)
-        if listed[on].any() or not 0 < len(here) <= tp.zero_max:
-            continue
+        if carried[p]:               # the rise's own evidence names its thief; the standing excess is apart
+            excess = float(standing[p]) / 100.0 * float(phase_sup[p])
+            if not 0 < len(here) <= tp.zero_max:
+                continue
+        else:
+            excess = _phase_excess_kwh(nd, phase_sup, int(p))
+            if not 0 < len(here) <= tp.zero_max or (listed[on].any() and not _placed_below(ev, on & listed, excess)):
+                continue
         ev.strength["zero"][here] = np.maximum(ev.strength["zero"][here], tp.min_score)
         ev.put("zero_days", here, np.isfinite(e[:, here]).sum(axis=0).astype(np.float64))
-        excess = _phase_excess_kwh(nd, phase_sup, int(p))
         take = here[~np.isfinite(ev.stolen[here])]
         if math.isfinite(excess) and excess > 0:
             ev.stolen[take] = excess / len(here)
+
+
+def _placed_below(ev: Evidence, listed: B, excess: float) -> bool:
+    """Whether the ``listed`` meters' estimated stolen energy accounts for less than ``ZERO_BESIDE`` of a
+    phase's ``excess`` (kWh) — not when any of theirs is unknown, nor without an excess to place."""
+    took = ev.stolen[listed]
+    return math.isfinite(excess) and excess > 0 and bool(np.isfinite(took).all()) \
+        and float(took.sum()) < ZERO_BESIDE * excess
 
 
 def _since(ctx: AreaContext, ev: Evidence, st: SuspectState, i: int) -> str:
