@@ -87,6 +87,20 @@ def test_a_days_energy_counts_what_a_meter_used_across_the_reads_it_missed() -> 
     assert g["ntl_phase_pct"] == pytest.approx(w["ntl_phase_pct"], abs=0.05)
 
 
+def test_a_restart_within_a_gap_keeps_the_readings_around_the_days_start() -> None:
+    # the engine restored from a snapshot taken while meter 3 is unread still has the readings around the
+    # day's start bound: the day balances as in the run that never stopped
+    runs = (LossArea(n=10, seed=4, phase_power=True), LossArea(n=10, seed=4, phase_power=True))
+    for k in range(101):
+        for la in runs:
+            la.silent[3] = 40 <= k < 52
+            la.step()
+        if k == 45:
+            runs[1].engine = Engine.restore(runs[1].engine.snapshot())
+    kept, restored = (la.of_kind("daily")[0] for la in runs)
+    assert restored["status"] == "computed" and restored["loss_kwh"] == pytest.approx(kept["loss_kwh"], rel=1e-9)
+
+
 def test_a_gap_across_midnight_leaves_both_days_without_a_balance_until_there_is_history() -> None:
     # 22:30-01:30 unread: neither midnight has readings close around it, and on the first two days there is no
     # history to estimate from — no day's energy is guessed
