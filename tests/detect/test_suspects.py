@@ -413,17 +413,8 @@ def test_a_bypass_too_small_to_show_in_its_voltage_is_listed_with_the_empty_hous
     from detect.params import TheftParams
 
     la = LossArea(n=18, seed=6, phase_power=True, prm=params(theft=TheftParams(zero_max=zero_max)))
-    la.metered[4] = 0.0        # a jumper across meter 4 (phase B) before monitoring began
-    la.loop_ohm[4] = 0.004     # ... its drop per ampere far below voltage_min_ohm
+    _night_bypass(la, 4)       # meter 4 (phase B), a night charger's load, no sag to see
     la.base_kw[10] = 0.0       # meter 10 (phase B): nobody home
-    draw = la.load_kw
-
-    def load_kw() -> np.ndarray:   # the bypassed load keeps its own hours (a night charger), no one's shape
-        kw = draw()
-        kw[4] = 1.0 if la.t % 86400 < 6 * 3600 else 0.05
-        return kw
-
-    la.load_kw = load_kw           # type: ignore[method-assign]
     la.run_days(3.02)
     days = la.of_kind("daily")
     assert la.raised("ntl_phase") and len(days) == 3
@@ -540,9 +531,10 @@ def test_a_share_since_the_change_point_is_not_believed_without_the_meters_own_d
 
 
 
-def _fit_t(monkeypatch: pytest.MonkeyPatch, t_of: dict[int, float]) -> None:
+def _fit_t(monkeypatch: pytest.MonkeyPatch, t_of: dict[int, float], b_of: dict[int, float] | None = None) -> None:
     """Each phase's joint share over the window (``suspects._fit``) as fitted, with its meters' t set as
-    ``t_of`` says (by meter index; every other meter's 0)."""
+    ``t_of`` says (by meter index; every other meter's 0) — and their coefficients as ``b_of`` says, when
+    given (every other meter's 0)."""
     fit = suspects._fit
 
     def fixed(*args: object) -> object:
@@ -550,6 +542,8 @@ def _fit_t(monkeypatch: pytest.MonkeyPatch, t_of: dict[int, float]) -> None:
         if got is None:
             return None
         cols, b, _t, daily = got
+        if b_of is not None:
+            b = np.array([b_of.get(int(i), 0.0) for i in cols])
         return cols, b, np.array([t_of.get(int(i), 0.0) for i in cols]), daily
 
     monkeypatch.setattr(suspects, "_fit", fixed)
@@ -649,17 +643,7 @@ def test_a_meter_registering_nothing_is_listed_beside_a_share_that_places_little
     and the bypass is not."""
     la = LossArea(n=18, seed=6, phase_power=True)
     _night_bypass(la, 4)
-    z = la.engine.ctx.params.theft.share_z
-    fit = suspects._fit
-
-    def fixed(*args: object) -> object:
-        got = fit(*args)  # type: ignore[arg-type]
-        if got is None:
-            return None
-        cols, _b, _t, daily = got
-        return cols, np.where(cols == 13, b, 0.0), np.where(cols == 13, 2.0 * z, 0.0), daily
-
-    monkeypatch.setattr(suspects, "_fit", fixed)
+    _fit_t(monkeypatch, {13: 2.0 * la.engine.ctx.params.theft.share_z}, b_of={13: b})
     monkeypatch.setattr(suspects, "_correlation", lambda *_args: None)
     la.run_days(4.02)
     named = [{s["meter"]: s for s in d["suspects"]} for d in la.of_kind("daily")]
