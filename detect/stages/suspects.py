@@ -842,13 +842,13 @@ def _zero(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence, fwd_kwh:
     for p in np.flatnonzero(((nd.rising[:3] | nd.excess) & (onset < 0)) | carried):
         on = area.meter_phase == p
         here = np.flatnonzero(on & never)
+        if not 0 < len(here) <= tp.zero_max:
+            continue
         if carried[p]:               # the rise's own evidence names its thief; the standing excess is apart
             excess = float(standing[p]) / 100.0 * float(phase_sup[p])
-            if not 0 < len(here) <= tp.zero_max:
-                continue
         else:
             excess = _phase_excess_kwh(nd, phase_sup, int(p))
-            if not 0 < len(here) <= tp.zero_max or (listed[on].any() and not _placed_below(ev, on & listed, excess)):
+            if listed[on].any() and not _placed_below(ev, on & listed, excess):
                 continue
         ev.strength["zero"][here] = np.maximum(ev.strength["zero"][here], tp.min_score)
         ev.put("zero_days", here, np.isfinite(e[:, here]).sum(axis=0).astype(np.float64))
