@@ -565,17 +565,20 @@ def _share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_end:
 
 def _clear_leader(t: F64, b: F64, share_z: float, min_b: float) -> int:
     """The column whose share stands clear of the phase's others — t at least ``LEADER_Z`` × ``share_z`` and
-    ``LEADER_RATIO`` times every other column's, coefficient at least ``min_b`` — or −1. A shunt present from
-    the start is the one share its phase's unexplained loss has, and its t grows with the hours fitted: in
-    its first days it is below share_z's listing level, but already alone (looked-at 14002, a 0.29 % shunt
-    from day 0: t 1.5–2.8 on days 7–11, no other meter of the phase above 0.42, listed from day 12 — the
-    phase's two empty houses were listed by the zero evidence meanwhile; 13002: t 2.34 on its second day,
-    nobody else above 0.02)."""
+    ``LEADER_RATIO`` times every other column's with a coefficient of at least ``min_b``, its own coefficient
+    at least ``min_b`` — or −1. A shunt present from the start is the one share its phase's unexplained loss
+    has, and its t grows with the hours fitted: in its first days it is below share_z's listing level, but
+    already alone (looked-at 14002, a 0.29 % shunt from day 0: t 1.5–2.8 on days 7–11, no other meter of the
+    phase above 0.42, listed from day 12 — the phase's two empty houses were listed by the zero evidence
+    meanwhile; 13002: t 2.34 on its second day, nobody else above 0.02). A coefficient under ``min_b`` is a
+    meter's gain error, however sure — a large customer's 1 % is measured to t 2 — and no rival to a share
+    (looked-at 17002: a 0.33 % shunt at t 1.5–1.7 on days 10–15 beside such a meter at t 0.9–2.2, b 0.01,
+    unnamed until day 18)."""
     tt = np.nan_to_num(t, nan=0.0)
     if len(tt) < 2:
         return -1
-    j = int(np.argmax(tt))
-    others = np.delete(tt, j)
+    j = int(np.argmax(np.where(b >= min_b, tt, -1.0)))
+    others = np.delete(np.where(b >= min_b, tt, 0.0), j)
     ok = tt[j] >= LEADER_Z * share_z and tt[j] >= LEADER_RATIO * float(others.max()) and b[j] >= min_b
     return j if ok else -1
 
