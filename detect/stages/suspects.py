@@ -349,9 +349,17 @@ def _voltage(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_en
             # unexplained current) and the swept one does not bear out (looked-at 13010: an empty house at
             # z 2.5 on the first day, −1 to −3 after, held for 23 days — and as a voltage suspect kept the
             # share off the phase, which named a 60 % shunt at t 4–7). Evidence that faded on both without
-            # turning is still held: a bypass's slope sinks into the noise of its phase's current
+            # turning is still held: a bypass's slope sinks into the noise of its phase's current. Where the share
+            # is its phase's clear leader, today's plain fit shows the evidence by its z alone: an empty house's
+            # slope on a shunt's current can stay under voltage_min_ohm (looked-at 17010: z 2.8–3.2, 0.017 Ω,
+            # swept z 0.3–1.4 against a 0.99 % shunt's share at t 3.3–6 and nobody else above 0.9 — held for 8
+            # days, it kept that share off its phase). Not where shares are several: a bypass's load handed to
+            # meters like it
             s2, z2, beta2 = _voltage_fit(ctx, st, k_end, el, less, onset, explained)
-            st.v_hold[el.meter[less & (s2 <= 0) & ((s > 0) | (np.nan_to_num(z) < 0))]] = 0.0
+            plain = np.nan_to_num(z)
+            lead = np.array([_leads(fits.get(p), tp.share_z, tp.share_min_b) for p in range(3)])
+            seen = (s > 0) | ((plain >= tp.voltage_z) & lead[el.phase])
+            st.v_hold[el.meter[less & (s2 <= 0) & (seen | (plain < 0))]] = 0.0
             s, z, beta = (np.where(less, b, a) for a, b in ((s, s2), (z, z2), (beta, beta2)))
         for e in np.flatnonzero(s > ev.strength["voltage"][el.meter]):
             i = el.meter[e]
@@ -581,6 +589,11 @@ def _clear_leader(t: F64, b: F64, share_z: float, min_b: float) -> int:
     others = np.delete(np.where(b >= min_b, tt, 0.0), j)
     ok = tt[j] >= LEADER_Z * share_z and tt[j] >= LEADER_RATIO * float(others.max()) and b[j] >= min_b
     return j if ok else -1
+
+
+def _leads(fit: Fit | None, share_z: float, min_b: float) -> bool:
+    """Whether a phase's joint share (``_fit``) has a clear leader (``_clear_leader``)."""
+    return fit is not None and _clear_leader(fit[2], fit[1], share_z, min_b) >= 0
 
 
 def _fit(ctx: AreaContext, st: SuspectState, ls: LossState, p: int, k_end: int) -> Fit | None:
