@@ -49,7 +49,7 @@ import math
 import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -74,6 +74,15 @@ MIN_HOURS = 24               # voltage evidence needs a day of hourly means
 MIN_PAIRS = 96               # correlation evidence needs a day of interval changes
 SHARE_MIN_INTERVALS = 2      # joint share: an hour counts with this many intervals of its phase all read
 Fit = tuple[npt.NDArray[np.intp], F64, F64, F64]   # a phase's joint share: meters, coefficients, t, daily kWh
+
+
+class ChannelDrop(NamedTuple):
+    """A rising channel's drop evidence per meter from its change point (NaN: not on the channel)."""
+    z: F64              # (N,) the drop's z in the meter's own daily scatter
+    kwh: F64            # (N,) the drop, kWh/day
+    share: F64          # (N,) the share of the channel's rise it explains
+
+
 RELIST_DAYS = 3              # a suspect listed again within this many days keeps its "since"
 ONSET_SHARE_DROP_Z = 1.0     # a share since a change point counts where the meter's drop agrees at this z
 ONSET_SHARE_Z = 1.5          # a share since a change point: listed from t 2.25 (ramp 1.5 → 3), not share_z's 3
@@ -211,11 +220,11 @@ def _channel_energy(ctx: AreaContext, x: F64, c: int, split: F64 | None = None) 
     return np.where(ph == c, x, np.where(ph == PHASE_ABC, x * third, np.nan))
 
 
-def _drop(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence) -> dict[int, tuple[F64, F64, F64]]:
-    """Drop evidence; returns each rising channel's drop z, kWh/day and share of the rise per meter from its
-    change point (NaN: not on the channel), for ``_onset_share``."""
+def _drop(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence) -> dict[int, ChannelDrop]:
+    """Drop evidence; returns each rising channel's drop per meter from its change point, for
+    ``_onset_share``."""
     tp = ctx.params.theft
-    out: dict[int, tuple[F64, F64, F64]] = {}
+    out: dict[int, ChannelDrop] = {}
     # each rising channel from its change point; a second change point (a second theft on the channel) also
     # from there, against the level between the two (the first thief's drop explains the first rise) — and
     # first, so that a meter as strong from both is listed since the later one, its own
@@ -237,8 +246,8 @@ def _drop(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence) -> dict[
                                        np.ascontiguousarray(total[since]), day_class(st.d_day[since]),
                                        np.ascontiguousarray(excess), z, drop, expl)
         if on == int(nd.onset[c]):
-            out[c] = (np.full(ctx.n_meters, np.nan), np.full(ctx.n_meters, np.nan), np.full(ctx.n_meters, np.nan))
-            out[c][0][cand], out[c][1][cand], out[c][2][cand] = z, drop, expl
+            out[c] = ChannelDrop(*(np.full(ctx.n_meters, np.nan) for _ in range(3)))
+            out[c].z[cand], out[c].kwh[cand], out[c].share[cand] = z, drop, expl
         share = np.nan_to_num(expl, nan=np.inf)
         s = _ramp(z, tp.drop_z) * (share <= tp.drop_max_explained) * np.clip(share / max(tp.drop_min_share, 1e-9), 0, 1)
         s = _explain_in_turn(s, z, share, tp.drop_min_share)
@@ -663,7 +672,7 @@ def _hours(ctx: AreaContext, st: SuspectState, ls: LossState, p: int, k_end: int
 
 
 def _onset_share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_end: int, ev: Evidence,
-                 drops: dict[int, tuple[F64, F64, F64]]) -> None:
+                 drops: dict[int, ChannelDrop]) -> None:
     """Joint-share evidence on a rising phase, from its change point on (docs/lineloss.md §4): after a shunt
     began, the phase's NTL is a fixed share of its meter's hourly series, which names it where its daily
     drop hides in its own scatter (looked-at 12008: a 19 % shunt on a 70 kWh/day customer, daily drop z under
@@ -690,11 +699,11 @@ def _onset_share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, 
     for p in np.flatnonzero(_flagged(nd) & nd.rising[:3]):
         if p not in drops or (volt & (area.meter_phase == p)).any():
             continue
-        if np.clip(np.nan_to_num(drops[int(p)][2][listed], nan=0.0), 0.0, 1.0).sum() >= 1.0 - tp.drop_min_share:
+        if np.clip(np.nan_to_num(drops[int(p)].share[listed], nan=0.0), 0.0, 1.0).sum() >= 1.0 - tp.drop_min_share:
             continue
         k_on = ctx.first_interval(int(nd.onset[p]))
         cols, third, xh, yh = _hours(ctx, st, ls, int(p), k_end, k_on)
-        z, drop = drops[int(p)][0][cols], drops[int(p)][1][cols]
+        z, drop = drops[int(p)].z[cols], drops[int(p)].kwh[cols]
         fell = (np.nan_to_num(z, nan=0.0) >= ONSET_SHARE_DROP_Z) & (np.nan_to_num(drop, nan=0.0) > 0.0)
         cols, third, xh, drop = cols[fell], third[fell], xh[:, fell], drop[fell]
         # from the 18th hour on, not share_min_hours' 36: the columns are the few meters that fell, not the
