@@ -74,15 +74,6 @@ MIN_HOURS = 24               # voltage evidence needs a day of hourly means
 MIN_PAIRS = 96               # correlation evidence needs a day of interval changes
 SHARE_MIN_INTERVALS = 2      # joint share: an hour counts with this many intervals of its phase all read
 Fit = tuple[npt.NDArray[np.intp], F64, F64, F64]   # a phase's joint share: meters, coefficients, t, daily kWh
-
-
-class ChannelDrop(NamedTuple):
-    """A rising channel's drop evidence per meter from its change point (NaN: not on the channel)."""
-    z: F64              # (N,) the drop's z in the meter's own daily scatter
-    kwh: F64            # (N,) the drop, kWh/day
-    share: F64          # (N,) the share of the channel's rise it explains
-
-
 RELIST_DAYS = 3              # a suspect listed again within this many days keeps its "since"
 ONSET_SHARE_DROP_Z = 1.0     # a share since a change point counts where the meter's drop agrees at this z
 ONSET_SHARE_Z = 1.5          # a share since a change point: listed from t 2.25 (ramp 1.5 → 3), not share_z's 3
@@ -97,6 +88,13 @@ DROP_ALONE_SHARE = (0.7, 1.3)  # 4.5) when it accounts for this share of the ris
 DROP_RIVAL = (2.0, 0.5)      # at least this z accounts for this share of it or more
 ZERO_BESIDE = 0.5            # zero: a phase's meters that registered nothing are listed beside those listed on it
                              # when their stolen energy accounts for less than this share of the phase's excess
+
+
+class ChannelDrop(NamedTuple):
+    """A rising channel's drop evidence per meter from its change point (NaN: not on the channel)."""
+    z: F64              # (N,) the drop's z in the meter's own daily scatter
+    kwh: F64            # (N,) the drop, kWh/day
+    share: F64          # (N,) the share of the channel's rise it explains
 
 
 @dataclass(eq=False)
