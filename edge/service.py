@@ -129,7 +129,7 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, self.stop_event.set)
+                loop.add_signal_handler(sig, self._on_signal, sig)
         tasks: list[asyncio.Task[Any]] = []
         instance = portlock.hold_state_dir(Path(self.cfg.gateway.state_dir))   # one daemon per gateway
         try:
@@ -158,12 +158,20 @@ class Daemon:
         for t in reversed(tasks):      # the supervisors close their ports and give back the port locks
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        log.info("stopping: ports closed, %d tasks ended", len(tasks))
         if self.engines is not None:
             with contextlib.suppress(Exception):
                 await self.engines.step(force_snapshot=True)
+            log.info("stopping: engine state saved")
         if self.publisher is not None:
             flushed = await self.publisher.stop(self.options.flush_timeout_s)
             log.info("stopped; outbox %s", "empty" if flushed else "kept for the next start")
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        if not self.stop_event.is_set():
+            log.info("%s: stopping (publishing for at most %.0f s, then the rest stays in the outbox)",
+                     sig.name, self.options.flush_timeout_s)
+        self.stop_event.set()
 
     def stop(self) -> None:
         self.stop_event.set()

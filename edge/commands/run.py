@@ -17,6 +17,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
+    import faulthandler
+    import signal
 
     from edge.errors import ConfigError, MeterwatchError
     from edge.preflight import preflight
@@ -24,6 +26,9 @@ def run(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # `systemctl kill -s USR1 meterwatch` (or `kill -USR1 PID`) writes every thread's stack to the journal and
+    # the daemon runs on: what a daemon that does not stop, or stops moving, is doing, without stopping it.
+    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
     try:
         cfg = preflight(args.config).config      # the checks of check-config: nothing starts half-working
     except ConfigError as exc:

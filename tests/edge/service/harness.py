@@ -287,7 +287,13 @@ class Daemon:
     def terminate(self, timeout_s: float = 20.0) -> int:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout_s)
+        try:
+            return self.proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGUSR1)      # the daemon writes every thread's stack to its log
+            time.sleep(1.0)
+            raise AssertionError(f"the daemon did not stop within {timeout_s} s of SIGTERM; its log and stacks:\n"
+                                 f"{self.text()[-12000:]}") from None
 
     def close(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

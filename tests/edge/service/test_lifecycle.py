@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import socket
 import threading
 import time
@@ -133,3 +134,24 @@ def test_cold_start_compiles_every_kernel_before_ready(tmp_path: Path, area: Ser
     assert daemon.terminate() == 0
     assert area.buses[0].stats.replies >= len(area.source.meters), "the meters were never read"
     assert _cache_files(cache) == at_ready, f"compiled after READY: {sorted(_cache_files(cache) - at_ready)}"
+
+
+def test_sigusr1_writes_every_threads_stack_to_the_log_and_the_daemon_runs_on(area: ServedArea, daemon: Daemon) -> None:
+    """What a daemon that will not stop is doing, without stopping it: SIGUSR1 dumps all threads' stacks."""
+    daemon.start()
+    daemon.wait_log("kernels ready", timeout_s=120)
+    assert daemon.proc is not None
+    daemon.proc.send_signal(signal.SIGUSR1)
+    deadline = time.monotonic() + 10
+    while "most recent call first" not in daemon.text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    dump = daemon.text().split("==== start", 1)[-1]
+    assert re.search(r"^Thread 0x[0-9a-f]+ \(most recent call first\):", dump, re.M), dump[-3000:]
+    assert "edge/service.py" in dump or "asyncio" in dump, dump[-3000:]   # the event loop's thread is in it
+    served = area.buses[0].stats.replies
+    t0 = time.monotonic()
+    while area.buses[0].stats.replies <= served and time.monotonic() - t0 < 15:
+        time.sleep(0.1)
+    assert area.buses[0].stats.replies > served, "the daemon stopped reading meters after the dump"
+    assert daemon.proc.poll() is None
+    assert daemon.terminate() == 0
