@@ -24,6 +24,7 @@ from edge.pipeline import AreaRunner, MessageSink
 from edge.plausibility import limits_for
 from edge.readings import DeviceRead
 from edge.scheduler.clock import Clock
+from edge.timeouts import within
 
 __all__ = ["QUEUE_MAX", "Engines", "TickTimes", "plan_cadences"]
 
@@ -119,7 +120,7 @@ class Engines:
         while True:
             first: DeviceRead | None = None
             with contextlib.suppress(asyncio.TimeoutError):
-                first = await asyncio.wait_for(self.queue.get(), wait_s)
+                first = await within(self.queue.get(), wait_s)
             t0 = time.perf_counter()
             await self.step(first=first)
             self.ticks.add(time.perf_counter() - t0)

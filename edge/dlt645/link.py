@@ -31,6 +31,7 @@ from urllib.parse import urlparse
 from edge.dlt645.codec import DecodeError, Decoder, Frame
 from edge.errors import PortError, TransportError
 from edge.serialport import OPEN_ERRORS, open_error_text
+from edge.timeouts import within
 from edge.wiretime import byte_time_s, dlt645_reply_deadline_s
 
 __all__ = ["Exchange", "Link", "LinkStats", "RawRecord", "SerialLink", "TcpLink", "open_link"]
@@ -245,7 +246,7 @@ class Link(ABC):
                     if self._rx:
                         continue
                     with contextlib.suppress(asyncio.TimeoutError):
-                        await asyncio.wait_for(self._rx_event.wait(), max(until - now, 0.0))
+                        await within(self._rx_event.wait(), max(until - now, 0.0))
             finally:
                 end = time.monotonic()
                 self._idle_since = end
@@ -367,7 +368,7 @@ class TcpLink(Link):
         await self.close()
         self._reset()
         try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(self.host, self.tcp_port), 10)
+            reader, writer = await within(asyncio.open_connection(self.host, self.tcp_port), 10)
         except (OSError, asyncio.TimeoutError) as exc:
             raise PortError(f"{self.name}: cannot connect: {exc or 'timed out after 10 s'}") from None
         _tune_socket(writer.get_extra_info("socket"))

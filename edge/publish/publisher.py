@@ -40,6 +40,7 @@ from edge.publish.mqtt import (
 )
 from edge.publish.outbox import OutboxStats
 from edge.publish.store import OutboxStore
+from edge.timeouts import within
 from wire import KINDS, Outgoing
 from wire.timefmt import rfc3339
 from wire.topics import DEFAULT_PREFIX, gateway_topic
@@ -179,7 +180,7 @@ class Publisher:
         """True once every stored message has been acknowledged, False after ``timeout_s``."""
         self._check_drained()
         try:
-            await asyncio.wait_for(self._drained.wait(), timeout_s)
+            await within(self._drained.wait(), timeout_s)
         except asyncio.TimeoutError:
             return False
         return True
@@ -201,7 +202,7 @@ class Publisher:
             mid = self.link.publish(self.status_topic, self._status("offline"), retain=True)
             self._status_acks[mid] = fut
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(fut, max(0.5, deadline - time.monotonic()))
+                await within(fut, max(0.5, deadline - time.monotonic()))
         if self._pump is not None:
             self._pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -267,7 +268,7 @@ class Publisher:
             if self._acked:
                 wait_s = max(0.0, max(first_ack_s + _ACK_FLUSH_S, self._ack_retry_at) - time.monotonic())
                 try:
-                    batch = [await asyncio.wait_for(self._events.get(), wait_s)]
+                    batch = [await within(self._events.get(), wait_s)]
                 except asyncio.TimeoutError:
                     batch = []
             else:

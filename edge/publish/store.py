@@ -42,6 +42,7 @@ from edge.publish.budget import DiskBudget
 from edge.publish.held import HeldMessages
 from edge.publish.outbox import Encoded, Message, Outbox, OutboxStats, encode_items, storage_fault
 from edge.publish.statefiles import StateFiles
+from edge.timeouts import within
 from wire import Outgoing
 
 __all__ = ["OutboxStore"]
@@ -367,7 +368,7 @@ class OutboxStore:
         while True:
             wait = delay if self.degraded else MAINTAIN_S
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), wait)
+                await within(self._kick.wait(), wait)
                 if self.degraded:          # kicked: a new failure; give it the first back-off step
                     await asyncio.sleep(delay)
             self._kick.clear()

@@ -44,6 +44,7 @@ from edge.scheduler.plans import BackoffPolicy, ClockPolicy, DeviceSpec, Reading
 from edge.scheduler.reader import DeviceReader
 from edge.scheduler.slots import ExclusiveSlots
 from edge.scheduler.telemetry import BusTelemetry, PlanTelemetry, _Counters
+from edge.timeouts import within
 
 __all__ = ["BusScheduler"]
 
@@ -347,7 +348,7 @@ class BusScheduler:
         silent_reason = None
         estimate_s = self._reader.estimate_s(job.device, group)
         try:
-            dr = await asyncio.wait_for(self._reader.read(job.device, group), self._guard_s(estimate_s))
+            dr = await within(self._reader.read(job.device, group), self._guard_s(estimate_s))
         except PortError:
             self._c.busy_s += self._clock.now() - t0
             raise           # the transaction stays pending; the port is reopened and it goes first
@@ -389,7 +390,7 @@ class BusScheduler:
     async def _clock_step(self, job: _Job, dev: _Device) -> None:
         t0 = self._clock.now()
         try:
-            meter_ts = await asyncio.wait_for(self._reader.read_clock(job.device),
+            meter_ts = await within(self._reader.read_clock(job.device),
                                               self._guard_s(self._reader.clock_estimate_s(job.device)))
         except PortError:
             self._c.busy_s += self._clock.now() - t0
@@ -518,7 +519,7 @@ class BusScheduler:
         self._sync_due = False
         t0 = self._clock.now()
         try:
-            await asyncio.wait_for(self._reader.broadcast_time(t0), self._guard_s(0.5))
+            await within(self._reader.broadcast_time(t0), self._guard_s(0.5))
         except PortError:
             raise
         except Exception as exc:

@@ -22,6 +22,7 @@ from typing import Any
 
 from edge.errors import PortError
 from edge.scheduler.clock import Clock
+from edge.timeouts import within
 
 __all__ = ["ExclusiveSlots", "SlotStats"]
 
@@ -89,7 +90,7 @@ class ExclusiveSlots:
             t0 = self._clock.now()
             self.stats.max_wait_s = max(self.stats.max_wait_s, t0 - req.submitted)
             try:
-                result = await asyncio.wait_for(req.run(), req.timeout_s)
+                result = await within(req.run(), req.timeout_s)
             except PortError as exc:
                 self._settle(req, t0, exc=exc)
                 raise

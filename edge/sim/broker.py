@@ -14,6 +14,8 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
+from edge.timeouts import within
+
 __all__ = ["Broker", "topic_matches"]
 
 log = logging.getLogger(__name__)
@@ -182,7 +184,7 @@ class Broker:
         if task is not None:
             self._clients.add(task)
         try:
-            ptype, _, body = await asyncio.wait_for(self._read_packet(reader), 10)
+            ptype, _, body = await within(self._read_packet(reader), 10)
             if ptype != CONNECT:
                 return
             r = _Reader(body)

@@ -24,6 +24,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import h11
 
+from edge.timeouts import within
+
 __all__ = ["HttpServer", "Request", "Response", "Stream"]
 
 log = logging.getLogger(__name__)
@@ -154,7 +156,7 @@ class HttpServer:
             event = conn.next_event()
             if event is h11.NEED_DATA:
                 wait = self._idle_timeout_s if deadline is None else max(deadline - loop.time(), 0.0)
-                data = await asyncio.wait_for(reader.read(16384), wait)
+                data = await within(reader.read(16384), wait)
                 if deadline is None:
                     deadline = loop.time() + self._request_timeout_s   # the whole request, from its first byte
                 conn.receive_data(data)

@@ -25,6 +25,7 @@ from typing import Any
 
 from edge import portlock
 from edge.daemon.buses import Bus
+from edge.timeouts import within
 
 __all__ = ["DLT645_PROTOCOLS", "OnDemand", "ReadRefused", "ReadRequest", "request_from"]
 
@@ -108,7 +109,7 @@ class OnDemand:
 
         fut = bus.scheduler.slots.submit(timed, timeout_s=self._wait_s)
         try:
-            doc = await asyncio.wait_for(asyncio.shield(fut), self._wait_s)
+            doc = await within(asyncio.shield(fut), self._wait_s)
         except (asyncio.TimeoutError, TimeoutError):
             fut.cancel()
             raise ReadRefused(504, f"bus {bus.cfg.name}: no turn on the wire within {self._wait_s:g} s") from None
