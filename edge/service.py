@@ -7,6 +7,7 @@ retried on its own while everything else runs, and raises the gateway alert ``po
 Stop order is the reverse, with a bounded flush: supervisors are cancelled (closing their ports), what
 the schedulers already delivered is fed to the engines, a last step stores the engines' state, and the
 publisher flushes for at most ``flush_timeout_s``; whatever is left stays in the outbox for the next start.
+A stop that hangs anyway (``stop_bound_s``) writes every thread's stack to the log and exits 1.
 ``systemd``: READY=1 after the kernels are warm, WATCHDOG=1 from the engine loop while it is healthy,
 STATUS= a one-line state, STOPPING=1 on SIGTERM.
 """
@@ -15,8 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import faulthandler
 import logging
 import signal
+import sys
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,6 +55,15 @@ class DaemonOptions:
     on_step: Callable[[Daemon], None] | None = None   # called after every engine step (demo view)
     notify_systemd: bool = True
     port_backoff: PortBackoff | None = None  # reopening unavailable ports; default 1 s doubling to 60 s
+    # after SIGTERM/SIGINT, a process not gone within this many seconds writes every thread's stack to stderr
+    # and exits 1 (faulthandler): a stop that hangs ends, says where, before systemd's SIGKILL
+    # (TimeoutStopSec=30s) would end it silently. The outbox is as safe as after a SIGKILL: what was
+    # accepted is on disk. None (in-process use): no bound. `meterwatch run`: flush timeout + STOP_GRACE_S.
+    stop_bound_s: float | None = None
+
+
+STOP_GRACE_S = 15.0     # the stop's bound beyond the flush timeout: closing ports, saving state, disconnecting
+CANCEL_AGAIN_S = 2.0    # a task not ended this long after its cancel is cancelled again (``_cancel``)
 
 
 @dataclass
@@ -155,9 +167,7 @@ class Daemon:
             self.health.state = "stopping"
         if self.options.notify_systemd:
             systemd.stopping()
-        for t in reversed(tasks):      # the supervisors close their ports and give back the port locks
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await _cancel(list(reversed(tasks)))   # the supervisors close their ports and give back the port locks
         log.info("stopping: ports closed, %d tasks ended", len(tasks))
         if self.engines is not None:
             with contextlib.suppress(Exception):
@@ -169,12 +179,50 @@ class Daemon:
 
     def _on_signal(self, sig: signal.Signals) -> None:
         if not self.stop_event.is_set():
-            log.info("%s: stopping (publishing for at most %.0f s, then the rest stays in the outbox)",
-                     sig.name, self.options.flush_timeout_s)
+            bound = self.options.stop_bound_s
+            log.info("%s: stopping (publishing for at most %.0f s, then the rest stays in the outbox)%s",
+                     sig.name, self.options.flush_timeout_s,
+                     "" if bound is None else f"; not stopped in {bound:.0f} s: stacks to the log and exit 1")
+            if bound is not None:
+                faulthandler.dump_traceback_later(bound, exit=True, file=sys.stderr)
+                asyncio.get_running_loop().call_later(max(bound - 2.0, 0.0), _log_stuck_tasks, bound - 2.0)
         self.stop_event.set()
 
     def stop(self) -> None:
         self.stop_event.set()
+
+
+async def _cancel(tasks: list[asyncio.Task[Any]]) -> None:
+    """Cancel ``tasks`` and wait until all have ended. A task still running ``CANCEL_AGAIN_S`` after its
+    cancel had it swallowed below it — ``asyncio.wait_for`` on Python 3.11 returns the result when the
+    awaited operation completes in the cancel's loop iteration, and pymodbus connects and reads through it
+    (a Modbus TCP port opening as SIGTERM came went on polling, and the stop waited for ever) — and is
+    cancelled again."""
+    for t in tasks:
+        t.cancel()
+    pending = {t for t in tasks if not t.done()}
+    while pending:
+        _, pending = await asyncio.wait(pending, timeout=CANCEL_AGAIN_S)
+        for t in pending:
+            log.warning("stopping: task %s went on after its cancel; cancelled again", t.get_name())
+            t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _log_stuck_tasks(after_s: float) -> None:
+    """What each task of a stop that has not ended awaits (faulthandler's thread stacks do not show the
+    coroutines: a task waiting on a worker thread shows there only as the loop's ``select``)."""
+    lines: list[str] = []
+    for task in asyncio.all_tasks():
+        frames: list[str] = []
+        aw: Any = task.get_coro()
+        while aw is not None:                 # the await chain, outermost first (get_stack gives one frame)
+            f = getattr(aw, "cr_frame", None) or getattr(aw, "gi_frame", None)
+            if f is not None:
+                frames.append(f"{Path(f.f_code.co_filename).name}:{f.f_lineno} in {f.f_code.co_name}")
+            aw = getattr(aw, "cr_await", None) or getattr(aw, "gi_yieldfrom", None)
+        lines.append(f"  task {task.get_name()}: " + " -> ".join(frames))
+    log.error("still stopping after %.0f s; the tasks await:\n%s", after_s, "\n".join(lines))
 
 
 async def run_daemon(cfg: Config, options: DaemonOptions | None = None) -> int:

@@ -284,7 +284,7 @@ class Daemon:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
 
-    def terminate(self, timeout_s: float = 20.0) -> int:
+    def terminate(self, timeout_s: float = 30.0) -> int:      # systemd's TimeoutStopSec in the unit
         assert self.proc is not None
         self.proc.send_signal(signal.SIGTERM)
         try:

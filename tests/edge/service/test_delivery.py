@@ -9,8 +9,11 @@ keeps only the latest), so for them only the latest must arrive.
 from __future__ import annotations
 
 import random
+import re
+import signal
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -152,3 +155,55 @@ def test_outbox_bound_in_a_long_outage_drops_oldest_summaries_keeps_alerts(
     assert last["outbox"]["dropped_summaries"] == len(missing) == meta["dropped_summaries"]
     assert last["outbox"]["dropped_alerts"] == 0
     print(f"bound: {len(rows)} produced, {len(missing)} summaries dropped as counted, alerts kept")
+
+
+HANG_ON_STOP = '''
+import time
+import edge.publish.mqtt
+def _hang(self):                      # the network thread's join never returns
+    time.sleep(3600)
+edge.publish.mqtt.MqttLink.stop = _hang
+'''
+
+
+def test_a_stop_that_hangs_ends_in_its_bound_with_every_threads_stack_and_loses_nothing(
+        tmp_path: Path, area: ServedArea, daemon: Daemon, mosquitto: Mosquitto) -> None:
+    """A stop that never ends (here the MQTT link's stop, made to hang) is ended by the daemon itself at the
+    flush timeout + 15 s, before systemd's SIGKILL at TimeoutStopSec=30s: every thread's stack is in the log
+    (where it hung), the exit code is 1, and the next start delivers everything that was stored."""
+    inject = tmp_path / "inject"
+    inject.mkdir()
+    (inject / "sitecustomize.py").write_text(HANG_ON_STOP)
+    install_audit(area.outbox_path)
+    with Subscriber.running(mosquitto.port, ALL, client_id="collector-hung-stop") as sub:
+        daemon.env["PYTHONPATH"] = str(inject)
+        daemon.args = ("--flush-timeout", "2")
+        daemon.start()
+        daemon.wait_log("kernels ready")
+        wait_until(lambda: len(sub.msg_ids("/summary/realtime")) >= 2, 15, "realtime before the stop")
+        area.source.load = 1.10               # an overload raised just before the stop
+        wait_until(lambda: alerts(sub, "raised"), 20, "the overload raised")
+        assert daemon.proc is not None
+        t0 = time.monotonic()
+        daemon.proc.send_signal(signal.SIGTERM)
+        rc = daemon.proc.wait(40)
+        took = time.monotonic() - t0
+        log = daemon.text()
+        assert rc == 1, log[-3000:]
+        assert 2 + 15 - 0.5 <= took <= 2 + 15 + 8, f"stopped after {took:.1f} s, bound 17 s"
+        assert "not stopped in 17 s: stacks to the log and exit 1" in log
+        dump = log.split("Timeout (0:00:17)!", 1)
+        assert len(dump) == 2, log[-3000:]
+        assert re.search(r'File ".*sitecustomize\.py", line \d+ in _hang', dump[1]), dump[1][:3000]
+        stuck = re.search(r"ERROR edge\.service: still stopping after 15 s; the tasks await:\n((?:  task .*\n)+)", log)
+        assert stuck and re.search(r"service\.py:\d+ in _shutdown -> publisher\.py:\d+ in stop -> ", stuck.group(1)), \
+            log[-4000:]
+        assert "stopped; outbox" not in log
+        del daemon.env["PYTHONPATH"]
+        daemon.args = ()
+        daemon.start()
+        daemon.wait_log("kernels ready", count=2)
+        assert daemon.terminate() == 0
+        n, _ = check_zero_lost(area, sub)
+    raised = Counter(a["alert_id"] for a in alerts(sub, "raised"))
+    assert n >= 4 and len(raised) == 1, (raised, [m for m in sub.msg_ids() if m][-20:])

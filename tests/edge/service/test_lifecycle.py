@@ -4,6 +4,7 @@ WatchdogSec, STOPPING=1 and a clean stop (flush bound, retained offline status, 
 from __future__ import annotations
 
 import json
+import random
 import re
 import signal
 import socket
@@ -155,3 +156,19 @@ def test_sigusr1_writes_every_threads_stack_to_the_log_and_the_daemon_runs_on(ar
     assert area.buses[0].stats.replies > served, "the daemon stopped reading meters after the dump"
     assert daemon.proc.poll() is None
     assert daemon.terminate() == 0
+
+
+def test_sigterm_at_any_moment_of_a_busy_start_stops_cleanly(area: ServedArea, daemon: Daemon) -> None:
+    """SIGTERM while the first readings pour in: the stop cancels the engines' loop whichever loop iteration
+    the cancel lands in (Python 3.11's ``asyncio.wait_for`` swallowed it when a reading arrived in the same
+    iteration, and the stop waited for ever: the daemon would not stop until systemd's SIGKILL)."""
+    rng = random.Random(7)
+    daemon.args = ("--flush-timeout", "2")
+    for k in range(20):
+        daemon.start()
+        daemon.wait_log("kernels ready", count=k + 1)
+        time.sleep(rng.uniform(0.0, 0.1))
+        t0 = time.monotonic()
+        assert daemon.terminate(timeout_s=25) == 0, f"stop {k + 1}:\n{daemon.text()[-5000:]}"
+        assert time.monotonic() - t0 < 2 + 3, f"stop {k + 1} took {time.monotonic() - t0:.1f} s"
+    assert daemon.text().count("stopped; outbox") == 20
