@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the integration tests start (mosquitto, victoria-metrics, influxdb, socat,
-# prometheus-alertmanager with amtool, chromium)
+# prometheus-alertmanager with amtool, chromium, nftables)
 # when they are missing. Fails loudly when they are missing and cannot be installed.
 set -euo pipefail
 need=()
@@ -12,10 +12,12 @@ command -v prometheus-alertmanager >/dev/null 2>&1 && command -v amtool >/dev/nu
   || need+=(prometheus-alertmanager)
 command -v openssl          >/dev/null 2>&1 || need+=(openssl)
 command -v systemd-analyze  >/dev/null 2>&1 || need+=(systemd)
+# a device that loses power, as the kernel sees it: nftables drops its port's packets (tests/support/blackhole.py)
+command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need+=(nftables)
 # the status page's browser test (tests/edge/status/test_page.py) drives Debian's headless chromium
 command -v chromium         >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then
-  echo "services: mosquitto, victoria-metrics, influxd, socat, alertmanager, chromium present"
+  echo "services: mosquitto, victoria-metrics, influxd, socat, alertmanager, chromium, nft present"
   exit 0
 fi
 echo "services: installing ${need[*]}"

@@ -370,7 +370,7 @@ class TcpLink(Link):
         try:
             reader, writer = await within(asyncio.open_connection(self.host, self.tcp_port), 10)
         except (OSError, asyncio.TimeoutError) as exc:
-            raise PortError(f"{self.name}: cannot connect: {exc or 'timed out after 10 s'}") from None
+            raise PortError(f"{self.name}: cannot connect: {str(exc) or 'timed out after 10 s'}") from None
         _tune_socket(writer.get_extra_info("socket"))
         self._writer = writer
         self._reader_task = asyncio.create_task(self._pump(reader))

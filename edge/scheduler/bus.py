@@ -391,7 +391,7 @@ class BusScheduler:
         t0 = self._clock.now()
         try:
             meter_ts = await within(self._reader.read_clock(job.device),
-                                              self._guard_s(self._reader.clock_estimate_s(job.device)))
+                                    self._guard_s(self._reader.clock_estimate_s(job.device)))
         except PortError:
             self._c.busy_s += self._clock.now() - t0
             raise
@@ -400,8 +400,8 @@ class BusScheduler:
             self._c.busy_s += t1 - t0
             self._c.reads_failed += 1
             job.cursor += 1
-            log.info('bus "%s" device %r: clock read: %s', self.bus, job.device, exc or "no reply")
-            dev.last_error, dev.last_error_ts = f"clock read: {exc or 'no reply'}", t1
+            log.info('bus "%s" device %r: clock read: %s', self.bus, job.device, str(exc) or "no reply")
+            dev.last_error, dev.last_error_ts = f"clock read: {str(exc) or 'no reply'}", t1
             self._on_silent(job, dev, t1, cost_s=t1 - t0)
         except Exception as exc:
             t1 = self._clock.now()

@@ -15,6 +15,7 @@ from edge.errors import PortError, TransportError
 from edge.sim.meterbus import Fault, MeterBus, SimMeter
 from edge.sim.sources import StaticSource
 from edge.wiretime import byte_time_s
+from tests.support.blackhole import Blackhole
 from tests.support.procs import free_port
 from tests.support.pty import PtyPair
 
@@ -202,6 +203,50 @@ def test_a_converter_restart_fails_the_link_and_the_same_link_reconnects_to_the_
         await link.close()
         return got.hex()
     assert asyncio.run(go()) == "50010000"
+
+
+def test_a_converter_that_loses_power_fails_the_link_within_its_user_timeout_and_the_link_reconnects():
+    """Power lost at the converter: its stack is gone, packets to and from it vanish (``Blackhole``:
+    nftables, no FIN, no RST, no ACK). The exchanges go unanswered (counted, not a port error) until the
+    unacknowledged requests reach ``TCP_USER_TIMEOUT`` (20 s) and the connection fails; a reopen while it is
+    dark fails at the connect timeout (10 s); once it is back — a fresh stack that knows nothing of the old
+    connection — the same link reconnects and reads."""
+    port = free_port()
+    bus = _bus()
+    hole = Blackhole(port)
+
+    async def go() -> tuple[float, int, str]:
+        link = TcpLink("127.0.0.1", port, baud=9600, max_response_delay_s=0.1)
+        with bus.serving(f"tcp://127.0.0.1:{port}"):
+            await link.open()
+            assert await _read_a1(link) == bytes.fromhex("50010000")
+            hole.drop()                      # the power goes: the converter's close below never arrives
+        t0, unanswered = time.monotonic(), 0
+        while link.failed is None and time.monotonic() - t0 < 45:
+            ex = await link.exchange(codec.encode_read(A1, "00010000"), reply_data_len=8)
+            assert ex.frame is None and not ex.heard
+            unanswered += 1
+            await asyncio.sleep(1.0)         # the scheduler's pace for a silent meter is slower still
+        failed_s = time.monotonic() - t0
+        assert isinstance(link.failed, OSError) and "timed out" in str(link.failed), link.failed
+        with pytest.raises(PortError, match=f"tcp://127.0.0.1:{port}: port failed"):
+            await _read_a1(link)
+        with pytest.raises(PortError, match="cannot connect: timed out after 10 s"):
+            await link.open()
+        with bus.serving(f"tcp://127.0.0.1:{port}"):
+            hole.lift()                      # the power is back
+            await link.open()
+            got = await _read_a1(link)
+        await link.close()
+        return failed_s, unanswered, got.hex()
+
+    try:
+        failed_s, unanswered, got = asyncio.run(go())
+    finally:
+        hole.lift()
+    print(f"converter power loss: connection failed after {failed_s:.1f} s, {unanswered} exchanges unanswered")
+    assert 15.0 <= failed_s <= 30.0, f"failed after {failed_s:.1f} s (TCP_USER_TIMEOUT 20 s)"
+    assert unanswered >= 10 and got == "50010000"
 
 
 def test_a_second_program_cannot_open_a_serial_port_the_link_holds(ptys):
