@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from edge.modbus.profile import load_profile
 from edge.sim.sources import StaticSource
 from edge.sim.ttu import SimulatedTtu
 from tests.edge.modbus.conftest import MASTER
+from tests.support.blackhole import Blackhole
 from tests.support.procs import free_port
 from tests.support.pty import PtyPair
 
@@ -159,6 +161,49 @@ def test_a_restarted_tcp_ttu_is_a_port_error_while_down_and_the_same_link_reconn
         link.close()
 
     asyncio.run(go())
+
+
+@pytest.mark.integration
+def test_a_tcp_ttu_that_loses_power_is_silent_then_a_port_error_and_the_same_link_reconnects() -> None:
+    """Power lost at the TTU: its stack is gone and its packets vanish (``Blackhole``: nftables, no FIN, no
+    RST). The requests go unanswered (``NoReplyError``, the device's back-off decides), pymodbus drops the
+    connection after retries + 3 of them (``PortError``: the port's back-off decides, and its reopens fail at
+    the connect timeout while the TTU is dark); once the TTU is back the same link connects and reads."""
+    port = free_port()
+    source = StaticSource.only({"master": MASTER})
+    hole = Blackhole(port)
+
+    async def go() -> list[str]:
+        link = ModbusLink(LinkSettings(kind="tcp", port="127.0.0.1", tcp_port=port, timeout_s=0.3, retries=0))
+        ttu = SimulatedTtu(load_profile("ttu"), source, transport="tcp", port="")
+        ttu._server.tcp_port = port
+        async with ttu:
+            assert (await _read(link)).exception_code is None
+            hole.drop()                    # the power goes: the TTU's close below never arrives
+        seen: list[str] = []
+        while "port" not in seen and len(seen) < 10:
+            try:
+                await _read(link)
+                seen.append("reply")
+            except NoReplyError:
+                seen.append("silent")
+            except PortError as exc:
+                assert re.match(f"tcp://127.0.0.1:{port}: (connection lost|cannot connect)", str(exc)), exc
+                seen.append("port")
+        ttu = SimulatedTtu(load_profile("ttu"), source, transport="tcp")
+        ttu._server.tcp_port = port
+        async with ttu:
+            hole.lift()                    # the power is back
+            await link.connect()
+            assert len((await _read(link)).registers) == 2
+        link.close()
+        return seen
+
+    try:
+        seen = asyncio.run(go())
+    finally:
+        hole.lift()
+    assert seen == ["silent"] * 4 + ["port"], seen
 
 
 @pytest.mark.integration
