@@ -184,12 +184,22 @@ class Daemon:
                      sig.name, self.options.flush_timeout_s,
                      "" if bound is None else f"; not stopped in {bound:.0f} s: stacks to the log and exit 1")
             if bound is not None:
-                faulthandler.dump_traceback_later(bound, exit=True, file=sys.stderr)
+                faulthandler.dump_traceback_later(bound, exit=True, file=stack_file())
                 asyncio.get_running_loop().call_later(max(bound - 2.0, 0.0), _log_stuck_tasks, bound - 2.0)
         self.stop_event.set()
 
     def stop(self) -> None:
         self.stop_event.set()
+
+
+def stack_file() -> Any:
+    """Where faulthandler writes the threads' stacks: stderr (the journal) when it is a file with a
+    descriptor, else the process's own stderr (a caller that captured ``sys.stderr``)."""
+    try:
+        sys.stderr.fileno()
+        return sys.stderr
+    except (AttributeError, OSError, ValueError):
+        return sys.__stderr__
 
 
 async def _cancel(tasks: list[asyncio.Task[Any]]) -> None:

@@ -23,18 +23,18 @@ def run(args: argparse.Namespace) -> int:
 
     from edge.errors import ConfigError, MeterwatchError
     from edge.preflight import preflight
-    from edge.service import STOP_GRACE_S, DaemonOptions, run_daemon
+    from edge.service import STOP_GRACE_S, DaemonOptions, run_daemon, stack_file
 
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # `systemctl kill -s USR1 meterwatch` (or `kill -USR1 PID`) writes every thread's stack to the journal and
-    # the daemon runs on: what a daemon that does not stop, or stops moving, is doing, without stopping it.
-    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
     try:
         cfg = preflight(args.config).config      # the checks of check-config: nothing starts half-working
     except ConfigError as exc:
         print(exc.report(args.config, "nothing was started"), file=sys.stderr)
         return 1
+    # `systemctl kill -s USR1 meterwatch-edge` (or `kill -USR1 PID`) writes every thread's stack to the journal
+    # and the daemon runs on: what a daemon that does not stop, or stops moving, is doing, without stopping it.
+    faulthandler.register(signal.SIGUSR1, file=stack_file(), all_threads=True)
     try:
         return asyncio.run(run_daemon(cfg, DaemonOptions(broker_url=args.broker, flush_timeout_s=args.flush_timeout,
                                                          stop_bound_s=args.flush_timeout + STOP_GRACE_S)))
