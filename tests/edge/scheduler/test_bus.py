@@ -438,3 +438,12 @@ def test_probes_of_many_dead_meters_stay_within_the_probe_budget():
 
     assert 0 < probe_share(0.03) <= 0.03 * 1.1
     assert probe_share(1.0) > 0.08          # the plain exponential schedule alone: 32 x 0.9 s per 300 s
+
+
+def test_a_clock_read_that_overruns_its_guard_is_reported_as_no_reply_not_an_empty_reason():
+    """A timed-out await raises a ``TimeoutError`` whose text is empty: the device's last error said
+    "clock read: " and nothing more."""
+    run = run_bus(meters(3), [CLOCK_PLAN], 700, setup=lambda r: r.slow_s.update({"m001": 5.0}))
+    errors = {name: err for name, _ok, err, *_ in run.scheduler.device_rows()}
+    assert errors["m001"] == "clock read: no reply", errors
+    assert errors["m000"] is None and errors["m002"] is None
