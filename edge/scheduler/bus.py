@@ -400,8 +400,9 @@ class BusScheduler:
             self._c.busy_s += t1 - t0
             self._c.reads_failed += 1
             job.cursor += 1
-            log.info('bus "%s" device %r: clock read: %s', self.bus, job.device, str(exc) or "no reply")
-            dev.last_error, dev.last_error_ts = f"clock read: {str(exc) or 'no reply'}", t1
+            why = str(exc) or "no reply"           # a timed-out await's TimeoutError has no text
+            log.info('bus "%s" device %r: clock read: %s', self.bus, job.device, why)
+            dev.last_error, dev.last_error_ts = f"clock read: {why}", t1
             self._on_silent(job, dev, t1, cost_s=t1 - t0)
         except Exception as exc:
             t1 = self._clock.now()

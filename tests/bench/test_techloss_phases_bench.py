@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from detect.params import TechLossParams
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -22,4 +24,5 @@ def test_techloss_phases_bench_measures_each_phases_error_against_the_power_flow
     b = float(f["techloss_phase_err_pp_s15005_d0"].split()[1])
     assert b < -0.5, f["techloss_phase_err_pp_s15005_d0"]
     spread = float(f["techloss_phase_spread_pp_max"])
-    assert spread >= -b and abs(float(f["techloss_phase_spread_ratio_to_margin_max"]) - spread / 0.6) < 0.01
+    margin = TechLossParams().phase_excess_pp
+    assert spread >= -b and abs(float(f["techloss_phase_spread_ratio_to_margin_max"]) - spread / margin) < 0.01
