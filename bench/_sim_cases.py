@@ -202,7 +202,7 @@ def evaluate_sets(root: Path, *, overload_seeds: range = range(11, 19), quiet_da
 # seventh; "fresh7" closed the seventh again, after a change made once "fresh6" had been run and looked at;
 # "fresh8" the eighth, "fresh9" the ninth, "fresh10" the tenth, "fresh11" the eleventh, "fresh12" the twelfth,
 # "fresh13" the thirteenth, "fresh14" the fourteenth, "fresh15" the fifteenth, "fresh16" the sixteenth,
-# "fresh17" the seventeenth.
+# "fresh17" the seventeenth, "fresh18" the eighteenth.
 THEFT_SEED_SETS: dict[str, tuple[int, ...]] = {
     "tuning": tuple(range(1000, 1012)),
     "held-out": tuple(range(2000, 2024)),
@@ -223,8 +223,9 @@ THEFT_SEED_SETS: dict[str, tuple[int, ...]] = {
     "fresh15": tuple(range(17000, 17024)),
     "fresh16": tuple(range(18000, 18024)),
     "fresh17": tuple(range(19000, 19024)),
+    "fresh18": tuple(range(20000, 20024)),
 }
-THEFT_SEEDS_COUNTING = "fresh17"    # the set whose figures count now (the default of --theft-seeds)
+THEFT_SEEDS_COUNTING = "fresh18"    # the set whose figures count now (the default of --theft-seeds)
 THEFT_FAMILIES = ("onset_partial", "onset_full", "from_day0", "several")
 THEFT_SIZES_PCT = (0.3, 0.5, 1.0, 2.0, 5.0)
 EMPTY_HOUSES = 2                    # empty houses in every theft area and its clean twin (eighth round)
