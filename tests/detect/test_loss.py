@@ -145,3 +145,50 @@ def test_line_loss_state_survives_snapshot_and_restore() -> None:
     b = [(f["loss_kwh"], f["technical_loss_kwh"], f["status"]) for f in twin.of_kind("interval")[-50:]]
     assert a == b
     assert [d["loss_pct"] for d in la.of_kind("daily")] == [d["loss_pct"] for d in twin.of_kind("daily")]
+
+
+class _BigCustomer(LossArea):
+    """Meter 2 is a large customer behind a CT of ratio 50 (one register count: 0.5 kWh) whose load follows
+    the day smoothly; the true energy of every interval is kept."""
+
+    def __init__(self, **kw: object) -> None:
+        super().__init__(n=6, seed=4, ct={2: 50.0}, **kw)  # type: ignore[arg-type]
+        self.base_kw[2] = 8.0
+        self.true_kwh: dict[float, float] = {}
+
+    def load_kw(self) -> np.ndarray:
+        kw = super().load_kw()
+        hour = (self.t % 86400) / 3600.0
+        kw[2] = self.base_kw[2] * (1.0 + 0.4 * np.sin(2 * np.pi * (hour - 9.0) / 24.0))
+        return kw
+
+    def step(self) -> None:
+        before, t = float(self.reg.sum()), self.t
+        super().step()
+        self.true_kwh[t] = float(self.reg.sum()) - before
+
+
+def _sales_error(monkeypatch: pytest.MonkeyPatch, refine: bool) -> tuple[np.ndarray, float, float]:
+    import detect.stages.loss as loss_stage
+
+    if not refine:
+        monkeypatch.setattr(loss_stage, "STEP_REFINE_KWH", float("inf"))
+    la = _BigCustomer()
+    la.run_days(1.5)
+    got = {f["interval_start"]: f["sales_kwh"] for f in la.of_kind("interval") if f["sales_kwh"] is not None}
+    ts = sorted(t for t in got if t in la.true_kwh)
+    err = np.array([got[t] - la.true_kwh[t] for t in ts])
+    return err, sum(got[t] for t in ts), sum(la.true_kwh[t] for t in ts)
+
+
+def test_a_ct_meters_coarse_register_is_read_between_its_steps_by_its_power(monkeypatch: pytest.MonkeyPatch) -> None:
+    # behind a CT of 50 the register counts 0.5 kWh: from the registers alone an interval's energy is off by
+    # up to a count; the meter's power puts it between the counts, and never further than a count from them
+    plain, plain_sum, truth = _sales_error(monkeypatch, refine=False)
+    monkeypatch.undo()
+    refined, refined_sum, truth2 = _sales_error(monkeypatch, refine=True)
+    assert truth == pytest.approx(truth2) and len(plain) == len(refined) > 100
+    assert plain.std() > 0.1                                   # a count of 0.5 kWh: sd ≈ 0.5 / √6
+    assert refined.std() < 0.3 * plain.std(), (refined.std(), plain.std())
+    assert abs(refined_sum - truth) <= 0.5 + 1e-6 and abs(plain_sum - truth) <= 0.5 + 1e-6
+    assert (np.abs(refined) <= 0.5 + 1e-9).all()
