@@ -86,7 +86,6 @@ ONSET_SHARE_MIN_HOURS = 18   # a share since a change point: fitted from this ma
 DROP_ALONE_Z = 3.5           # drop: the channel's strongest drop is listed from this z (drop_z's listing level is
 DROP_ALONE_SHARE = (0.7, 1.5)  # 4.5) when it accounts for this share of the rise alone — and no other drop of
 DROP_RIVAL = (2.0, 0.5)      # at least this z accounts for this share of it or more
-GAIN_ERROR = 0.02            # joint share: a coefficient may go down to minus this (a meter registering high)
 ZERO_BESIDE = 0.5            # zero: a phase's meters that registered nothing are listed beside those listed on it
                              # when their stolen energy accounts for less than this share of the phase's excess
 
@@ -623,23 +622,12 @@ def _fit(ctx: AreaContext, st: SuspectState, ls: LossState, p: int, k_end: int) 
 def _joint_share(ctx: AreaContext, xh: F64, yh: F64, min_hours: int | None = None) -> tuple[F64, F64] | None:
     """``joint_share`` of the hourly NTL ``yh`` (H,) on the meters' hourly energies ``xh`` (H, M): the
     coefficients and their t; None with fewer than ``min_hours`` hours (``share_min_hours`` unless given) or
-    not more hours than meters + 1.
-
-    A coefficient may go down to −``GAIN_ERROR``, not only to 0: a meter that registers a little more than
-    flows through it (class 2: up to 2 %) puts a negative share of its series into the NTL, and held at 0 its
-    share went to the meters whose hours look like its — a thief's own share with it (looked-at 19002, a 0.35 %
-    shunt from day 0, b 0.48: 0–0.09 at t 0–0.8 under the bound 0, behind an innocent at t 1.4–2.1; 0.26–0.33 at
-    t 1.7–2.3, ahead of every other meter (≤ 1.2), under −0.02). Fitted as the non-negative shares of the NTL
-    plus ``GAIN_ERROR`` × every column; a coefficient held at the bound has t 0."""
+    not more hours than meters + 1."""
     least = ctx.params.theft.share_min_hours if min_hours is None else min_hours
     if len(yh) < max(least, xh.shape[1] + 2):
         return None
-    c, t = np.empty(xh.shape[1]), np.empty(xh.shape[1])
-    ctx.ops["evidence"].joint_share(np.ascontiguousarray(xh), np.ascontiguousarray(yh + GAIN_ERROR * xh.sum(axis=1)),
-                                    c, t)
-    b = c - GAIN_ERROR
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t = np.where(c > 0.0, t * b / np.where(c > 0.0, c, 1.0), 0.0)     # the same standard error, about b
+    b, t = np.empty(xh.shape[1]), np.empty(xh.shape[1])
+    ctx.ops["evidence"].joint_share(np.ascontiguousarray(xh), np.ascontiguousarray(yh), b, t)
     return b, t
 
 
@@ -737,7 +725,7 @@ def _onset_share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, 
         # to one that did, t 7–8, b 0.24 after a false change point; 0.31 before)
         _, _, xp, yp = _hours(ctx, st, ls, int(p), k_end, -1, k_on)
         before = _joint_share(ctx, xp[:, fell], yp)
-        b = np.maximum(b - (0.0 if before is None else np.maximum(before[0], 0.0)), 0.0)
+        b = np.maximum(b - (0.0 if before is None else before[0]), 0.0)
         expect = b * xh.mean(axis=0) * 24.0                 # the drop on this phase the share implies, kWh/day
         agree = drop >= 0.5 * expect
         s = _ramp(t, ONSET_SHARE_Z) * (b >= tp.share_min_b) * agree

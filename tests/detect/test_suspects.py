@@ -184,10 +184,7 @@ def test_a_share_suspect_stays_while_its_t_is_above_half_the_listing_level() -> 
     la.run_days(2.0)
     for d in la.of_kind("daily")[-2:]:
         kept = {s["meter"]: s["evidence"] for s in d["suspects"]}
-        # the kernel's t is about its shifted coefficient (``suspects._joint_share``, GAIN_ERROR): reported
-        # about b it is a few percent less
-        assert "m007" in kept and kept["m007"]["share_t"] == pytest.approx(0.8 * z, rel=0.05) \
-            and "share_held" in kept["m007"], kept
+        assert "m007" in kept and kept["m007"]["share_t"] == round(0.8 * z, 4) and "share_held" in kept["m007"], kept
     level["t"] = 0.4 * z
     la.run_days(1.0)
     last = {s["meter"]: s["evidence"] for s in la.of_kind("daily")[-1]["suspects"]}
@@ -726,33 +723,3 @@ def test_a_meter_registering_nothing_stays_listed_for_its_phases_standing_loss_w
         ev = {s["meter"]: s["evidence"] for s in d["suspects"]}
         assert "m004" in ev and ev["m004"]["zero_strength"] >= 0.5, (d["date"], ev)
 
-
-
-@pytest.mark.parametrize("backend", ["numpy", "numba"])
-def test_a_meter_registering_high_keeps_its_negative_share_and_leaves_the_thief_his(backend: str) -> None:
-    # the phase's NTL: a shunt's share of its meter's hours (b 0.3) less the 2 % a large neighbour's meter
-    # registers above what flows through it; the two customers' evenings look alike. Held at 0, the
-    # neighbour's negative share came off the thief's; down to −GAIN_ERROR each keeps its own
-    from detect.area import Area
-    from detect.context import AreaContext
-
-    ctx = AreaContext.build(Area.simple(id="G", rated_kva=100.0, meter_ids=["a", "b"]), params(), backend)
-    rng = np.random.default_rng(7)
-    hours = 300
-    evening = np.exp(-((np.arange(hours) % 24 - 19.5) ** 2) / 6.0)
-    thief = 0.3 + 0.8 * evening + rng.uniform(0.0, 0.5, hours)
-    big = 4.0 * (0.5 + evening) + rng.uniform(0.0, 1.0, hours)
-    others = rng.uniform(0.2, 1.0, (hours, 4))
-    x = np.column_stack([thief, big, others])
-    y = 0.3 * thief - 0.015 * big + rng.normal(0.0, 0.02, hours)
-    got = suspects._joint_share(ctx, x, y)
-    assert got is not None
-    b, t = got
-    assert b[0] == pytest.approx(0.3, abs=0.03) and t[0] > 10
-    assert -suspects.GAIN_ERROR <= b[1] < -0.005
-    assert (b >= -suspects.GAIN_ERROR - 1e-12).all()
-    assert np.all(t[b <= -suspects.GAIN_ERROR + 1e-12] == 0.0)
-    # what the bound at 0 gave: the thief's share taken down by the neighbour's
-    c, tc = np.empty(6), np.empty(6)
-    ctx.ops["evidence"].joint_share(np.ascontiguousarray(x), np.ascontiguousarray(y), c, tc)
-    assert c[0] < 0.3 - 0.03 and c[1] == 0.0
