@@ -49,7 +49,6 @@ Q = QUANTITY_CODE
 F64 = npt.NDArray[np.float64]
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
-STEP_REFINE_KWH = 0.1         # ``_between_steps``: a register this coarse or coarser is read between its steps
 BAND_NAMES = {BAND_QUALIFIED: "qualified", BAND_NEGATIVE: "negative", BAND_HIGH: "high", BAND_NONE: "not_computable"}
 
 
@@ -63,7 +62,7 @@ class LossState(Columns):
     WHAT = "line-loss state"
     # added by issue 19: snapshots from before restore them fresh
     OPTIONAL = frozenset({"pm_sum", "pm_n", "um_first", "um_first_ts", "svc_held", "svc_k", "day_ch_sup", "day_ch_tech", "day_ch_n",
-                          "day_split", "day_ph_part", "day_around", "step_off"})
+                          "day_split", "day_ph_part", "day_around"})
 
     slot_k: I64            # (S,) interval held by the slot (this stage's accumulators), -1 = free
     r_first: F64           # (S, D) first / last e_rev reading in the open interval
@@ -108,8 +107,6 @@ class LossState(Columns):
     day_ph_part: F64       # (3, 3) Σ per phase of the NTL and supply of the day's intervals with all three
     #                        phases' NTL known, and how many (row 2): the phase alarms of a day without a
     #                        balance (the first, partial day; too few meters read)
-    step_off: F64          # (N,) a coarse register's true count above its reading at the last closed bound,
-    #                        estimated from the meter's power (``_between_steps``; NaN: not known)
 
     @classmethod
     def fresh(cls, ctx: AreaContext, n_slots: int) -> LossState:
@@ -134,7 +131,7 @@ class LossState(Columns):
             day_tech=np.zeros(2), frozen=np.full((4, n), nan), abnormal_run=np.zeros(1, np.int64),
             svc_held=np.zeros((n, 3)), svc_k=np.full(n, -1, np.int64), day_ch_sup=np.zeros(4),
             day_ch_tech=np.zeros(4), day_ch_n=np.zeros(4, np.int64), day_split=np.zeros((n, 3)),
-            day_ph_part=np.zeros((3, 3)), step_off=np.full(n, nan))
+            day_ph_part=np.zeros((3, 3)))
 
     def reset_slot(self, slot: int, k: int) -> None:
         self.slot_k[slot] = k
@@ -162,9 +159,6 @@ class LossInterval:
     ntl_phase_kwh: F64      # (3,) per phase (NaN: the master gives no per-phase power, or too few meters)
     ntl_phase_read_kwh: F64  # (3,) per phase with every register not read in the interval counted as 0, no
                              # estimates: what is left for the unread meters' energy and the NTL together
-    ntl_registers_kwh: F64  # (4,) per phase and the area's, with coarse registers' energies as they count,
-                            # not read between their steps by the meters' power (the correlation evidence:
-                            # that power is what it correlates the NTL with)
     p_kwh: F64              # (N,) each meter's ∫P dt over the interval from its power readings (kWh)
     du: F64                 # (E,) each metering element's voltage drop below the master (V; physics.elements)
     fields: dict[str, Any]  # the interval summary's line-loss fields
@@ -236,7 +230,6 @@ def place(ctx: AreaContext, ls: LossState, chunk: Chunk) -> LossState:
 
 
 # ---- interval close -------------------------------------------------------------------------------------
-
 def _bound_energies(ctx: AreaContext, ls: LossState, meters: MeterState, clock: EngineClock,
                     k: int) -> tuple[F64, F64]:
     """Forward and reverse energy of every device in interval k from the registers interpolated to its
@@ -278,54 +271,6 @@ def _bound_energies(ctx: AreaContext, ls: LossState, meters: MeterState, clock: 
     return e
 
 
-def _between_steps(ctx: AreaContext, ls: LossState, k: int, e_fwd: F64) -> F64:
-    """(D,) ``e_fwd`` with the forward energy of each meter whose register counts in coarse steps read between
-    its steps by the meter's power.
-
-    A DL/T 645 energy register counts in 0.01 kWh on the meter's secondary (XXXXXX.XX): behind a CT of
-    ratio 50 one count is 0.5 kWh, more than a large customer's 15 minutes. Its interval energy is then 0, 1
-    or 2 counts — an error of up to a step in every interval, which the phase's NTL carries in full; in the
-    simulated areas the one or three CT customers each put 0.2 kWh (sd) into every interval's NTL, the
-    largest noise of all, and a 0.3 % shunt's share drowned in it. The true count at a bound lies between the
-    register's reading and one step above it; the meter's mean power over the interval (its samples in the
-    interval and at its end: ``p_sum``) says where. Each such meter carries the estimate of how far above its
-    reading the true count stood at the last bound (``step_off``, within [0, step]): this interval's energy
-    is the registers' plus the change of that estimate, the estimate advanced by ∫P dt less the registers'
-    energy and held within [0, step]. So the energy never strays from the registers' by more than a step,
-    over any number of intervals (the day's energy is the registers' within one step), and follows the power
-    between the counts. Measured on clean-s19002's export against the simulator's true sales: the area's
-    interval sales error 0.202 → 0.065 kWh (sd), hourly 0.215 → 0.117 (``bench/register_steps.py``).
-
-    Only meters with a step of at least ``STEP_REFINE_KWH`` (CT ratio 10 or more); not PV meters (their
-    power is net of their export). Where the energy or the power is unknown the registers' energy stands and
-    an unknown energy forgets the estimate (it starts again in the middle of the step)."""
-    area, prm = ctx.area, ctx.params
-    n = area.n_meters
-    step = 0.01 * np.maximum(area.meter_ct_ratio, 1.0)
-    use = (step >= STEP_REFINE_KWH) & ~area.meter_pv
-    if not use.any():
-        return e_fwd
-    n_s = len(ls.slot_k)
-    slot, nxt = k % n_s, (k + 1) % n_s
-    p_sum, p_n = np.zeros(n), np.zeros(n)
-    for s_, kk in ((slot, k), (nxt, k + 1)):
-        if ls.slot_k[s_] == kk:
-            p_sum += ls.p_sum[s_]
-            p_n += ls.p_n[s_]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p_kwh = np.where(p_n > 0, p_sum / np.maximum(p_n, 1), np.nan) * prm.interval_s / 3600.0
-    e = e_fwd[:n]
-    known = use & np.isfinite(e)
-    ls.step_off[use & ~known] = np.nan
-    go = known & np.isfinite(p_kwh) & (p_kwh >= 0.0)
-    off = np.where(np.isfinite(ls.step_off), ls.step_off, 0.5 * step)
-    new = np.where(go, np.clip(off + p_kwh - e, 0.0, step), off)
-    out = e_fwd.copy()
-    out[:n] = np.where(go, e + new - off, e)
-    ls.step_off[known] = new[known]
-    return out
-
-
 def _between(ctx: AreaContext, at0: F64, at1: F64, b0: float, b1: float) -> tuple[F64, F64]:
     """(D,) forward and reverse energy of every device between bounds ``b0`` and ``b1`` from the readings
     around each (``at0``, ``at1``: (8, D) as ``LossState.around``), each bound's register interpolated between
@@ -358,8 +303,6 @@ def close_interval(ctx: AreaContext, ls: LossState, meters: MeterState, clock: E
     prm, area = ctx.params, ctx.area
     n = area.n_meters
     e_fwd, e_rev = _bound_energies(ctx, ls, meters, clock, k)
-    e_reg = e_fwd
-    e_fwd = _between_steps(ctx, ls, k, e_fwd)
     est_f, est_r = _estimates(ctx, ls, k, e_fwd, e_rev)
     fwd_for_bal = np.where(np.isnan(e_fwd), np.nan, np.maximum(e_fwd, 0.0))
     bal = balance(fwd_for_bal[None, :], e_rev[None, :], area.meter_pv, est_f[None, :], est_r[None, :],
@@ -400,11 +343,8 @@ def close_interval(ctx: AreaContext, ls: LossState, meters: MeterState, clock: E
     with np.errstate(invalid="ignore", divide="ignore"):
         p_kwh = np.where(ls.p_n[slot] > 0, ls.p_sum[slot] / np.maximum(ls.p_n[slot], 1), np.nan) \
             * prm.interval_s / 3600.0 if mine else np.full(n, np.nan)
-    # the NTL with the coarse registers' energies as they count (``_between_steps`` moved them by ``moved``)
-    moved = np.nan_to_num(e_fwd[:n] - e_reg[:n])
-    ntl_reg = np.append(ntl_ph + (moved[:, None] * phys.split).sum(axis=0), ntl + moved.sum())
     return ls, LossInterval(e_fwd=e_fwd[:n], e_rev=e_rev[:n], ntl_kwh=ntl, ntl_phase_kwh=ntl_ph,
-                            ntl_phase_read_kwh=ntl_ph_read, ntl_registers_kwh=ntl_reg, p_kwh=p_kwh,
+                            ntl_phase_read_kwh=ntl_ph_read, p_kwh=p_kwh,
                             du=phys.du, fields=fields)
 
 

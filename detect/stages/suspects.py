@@ -115,8 +115,7 @@ class SuspectState(Columns):
     v_ntl: F32             # (V, 3) each phase's NTL in the interval (kWh)
     c_k: I64               # (W,) interval of each correlation row
     c_p: F32               # (W, N) each meter's ∫P dt in the interval (kWh)
-    c_ntl: F32             # (W, 4) NTL per channel in the interval (kWh), coarse registers as they count
-    #                        (``LossInterval.ntl_registers_kwh``)
+    c_ntl: F32             # (W, 4) NTL per channel in the interval (kWh)
     c_ntl_read: F32        # (W, 3) per phase with the registers not read counted as 0 (LossInterval)
     since: F64             # (N,) when the meter's current listing began (NaN: not listed)
     last_listed: F64       # (N,) the last day it was listed (a listing broken for ≤ RELIST_DAYS continues)
@@ -151,7 +150,7 @@ def interval(ctx: AreaContext, st: SuspectState, li: LossInterval, k: int) -> Su
     st.v_k[r], st.v_du[r], st.v_ntl[r] = k, li.du, li.ntl_phase_kwh
     c = k % len(st.c_k)
     st.c_k[c], st.c_p[c] = k, li.p_kwh
-    st.c_ntl[c] = li.ntl_registers_kwh
+    st.c_ntl[c] = np.append(li.ntl_phase_kwh, li.ntl_kwh)
     st.c_ntl_read[c] = li.ntl_phase_read_kwh
     return st
 

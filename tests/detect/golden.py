@@ -11,12 +11,9 @@ stays fast), ``tests/data/golden/<name>/`` holds
 ``restart/`` holds an engine snapshot taken in the middle of the ``faults`` replay by the engine as it was
 when it was recorded (``snapshot.bin``, never re-recorded: restoring it tests that snapshots of that
 version still load) and ``tail.jsonl.xz``, what the current engine publishes after restoring it and
-replaying the rest. Recorded with the engine of issue 17's start, that tail was the same messages as the
-uninterrupted replay's end (``--record`` says whether it is), though not the same bytes: a restored active
-alert's ``evidence`` keys come back sorted (the snapshot header is written with ``sort_keys``). It is no longer:
-state added since (the transformer's thermal state, line-loss fields of issue 19 such as a coarse register's
-estimate between its steps) is not in that snapshot and restores fresh, so the first values after the restore
-differ from the uninterrupted replay's.
+replaying the rest. Recorded with the engine of issue 17's start, that tail is the same messages as the
+uninterrupted replay's end (``--record`` says so), though not the same bytes: a restored active alert's
+``evidence`` keys come back sorted (the snapshot header is written with ``sort_keys``).
 
 ``tests/detect/test_golden.py`` replays and compares. ``platform.json`` says where they were recorded: the
 last bits of a float can depend on the numpy / numba versions and the CPU's SIMD extensions, and a

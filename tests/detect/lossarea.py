@@ -9,7 +9,6 @@ ratio, reverse energy.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,17 +41,11 @@ class LossArea:
     b_kwh: float = 0.0             # feeder loss per interval at rated current (not in the meters' voltages)
     phase_power: bool = False      # the master also reports its per-phase power p_a, p_b, p_c
     three_phase: tuple[int, ...] = ()  # these meters are three-phase: their load a third on each phase
-    ct: dict[int, float] = field(default_factory=dict)  # CT-connected meters and their ratio: they report
-    #                                  secondary current, power and energy, the register in 0.01 kWh steps
 
     def __post_init__(self) -> None:
         phases = [PHASE_ABC if i in self.three_phase else i % 3 for i in range(self.n)]
         self.area = Area.simple(id="L01", rated_kva=100.0, meter_ids=[f"m{i:03d}" for i in range(self.n)],
                                 phases=phases)
-        if self.ct:
-            ratio = np.ones(self.n)
-            ratio[list(self.ct)] = list(self.ct.values())
-            self.area = dataclasses.replace(self.area, meter_ct_ratio=ratio)
         self.engine = Engine(self.area, self.prm)
         self.rng = np.random.default_rng(self.seed)
         self.base_kw = self.rng.uniform(0.3, 1.5, self.n)
@@ -117,14 +110,12 @@ class LossArea:
                 continue
             u = self.master_u(self.k) - drop[i] if self.meter_u is None else self.meter_u(self.k, i)
             cur = met_kw[i] * 1000 / u
-            ct = self.ct.get(i, 1.0)
             if i in self.three_phase:          # balanced: a third of the load on each phase
                 cur /= 3.0
-                for name, v in (("u_b", u), ("u_c", u), ("i_b", cur / ct), ("i_c", cur / ct)):
+                for name, v in (("u_b", u), ("u_c", u), ("i_b", cur), ("i_c", cur)):
                     add(i, name, v, t)
-            reg = self.reg[i] if i not in self.ct else math.floor(self.reg[i] / ct * 100.0 + 1e-9) / 100.0
-            for name, v in (("u_a", u), ("i_a", cur / ct), ("i_n", cur * self.neutral_ratio[i] / ct),
-                            ("p", (met_kw[i] - self.rev_kw[i]) / ct), ("e_fwd", reg),
+            for name, v in (("u_a", u), ("i_a", cur), ("i_n", cur * self.neutral_ratio[i]),
+                            ("p", met_kw[i] - self.rev_kw[i]), ("e_fwd", self.reg[i]),
                             ("e_rev", self.rev[i])):
                 add(i, name, v, t)
             if self.k % 4 == 0:        # hourly tamper read
