@@ -202,7 +202,7 @@ def evaluate_sets(root: Path, *, overload_seeds: range = range(11, 19), quiet_da
 # seventh; "fresh7" closed the seventh again, after a change made once "fresh6" had been run and looked at;
 # "fresh8" the eighth, "fresh9" the ninth, "fresh10" the tenth, "fresh11" the eleventh, "fresh12" the twelfth,
 # "fresh13" the thirteenth, "fresh14" the fourteenth, "fresh15" the fifteenth, "fresh16" the sixteenth,
-# "fresh17" the seventeenth, "fresh18" the eighteenth.
+# "fresh17" the seventeenth, "fresh18" the eighteenth, "fresh19" the nineteenth.
 THEFT_SEED_SETS: dict[str, tuple[int, ...]] = {
     "tuning": tuple(range(1000, 1012)),
     "held-out": tuple(range(2000, 2024)),
@@ -224,6 +224,7 @@ THEFT_SEED_SETS: dict[str, tuple[int, ...]] = {
     "fresh16": tuple(range(18000, 18024)),
     "fresh17": tuple(range(19000, 19024)),
     "fresh18": tuple(range(20000, 20024)),
+    "fresh19": tuple(range(21000, 21024)),
 }
 THEFT_SEEDS_COUNTING = "fresh17"    # the set whose figures count now (the default of --theft-seeds); fresh18 was
 #                                     run on the eighteenth round's changes, which were reverted
