@@ -15,7 +15,7 @@ from types import ModuleType
 __all__ = ["TOPICS", "backend", "describe", "kernels"]
 
 TOPICS = ("alarms", "energy", "load", "thermal", "voltage", "cadence", "lineloss", "techloss", "theft", "suspects",
-          "mapping", "evidence")
+          "mapping", "evidence", "drops")
 _VALID = ("numba", "numpy")
 
 

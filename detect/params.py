@@ -222,6 +222,8 @@ class TechLossParams:
     cusum_k: float = p(0.5, lo=0, hi=10, doc="residual CUSUM allowance, in standard deviations")
     cusum_h: float = p(8.0, lo=0.1, hi=1000, doc="residual CUSUM decision level, in standard deviations")
     physics_min_coverage_pct: float = p(90.0, lo=0, hi=100, unit="%", doc="technical loss from the meters' own voltage drops and currents when this share of the meters gave both (else the a + b·ΣI² model)")
+    drop_fit_days: float = p(7.0, lo=0, hi=60, unit="d", doc="physics: each metering element's drop is fitted on its own, its branch-phase's and its branch's currents over about this many days (forgetting), which places the neutral's loss on the right phases (lineloss.md §1.3); 0: the magnitude method du·I/|pf| alone")
+    drop_fit_min_intervals: int = p(32, lo=4, hi=100000, doc="... an element uses its fit once it has this many intervals (the magnitude method until then)")
     day_baseline_days: int = p(14, lo=2, hi=60, unit="d", doc="ntl_rise: each phase's baseline is the median of its daily NTL % over at most this many previous days (days in alarm excluded)")
     day_min_baseline_days: int = p(1, lo=1, hi=60, unit="d", doc="... judged once it has this many days")
     day_sd_floor_pp: float = p(0.1, lo=0, hi=10, unit="pp", doc="... the robust deviation of a phase's daily NTL % (of that phase's supply) is at least this")

@@ -170,6 +170,8 @@ _INTERVAL = (
            enum=("physics", "model"), required=False),
     number("physics_coverage_pct", "%", "meters whose voltage and current entered the technical loss",
            required=False),
+    number("physics_fitted_pct", "%", "metering elements whose technical-loss term came from their drop fit "
+           "(the neutral's loss placed on its phases); the rest by the magnitude method", required=False),
     json_obj("ntl_phase_kwh", _array(_NUMBERS), "per phase A, B, C: the interval's non-technical loss "
              "(the master's phase energy − the meters on it − the phase's technical loss), kWh", required=False),
 )

@@ -52,6 +52,11 @@ I64 = npt.NDArray[np.int64]
 BAND_NAMES = {BAND_QUALIFIED: "qualified", BAND_NEGATIVE: "negative", BAND_HIGH: "high", BAND_NONE: "not_computable"}
 
 
+def _fresh_fit(ctx: AreaContext) -> dict[str, F64]:
+    f = physics.DropFit.fresh(len(physics.elements(ctx.area).meter))
+    return {"drop_sxx": f.sxx, "drop_sxy": f.sxy, "drop_n": f.n, "drop_y": f.y}
+
+
 @dataclass(eq=False)
 class LossState(Columns):
     """Devices ``0..N`` (master ``N``). Open-interval slots follow the engine's numbering (``k % n_slots``)
@@ -62,7 +67,7 @@ class LossState(Columns):
     WHAT = "line-loss state"
     # added by issue 19: snapshots from before restore them fresh
     OPTIONAL = frozenset({"pm_sum", "pm_n", "um_first", "um_first_ts", "svc_held", "svc_k", "day_ch_sup", "day_ch_tech", "day_ch_n",
-                          "day_split", "day_ph_part", "day_around"})
+                          "day_split", "day_ph_part", "day_around", "drop_sxx", "drop_sxy", "drop_n", "drop_y"})
 
     slot_k: I64            # (S,) interval held by the slot (this stage's accumulators), -1 = free
     r_first: F64           # (S, D) first / last e_rev reading in the open interval
@@ -107,6 +112,10 @@ class LossState(Columns):
     day_ph_part: F64       # (3, 3) Σ per phase of the NTL and supply of the day's intervals with all three
     #                        phases' NTL known, and how many (row 2): the phase alarms of a day without a
     #                        balance (the first, partial day; too few meters read)
+    drop_sxx: F64          # (E, 4, 4) each metering element's drop fit (physics.DropFit; nineteenth round)
+    drop_sxy: F64          # (E, 4)
+    drop_n: F64            # (E,)
+    drop_y: F64            # (E,)
 
     @classmethod
     def fresh(cls, ctx: AreaContext, n_slots: int) -> LossState:
@@ -131,7 +140,7 @@ class LossState(Columns):
             day_tech=np.zeros(2), frozen=np.full((4, n), nan), abnormal_run=np.zeros(1, np.int64),
             svc_held=np.zeros((n, 3)), svc_k=np.full(n, -1, np.int64), day_ch_sup=np.zeros(4),
             day_ch_tech=np.zeros(4), day_ch_n=np.zeros(4, np.int64), day_split=np.zeros((n, 3)),
-            day_ph_part=np.zeros((3, 3)))
+            day_ph_part=np.zeros((3, 3)), **_fresh_fit(ctx))
 
     def reset_slot(self, slot: int, k: int) -> None:
         self.slot_k[slot] = k
@@ -312,7 +321,8 @@ def close_interval(ctx: AreaContext, ls: LossState, meters: MeterState, clock: E
     loss = supply - sales if math.isfinite(supply) and math.isfinite(sales) else math.nan
     slot = k % len(ls.slot_k)
     mine = ls.slot_k[slot] == k
-    phys = physics.interval_loss(ctx, rd, _master_u_at_end(ls, k), ls.svc_held, ls.svc_k, k)
+    phys = physics.interval_loss(ctx, rd, _master_u_at_end(ls, k), ls.svc_held, ls.svc_k, k,
+                                 physics.DropFit(sxx=ls.drop_sxx, sxy=ls.drop_sxy, n=ls.drop_n, y=ls.drop_y))
     # the model learns only outside an NTL alarm, or it would absorb the theft as "technical"
     tech_m, _ = _technical(ctx, ls, k, loss, learn=status == STATUS_COMPUTED and not alarms["ntl_rise@area"][0])
     by_physics = bool(np.isfinite(phys.loss_kwh).all())
@@ -333,7 +343,8 @@ def close_interval(ctx: AreaContext, ls: LossState, meters: MeterState, clock: E
         "supply_kwh": num(supply), "sales_kwh": num(sales), "loss_kwh": num(loss),
         "loss_pct": num(float(bal.loss_pct[0])), "technical_loss_kwh": num(tech), "ntl_kwh": num(ntl),
         "technical_loss_method": "physics" if by_physics else "model",
-        "physics_coverage_pct": num(phys.coverage_pct), "ntl_phase_kwh": [num(x) for x in ntl_ph],
+        "physics_coverage_pct": num(phys.coverage_pct),
+        "physics_fitted_pct": num(phys.fitted_pct), "ntl_phase_kwh": [num(x) for x in ntl_ph],
         "status": STATUS_NAMES[status], "coverage_pct": num(float(bal.coverage_pct[0])),
     }
     _rings(ctx, ls, k, e_fwd, e_rev, ntl)
