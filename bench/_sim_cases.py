@@ -226,8 +226,7 @@ THEFT_SEED_SETS: dict[str, tuple[int, ...]] = {
     "fresh18": tuple(range(20000, 20024)),
     "fresh19": tuple(range(21000, 21024)),
 }
-THEFT_SEEDS_COUNTING = "fresh17"    # the set whose figures count now (the default of --theft-seeds); fresh18 was
-#                                     run on the eighteenth round's changes, which were reverted
+THEFT_SEEDS_COUNTING = "fresh19"    # the set whose figures count now (the default of --theft-seeds)
 THEFT_FAMILIES = ("onset_partial", "onset_full", "from_day0", "several")
 THEFT_SIZES_PCT = (0.3, 0.5, 1.0, 2.0, 5.0)
 EMPTY_HOUSES = 2                    # empty houses in every theft area and its clean twin (eighth round)
