@@ -42,12 +42,12 @@ import numpy.typing as npt
 from detect.backend import kernels as impl
 from detect.kernels import kernel
 from detect.kernels._check import as_f64, check_shape
+from detect.kernels.lineloss import PF_FLOOR
 
 __all__ = ["DELTA_MAX", "N_REG", "RIDGE", "fit_update", "interval_terms", "phasor_loss", "regressors"]
 
 N_REG = 4                  # c0, own, branch-phase, branch (neutral)
 RIDGE = 1e-3               # of each regressor's own sum of squares: keeps a 4×4 fit of collinear currents solvable
-PF_FLOOR = 0.5             # the magnitude method's floor (``lineloss.PF_FLOOR``)
 DELTA_MAX = 0.5            # |sin δ| at most: a fit that puts an element's voltage 30° off the master's is no fit
 _SQ3 = math.sqrt(3.0) / 2.0
 # the phase voltage directions (A, B, C at 0°, −120°, +120°): cos, sin
@@ -117,6 +117,44 @@ def fit_update_k(x, du, lam, sxx, sxy, cnt):
 
 
 @kernel
+def _solve_ridge(sxx, sxy, a, r):
+    """One element's fit: (Sxx + RIDGE·diag(Sxx) on the currents' columns) r = Sxy by Gaussian elimination with
+    partial pivoting into ``r`` (``a`` scratch (4, 4)); False where a pivot vanishes or a coefficient of the
+    currents is not finite."""
+    for i in range(N_REG):
+        r[i] = sxy[i]
+        for j in range(N_REG):
+            a[i, j] = sxx[i, j]
+        a[i, i] += RIDGE * sxx[i, i] if i > 0 else 0.0
+    for c in range(N_REG):
+        piv = c
+        for i in range(c + 1, N_REG):
+            if abs(a[i, c]) > abs(a[piv, c]):
+                piv = i
+        if not abs(a[piv, c]) > 1e-12 * (1.0 + abs(sxx[c, c])):
+            return False
+        if piv != c:
+            for j in range(N_REG):
+                t = a[c, j]
+                a[c, j] = a[piv, j]
+                a[piv, j] = t
+            t = r[c]
+            r[c] = r[piv]
+            r[piv] = t
+        for i in range(c + 1, N_REG):
+            f = a[i, c] / a[c, c]
+            for j in range(c, N_REG):
+                a[i, j] -= f * a[c, j]
+            r[i] -= f * r[c]
+    for c in range(N_REG - 1, -1, -1):
+        s = r[c]
+        for j in range(c + 1, N_REG):
+            s -= a[c, j] * r[j]
+        r[c] = s / a[c, c]
+    return math.isfinite(r[1]) and math.isfinite(r[2]) and math.isfinite(r[3])
+
+
+@kernel
 def phasor_loss_k(ub, u, cur, cosphi, sinphi, q, sxx, sxy, cnt, min_n, phase, out_term, out_kw, out_n, out_fit,
                   out_y):
     """Each element's loss term (kW) — |I|·(ub·cos(φ − δ) − u·cos φ), δ = asin(−y/u), with y from its fit
@@ -135,44 +173,8 @@ def phasor_loss_k(ub, u, cur, cosphi, sinphi, q, sxx, sxy, cnt, min_n, phase, ou
         if not (math.isfinite(ub[e]) and math.isfinite(u[e]) and math.isfinite(cur[e])
                 and math.isfinite(cosphi[e]) and math.isfinite(sinphi[e])):
             continue
-        solved = False
-        if cnt[e] >= min_n and u[e] > 0.0:
-            for i in range(N_REG):
-                r[i] = sxy[e, i]
-                for j in range(N_REG):
-                    a[i, j] = sxx[e, i, j]
-                a[i, i] += RIDGE * sxx[e, i, i] if i > 0 else 0.0
-            # Gaussian elimination with partial pivoting
-            solved = True
-            for c in range(N_REG):
-                piv = c
-                for i in range(c + 1, N_REG):
-                    if abs(a[i, c]) > abs(a[piv, c]):
-                        piv = i
-                if not abs(a[piv, c]) > 1e-12 * (1.0 + abs(sxx[e, c, c])):
-                    solved = False
-                    break
-                if piv != c:
-                    for j in range(N_REG):
-                        t = a[c, j]
-                        a[c, j] = a[piv, j]
-                        a[piv, j] = t
-                    t = r[c]
-                    r[c] = r[piv]
-                    r[piv] = t
-                for i in range(c + 1, N_REG):
-                    f = a[i, c] / a[c, c]
-                    for j in range(c, N_REG):
-                        a[i, j] -= f * a[c, j]
-                    r[i] -= f * r[c]
-            if solved:
-                for c in range(N_REG - 1, -1, -1):
-                    s = r[c]
-                    for j in range(c + 1, N_REG):
-                        s -= a[c, j] * r[j]
-                    r[c] = s / a[c, c]
-                solved = math.isfinite(r[1]) and math.isfinite(r[2]) and math.isfinite(r[3]) \
-                    and math.isfinite(q[e, 0]) and math.isfinite(q[e, 1]) and math.isfinite(q[e, 2])
+        solved = cnt[e] >= min_n and u[e] > 0.0 and _solve_ridge(sxx[e], sxy[e], a, r) \
+            and math.isfinite(q[e, 0]) and math.isfinite(q[e, 1]) and math.isfinite(q[e, 2])
         if solved:
             y = r[1] * q[e, 0] + r[2] * q[e, 1] + r[3] * q[e, 2]
             sd = min(max(-y / u[e], -DELTA_MAX), DELTA_MAX)

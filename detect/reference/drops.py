@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from detect.kernels.drops import DELTA_MAX, N_REG, PF_FLOOR, RIDGE
+from detect.kernels.drops import DELTA_MAX, N_REG, RIDGE
+from detect.kernels.lineloss import PF_FLOOR
 
 __all__ = ["fit_update_k", "phasor_loss_k", "regressors_k"]
 
