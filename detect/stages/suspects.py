@@ -15,7 +15,8 @@ Evidence (each a strength in 0–1; the score is 1 − Π(1 − strength), so in
   cable still carries the current, whether the theft began before monitoring or not. Once seen it is held
   (``SuspectState.v_hold``) for as long as the meter goes on registering nothing and its phase stays
   flagged: a second theft on the same phase, or a week whose unexplained current is mostly noise, makes
-  the correlation fade although nothing about the bypass changed.
+  the correlation fade although nothing about the bypass changed. Held evidence the plain fit contradicts
+  goes — on the second day in a row when it was seen on several days (``VOLTAGE_AGAINST_DAYS``).
 - **share** (``evidence.joint_share``): the phase's hourly NTL regressed on all its meters' hourly energies
   at once, coefficients ≥ 0 — a shunt makes the NTL a fixed share of its own meter's series, present from
   day 0 or not, and the evidence lasts as long as the theft. Once listed by it, a meter keeps that strength
@@ -86,6 +87,8 @@ ONSET_SHARE_MIN_HOURS = 18   # a share since a change point: fitted from this ma
 DROP_ALONE_Z = 3.5           # drop: the channel's strongest drop is listed from this z (drop_z's listing level is
 DROP_ALONE_SHARE = (0.7, 1.5)  # 4.5) when it accounts for this share of the rise alone — and no other drop of
 DROP_RIVAL = (2.0, 0.5)      # at least this z accounts for this share of it or more
+VOLTAGE_AGAINST_DAYS = 2     # voltage: held evidence seen on this many days or more goes when the plain fit
+                             # contradicts it on as many days in a row (evidence seen on one day: on the first)
 ZERO_BESIDE = 0.5            # zero: a phase's meters that registered nothing are listed beside those listed on it
                              # when their stolen energy accounts for less than this share of the phase's excess
 
@@ -102,7 +105,7 @@ class SuspectState(Columns):
     PREFIX = "t."
     IN_EVERY_SNAPSHOT = False      # snapshots from before issue 19 have none: it starts fresh
     WHAT = "suspect-ranking state"
-    OPTIONAL = frozenset({"last_listed", "v_hold", "s_hold", "s_b", "d_split", "c_ntl_read", "d_hold"})
+    OPTIONAL = frozenset({"last_listed", "v_hold", "s_hold", "s_b", "d_split", "c_ntl_read", "d_hold", "v_against", "v_seen"})
 
     d_day: I64             # (R,) local day number of each daily row (-1 free)
     d_e: F64               # (R, N) each meter's energy that day (kWh; NaN: unknown)
@@ -120,6 +123,8 @@ class SuspectState(Columns):
     since: F64             # (N,) when the meter's current listing began (NaN: not listed)
     last_listed: F64       # (N,) the last day it was listed (a listing broken for ≤ RELIST_DAYS continues)
     v_hold: F64            # (N,) voltage evidence held while the meter registers nothing on a flagged phase
+    v_against: F64         # (N,) days in a row the plain fit contradicted that held evidence (VOLTAGE_AGAINST_DAYS)
+    v_seen: F64            # (N,) days that evidence was seen at its listing strength (not held) since it was first
     s_hold: F64            # (N,) joint-share evidence held while its fit stays above SHARE_HOLD of the limits
     s_b: F64               # (N,) ... and its coefficient, for the stolen energy while the fit is stopped
     d_hold: F64            # (N,) drop evidence held while its z stays at drop_z or more on a rising channel
@@ -136,7 +141,7 @@ class SuspectState(Columns):
                    v_ntl=np.full((v, 3), nan, np.float32), c_k=np.full(w, -1, np.int64),
                    c_p=np.full((w, n), nan, np.float32), c_ntl=np.full((w, 4), nan, np.float32),
                    c_ntl_read=np.full((w, 3), nan, np.float32),
-                   since=np.full(n, nan), last_listed=np.full(n, nan), v_hold=np.zeros(n),
+                   since=np.full(n, nan), last_listed=np.full(n, nan), v_hold=np.zeros(n), v_against=np.zeros(n), v_seen=np.zeros(n),
                    s_hold=np.zeros(n), s_b=np.zeros(n), d_hold=np.zeros(n))
 
 
@@ -341,6 +346,7 @@ def _voltage(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_en
     st.v_hold = np.where(np.bincount(el.meter, weights=use, minlength=area.n_meters) > 0, st.v_hold, 0.0)
     onset = _phase_onsets(nd)
     test = use.copy()
+    against = np.zeros(area.n_meters)
     for ph in np.flatnonzero(onset >= 0):
         # a change point on the phase: its rise is a theft that began then, which a meter that registered
         # nothing before it as well cannot be — an empty house, or a bypass present from the start whose
@@ -372,17 +378,31 @@ def _voltage(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_en
             plain = np.nan_to_num(z)
             lead = np.array([_leads(fits.get(p), tp.share_z, tp.share_min_b) for p in range(3)])
             seen = (s > 0) | ((plain >= tp.voltage_z) & lead[el.phase])
-            st.v_hold[el.meter[less & (s2 <= 0) & (seen | (plain < 0))]] = 0.0
+            st.v_hold[el.meter[less & (s2 <= 0) & seen]] = 0.0
+            contra = (less & (s2 <= 0) & ~seen & (plain < 0)).astype(np.float64)
+            against = np.bincount(el.meter, weights=contra, minlength=area.n_meters).astype(np.float64)
             s, z, beta = (np.where(less, b, a) for a, b in ((s, s2), (z, z2), (beta, beta2)))
         for e in np.flatnonzero(s > ev.strength["voltage"][el.meter]):
             i = el.meter[e]
             ev.strength["voltage"][i] = s[e]
             ev.put("voltage_z", np.array([i]), np.array([z[e]]))
             ev.put("voltage_ohm", np.array([i]), np.array([beta[e]]))
+    # evidence seen on several days goes on the second day in a row that contradicts it: the day after a second
+    # theft began on the phase, before its change point is declared, the phase's unexplained current is mostly
+    # the new thief's, and a bypass's drop does not follow it (looked-at 21019: a 0.92 % bypass from day 0,
+    # seen on 6 days, z −3.3 on the day after a 2.5 % shunt began at 22:00 on its phase; let go, it was listed
+    # only as 零电量户 from then on). Seen on one day only — an empty house on the first day, before the share
+    # could be fitted (13010) — it goes on the first
+    st.v_against = np.where(against > 0, st.v_against + 1.0, 0.0)
+    need = np.where(st.v_seen >= VOLTAGE_AGAINST_DAYS, VOLTAGE_AGAINST_DAYS, 1)
+    st.v_hold = np.where((st.v_against > 0) & (st.v_against >= need), 0.0, st.v_hold)
+    fresh = ev.strength["voltage"] >= tp.min_score
     held = np.flatnonzero(st.v_hold > ev.strength["voltage"])
     ev.strength["voltage"][held] = st.v_hold[held]
     ev.put("voltage_held", held, st.v_hold[held])
     st.v_hold = ev.strength["voltage"].copy()
+    st.v_seen = np.where(st.v_hold > 0, st.v_seen + fresh, 0.0)
+    st.v_against = np.where(st.v_hold > 0, st.v_against, 0.0)
     # what such a meter takes: its phase's loss above the least-losing phase's, shared among the phase's meters
     # with voltage evidence (a meter that registers nothing has no drop to measure it by)
     found = np.flatnonzero(ev.strength["voltage"] > 0)
@@ -789,6 +809,7 @@ def close_day(ctx: AreaContext, st: SuspectState, nd: NtlDay, swing: Swing, ld: 
     k_end = int(end // ctx.params.interval_s)
     if not signal:
         st.v_hold, st.s_hold, st.s_b, st.d_hold = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+        st.v_against, st.v_seen = np.zeros(n), np.zeros(n)
     if signal:
         drops = _drop(ctx, st, nd, ev)
         fits: dict[int, Fit | None] = {}          # each phase's joint share, fitted at most once a day
