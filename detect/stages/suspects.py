@@ -107,7 +107,7 @@ class SuspectState(Columns):
     PREFIX = "t."
     IN_EVERY_SNAPSHOT = False      # snapshots from before issue 19 have none: it starts fresh
     WHAT = "suspect-ranking state"
-    OPTIONAL = frozenset({"last_listed", "v_hold", "s_hold", "s_b", "d_split", "c_ntl_read", "d_hold", "v_against", "v_seen", "o_hold", "o_day"})
+    OPTIONAL = frozenset({"last_listed", "v_hold", "s_hold", "s_b", "d_split", "c_ntl_read", "d_hold", "v_against", "v_seen", "o_hold", "o_day", "o_b"})
 
     d_day: I64             # (R,) local day number of each daily row (-1 free)
     d_e: F64               # (R, N) each meter's energy that day (kWh; NaN: unknown)
@@ -132,6 +132,7 @@ class SuspectState(Columns):
     d_hold: F64            # (N,) drop evidence held while its z stays at drop_z or more on a rising channel
     o_hold: F64            # (N,) share-since-the-change-point evidence held while the meter's drop bears it out
     o_day: F64             # (N,) ... the change point's day it was found from
+    o_b: F64               # (N,) ... and its coefficient then
 
     @classmethod
     def fresh(cls, ctx: AreaContext) -> SuspectState:
@@ -147,7 +148,7 @@ class SuspectState(Columns):
                    c_ntl_read=np.full((w, 3), nan, np.float32),
                    since=np.full(n, nan), last_listed=np.full(n, nan), v_hold=np.zeros(n), v_against=np.zeros(n), v_seen=np.zeros(n),
                    s_hold=np.zeros(n), s_b=np.zeros(n), d_hold=np.zeros(n),
-                   o_hold=np.zeros(n), o_day=np.full(n, -1.0))
+                   o_hold=np.zeros(n), o_day=np.full(n, -1.0), o_b=np.zeros(n))
 
 
 def alarms(ctx: AreaContext) -> list[AlarmSpec]:
@@ -725,7 +726,8 @@ def _onset_share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, 
     tp, area = ctx.params.theft, ctx.area
     volt = (ev.strength["voltage"] >= tp.min_score) & (area.meter_phase < 3)
     listed = ev.strength["drop"] >= tp.min_score
-    hold, hold_day = np.zeros(area.n_meters), np.full(area.n_meters, -1.0)
+    hold, hold_day, hold_b = np.zeros(area.n_meters), np.full(area.n_meters, -1.0), np.zeros(area.n_meters)
+    held: list[tuple[npt.NDArray[np.intp], int, ChannelDrop]] = []
     for p in np.flatnonzero(_flagged(nd) & nd.rising[:3]):
         if p in drops:
             # once listed by it, held while the meter's own drop since the same change point stays at
@@ -735,16 +737,10 @@ def _onset_share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, 
             # 1.5 on the next four while its drop stood at z 2.0–3.5 and 66–78 % of the rise — off the list
             # for four days)
             d = drops[int(p)]
-            on = np.flatnonzero((st.o_hold > ev.strength["share"]) & (st.o_day == float(nd.onset[p]))
-                                & (np.nan_to_num(d.z, nan=0.0) >= ONSET_HOLD_Z)
-                                & (np.nan_to_num(d.share, nan=0.0) >= tp.drop_min_share))
-            if len(on):
-                ev.strength["share"][on] = st.o_hold[on]
-                ev.put("share_held", on, st.o_hold[on])
-                ev.put("share_since_onset", on, np.ones(len(on)))
-                ev.onset[on] = np.where(ev.onset[on] < 0, int(nd.onset[p]), ev.onset[on])
-                ev.stolen[on] = np.where(np.isfinite(ev.stolen[on]), ev.stolen[on], d.kwh[on])
-                hold[on], hold_day[on] = st.o_hold[on], float(nd.onset[p])
+            held.append((np.flatnonzero((st.o_hold > 0) & (st.o_day == float(nd.onset[p]))
+                                        & (np.nan_to_num(d.z, nan=0.0) >= ONSET_HOLD_Z)
+                                        & (np.nan_to_num(d.share, nan=0.0) >= tp.drop_min_share)),
+                         int(nd.onset[p]), d))
         if p not in drops or (volt & (area.meter_phase == p)).any():
             continue
         if np.clip(np.nan_to_num(drops[int(p)].share[listed], nan=0.0), 0.0, 1.0).sum() >= 1.0 - tp.drop_min_share:
@@ -779,8 +775,21 @@ def _onset_share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, 
             if ev.onset[i] < 0:
                 ev.onset[i] = int(nd.onset[p])
             if s[j] >= tp.min_score and s[j] > hold[i]:
-                hold[i], hold_day[i] = s[j], float(nd.onset[p])
-    st.o_hold, st.o_day = hold, hold_day
+                hold[i], hold_day[i], hold_b[i] = s[j], float(nd.onset[p]), b[j]
+    # the holds go on after today's fits, where those give less
+    for on, day, d in held:
+        on = on[st.o_hold[on] > np.maximum(ev.strength["share"][on], hold[on])]
+        if not len(on):
+            continue
+        ev.strength["share"][on] = st.o_hold[on]
+        ev.put("share_held", on, st.o_hold[on])
+        ev.put("share_since_onset", on, np.ones(len(on)))
+        b_now = ev.detail["share_b"][on] if "share_b" in ev.detail else np.full(len(on), np.nan)
+        ev.put("share_b", on, np.where(np.isfinite(b_now), b_now, st.o_b[on]))
+        ev.onset[on] = np.where(ev.onset[on] < 0, day, ev.onset[on])
+        ev.stolen[on] = np.where(np.isfinite(ev.stolen[on]), ev.stolen[on], d.kwh[on])
+        hold[on], hold_day[on], hold_b[on] = st.o_hold[on], float(day), st.o_b[on]
+    st.o_hold, st.o_day, st.o_b = hold, hold_day, hold_b
 
 
 def _correlation(ctx: AreaContext, st: SuspectState, nd: NtlDay, k_end: int, ev: Evidence) -> None:
