@@ -16,7 +16,8 @@ Evidence (each a strength in 0–1; the score is 1 − Π(1 − strength), so in
   (``SuspectState.v_hold``) for as long as the meter goes on registering nothing and its phase stays
   flagged: a second theft on the same phase, or a week whose unexplained current is mostly noise, makes
   the correlation fade although nothing about the bypass changed. Held evidence the plain fit contradicts
-  goes — on the second day in a row when it was seen on several days (``VOLTAGE_AGAINST_DAYS``).
+  goes — on the second day in a row when it was seen on several days (``VOLTAGE_AGAINST_DAYS``); evidence a
+  listed share's current explains goes too, unless it was seen on ``VOLTAGE_SURE_DAYS`` days before.
 - **share** (``evidence.joint_share``): the phase's hourly NTL regressed on all its meters' hourly energies
   at once, coefficients ≥ 0 — a shunt makes the NTL a fixed share of its own meter's series, present from
   day 0 or not, and the evidence lasts as long as the theft. Once listed by it, a meter keeps that strength
@@ -91,6 +92,8 @@ DROP_ALONE_SHARE = (0.7, 1.5)  # 4.5) when it accounts for this share of the ris
 DROP_RIVAL = (2.0, 0.5)      # at least this z accounts for this share of it or more
 VOLTAGE_AGAINST_DAYS = 2     # voltage: held evidence seen on this many days or more goes when the plain fit
                              # contradicts it on as many days in a row (evidence seen on one day: on the first)
+VOLTAGE_SURE_DAYS = 3        # voltage: evidence seen on this many days is not let go because a share found later
+                             # explains it, only when the plain fit contradicts it (VOLTAGE_AGAINST_DAYS in a row)
 ZERO_BESIDE = 0.5            # zero: a phase's meters that registered nothing are listed beside those listed on it
                              # when their stolen energy accounts for less than this share of the phase's excess
 
@@ -384,8 +387,14 @@ def _voltage(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_en
             plain = np.nan_to_num(z)
             lead = np.array([_leads(fits.get(p), tp.share_z, tp.share_min_b) for p in range(3)])
             seen = (s > 0) | ((plain >= tp.voltage_z) & lead[el.phase])
-            st.v_hold[el.meter[less & (s2 <= 0) & seen]] = 0.0
-            contra = (less & (s2 <= 0) & ~seen & (plain < 0)).astype(np.float64)
+            # evidence seen on VOLTAGE_SURE_DAYS days is not let go because a share found later explains it, only
+            # where the plain fit contradicts it: a bypass's load goes to the meters whose hours are like it, and
+            # such a share explains its current as well as a shunt's would (looked-at 22007: a 1.08 % bypass from
+            # day 0 seen at z 4.9–7.4 on four days, swept to z 0.1 by an innocent's share at t 4 on the fifth —
+            # let go, the innocent and two more like it were listed in its place for six days)
+            sure = st.v_seen[el.meter] >= VOLTAGE_SURE_DAYS
+            st.v_hold[el.meter[less & (s2 <= 0) & seen & ~sure]] = 0.0
+            contra = (less & (s2 <= 0) & (~seen | sure) & (plain < 0)).astype(np.float64)
             against = np.bincount(el.meter, weights=contra, minlength=area.n_meters).astype(np.float64)
             s, z, beta = (np.where(less, b, a) for a, b in ((s, s2), (z, z2), (beta, beta2)))
         for e in np.flatnonzero(s > ev.strength["voltage"][el.meter]):
