@@ -29,8 +29,8 @@ Evidence (each a strength in 0–1; the score is 1 − Π(1 − strength), so in
   every day kept carries nothing: a share found before it was seen may be its own load (seed 5006).
   The phase's clear leader (``_clear_leader``) is listed below the share's listing level. On a rising phase
   the same fit over the hours since its change point (``_onset_share``, eleventh round), believed only for
-  a meter whose own daily drop since then agrees with it, and held while that drop bears it out
-  (``ONSET_HOLD_Z``).
+  a meter whose own daily drop since then agrees with it — fitted again without the meters whose drop does
+  not (``_onset_refit``) — and held while that drop bears it out (``ONSET_HOLD_Z``).
 - **correlation**: the meter's power changes interval by interval against its phase's NTL changes (a
   shunt makes the NTL a fixed share of its load).
 - **zero** (``_zero``): on a flagged phase whose loss nothing above places, its meters that registered
@@ -86,6 +86,8 @@ LEADER_Z = 0.75              # joint share: a clear leader is listed from this s
 LEADER_RATIO = 3.0           # own listing level is t 3) when its t is at least this many times every other
                              # meter's of the phase
 ONSET_SHARE_MIN_HOURS = 18   # a share since a change point: fitted from this many hours (share_min_hours: 36)
+ONSET_REFITS = 2             # ... fitted again without the shares the meters' own drops do not bear out, this often,
+ONSET_REFIT_AGREE = (2.0, 1.5)  # ... a share found then believed from this drop z, up to this many times its drop
 ONSET_HOLD_Z = 2.0           # ... once listed, held while the meter's own drop since then stays at this z or more
 DROP_ALONE_Z = 3.5           # drop: the channel's strongest drop is listed from this z (drop_z's listing level is
 DROP_ALONE_SHARE = (0.7, 1.5)  # 4.5) when it accounts for this share of the rise alone — and no other drop of
@@ -731,7 +733,8 @@ def _onset_share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, 
     at t 3–12, b up to 1.6). Left out: phases where voltage evidence shows a bypass (as in ``_share``), and
     phases whose rise the listed drops already explain (their shares of it summing to 1 − ``drop_min_share``
     or more: looked-at 12013, an innocent whose consumption happened to fall by 21 kWh/day as a bypass
-    began took its load, b 0.45, t 9)."""
+    began took its load, b 0.45, t 9). A share the meter's drop does not bear out is taken out of the fit,
+    which is fitted again without it (``_onset_refit``)."""
     tp, area = ctx.params.theft, ctx.area
     volt = (ev.strength["voltage"] >= tp.min_score) & (area.meter_phase < 3)
     listed = ev.strength["drop"] >= tp.min_score
@@ -764,18 +767,11 @@ def _onset_share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, 
         # whole day (looked-at 15004, a 0.53 % shunt from 23:00: t 4.3, b 0.53 over its first 24 hours,
         # drop 3.4 kWh/day against 5.8 implied; named a day later, at 3.0 d; 14020, 0.3 %: t 4.2 after 24
         # hours, its drop hidden in its scatter from the third day on)
-        got = _joint_share(ctx, xh, yh, ONSET_SHARE_MIN_HOURS) if len(cols) else None
+        _, _, xp, yp = _hours(ctx, st, ls, int(p), k_end, -1, k_on)
+        got = _onset_refit(ctx, xh, yh, xp[:, fell], yp, drop, z[fell])
         if got is None:
             continue
-        b, t = got
-        # the same meters' shares before the change point: a share they had already is no theft that began
-        # then (looked-at 11010: a shunt present from day 0, not among the meters that fell, handed its share
-        # to one that did, t 7–8, b 0.24 after a false change point; 0.31 before)
-        _, _, xp, yp = _hours(ctx, st, ls, int(p), k_end, -1, k_on)
-        before = _joint_share(ctx, xp[:, fell], yp)
-        b = np.maximum(b - (0.0 if before is None else before[0]), 0.0)
-        expect = b * xh.mean(axis=0) * 24.0                 # the drop on this phase the share implies, kWh/day
-        agree = drop >= 0.5 * expect
+        b, t, agree = got
         s = _ramp(t, ONSET_SHARE_Z) * (b >= tp.share_min_b) * agree
         for j in np.flatnonzero(s > ev.strength["share"][cols]):
             i = int(cols[j])
@@ -799,6 +795,58 @@ def _onset_share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, 
         ev.stolen[on] = np.where(np.isfinite(ev.stolen[on]), ev.stolen[on], d.kwh[on])
         hold[on], hold_day[on], hold_b[on] = st.o_hold[on], float(day), st.o_b[on]
     st.o_hold, st.o_day, st.o_b = hold, hold_day, hold_b
+
+
+def _onset_fit(ctx: AreaContext, xh: F64, yh: F64, xp: F64, yp: F64) -> tuple[F64, F64, F64] | None:
+    """``_onset_share``'s fit of the hours since the change point (``xh``, ``yh``) on the meters that fell: the
+    coefficients less what the same meters' fit over the hours before it (``xp``, ``yp``) gave them, their t,
+    and the drop each coefficient implies (kWh/day); None with too few hours."""
+    got = _joint_share(ctx, xh, yh, ONSET_SHARE_MIN_HOURS) if xh.shape[1] else None
+    if got is None:
+        return None
+    b, t = got
+    # the same meters' shares before the change point: a share they had already is no theft that began
+    # then (looked-at 11010: a shunt present from day 0, not among the meters that fell, handed its share
+    # to one that did, t 7–8, b 0.24 after a false change point; 0.31 before)
+    before = _joint_share(ctx, xp, yp)
+    b = np.maximum(b - (0.0 if before is None else before[0]), 0.0)
+    return b, t, b * xh.mean(axis=0) * 24.0
+
+
+def _onset_refit(ctx: AreaContext, xh: F64, yh: F64, xp: F64, yp: F64, drop: F64, z: F64) -> tuple[F64, F64, B] | None:
+    """``_onset_fit``, and whether each meter's own drop since the change point (``drop``, kWh/day; ``z``)
+    bears its share out — at least half the drop the share implies. A share it does not bear out is believed
+    for no one, and while it stays in the fit it takes what a meter of the same hours would show: fitted
+    again without it (at most ``ONSET_REFITS`` times), as long as a share found then is borne out more
+    strictly (``ONSET_REFIT_AGREE``: the meter's drop at z 2 or more and at most 1.5 times what its share
+    implies) — a second choice of the fit may be one more meter like it, or one whose consumption fell
+    by far more for reasons of its own. Looked-at 22015: a 2 % shunt at b 0 beside an innocent of the same
+    daily shape that took the share at t 3–8, its own drop 4 kWh/day against 10–14 implied (listed a day);
+    the shunt's drop 8 kWh/day at z 2.5–4.9, not enough alone; t 6.6 once the innocent had left the fit, 5.3 d
+    after the theft began. Refitted with the plain agreement, innocents took the share instead in 22000 (drop
+    13 kWh/day at z 4.2, 2.3 times its share's) and 22021 (z 1.1; a bypass's load to a meter like it). The
+    coefficients, t and agreement of every column (0, 0, False for those left out); None with too few hours."""
+    tp = ctx.params.theft
+    z_min, most = ONSET_REFIT_AGREE
+    fitted = np.ones(xh.shape[1], np.bool_)
+    agree = np.zeros(0, np.bool_)
+    got = None
+    for attempt in range(ONSET_REFITS + 1):
+        got = _onset_fit(ctx, xh[:, fitted], yh, xp[:, fitted], yp)
+        if got is None:
+            return None
+        d, expect = drop[fitted], got[2]
+        agree = d >= 0.5 * expect
+        if attempt:
+            agree &= (np.nan_to_num(z[fitted], nan=0.0) >= z_min) & (d <= most * expect)
+        out = (got[1] >= ONSET_SHARE_Z) & (got[0] >= tp.share_min_b) & ~agree
+        if not out.any() or attempt == ONSET_REFITS:
+            break
+        fitted[np.flatnonzero(fitted)[out]] = False
+    assert got is not None
+    b, t, ok = np.zeros(len(fitted)), np.zeros(len(fitted)), np.zeros(len(fitted), np.bool_)
+    b[fitted], t[fitted], ok[fitted] = got[0], got[1], agree
+    return b, t, ok
 
 
 def _correlation(ctx: AreaContext, st: SuspectState, nd: NtlDay, k_end: int, ev: Evidence) -> None:

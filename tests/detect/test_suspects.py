@@ -822,3 +822,38 @@ def test_a_bypass_seen_for_days_stays_named_when_a_meter_like_it_takes_its_load_
         ev = {s["meter"]: s["evidence"] for s in d["suspects"]}
         assert "m004" in ev and ev["m004"]["voltage_strength"] >= 0.5, (d["date"], ev)
         assert "m013" not in ev, (d["date"], ev)
+
+
+def test_a_share_since_the_change_point_that_the_meters_drop_does_not_bear_out_is_fitted_again_without_it() -> None:
+    """Two meters of one daily shape fell since a change point; the phase's NTL is the first's exact series
+    times 0.3 — but it is the second, within a few percent of the same series, whose consumption fell by
+    what that share implies. The first takes the share in the fit and its own drop does not bear it out:
+    fitted again without it, the second has it (looked-at 22015: a 2 % shunt at b 0 beside an innocent at
+    t 3–8 for five days) — where its drop stands at z 2 or more and is not far more than its share implies
+    (looked-at 22000: an innocent whose consumption fell by 2.3 times what the share gave it)."""
+    ctx = LossArea(n=18, seed=6).engine.ctx
+    rng = np.random.default_rng(3)
+    hour = np.arange(96) % 24
+    shape = 0.6 + 0.8 * np.exp(-((hour - 19.5) ** 2) / 6.0) + rng.uniform(0.0, 0.5, 96)
+    xh = np.column_stack([shape, shape * rng.uniform(0.97, 1.03, 96), rng.uniform(0.2, 1.0, 96)])
+    yh = 0.3 * shape + rng.normal(0.0, 0.005, 96)
+    xp = rng.uniform(0.2, 1.0, (96, 3))
+    yp = rng.normal(0.0, 0.005, 96)
+    implied = 0.3 * shape.mean() * 24.0                 # kWh/day
+    drop, z = np.array([0.1 * implied, implied, 0.0]), np.array([1.5, 3.0, 1.2])
+    got = suspects._onset_fit(ctx, xh, yh, xp, yp)
+    assert got is not None
+    b, t, expect = got
+    assert b[0] > 0.2 and t[0] > suspects.ONSET_SHARE_Z and drop[0] < 0.5 * expect[0] and b[1] < 0.05, (b, t)
+    refit = suspects._onset_refit(ctx, xh, yh, xp, yp, drop, z)
+    assert refit is not None
+    b, t, agree = refit
+    assert b[0] == 0.0 and t[0] == 0.0 and not agree[0]
+    assert 0.25 < b[1] < 0.35 and t[1] > 2 * suspects.ONSET_SHARE_Z and agree[1], (b, t, agree)
+    # a second choice whose drop is weak, or far more than its share implies, is not believed
+    for d1, z1 in ((implied, 1.5), (3.0 * implied, 3.0)):
+        refit = suspects._onset_refit(ctx, xh, yh, xp, yp, np.array([0.1 * implied, d1, 0.0]), np.array([1.5, z1, 1.2]))
+        assert refit is not None and not refit[2].any(), (d1, z1, refit)
+    # a share the drop bears out stays where the fit put it
+    refit = suspects._onset_refit(ctx, xh, yh, xp, yp, np.array([implied, implied, 0.0]), z)
+    assert refit is not None and refit[0][0] > 0.2 and refit[2][0] and refit[0][1] < 0.05, refit
