@@ -925,9 +925,10 @@ def close_day(ctx: AreaContext, st: SuspectState, nd: NtlDay, swing: Swing, ld: 
     # equal scores (strong evidence saturates at 1) rank by how long each has been listed: an inspector's
     # list keeps its order from day to day, and a suspect found later does not push one found earlier out
     # of the top (looked-at 14011: a 0.96 % shunt, fourth of four at score 1 by meter number behind an
-    # innocent listed a day after it, out of the top 3 on all 8 days of its theft)
+    # innocent listed a day after it, out of the top 3 on all 8 days of its theft) — after those whose
+    # evidence seen today lists them (``_order``)
     fresh = np.isnan(st.since) | ~(end - st.last_listed <= (RELIST_DAYS + 1) * 86400.0)
-    order = np.lexsort((np.where(fresh, np.inf, st.since), -score))
+    order = _order(ev, score, np.where(fresh, np.inf, st.since), tp.min_score)
     top = order[:tp.top_k]
     top = top[score[top] >= tp.min_score] if signal else top[:0]
     listed = np.zeros(n, np.bool_)
@@ -935,6 +936,23 @@ def close_day(ctx: AreaContext, st: SuspectState, nd: NtlDay, swing: Swing, ld: 
     st.since = np.where(listed, np.where(fresh, end, st.since), st.since)
     st.last_listed = np.where(listed, end, st.last_listed)
     return st, _seen(ctx, st, ev, score, top, end)
+
+
+def _order(ev: Evidence, score: F64, since: F64, min_score: float) -> I64:
+    """The meters by score; equal scores (strong evidence saturates at 1) first those whose evidence seen today
+    alone — without what is only held from earlier days (``share_held``, ``voltage_held``, ``drop_held``) —
+    reaches ``min_score``, then by how long each has been listed (``since``, the time its listing began; inf
+    for none). Held evidence keeps a suspect listed where today's fit wanders; it does not rank a suspect
+    above one that today's evidence names as strongly (looked-at 23019: a 94 % shunt, 4.33 % of the supply,
+    listed from its first whole day at score 1 by its drop at z 14–42, fourth on all 8 days of its theft
+    behind three listed before it — among them an innocent held by a share at b 0.26 and a thief held by
+    its share)."""
+    keep = np.ones(ev.n)
+    for name, strength in ev.strength.items():
+        held = ev.detail.get(f"{name}_held")
+        keep *= 1.0 - (strength if held is None else np.where(np.isfinite(held), 0.0, strength))
+    today = (1.0 - keep) >= min_score
+    return np.lexsort((since, ~today, -score))
 
 
 def _zero(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence, fwd_kwh: F64, phase_sup: F64) -> None:

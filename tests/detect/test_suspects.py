@@ -857,3 +857,25 @@ def test_a_share_since_the_change_point_that_the_meters_drop_does_not_bear_out_i
     # a share the drop bears out stays where the fit put it
     refit = suspects._onset_refit(ctx, xh, yh, xp, yp, np.array([implied, implied, 0.0]), z)
     assert refit is not None and refit[0][0] > 0.2 and refit[2][0] and refit[0][1] < 0.05, refit
+
+
+def test_equal_scores_rank_evidence_seen_today_before_evidence_only_held_then_by_how_long_listed() -> None:
+    """Four suspects at score 1: three listed before — one of them by a share only held from earlier days —
+    and one named today by its drop (looked-at 23019: a 94 % shunt at drop z 14–42, fourth on all 8 days of
+    its theft behind three listed before it, an innocent held by a share among them). Today's evidence ranks
+    first at an equal score, then how long each has been listed; a held share beside fresh evidence that
+    lists on its own counts as seen today."""
+    names = ("drop", "voltage", "share", "correlation")
+    ev = suspects.Evidence.empty(5, names)
+    ev.strength["drop"][[0, 3]] = 1.0
+    ev.strength["voltage"][2] = 1.0
+    ev.strength["share"][[1, 4]] = 1.0
+    ev.put("share_held", np.array([1, 4]), np.array([1.0, 1.0]))
+    ev.strength["correlation"][4] = 0.6               # seen today, enough to list on its own
+    score = ev.score()
+    assert np.all(score == 1.0)
+    since = np.array([100.0, 50.0, 300.0, np.inf, 200.0])
+    assert suspects._order(ev, score, since, 0.5).tolist() == [0, 4, 2, 3, 1]
+    # held evidence alone still lists, and at a higher score still ranks higher
+    ev.strength["drop"][3] = 0.6
+    assert suspects._order(ev, ev.score(), since, 0.5).tolist() == [0, 4, 2, 1, 3]
