@@ -231,7 +231,7 @@ THEFT_SEED_SETS: dict[str, tuple[int, ...]] = {
     "fresh21": tuple(range(23000, 23024)),
     "fresh22": tuple(range(24000, 24024)),
 }
-THEFT_SEEDS_COUNTING = "fresh21"    # the set whose figures count now (the default of --theft-seeds)
+THEFT_SEEDS_COUNTING = "fresh22"    # the set whose figures count now (the default of --theft-seeds)
 THEFT_FAMILIES = ("onset_partial", "onset_full", "from_day0", "several")
 THEFT_SIZES_PCT = (0.3, 0.5, 1.0, 2.0, 5.0)
 EMPTY_HOUSES = 2                    # empty houses in every theft area and its clean twin (eighth round)
