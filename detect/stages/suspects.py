@@ -42,7 +42,8 @@ Evidence (each a strength in 0–1; the score is 1 − Π(1 − strength), so in
   time-reversed day matching the NTL (Jokar h5/h6, from ``theft.swing``).
 
 Only meters on a flagged phase (``ntl_rise`` / ``ntl_phase``; all three with only an area ``ntl_rise`` or
-``ntl_level``; three-phase meters always) are ranked; equal scores by how long each has been listed.
+``ntl_level``; three-phase meters always) are ranked; equal scores first those today's evidence lists on its
+own (not only evidence held from earlier days), then by how long each has been listed (``_order``).
 """
 
 from __future__ import annotations
