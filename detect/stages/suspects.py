@@ -205,13 +205,15 @@ class Evidence:
         col = self.detail.setdefault(name, np.full(self.n, np.nan))
         col[i] = values
 
-    def score(self, without: str = "") -> F64:
+    def score(self, without: str = "", today: bool = False) -> F64:
         """(N,) 1 − Π(1 − strength): independent evidence adds up, one strong piece is enough. ``without``: the
-        score the other evidence gives."""
+        score the other evidence gives; ``today``: the score of the evidence seen today, without what is only
+        held from earlier days (an evidence's ``<name>_held`` detail)."""
         keep = np.ones(self.n)
         for name, s in self.strength.items():
+            held = self.detail.get(f"{name}_held") if today else None
             if name != without:
-                keep *= 1.0 - s
+                keep *= 1.0 - (s if held is None else np.where(np.isfinite(held), 0.0, s))
         return 1.0 - keep
 
 
@@ -830,7 +832,6 @@ def _onset_refit(ctx: AreaContext, xh: F64, yh: F64, xp: F64, yp: F64, drop: F64
     tp = ctx.params.theft
     z_min, most = ONSET_REFIT_AGREE
     fitted = np.ones(xh.shape[1], np.bool_)
-    agree = np.zeros(0, np.bool_)
     got = None
     for attempt in range(ONSET_REFITS + 1):
         got = _onset_fit(ctx, xh[:, fitted], yh, xp[:, fitted], yp)
@@ -948,12 +949,7 @@ def _order(ev: Evidence, score: F64, since: F64, min_score: float) -> I64:
     listed from its first whole day at score 1 by its drop at z 14–42, fourth on all 8 days of its theft
     behind three listed before it — among them an innocent held by a share at b 0.26 and a thief held by
     its share)."""
-    keep = np.ones(ev.n)
-    for name, strength in ev.strength.items():
-        held = ev.detail.get(f"{name}_held")
-        keep *= 1.0 - (strength if held is None else np.where(np.isfinite(held), 0.0, strength))
-    today = (1.0 - keep) >= min_score
-    return np.lexsort((since, ~today, -score))
+    return np.lexsort((since, ev.score(today=True) < min_score, -score))
 
 
 def _zero(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence, fwd_kwh: F64, phase_sup: F64) -> None:
