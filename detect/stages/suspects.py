@@ -27,7 +27,10 @@ Evidence (each a strength in 0–1; the score is 1 − Π(1 − strength), so in
   present from day 0 left the list for good when a bypass began on its phase on day 9.9) — also when that
   theft is a bypass, which excludes the phase from the fit. A bypass whose meter registered nothing on
   every day kept carries nothing: a share found before it was seen may be its own load (seed 5006).
-  The phase's clear leader (``_clear_leader``) is listed below the share's listing level. On a rising phase
+  The phase's clear leader (``_clear_leader``) is listed below the share's listing level. In an area with
+  CT-connected meters the phase's strongest share takes its coefficient and t from the fit across the phases
+  without a change point (``_across_fit``), on the contrasts between their NTL, which a CT register's coarse
+  step — common to every phase — does not blur. On a rising phase
   the same fit over the hours since its change point (``_onset_share``, eleventh round), believed only for
   a meter whose own daily drop since then agrees with it — fitted again without the meters whose drop does
   not (``_onset_refit``) — and held while that drop bears it out (``ONSET_HOLD_Z``).
@@ -97,6 +100,8 @@ VOLTAGE_AGAINST_DAYS = 2     # voltage: held evidence seen on this many days or 
                              # contradicts it on as many days in a row (evidence seen on one day: on the first)
 VOLTAGE_SURE_DAYS = 3        # voltage: evidence seen on this many days is not let go because a share found later
                              # explains it, only when the plain fit contradicts it (VOLTAGE_AGAINST_DAYS in a row)
+ACROSS = 3                   # the key of ``_across_fit`` among a day's fits (0–2: the phases')
+CONTRASTS = (np.array([1.0, -1.0, 0.0]) / math.sqrt(2.0), np.array([1.0, 1.0, -2.0]) / math.sqrt(6.0))
 ZERO_BESIDE = 0.5            # zero: a phase's meters that registered nothing are listed beside those listed on it
                              # when their stolen energy accounts for less than this share of the phase's excess
 
@@ -451,7 +456,7 @@ def _explained(ctx: AreaContext, st: SuspectState, ls: LossState, k_end: int, el
         if not test[el.phase == p].any():
             continue
         if p not in fits:
-            fits[int(p)] = _fit(ctx, st, ls, int(p), k_end)
+            fits[int(p)] = _fit(ctx, st, ls, int(p), k_end, fits)
         fit = fits[int(p)]
         if fit is None:
             continue
@@ -600,7 +605,7 @@ def _share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_end:
         ev.stolen[on] = np.where(np.isfinite(ev.stolen[on]), ev.stolen[on], st.s_b[on] * day)
     for p in np.flatnonzero(_flagged(nd) & ~nd.rising[:3] & ~bypassed):
         if int(p) not in fits:
-            fits[int(p)] = _fit(ctx, st, ls, int(p), k_end)
+            fits[int(p)] = _fit(ctx, st, ls, int(p), k_end, fits)
         fit = fits[int(p)]
         if fit is None:
             continue
@@ -649,13 +654,110 @@ def _leads(fit: Fit | None, share_z: float, min_b: float) -> bool:
     return fit is not None and _clear_leader(fit[2], fit[1], share_z, min_b) >= 0
 
 
-def _fit(ctx: AreaContext, st: SuspectState, ls: LossState, p: int, k_end: int) -> Fit | None:
+def _fit(ctx: AreaContext, st: SuspectState, ls: LossState, p: int, k_end: int,
+         fits: dict[int, Fit | None] | None = None) -> Fit | None:
     """``joint_share`` of phase ``p`` over the window's hours (``_hours``): its meters (three-phase ones a third
     each), their coefficients and t, and their mean daily energy (a three-phase meter's whole); None with
-    too few hours."""
+    too few hours. In an area with CT-connected meters, the phase's strongest share in the fit across the
+    phases (``_across_fit``, kept in ``fits`` under ``ACROSS``; its highest t), which the CT registers' coarse
+    steps do not blur, takes that fit's coefficient and t; the other meters keep their own phase's. What that
+    fit sees more sharply is also what no share explains: a 95 % shunt's coefficient, fitted low from its own
+    register's small steps, left part of its load to four meters like it, at t 3–4.5, listed and then held
+    (looked-at 22018; a large customer at t 3.5, b 0.1, in 23002)."""
     cols, third, xh, yh = _hours(ctx, st, ls, p, k_end)
     got = _joint_share(ctx, xh, yh)
-    return None if got is None else (cols, got[0], got[1], xh.mean(axis=0) * 24.0 / third)
+    if got is None:
+        return None
+    b, t = got
+    across = None if fits is None else fits.get(ACROSS)
+    if across is not None:
+        where = np.full(ctx.area.n_meters, -1, np.int64)
+        where[across[0]] = np.arange(len(across[0]))
+        j = where[cols]
+        lead = int(np.argmax(np.where(j >= 0, across[2][j], -np.inf)))
+        if j[lead] >= 0:
+            b, t = b.copy(), t.copy()
+            b[lead], t[lead] = across[1][j[lead]], across[2][j[lead]]
+    return cols, b, t, xh.mean(axis=0) * 24.0 / third
+
+
+def _across_phases(ctx: AreaContext, st: SuspectState, nd: NtlDay) -> B:
+    """(3,) the phases ``_across_fit`` takes: in an area with CT-connected meters, those without a change point
+    and without a meter its voltage evidence lists (held from yesterday) — a theft that began inside the window,
+    or a bypass, is no constant share of any meter's series, and a share of one phase's NTL that no column of
+    its own explains leaks into the other phases' through the contrasts (looked-at 23011: a 3.9 % bypass that
+    began on phase C on day 9 gave five innocents of phase A coefficients of 2–5)."""
+    area = ctx.area
+    out = ~nd.rising[:3] & (_phase_onsets(nd) < 0)
+    held = (st.v_hold >= ctx.params.theft.min_score) & (area.meter_phase < 3)
+    out[area.meter_phase[held]] = False
+    return out if (area.meter_ct_ratio > 1.0).any() else np.zeros(3, np.bool_)
+
+
+def _across_steady(today: Fit | None, before: Fit | None, share_z: float) -> Fit | None:
+    """``today``'s fit across the phases with the t of each meter whose share the same fit a day earlier
+    (``before``) put under ``SHARE_HOLD`` × ``share_z`` cut to that earlier t: a share present from the start
+    was there yesterday; a load that appeared today is a theft beginning, before its change point is declared,
+    and the meters whose hours are like it take it (looked-at 23019: on the first day of a 1 % bypass on phase
+    C, four innocents of C at t 4–6 and b 0.4–1.1 — listed, then held for 14 days while its change point
+    stopped the fit). Without an earlier fit (its first days), today's as it is."""
+    if today is None or before is None:
+        return today
+    cols, b, t, daily = today
+    weak = before[2] < SHARE_HOLD * share_z
+    return cols, b, np.where(weak, np.minimum(t, before[2]), t), daily
+
+
+def _across_fit(ctx: AreaContext, st: SuspectState, ls: LossState, k_end: int, phases: B) -> Fit | None:
+    """``joint_share`` of the area's single-phase meters across the phases at once, on what differs between
+    the phases' hourly NTL: the two contrasts (A − B)/√2 and (A + B − 2C)/√6, each meter's hourly
+    energy entering them with its own phase's weight, each contrast centred on its own.
+
+    A CT-connected meter's register counts 0.01 kWh on the secondary — a step of 0.5 kWh behind a 250/5 CT —
+    and what its coarse reading misses of an hour lands in every phase's NTL alike (a three-phase meter,
+    split by its phases' currents), so no contrast of the phases holds it. With three such meters (seed
+    24002) that step was 0.35 kWh of the area's NTL in a 15-minute interval, and the hourly NTL of a phase
+    scattered by 0.17 kWh about the shares of its meters; with their registers unfloored, by 0.03, and the
+    area's 0.33 % shunt present from day 0, never listed in 21 days, stood at t 4.1 on its second day.
+    Fitted across the phases, it stands at t 4–6 from its fifth day (0.5–1.8 on the NTL of its own phase).
+    What is common to the phases is lost with it: a three-phase meter's share
+    (its columns have no contrast; ``_fit`` keeps their own phase's fit), and a third of the hours' worth
+    of each single-phase meter's. Only the ``phases`` given (``_across_phases``; two give their one contrast, the
+    difference over √2), over the hours in which their meters and every three-phase meter were read (the NTL of each
+    exact, over the same intervals). Columns: those phases' single-phase meters; None with too few hours or
+    fewer than two phases."""
+    area, per_h = ctx.area, 3600 // ctx.params.interval_s
+    on = np.flatnonzero(phases)
+    basis = CONTRASTS if len(on) == 3 else (np.array([1.0, -1.0]) / math.sqrt(2.0),) if len(on) == 2 else ()
+    cols = np.flatnonzero(np.isin(area.meter_phase, on))
+    if not basis or len(cols) == 0:
+        return None
+    read = np.flatnonzero(np.isin(area.meter_phase, on) | (area.meter_phase == PHASE_ABC))
+    ks = np.arange(k_end - len(st.c_k) // per_h * per_h, k_end)
+    rows, e_rows = ks % len(st.c_k), ks % len(ls.ring_k)
+    ok: B = (st.c_k[rows] == ks) & (ls.ring_k[e_rows] == ks)
+    x = np.where(ok[:, None], ls.ring_fwd[e_rows][:, read], np.nan).astype(np.float64)
+    y = np.where(ok[:, None], st.c_ntl_read[rows][:, on], np.nan).astype(np.float64)
+    y = np.where(np.isfinite(y), y, np.where(ok[:, None], st.c_ntl[rows][:, on], np.nan))
+    use = np.asarray(np.isfinite(y).all(axis=1) & np.isfinite(x).all(axis=1), np.bool_)
+    h = len(ks) // per_h
+    n = use.reshape(h, per_h).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        xh = np.where(use[:, None], x, 0.0).reshape(h, per_h, -1).sum(axis=1) / n[:, None] * per_h
+        yh = np.where(use[:, None], y, 0.0).reshape(h, per_h, len(on)).sum(axis=1) / n[:, None] * per_h
+    keep = n >= min(SHARE_MIN_INTERVALS, per_h)
+    xh, yh = xh[keep][:, np.isin(read, cols)], yh[keep]
+    if len(yh) < ctx.params.theft.share_min_hours:
+        return None
+    ph = np.searchsorted(on, area.meter_phase[cols])
+    xs, ys = [], []
+    for w in basis:
+        yc = yh @ w
+        xc = xh * w[ph]
+        xs.append(xc - xc.mean(axis=0))
+        ys.append(yc - yc.mean())
+    got = _joint_share(ctx, np.concatenate(xs), np.concatenate(ys), min_hours=0)
+    return None if got is None else (cols, got[0], got[1], xh.mean(axis=0) * 24.0)
 
 
 def _joint_share(ctx: AreaContext, xh: F64, yh: F64, min_hours: int | None = None) -> tuple[F64, F64] | None:
@@ -908,6 +1010,10 @@ def close_day(ctx: AreaContext, st: SuspectState, nd: NtlDay, swing: Swing, ld: 
     if signal:
         drops = _drop(ctx, st, nd, ev)
         fits: dict[int, Fit | None] = {}          # each phase's joint share, fitted at most once a day
+        across = _across_phases(ctx, st, nd)
+        if across.any():
+            fits[ACROSS] = _across_steady(_across_fit(ctx, st, ls, k_end, across),
+                                          _across_fit(ctx, st, ls, k_end - ctx.per_day, across), tp.share_z)
         _voltage(ctx, st, ls, nd, k_end, ev, ld.meter_fwd_kwh, ld.ch_sup[:3], fits)
         _share(ctx, st, ls, nd, k_end, ev, fits)
         _onset_share(ctx, st, ls, nd, k_end, ev, drops)

@@ -9,6 +9,7 @@ ratio, reverse energy.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,11 +42,18 @@ class LossArea:
     b_kwh: float = 0.0             # feeder loss per interval at rated current (not in the meters' voltages)
     phase_power: bool = False      # the master also reports its per-phase power p_a, p_b, p_c
     three_phase: tuple[int, ...] = ()  # these meters are three-phase: their load a third on each phase
+    ct: tuple[tuple[int, float], ...] = ()  # (meter, CT ratio): it reports secondary values, its register in
+                                            # 0.01 kWh steps on the secondary (floored), the archive the ratio
 
     def __post_init__(self) -> None:
         phases = [PHASE_ABC if i in self.three_phase else i % 3 for i in range(self.n)]
         self.area = Area.simple(id="L01", rated_kva=100.0, meter_ids=[f"m{i:03d}" for i in range(self.n)],
                                 phases=phases)
+        if self.ct:
+            ratio = self.area.meter_ct_ratio.copy()
+            for i, r in self.ct:
+                ratio[i] = r
+            self.area = dataclasses.replace(self.area, meter_ct_ratio=ratio)
         self.engine = Engine(self.area, self.prm)
         self.rng = np.random.default_rng(self.seed)
         self.base_kw = self.rng.uniform(0.3, 1.5, self.n)
@@ -110,12 +118,16 @@ class LossArea:
                 continue
             u = self.master_u(self.k) - drop[i] if self.meter_u is None else self.meter_u(self.k, i)
             cur = met_kw[i] * 1000 / u
+            ratio = float(self.area.meter_ct_ratio[i])
+            reg, p_kw = self.reg[i], met_kw[i] - self.rev_kw[i]
+            if ratio > 1.0:                    # the secondary's values: the archive's ratio makes them primary
+                cur, p_kw, reg = cur / ratio, p_kw / ratio, math.floor(reg / ratio * 100.0) / 100.0
             if i in self.three_phase:          # balanced: a third of the load on each phase
                 cur /= 3.0
                 for name, v in (("u_b", u), ("u_c", u), ("i_b", cur), ("i_c", cur)):
                     add(i, name, v, t)
             for name, v in (("u_a", u), ("i_a", cur), ("i_n", cur * self.neutral_ratio[i]),
-                            ("p", met_kw[i] - self.rev_kw[i]), ("e_fwd", self.reg[i]),
+                            ("p", p_kw), ("e_fwd", reg),
                             ("e_rev", self.rev[i])):
                 add(i, name, v, t)
             if self.k % 4 == 0:        # hourly tamper read
