@@ -676,8 +676,16 @@ def _fit(ctx: AreaContext, st: SuspectState, ls: LossState, p: int, k_end: int,
         j = where[cols]
         lead = int(np.argmax(np.where(j >= 0, across[2][j], -np.inf)))
         if j[lead] >= 0:
+            tp, mine = ctx.params.theft, j[j >= 0]
+            t_lead = float(across[2][j[lead]])
+            # below the listing level it leads only as the across fit's clear leader: beside the other meters'
+            # t of their own phase's fit, which the steps blur, it would lead by that blur alone (the golden
+            # theft scenario: an innocent at t 2.6, not clear of the others across the phases, listed on day 2)
+            if t_lead < 1.5 * tp.share_z and _clear_leader(across[2][mine], across[1][mine], tp.share_z,
+                                                            tp.share_min_b) < 0:
+                t_lead = min(t_lead, float(t[lead]))
             b, t = b.copy(), t.copy()
-            b[lead], t[lead] = across[1][j[lead]], across[2][j[lead]]
+            b[lead], t[lead] = across[1][j[lead]], t_lead
     return cols, b, t, xh.mean(axis=0) * 24.0 / third
 
 
