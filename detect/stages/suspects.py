@@ -734,27 +734,15 @@ def _across_fit(ctx: AreaContext, st: SuspectState, ls: LossState, k_end: int, p
     difference over √2), over the hours in which their meters and every three-phase meter were read (the NTL of each
     exact, over the same intervals). Columns: those phases' single-phase meters; None with too few hours or
     fewer than two phases."""
-    area, per_h = ctx.area, 3600 // ctx.params.interval_s
+    area = ctx.area
     on = np.flatnonzero(phases)
     basis = CONTRASTS if len(on) == 3 else (np.array([1.0, -1.0]) / math.sqrt(2.0),) if len(on) == 2 else ()
     cols = np.flatnonzero(np.isin(area.meter_phase, on))
     if not basis or len(cols) == 0:
         return None
     read = np.flatnonzero(np.isin(area.meter_phase, on) | (area.meter_phase == PHASE_ABC))
-    ks = np.arange(k_end - len(st.c_k) // per_h * per_h, k_end)
-    rows, e_rows = ks % len(st.c_k), ks % len(ls.ring_k)
-    ok: B = (st.c_k[rows] == ks) & (ls.ring_k[e_rows] == ks)
-    x = np.where(ok[:, None], ls.ring_fwd[e_rows][:, read], np.nan).astype(np.float64)
-    y = np.where(ok[:, None], st.c_ntl_read[rows][:, on], np.nan).astype(np.float64)
-    y = np.where(np.isfinite(y), y, np.where(ok[:, None], st.c_ntl[rows][:, on], np.nan))
-    use = np.asarray(np.isfinite(y).all(axis=1) & np.isfinite(x).all(axis=1), np.bool_)
-    h = len(ks) // per_h
-    n = use.reshape(h, per_h).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        xh = np.where(use[:, None], x, 0.0).reshape(h, per_h, -1).sum(axis=1) / n[:, None] * per_h
-        yh = np.where(use[:, None], y, 0.0).reshape(h, per_h, len(on)).sum(axis=1) / n[:, None] * per_h
-    keep = n >= min(SHARE_MIN_INTERVALS, per_h)
-    xh, yh = xh[keep][:, np.isin(read, cols)], yh[keep]
+    xh, yh = _hourly(ctx, st, ls, k_end, read, on)
+    xh = xh[:, np.isin(read, cols)]
     if len(yh) < ctx.params.theft.share_min_hours:
         return None
     ph = np.searchsorted(on, area.meter_phase[cols])
@@ -804,25 +792,39 @@ def _hours(ctx: AreaContext, st: SuspectState, ls: LossState, p: int, k_end: int
     the fit's residual. Hours that needed every meter of the area read, or an estimate, cost a shunt
     present from day 0 its first days: seed 7018 (4.8 %) fitted 17 of its first 48 hours and was named on
     day 2 (3.0 d). Only the intervals from ``k_first`` on and before ``k_stop``, when given (``_onset_share``)."""
-    area, per_h = ctx.area, 3600 // ctx.params.interval_s
+    area = ctx.area
+    cols = np.flatnonzero((area.meter_phase == p) | (area.meter_phase == PHASE_ABC))
+    third = np.where(area.meter_phase[cols] == PHASE_ABC, 1.0 / 3.0, 1.0)
+    xh, yh = _hourly(ctx, st, ls, k_end, cols, np.array([p]), third, k_first, k_stop)
+    return cols, third, xh, yh[:, 0]
+
+
+def _hourly(ctx: AreaContext, st: SuspectState, ls: LossState, k_end: int, cols: npt.NDArray[np.intp],
+            phases: npt.NDArray[np.intp], weight: F64 | None = None, k_first: int = -1,
+            k_stop: int | None = None) -> tuple[F64, F64]:
+    """Over the window (from ``k_first``, before ``k_stop``), the hourly energies (H, len(cols)) of the meters
+    ``cols`` (times ``weight``) and the NTL (H, len(phases)) of ``phases`` — each hour the mean per interval,
+    as an hour, of its intervals in which all those meters were read and every one of those NTL is known,
+    the hours with at least ``SHARE_MIN_INTERVALS`` of them (``_hours``)."""
+    per_h = 3600 // ctx.params.interval_s
     ks = np.arange(k_end - len(st.c_k) // per_h * per_h, k_end)
     rows = ks % len(st.c_k)
     ok = (st.c_k[rows] == ks) & (ks >= k_first) & (ks < (k_end if k_stop is None else k_stop))
     e_rows = ks % len(ls.ring_k)
     got = ok & (ls.ring_k[e_rows] == ks)
-    cols = np.flatnonzero((area.meter_phase == p) | (area.meter_phase == PHASE_ABC))
-    third = np.where(area.meter_phase[cols] == PHASE_ABC, 1.0 / 3.0, 1.0)
-    x = np.where(got[:, None], ls.ring_fwd[e_rows][:, cols], np.nan).astype(np.float64) * third
-    y = np.where(ok, st.c_ntl_read[rows, p], np.nan).astype(np.float64)
-    y = np.where(np.isfinite(y), y, np.where(ok, st.c_ntl[rows, p], np.nan))
-    use = np.isfinite(y) & np.isfinite(x).all(axis=1)
+    x = np.where(got[:, None], ls.ring_fwd[e_rows][:, cols], np.nan).astype(np.float64)
+    if weight is not None:
+        x = x * weight
+    y = np.where(ok[:, None], st.c_ntl_read[rows][:, phases], np.nan).astype(np.float64)
+    y = np.where(np.isfinite(y), y, np.where(ok[:, None], st.c_ntl[rows][:, phases], np.nan))
+    use = np.asarray(np.isfinite(y).all(axis=1) & np.isfinite(x).all(axis=1), np.bool_)
     h = len(ks) // per_h
     n = use.reshape(h, per_h).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         xh = np.where(use[:, None], x, 0.0).reshape(h, per_h, -1).sum(axis=1) / n[:, None] * per_h
-        yh = np.where(use, y, 0.0).reshape(h, per_h).sum(axis=1) / n * per_h
+        yh = np.where(use[:, None], y, 0.0).reshape(h, per_h, -1).sum(axis=1) / n[:, None] * per_h
     keep = n >= min(SHARE_MIN_INTERVALS, per_h)
-    return cols, third, xh[keep], yh[keep]
+    return xh[keep], yh[keep]
 
 
 def _onset_share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_end: int, ev: Evidence,
