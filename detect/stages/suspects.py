@@ -100,6 +100,8 @@ VOLTAGE_AGAINST_DAYS = 2     # voltage: held evidence seen on this many days or 
                              # contradicts it on as many days in a row (evidence seen on one day: on the first)
 VOLTAGE_SURE_DAYS = 3        # voltage: evidence seen on this many days is not let go because a share found later
                              # explains it, only when the plain fit contradicts it (VOLTAGE_AGAINST_DAYS in a row)
+SHARE_BEFORE_VOLTAGE = 5     # joint share: listed this many days before a never-registering meter's voltage evidence
+                             # was first seen, it is not stopped by that evidence (``_after_share``)
 ACROSS = 3                   # the key of ``_across_fit`` among a day's fits (0–2: the phases')
 CONTRASTS = (np.array([1.0, -1.0, 0.0]) / math.sqrt(2.0), np.array([1.0, 1.0, -2.0]) / math.sqrt(6.0))
 ZERO_BESIDE = 0.5            # zero: a phase's meters that registered nothing are listed beside those listed on it
@@ -583,7 +585,7 @@ def _share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_end:
     # to be listed by it alone: what is left of an empty house's drop once a shunt's explained current is
     # swept out can be a trace (looked-at 9018: strength 0.04, held, kept a 4.6 % shunt at t 90 off the
     # list for four days)
-    volt = (ev.strength["voltage"] >= tp.min_score) & (area.meter_phase < 3)
+    volt = (ev.strength["voltage"] >= tp.min_score) & (area.meter_phase < 3) & ~_after_share(ctx, st, nd, ev)
     bypassed = np.zeros(3, np.bool_)
     bypassed[area.meter_phase[volt]] = True
     # a bypass that began while monitored (its meter registered on an earlier day) is no part of a share
@@ -627,6 +629,27 @@ def _share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_end:
                 ev.put("share_held", np.array([i]), np.array([s[j]]))
             _put_share(ev, i, float(s[j]), float(b[j]), float(t[j]), float(daily[j]))
     st.s_hold, st.s_b = hold, hold_b
+
+
+def _after_share(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence) -> B:
+    """(N,) the meters whose voltage evidence came after a share on their phase: a meter that has registered
+    nothing on every day kept, its voltage evidence seen on fewer days than ``SHARE_BEFORE_VOLTAGE`` less than
+    a meter of its phase has been listed with its share held (``s_hold``). A bypass present from the start
+    draws its current from the first day, and a share that its phase's NTL had for days before is what the
+    phase's unexplained current was; an empty house beside it picks up what the share's sweep leaves of it
+    (looked-at 25010: a 0.86 % shunt from day 0 listed by its share at t 4–18 from day 2, an empty house of
+    its phase at voltage z 2.9 on day 15 — taken for a bypass, it stopped the phase's fit, and the shunt was
+    off the list for the last 9 days). Such evidence still lists the meter; it does not stop the fit."""
+    tp, area = ctx.params.theft, ctx.area
+    listed = np.where((st.s_hold >= tp.min_score) & np.isfinite(st.since),
+                      nd.day - np.floor((st.since - 1.0 + ctx.params.utc_offset_s) / 86400.0), 0.0)
+    on = area.meter_phase < 3
+    share_days = np.zeros(3)
+    np.maximum.at(share_days, area.meter_phase[on], listed[on])
+    never = ~_registered(st, tp.low_energy_kwh, nd.day)
+    late = np.zeros(area.n_meters, np.bool_)
+    late[on] = st.v_seen[on] + SHARE_BEFORE_VOLTAGE <= share_days[area.meter_phase[on]]
+    return late & never & (ev.strength["voltage"] > 0)
 
 
 def _clear_leader(t: F64, b: F64, share_z: float, min_b: float) -> int:

@@ -942,3 +942,43 @@ def test_a_share_across_the_phases_that_the_fit_a_day_earlier_did_not_have_keeps
     np.testing.assert_array_equal(steady[1], b)
     assert suspects._across_steady(today, None, share_z=2.0) is today
     assert suspects._across_steady(None, today, share_z=2.0) is None
+
+
+@pytest.mark.slow
+def test_voltage_evidence_of_an_empty_house_that_comes_days_after_a_share_does_not_stop_the_share(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shunt present from the start is listed by its share from its second day; on the eighth an empty house
+    of its phase shows voltage evidence (what the share's sweep leaves of the shunt's current). A bypass
+    present from the start draws its current from the first day: evidence that comes days after a share is
+    no reason to stop the phase's fit, and the shunt keeps its share beside the empty house (looked-at 25010:
+    a 0.86 % shunt at t 18 off the list for its last 9 days). With ``SHARE_BEFORE_VOLTAGE`` out of reach the
+    share goes (the test can fail; in this small area the shunt's correlation would still list it)."""
+    def run(before: int) -> list[dict[str, dict[str, float]]]:
+        monkeypatch.setattr(suspects, "SHARE_BEFORE_VOLTAGE", before)
+        la = LossArea(n=18, seed=5, phase_power=True)
+        la.base_kw[10] = 0.0       # meter 10 (phase B): nobody home
+        la.metered[7] = 0.9        # a shunt on meter 7 (phase B) before monitoring began
+        late = T0 + 7 * 86400.0 + 3600.0
+        fit = suspects._voltage_fit
+
+        def voltage_fit(ctx: object, st: object, k_end: int, el: object, test: np.ndarray, onset: object,
+                        explained: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            s, z, beta = fit(ctx, st, k_end, el, test, onset, explained)  # type: ignore[arg-type]
+            e = np.flatnonzero((el.meter == 10) & test)  # type: ignore[attr-defined]
+            if k_end * 900 > late and len(e):
+                s[e], z[e], beta[e] = 1.0, 4.0, 0.05
+            return s, z, beta
+
+        monkeypatch.setattr(suspects, "_voltage_fit", voltage_fit)
+        la.run_days(10.02)
+        return [{s["meter"]: s["evidence"] for s in d["suspects"]} for d in la.of_kind("daily")]
+
+    def share(ev: dict[str, float] | None) -> float:
+        return 0.0 if ev is None else float(ev.get("share_strength", 0.0))
+
+    named = run(suspects.SHARE_BEFORE_VOLTAGE)
+    assert len(named) == 10 and all(share(d.get("m007")) >= 0.5 for d in named[1:]), named
+    assert all("m010" in d and "voltage_z" in d["m010"] for d in named[7:]), named
+    gone = run(10 ** 6)
+    assert all(share(d.get("m007")) >= 0.5 for d in gone[1:7]), gone
+    assert not any(share(d.get("m007")) > 0 for d in gone[7:]), gone
