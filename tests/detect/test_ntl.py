@@ -176,6 +176,20 @@ def test_a_second_rise_while_in_alarm_is_a_second_change_point_measured_from_the
     assert not days[-1].rising[1] and days[-1].onset2[1] == -1 and not np.isfinite(st.level[:, 1]).any()
 
 
+def test_the_change_point_is_where_the_step_most_likely_began_not_a_noisy_day_before_it() -> None:
+    """Looked-at 25007: phase A at 4.42 % from a shunt present from the start; a 0.57 % shunt began at 01:00 on
+    day 9, and the days since the CUSUM left zero were 5.34, 4.39, 5.05, 6.09, 6.15 %. Half-way from the
+    baseline to their mean (5.40) the first noisy day already was (day 6); the likeliest step begins on day 9."""
+    since = np.array([5.341, 4.386, 5.046, 6.093, 6.15])
+    assert ntl._change_point(since, 4.415) == 3
+    assert ntl._change_point(np.array([4.0, np.nan, 4.1]), 4.415) == 2      # nothing above: the last day
+    assert ntl._change_point(np.array([np.nan, 6.0, 6.2]), 4.415) == 1      # an unknown day starts nothing
+    day0 = int(T0 // 86400)
+    _, days = _run_pct([4.4] * 8 + [5.34, 4.39, 5.05, 6.09, 6.15, 6.1])
+    up = [d for d in days if d.rising[1]]
+    assert up and all(d.onset[1] == day0 + 11 for d in up), [(d.day - day0, d.onset[1] - day0) for d in days]
+
+
 def test_a_phase_carrying_a_theft_from_the_start_varies_with_it_and_is_not_a_rise() -> None:
     """Phase B at 11 % from the first day (a 4.6 % shunt present from the start, seed 6018), 12.5 % on the
     next: the thief's load varies and so does the loss — no ``ntl_rise`` (which would stop the joint share
