@@ -407,8 +407,9 @@ def main() -> None:
     ap.add_argument("--quiet-areas", type=int, default=12, help="healthy 30-day areas for the false-alarm rate")
     ap.add_argument("--parts", default="physical,gaps,mapping,theft,jokar,quiet,healthy")
     ap.add_argument("--theft-seeds", choices=tuple(reversed(THEFT_SEED_SETS)), default=THEFT_SEEDS_COUNTING,
-                    help="theft part: the held-out seeds whose figures count now (the seventh fresh set, 9000–9023, "
-                         "since the end of the seventh round of issue 19), an earlier held-out set (each looked at already, "
+                    help=f"theft part: the held-out seeds whose figures count now ({THEFT_SEEDS_COUNTING}, "
+                         f"{min(THEFT_SEED_SETS[THEFT_SEEDS_COUNTING])}–{max(THEFT_SEED_SETS[THEFT_SEEDS_COUNTING])}; "
+                         "bench/_sim_cases.THEFT_SEEDS_COUNTING), an earlier held-out set (each looked at already, "
                          "for comparison) or the tuning seeds 1000–1011")
     ap.add_argument("--theft-areas", type=int, help="theft part: only the first N areas of the seed list")
     ap.add_argument("--theft-days", type=int, default=THEFT_DAYS, help="theft part: days per theft area")
