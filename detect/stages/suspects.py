@@ -898,7 +898,13 @@ def _onset_share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, 
         if np.clip(np.nan_to_num(drops[int(p)].share[listed], nan=0.0), 0.0, 1.0).sum() >= 1.0 - tp.drop_min_share:
             continue
         k_on = ctx.first_interval(int(nd.onset[p]))
-        cols, third, xh, yh = _hours(ctx, st, ls, int(p), k_end, k_on)
+        # from the day after the change point's once that has ONSET_SHARE_MIN_HOURS: the change point is a day,
+        # and its hours before the theft began (full consumption, no loss) against those after (less, with the
+        # loss) set the thief's metered energy against its own loss (looked-at 26012, a 1.88 % shunt from 19:00:
+        # b 0 on the day after, its drop 18 kWh/day at z 7.4; listed at 3.2 d by its drop alone)
+        k_after = k_on + ctx.per_day
+        k_from = k_after if (k_end - k_after) * ctx.params.interval_s >= ONSET_SHARE_MIN_HOURS * 3600 else k_on
+        cols, third, xh, yh = _hours(ctx, st, ls, int(p), k_end, k_from)
         z, drop = drops[int(p)].z[cols], drops[int(p)].kwh[cols]
         fell = (np.nan_to_num(z, nan=0.0) >= ONSET_SHARE_DROP_Z) & (np.nan_to_num(drop, nan=0.0) > 0.0)
         cols, third, xh, drop = cols[fell], third[fell], xh[:, fell], drop[fell]

@@ -982,3 +982,24 @@ def test_voltage_evidence_of_an_empty_house_that_comes_days_after_a_share_does_n
     gone = run(10 ** 6)
     assert all(share(d.get("m007")) >= 0.5 for d in gone[1:7]), gone
     assert not any(share(d.get("m007")) > 0 for d in gone[7:]), gone
+
+
+@pytest.mark.slow
+def test_a_shunt_that_began_late_in_the_day_is_fitted_from_the_day_after_its_change_point() -> None:
+    """A 60 % shunt from 19:00: its change point is that day, whose first 19 hours have the customer's whole
+    consumption metered and no loss. Fitted from the change point's day, those hours set its metered energy
+    against its own loss, and on the day after its share came out 0 (looked-at 26012, a 1.88 % shunt: b 0 with
+    its drop at 18 kWh/day, z 7.4; listed a day later by its drop alone). From the day after, once that has
+    18 hours, the share is the shunt's b = 0.6 / 0.4. The correlation and the drop, which in this noise-free
+    area name it as well, are off (``corr_z``, ``drop_z`` at their upper bounds)."""
+    from detect.params import TheftParams
+
+    la = LossArea(n=18, seed=6, phase_power=True, prm=params(theft=TheftParams(corr_z=100.0, drop_z=100.0)))
+    la.run_days(8.02 + 19 / 24)
+    la.metered[7] = 0.4        # day 8, 19:00: a shunt past meter 7 (phase B), 60 % of its load unmetered
+    la.run_days(2.0)
+    assert la.raised("ntl_rise")
+    day = la.of_kind("daily")[-1]         # the close of the first whole day of the shunt
+    ev = {s["meter"]: s["evidence"] for s in day["suspects"]}
+    assert "m007" in ev and ev["m007"].get("share_since_onset") == 1.0, ev
+    assert 1.2 < ev["m007"]["share_b"] < 1.8, ev
