@@ -643,8 +643,9 @@ def _after_share(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence) -
     its phase at voltage z 2.9 on day 15 — taken for a bypass, it stopped the phase's fit, and the shunt was
     off the list for the last 9 days). Such evidence still lists the meter; it does not stop the fit."""
     tp, area = ctx.params.theft, ctx.area
-    listed = np.where((st.s_hold >= tp.min_score) & np.isfinite(st.since),
-                      nd.day - np.floor((st.since - 1.0 + ctx.params.utc_offset_s) / 86400.0), 0.0)
+    since = np.isfinite(st.since)
+    listed = np.where((st.s_hold >= tp.min_score) & since,
+                      nd.day - ctx.days_of(np.where(since, st.since, 0.0) - 1.0), 0)
     on = area.meter_phase < 3
     share_days = np.zeros(3)
     np.maximum.at(share_days, area.meter_phase[on], listed[on])
