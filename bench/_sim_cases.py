@@ -204,7 +204,8 @@ def evaluate_sets(root: Path, *, overload_seeds: range = range(11, 19), quiet_da
 # "fresh13" the thirteenth, "fresh14" the fourteenth, "fresh15" the fifteenth, "fresh16" the sixteenth,
 # "fresh17" the seventeenth, "fresh18" the eighteenth, "fresh19" the nineteenth,
 # "fresh20" the twentieth, "fresh21" the twenty-first, "fresh22" the twenty-first again, after a change made
-# once "fresh21" had been run and looked at; "fresh23" the twenty-second, "fresh24" the twenty-third, "fresh25" the twenty-third again, after a change made once "fresh24" had been run and looked at.
+# once "fresh21" had been run and looked at; "fresh23" the twenty-second, "fresh24" the twenty-third, "fresh25" the twenty-third again, after a change made once "fresh24" had been run and looked at;
+# "fresh26" the twenty-fourth.
 THEFT_SEED_SETS: dict[str, tuple[int, ...]] = {
     "tuning": tuple(range(1000, 1012)),
     "held-out": tuple(range(2000, 2024)),
@@ -233,6 +234,7 @@ THEFT_SEED_SETS: dict[str, tuple[int, ...]] = {
     "fresh23": tuple(range(25000, 25024)),
     "fresh24": tuple(range(26000, 26024)),
     "fresh25": tuple(range(27000, 27024)),
+    "fresh26": tuple(range(28000, 28024)),
 }
 THEFT_SEEDS_COUNTING = "fresh25"    # the set whose figures count now (the default of --theft-seeds)
 THEFT_FAMILIES = ("onset_partial", "onset_full", "from_day0", "several")
