@@ -190,7 +190,7 @@ class TheftParams:
     window_days: int = p(14, lo=2, hi=90, unit="d", doc="suspect ranking: the window of interval energies (correlation, swing)")
     baseline_days: int = p(14, lo=1, hi=60, unit="d", doc="drop evidence: a meter's share of the consumption over at most this many days before the NTL change point")
     drop_z: float = p(3.0, lo=0.5, hi=100, doc="drop evidence starts at this many standard deviations of the meter's own daily scatter (full at twice)")
-    drop_max_explained: float = p(1.5, lo=1, hi=10, doc="... and counts only while the drop is at most this many times the NTL rise")
+    drop_max_explained: float = p(1.5, lo=1, hi=10, doc="... and counts only while the drop, less one standard deviation of the meter's own daily scatter, is at most this many times the NTL rise")
     drop_min_share: float = p(0.25, lo=0, hi=1, doc="... in full when it accounts for at least this share of the rise (proportionally less below)")
     voltage_z: float = p(1.5, lo=0.5, hi=100, doc="voltage evidence starts at this correlation z of unexplained drop and current (full at twice)")
     voltage_min_ohm: float = p(0.02, lo=0, hi=10, unit="Ω", doc="... with at least this much unexplained drop per ampere of the phase's unexplained current")
