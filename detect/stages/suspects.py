@@ -836,17 +836,18 @@ def _hours(ctx: AreaContext, st: SuspectState, ls: LossState, p: int, k_end: int
     area = ctx.area
     cols = np.flatnonzero((area.meter_phase == p) | (area.meter_phase == PHASE_ABC))
     third = np.where(area.meter_phase[cols] == PHASE_ABC, 1.0 / 3.0, 1.0)
-    xh, yh = _hourly(ctx, st, ls, k_end, cols, np.array([p]), third, k_first, k_stop)
+    xh, yh = _hourly(ctx, st, ls, k_end, cols, np.array([p]), third, k_first, k_stop)[:2]
     return cols, third, xh, yh[:, 0]
 
 
 def _hourly(ctx: AreaContext, st: SuspectState, ls: LossState, k_end: int, cols: npt.NDArray[np.intp],
             phases: npt.NDArray[np.intp], weight: F64 | None = None, k_first: int = -1,
-            k_stop: int | None = None) -> tuple[F64, F64]:
+            k_stop: int | None = None, starts: bool = False) -> tuple[F64, ...]:
     """Over the window (from ``k_first``, before ``k_stop``), the hourly energies (H, len(cols)) of the meters
     ``cols`` (times ``weight``) and the NTL (H, len(phases)) of ``phases`` — each hour the mean per interval,
     as an hour, of its intervals in which all those meters were read and every one of those NTL is known,
-    the hours with at least ``SHARE_MIN_INTERVALS`` of them (``_hours``)."""
+    the hours with at least ``SHARE_MIN_INTERVALS`` of them (``_hours``); with ``starts``, also each such hour's
+    first interval."""
     per_h = 3600 // ctx.params.interval_s
     ks = np.arange(k_end - len(st.c_k) // per_h * per_h, k_end)
     rows = ks % len(st.c_k)
@@ -865,7 +866,40 @@ def _hourly(ctx: AreaContext, st: SuspectState, ls: LossState, k_end: int, cols:
         xh = np.where(use[:, None], x, 0.0).reshape(h, per_h, -1).sum(axis=1) / n[:, None] * per_h
         yh = np.where(use[:, None], y, 0.0).reshape(h, per_h, -1).sum(axis=1) / n[:, None] * per_h
     keep = n >= min(SHARE_MIN_INTERVALS, per_h)
+    if starts:
+        return xh[keep], yh[keep], ks[::per_h][keep].astype(np.float64)
     return xh[keep], yh[keep]
+
+
+def _start_hour(ctx: AreaContext, st: SuspectState, ls: LossState, p: int, k_on: int, k_end: int,
+                mu_pct: float) -> int:
+    """The first interval of the hour where phase ``p``'s theft most likely began, searched from the day before
+    its change point's (``k_on``) to the end of that day: over the hours since then, the phase's hourly NTL
+    above its baseline (``mu_pct`` % of the meters' energy) e_h and the meters' energy x_h, the hour j that
+    maximises (Σ_{h≥j} e_h x_h)² / Σ_{h≥j} x_h² (the likelihood ratio of a loss proportional to the phase's
+    load from j on against none: ``ntl._change_point`` for hours, the theft's shape taken as the phase's);
+    ``k_on`` where no hour is known or none is above the baseline. The change point is a day, and the hours
+    of that day before the theft began (the customer's whole consumption metered, no loss) set its metered
+    energy against its own loss in the share since the change point; the twenty-third round left the whole
+    of that day out instead, and with it the theft's first hours (looked-at 27020, a 0.36 % shunt from
+    16:00: t 1.1 over its first whole day, 3.6 with the 8 hours before it; 26012, 27004: shunts from 19:00
+    and 12:00, found to the hour; 27000, from 20:00 the day before its change point's, at 21:00). To the
+    hour: a theft that began inside one has that hour's metered energy against part of its loss (in the
+    noise-free crafted area of the tests, a 60 % shunt from 19:29 fitted from 19:00 gives b 1.1 for its 1.5;
+    the simulator's thefts begin on the hour)."""
+    area = ctx.area
+    cols = np.flatnonzero((area.meter_phase == p) | (area.meter_phase == PHASE_ABC))
+    third = np.where(area.meter_phase[cols] == PHASE_ABC, 1.0 / 3.0, 1.0)
+    xs, ys, ks = _hourly(ctx, st, ls, k_end, cols, np.array([p]), third, k_on - ctx.per_day, None, True)
+    mu = mu_pct / 100.0 if math.isfinite(mu_pct) else 0.0
+    load = xs.sum(axis=1)
+    e = ys[:, 0] - mu * load
+    ex, xx = np.cumsum((e * load)[::-1])[::-1], np.cumsum((load * load)[::-1])[::-1]
+    best, at = 0.0, k_on
+    for j in np.flatnonzero(ks < k_on + ctx.per_day):
+        if ex[j] > 0.0 and xx[j] > 0.0 and ex[j] ** 2 / xx[j] > best:
+            best, at = float(ex[j] ** 2 / xx[j]), int(ks[j])
+    return at
 
 
 def _onset_share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_end: int, ev: Evidence,
@@ -914,12 +948,8 @@ def _onset_share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, 
         if np.clip(np.nan_to_num(drops[int(p)].share[listed], nan=0.0), 0.0, 1.0).sum() >= 1.0 - tp.drop_min_share:
             continue
         k_on = ctx.first_interval(int(nd.onset[p]))
-        # from the day after the change point's once that has ONSET_SHARE_MIN_HOURS: the change point is a day,
-        # and its hours before the theft began (full consumption, no loss) against those after (less, with the
-        # loss) set the thief's metered energy against its own loss (looked-at 26012, a 1.88 % shunt from 19:00:
-        # b 0 on the day after, its drop 18 kWh/day at z 7.4; listed at 3.2 d by its drop alone)
-        k_after = k_on + ctx.per_day
-        k_from = k_after if (k_end - k_after) * ctx.params.interval_s >= ONSET_SHARE_MIN_HOURS * 3600 else k_on
+        # from the hour the theft most likely began (``_start_hour``), once ONSET_SHARE_MIN_HOURS have passed since
+        k_from = _start_hour(ctx, st, ls, int(p), k_on, k_end, float(nd.baseline_pct[p]))
         cols, third, xh, yh = _hours(ctx, st, ls, int(p), k_end, k_from)
         z, drop = drops[int(p)].z[cols], drops[int(p)].kwh[cols]
         fell = (np.nan_to_num(z, nan=0.0) >= ONSET_SHARE_DROP_Z) & (np.nan_to_num(drop, nan=0.0) > 0.0)
@@ -929,8 +959,13 @@ def _onset_share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, 
         # whole day (looked-at 15004, a 0.53 % shunt from 23:00: t 4.3, b 0.53 over its first 24 hours,
         # drop 3.4 kWh/day against 5.8 implied; named a day later, at 3.0 d; 14020, 0.3 %: t 4.2 after 24
         # hours, its drop hidden in its scatter from the third day on)
-        _, _, xp, yp = _hours(ctx, st, ls, int(p), k_end, -1, k_on)
-        got = _onset_refit(ctx, xh, yh, xp[:, fell], yp, drop, z[fell])
+        _, _, xp, yp = _hours(ctx, st, ls, int(p), k_end, -1, min(k_on, k_from))
+        # the drop is the mean over the whole days since the change point, the onset day's hours before the theft
+        # with it: the share's implied drop is spread over the same days (looked-at 27012, a 1.65 % shunt from
+        # 05:00 whose own use that day hid its drop: b 0.4 at t 24 over its first 40 hours, its drop 8.2 kWh/day,
+        # just under half of b × its energy per hour × 24 — and 27020)
+        span_h = min((k_end - k_from) / (3600 // ctx.params.interval_s) / max(nd.day - int(nd.onset[p]) + 1, 1), 24.0)
+        got = _onset_refit(ctx, xh, yh, xp[:, fell], yp, drop, z[fell], span_h)
         if got is None:
             continue
         b, t, agree = got
@@ -959,10 +994,10 @@ def _onset_share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, 
     st.o_hold, st.o_day, st.o_b = hold, hold_day, hold_b
 
 
-def _onset_fit(ctx: AreaContext, xh: F64, yh: F64, xp: F64, yp: F64) -> tuple[F64, F64, F64] | None:
+def _onset_fit(ctx: AreaContext, xh: F64, yh: F64, xp: F64, yp: F64, hours_a_day: float = 24.0) -> tuple[F64, F64, F64] | None:
     """``_onset_share``'s fit of the hours since the change point (``xh``, ``yh``) on the meters that fell: the
     coefficients less what the same meters' fit over the hours before it (``xp``, ``yp``) gave them, their t,
-    and the drop each coefficient implies (kWh/day); None with too few hours."""
+    and the drop each coefficient implies (kWh/day: ``hours_a_day`` of the theft's hours a day)."""
     got = _joint_share(ctx, xh, yh, ONSET_SHARE_MIN_HOURS) if xh.shape[1] else None
     if got is None:
         return None
@@ -972,10 +1007,11 @@ def _onset_fit(ctx: AreaContext, xh: F64, yh: F64, xp: F64, yp: F64) -> tuple[F6
     # to one that did, t 7–8, b 0.24 after a false change point; 0.31 before)
     before = _joint_share(ctx, xp, yp)
     b = np.maximum(b - (0.0 if before is None else before[0]), 0.0)
-    return b, t, b * xh.mean(axis=0) * 24.0
+    return b, t, b * xh.mean(axis=0) * hours_a_day
 
 
-def _onset_refit(ctx: AreaContext, xh: F64, yh: F64, xp: F64, yp: F64, drop: F64, z: F64) -> tuple[F64, F64, B] | None:
+def _onset_refit(ctx: AreaContext, xh: F64, yh: F64, xp: F64, yp: F64, drop: F64, z: F64,
+                 hours_a_day: float = 24.0) -> tuple[F64, F64, B] | None:
     """``_onset_fit``, and whether each meter's own drop since the change point (``drop``, kWh/day; ``z``)
     bears its share out — at least half the drop the share implies. A share it does not bear out is believed
     for no one, and while it stays in the fit it takes what a meter of the same hours would show: fitted
@@ -993,7 +1029,7 @@ def _onset_refit(ctx: AreaContext, xh: F64, yh: F64, xp: F64, yp: F64, drop: F64
     fitted = np.ones(xh.shape[1], np.bool_)
     got = None
     for attempt in range(ONSET_REFITS + 1):
-        got = _onset_fit(ctx, xh[:, fitted], yh, xp[:, fitted], yp)
+        got = _onset_fit(ctx, xh[:, fitted], yh, xp[:, fitted], yp, hours_a_day)
         if got is None:
             return None
         d, expect = drop[fitted], got[2]

@@ -1018,20 +1018,34 @@ def test_voltage_evidence_of_an_empty_house_that_comes_days_after_a_share_does_n
 
 
 @pytest.mark.slow
-def test_a_shunt_that_began_late_in_the_day_is_fitted_from_the_day_after_its_change_point() -> None:
-    """A 60 % shunt from 19:00: its change point is that day, whose first 19 hours have the customer's whole
-    consumption metered and no loss. Fitted from the change point's day, those hours set its metered energy
-    against its own loss, and on the day after its share came out 0 (looked-at 26012, a 1.88 % shunt: b 0 with
-    its drop at 18 kWh/day, z 7.4; listed a day later by its drop alone). From the day after, once that has
-    18 hours, the share is the shunt's b = 0.6 / 0.4. The correlation and the drop, which in this noise-free
-    area name it as well, are off (``corr_z``, ``drop_z`` at their upper bounds)."""
+@pytest.mark.parametrize("hour", [4, 13, 19])
+def test_the_share_since_a_change_point_is_fitted_from_the_hour_the_theft_began(
+        monkeypatch: pytest.MonkeyPatch, hour: int) -> None:
+    """The change point is a day; the hour the theft began is found in the phase's hourly NTL above its
+    baseline (``_start_hour``: the likeliest step, with the phase's load as its shape), and the share since
+    the change point is fitted from that hour on — neither the change point's hours before it (the meter's
+    whole consumption metered, no loss) nor, as in the twenty-third round, the whole of that day left out
+    (looked-at 27020, a 0.36 % shunt from 16:00: t 1.1 over its first whole day alone, 3.6 with its first 8
+    hours; listed a day later before). Here a 60 % shunt on meter 7 from ``hour``; every fit's first interval
+    is recorded: each is that hour, and the share is the shunt's
+    b = 0.6 / 0.4 at the close of its first whole day. The correlation and the drop are off."""
     from detect.params import TheftParams
 
+    starts: list[float] = []     # each located start, in hours from day 8's midnight
+    locate = suspects._start_hour
+
+    def spy(ctx, st, ls, p, k_on, k_end, mu_pct):  # type: ignore[no-untyped-def]
+        got = locate(ctx, st, ls, p, k_on, k_end, mu_pct)
+        starts.append((got * ctx.params.interval_s - T0) / 3600.0 - 8 * 24)
+        return got
+
+    monkeypatch.setattr(suspects, "_start_hour", spy)
     la = LossArea(n=18, seed=6, phase_power=True, prm=params(theft=TheftParams(corr_z=100.0, drop_z=100.0)))
-    la.run_days(8.02 + 19 / 24)
-    la.metered[7] = 0.4        # day 8, 19:00: a shunt past meter 7 (phase B), 60 % of its load unmetered
-    la.run_days(2.0)
-    assert la.raised("ntl_rise")
+    la.run_days(8.0 + hour / 24)
+    la.metered[7] = 0.4        # day 8 at ``hour``: a shunt past meter 7 (phase B), 60 % of its load unmetered
+    la.run_days(2.02 - hour / 24)
+    assert la.raised("ntl_rise") and starts
+    assert starts == [float(hour)] * len(starts), (hour, starts)
     day = la.of_kind("daily")[-1]         # the close of the first whole day of the shunt
     ev = {s["meter"]: s["evidence"] for s in day["suspects"]}
     assert "m007" in ev and ev["m007"].get("share_since_onset") == 1.0, ev
