@@ -236,7 +236,7 @@ THEFT_SEED_SETS: dict[str, tuple[int, ...]] = {
     "fresh25": tuple(range(27000, 27024)),
     "fresh26": tuple(range(28000, 28024)),
 }
-THEFT_SEEDS_COUNTING = "fresh25"    # the set whose figures count now (the default of --theft-seeds)
+THEFT_SEEDS_COUNTING = "fresh26"    # the set whose figures count now (the default of --theft-seeds)
 THEFT_FAMILIES = ("onset_partial", "onset_full", "from_day0", "several")
 THEFT_SIZES_PCT = (0.3, 0.5, 1.0, 2.0, 5.0)
 EMPTY_HOUSES = 2                    # empty houses in every theft area and its clean twin (eighth round)
