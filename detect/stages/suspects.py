@@ -833,11 +833,16 @@ def _hours(ctx: AreaContext, st: SuspectState, ls: LossState, p: int, k_end: int
     the fit's residual. Hours that needed every meter of the area read, or an estimate, cost a shunt
     present from day 0 its first days: seed 7018 (4.8 %) fitted 17 of its first 48 hours and was named on
     day 2 (3.0 d). Only the intervals from ``k_first`` on and before ``k_stop``, when given (``_onset_share``)."""
-    area = ctx.area
-    cols = np.flatnonzero((area.meter_phase == p) | (area.meter_phase == PHASE_ABC))
-    third = np.where(area.meter_phase[cols] == PHASE_ABC, 1.0 / 3.0, 1.0)
+    cols, third = _phase_meters(ctx, p)
     xh, yh = _hourly(ctx, st, ls, k_end, cols, np.array([p]), third, k_first, k_stop)[:2]
     return cols, third, xh, yh[:, 0]
+
+
+def _phase_meters(ctx: AreaContext, p: int) -> tuple[npt.NDArray[np.intp], F64]:
+    """Phase ``p``'s meters and their weights on it: 1, a three-phase meter ⅓."""
+    phase = ctx.area.meter_phase
+    cols = np.flatnonzero((phase == p) | (phase == PHASE_ABC))
+    return cols, np.where(phase[cols] == PHASE_ABC, 1.0 / 3.0, 1.0)
 
 
 def _hourly(ctx: AreaContext, st: SuspectState, ls: LossState, k_end: int, cols: npt.NDArray[np.intp],
@@ -887,9 +892,7 @@ def _start_hour(ctx: AreaContext, st: SuspectState, ls: LossState, p: int, k_on:
     hour: a theft that began inside one has that hour's metered energy against part of its loss (in the
     noise-free crafted area of the tests, a 60 % shunt from 19:29 fitted from 19:00 gives b 1.1 for its 1.5;
     the simulator's thefts begin on the hour)."""
-    area = ctx.area
-    cols = np.flatnonzero((area.meter_phase == p) | (area.meter_phase == PHASE_ABC))
-    third = np.where(area.meter_phase[cols] == PHASE_ABC, 1.0 / 3.0, 1.0)
+    cols, third = _phase_meters(ctx, p)
     xs, ys, ks = _hourly(ctx, st, ls, k_end, cols, np.array([p]), third, k_on - ctx.per_day, None, True)
     mu = mu_pct / 100.0 if math.isfinite(mu_pct) else 0.0
     load = xs.sum(axis=1)
