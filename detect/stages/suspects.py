@@ -898,11 +898,9 @@ def _start_hour(ctx: AreaContext, st: SuspectState, ls: LossState, p: int, k_on:
     load = xs.sum(axis=1)
     e = ys[:, 0] - mu * load
     ex, xx = np.cumsum((e * load)[::-1])[::-1], np.cumsum((load * load)[::-1])[::-1]
-    best, at = 0.0, k_on
-    for j in np.flatnonzero(ks < k_on + ctx.per_day):
-        if ex[j] > 0.0 and xx[j] > 0.0 and ex[j] ** 2 / xx[j] > best:
-            best, at = float(ex[j] ** 2 / xx[j]), int(ks[j])
-    return at
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gain = np.where((ex > 0.0) & (xx > 0.0) & (ks < k_on + ctx.per_day), ex * ex / xx, 0.0)
+    return int(ks[int(np.argmax(gain))]) if len(gain) and gain.max() > 0.0 else k_on
 
 
 def _onset_share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_end: int, ev: Evidence,
@@ -964,10 +962,10 @@ def _onset_share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, 
         # hours, its drop hidden in its scatter from the third day on)
         _, _, xp, yp = _hours(ctx, st, ls, int(p), k_end, -1, min(k_on, k_from))
         # the drop is the mean over the whole days since the change point, the onset day's hours before the theft
-        # with it: the share's implied drop is spread over the same days (looked-at 27012, a 1.65 % shunt from
-        # 05:00 whose own use that day hid its drop: b 0.4 at t 24 over its first 40 hours, its drop 8.2 kWh/day,
-        # just under half of b × its energy per hour × 24 — and 27020)
-        span_h = min((k_end - k_from) / (3600 // ctx.params.interval_s) / max(nd.day - int(nd.onset[p]) + 1, 1), 24.0)
+        # with it: the share's implied drop is spread over the same days, the theft's hours a day (looked-at
+        # 27004, a 0.50 % shunt from 12:00: b 0.32 at t 2.9 over its first 35 hours implied a little over twice
+        # its drop at 24 hours a day)
+        span_h = min(24.0 * (k_end - k_from) / ctx.per_day / max(nd.day - int(nd.onset[p]) + 1, 1), 24.0)
         got = _onset_refit(ctx, xh, yh, xp[:, fell], yp, drop, z[fell], span_h)
         if got is None:
             continue
