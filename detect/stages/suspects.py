@@ -89,7 +89,7 @@ ONSET_SHARE_Z = 1.5          # a share since a change point: listed from t 2.25 
 SHARE_HOLD = 0.5             # joint share: a meter listed by it keeps its strength while t and b stay above this
                              # share of share_z and share_min_b
 LEADER_Z = 0.75              # joint share: a clear leader is listed from this share of share_z (t 1.5; share_z's
-LEADER_RATIO = 3.0           # own listing level is t 3) when its t is at least this many times every other
+LEADER_RATIO = 2.5           # own listing level is t 3) when its t is at least this many times every other
                              # meter's of the phase
 ONSET_SHARE_MIN_HOURS = 18   # a share since a change point: fitted from this many hours (share_min_hours: 36)
 ONSET_REFITS = 2             # ... fitted again without the shares the meters' own drops do not bear out, this often,
