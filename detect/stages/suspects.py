@@ -1181,8 +1181,8 @@ def _zero(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence, fwd_kwh:
     shares with b 0.06–0.5) or at all of the phase's excess (looked-at 27006, 27014, 26006, 26022: day-0
     bypasses of 0.43–1.9 %, off the list on 2–7 of their 21 days behind innocents listed by shares at t 3–21
     that placed it all). Below a shunt present from the start, listed by its share, its phase's empty houses
-    stay listed too: they were listed before the share could be fitted, and an inspector who finds no
-    shunt there looks at them next."""
+    stay listed too: mostly they were listed before the share could be fitted, and an inspector who finds
+    no shunt there looks at them next."""
     tp, area = ctx.params.theft, ctx.area
     if tp.zero_max <= 0:
         return
