@@ -107,7 +107,8 @@ SHARE_BEFORE_VOLTAGE = 5     # joint share: listed this many days before a never
 ACROSS = 3                   # the key of ``_across_fit`` among a day's fits (0–2: the phases')
 CONTRASTS = (np.array([1.0, -1.0, 0.0]) / math.sqrt(2.0), np.array([1.0, 1.0, -2.0]) / math.sqrt(6.0))
 ZERO_BESIDE = 0.5            # zero: a phase's meters that registered nothing are listed beside those listed on it
-                             # when their stolen energy accounts for less than this share of the phase's excess
+                             # (by more than their share) when their stolen energy accounts for less than this
+                             # share of the phase's excess
 
 
 class ChannelDrop(NamedTuple):
