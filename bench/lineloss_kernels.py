@@ -33,7 +33,7 @@ from detect.area import Area  # noqa: E402
 from detect.backend import kernels  # noqa: E402
 from detect.kernels import lineloss, mapping, techloss, theft  # noqa: E402
 from detect.params import LineLossParams, MappingParams, TechLossParams, TheftParams  # noqa: E402
-from detect.stages.suspects import other_phases  # noqa: E402
+from detect.stages.suspects.voltage import other_phases  # noqa: E402
 from edge.replay import ReplayStats, read_batches  # noqa: E402
 
 DAY = 96

@@ -1,4 +1,4 @@
-"""The daily suspect list (detect/stages/suspects.py) through the engine on the crafted loss area: a full
+"""The daily suspect list (detect/stages/suspects/) through the engine on the crafted loss area: a full
 bypass present from the start found by its voltage (and an empty house beside it not), a shunt present
 from the start by its share of its phase's NTL, the inspector's fields of a listed suspect."""
 
@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from detect.stages import suspects
+from detect.stages.suspects import base, correlation, drop, onset, share, voltage
 from tests.detect.lossarea import T0, LossArea, params
 
 
@@ -200,7 +201,7 @@ def test_a_healthy_area_lists_nobody() -> None:
 
 
 def test_an_hour_with_an_unread_interval_keeps_the_mean_of_the_others() -> None:
-    from detect.stages.suspects import _hourly_mean
+    from detect.stages.suspects.voltage import _hourly_mean
 
     nan = np.nan
     blocks = np.array([[[1.0], [2.0], [nan], [3.0]],      # one interval unknown: the mean of the other three
@@ -217,7 +218,7 @@ def test_a_three_phase_meter_counts_on_each_phase_with_its_measured_split() -> N
     from types import SimpleNamespace
 
     from detect.area import PHASE_ABC, Area
-    from detect.stages.suspects import _channel_energy
+    from detect.stages.suspects.base import _channel_energy
 
     area = Area.simple(id="S", rated_kva=100.0, meter_ids=["a", "b", "t"], phases=[0, 1, PHASE_ABC])
     ctx = SimpleNamespace(area=area)
@@ -379,7 +380,7 @@ def test_an_empty_house_held_from_its_first_day_gives_way_to_a_shunt_that_leads_
     la.base_kw[10] = 0.0       # meter 10 (phase B): nobody home
     la.metered[7] = 0.5        # a shunt on meter 7 (phase B) before monitoring began
     _feeder_past(la, 7, 10)
-    fit = suspects._voltage_fit
+    fit = voltage._voltage_fit
     first = T0 + 86400.0
 
     def voltage_fit(ctx: object, st: object, k_end: int, el: object, test: np.ndarray, onset: object,
@@ -390,7 +391,7 @@ def test_an_empty_house_held_from_its_first_day_gives_way_to_a_shunt_that_leads_
             s[e], z[e], beta[e] = 0.0, (3.0 if explained is None else 0.5), 0.015
         return s, z, beta
 
-    monkeypatch.setattr(suspects, "_voltage_fit", voltage_fit)
+    monkeypatch.setattr(voltage, "_voltage_fit", voltage_fit)
     if rival:
         _fit_t(monkeypatch, {7: 6.0, 4: 4.0}, {7: 1.0, 4: 0.3})
     la.run_days(7.02)
@@ -525,7 +526,7 @@ def test_a_small_shunts_drop_evidence_is_held_while_its_z_stays_above_drop_z() -
 def test_day_class_is_one_on_saturdays_and_sundays_of_local_day_numbers() -> None:
     from datetime import date
 
-    from detect.stages.suspects import day_class
+    from detect.stages.suspects.drop import day_class
 
     days = np.array([(date(2026, 7, d) - date(1970, 1, 1)).days for d in range(1, 8)])   # Wed 1 .. Tue 7 July
     assert day_class(days).tolist() == [0, 0, 0, 1, 1, 0, 0]
@@ -583,15 +584,15 @@ def test_a_share_since_the_change_point_is_held_while_the_meters_own_drop_bears_
     la = LossArea(n=18, seed=6, phase_power=True, prm=params(theft=TheftParams(corr_z=100.0)))
     rng = np.random.default_rng(3)
     level = [float(x) for x in rng.uniform(0.75, 1.25, 14)]
-    fit, named = suspects._joint_share, []
+    fit, named = share._joint_share, []
 
     def joint_share(ctx: object, xh: np.ndarray, yh: np.ndarray, min_hours: int | None = None) -> object:
         got = fit(ctx, xh, yh, min_hours)  # type: ignore[arg-type]
-        if got is None or min_hours != suspects.ONSET_SHARE_MIN_HOURS or not named:
+        if got is None or min_hours != onset.ONSET_SHARE_MIN_HOURS or not named:
             return got
         return got[0], np.minimum(got[1], 1.0)
 
-    monkeypatch.setattr(suspects, "_joint_share", joint_share)
+    monkeypatch.setattr(share, "_joint_share", joint_share)
     la.run_days(0.02)
     for d in range(13):
         if d == 8:
@@ -637,10 +638,10 @@ def test_a_share_since_the_change_point_is_not_believed_without_the_meters_own_d
 
 
 def _fit_t(monkeypatch: pytest.MonkeyPatch, t_of: dict[int, float], b_of: dict[int, float] | None = None) -> None:
-    """Each phase's joint share over the window (``suspects._fit``) as fitted, with its meters' t set as
+    """Each phase's joint share over the window (``share._fit``) as fitted, with its meters' t set as
     ``t_of`` says (by meter index; every other meter's 0) — and their coefficients as ``b_of`` says, when
     given (every other meter's 0)."""
-    fit = suspects._fit
+    fit = share._fit
 
     def fixed(*args: object) -> object:
         got = fit(*args)  # type: ignore[arg-type]
@@ -651,7 +652,7 @@ def _fit_t(monkeypatch: pytest.MonkeyPatch, t_of: dict[int, float], b_of: dict[i
             b = np.array([b_of.get(int(i), 0.0) for i in cols])
         return cols, b, np.array([t_of.get(int(i), 0.0) for i in cols]), daily
 
-    monkeypatch.setattr(suspects, "_fit", fixed)
+    monkeypatch.setattr(share, "_fit", fixed)
 
 
 @pytest.mark.slow
@@ -674,12 +675,12 @@ def test_a_shunt_present_from_the_start_is_listed_below_the_share_level_when_its
     z = la.engine.ctx.params.theft.share_z
     _fit_t(monkeypatch, {7: 0.9 * z, 4: rival * 0.9 * z}, {7: 0.67, 4: rival_b})
     # and no correlation evidence: in the crafted area it names a shunt this size on its own
-    monkeypatch.setattr(suspects, "_correlation", lambda *_args: None)
+    monkeypatch.setattr(correlation, "_correlation", lambda *_args: None)
     la.run_days(4.02)
     days = la.of_kind("daily")
     named = [{s["meter"]: s for s in d["suspects"]} for d in days]
     assert all("m010" in n for n in named[1:]), [{m: s["evidence"] for m, s in n.items()} for n in named]
-    if rival_b >= la.engine.ctx.params.theft.share_min_b and rival * suspects.LEADER_RATIO > 1.0:
+    if rival_b >= la.engine.ctx.params.theft.share_min_b and rival * share.LEADER_RATIO > 1.0:
         assert not any("m007" in n for n in named), [list(n) for n in named]
         return
     assert all("m007" in n for n in named[1:]), [list(n) for n in named]
@@ -706,9 +707,9 @@ def test_a_drop_that_alone_explains_the_rise_is_listed_below_the_drop_level(
 
     la = LossArea(n=18, seed=5, phase_power=True, prm=params(theft=TheftParams(corr_z=100.0, share_min_b=5.0)))
     if case == "narrower":
-        monkeypatch.setattr(suspects, "DROP_ALONE_SHARE", (0.7, 1.2))
+        monkeypatch.setattr(drop, "DROP_ALONE_SHARE", (0.7, 1.2))
     if case == "own_use_fell_narrower":
-        monkeypatch.setattr(suspects, "DROP_ALONE_SHARE", (0.7, 1.3))   # the bound before the seventeenth round
+        monkeypatch.setattr(drop, "DROP_ALONE_SHARE", (0.7, 1.3))   # the bound before the seventeenth round
     la.run_days(6)
     la.metered[7] = 0.9        # day 6: a shunt on meter 7 (phase B), a tenth of its load unmetered
     if case == "rival":
@@ -743,7 +744,7 @@ def test_a_thief_whose_own_use_also_fell_is_listed_while_its_drop_is_within_its_
     from detect.params import TheftParams
 
     if not scatter:
-        monkeypatch.setattr(suspects, "_within_rise",
+        monkeypatch.setattr(drop, "_within_rise",
                             lambda share, z, most: np.asarray(share <= most, np.bool_))
     la = LossArea(n=18, seed=5, phase_power=True, prm=params(theft=TheftParams(corr_z=100.0, share_min_b=5.0)))
     la.run_days(6)
@@ -793,7 +794,7 @@ def test_a_meter_registering_nothing_is_listed_beside_a_share_on_its_phase_whate
     la = LossArea(n=18, seed=6, phase_power=True)
     _night_bypass(la, 4)
     _fit_t(monkeypatch, {13: 2.0 * la.engine.ctx.params.theft.share_z}, b_of={13: b})
-    monkeypatch.setattr(suspects, "_correlation", lambda *_args: None)
+    monkeypatch.setattr(correlation, "_correlation", lambda *_args: None)
     la.run_days(4.02)
     named = [{s["meter"]: s for s in d["suspects"]} for d in la.of_kind("daily")]
     with_share = [n for n in named if "m013" in n]
@@ -818,12 +819,12 @@ def test_a_meter_registering_nothing_is_listed_beside_evidence_that_places_littl
     la = LossArea(n=18, seed=6, phase_power=True)
     _night_bypass(la, 4)
 
-    def correlation(_ctx: object, _st: object, nd: object, _k_end: int, ev: suspects.Evidence) -> None:
+    def correlate(_ctx: object, _st: object, nd: object, _k_end: int, ev: base.Evidence) -> None:
         if nd.excess[1]:  # type: ignore[attr-defined]
             ev.strength["correlation"][13] = 1.0
             ev.stolen[13] = placed * 6.9
 
-    monkeypatch.setattr(suspects, "_correlation", correlation)
+    monkeypatch.setattr(correlation, "_correlation", correlate)
     la.run_days(4.02)
     named = [{s["meter"]: s for s in d["suspects"]} for d in la.of_kind("daily")]
     with_corr = [n for n in named if "m013" in n]
@@ -874,12 +875,12 @@ def test_a_bypass_seen_for_days_stays_named_when_a_meter_like_it_takes_its_load_
         return kw
 
     la.load_kw = load_kw           # type: ignore[method-assign]
-    monkeypatch.setattr(suspects, "_correlation", lambda *_args: None)
+    monkeypatch.setattr(correlation, "_correlation", lambda *_args: None)
     _fit_t(monkeypatch, {}, b_of={})               # no share on the first five days
     la.run_days(5.0 - 2.0 / 96)
     days = la.of_kind("daily")
     assert sum(any(s["meter"] == "m004" and "voltage_held" not in s["evidence"] for s in d["suspects"])
-               for d in days) >= suspects.VOLTAGE_SURE_DAYS
+               for d in days) >= voltage.VOLTAGE_SURE_DAYS
     _fit_t(monkeypatch, {13: 2.0 * la.engine.ctx.params.theft.share_z}, b_of={13: 1.0 / 1.5})
     la.run_days(4.0 + 4.0 / 96)
     after = la.of_kind("daily")[5:]
@@ -907,21 +908,21 @@ def test_a_share_since_the_change_point_that_the_meters_drop_does_not_bear_out_i
     yp = rng.normal(0.0, 0.005, 96)
     implied = 0.3 * shape.mean() * 24.0                 # kWh/day
     drop, z = np.array([0.1 * implied, implied, 0.0]), np.array([1.5, 3.0, 1.2])
-    got = suspects._onset_fit(ctx, xh, yh, xp, yp)
+    got = onset._onset_fit(ctx, xh, yh, xp, yp)
     assert got is not None
     b, t, expect = got
-    assert b[0] > 0.2 and t[0] > suspects.ONSET_SHARE_Z and drop[0] < 0.5 * expect[0] and b[1] < 0.05, (b, t)
-    refit = suspects._onset_refit(ctx, xh, yh, xp, yp, drop, z)
+    assert b[0] > 0.2 and t[0] > onset.ONSET_SHARE_Z and drop[0] < 0.5 * expect[0] and b[1] < 0.05, (b, t)
+    refit = onset._onset_refit(ctx, xh, yh, xp, yp, drop, z)
     assert refit is not None
     b, t, agree = refit
     assert b[0] == 0.0 and t[0] == 0.0 and not agree[0]
-    assert 0.25 < b[1] < 0.35 and t[1] > 2 * suspects.ONSET_SHARE_Z and agree[1], (b, t, agree)
+    assert 0.25 < b[1] < 0.35 and t[1] > 2 * onset.ONSET_SHARE_Z and agree[1], (b, t, agree)
     # a second choice whose drop is weak, or far more than its share implies, is not believed
     for d1, z1 in ((implied, 1.5), (3.0 * implied, 3.0)):
-        refit = suspects._onset_refit(ctx, xh, yh, xp, yp, np.array([0.1 * implied, d1, 0.0]), np.array([1.5, z1, 1.2]))
+        refit = onset._onset_refit(ctx, xh, yh, xp, yp, np.array([0.1 * implied, d1, 0.0]), np.array([1.5, z1, 1.2]))
         assert refit is not None and not refit[2].any(), (d1, z1, refit)
     # a share the drop bears out stays where the fit put it
-    refit = suspects._onset_refit(ctx, xh, yh, xp, yp, np.array([implied, implied, 0.0]), z)
+    refit = onset._onset_refit(ctx, xh, yh, xp, yp, np.array([implied, implied, 0.0]), z)
     assert refit is not None and refit[0][0] > 0.2 and refit[2][0] and refit[0][1] < 0.05, refit
 
 
@@ -932,7 +933,7 @@ def test_equal_scores_rank_evidence_seen_today_before_evidence_only_held_then_by
     first at an equal score, then how long each has been listed; a held share beside fresh evidence that
     lists on its own counts as seen today."""
     names = ("drop", "voltage", "share", "correlation")
-    ev = suspects.Evidence.empty(5, names)
+    ev = base.Evidence.empty(5, names)
     ev.strength["drop"][[0, 3]] = 1.0
     ev.strength["voltage"][2] = 1.0
     ev.strength["share"][[1, 4]] = 1.0
@@ -952,13 +953,13 @@ def test_a_small_shunt_present_from_the_start_is_named_across_the_phases_where_c
     """Three three-phase customers behind 50/1 CTs: their registers count 0.01 kWh on the secondary, 0.5 kWh on
     the primary, and what a reading misses of an interval lands in every phase's NTL alike. On the NTL of its
     own phase a shunt present from the start (20 % of meter 7's load, phase B) is lost in those steps — listed
-    on its first day at most; fitted on what differs between the phases (``suspects._across_fit``) it stands
+    on its first day at most; fitted on what differs between the phases (``share._across_fit``) it stands
     at t > 20 every day, its coefficient the true 0.25 (seed 24002: a 0.33 % shunt, never listed in 21
     days, t 4–6 from its fifth)."""
     def run(across: bool) -> dict[str, dict[str, dict[str, float]]]:
         with monkeypatch.context() as m:
             if not across:
-                m.setattr(suspects, "_across_fit", lambda *a: None)
+                m.setattr(share, "_across_fit", lambda *a: None)
             la = LossArea(n=21, seed=6, phase_power=True, three_phase=(18, 19, 20),
                           ct=((18, 50.0), (19, 50.0), (20, 50.0)))
             la.base_kw[18:] = 10.0
@@ -1002,12 +1003,12 @@ def test_a_share_across_the_phases_that_the_fit_a_day_earlier_did_not_have_keeps
     keeps its 4 — and without yesterday's fit (the first days) today's stands."""
     cols, b, daily = np.array([3, 8]), np.array([0.6, 0.3]), np.array([5.0, 9.0])
     today = (cols, b, np.array([5.0, 4.0]), daily)
-    steady = suspects._across_steady(today, (cols, b, np.array([0.3, 4.5]), daily), share_z=2.0)
+    steady = share._across_steady(today, (cols, b, np.array([0.3, 4.5]), daily), share_z=2.0)
     assert steady is not None
     np.testing.assert_array_equal(steady[2], [0.3, 4.0])
     np.testing.assert_array_equal(steady[1], b)
-    assert suspects._across_steady(today, None, share_z=2.0) is today
-    assert suspects._across_steady(None, today, share_z=2.0) is None
+    assert share._across_steady(today, None, share_z=2.0) is today
+    assert share._across_steady(None, today, share_z=2.0) is None
 
 
 @pytest.mark.slow
@@ -1020,12 +1021,12 @@ def test_voltage_evidence_of_an_empty_house_that_comes_days_after_a_share_does_n
     a 0.86 % shunt at t 18 off the list for its last 9 days). With ``SHARE_BEFORE_VOLTAGE`` out of reach the
     share goes (the test can fail; in this small area the shunt's correlation would still list it)."""
     def run(before: int) -> list[dict[str, dict[str, float]]]:
-        monkeypatch.setattr(suspects, "SHARE_BEFORE_VOLTAGE", before)
+        monkeypatch.setattr(share, "SHARE_BEFORE_VOLTAGE", before)
         la = LossArea(n=18, seed=5, phase_power=True)
         la.base_kw[10] = 0.0       # meter 10 (phase B): nobody home
         la.metered[7] = 0.9        # a shunt on meter 7 (phase B) before monitoring began
         late = T0 + 7 * 86400.0 + 3600.0
-        fit = suspects._voltage_fit
+        fit = voltage._voltage_fit
 
         def voltage_fit(ctx: object, st: object, k_end: int, el: object, test: np.ndarray, onset: object,
                         explained: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -1035,19 +1036,19 @@ def test_voltage_evidence_of_an_empty_house_that_comes_days_after_a_share_does_n
                 s[e], z[e], beta[e] = 1.0, 4.0, 0.05
             return s, z, beta
 
-        monkeypatch.setattr(suspects, "_voltage_fit", voltage_fit)
+        monkeypatch.setattr(voltage, "_voltage_fit", voltage_fit)
         la.run_days(10.02)
         return [{s["meter"]: s["evidence"] for s in d["suspects"]} for d in la.of_kind("daily")]
 
-    def share(ev: dict[str, float] | None) -> float:
+    def strength(ev: dict[str, float] | None) -> float:
         return 0.0 if ev is None else float(ev.get("share_strength", 0.0))
 
-    named = run(suspects.SHARE_BEFORE_VOLTAGE)
-    assert len(named) == 10 and all(share(d.get("m007")) >= 0.5 for d in named[1:]), named
+    named = run(share.SHARE_BEFORE_VOLTAGE)
+    assert len(named) == 10 and all(strength(d.get("m007")) >= 0.5 for d in named[1:]), named
     assert all("m010" in d and "voltage_z" in d["m010"] for d in named[7:]), named
     gone = run(10 ** 6)
-    assert all(share(d.get("m007")) >= 0.5 for d in gone[1:7]), gone
-    assert not any(share(d.get("m007")) > 0 for d in gone[7:]), gone
+    assert all(strength(d.get("m007")) >= 0.5 for d in gone[1:7]), gone
+    assert not any(strength(d.get("m007")) > 0 for d in gone[7:]), gone
 
 
 def test_a_share_since_the_change_point_is_borne_out_by_the_drop_over_the_same_days() -> None:
@@ -1068,8 +1069,8 @@ def test_a_share_since_the_change_point_is_borne_out_by_the_drop_over_the_same_d
     yp = rng.normal(0.0, 0.01, 100)
     drop = np.array([0.45 * 0.4 * float(x.mean()) * 24.0])
     z = np.array([3.0])
-    at_24 = suspects._onset_refit(ctx, x, y, xp, yp, drop, z)
-    at_20 = suspects._onset_refit(ctx, x, y, xp, yp, drop, z, 20.0)
+    at_24 = onset._onset_refit(ctx, x, y, xp, yp, drop, z)
+    at_20 = onset._onset_refit(ctx, x, y, xp, yp, drop, z, 20.0)
     assert at_20 is not None and 0.38 < at_20[0][0] < 0.42 and at_20[1][0] > 3.0 and at_20[2][0], at_20
     assert at_24 is None or not at_24[2][0], at_24     # not borne out: left out of the fit, nothing left
 
@@ -1089,14 +1090,14 @@ def test_the_share_since_a_change_point_is_fitted_from_the_hour_the_theft_began(
     from detect.params import TheftParams
 
     starts: list[float] = []     # each located start, in hours from day 8's midnight
-    locate = suspects._start_hour
+    locate = onset._start_hour
 
     def spy(ctx, st, ls, p, k_on, k_end, mu_pct):  # type: ignore[no-untyped-def]
         got = locate(ctx, st, ls, p, k_on, k_end, mu_pct)
         starts.append((got * ctx.params.interval_s - T0) / 3600.0 - 8 * 24)
         return got
 
-    monkeypatch.setattr(suspects, "_start_hour", spy)
+    monkeypatch.setattr(onset, "_start_hour", spy)
     la = LossArea(n=18, seed=6, phase_power=True, prm=params(theft=TheftParams(corr_z=100.0, drop_z=100.0)))
     la.run_days(8.0 + hour / 24)
     la.metered[7] = 0.4        # day 8 at ``hour``: a shunt past meter 7 (phase B), 60 % of its load unmetered
