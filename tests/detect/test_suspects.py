@@ -1051,6 +1051,44 @@ def test_voltage_evidence_of_an_empty_house_that_comes_days_after_a_share_does_n
     assert not any(strength(d.get("m007")) > 0 for d in gone[7:]), gone
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(("z", "rival", "listed"), [(2.5, 0.0, True), (2.5, 4.0, False), (4.0, 0.0, False)])
+def test_an_overwhelming_share_is_listed_beside_weak_voltage_evidence_of_a_meter_that_never_registered(
+        monkeypatch: pytest.MonkeyPatch, z: float, rival: float, listed: bool) -> None:
+    """A shunt present from the start, its share at t 30 from its second day, and an empty house of its phase
+    that shows the feeder drop of the shunt's hidden current at voltage z ``z`` on every day, before the sweep
+    and after (looked-at 29018: a 4.68 % shunt, t 30 on its second day, unnamed until its correlation listed
+    it on day 4 — the empty house at z 1.6–2.5 kept the share off the phase). Evidence that weak, of a meter
+    that registered nothing all along, no longer keeps an overwhelming share off its phase (``_overwhelms``:
+    t ≥ ``OVERWHELM_T`` and ``OVERWHELM_RATIO`` times every rival's). A rival at 4 — a bypass's load handed
+    to the meters like it — or voltage evidence at full strength (z 4) still does; the empty house stays
+    listed by its voltage either way."""
+    la = LossArea(n=18, seed=5, phase_power=True)
+    la.base_kw[10] = 0.0       # meter 10 (phase B): nobody home
+    la.metered[7] = 0.3        # a shunt on meter 7 (phase B) before monitoring began
+    _feeder_past(la, 7, 10)
+    fit = voltage._voltage_fit
+    z0 = la.engine.ctx.params.theft.voltage_z
+
+    def voltage_fit(ctx: object, st: object, k_end: int, el: object, test: np.ndarray, onset: object,
+                    explained: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        s, zz, beta = fit(ctx, st, k_end, el, test, onset, explained)  # type: ignore[arg-type]
+        e = np.flatnonzero((el.meter == 10) & test)  # type: ignore[attr-defined]
+        s[e], zz[e], beta[e] = min(1.0, (z - z0) / z0), z, 0.05
+        return s, zz, beta
+
+    monkeypatch.setattr(voltage, "_voltage_fit", voltage_fit)
+    monkeypatch.setattr(correlation, "_correlation", lambda *_args: None)
+    _fit_t(monkeypatch, {7: 30.0, 4: rival}, {7: 0.7 / 0.3, 4: 0.3})
+    la.run_days(5.02)
+    days = [{s["meter"]: s["evidence"] for s in d["suspects"]} for d in la.of_kind("daily")]
+    assert len(days) == 5
+    for ev in days[1:]:
+        assert "m010" in ev and ev["m010"]["voltage_strength"] >= 0.5, ev
+        assert ("m007" in ev and ev["m007"]["share_strength"] >= 0.5) is listed, ev
+        assert "m004" not in ev, ev
+
+
 def test_a_share_since_the_change_point_is_borne_out_by_the_drop_over_the_same_days() -> None:
     """The meter's drop since the change point is its mean deficit over the whole days since then, the
     change point's hours before the theft among them; the drop a share implies (b × the meter's energy per

@@ -28,7 +28,10 @@ Evidence (each a strength in 0–1; the score is 1 − Π(1 − strength), so in
   theft is a bypass, which excludes the phase from the fit. A bypass whose meter registered nothing on
   every day kept carries nothing: a share found before it was seen may be its own load (seed 5006). Such a
   meter's voltage evidence seen first days after a share of its phase was listed does not stop the fit
-  (``_after_share``: a bypass present from the start draws its current from the first day).
+  (``_after_share``: a bypass present from the start draws its current from the first day). A phase whose
+  voltage suspects are only such meters, none at full strength, is fitted all the same, and its one
+  overwhelming share listed (``_overwhelms``: an empty house picks up a shunt's feeder drop as readily as a
+  bypass shows its own).
   The phase's clear leader (``_clear_leader``) is listed below the share's listing level. In an area with
   CT-connected meters the phase's strongest share takes its coefficient and t from the fit across the phases
   without a change point (``_across_fit``), on the contrasts between their NTL, which a CT register's coarse

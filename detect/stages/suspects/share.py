@@ -34,6 +34,9 @@ LEADER_RATIO = 2.5           # own listing level is t 3) when its t is at least 
                              # meter's of the phase
 SHARE_BEFORE_VOLTAGE = 5     # joint share: listed this many days before a never-registering meter's voltage evidence
                              # was first seen, it is not stopped by that evidence (``_after_share``)
+OVERWHELM_T = 10.0           # joint share: on a phase whose only voltage suspects registered nothing on every day kept
+OVERWHELM_RATIO = 10.0       # and never reached full strength (z < 2 × voltage_z), a share at this t and this many
+                             # times every other meter's is fitted and listed all the same (``_overwhelms``)
 ACROSS = 3                   # the key of ``_across_fit`` among a day's fits (0–2: the phases')
 CONTRASTS = (np.array([1.0, -1.0, 0.0]) / math.sqrt(2.0), np.array([1.0, 1.0, -2.0]) / math.sqrt(6.0))
 
@@ -61,8 +64,13 @@ def _share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_end:
     # found before it; one that registered nothing on every day kept may be
     began = np.zeros(3, np.bool_)
     began[area.meter_phase[volt & _registered(st, tp.low_energy_kwh, nd.day)]] = True
+    # a phase whose voltage suspects are only weak evidence of meters that never registered — an empty house
+    # that picks up the feeder drop of a shunt's current as readily as a bypass — is still fitted, and an
+    # overwhelming share on it listed
+    weak = bypassed & ~began
+    weak[area.meter_phase[volt & (ev.strength["voltage"] >= 1.0)]] = False
     hold, hold_b = np.zeros(area.n_meters), np.zeros(area.n_meters)
-    for p in np.flatnonzero(_flagged(nd) & (nd.rising[:3] | bypassed) & (~bypassed | began)):
+    for p in np.flatnonzero(_flagged(nd) & (nd.rising[:3] | bypassed) & (~bypassed | began) & ~weak):
         # its meters as in its fit: a three-phase meter is on every phase (its hold was lost on the first day
         # its phases rose — fresh seed 10011, a 4.5 % three-phase shunt at t 22 off the list from day 5 on)
         on = np.flatnonzero(((area.meter_phase == p) | (area.meter_phase == PHASE_ABC)) & (st.s_hold > 0))
@@ -74,7 +82,7 @@ def _share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_end:
             warnings.simplefilter("ignore", RuntimeWarning)
             day = np.nanmean(st.d_e[_rows(st, nd.day - 6, nd.day)][:, on], axis=0) if len(on) else np.zeros(0)
         ev.stolen[on] = np.where(np.isfinite(ev.stolen[on]), ev.stolen[on], st.s_b[on] * day)
-    for p in np.flatnonzero(_flagged(nd) & ~nd.rising[:3] & ~bypassed):
+    for p in np.flatnonzero(_flagged(nd) & ~nd.rising[:3] & (~bypassed | weak)):
         if int(p) not in fits:
             fits[int(p)] = _fit(ctx, st, ls, int(p), k_end, fits)
         fit = fits[int(p)]
@@ -87,6 +95,12 @@ def _share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_end:
             s[lead] = tp.min_score
         prev = st.s_hold[cols]
         keep = (prev > s) & (t >= SHARE_HOLD * tp.share_z) & (b >= SHARE_HOLD * tp.share_min_b)
+        if weak[p]:
+            only = _overwhelms(t, b, tp.share_min_b)
+            if only < 0:
+                continue
+            s = np.where(np.arange(len(cols)) == only, s, 0.0)
+            keep &= np.arange(len(cols)) == only
         s = np.where(keep, prev, s)
         if lead >= 0 and s[lead] == tp.min_score and not keep[lead]:
             ev.put("share_leader", cols[lead:lead + 1], t[lead:lead + 1])
@@ -139,6 +153,24 @@ def _clear_leader(t: F64, b: F64, share_z: float, min_b: float) -> int:
     j = int(np.argmax(np.where(b >= min_b, tt, -1.0)))
     others = np.delete(np.where(b >= min_b, tt, 0.0), j)
     ok = tt[j] >= LEADER_Z * share_z and tt[j] >= LEADER_RATIO * float(others.max()) and b[j] >= min_b
+    return j if ok else -1
+
+
+def _overwhelms(t: F64, b: F64, min_b: float) -> int:
+    """The column whose share overwhelms its phase's others — t at least ``OVERWHELM_T`` and ``OVERWHELM_RATIO``
+    times every other column's with a coefficient of at least ``min_b``, its own coefficient at least ``min_b``
+    — or −1. On a phase with weak voltage evidence of a meter that never registered, a shunt present from the
+    start is that share, and its phase's loss is no bypass's that the fit hands to the meter most like it:
+    looked-at 29018, a 4.68 % shunt from day 0 (b 2.3) at t 30 on its second day, unnamed until day 4 (by its
+    correlation) because an empty house on its phase showed its feeder drop at voltage z 1.6–2.5 from day 2.
+    A bypass's load handed to an innocent reaches such t only when it is large (looked-at 27019: 5.95 %, t
+    12–21), and then its meter's voltage evidence is strong."""
+    tt = np.nan_to_num(t, nan=0.0)
+    if len(tt) < 2:
+        return -1
+    j = int(np.argmax(np.where(b >= min_b, tt, -1.0)))
+    others = np.delete(np.where(b >= min_b, tt, 0.0), j)
+    ok = tt[j] >= OVERWHELM_T and tt[j] >= OVERWHELM_RATIO * float(others.max()) and b[j] >= min_b
     return j if ok else -1
 
 
