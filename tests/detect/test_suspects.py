@@ -160,6 +160,38 @@ def test_a_three_phase_shunt_present_from_the_start_alone_raises_ntl_level_and_i
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("strengths", [(1.0, 0.0, 0.33), (0.33, 1.0, 0.0)])
+def test_a_three_phase_bypass_takes_the_voltage_evidence_of_its_strongest_phase(
+        monkeypatch: pytest.MonkeyPatch, strengths: tuple[float, float, float]) -> None:
+    """A full bypass past a three-phase meter before monitoring began: each of its elements is tested against
+    its own phase's unexplained current, and its evidence is its strongest phase's. Each element in turn
+    wrote over the one before, and the last phase's fit stood (looked-at 29014, a 2.20 % three-phase bypass
+    from day 0 at z 4.2, strength 1, on phase A on its second day, when the area's level flagged all three
+    phases; phase B 0, phase C 0.33 — unlisted until the third day). Here the elements' strengths are set
+    so (``strengths``, phases A, B, C), each day the fit runs."""
+    la = LossArea(n=18, seed=6, phase_power=True, three_phase=(5,))
+    la.base_kw[5] = 3.0
+    la.metered[5] = 0.0        # a jumper past the three-phase meter 5 before monitoring began
+    fit = voltage._voltage_fit
+
+    def voltage_fit(ctx: object, st: object, k_end: int, el: object, test: np.ndarray, onset: object,
+                    explained: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        s, z, beta = fit(ctx, st, k_end, el, test, onset, explained)  # type: ignore[arg-type]
+        e = np.flatnonzero(el.meter == 5)  # type: ignore[attr-defined]
+        assert list(el.phase[e]) == [0, 1, 2]  # type: ignore[attr-defined]
+        s[e] = strengths
+        return s, z, beta
+
+    monkeypatch.setattr(voltage, "_voltage_fit", voltage_fit)
+    la.run_days(4.02)
+    days = la.of_kind("daily")
+    assert len(days) >= 4
+    for d in days[1:]:
+        ev = {s["meter"]: s["evidence"] for s in d["suspects"]}
+        assert "m005" in ev and ev["m005"]["voltage_strength"] == 1.0, (d["date"], ev)
+
+
+@pytest.mark.slow
 def test_a_share_suspect_stays_while_its_t_is_above_half_the_listing_level() -> None:
     """Hysteresis of the joint share: listed at t ≥ 1.5 × ``share_z`` (score 0.5), kept while t ≥ half
     ``share_z`` — a small shunt's t wanders about the threshold from day to day. The fit's t is set here
