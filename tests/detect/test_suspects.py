@@ -192,6 +192,21 @@ def test_a_three_phase_bypass_takes_the_voltage_evidence_of_its_strongest_phase(
 
 
 @pytest.mark.slow
+def test_a_three_phase_bypass_keeps_the_share_off_its_phases() -> None:
+    """A full bypass past a three-phase meter before monitoring began, named by its voltage: its load is no
+    share of any metered series on any of its phases, and the joint share of a phase it flags hands that load
+    to the meter most like it (here m012, at t 3.4–4 on the third and fourth days; looked-at 29014, a 2.20 %
+    three-phase bypass, an innocent of its phase A at t 3.8 on day 6). A voltage suspect on a three-phase
+    meter keeps the share off each of its phases, as a single-phase one keeps it off its own."""
+    la = LossArea(n=18, seed=6, phase_power=True, three_phase=(5,))
+    la.base_kw[5] = 3.0
+    la.metered[5] = 0.0        # a jumper past the three-phase meter 5 before monitoring began
+    la.run_days(4.02)
+    named = [(d["date"], [s["meter"] for s in d["suspects"]]) for d in la.of_kind("daily")]
+    assert len(named) >= 4 and all(m == ["m005"] for _, m in named[1:]), named
+
+
+@pytest.mark.slow
 def test_a_share_suspect_stays_while_its_t_is_above_half_the_listing_level() -> None:
     """Hysteresis of the joint share: listed at t ≥ 1.5 × ``share_z`` (score 0.5), kept while t ≥ half
     ``share_z`` — a small shunt's t wanders about the threshold from day to day. The fit's t is set here

@@ -17,7 +17,8 @@ Evidence (each a strength in 0–1; the score is 1 − Π(1 − strength), so in
   flagged: a second theft on the same phase, or a week whose unexplained current is mostly noise, makes
   the correlation fade although nothing about the bypass changed. Held evidence the plain fit contradicts
   goes — on the second day in a row when it was seen on several days (``VOLTAGE_AGAINST_DAYS``); evidence a
-  listed share's current explains goes too, unless it was seen on ``VOLTAGE_SURE_DAYS`` days before.
+  listed share's current explains goes too, unless it was seen on ``VOLTAGE_SURE_DAYS`` days before. A
+  three-phase meter's evidence is its strongest phase's, and keeps the share off each of its phases.
 - **share** (``evidence.joint_share``): the phase's hourly NTL regressed on all its meters' hourly energies
   at once, coefficients ≥ 0 — a shunt makes the NTL a fixed share of its own meter's series, present from
   day 0 or not, and the evidence lasts as long as the theft. Once listed by it, a meter keeps that strength

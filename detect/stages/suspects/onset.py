@@ -73,7 +73,7 @@ def _onset_share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, 
     began took its load, b 0.45, t 9). A share the meter's drop does not bear out is taken out of the fit,
     which is fitted again without it (``_onset_refit``)."""
     tp, area = ctx.params.theft, ctx.area
-    volt = (ev.strength["voltage"] >= tp.min_score) & (area.meter_phase < 3)
+    bypassed = share._phases_of(ctx, ev.strength["voltage"] >= tp.min_score)
     listed = ev.strength["drop"] >= tp.min_score
     hold, hold_day, hold_b = np.zeros(area.n_meters), np.full(area.n_meters, -1.0), np.zeros(area.n_meters)
     held: list[tuple[npt.NDArray[np.intp], int, ChannelDrop]] = []
@@ -90,7 +90,7 @@ def _onset_share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, 
                                         & (np.nan_to_num(d.z, nan=0.0) >= ONSET_HOLD_Z)
                                         & (np.nan_to_num(d.share, nan=0.0) >= tp.drop_min_share)),
                          int(nd.onset[p]), d))
-        if p not in drops or (volt & (area.meter_phase == p)).any():
+        if p not in drops or bypassed[p]:
             continue
         if np.clip(np.nan_to_num(drops[int(p)].share[listed], nan=0.0), 0.0, 1.0).sum() >= 1.0 - tp.drop_min_share:
             continue

@@ -57,18 +57,17 @@ def _share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_end:
     # to be listed by it alone: what is left of an empty house's drop once a shunt's explained current is
     # swept out can be a trace (looked-at 9018: strength 0.04, held, kept a 4.6 % shunt at t 90 off the
     # list for four days)
-    volt = (ev.strength["voltage"] >= tp.min_score) & (area.meter_phase < 3) & ~_after_share(ctx, st, nd, ev)
-    bypassed = np.zeros(3, np.bool_)
-    bypassed[area.meter_phase[volt]] = True
+    # — a three-phase meter's on each of its phases (looked-at 29014: a 2.20 % three-phase bypass from day 0,
+    # its load on phase A handed to an innocent there at t 3.8)
+    volt = (ev.strength["voltage"] >= tp.min_score) & ~_after_share(ctx, st, nd, ev)
+    bypassed = _phases_of(ctx, volt)
     # a bypass that began while monitored (its meter registered on an earlier day) is no part of a share
     # found before it; one that registered nothing on every day kept may be
-    began = np.zeros(3, np.bool_)
-    began[area.meter_phase[volt & _registered(st, tp.low_energy_kwh, nd.day)]] = True
+    began = _phases_of(ctx, volt & _registered(st, tp.low_energy_kwh, nd.day))
     # a phase whose voltage suspects are only weak evidence of meters that never registered — an empty house
     # that picks up the feeder drop of a shunt's current as readily as a bypass — is still fitted, and an
     # overwhelming share on it listed
-    weak = bypassed & ~began
-    weak[area.meter_phase[volt & (ev.strength["voltage"] >= 1.0)]] = False
+    weak = bypassed & ~began & ~_phases_of(ctx, volt & (ev.strength["voltage"] >= 1.0))
     hold, hold_b = np.zeros(area.n_meters), np.zeros(area.n_meters)
     for p in np.flatnonzero(_flagged(nd) & (nd.rising[:3] | bypassed) & (~bypassed | began) & ~weak):
         # its meters as in its fit: a three-phase meter is on every phase (its hold was lost on the first day
@@ -112,6 +111,14 @@ def _share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_end:
                 ev.put("share_held", np.array([i]), np.array([s[j]]))
             _put_share(ev, i, float(s[j]), float(b[j]), float(t[j]), float(daily[j]))
     st.s_hold, st.s_b = hold, hold_b
+
+
+def _phases_of(ctx: AreaContext, meters: B) -> B:
+    """(3,) the phases of the meters ``meters`` — all three for a three-phase meter's."""
+    phase = ctx.area.meter_phase[meters]
+    out = np.zeros(3, np.bool_)
+    out[phase[phase < 3]] = True
+    return out | bool((phase == PHASE_ABC).any())
 
 
 def _after_share(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence) -> B:
@@ -220,11 +227,8 @@ def _across_phases(ctx: AreaContext, st: SuspectState, nd: NtlDay) -> B:
     or a bypass, is no constant share of any meter's series, and a share of one phase's NTL that no column of
     its own explains leaks into the other phases' through the contrasts (looked-at 23011: a 3.9 % bypass that
     began on phase C on day 9 gave five innocents of phase A coefficients of 2–5)."""
-    area = ctx.area
-    out = ~nd.rising[:3] & (_phase_onsets(nd) < 0)
-    held = (st.v_hold >= ctx.params.theft.min_score) & (area.meter_phase < 3)
-    out[area.meter_phase[held]] = False
-    return out if (area.meter_ct_ratio > 1.0).any() else np.zeros(3, np.bool_)
+    out = ~nd.rising[:3] & (_phase_onsets(nd) < 0) & ~_phases_of(ctx, st.v_hold >= ctx.params.theft.min_score)
+    return out if (ctx.area.meter_ct_ratio > 1.0).any() else np.zeros(3, np.bool_)
 
 
 def _across_steady(today: Fit | None, before: Fit | None, share_z: float) -> Fit | None:
