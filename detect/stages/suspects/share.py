@@ -154,13 +154,8 @@ def _clear_leader(t: F64, b: F64, share_z: float, min_b: float) -> int:
     meter's gain error, however sure — a large customer's 1 % is measured to t 2 — and no rival to a share
     (looked-at 17002: a 0.33 % shunt at t 1.5–1.7 on days 10–15 beside such a meter at t 0.9–2.2, b 0.01,
     unnamed until day 18)."""
-    tt = np.nan_to_num(t, nan=0.0)
-    if len(tt) < 2:
-        return -1
-    j = int(np.argmax(np.where(b >= min_b, tt, -1.0)))
-    others = np.delete(np.where(b >= min_b, tt, 0.0), j)
-    ok = tt[j] >= LEADER_Z * share_z and tt[j] >= LEADER_RATIO * float(others.max()) and b[j] >= min_b
-    return j if ok else -1
+    j, t_j, rival = _strongest(t, b, min_b)
+    return j if j >= 0 and t_j >= LEADER_Z * share_z and t_j >= LEADER_RATIO * rival else -1
 
 
 def _overwhelms(t: F64, b: F64, min_b: float) -> int:
@@ -172,13 +167,20 @@ def _overwhelms(t: F64, b: F64, min_b: float) -> int:
     correlation) because an empty house on its phase showed its feeder drop at voltage z 1.6–2.5 from day 2.
     A bypass's load handed to an innocent reaches such t only when it is large (looked-at 27019: 5.95 %, t
     12–21), and then its meter's voltage evidence is strong."""
+    j, t_j, rival = _strongest(t, b, min_b)
+    return j if j >= 0 and t_j >= OVERWHELM_T and t_j >= OVERWHELM_RATIO * rival else -1
+
+
+def _strongest(t: F64, b: F64, min_b: float) -> tuple[int, float, float]:
+    """The column with the highest t among those with a coefficient of at least ``min_b``, its t, and the highest
+    t of every other such column (0 for none); −1 with fewer than two columns or none at ``min_b``."""
     tt = np.nan_to_num(t, nan=0.0)
     if len(tt) < 2:
-        return -1
+        return -1, 0.0, 0.0
     j = int(np.argmax(np.where(b >= min_b, tt, -1.0)))
-    others = np.delete(np.where(b >= min_b, tt, 0.0), j)
-    ok = tt[j] >= OVERWHELM_T and tt[j] >= OVERWHELM_RATIO * float(others.max()) and b[j] >= min_b
-    return j if ok else -1
+    if b[j] < min_b:
+        return -1, 0.0, 0.0
+    return j, float(tt[j]), float(np.delete(np.where(b >= min_b, tt, 0.0), j).max())
 
 
 def _leads(fit: Fit | None, share_z: float, min_b: float) -> bool:
