@@ -38,9 +38,14 @@ def _zero(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence, fwd_kwh:
     vacant flats, nothing to tell them apart by). Their voltage does not order them: against the phase's
     unexplained current an empty house's drop beyond its peers' follows the peers' own load, the same
     daily shape, and its z came out as often below a bypass's as above. For the same reason a meter that
-    registered nothing all along and is listed only by voltage evidence held from an earlier day does not
-    place the loss: the phase's other such meters are listed beside it (looked-at 13006: an empty house at z
-    2.3 on the third day, held, and the 0.58 % bypass on its phase, z under 1.5, unlisted until day 17).
+    registered nothing all along and is listed only by its voltage evidence does not place the loss: the
+    phase's other such meters are listed beside it — evidence held from an earlier day (looked-at 13006: an
+    empty house at z 2.3 on the third day, held, and the 0.58 % bypass on its phase, z under 1.5, unlisted
+    until day 17), and since the twenty-seventh round evidence seen today (looked-at 30006: an empty house at
+    z 3.3–4.5 took the zero evidence's place from a 0.62 % bypass from day 0 at z 1.6–3.0, off the list on 9
+    of its 21 days; 30007's 0.49 % day-0 bypass out of the top 3 on 8). The zero evidence adds nothing to a
+    meter its own voltage lists: with it, looked-at 30014's empty house tied its phase's 1.95 % bypass at
+    score 1 and ranked first on 11 days more.
     A rise has its own change point: a meter registering nothing before it as well did not begin it — but
     where the phase stood above the reference before the change point as far as ``ntl_phase`` asks (its
     frozen baseline), that standing excess is still someone's, and its meters that registered nothing stay
@@ -61,15 +66,13 @@ def _zero(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence, fwd_kwh:
         return
     e = st.d_e[_rows(st, nd.day - len(st.d_day) + 1, nd.day)]
     never = ~_registered(st, tp.low_energy_kwh, nd.day) & np.isfinite(fwd_kwh) & (fwd_kwh < tp.low_energy_kwh)
-    nan = np.full(ev.n, np.nan)
-    held = np.isfinite(ev.detail.get("voltage_held", nan))
-    held_only = never & held & (ev.score(without="voltage") < tp.min_score)
+    volt_only = never & (ev.strength["voltage"] > 0.0) & (ev.score(without="voltage") < tp.min_score)
     # nor does a meter listed by its share alone, whatever the share places: a bypass's load goes to the meter
     # whose hours are most like it, and what the zero evidence lists stays listed below it (looked-at 14011:
     # an innocent led at t 1.9, b 1.9, on days 2–4 beside a full bypass; 27006: a 0.43 % bypass off the list
     # on 7 of its 21 days behind an innocent at t 3.2–4.6, b 0.2–0.3, that placed all of its phase's excess)
     share_only = (ev.strength["share"] > 0.0) & (ev.score(without="share") < tp.min_score)
-    listed = (ev.score() >= tp.min_score) & ~held_only & ~share_only
+    listed = (ev.score() >= tp.min_score) & ~volt_only & ~share_only
     onset = _phase_onsets(nd)
     # a rising phase that stood above the reference before its change point as far as ``ntl_phase`` asks
     standing = np.where(nd.rising[:3], nd.baseline_pct[:3] - (nd.pct[:3] - nd.phase_excess_pp), np.nan)
@@ -85,7 +88,9 @@ def _zero(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence, fwd_kwh:
             excess = _phase_excess_kwh(nd, phase_sup, int(p))
             if listed[on].any() and not _placed_below(ev, on & listed, excess):
                 continue
-        ev.strength["zero"][here] = np.maximum(ev.strength["zero"][here], tp.min_score)
+        # nothing added to a meter its own voltage lists: the zero evidence lists what nothing else does
+        own = here[ev.strength["voltage"][here] < tp.min_score]
+        ev.strength["zero"][own] = np.maximum(ev.strength["zero"][own], tp.min_score)
         ev.put("zero_days", here, np.isfinite(e[:, here]).sum(axis=0).astype(np.float64))
         take = here[~np.isfinite(ev.stolen[here])]
         if math.isfinite(excess) and excess > 0:
