@@ -1031,6 +1031,22 @@ def test_equal_scores_rank_evidence_seen_today_before_evidence_only_held_then_by
     assert suspects._order(ev, ev.score(), since, 0.5).tolist() == [0, 4, 2, 1, 3]
 
 
+def test_equal_scores_listed_equally_long_rank_the_deeper_voltage_sag_first() -> None:
+    """A bypass and two empty houses of its phase, all listed together by the zero evidence on their first day,
+    all at score 1 by their voltage today: the deepest sag first, not the lowest meter number (looked-at 26014:
+    an empty house at z 5.1–5.7 ranked above the 2.30 % bypass at z 9.6–10.2 on four days). Listing age still
+    comes first: a meter listed earlier stays above a deeper sag listed later."""
+    ev = base.Evidence.empty(4, ("voltage", "zero"))
+    ev.strength["voltage"][:] = 1.0
+    ev.strength["zero"][:] = 0.5
+    ev.put("voltage_z", np.arange(4), np.array([5.7, 9.6, 4.9, 12.0]))
+    since = np.array([100.0, 100.0, 100.0, 200.0])
+    assert suspects._order(ev, ev.score(), since, 0.5).tolist() == [1, 0, 2, 3]
+    # a meter without voltage evidence today ranks after one with it at an equal score and listing age
+    ev.detail["voltage_z"][0] = np.nan
+    assert suspects._order(ev, ev.score(), since, 0.5).tolist() == [1, 2, 0, 3]
+
+
 def test_a_small_shunt_present_from_the_start_is_named_across_the_phases_where_ct_registers_step_coarsely(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Three three-phase customers behind 50/1 CTs: their registers count 0.01 kWh on the secondary, 0.5 kWh on
