@@ -873,7 +873,8 @@ def test_a_meter_registering_nothing_is_listed_beside_a_share_on_its_phase_whate
     excess (looked-at 27006: a 0.43 % bypass off the list on 7 of its 21 days behind an innocent at t 3.2–4.6,
     b 0.2–0.3, which placed it all). Meter 13 (phase B) is given the share at twice ``share_z`` with
     coefficient ``b``: at 0.06 it takes a fraction of the bypass's 6.9 kWh a day, at 3 more than all of it;
-    the bypass is listed below it either way, its estimate the phase's excess."""
+    the bypass is listed below it either way, its estimate the phase's excess. No estimate is more than the
+    phase lost (``_within_loss``): b × its daily energy was 84 kWh a day at b 3."""
     la = LossArea(n=18, seed=6, phase_power=True)
     _night_bypass(la, 4)
     _fit_t(monkeypatch, {13: 2.0 * la.engine.ctx.params.theft.share_z}, b_of={13: b})
@@ -889,6 +890,7 @@ def test_a_meter_registering_nothing_is_listed_beside_a_share_on_its_phase_whate
         excess = n["m004"]["stolen_kwh_per_day"]
         assert 5.0 < excess < 9.0, n
         assert (n["m013"]["stolen_kwh_per_day"] < 0.5 * excess) == (b < 1), n
+        assert n["m013"]["stolen_kwh_per_day"] < 9.0, n      # the phase's unexplained loss: the bypass's 6.9
 
 
 @pytest.mark.slow

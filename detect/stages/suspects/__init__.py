@@ -72,7 +72,7 @@ from detect.observe import AlarmSpec, AlarmView, Condition, Seen
 from detect.stages.loss import LossDay, LossInterval, LossState
 from detect.stages.ntl import NtlDay
 from detect.stages.suspects import correlation, drop, onset, share, voltage, zero
-from detect.stages.suspects.base import F64, I64, Evidence, Fit, SuspectState, _flagged, _store_day
+from detect.stages.suspects.base import F64, I64, Evidence, Fit, SuspectState, _flagged, _rows, _store_day
 from detect.stages.suspects.share import ACROSS
 from detect.stages.theft import CHECKS, Swing
 
@@ -127,6 +127,7 @@ def close_day(ctx: AreaContext, st: SuspectState, nd: NtlDay, swing: Swing, ld: 
         onset._onset_share(ctx, st, ls, nd, k_end, ev, drops)
         correlation._correlation(ctx, st, nd, k_end, ev)
         zero._zero(ctx, st, nd, ev, ld.meter_fwd_kwh, ld.ch_sup[:3])
+        _within_loss(ctx, st, nd, ev)
     for check in CHECKS:
         ev.strength["physical"] = np.maximum(ev.strength["physical"],
                                              tp.weight_physical * alarms[f"{check}@meter"].astype(np.float64))
@@ -152,6 +153,24 @@ def close_day(ctx: AreaContext, st: SuspectState, nd: NtlDay, swing: Swing, ld: 
     st.since = np.where(listed, np.where(fresh, end, st.since), st.since)
     st.last_listed = np.where(listed, end, st.last_listed)
     return st, _seen(ctx, st, ev, score, top, end)
+
+
+def _within_loss(ctx: AreaContext, st: SuspectState, nd: NtlDay, ev: Evidence) -> None:
+    """Each estimated stolen energy at most the most its channel (a single-phase meter's phase, a three-phase
+    meter's area) lost unexplained on a day of the week the estimates are drawn from (``d_ntl``, kWh): more
+    cannot be true. A share's estimate is its coefficient × the meter's daily energy, and a coefficient a
+    bypass's load gives to the meter whose hours are like it can be several times that meter's own energy (b 3:
+    84 kWh a day on a phase that lost 7). Each estimate is what that meter takes if it is the thief: the
+    estimates listed on a phase are alternatives and need not add up to its loss. After every evidence, so it
+    orders nothing (``_zero`` reads the estimates as they are)."""
+    rows = _rows(st, nd.day - 6, nd.day)
+    ntl = st.d_ntl[rows]
+    if not np.isfinite(ntl).any():
+        return
+    most = np.max(np.where(np.isfinite(ntl), ntl, -np.inf), axis=0)
+    ch = np.minimum(ctx.area.meter_phase, 3)          # PHASE_ABC → the area's channel
+    cap = np.where(np.isfinite(most[ch]), np.maximum(most[ch], 0.0), np.inf)
+    np.minimum(ev.stolen, cap, out=ev.stolen, where=np.isfinite(ev.stolen))
 
 
 def _order(ev: Evidence, score: F64, since: F64, min_score: float) -> I64:
