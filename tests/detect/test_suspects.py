@@ -586,6 +586,32 @@ def test_a_bypass_too_small_to_show_in_its_voltage_is_listed_with_the_empty_hous
 
 
 @pytest.mark.slow
+def test_a_second_smaller_shunt_beside_one_from_the_start_is_named_by_its_drop_against_what_that_share_leaves() -> None:
+    """A shunt present from the start is listed by its share; ten days later a second, smaller shunt begins on
+    the same phase. The phase's NTL rises by less than the standing theft's height lets ``ntl_rise`` see (no
+    change point), and its whole-window share is no constant share of the second meter's series. What the
+    listed share leaves of the phase's daily NTL steps up on the day it began (``drop._behind_share``), and the
+    drops measured from that day name it (looked-at 32015: a 0.32 % shunt beside a 2.04 % one from day 0 on
+    its phase, never listed in its 8 days)."""
+    la = LossArea(n=18, seed=6, phase_power=True)
+    la.metered[7] = 0.6        # a shunt past meter 7 (phase B) before monitoring began
+    la.run_days(10)
+    start = time.strftime("%Y-%m-%d", time.gmtime(la.t))
+    la.metered[10] = 0.88      # day 10: a second shunt, past meter 10 (phase B), 12 % of its load
+    la.run_days(5.02)
+    assert not la.raised("ntl_rise")
+    days = [(d["date"], {s["meter"]: s for s in d["suspects"]}) for d in la.of_kind("daily")]
+    after = [(date, n) for date, n in days if date >= start]
+    assert all(list(n)[:1] == ["m007"] for _, n in after), [(date, list(n)) for date, n in after]
+    named = [(date, n["m010"]) for date, n in after if "m010" in n]
+    assert len(named) >= 2 and {date for date, _ in named} >= {after[-1][0], after[-2][0]}, \
+        [(date, list(n)) for date, n in after]
+    for _, s in named:
+        assert s["evidence"]["drop_z"] >= 4.0 and s["since"] == start and s["score"] >= 0.5, s
+    assert {m for _, n in after for m in n} == {"m007", "m010"}
+
+
+@pytest.mark.slow
 def test_a_small_shunts_drop_evidence_is_held_while_its_z_stays_above_drop_z() -> None:
     """A small theft's drop z hovers about the listing level (looked-at seed 11000, a 0.33 % shunt: z 4.5–4.7
     on the days listed, off the list 7 of its 12 days between). Once seen, the drop evidence is held while

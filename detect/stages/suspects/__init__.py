@@ -7,7 +7,9 @@ Evidence (each a strength in 0–1; the score is 1 − Π(1 − strength), so in
   daily energy on that channel against its baseline share of the channel's true consumption (metered +
   unexplained). The baseline is the days before the change point, so the evidence does not fade while the
   theft goes on. The channel's strongest drop that alone explains the rise is listed below the drop's
-  listing level (``_drop_alone``, fourteenth round).
+  listing level (``_drop_alone``, fourteenth round). On a flagged phase without a change point, drops are also
+  measured from a step in what its listed shares leave of its NTL (``_behind_share``, twenty-eighth round: a
+  second theft beside one present from the start).
 - **voltage** (``evidence.voltage_excess``): for meters that register (almost) nothing, the voltage drop
   beyond what their branch-and-phase peers' drops explain — or, fitted beside it, beyond what those and the
   branch's other phases' drops explain (the neutral's drop moves every phase's voltage: ``other_phases``),
