@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from detect.context import AreaContext
-from detect.stages.ntl import NtlDay
+from detect.stages.ntl import NtlDay, _baseline
 from detect.stages.suspects.base import (
     F64,
     I64,
@@ -105,10 +105,12 @@ def _behind_share(ctx: AreaContext, st: SuspectState, nd: NtlDay) -> list[tuple[
     step of 4.5. The drops are measured from that day as from a change point (``_drop``)."""
     tp, lp = ctx.params.theft, ctx.params.tech_loss
     out: list[tuple[int, int, float, F64]] = []
+    rows = _rows(st, nd.day - len(st.d_day) + 1, nd.day)
+    if len(rows) <= BEHIND_MIN_DAYS:
+        return out
     for c in np.flatnonzero(nd.excess[:3] & ~nd.rising[:3] & (nd.onset[:3] < 0)):
         on = np.flatnonzero((ctx.area.meter_phase == c) & (st.s_hold >= tp.min_score))
-        rows = _rows(st, nd.day - len(st.d_day) + 1, nd.day)
-        if not len(on) or len(rows) <= BEHIND_MIN_DAYS:
+        if not len(on):
             continue
         sup = st.d_sup[rows, c]
         left = st.d_ntl[rows, c] - (st.d_e[rows][:, on] * st.s_b[on]).sum(axis=1)
@@ -116,11 +118,10 @@ def _behind_share(ctx: AreaContext, st: SuspectState, nd: NtlDay) -> list[tuple[
             pct = np.where(sup > 0, 100.0 * left / sup, np.nan)
         best, at, level = 0.0, -1, math.nan
         for j in range(BEHIND_MIN_DAYS, len(rows)):
-            before, after = pct[:j][np.isfinite(pct[:j])], pct[j:][np.isfinite(pct[j:])]
-            if len(before) < BEHIND_MIN_DAYS or not len(after):
+            after = pct[j:][np.isfinite(pct[j:])]
+            if np.isfinite(pct[:j]).sum() < BEHIND_MIN_DAYS or not len(after):
                 continue
-            mu = float(np.median(before))
-            sd = max(1.4826 * float(np.median(np.abs(before - mu))), lp.day_sd_floor_pp)
+            mu, sd = _baseline(pct[:j], ctx)    # the days before as ntl_rise's baseline: median, robust deviation
             step = float(after.mean()) - mu
             z = step / sd * math.sqrt(len(after))
             if step >= lp.day_rise_min_pp and z >= BEHIND_Z and z > best:
