@@ -241,14 +241,20 @@ def close_day(ctx: AreaContext, st: NtlState, end: float, date: str, ntl_kwh: F6
     phases_known = bool(np.isfinite(pct[:3]).all())
     # the phases when the master gives them (a theft is on one phase: three times the relative rise, and
     # the other phases' noise left out); the area total only where it does not
-    # the reference: the phase that loses least — a clean phase's level, as two of three phases may have a
-    # theft (the median phase would then be a thief's) — but never from below zero: a phase that loses less
-    # than nothing (a meter or master fault, not a level a theft could be measured from) makes no ordinary
-    # phase stand out
-    ref = max(float(np.min(pct[:3])), 0.0) if phases_known else math.nan
     for c in ((0, 1, 2) if phases_known else (TOTAL,)) if not partial else ():
         _step(ctx, st, c, float(pct[c]), day)
     rising = st.onset >= 0
+    # the reference: the phase that loses least — a clean phase's level, as two of three phases may have a
+    # theft (the median phase would then be a thief's) — but never from below zero: a phase that loses less
+    # than nothing (a meter or master fault, not a level a theft could be measured from) makes no ordinary
+    # phase stand out. A phase in ntl_rise counts at its level before its change point (its frozen baseline,
+    # or today's where lower): what it loses since then is a theft that began, no clean phase's level. With a
+    # later theft on each of the other two phases, the phase that loses least was one of them, and a theft
+    # present from the start on the third no longer stood out (looked-at 33015: a 1.05 % shunt from day 0 on
+    # phase A at 2.5–3.0 %, listed by its share on days 1–13, off the list for its last 8 days once B rose
+    # with a 2 % shunt on day 13 and C stood at 2.3 % from a bypass since day 9 — A 0.2 pp above C)
+    level = np.where(rising[:3] & np.isfinite(st.mu[:3]), np.fmin(pct[:3], st.mu[:3]), pct[:3])
+    ref = max(float(np.min(level)), 0.0) if phases_known else math.nan
     spread = pct[:3] - ref
     over = phases_known & (spread >= tp.phase_excess_pp)
     st.excess_run[:] = np.where(over, st.excess_run + 1, 0)

@@ -135,6 +135,23 @@ def test_two_phases_with_thefts_both_stand_out_against_the_phase_that_loses_leas
     assert cond.evidence(2)["reference_pct"] == 0.0 and cond.evidence(2)["above_reference_pp"] == 1.8
 
 
+def test_a_theft_from_the_start_stands_out_when_the_other_two_phases_rise_with_thefts_of_their_own() -> None:
+    """Looked-at 33015: a 1.05 % shunt from day 0 on phase A at 2.5–3.0 %; a bypass on C from day 9 (2.3 %),
+    a 2 % shunt on B from day 13 (5.5 %). Against the phase that loses least today, A stood 0.2 pp above C
+    and left ntl_phase; C and B count at their levels before their change points."""
+    rng = np.random.default_rng(3)
+    st, days = ntl.NtlState.fresh(_CTX), []  # type: ignore[arg-type]
+    for d in range(21):
+        pct = np.array([2.7, 5.5 if d >= 13 else -0.1, 2.3 if d >= 9 else -0.07]) + rng.normal(0, 0.05, 3)
+        st, day, _ = ntl.close_day(_CTX, st, T0 + (d + 1) * 86400.0, "d",  # type: ignore[arg-type]
+                                   np.append(pct, pct.sum()), np.full(4, 100.0))
+        days.append(day)
+    assert days[12].rising[2] and days[15].rising[1] and not any(d.rising[0] for d in days)
+    assert all(d.excess[0] for d in days[1:]), [d.phase_excess_pp.round(2).tolist() for d in days]
+    assert all(abs(d.phase_excess_pp[0] - d.pct[0]) < 1e-9 for d in days[14:])     # against zero, not C
+    assert not any(d.excess[2] for d in days[:9])                                  # C clean until its theft
+
+
 def test_a_whole_day_without_a_balance_is_compared_but_is_no_baseline_day() -> None:
     # a third of the meters unread all day: no day balance (coverage), but the intervals (their energies
     # estimated from the day before) still give each phase's NTL — compared across the phases, never a
