@@ -230,7 +230,7 @@ class TechLossParams:
     day_cusum_k: float = p(0.5, lo=0, hi=10, doc="... CUSUM allowance, in deviations")
     day_cusum_h: float = p(6.0, lo=0.1, hi=1000, doc="... CUSUM decision level, in deviations")
     day_rise_min_pp: float = p(0.15, lo=0, hi=100, unit="pp", doc="... and the day's rise at least this (pp of the phase's supply)")
-    phase_excess_pp: float = p(0.6, lo=0, hi=100, unit="pp", doc="ntl_phase: a phase's daily NTL % above the phase that loses least (or above zero, when that phase loses less than nothing) by this much ...")
+    phase_excess_pp: float = p(0.6, lo=0, hi=100, unit="pp", doc="ntl_phase: a phase's daily NTL % above the phase that loses least (a phase in ntl_rise at its level before its change point; zero, when that phase loses less than nothing) by this much ...")
     phase_excess_days: int = p(2, lo=1, hi=30, unit="d", doc="... on this many days in a row")
     phase_excess_fast_pp: float = p(1.2, lo=0, hi=100, unit="pp", doc="... or on one day by at least this much (a theft present from the start has no earlier day to wait for)")
     area_level_pp: float = p(1.5, lo=0, hi=100, unit="pp", doc="ntl_level: the area's daily NTL % of its supply at least this on phase_excess_days days in a row (a theft present from the start on a three-phase meter raises every phase alike: none stands out); cleared below half. 0 turns it off; above a known standing unmetered load (street lighting) where there is one")

@@ -1,7 +1,8 @@
 """The daily alarms on non-technical loss (docs/lineloss.md §4), per phase: ``ntl_rise`` (a change point:
 a phase's NTL left its own baseline) and ``ntl_phase`` (one phase loses far more than the others — a theft
 already present when monitoring began has no change point, but it sits on one phase: ``phase_excess_pp``
-above the phase that loses least (and above zero) on ``phase_excess_days`` days in a row, or ``phase_excess_fast_pp``
+above the phase that loses least (and above zero; a phase in ``ntl_rise`` at its level before its change
+point) on ``phase_excess_days`` days in a row, or ``phase_excess_fast_pp``
 on one day, as such a theft has no earlier day to wait for; a day without a balance — the first, partial
 day of monitoring, or too few meters read — counts over its intervals with every phase known when they are
 at least half the day, but never as an ``ntl_rise`` baseline day).
