@@ -32,7 +32,7 @@ from detect.backend import backend
 from detect.batch import ReadingBatch
 from detect.clock import EngineClock
 from detect.columns import Columns
-from detect.context import DAY_S, AmbientSeries, AreaContext
+from detect.context import AmbientSeries, AreaContext
 from detect.moments import DayMoment, IntervalMoment, PollMoment
 from detect.observe import AlarmSpec, Observed
 from detect.params import Params
@@ -414,13 +414,8 @@ class Engine:
         day = summaries.close_day(ctx, self.day, self.clock, self.meters, self.master, self.thermal, end)
         self.loss, lossday, energies = loss.close_day(ctx, self.loss, end, day.date, day.partial, view)
         self._see(lossday)
-        # the drop fits place the technical loss once they have drop_fit_min_intervals from the start of
-        # monitoring: a day begun before that is no ntl_rise day (``ntl.close_day``)
-        tl = ctx.params.tech_loss
-        learning = tl.drop_fit_days > 0 and \
-            end - DAY_S < self.clock.started_ts + tl.drop_fit_min_intervals * ctx.params.interval_s
         self.ntl, nday, ntlseen = ntl.close_day(ctx, self.ntl, end, day.date, energies.alarm_ntl,
-                                                  energies.alarm_sup, energies.alarm_partial, learning)
+                                                  energies.alarm_sup, energies.alarm_partial)
         self._see(ntlseen)
         self._see(theft.energy_power(ctx, self.theft, end, explained))
         self.theft, swing = theft.swing(ctx, self.theft, self.loss, end, view)

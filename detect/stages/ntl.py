@@ -229,18 +229,11 @@ def _raise(ctx: AreaContext, st: NtlState, c: int, v: float, day: int) -> None:
 
 
 def close_day(ctx: AreaContext, st: NtlState, end: float, date: str, ntl_kwh: F64,
-              supply_kwh: F64, partial: bool = False, learning: bool = False) -> tuple[NtlState, NtlDay, Seen]:
+              supply_kwh: F64, partial: bool = False) -> tuple[NtlState, NtlDay, Seen]:
     """The day ending at ``end``: ``ntl_kwh`` and ``supply_kwh`` per channel (A, B, C, area; NaN unknown).
     A ``partial`` day (no day balance — the first of monitoring, or too few meters read —: its values over the
     intervals where the phases were known) is compared across the phases but does not enter the ``ntl_rise``
-    baseline: a part of a day is no day to measure a change from. Nor does a ``learning`` day, one whose
-    technical loss the drop fits did not place all day (they take over from the magnitude method once they
-    have ``drop_fit_min_intervals``, in the first hours of monitoring): it is neither judged nor a baseline
-    day for ``ntl_rise``, and counts as a whole day for the rest. Looked-at 34015: a 2.16 % full bypass from
-    day 0, its phase at 5.46 % on the first day, whose technical loss came out at 24.5 kWh against 11–14
-    after, and 9.08 % on the second — a rise against that one-day baseline, after which the bypass was no
-    voltage suspect (it had registered nothing before the change point too) and the share since then handed
-    its load to an innocent for 20 days."""
+    baseline: a part of a day is no day to measure a change from."""
     tp = ctx.params.tech_loss
     day = ctx.day_of(end - 1.0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -249,7 +242,7 @@ def close_day(ctx: AreaContext, st: NtlState, end: float, date: str, ntl_kwh: F6
     phases_known = bool(np.isfinite(pct[:3]).all())
     # the phases when the master gives them (a theft is on one phase: three times the relative rise, and
     # the other phases' noise left out); the area total only where it does not
-    for c in ((0, 1, 2) if phases_known else (TOTAL,)) if not (partial or learning) else ():
+    for c in ((0, 1, 2) if phases_known else (TOTAL,)) if not partial else ():
         _step(ctx, st, c, float(pct[c]), day)
     rising = st.onset >= 0
     # the reference: the phase that loses least — a clean phase's level, as two of three phases may have a
