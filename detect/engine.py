@@ -412,8 +412,7 @@ class Engine:
         """The local day ending at ``end``: line loss, energy vs power, suspects, mapping, collection."""
         ctx, explained, view = self.ctx, self.availability.explained, self.board.view
         day = summaries.close_day(ctx, self.day, self.clock, self.meters, self.master, self.thermal, end)
-        self.loss, lossday, energies = loss.close_day(ctx, self.loss, end, day.date, day.partial, view,
-                                                      self.clock.started_ts)
+        self.loss, lossday, energies = loss.close_day(ctx, self.loss, end, day.date, day.partial, view)
         self._see(lossday)
         self.ntl, nday, ntlseen = ntl.close_day(ctx, self.ntl, end, day.date, energies.alarm_ntl,
                                                   energies.alarm_sup, energies.alarm_partial)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -67,7 +67,7 @@ class LossState(Columns):
     WHAT = "line-loss state"
     # added by issue 19: snapshots from before restore them fresh
     OPTIONAL = frozenset({"pm_sum", "pm_n", "um_first", "um_first_ts", "svc_held", "svc_k", "day_ch_sup", "day_ch_tech", "day_ch_n",
-                          "day_split", "day_ph_part", "day_ph_warm", "day_around", "drop_sxx", "drop_sxy", "drop_n", "drop_y"})
+                          "day_split", "day_ph_part", "day_around", "drop_sxx", "drop_sxy", "drop_n", "drop_y"})
 
     slot_k: I64            # (S,) interval held by the slot (this stage's accumulators), -1 = free
     r_first: F64           # (S, D) first / last e_rev reading in the open interval
@@ -112,8 +112,6 @@ class LossState(Columns):
     day_ph_part: F64       # (3, 3) Σ per phase of the NTL and supply of the day's intervals with all three
     #                        phases' NTL known, and how many (row 2): the phase alarms of a day without a
     #                        balance (the first, partial day; too few meters read)
-    day_ph_warm: F64       # (3, 3) the same over the intervals from ``warm_from`` on: the first whole day's
-    #                        phase alarms (the drop fits' first intervals misplace the technical loss)
     drop_sxx: F64          # (E, 4, 4) each metering element's drop fit (physics.DropFit; nineteenth round)
     drop_sxy: F64          # (E, 4)
     drop_n: F64            # (E,)
@@ -142,7 +140,7 @@ class LossState(Columns):
             day_tech=np.zeros(2), frozen=np.full((4, n), nan), abnormal_run=np.zeros(1, np.int64),
             svc_held=np.zeros((n, 3)), svc_k=np.full(n, -1, np.int64), day_ch_sup=np.zeros(4),
             day_ch_tech=np.zeros(4), day_ch_n=np.zeros(4, np.int64), day_split=np.zeros((n, 3)),
-            day_ph_part=np.zeros((3, 3)), day_ph_warm=np.zeros((3, 3)), **_fresh_fit(ctx))
+            day_ph_part=np.zeros((3, 3)), **_fresh_fit(ctx))
 
     def reset_slot(self, slot: int, k: int) -> None:
         self.slot_k[slot] = k
@@ -338,10 +336,9 @@ def close_interval(ctx: AreaContext, ls: LossState, meters: MeterState, clock: E
     ntl_ph_read = _phase_ntl(ctx, ls, slot if mine else -1, _net(area.meter_pv, e_fwd[:n], e_rev[:n], 0.0, 0.0),
                              phys)
     if np.isfinite(ntl_ph).all():
-        part = np.stack([ntl_ph, _phase_supply(ls, slot, ctx), np.ones(3)])
-        ls.day_ph_part += part
-        if k * prm.interval_s >= warm_from(ctx, clock.started_ts):     # the drop fits place the technical loss
-            ls.day_ph_warm += part
+        ls.day_ph_part[0] += ntl_ph
+        ls.day_ph_part[1] += _phase_supply(ls, slot, ctx)
+        ls.day_ph_part[2] += 1.0
     fields = {
         "supply_kwh": num(supply), "sales_kwh": num(sales), "loss_kwh": num(loss),
         "loss_pct": num(float(bal.loss_pct[0])), "technical_loss_kwh": num(tech), "ntl_kwh": num(ntl),
@@ -545,10 +542,9 @@ def _band_message(date: str, word: str, thr: float, run: int) -> Callable[[str, 
 
 # ---- day close ------------------------------------------------------------------------------------------
 def close_day(ctx: AreaContext, ls: LossState, end: float, date: str, partial: bool,
-              alarms: AlarmView, started_ts: float = -math.inf) -> tuple[LossState, Seen, LossDay]:
+              alarms: AlarmView) -> tuple[LossState, Seen, LossDay]:
     """The daily line-loss fields, band and persistent-abnormal count of the local day ending at ``end``;
-    the ``ntl_rise``, ``line_loss_high`` and ``line_loss_negative`` conditions. Monitoring began at
-    ``started_ts`` (``_warming``)."""
+    the ``ntl_rise``, ``line_loss_high`` and ``line_loss_negative`` conditions."""
     prm, area = ctx.params, ctx.area
     n = area.n_meters
     pd = ctx.per_day
@@ -607,43 +603,11 @@ def close_day(ctx: AreaContext, ls: LossState, end: float, date: str, partial: b
     got_r = np.where(np.isfinite(rev[:n]), rev[:n], est_r)
     net = np.maximum(got_f, 0.0) - np.where(area.meter_pv, got_r, 0.0)
     day = _channels(ctx, ls, net, got_f, loss, supply, sales) if status != 2 else _partial(ctx, ls, net, got_f)
-    if status != 2 and start < warm_from(ctx, started_ts):
-        day = _warming(ctx, ls, day)
     return ls, Seen(conditions=tuple(conditions), fields=fields), day
-
-
-def warm_from(ctx: AreaContext, started_ts: float) -> float:
-    """When the drop fits place the technical loss: ``drop_fit_min_intervals`` after monitoring began at
-    ``started_ts`` (−inf without the fits, or not known)."""
-    tl = ctx.params.tech_loss
-    if tl.drop_fit_days <= 0 or not math.isfinite(started_ts):
-        return -math.inf
-    return started_ts + tl.drop_fit_min_intervals * ctx.params.interval_s
-
-
-def _warming(ctx: AreaContext, ls: LossState, day: LossDay) -> LossDay:
-    """A whole day begun before ``warm_from``: the phases' NTL for the alarms over its intervals from then on
-    (``day_ph_warm``; a partial day's over its known intervals where those are fewer than half of it). Until
-    the drop fits have their first ``drop_fit_min_intervals`` the magnitude method places the technical loss,
-    and the phase that carries a bypass's unreported current can take far more than it loses (looked-at
-    34015: a 2.16 % full bypass from day 0, the day's technical loss 24.5 kWh against 11–14 on the next
-    days, its phase at 5.46 % and 9.08 % on the next — an ``ntl_rise`` against that one day, after which the
-    bypass was no voltage suspect, registering nothing before the change point too, and the share since then
-    named an innocent for 20 days). The first day is still a baseline day: a theft that begins on its evening
-    rises against it (``tests/edge/test_replayer.py``: a cover-open theft from 20:00 on the first day)."""
-    if ls.day_ph_warm[2, 0] >= ctx.per_day / 2:
-        ntl, sup = day.alarm_ntl.copy(), day.alarm_sup.copy()
-        ntl[:3], sup[:3] = ls.day_ph_warm[0], ls.day_ph_warm[1]
-        return replace(day, alarm_ntl=ntl, alarm_sup=sup)
-    part = ls.day_ph_part[2, 0] >= ctx.per_day / 2
-    ntl, sup = np.full(4, np.nan), np.full(4, np.nan)
-    if part:
-        ntl[:3], sup[:3] = ls.day_ph_part[0], ls.day_ph_part[1]
-    return replace(day, alarm_ntl=ntl, alarm_sup=sup, alarm_partial=True)
 
 
 def new_day(ls: LossState) -> LossState:
     for name in ("day_fwd", "day_rev", "day_n", "day_est_fwd", "day_est_rev", "day_est_n", "day_tech", "day_ch_sup",
-                 "day_ch_tech", "day_ch_n", "day_split", "day_ph_part", "day_ph_warm"):
+                 "day_ch_tech", "day_ch_n", "day_split", "day_ph_part"):
         getattr(ls, name)[...] = 0
     return ls

@@ -167,22 +167,6 @@ def test_a_whole_day_without_a_balance_is_compared_but_is_no_baseline_day() -> N
     assert np.isfinite(base).all(axis=1).sum() == 3          # the three whole days with a balance only
 
 
-def test_the_first_day_counts_from_the_hour_the_drop_fits_place_the_technical_loss() -> None:
-    """Until the drop fits have their first drop_fit_min_intervals (8 hours) the magnitude method places the
-    technical loss, and on a bypass's phase it can take far more than the phase loses (looked-at 34015: the
-    first day's technical loss 24.5 kWh against 11–14 after, the bypass's phase at 5.46 % and 9.08 % on the
-    next — an ntl_rise against that one day). The first day's phase NTL for the alarms is taken over its hours
-    from then on. Here a theft that begins as the fits take over is the whole first day's level, no rise."""
-    la = LossArea(n=18, seed=5, phase_power=True)
-    la.run_days(8 / 24)
-    la.metered[0] = 0.4                                   # phase A, from 08:00 on the first day
-    la.run_days(3 + 16 / 24 + 0.02)
-    days = la.of_kind("daily")
-    a = [float(d["ntl_phase_pct"][0]) for d in days]
-    assert len(a) == 4 and a[1] > 2.0 and abs(a[0] - a[1]) < 0.15 * a[1], a
-    assert not la.raised("ntl_rise") and la.raised("ntl_phase")
-
-
 def _run_pct(values: list[float]) -> tuple[ntl.NtlState, list[ntl.NtlDay]]:
     """Phase B's daily NTL % (the others at 1 %) through the stage on its own, 100 kWh a phase."""
     st, days = ntl.NtlState.fresh(_CTX), []  # type: ignore[arg-type]
