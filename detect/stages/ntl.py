@@ -38,7 +38,10 @@ F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 CHANNELS = ("A", "B", "C", "area")
 TOTAL = 3
-LEVEL_CV = 0.1               # a baseline above zero varies by at least this share of its height
+LEVEL_CV = 0.1               # a baseline above zero varies by at least this share of its height,
+LEVEL_CV_FEW = 0.25          # and by this share while it has fewer than LEVEL_FEW_DAYS known days, when the
+#                              channel stood at half its height or more on the first day it was known
+LEVEL_FEW_DAYS = 3
 SECOND_MIN_DAYS = 3          # a second change point is looked for once the level in alarm has this many days
 
 
@@ -63,8 +66,9 @@ class NtlState(Columns):
     onset2: I64            # (4,) day number of the second change point, -1: none
     mu2: F64               # (4,) the level before it (NaN while none)
     level_run: I64         # (1,) consecutive days the area's NTL % stood at ``area_level_pp`` or more
+    first: F64             # (4,) each channel's NTL % on the first day it was known (a partial day too)
 
-    OPTIONAL = frozenset({"level", "cusum2", "last0_2", "onset2", "mu2", "level_run"})
+    OPTIONAL = frozenset({"level", "cusum2", "last0_2", "onset2", "mu2", "level_run", "first"})
 
     @classmethod
     def fresh(cls, ctx: AreaContext) -> NtlState:
@@ -73,7 +77,7 @@ class NtlState(Columns):
                    onset=np.full(4, -1, np.int64), mu=np.full(4, np.nan), sd=np.full(4, np.nan),
                    excess_run=np.zeros(3, np.int64), level=np.full((b, 4), np.nan), cusum2=np.zeros(4),
                    last0_2=np.full(4, -1, np.int64), onset2=np.full(4, -1, np.int64), mu2=np.full(4, np.nan),
-                   level_run=np.zeros(1, np.int64))
+                   level_run=np.zeros(1, np.int64), first=np.full(4, np.nan))
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,7 +120,17 @@ def _step(ctx: AreaContext, st: NtlState, c: int, v: float, day: int) -> None:
     phase that loses least: a theft on a three-phase meter raises that phase too (looked-at 16018: a 4.8 %
     shunt from day 0 at 4.5–6.8 % on all three phases on the first two days, 5.7–8.3 % on the third — a rise
     of phase C against the two days' median with their tiny spread, whose share since the change point then
-    named an innocent)."""
+    named an innocent). Until the baseline has ``LEVEL_FEW_DAYS`` known days its robust deviation measures
+    nothing, and where the channel stood at half its baseline's height or more on the first day it was known
+    (a theft there from the start of monitoring) the share such a theft takes varies as that one customer's
+    load does, by a quarter from day to day (``LEVEL_CV_FEW``; looked-at 34015: a 2.16 % full bypass from day 0 stole 1.75–2.81 % of the
+    supply over its first nine days, by the simulator's balance; its phase stood at 5.46 % on the first day,
+    a hot one, and 9.08 % on the next — an ``ntl_rise`` against the one baseline day, after which the bypass
+    was no voltage suspect and the share since then named an innocent for 20 days). A channel clean on its
+    first day whose one baseline day already carries a theft that began that day is measured as before: the
+    theft grows into its first whole day (the golden ``theft`` scenario: phase B at −0.09 % on the first,
+    partial day, 1.93 % on the next, when its thefts began, 3.22 % on the third — a rise, whose change point
+    names them)."""
     tp = ctx.params.tech_loss
     if not math.isfinite(v):
         return
@@ -130,7 +144,8 @@ def _step(ctx: AreaContext, st: NtlState, c: int, v: float, day: int) -> None:
         return
     mu, sd = _baseline(st.base[:, c], ctx)
     if math.isfinite(mu):
-        sd = max(sd, LEVEL_CV * mu)
+        few = np.isfinite(st.base[:, c]).sum() < LEVEL_FEW_DAYS and st.first[c] >= 0.5 * mu
+        sd = max(sd, (LEVEL_CV_FEW if few else LEVEL_CV) * mu)
         st.cusum[c], st.last0[c], up = _cusum(tp, st.cusum[c], st.last0[c], v, mu, sd, day)
         if up:
             _raise(ctx, st, c, v, day)
@@ -240,6 +255,7 @@ def close_day(ctx: AreaContext, st: NtlState, end: float, date: str, ntl_kwh: F6
         pct = np.where(supply_kwh > 0, 100.0 * ntl_kwh / supply_kwh, np.nan)
     was = st.onset >= 0
     phases_known = bool(np.isfinite(pct[:3]).all())
+    st.first[:] = np.where(np.isnan(st.first), pct, st.first)
     # the phases when the master gives them (a theft is on one phase: three times the relative rise, and
     # the other phases' noise left out); the area total only where it does not
     for c in ((0, 1, 2) if phases_known else (TOTAL,)) if not partial else ():

@@ -217,6 +217,33 @@ def test_a_phase_carrying_a_theft_from_the_start_varies_with_it_and_is_not_a_ris
     assert days[1].rising[1]
 
 
+def test_a_bypass_from_the_start_whose_share_swings_with_its_customers_load_is_no_rise_on_few_days() -> None:
+    """Looked-at 34015: a 2.16 % full bypass from day 0 on phase B, which stood at 5.46 % on the first day (a
+    hot one: the bypass stole 1.88 % of the supply, 2.48 % the next day) and 9.08 % on the second — against a
+    one-day baseline that was an ``ntl_rise`` whose change point then hid the bypass for 20 days. Until the
+    baseline has three days a theft there from the first day varies by a quarter of its height; a new theft
+    on a clean phase still rises on its first day, one on top of the level once the baseline has measured its
+    spread, and one that began on the baseline day of a phase clean on the first as it grows."""
+    day0 = int(T0 // 86400)
+    series = [5.46, 9.08, 9.83, 8.96, 11.44, 8.21, 5.62, 7.88, 5.96]
+    _, days = _run_pct(series)
+    assert not any(d.rising[1] for d in days), [(d.day - day0, float(d.pct[1])) for d in days if d.rising[1]]
+    assert all(d.excess[1] for d in days[1:])
+    _, days = _run_pct([0.3, 3.5])
+    assert days[1].rising[1]
+    _, days = _run_pct([5.5, 5.3, 5.6, 5.4, 5.5, 9.5, 9.6])
+    assert days[-1].rising[1] and days[-1].onset[1] == day0 + 5
+    # the golden theft scenario: B clean on the first, partial day; its thefts began on the next (1.93 %), the
+    # baseline day, and grew into the third (3.22 %) — a rise, whose change point names them
+    st, rows = ntl.NtlState.fresh(_CTX), []  # type: ignore[arg-type]
+    for d, (pct, partial) in enumerate([([-0.12, -0.09, 0.09], True), ([0.40, 1.93, 0.19], False),
+                                         ([2.96, 3.22, 7.44], False)]):
+        st, day, _ = ntl.close_day(_CTX, st, T0 + (d + 1) * 86400.0, "d",  # type: ignore[arg-type]
+                                   np.append(pct, np.sum(pct)), np.full(4, 100.0), partial)
+        rows.append(day)
+    assert rows[2].rising[1] and rows[2].onset[1] == day0 + 2
+
+
 def test_a_theft_on_a_three_phase_meter_from_the_start_varies_on_every_phase_and_is_not_a_rise() -> None:
     """Looked-at 16018 (a 4.8 % shunt on a three-phase meter from the first day): every phase at 4.5–6.8 % on
     the first two days, 5.7–8.3 % on the third. The least-losing phase carries the theft too: phase C's
