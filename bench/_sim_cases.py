@@ -207,7 +207,8 @@ def evaluate_sets(root: Path, *, overload_seeds: range = range(11, 19), quiet_da
 # once "fresh21" had been run and looked at; "fresh23" the twenty-second, "fresh24" the twenty-third, "fresh25" the twenty-third again, after a change made once "fresh24" had been run and looked at;
 # "fresh26" the twenty-fourth, "fresh27" the twenty-fifth, "fresh28" the twenty-sixth,
 # "fresh29" the twenty-seventh, "fresh30" the twenty-eighth, "fresh31" the twenty-eighth again, after a change
-# made once "fresh30" had been run and looked at; "fresh32" the twenty-ninth, "fresh33" the thirtieth.
+# made once "fresh30" had been run and looked at; "fresh32" the twenty-ninth, "fresh33" the thirtieth,
+# "fresh34" the thirty-first.
 THEFT_SEED_SETS: dict[str, tuple[int, ...]] = {
     "tuning": tuple(range(1000, 1012)),
     "held-out": tuple(range(2000, 2024)),
@@ -244,8 +245,9 @@ THEFT_SEED_SETS: dict[str, tuple[int, ...]] = {
     "fresh31": tuple(range(33000, 33024)),
     "fresh32": tuple(range(34000, 34024)),
     "fresh33": tuple(range(35000, 35024)),
+    "fresh34": tuple(range(36000, 36024)),
 }
-THEFT_SEEDS_COUNTING = "fresh33"    # the set whose figures count now (the default of --theft-seeds)
+THEFT_SEEDS_COUNTING = "fresh34"    # the set whose figures count now (the default of --theft-seeds)
 THEFT_FAMILIES = ("onset_partial", "onset_full", "from_day0", "several")
 THEFT_SIZES_PCT = (0.3, 0.5, 1.0, 2.0, 5.0)
 EMPTY_HOUSES = 2                    # empty houses in every theft area and its clean twin (eighth round)
