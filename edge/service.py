@@ -19,7 +19,6 @@ import contextlib
 import faulthandler
 import logging
 import signal
-import sys
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from edge.publish.health import run_health
 from edge.publish.publisher import Publisher
 from edge.scheduler.clock import Clock, WallClock
 from edge.scheduler.port import PortBackoff
+from edge.stacks import stack_file
 from edge.status.service import StatusService, control_socket_path, read_token
 
 __all__ = ["Daemon", "DaemonOptions", "run_daemon"]
@@ -190,16 +190,6 @@ class Daemon:
 
     def stop(self) -> None:
         self.stop_event.set()
-
-
-def stack_file() -> Any:
-    """Where faulthandler writes the threads' stacks: stderr (the journal) when it is a file with a
-    descriptor, else the process's own stderr (a caller that captured ``sys.stderr``)."""
-    try:
-        sys.stderr.fileno()
-        return sys.stderr
-    except (AttributeError, OSError, ValueError):
-        return sys.__stderr__
 
 
 async def _cancel(tasks: list[asyncio.Task[Any]]) -> None:

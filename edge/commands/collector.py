@@ -42,17 +42,32 @@ def run(args: argparse.Namespace) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.alertmanager_only:
         return _alerts_only(cfg)
-    from collector.service import Collector
+    import faulthandler
+
+    from collector.service import STOP_BOUND_S, Collector
     from collector.writer import make_writer
+    from edge.stacks import stack_file
 
     try:
         collector = Collector(cfg, make_writer(cfg.influx))
     except OSError as e:  # a credentials file that cannot be read
         print(f"meterwatch collector: cannot start: {e}", file=sys.stderr)
         return 2
+    def on_signal(*_: object) -> None:
+        if not armed:
+            armed.append(True)
+            faulthandler.dump_traceback_later(STOP_BOUND_S, exit=True, file=stack_file())
+        collector.stop()
+
+    armed: list[bool] = []
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: collector.stop())
-    collector.run()
+        signal.signal(sig, on_signal)
+    # `kill -USR1 PID` writes every thread's stack to the log and the collector runs on
+    faulthandler.register(signal.SIGUSR1, file=stack_file(), all_threads=True)
+    try:
+        collector.run()
+    finally:
+        faulthandler.cancel_dump_traceback_later()
     return 0
 
 

@@ -23,7 +23,8 @@ def run(args: argparse.Namespace) -> int:
 
     from edge.errors import ConfigError, MeterwatchError
     from edge.preflight import preflight
-    from edge.service import STOP_GRACE_S, DaemonOptions, run_daemon, stack_file
+    from edge.service import STOP_GRACE_S, DaemonOptions, run_daemon
+    from edge.stacks import stack_file
 
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -184,8 +184,9 @@ class CollectorProcess:
     """``python -m edge.cli collector -c CFG`` as a real process (so it can be SIGKILLed); ``src``: the
     source tree it runs from (another revision's, for a benchmark's A/B)."""
 
-    def __init__(self, cfg_path: Path, log: Path, src: Path = ROOT) -> None:
-        self.cfg_path, self.log, self.src = cfg_path, log, src
+    def __init__(self, cfg_path: Path, log: Path, src: Path = ROOT, inject: Path | None = None) -> None:
+        """``inject``: a directory put first on the path (a ``sitecustomize.py`` there patches the process)."""
+        self.cfg_path, self.log, self.src, self.inject = cfg_path, log, src, inject
         self.proc: subprocess.Popen[bytes] | None = None
         self._offset = 0
 
@@ -196,8 +197,9 @@ class CollectorProcess:
     def spawn(self) -> None:
         self._offset = self.log.stat().st_size if self.log.exists() else 0
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        if self.src != ROOT:    # ahead of the editable install, which points at this tree
-            env["PYTHONPATH"] = str(self.src)
+        path = [str(p) for p in (self.inject, None if self.src == ROOT else self.src) if p is not None]
+        if path:                # ahead of the editable install, which points at this tree
+            env["PYTHONPATH"] = os.pathsep.join(path)
         with open(self.log, "ab") as fh:
             self.proc = subprocess.Popen([sys.executable, "-m", "edge.cli", "collector", "-c", str(self.cfg_path)],
                                          cwd=self.src, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
@@ -219,15 +221,20 @@ class CollectorProcess:
         self.proc.wait(10)
 
     def stop(self) -> int:
+        """SIGTERM; the exit code. Waits as long as systemd would (``TimeoutStopSec`` 30 s): a collector
+        that ends itself at ``STOP_BOUND_S`` exits 1 with its threads' stacks in the log (``log_tail``)."""
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else 0
         self.proc.send_signal(signal.SIGTERM)
         try:
-            return self.proc.wait(20)
+            return self.proc.wait(30)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(5)
-            raise AssertionError("collector did not stop on SIGTERM") from None
+            raise AssertionError("collector did not stop on SIGTERM:\n" + self.log_tail()) from None
+
+    def log_tail(self, chars: int = 6000) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")[-chars:] if self.log.exists() else ""
 
 
 # --- reading back ------------------------------------------------------------------------------------

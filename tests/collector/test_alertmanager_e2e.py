@@ -233,5 +233,6 @@ def test_the_demo_story_reaches_people_once_grouped_inhibited_silenced_and_nothi
                 time.sleep(3)          # one more group_interval: nothing else may arrive
             finally:
                 pub.close()
-                col.stop()
+                stopped = col.stop()
+        assert stopped == 0, f"the collector's stop hung and ended itself (exit {stopped}):\n{col.log_tail()}"
         check_told(rec, sent)

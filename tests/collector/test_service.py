@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+import signal
 import threading
 import time
 import urllib.request
@@ -346,5 +348,54 @@ def test_sigterm_while_the_database_and_alertmanager_hang_stops_in_budget_and_lo
     assert "still busy" in (tmp_path / "collector.log").read_text()
     cfg = write_config(tmp_path / "c2.toml", mqtt_url=mosquitto.url, influx_url=victoria.url)
     with collector_thread(cfg):
+        missing = missing_in_vm(victoria.url, expected_points(msgs))
+    assert missing == [], f"{len(missing)} samples lost, e.g. {missing[:5]}"
+
+
+HANG_ON_STOP = '''
+import time
+import collector.subscriber
+def _hang(self, timeout_s=10.0):      # closing the MQTT connection never returns
+    time.sleep(3600)
+collector.subscriber.Subscriber.stop = _hang
+'''
+
+
+@pytest.mark.slow
+def test_a_stop_that_hangs_ends_at_its_bound_with_every_threads_stack_and_loses_nothing(mosquitto, victoria, tmp_path):
+    """A stop that never ends (here closing the MQTT connection, made to hang) is ended by the collector itself
+    at ``STOP_BOUND_S``, before systemd's SIGKILL at 30 s: exit code 1, every thread's stack in the log (where
+    it hung). SIGUSR1 before it writes the stacks and the collector runs on; the next collector gets whatever
+    the hung one had not acknowledged."""
+    from collector.service import STOP_BOUND_S
+
+    inject = tmp_path / "inject"
+    inject.mkdir()
+    (inject / "sitecustomize.py").write_text(HANG_ON_STOP)
+    msgs = _stream(meters=10, intervals=3)
+    cfg = write_config(tmp_path / "c.toml", mqtt_url=mosquitto.url, influx_url=victoria.url)
+    log = tmp_path / "collector.log"
+    proc = CollectorProcess(cfg, log, inject=inject)
+    proc.start()
+    assert proc.proc is not None
+    publish_all(mosquitto.url, ((m.topic, m.encode()) for m in msgs[:len(msgs) // 2]))
+    proc.proc.send_signal(signal.SIGUSR1)
+    deadline = time.monotonic() + 10
+    while "Thread 0x" not in log.read_text():
+        assert time.monotonic() < deadline and proc.proc.poll() is None, proc.log_tail()
+        time.sleep(0.1)
+    publish_all(mosquitto.url, ((m.topic, m.encode()) for m in msgs[len(msgs) // 2:]))
+    t0 = time.monotonic()
+    rc = proc.stop()
+    took = time.monotonic() - t0
+    text = log.read_text()
+    assert rc == 1, text[-3000:]
+    assert STOP_BOUND_S - 0.5 <= took <= STOP_BOUND_S + 4, f"stopped after {took:.1f} s, bound {STOP_BOUND_S:.0f} s"
+    dump = text.split(f"Timeout (0:00:{STOP_BOUND_S:02.0f})!", 1)
+    assert len(dump) == 2, text[-3000:]
+    assert re.search(r'File ".*sitecustomize\.py", line \d+ in _hang', dump[1]), dump[1][:3000]
+    assert re.search(r'File ".*service\.py", line \d+ in _shut_down', dump[1]), dump[1][:3000]
+    cfg2 = write_config(tmp_path / "c2.toml", mqtt_url=mosquitto.url, influx_url=victoria.url)
+    with collector_thread(cfg2):
         missing = missing_in_vm(victoria.url, expected_points(msgs))
     assert missing == [], f"{len(missing)} samples lost, e.g. {missing[:5]}"
