@@ -1273,3 +1273,36 @@ def test_the_share_since_a_change_point_is_fitted_from_the_hour_the_theft_began(
     ev = {s["meter"]: s["evidence"] for s in day["suspects"]}
     assert "m007" in ev and ev["m007"].get("share_since_onset") == 1.0, ev
     assert 1.2 < ev["m007"]["share_b"] < 1.8, ev
+
+
+@pytest.mark.slow
+def test_a_share_fitted_on_the_day_a_theft_began_is_not_held_once_its_change_point_is_known(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The joint share is fitted while a phase shows no change point; on the afternoon a second theft began,
+    before ``ntl_rise`` named the change, that day's fit hands the new theft's first hours to whichever meter's
+    load is most like them. Listed that day, such a meter is not held once the phase rises with its change
+    point on that day: its share was no share of the loss standing from the start (fresh 35023: an innocent
+    listed at b 1.04, t 6.8 on the afternoon a 0.96 % bypass began, held at full strength for the 14 days
+    left; the 0.53 % bypass from day 0 on the same phase fell to fourth). The bypass from day 0 stays listed,
+    and a meter the fit listed before the change keeps its hold."""
+    la = LossArea(n=18, seed=6, phase_power=True)
+    _night_bypass(la, 4)       # phase B stands high from day 0, nothing but the zero register places it
+    z = la.engine.ctx.params.theft.share_z
+    t_of: dict[int, float] = {}
+    _fit_t(monkeypatch, t_of, {10: 1.0, 13: 0.5})
+    monkeypatch.setattr(correlation, "_correlation", lambda *_args: None)
+    la.run_days(3)
+    t_of[13] = 2.0 * z         # day 3: the fit lists meter 13 (phase B) — before any change
+    la.run_days(1.625)
+    la.metered[7] = 0.3        # day 4, 15:00: a shunt past meter 7 (phase B) begins
+    t_of[10] = 3.0 * z         # and the day's fit hands its first hours to meter 10
+    la.run_days(0.395)
+    day4 = {s["meter"]: s for s in la.of_kind("daily")[-1]["suspects"]}
+    assert "m010" in day4 and not la.raised("ntl_rise"), (list(day4), la.raised("ntl_rise"))
+    la.run_days(4.0)
+    assert la.raised("ntl_rise") and int(la.engine.ntl.onset[1]) == la.engine.ctx.day_of(T0) + 4
+    after = [{s["meter"]: s for s in d["suspects"]} for d in la.of_kind("daily")[5:]]
+    assert len(after) == 4
+    for n in after[-3:]:
+        assert "m010" not in n, {m: s["evidence"] for m, s in n.items()}
+        assert "m004" in n and "m013" in n and "share_held" in n["m013"]["evidence"], list(n)

@@ -73,6 +73,7 @@ def _share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_end:
         # its meters as in its fit: a three-phase meter is on every phase (its hold was lost on the first day
         # its phases rose — fresh seed 10011, a 4.5 % three-phase shunt at t 22 off the list from day 5 on)
         on = np.flatnonzero(((area.meter_phase == p) | (area.meter_phase == PHASE_ABC)) & (st.s_hold > 0))
+        on = on[~_listed_since_change(ctx, st, nd, int(p), on)]
         hold[on], hold_b[on] = st.s_hold[on], st.s_b[on]
         ev.strength["share"][on] = np.maximum(ev.strength["share"][on], st.s_hold[on])
         ev.put("share_held", on, st.s_hold[on])
@@ -111,6 +112,22 @@ def _share(ctx: AreaContext, st: SuspectState, ls: LossState, nd: NtlDay, k_end:
                 ev.put("share_held", np.array([i]), np.array([s[j]]))
             _put_share(ev, i, float(s[j]), float(b[j]), float(t[j]), float(daily[j]))
     st.s_hold, st.s_b = hold, hold_b
+
+
+def _listed_since_change(ctx: AreaContext, st: SuspectState, nd: NtlDay, p: int, on: npt.NDArray[np.int64]) -> B:
+    """(len(on),) which of the meters ``on`` were first listed on or after the day of phase ``p``'s own change
+    point. A share is fitted only while its phase shows no change point; one found on the day a theft began,
+    before ``ntl_rise`` named the change, was fitted over hours holding that theft's first hours and hands
+    them to whichever meter's load is most like them — not a share of a theft present from the start, so it
+    is not held once the change is known (fresh 35023: a 0.96 % full bypass began at 15:00; that day's fit
+    listed an innocent of its phase at b 1.04, t 6.8, held at full strength for the 14 days left, and a
+    0.53 % full bypass from day 0 on the same phase fell to fourth)."""
+    if not nd.rising[p] or nd.onset[p] < 0:
+        return np.zeros(len(on), np.bool_)
+    since = st.since[on]
+    listed = np.isfinite(since)
+    day = ctx.days_of(np.where(listed, since, 0.0) - 1.0)
+    return listed & (day >= nd.onset[p])
 
 
 def _phases_of(ctx: AreaContext, meters: B) -> B:
