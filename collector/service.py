@@ -171,7 +171,19 @@ class Collector:
                 self._ready.put(batch, timeout=0.2)
                 return
             except queue.Full:
+                if self._stop.is_set():
+                    self._abandon(batch)
+                    return
                 self._tick_health()
+
+    def _abandon(self, batch: Batch) -> None:
+        """Stopping while every writer is busy and the queue is full (a database that answers slowly): the
+        batch is not waited for — the stop's budget would begin only once a writer took it — and stays
+        unacknowledged; the broker delivers its messages again to the next collector."""
+        log.warning("stopping: %d message(s) not written, the writers are busy; the broker redelivers them",
+                    len(batch.entries))
+        self._keys.release(batch)
+        self._completion.finish(batch, False)
 
     def _fill(self, batch: Batch) -> None:
         b = self.cfg.batch
@@ -215,8 +227,8 @@ class Collector:
         have acknowledged what they wrote. A writer still busy at the deadline is left: what it held is
         unacknowledged and the broker delivers it again to the next collector, so nothing is lost."""
         deadline = time.monotonic() + STOP_BUDGET_S
-        log.info("stopping: %d writer(s), the Alertmanager sink and the MQTT connection, within %.0f s",
-                 len(writers), STOP_BUDGET_S)
+        log.info("stopping: %d writer(s)%s and the MQTT connection, within %.0f s", len(writers),
+                 ", the Alertmanager sink" if self.alerts is not None else "", STOP_BUDGET_S)
 
         def left(floor: float = 0.0) -> float:
             return max(floor, deadline - time.monotonic())
@@ -224,8 +236,11 @@ class Collector:
         self._stop.set()  # writers still retrying give up after one more attempt
         if self.alerts is not None:
             self.alerts.request_stop()
-        for _ in writers:
-            self._ready.put(None)
+        for _ in writers:   # a queue still full at the deadline: the writers are left busy (below)
+            try:
+                self._ready.put(None, timeout=left())
+            except queue.Full:
+                break
         for w in writers:
             w.join(left())
         busy = sum(w.is_alive() for w in writers)

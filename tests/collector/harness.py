@@ -37,7 +37,7 @@ def write_config(path: Path, *, mqtt_url: str, influx_url: str, api: str = "v2",
                  shared_group: str = "", max_points: int = 500, max_delay_s: float = 0.2,
                  max_payload_bytes: int = 1_000_000, receive_maximum: int = 1000, health_interval_s: float = 0.5,
                  retry_max_s: float = 1.0, server: str | None = None, per_meter: str = "on",
-                 writes_in_flight: int = 2, state_file: str = "", username: str = "",
+                 writes_in_flight: int = 2, queued_batches: int = 8, state_file: str = "", username: str = "",
                  password_file: str = "") -> Path:
     """The tests run v1 against InfluxDB 1.6 and v2 against VictoriaMetrics unless ``server`` says."""
     server = server or ("influxdb" if api == "v1" else "victoriametrics")
@@ -69,6 +69,7 @@ max_delay_s = {max_delay_s}
 retry_initial_s = 0.1
 retry_max_s = {retry_max_s}
 writes_in_flight = {writes_in_flight}
+queued_batches = {queued_batches}
 """)
     return path
 

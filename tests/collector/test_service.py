@@ -352,6 +352,44 @@ def test_sigterm_while_the_database_and_alertmanager_hang_stops_in_budget_and_lo
     assert missing == [], f"{len(missing)} samples lost, e.g. {missing[:5]}"
 
 
+@pytest.mark.slow
+def test_sigterm_while_every_writer_is_busy_and_the_queue_is_full_stops_in_budget_and_loses_nothing(
+        mosquitto, victoria, tmp_path):
+    """SIGTERM while the one writer waits on a database that does not answer (until its 25 s timeout), the one
+    queued batch waits behind it and decoding waits for room in the queue: the stop does not wait for that
+    room (its budget would begin only once the writer gave up) — the batch is left unacknowledged, the
+    collector is gone within its budget, and the next collector gets everything."""
+    from collector.service import STOP_BUDGET_S
+
+    msgs = _stream(meters=20, intervals=6)
+    tsdb = _BlackHole()
+    cfg = write_config(tmp_path / "c.toml", mqtt_url=mosquitto.url, influx_url=tsdb.url, retry_max_s=0.5,
+                       max_points=10, max_delay_s=0.05, writes_in_flight=1, queued_batches=1)
+    cfg.write_text(cfg.read_text().replace('database = "meterwatch"\n', 'database = "meterwatch"\ntimeout_s = 25\n'))
+    log = tmp_path / "collector.log"
+    proc = CollectorProcess(cfg, log)
+    try:
+        proc.start()
+        publish_all(mosquitto.url, ((m.topic, m.encode()) for m in msgs))
+        deadline = time.monotonic() + 10
+        while not tsdb.held:                    # the writer is inside a hanging request
+            assert time.monotonic() < deadline, proc.log_tail()
+            time.sleep(0.05)
+        time.sleep(1.0)                         # the queue fills and decoding waits for room
+        t0 = time.monotonic()
+        rc = proc.stop()
+        took = time.monotonic() - t0
+    finally:
+        tsdb.close()
+    assert rc == 0, proc.log_tail()
+    assert took < STOP_BUDGET_S + 3, f"stopping took {took:.1f} s"
+    assert "not written, the writers are busy" in log.read_text(), proc.log_tail()
+    cfg2 = write_config(tmp_path / "c2.toml", mqtt_url=mosquitto.url, influx_url=victoria.url)
+    with collector_thread(cfg2):
+        missing = missing_in_vm(victoria.url, expected_points(msgs))
+    assert missing == [], f"{len(missing)} samples lost, e.g. {missing[:5]}"
+
+
 HANG_ON_STOP = '''
 import time
 import collector.subscriber
