@@ -40,8 +40,9 @@ CHANNELS = ("A", "B", "C", "area")
 TOTAL = 3
 LEVEL_CV = 0.1               # a baseline above zero varies by at least this share of its height,
 LEVEL_CV_FEW = 0.25          # and by this share while it has fewer than LEVEL_FEW_DAYS known days, when the
-#                              channel stood at half its height or more on the first day it was known
+#                              channel stood at LEVEL_FIRST_SHARE of its height or more on the first day it was known
 LEVEL_FEW_DAYS = 3
+LEVEL_FIRST_SHARE = 0.5
 SECOND_MIN_DAYS = 3          # a second change point is looked for once the level in alarm has this many days
 
 
@@ -144,7 +145,7 @@ def _step(ctx: AreaContext, st: NtlState, c: int, v: float, day: int) -> None:
         return
     mu, sd = _baseline(st.base[:, c], ctx)
     if math.isfinite(mu):
-        few = np.isfinite(st.base[:, c]).sum() < LEVEL_FEW_DAYS and st.first[c] >= 0.5 * mu
+        few = np.isfinite(st.base[:, c]).sum() < LEVEL_FEW_DAYS and st.first[c] >= LEVEL_FIRST_SHARE * mu
         sd = max(sd, (LEVEL_CV_FEW if few else LEVEL_CV) * mu)
         st.cusum[c], st.last0[c], up = _cusum(tp, st.cusum[c], st.last0[c], v, mu, sd, day)
         if up:
