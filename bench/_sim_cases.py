@@ -208,7 +208,7 @@ def evaluate_sets(root: Path, *, overload_seeds: range = range(11, 19), quiet_da
 # "fresh26" the twenty-fourth, "fresh27" the twenty-fifth, "fresh28" the twenty-sixth,
 # "fresh29" the twenty-seventh, "fresh30" the twenty-eighth, "fresh31" the twenty-eighth again, after a change
 # made once "fresh30" had been run and looked at; "fresh32" the twenty-ninth, "fresh33" the thirtieth,
-# "fresh34" the thirty-first.
+# "fresh34" the thirty-first, "fresh35" the thirty-second.
 THEFT_SEED_SETS: dict[str, tuple[int, ...]] = {
     "tuning": tuple(range(1000, 1012)),
     "held-out": tuple(range(2000, 2024)),
@@ -246,8 +246,9 @@ THEFT_SEED_SETS: dict[str, tuple[int, ...]] = {
     "fresh32": tuple(range(34000, 34024)),
     "fresh33": tuple(range(35000, 35024)),
     "fresh34": tuple(range(36000, 36024)),
+    "fresh35": tuple(range(37000, 37024)),
 }
-THEFT_SEEDS_COUNTING = "fresh34"    # the set whose figures count now (the default of --theft-seeds)
+THEFT_SEEDS_COUNTING = "fresh35"    # the set whose figures count now (the default of --theft-seeds)
 THEFT_FAMILIES = ("onset_partial", "onset_full", "from_day0", "several")
 THEFT_SIZES_PCT = (0.3, 0.5, 1.0, 2.0, 5.0)
 EMPTY_HOUSES = 2                    # empty houses in every theft area and its clean twin (eighth round)

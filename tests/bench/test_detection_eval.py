@@ -59,7 +59,8 @@ def test_detection_eval_theft_part_grades_a_small_run(tmp_path: Path, capsys: py
         and "theft_seeds_fresh31: 33000," in out \
         and "theft_seeds_fresh32: 34000," in out \
         and "theft_seeds_fresh33: 35000," in out \
-        and "theft_seeds_fresh34: 36000," in out
+        and "theft_seeds_fresh34: 36000," in out \
+        and "theft_seeds_fresh35: 37000," in out
     fig = dict(line.split(": ", 1) for line in out.splitlines() if line.startswith("theft_tuning_"))
     assert fig["theft_tuning_alarm_2d_03_pct"] == "100.0" and fig["theft_tuning_clean_area_alarms"] == "0"
     assert "| partial (shunt), onset | 1 | 0.3" in md and "issue 19 'done when'" in md
