@@ -24,7 +24,7 @@ ROOMS: list[tuple[str, list[str]]] = [
     ("tomlconf", [r"tomlconf(\..*)?"]),
     ("detect", [r"detect(\..*)?"]),
     ("collector", [r"collector(\..*)?"]),
-    ("edge basics", [r"edge", r"edge\.(errors|readings|wiretime|valuefmt|serialport|portlock|systemd|timeouts)",
+    ("edge basics", [r"edge", r"edge\.(errors|readings|wiretime|valuefmt|serialport|portlock|systemd|timeouts|stacks)",
                      r"edge\.config\.(model|doc|localtime|checks)"]),
     ("protocols and imports", [r"edge\.dlt645\.(codec|catalog|values|link|client|scan|cli)",
                                r"edge\.modbus\.(codec|registers|values|points|profile|plan|link|device|adapter|cli)",
